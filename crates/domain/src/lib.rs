@@ -1,0 +1,17 @@
+//! The rules of gamegate, with no I/O: request validation, error codes and their
+//! messages (ru/en), the account-limit policy and the shape of the status answer.
+//!
+//! Everything here is plain data and pure functions so it can be unit-tested,
+//! fuzzed and property-tested without a runtime, a database or a socket.
+
+pub mod error;
+pub mod lang;
+pub mod register;
+pub mod status;
+
+pub use error::{ErrorCode, FieldError, FieldErrorCode};
+pub use lang::Lang;
+pub use register::{
+    AccountLimit, Password, RegisterRequest, RegistrationRules, normalise_login, validate_register,
+};
+pub use status::ServerStatus;

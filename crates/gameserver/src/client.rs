@@ -1,0 +1,556 @@
+//! The game server client: the [`GameServer`] trait and its pooled TCP
+//! implementation [`TcpGameServer`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout, timeout_at};
+
+use crate::framing::{LineRead, read_line};
+use crate::protocol::{
+    Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_UNAUTHORIZED, Reply, Request,
+    parse_reply_line,
+};
+
+/// Operations gamegate needs from the game server.
+#[async_trait::async_trait]
+pub trait GameServer: Send + Sync + 'static {
+    /// Creates the account; returns the game's account id.
+    async fn register(&self, login: &str, password: &str, gender: u8)
+    -> Result<u64, RegisterError>;
+    /// Whether the login exists (case-insensitively) on the game server.
+    async fn exists(&self, login: &str) -> Result<bool, CallError>;
+    /// Deletes the account (succeeds if it does not exist).
+    async fn delete(&self, login: &str) -> Result<(), CallError>;
+    /// Liveness check (includes connecting and authenticating if needed).
+    async fn ping(&self) -> Result<(), CallError>;
+    /// Number of players online.
+    async fn online(&self) -> Result<u64, CallError>;
+}
+
+/// Failure of [`GameServer::register`].
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("login taken on the game server")]
+    LoginTaken,
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+/// Failure of a call. The reasons never contain the token or a password.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The request certainly was not executed (connect refused/timed out,
+    /// auth refused, write failed before anything was sent, server answered
+    /// an error code such as `internal`).
+    #[error("game server unavailable: {0}")]
+    Unavailable(String),
+    /// The request was sent but its answer was lost (timeout after sending,
+    /// connection closed/reset while waiting, garbled reply): it may or may
+    /// not have been executed.
+    #[error("game server call outcome unknown: {0}")]
+    Ambiguous(String),
+}
+
+/// Configuration of [`TcpGameServer`].
+#[derive(Clone)]
+pub struct TcpGameServerConfig {
+    /// `host:port` of the game server.
+    pub addr: String,
+    /// Shared secret sent in the `auth` command.
+    pub auth_token: String,
+    /// Maximum number of pooled connections (0 is treated as 1).
+    pub pool_size: usize,
+    /// Bound on the TCP connect, and separately on the auth exchange, of a
+    /// new connection.
+    pub connect_timeout: Duration,
+    /// Overall bound on one call, including waiting for a pool slot,
+    /// connecting and authenticating.
+    pub call_timeout: Duration,
+}
+
+impl fmt::Debug for TcpGameServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpGameServerConfig")
+            .field("addr", &self.addr)
+            .field("auth_token", &"***")
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .finish()
+    }
+}
+
+/// [`GameServer`] over protocol v1 with a pool of authenticated TCP
+/// connections. Connects lazily.
+pub struct TcpGameServer {
+    pool: Pool<ConnManager>,
+    call_timeout: Duration,
+    next_id: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for TcpGameServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("TcpGameServer")
+            .field("addr", &self.pool.manager().addr)
+            .field("pool_max_size", &status.max_size)
+            .field("pool_size", &status.size)
+            .field("call_timeout", &self.call_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TcpGameServer {
+    /// Builds the client. Performs no I/O.
+    pub fn new(config: TcpGameServerConfig) -> Self {
+        let next_id = Arc::new(AtomicU64::new(1));
+        let manager = ConnManager {
+            addr: config.addr,
+            auth_token: config.auth_token,
+            connect_timeout: config.connect_timeout,
+            next_id: Arc::clone(&next_id),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size.max(1))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            // Building only fails when timeouts are configured without a
+            // runtime; we configure no pool timeouts and set the runtime.
+            .expect("deadpool pool without timeouts always builds");
+        Self {
+            pool,
+            call_timeout: config.call_timeout,
+            next_id,
+        }
+    }
+
+    /// Sends one command and returns the server's reply (successful or an
+    /// error reply), after checking its id. Connection-level failures are
+    /// mapped to [`CallError`].
+    async fn call(&self, command: Command) -> Result<Reply, CallError> {
+        let op = command.name();
+        let deadline = Instant::now() + self.call_timeout;
+
+        // Phase 1: get an authenticated connection. Nothing sent yet.
+        let mut conn = match timeout_at(deadline, self.pool.get()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return Err(CallError::Unavailable(pool_error(op, err))),
+            Err(_) => {
+                return Err(CallError::Unavailable(format!(
+                    "{op}: timed out after {:?} getting a connection",
+                    self.call_timeout
+                )));
+            }
+        };
+
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = Request::new(id, command).to_line();
+        // If this future is dropped from now on, `recycle` discards the
+        // connection (a late reply would desynchronise it).
+        conn.busy = true;
+
+        // Phase 2: write. Unavailable only if not a single byte went out.
+        let mut written = 0usize;
+        let write = timeout_at(
+            deadline,
+            write_counting(conn.reader.get_mut(), &line, &mut written),
+        )
+        .await;
+        let write_failure = match write {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(format!("{op}: write failed: {err}")),
+            Err(_) => Some(format!("{op}: timed out writing the request")),
+        };
+        if let Some(reason) = write_failure {
+            discard(conn);
+            return Err(if written == 0 {
+                CallError::Unavailable(reason)
+            } else {
+                CallError::Ambiguous(reason)
+            });
+        }
+
+        // Phase 3: read the reply. Any failure is ambiguous.
+        let mut buf = Vec::new();
+        let read = timeout_at(deadline, read_line(&mut conn.reader, &mut buf)).await;
+        let failure = match read {
+            Err(_) => Some(format!("{op}: no reply within {:?}", self.call_timeout)),
+            Ok(Err(err)) => Some(format!("{op}: connection failed awaiting reply: {err}")),
+            Ok(Ok(LineRead::Eof | LineRead::Truncated)) => {
+                Some(format!("{op}: connection closed before the reply"))
+            }
+            Ok(Ok(LineRead::TooLong)) => Some(format!("{op}: reply line too long")),
+            Ok(Ok(LineRead::Line)) => None,
+        };
+        if let Some(reason) = failure {
+            discard(conn);
+            return Err(CallError::Ambiguous(reason));
+        }
+        let reply = match parse_reply_line(&buf) {
+            Ok(reply) => reply,
+            Err(err) => {
+                discard(conn);
+                return Err(CallError::Ambiguous(format!("{op}: bad reply: {err}")));
+            }
+        };
+        if reply.id != id {
+            discard(conn);
+            return Err(CallError::Ambiguous(format!(
+                "{op}: reply id {} does not match request id {id}",
+                reply.id
+            )));
+        }
+
+        // The exchange is complete and in sync. Keep the connection unless
+        // the server reported a problem (other than the business outcome
+        // `login_taken`).
+        if reply.ok || reply.error.as_deref() == Some(ERR_LOGIN_TAKEN) {
+            conn.busy = false;
+        } else {
+            discard(conn);
+        }
+        Ok(reply)
+    }
+}
+
+#[async_trait::async_trait]
+impl GameServer for TcpGameServer {
+    async fn register(
+        &self,
+        login: &str,
+        password: &str,
+        gender: u8,
+    ) -> Result<u64, RegisterError> {
+        let reply = self
+            .call(Command::Register {
+                login: login.to_owned(),
+                password: password.to_owned(),
+                gender,
+            })
+            .await?;
+        if !reply.ok && reply.error.as_deref() == Some(ERR_LOGIN_TAKEN) {
+            return Err(RegisterError::LoginTaken);
+        }
+        let reply = check_ok("register", reply)?;
+        reply
+            .account_id
+            .ok_or_else(|| CallError::Ambiguous("register: reply without account_id".into()).into())
+    }
+
+    async fn exists(&self, login: &str) -> Result<bool, CallError> {
+        let reply = self
+            .call(Command::Exists {
+                login: login.to_owned(),
+            })
+            .await?;
+        check_ok("exists", reply)?
+            .exists
+            .ok_or_else(|| CallError::Ambiguous("exists: reply without exists".into()))
+    }
+
+    async fn delete(&self, login: &str) -> Result<(), CallError> {
+        let reply = self
+            .call(Command::Delete {
+                login: login.to_owned(),
+            })
+            .await?;
+        check_ok("delete", reply).map(drop)
+    }
+
+    async fn ping(&self) -> Result<(), CallError> {
+        let reply = self.call(Command::Ping).await?;
+        check_ok("ping", reply).map(drop)
+    }
+
+    async fn online(&self) -> Result<u64, CallError> {
+        let reply = self.call(Command::Online).await?;
+        check_ok("online", reply)?
+            .online
+            .ok_or_else(|| CallError::Ambiguous("online: reply without online".into()))
+    }
+}
+
+/// Maps an error reply to `Unavailable` (the server answered, so it did not
+/// execute the command).
+fn check_ok(op: &str, reply: Reply) -> Result<Reply, CallError> {
+    if reply.ok {
+        return Ok(reply);
+    }
+    Err(match reply.error.as_deref() {
+        Some(code) => CallError::Unavailable(format!(
+            "{op}: server answered error `{}`",
+            sanitize_code(code)
+        )),
+        // `ok:false` without a code is not a valid reply.
+        None => CallError::Ambiguous(format!("{op}: error reply without an error code")),
+    })
+}
+
+/// Only echo codes we know; anything else could be arbitrary server text.
+fn sanitize_code(code: &str) -> &str {
+    match code {
+        ERR_UNAUTHORIZED | ERR_LOGIN_TAKEN | ERR_INVALID | ERR_INTERNAL => code,
+        _ => "<unknown code>",
+    }
+}
+
+fn pool_error(op: &str, err: PoolError<CallError>) -> String {
+    match err {
+        PoolError::Backend(CallError::Unavailable(reason) | CallError::Ambiguous(reason)) => {
+            format!("{op}: {reason}")
+        }
+        PoolError::Timeout(kind) => format!("{op}: pool timeout ({kind:?})"),
+        PoolError::Closed => format!("{op}: connection pool closed"),
+        PoolError::NoRuntimeSpecified => format!("{op}: connection pool has no runtime"),
+        PoolError::PostCreateHook(err) => format!("{op}: connection setup hook failed: {err}"),
+    }
+}
+
+/// Removes the connection from the pool and closes it.
+fn discard(conn: Object<ConnManager>) {
+    drop(Object::take(conn));
+}
+
+/// `write_all` that records how many bytes were accepted so far, so that a
+/// failure can be classified even if this future is cancelled.
+async fn write_counting<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    mut data: &[u8],
+    written: &mut usize,
+) -> std::io::Result<()> {
+    while !data.is_empty() {
+        let n = writer.write(data).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        *written += n;
+        data = &data[n..];
+    }
+    writer.flush().await
+}
+
+/// One authenticated connection.
+pub(crate) struct Conn {
+    reader: BufReader<TcpStream>,
+    /// A request is (or was, if the call was cancelled) in flight.
+    busy: bool,
+}
+
+pub(crate) struct ConnManager {
+    addr: String,
+    auth_token: String,
+    connect_timeout: Duration,
+    next_id: Arc<AtomicU64>,
+}
+
+impl ConnManager {
+    async fn authenticate(&self, conn: &mut Conn) -> Result<(), CallError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = Request::new(
+            id,
+            Command::Auth {
+                token: self.auth_token.clone(),
+            },
+        )
+        .to_line();
+        let addr = &self.addr;
+        conn.reader
+            .get_mut()
+            .write_all(&line)
+            .await
+            .map_err(|err| {
+                CallError::Unavailable(format!("auth with {addr}: write failed: {err}"))
+            })?;
+        let mut buf = Vec::new();
+        match read_line(&mut conn.reader, &mut buf).await {
+            Ok(LineRead::Line) => {}
+            Ok(_) => {
+                return Err(CallError::Unavailable(format!(
+                    "auth with {addr}: connection closed or reply too long"
+                )));
+            }
+            Err(err) => {
+                return Err(CallError::Unavailable(format!(
+                    "auth with {addr}: read failed: {err}"
+                )));
+            }
+        }
+        let reply = parse_reply_line(&buf)
+            .map_err(|err| CallError::Unavailable(format!("auth with {addr}: bad reply: {err}")))?;
+        if reply.id != id {
+            return Err(CallError::Unavailable(format!(
+                "auth with {addr}: reply id {} does not match request id {id}",
+                reply.id
+            )));
+        }
+        if !reply.ok {
+            return Err(CallError::Unavailable(format!(
+                "auth with {addr} refused: `{}`",
+                sanitize_code(reply.error.as_deref().unwrap_or_default())
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl managed::Manager for ConnManager {
+    type Type = Conn;
+    type Error = CallError;
+
+    async fn create(&self) -> Result<Conn, CallError> {
+        let addr = &self.addr;
+        let stream = match timeout(self.connect_timeout, TcpStream::connect(addr.as_str())).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(err)) => {
+                return Err(CallError::Unavailable(format!(
+                    "connect to {addr} failed: {err}"
+                )));
+            }
+            Err(_) => {
+                return Err(CallError::Unavailable(format!(
+                    "connect to {addr} timed out after {:?}",
+                    self.connect_timeout
+                )));
+            }
+        };
+        // Small request/response lines: do not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        let mut conn = Conn {
+            reader: BufReader::new(stream),
+            busy: false,
+        };
+        match timeout(self.connect_timeout, self.authenticate(&mut conn)).await {
+            Ok(Ok(())) => {
+                tracing::debug!(addr = %addr, "game server connection established");
+                Ok(conn)
+            }
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(CallError::Unavailable(format!(
+                "auth with {addr} timed out after {:?}",
+                self.connect_timeout
+            ))),
+        }
+    }
+
+    async fn recycle(&self, conn: &mut Conn, _metrics: &Metrics) -> RecycleResult<CallError> {
+        if conn.busy {
+            return Err(RecycleError::message("previous call did not complete"));
+        }
+        if !conn.reader.buffer().is_empty() {
+            return Err(RecycleError::message("unexpected buffered data"));
+        }
+        match peer_state(conn.reader.get_ref()) {
+            PeerState::Idle => Ok(()),
+            PeerState::Closed => {
+                tracing::debug!(addr = %self.addr, "discarding game server connection closed by the peer");
+                Err(RecycleError::message("connection closed by the server"))
+            }
+            PeerState::UnexpectedData => Err(RecycleError::message("unexpected data")),
+            PeerState::Error(err) => Err(RecycleError::Message(
+                format!("connection error: {err}").into(),
+            )),
+        }
+    }
+}
+
+enum PeerState {
+    Idle,
+    Closed,
+    UnexpectedData,
+    Error(std::io::Error),
+}
+
+/// Checks, without a round trip, whether the server closed (or wrote to)
+/// an idle connection.
+///
+/// Tokio's `try_read` trusts cached readiness and may report `WouldBlock`
+/// for a socket whose FIN the reactor has not seen yet, so on Unix the
+/// check peeks on a duplicate of the socket's descriptor, which always asks
+/// the kernel. The duplicate shares the non-blocking file description.
+fn peer_state(stream: &TcpStream) -> PeerState {
+    let mut byte = [0u8; 1];
+    #[cfg(unix)]
+    let result = {
+        use std::os::fd::AsFd;
+        match stream.as_fd().try_clone_to_owned() {
+            Ok(fd) => std::net::TcpStream::from(fd).peek(&mut byte),
+            Err(_) => stream.try_read(&mut byte),
+        }
+    };
+    #[cfg(not(unix))]
+    let result = stream.try_read(&mut byte);
+    match result {
+        Ok(0) => PeerState::Closed,
+        Ok(_) => PeerState::UnexpectedData,
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => PeerState::Idle,
+        Err(err) => PeerState::Error(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> TcpGameServerConfig {
+        TcpGameServerConfig {
+            addr: "127.0.0.1:1".into(),
+            auth_token: "TOKEN-abc".into(),
+            pool_size: 2,
+            connect_timeout: Duration::from_secs(1),
+            call_timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn config_debug_masks_token() {
+        let dbg = format!("{:?}", config());
+        assert!(!dbg.contains("TOKEN-abc"), "{dbg}");
+        assert!(dbg.contains("127.0.0.1:1") && dbg.contains("***"), "{dbg}");
+    }
+
+    #[tokio::test]
+    async fn new_does_no_io_and_debug_hides_token() {
+        // Port 1 is not listening; `new` must still succeed.
+        let client = TcpGameServer::new(config());
+        let dbg = format!("{client:?}");
+        assert!(!dbg.contains("TOKEN-abc"), "{dbg}");
+        assert_eq!(client.pool.status().size, 0);
+    }
+
+    #[test]
+    fn check_ok_maps_error_codes_to_unavailable() {
+        let err = check_ok("ping", Reply::error(1, ERR_INTERNAL)).unwrap_err();
+        assert!(
+            matches!(&err, CallError::Unavailable(m) if m.contains("internal")),
+            "{err}"
+        );
+        let err = check_ok("ping", Reply::error(1, "secret12 leaked")).unwrap_err();
+        assert!(!err.to_string().contains("secret12"), "{err}");
+        let err = check_ok(
+            "ping",
+            Reply {
+                ok: false,
+                ..Reply::ok(1)
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, CallError::Ambiguous(_)));
+    }
+
+    #[tokio::test]
+    async fn write_counting_counts() {
+        let mut out = Vec::new();
+        let mut written = 0;
+        write_counting(&mut out, b"hello\n", &mut written)
+            .await
+            .unwrap();
+        assert_eq!(written, 6);
+        assert_eq!(out, b"hello\n");
+    }
+}

@@ -1,0 +1,10 @@
+//! Client for the game server's registration protocol (v1), plus an
+//! in-memory mock server speaking the same protocol.
+
+pub mod client;
+mod framing;
+pub mod mock;
+pub mod protocol;
+
+pub use client::{CallError, GameServer, RegisterError, TcpGameServer, TcpGameServerConfig};
+pub use mock::{Behaviour, MockGameServer, MockHandle};

@@ -1,0 +1,501 @@
+//! In-memory mock game server speaking protocol v1, for tests and for
+//! running gamegate without a real game server.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::framing::{LineRead, read_line};
+use crate::protocol::{
+    Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_UNAUTHORIZED, ProtocolError, Reply,
+    Request, parse_request_line,
+};
+
+/// First account id handed out.
+const FIRST_ACCOUNT_ID: u64 = 1001;
+/// How long a re-bind of the listening address is retried.
+const REBIND_PATIENCE: Duration = Duration::from_secs(2);
+/// How long a connection closed for an invalid line keeps draining input
+/// (so the peer reads the `invalid` reply rather than a reset).
+const LINGER: Duration = Duration::from_millis(200);
+
+/// How the mock treats `register` commands (other commands are unaffected,
+/// except under `Refuse`, where nothing is reachable).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Behaviour {
+    /// Process normally.
+    Normal,
+    /// Stop listening (connections are refused) and close every open
+    /// connection. Switching to another behaviour re-binds the same address.
+    Refuse,
+    /// Sleep, then process normally (the account is created even if the
+    /// client gave up meanwhile).
+    Delay(Duration),
+    /// Read the register line, then close the connection without creating
+    /// anything.
+    DropAfterRead,
+    /// Reply `internal` without creating anything.
+    InternalError,
+}
+
+/// Starts mock game servers.
+#[derive(Debug)]
+pub struct MockGameServer;
+
+impl MockGameServer {
+    /// Binds `addr` (port 0 allowed) and serves until `shutdown` is
+    /// cancelled.
+    pub async fn start(
+        addr: SocketAddr,
+        auth_token: String,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<MockHandle> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            addr: local_addr,
+            auth_token,
+            shutdown: shutdown.clone(),
+            stopped: CancellationToken::new(),
+            behaviour: Mutex::new(Behaviour::Normal),
+            accounts: Mutex::new(Accounts::default()),
+            register_calls: AtomicU64::new(0),
+            accepted_connections: AtomicU64::new(0),
+            online: AtomicU64::new(0),
+            control: tokio::sync::Mutex::new(Control {
+                closed: false,
+                listening: None,
+            }),
+        });
+        shared.control.lock().await.listening = Some(Listening::spawn(&shared, listener));
+        tracing::info!(addr = %local_addr, "mock game server listening");
+
+        let supervisor = Arc::clone(&shared);
+        tokio::spawn(async move {
+            supervisor.shutdown.cancelled().await;
+            let listening = {
+                let mut control = supervisor.control.lock().await;
+                control.closed = true;
+                control.listening.take()
+            };
+            if let Some(listening) = listening {
+                listening.stop().await;
+            }
+            tracing::info!(addr = %supervisor.addr, "mock game server stopped");
+            supervisor.stopped.cancel();
+        });
+
+        Ok(MockHandle { shared })
+    }
+}
+
+/// Handle to a running mock: inspect its state and change its behaviour.
+#[derive(Clone)]
+pub struct MockHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MockHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockHandle")
+            .field("addr", &self.shared.addr)
+            .field("behaviour", &*lock(&self.shared.behaviour))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockHandle {
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Changes the behaviour. Switching to [`Behaviour::Refuse`] returns once
+    /// the listener is closed and every connection is closed; switching away
+    /// from it returns once the same address is listening again.
+    pub async fn set_behaviour(&self, behaviour: Behaviour) {
+        let shared = &self.shared;
+        let mut control = shared.control.lock().await;
+        let refuse = behaviour == Behaviour::Refuse;
+        tracing::info!(addr = %shared.addr, ?behaviour, "mock game server behaviour changed");
+        *lock(&shared.behaviour) = behaviour;
+        if control.closed {
+            return;
+        }
+        if refuse {
+            if let Some(listening) = control.listening.take() {
+                listening.stop().await;
+            }
+        } else if control.listening.is_none() {
+            match bind_with_retry(shared.addr).await {
+                Ok(listener) => control.listening = Some(Listening::spawn(shared, listener)),
+                Err(err) => {
+                    tracing::error!(addr = %shared.addr, %err, "mock game server could not listen again");
+                }
+            }
+        }
+    }
+
+    /// Whether the login exists (case-insensitively).
+    pub fn contains(&self, login: &str) -> bool {
+        lock(&self.shared.accounts)
+            .by_key
+            .contains_key(&normalise(login))
+    }
+
+    pub fn account_count(&self) -> usize {
+        lock(&self.shared.accounts).by_key.len()
+    }
+
+    /// Registered logins as originally spelled (sorted by key).
+    pub fn logins(&self) -> Vec<String> {
+        let accounts = lock(&self.shared.accounts);
+        let mut entries: Vec<_> = accounts.by_key.iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries
+            .into_iter()
+            .map(|(_, account)| account.login.clone())
+            .collect()
+    }
+
+    /// The account id of a login (case-insensitively), if registered.
+    pub fn account_id(&self, login: &str) -> Option<u64> {
+        lock(&self.shared.accounts)
+            .by_key
+            .get(&normalise(login))
+            .map(|account| account.id)
+    }
+
+    /// Number of `register` commands received (under any behaviour).
+    pub fn register_calls(&self) -> u64 {
+        self.shared.register_calls.load(Ordering::SeqCst)
+    }
+
+    /// Number of TCP connections accepted since start.
+    pub fn accepted_connections(&self) -> u64 {
+        self.shared.accepted_connections.load(Ordering::SeqCst)
+    }
+
+    /// Number of open authenticated connections (what `online` reports).
+    pub fn online(&self) -> u64 {
+        self.shared.online.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the server stopped after `shutdown` was cancelled
+    /// (listener closed, connection tasks ended).
+    pub async fn stopped(&self) {
+        self.shared.stopped.cancelled().await;
+    }
+}
+
+struct Shared {
+    addr: SocketAddr,
+    auth_token: String,
+    shutdown: CancellationToken,
+    stopped: CancellationToken,
+    behaviour: Mutex<Behaviour>,
+    accounts: Mutex<Accounts>,
+    register_calls: AtomicU64,
+    accepted_connections: AtomicU64,
+    online: AtomicU64,
+    /// Serialises listener changes.
+    control: tokio::sync::Mutex<Control>,
+}
+
+struct Control {
+    /// Shutdown happened: never listen again.
+    closed: bool,
+    listening: Option<Listening>,
+}
+
+/// One listening period: an accept loop and its connections.
+struct Listening {
+    stop: CancellationToken,
+    accept_task: JoinHandle<()>,
+    connections: TaskTracker,
+}
+
+impl Listening {
+    fn spawn(shared: &Arc<Shared>, listener: TcpListener) -> Self {
+        let stop = shared.shutdown.child_token();
+        let connections = TaskTracker::new();
+        let accept_task = tokio::spawn(accept_loop(
+            Arc::clone(shared),
+            listener,
+            stop.clone(),
+            connections.clone(),
+        ));
+        Self {
+            stop,
+            accept_task,
+            connections,
+        }
+    }
+
+    /// Closes the listener and every connection, and waits for both.
+    async fn stop(self) {
+        self.stop.cancel();
+        if let Err(err) = self.accept_task.await {
+            tracing::error!(%err, "mock accept task failed");
+        }
+        self.connections.close();
+        self.connections.wait().await;
+    }
+}
+
+#[derive(Default)]
+struct Accounts {
+    by_key: HashMap<String, Account>,
+    next_id: u64,
+}
+
+struct Account {
+    login: String,
+    id: u64,
+}
+
+fn normalise(login: &str) -> String {
+    login.to_lowercase()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The protected data stays consistent even if a holder panicked.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn bind_with_retry(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let give_up = tokio::time::Instant::now() + REBIND_PATIENCE;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(err) if tokio::time::Instant::now() >= give_up => return Err(err),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    stop: CancellationToken,
+    connections: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                shared.accepted_connections.fetch_add(1, Ordering::SeqCst);
+                tracing::debug!(%peer, "mock game server accepted a connection");
+                connections.spawn(serve_connection(
+                    Arc::clone(&shared),
+                    stream,
+                    peer,
+                    stop.clone(),
+                ));
+            }
+            Err(err) => {
+                // e.g. too many open files: back off instead of spinning.
+                tracing::warn!(%err, "mock game server accept failed");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+            }
+        }
+    }
+    // Dropping the listener here stops accepting: connects are refused.
+}
+
+/// Per-connection state; keeps `online` in step even on early return.
+struct Session {
+    shared: Arc<Shared>,
+    authenticated: bool,
+}
+
+impl Session {
+    fn set_authenticated(&mut self, authenticated: bool) {
+        if authenticated != self.authenticated {
+            if authenticated {
+                self.shared.online.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.shared.online.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.authenticated = authenticated;
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.set_authenticated(false);
+    }
+}
+
+/// What to do after a request.
+enum Outcome {
+    Reply(Reply),
+    /// Close the connection without replying.
+    Close,
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stop: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut stream = BufReader::new(stream);
+    let mut session = Session {
+        shared,
+        authenticated: false,
+    };
+    let mut buf = Vec::new();
+    loop {
+        let read = tokio::select! {
+            _ = stop.cancelled() => break,
+            read = read_line(&mut stream, &mut buf) => read,
+        };
+        let request = match read {
+            Ok(LineRead::Line) => parse_request_line(&buf),
+            Ok(LineRead::TooLong) => Err(ProtocolError::TooLong { len: buf.len() }),
+            Ok(LineRead::Eof | LineRead::Truncated) => break,
+            Err(err) => {
+                tracing::debug!(%peer, %err, "mock connection read failed");
+                break;
+            }
+        };
+        let request = match request {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::debug!(%peer, %err, "mock game server got an invalid line; closing");
+                let reply = Reply::error(err.id().unwrap_or(0), ERR_INVALID);
+                close_after_invalid(stream, &reply, &stop).await;
+                return;
+            }
+        };
+        let outcome = tokio::select! {
+            _ = stop.cancelled() => break,
+            outcome = handle(&mut session, request, peer) => outcome,
+        };
+        let reply = match outcome {
+            Outcome::Reply(reply) => reply,
+            Outcome::Close => break,
+        };
+        let line = reply.to_line();
+        let written = tokio::select! {
+            _ = stop.cancelled() => break,
+            written = stream.get_mut().write_all(&line) => written,
+        };
+        if let Err(err) = written {
+            tracing::debug!(%peer, %err, "mock connection write failed");
+            break;
+        }
+    }
+    tracing::debug!(%peer, "mock game server closed a connection");
+}
+
+/// Sends the `invalid` reply, half-closes, then drains the peer's input for
+/// a short while so the close does not turn into a reset that could discard
+/// the reply before the peer reads it.
+async fn close_after_invalid(
+    mut stream: BufReader<TcpStream>,
+    reply: &Reply,
+    stop: &CancellationToken,
+) {
+    let stream = stream.get_mut();
+    let linger = async {
+        stream.write_all(&reply.to_line()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
+    };
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        _ = tokio::time::timeout(LINGER, linger) => {}
+    }
+}
+
+async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Outcome {
+    let Request { id, command } = request;
+    let shared = Arc::clone(&session.shared);
+    match command {
+        Command::Auth { token } => {
+            // A failed auth also de-authenticates an authenticated connection.
+            let ok = token == shared.auth_token;
+            session.set_authenticated(ok);
+            if ok {
+                tracing::debug!(%peer, "mock connection authenticated");
+                Outcome::Reply(Reply::ok(id))
+            } else {
+                tracing::info!(%peer, "mock game server rejected an auth token");
+                Outcome::Reply(Reply::error(id, ERR_UNAUTHORIZED))
+            }
+        }
+        other if !session.authenticated => {
+            tracing::debug!(%peer, cmd = other.name(), "mock: command before auth");
+            Outcome::Reply(Reply::error(id, ERR_UNAUTHORIZED))
+        }
+        Command::Register { login, gender, .. } => {
+            shared.register_calls.fetch_add(1, Ordering::SeqCst);
+            let behaviour = lock(&shared.behaviour).clone();
+            tracing::debug!(%peer, %login, gender, ?behaviour, "mock: register");
+            match behaviour {
+                Behaviour::Normal | Behaviour::Refuse => {}
+                Behaviour::Delay(delay) => tokio::time::sleep(delay).await,
+                Behaviour::DropAfterRead => return Outcome::Close,
+                Behaviour::InternalError => {
+                    return Outcome::Reply(Reply::error(id, ERR_INTERNAL));
+                }
+            }
+            let mut accounts = lock(&shared.accounts);
+            let key = normalise(&login);
+            if accounts.by_key.contains_key(&key) {
+                return Outcome::Reply(Reply::error(id, ERR_LOGIN_TAKEN));
+            }
+            let account_id = FIRST_ACCOUNT_ID + accounts.next_id;
+            accounts.next_id += 1;
+            accounts.by_key.insert(
+                key,
+                Account {
+                    login: login.clone(),
+                    id: account_id,
+                },
+            );
+            tracing::info!(%login, account_id, "mock: account created");
+            Outcome::Reply(Reply::ok(id).with_account_id(account_id))
+        }
+        Command::Exists { login } => {
+            let exists = lock(&shared.accounts)
+                .by_key
+                .contains_key(&normalise(&login));
+            Outcome::Reply(Reply::ok(id).with_exists(exists))
+        }
+        Command::Delete { login } => {
+            let removed = lock(&shared.accounts)
+                .by_key
+                .remove(&normalise(&login))
+                .is_some();
+            tracing::info!(%login, removed, "mock: delete");
+            Outcome::Reply(Reply::ok(id))
+        }
+        Command::Ping => Outcome::Reply(Reply::ok(id)),
+        Command::Online => {
+            Outcome::Reply(Reply::ok(id).with_online(shared.online.load(Ordering::SeqCst)))
+        }
+    }
+}

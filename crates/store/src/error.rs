@@ -1,0 +1,76 @@
+use sqlx::error::DatabaseError;
+
+/// A storage failure, classified by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH, mysql://USER:PASS@HOST/DB or postgres://USER:PASS@HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    /// The database cannot be reached right now (pool timeout, connection
+    /// refused or dropped, lock wait); retrying later may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// The database answered with an error that retrying will not fix.
+    #[error("database error: {0}")]
+    Query(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_connectivity(&err) || database_error(&err).is_some_and(is_transient) {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Query(err)
+        }
+    }
+}
+
+pub(crate) fn database_error(err: &sqlx::Error) -> Option<&(dyn DatabaseError + 'static)> {
+    match err {
+        sqlx::Error::Database(db) => Some(db.as_ref()),
+        _ => None,
+    }
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    database_error(err).is_some_and(|e| e.is_unique_violation())
+}
+
+fn is_connectivity(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed
+    )
+}
+
+/// Lock conflicts that a fresh transaction normally gets past: MySQL/MariaDB
+/// deadlock (SQLSTATE 40001) and lock-wait timeout (HY000/1205 reports as
+/// 'HY000', so it is matched by message), PostgreSQL serialization failure and
+/// deadlock (40001, 40P01), SQLite BUSY/LOCKED (primary codes 5 and 6).
+pub(crate) fn is_transient(err: &(dyn DatabaseError + 'static)) -> bool {
+    let code = err.code();
+    let code = code.as_deref().unwrap_or("");
+    matches!(code, "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03")
+        || code
+            .parse::<i64>()
+            .is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            && !code.is_empty()
+            && !code.starts_with('0')
+        || err.message().contains("Lock wait timeout")
+        || err.message().contains("Deadlock found")
+}

@@ -1,0 +1,19 @@
+//! Persistence for gamegate: one query path for every backend.
+//!
+//! Queries are built once with sea-query and run through sqlx's `Any` driver,
+//! so SQLite, MySQL/MariaDB and PostgreSQL share every statement; the backend
+//! only chooses the SQL dialect the builder emits. Per-backend SQL exists only
+//! where dialects truly differ: the DDL of the migrations and SQLite's
+//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`constants`].
+
+pub mod accounts;
+pub mod constants;
+mod db;
+mod error;
+mod migrate;
+
+pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
+pub use constants::Constants;
+pub use db::{Backend, Database, PoolSettings, mask_url_password};
+pub use error::StoreError;
+pub use migrate::MigrationSet;
