@@ -62,6 +62,10 @@ impl Default for RegistrationRules {
 pub struct Password(String);
 
 impl Password {
+    pub fn new(plain: String) -> Self {
+        Self(plain)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

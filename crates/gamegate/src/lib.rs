@@ -1,0 +1,18 @@
+//! gamegate: registration, status and statistics backend of an online game.
+//!
+//! The binary (`main.rs`) only parses the command line; everything else is
+//! here so the integration tests start exactly what production runs.
+
+pub mod cli;
+pub mod config;
+pub mod hashing;
+pub mod http;
+pub mod metrics;
+pub mod reconciler;
+pub mod registration;
+pub mod startup;
+pub mod status_cache;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

@@ -90,12 +90,13 @@ impl Database {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        let display_url = mask_url_password(url);
         let url = match backend {
             Backend::Sqlite => sqlite_url_with_create(url),
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)
-            .map_err(|_| StoreError::UnsupportedUrl(mask_url_password(&url)))?;
+            .map_err(|_| StoreError::UnsupportedUrl(display_url.clone()))?;
         let busy_ms = settings.sqlite_busy_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
@@ -124,7 +125,7 @@ impl Database {
         Ok(Self {
             pool,
             backend,
-            display_url: mask_url_password(&url),
+            display_url,
         })
     }
 

@@ -1,0 +1,107 @@
+//! Subcommands of the one binary: every operator action is a command.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gamegate_gameserver::MockGameServer;
+use gamegate_store::{Database, MigrationSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(name = "gamegate", version, about = "Registration, status and statistics backend for an online game")]
+pub struct Cli {
+    /// TOML configuration file; every key can also be set as GAMEGATE_SECTION__KEY.
+    #[arg(long, short, global = true, env = "GAMEGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything in one process: public + admin listeners, SQLite, mock game server (default).
+    All,
+    /// Run only the mock game server (protocol v1).
+    GameserverMock {
+        /// Address to listen on; default: game_server.addr from the config.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (config, unknown_env) = Config::load(cli.config.as_deref())?;
+    crate::telemetry::init(&config.log.format, &config.log.level);
+    for name in unknown_env {
+        tracing::warn!(variable = %name, "environment variable matches no configuration key; ignored");
+    }
+    match cli.command.unwrap_or(Command::All) {
+        Command::All => run_all(config).await,
+        Command::GameserverMock { listen } => run_mock(config, listen).await,
+        Command::Migrate => migrate(config).await,
+    }
+}
+
+async fn run_all(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    println!("{}", app.banner());
+    let token = app.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        token.cancel();
+    });
+    app.run_until_stopped().await
+}
+
+async fn run_mock(config: Config, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+    let addr = match listen {
+        Some(addr) => addr,
+        None => config.game_server.addr.parse().context("game_server.addr must be IP:PORT")?,
+    };
+    let token = CancellationToken::new();
+    let mock = MockGameServer::start(addr, config.game_server.auth_token.clone(), token.clone())
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    println!("gamegate mock game server listening on {}", mock.local_addr());
+    shutdown_signal().await;
+    token.cancel();
+    mock.stopped().await;
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = Database::connect(&config.database.url, &config.pool_settings()).await?;
+    db.migrate(MigrationSet::Accounts).await?;
+    println!("accounts database {} is up to date", db.display_url());
+    db.close().await;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM from systemd/docker.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,416 @@
+//! Configuration: defaults → TOML file → `GAMEGATE_*` environment variables
+//! (`__` separates sections: `GAMEGATE_DATABASE__URL`) → `…_FILE` variants for
+//! secrets. `gamegate all` runs with none of them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use gamegate_domain::{AccountLimit, Lang, RegistrationRules};
+use serde::{Deserialize, Serialize};
+
+/// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
+/// (Docker/Kubernetes secrets). Listed explicitly so an ordinary key that ends
+/// in `_file` is never mistaken for one.
+pub const SECRET_KEYS: &[&str] = &["database.url", "game_server.auth_token"];
+
+const ENV_PREFIX: &str = "GAMEGATE_";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Language of `message` in answers: `ru` or `en`.
+    pub language: String,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub registration: RegistrationConfig,
+    pub password_hash: PasswordHashConfig,
+    pub game_server: GameServerConfig,
+    pub reconciler: ReconcilerConfig,
+    pub status: StatusConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            language: "ru".into(),
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            registration: RegistrationConfig::default(),
+            password_hash: PasswordHashConfig::default(),
+            game_server: GameServerConfig::default(),
+            reconciler: ReconcilerConfig::default(),
+            status: StatusConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub public_addr: SocketAddr,
+    /// Health details and metrics; keep it on loopback or a private network.
+    pub admin_addr: SocketAddr,
+    pub body_limit_bytes: usize,
+    /// A backstop for a request that somehow outlives every inner timeout.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            public_addr: ([127, 0, 0, 1], 8000).into(),
+            admin_addr: ([127, 0, 0, 1], 9000).into(),
+            body_limit_bytes: 16 * 1024,
+            request_timeout_ms: 20_000,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH`, `mysql://USER:PASS@HOST:3306/DB` or `postgres://USER:PASS@HOST/DB`.
+    pub url: String,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// How long a request waits for a connection before `database_unavailable`.
+    pub acquire_timeout_ms: u64,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://gamegate.db".into(),
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout_ms: 3_000,
+            sqlite_busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &gamegate_store::mask_url_password(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// Maximum game accounts per Telegram id.
+    pub account_limit: u32,
+    /// A regex character-class body for logins.
+    pub login_charset: String,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            account_limit: AccountLimit::DEFAULT.get(),
+            login_charset: RegistrationRules::DEFAULT_LOGIN_CHARSET.into(),
+        }
+    }
+}
+
+/// Argon2id parameters; defaults are OWASP's minimum (19 MiB, t=2, p=1).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordHashConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordHashConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameServerConfig {
+    /// `host:port` of the game server (protocol v1).
+    pub addr: String,
+    pub auth_token: String,
+    pub pool_size: usize,
+    pub connect_timeout_ms: u64,
+    pub call_timeout_ms: u64,
+    /// `gamegate all` only: run the mock game server in-process on `addr`.
+    pub embedded_mock: bool,
+}
+
+impl Default for GameServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:5190".into(),
+            auth_token: "gamegate-dev-token".into(),
+            pool_size: 8,
+            connect_timeout_ms: 1_000,
+            call_timeout_ms: 3_000,
+            embedded_mock: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for GameServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GameServerConfig")
+            .field("addr", &self.addr)
+            .field("auth_token", &"***")
+            .field("pool_size", &self.pool_size)
+            .field("call_timeout_ms", &self.call_timeout_ms)
+            .field("embedded_mock", &self.embedded_mock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settles registrations whose game-server answer was lost.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcilerConfig {
+    pub interval_ms: u64,
+    /// A pending row is only settled once it is this old; must exceed the
+    /// longest time the game server may still act on a register command.
+    pub grace_ms: u64,
+    pub batch_size: u64,
+}
+
+impl Default for ReconcilerConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 5_000,
+            grace_ms: 30_000,
+            batch_size: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// How often the constants are re-read; the endpoint never waits on the database.
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval_ms: 2_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `gamegate=debug,info`. `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "pretty".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+impl Config {
+    /// Loads the file (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<(Self, Vec<String>)> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Loads from an explicit environment, so tests do not touch the process's.
+    /// Returns the config and the names of `GAMEGATE_*` variables that matched
+    /// no key (reported as warnings by the caller: the file is strict, the
+    /// environment may carry variables meant for other tools).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<(Self, Vec<String>)> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            check_file_keys(&text).with_context(|| format!("in config file {}", path.display()))?;
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Toml));
+        }
+
+        let mut plain = HashMap::new();
+        let mut unknown_env = Vec::new();
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            if rest == "CONFIG" || rest.starts_with("TEST_") {
+                continue; // the CLI's --config and the test suites' own variables
+            }
+            let key = rest.to_ascii_lowercase().replace("__", ".");
+            if let Some(secret) = key.strip_suffix("_file").filter(|k| SECRET_KEYS.contains(k)) {
+                let content = std::fs::read_to_string(&value)
+                    .with_context(|| format!("cannot read {name} (file {value})"))?;
+                builder = builder.set_override(secret, content.trim_end_matches(['\n', '\r']).to_owned())?;
+                continue;
+            }
+            if !is_known_key(&key) {
+                unknown_env.push(name);
+                continue;
+            }
+            plain.insert(name, value);
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("GAMEGATE")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(plain)),
+        );
+
+        let merged = builder.build().context("cannot assemble the configuration")?;
+        let config: Config = merged.try_deserialize().context("invalid configuration")?;
+        config.validate()?;
+        Ok((config, unknown_env))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.lang()?;
+        self.rules()?;
+        self.account_limit()?;
+        gamegate_store::Backend::from_url(&self.database.url)?;
+        if self.reconciler.grace_ms <= self.game_server.call_timeout_ms {
+            bail!(
+                "reconciler.grace_ms ({}) must exceed game_server.call_timeout_ms ({}): \
+                 a registration still waiting on the game server must not be settled under it",
+                self.reconciler.grace_ms,
+                self.game_server.call_timeout_ms
+            );
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            bail!("log.format must be \"pretty\" or \"json\", got {:?}", self.log.format);
+        }
+        if self.http.body_limit_bytes == 0 || self.status.refresh_interval_ms == 0 || self.reconciler.interval_ms == 0 {
+            bail!("http.body_limit_bytes, status.refresh_interval_ms and reconciler.interval_ms must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn lang(&self) -> anyhow::Result<Lang> {
+        self.language.parse().map_err(anyhow::Error::msg)
+    }
+
+    pub fn rules(&self) -> anyhow::Result<RegistrationRules> {
+        RegistrationRules::with_login_charset(&self.registration.login_charset).map_err(anyhow::Error::msg)
+    }
+
+    pub fn account_limit(&self) -> anyhow::Result<AccountLimit> {
+        AccountLimit::new(self.registration.account_limit).map_err(anyhow::Error::msg)
+    }
+
+    pub fn pool_settings(&self) -> gamegate_store::PoolSettings {
+        gamegate_store::PoolSettings {
+            max_connections: self.database.max_connections,
+            min_connections: self.database.min_connections,
+            acquire_timeout: ms(self.database.acquire_timeout_ms),
+            sqlite_busy_timeout: ms(self.database.sqlite_busy_timeout_ms),
+        }
+    }
+
+    pub fn game_server_client(&self, addr: String) -> gamegate_gameserver::TcpGameServerConfig {
+        gamegate_gameserver::TcpGameServerConfig {
+            addr,
+            auth_token: self.game_server.auth_token.clone(),
+            pool_size: self.game_server.pool_size,
+            connect_timeout: ms(self.game_server.connect_timeout_ms),
+            call_timeout: ms(self.game_server.call_timeout_ms),
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        ms(self.http.request_timeout_ms)
+    }
+
+    pub fn status_refresh(&self) -> Duration {
+        ms(self.status.refresh_interval_ms)
+    }
+
+    pub fn reconciler_interval(&self) -> Duration {
+        ms(self.reconciler.interval_ms)
+    }
+
+    pub fn reconciler_grace(&self) -> Duration {
+        ms(self.reconciler.grace_ms)
+    }
+}
+
+/// Every dotted key the config accepts, derived from the defaults so it can
+/// never drift from the structs.
+fn known_keys() -> Vec<String> {
+    fn walk(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
+        if let toml::Value::Table(table) = value {
+            for (k, v) in table {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                walk(&key, v, out);
+                out.push(key);
+            }
+        }
+    }
+    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    let mut out = Vec::new();
+    walk("", &defaults, &mut out);
+    out
+}
+
+fn is_known_key(key: &str) -> bool {
+    known_keys().iter().any(|k| k == key)
+}
+
+/// Rejects unknown keys in the file with their full dotted path, so a typo
+/// (`acount_limit`) fails the start instead of silently using a default.
+fn check_file_keys(text: &str) -> anyhow::Result<()> {
+    let value: toml::Value = toml::from_str(text).context("not valid TOML")?;
+    let mut unknown = Vec::new();
+    fn walk(prefix: &str, value: &toml::Value, known: &[String], out: &mut Vec<String>) {
+        if let toml::Value::Table(table) = value {
+            for (k, v) in table {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                if !known.contains(&key) {
+                    out.push(key);
+                } else {
+                    walk(&key, v, known, out);
+                }
+            }
+        }
+    }
+    let known = known_keys();
+    walk("", &value, &known, &mut unknown);
+    unknown.sort();
+    if !unknown.is_empty() {
+        bail!("unknown configuration keys: {}", unknown.join(", "));
+    }
+    Ok(())
+}

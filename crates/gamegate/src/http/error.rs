@@ -1,0 +1,75 @@
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gamegate_domain::{ErrorCode, FieldError, Lang};
+use serde::Serialize;
+
+/// Every non-2xx answer: `{"ok":false,"detail":…,"message":…[,"errors":[…]]}`.
+/// Internal causes are logged where they happen, never put in the body.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub lang: Lang,
+    pub errors: Vec<FieldError>,
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    ok: bool,
+    detail: &'static str,
+    message: &'static str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldEntry<'a>],
+}
+
+#[derive(Serialize)]
+struct FieldEntry<'a> {
+    field: &'a str,
+    code: &'static str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, lang: Lang) -> Self {
+        Self {
+            code,
+            lang,
+            errors: Vec::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>, lang: Lang) -> Self {
+        Self {
+            errors,
+            ..Self::new(ErrorCode::ValidationError, lang)
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let entries: Vec<FieldEntry<'_>> = self
+            .errors
+            .iter()
+            .map(|e| FieldEntry {
+                field: &e.field,
+                code: e.code.as_str(),
+                message: &e.message,
+            })
+            .collect();
+        let body = serde_json::to_vec(&Body {
+            ok: false,
+            detail: self.code.as_str(),
+            message: self.code.message(self.lang),
+            errors: &entries,
+        })
+        .expect("error body serialises");
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,143 @@
+//! Prometheus metrics, one registry per application so several apps in one
+//! test process never mix their numbers.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+}
+
+/// How a registration ended, as counted in `gamegate_registrations_total`.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Outcome {
+    ok,
+    invalid,
+    limit_exceeded,
+    login_taken,
+    game_server_unavailable,
+    game_server_ambiguous,
+    database_unavailable,
+    internal_error,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub cmd: &'static str,
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0].into_iter()
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: Family<RouteLabels, Histogram>,
+    pub registrations: Family<OutcomeLabels, Counter>,
+    pub game_server_calls: Family<CallLabels, Histogram>,
+    pub reconciler_settled: Family<ResultLabels, Counter>,
+    pub db_pool_size: Gauge,
+    pub db_pool_idle: Gauge,
+    pub status_cache_age_seconds: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("gamegate");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered", http_requests.clone());
+        let http_duration =
+            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            http_duration.clone(),
+        );
+        let registrations = Family::<OutcomeLabels, Counter>::default();
+        registry.register("registrations", "Registrations by outcome", registrations.clone());
+        let game_server_calls =
+            Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "game_server_call_duration_seconds",
+            "Game-server calls by command and result",
+            game_server_calls.clone(),
+        );
+        let reconciler_settled = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "reconciler_settled",
+            "Pending registrations settled by the reconciler",
+            reconciler_settled.clone(),
+        );
+        let db_pool_size = Gauge::default();
+        registry.register("db_pool_connections", "Open database connections", db_pool_size.clone());
+        let db_pool_idle = Gauge::default();
+        registry.register("db_pool_idle_connections", "Idle database connections", db_pool_idle.clone());
+        let status_cache_age_seconds = Gauge::default();
+        registry.register(
+            "status_cache_age_seconds",
+            "Seconds since the status constants were last read",
+            status_cache_age_seconds.clone(),
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            registrations,
+            game_server_calls,
+            reconciler_settled,
+            db_pool_size,
+            db_pool_idle,
+            status_cache_age_seconds,
+        }
+    }
+
+    pub fn registration(&self, outcome: Outcome) {
+        self.registrations.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn game_server_call(&self, cmd: &'static str, result: &'static str, elapsed: Duration) {
+        self.game_server_calls
+            .get_or_create(&CallLabels { cmd, result })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

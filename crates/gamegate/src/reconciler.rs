@@ -1,0 +1,85 @@
+//! Settles registrations whose game-server answer was lost: asks the game
+//! server whether the account exists, then confirms or removes the row.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gamegate_gameserver::GameServer;
+use gamegate_store::Database;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{Metrics, ResultLabels};
+use crate::registration::unix_now;
+
+pub struct Reconciler {
+    pub db: Database,
+    pub game: Arc<dyn GameServer>,
+    pub metrics: Arc<Metrics>,
+    pub interval: Duration,
+    pub grace: Duration,
+    pub batch_size: u64,
+}
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub synced: u64,
+    pub removed: u64,
+    pub deferred: u64,
+}
+
+impl Reconciler {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            match self.pass().await {
+                Ok(pass) if pass != Pass::default() => tracing::info!(?pass, "reconciler pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reconciler pass failed; will retry"),
+            }
+        }
+    }
+
+    /// One pass over pending rows older than the grace period.
+    pub async fn pass(&self) -> Result<Pass, gamegate_store::StoreError> {
+        // Seconds resolution in the table: round the grace up so a row is
+        // never settled earlier than configured.
+        let grace_secs = self.grace.as_millis().div_ceil(1000) as i64;
+        let cutoff = unix_now() - grace_secs;
+        let pending = self.db.accounts().pending_before(cutoff, self.batch_size).await?;
+        let mut pass = Pass::default();
+        for account in pending {
+            let started = Instant::now();
+            let exists = self.game.exists(&account.login).await;
+            self.metrics.game_server_call(
+                "exists",
+                if exists.is_ok() { "ok" } else { "error" },
+                started.elapsed(),
+            );
+            let result = match exists {
+                Ok(true) => {
+                    self.db.accounts().mark_synced(&account.login_norm, None, unix_now()).await?;
+                    pass.synced += 1;
+                    "synced"
+                }
+                Ok(false) => {
+                    self.db.accounts().remove_pending(&account.login_norm).await?;
+                    pass.removed += 1;
+                    "removed"
+                }
+                Err(e) => {
+                    tracing::debug!(login = %account.login, error = %e, "game server unreachable; pending row kept");
+                    pass.deferred += 1;
+                    "deferred"
+                }
+            };
+            self.metrics.reconciler_settled.get_or_create(&ResultLabels { result }).inc();
+        }
+        Ok(pass)
+    }
+}

@@ -1,0 +1,186 @@
+//! The registration saga (API.md §3): reserve in the database, create on the
+//! game server, confirm — or undo. Nothing is left half-created: a failure
+//! with a definite answer removes the reservation at once, a lost answer
+//! leaves it `pending` for the reconciler.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use gamegate_domain::{AccountLimit, ErrorCode, RegisterRequest};
+use gamegate_gameserver::{CallError, GameServer, RegisterError};
+use gamegate_store::accounts::KnownRefusal;
+use gamegate_store::{Database, NewAccount, ReserveError, StoreError};
+
+use crate::hashing::PasswordHasher;
+use crate::metrics::{Metrics, Outcome};
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Why a registration did not succeed; each maps to one contract code.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("account limit reached")]
+    LimitExceeded,
+    #[error("login taken")]
+    LoginTaken,
+    #[error("game server unavailable: {0}")]
+    GameServerUnavailable(CallError),
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl RegistrationError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RegistrationError::LimitExceeded => ErrorCode::LimitExceeded,
+            RegistrationError::LoginTaken => ErrorCode::LoginTaken,
+            RegistrationError::GameServerUnavailable(_) => ErrorCode::GameServerUnavailable,
+            RegistrationError::DatabaseUnavailable(_) => ErrorCode::DatabaseUnavailable,
+            RegistrationError::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self {
+            RegistrationError::LimitExceeded => Outcome::limit_exceeded,
+            RegistrationError::LoginTaken => Outcome::login_taken,
+            RegistrationError::GameServerUnavailable(CallError::Ambiguous(_)) => Outcome::game_server_ambiguous,
+            RegistrationError::GameServerUnavailable(_) => Outcome::game_server_unavailable,
+            RegistrationError::DatabaseUnavailable(_) => Outcome::database_unavailable,
+            RegistrationError::Internal(_) => Outcome::internal_error,
+        }
+    }
+}
+
+impl From<StoreError> for RegistrationError {
+    fn from(err: StoreError) -> Self {
+        if err.is_unavailable() {
+            RegistrationError::DatabaseUnavailable(err)
+        } else {
+            RegistrationError::Internal(err.into())
+        }
+    }
+}
+
+impl From<ReserveError> for RegistrationError {
+    fn from(err: ReserveError) -> Self {
+        match err {
+            ReserveError::LimitExceeded => RegistrationError::LimitExceeded,
+            ReserveError::LoginTaken => RegistrationError::LoginTaken,
+            ReserveError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Everything a registration needs; cheap to clone into a task.
+#[derive(Clone)]
+pub struct Registrar {
+    pub db: Database,
+    pub game: Arc<dyn GameServer>,
+    pub hasher: PasswordHasher,
+    pub limit: AccountLimit,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Registrar {
+    /// Runs the saga to the end on its own task, so a client that disconnects
+    /// mid-way cannot cut it between the game server and the database.
+    pub async fn register(&self, request: RegisterRequest) -> Result<(), RegistrationError> {
+        let this = self.clone();
+        let result = tokio::spawn(async move { this.run(request).await })
+            .await
+            .map_err(|e| RegistrationError::Internal(anyhow::anyhow!("registration task failed: {e}")))?;
+        self.metrics.registration(match &result {
+            Ok(()) => Outcome::ok,
+            Err(e) => e.outcome(),
+        });
+        result
+    }
+
+    async fn run(&self, request: RegisterRequest) -> Result<(), RegistrationError> {
+        let login_norm = request.login_key();
+        let accounts = self.db.accounts();
+
+        // Cheap early answer for the common refusals, before spending ~20 ms
+        // of CPU on a hash. Advisory: `reserve` below is what enforces.
+        match accounts.precheck(request.telegram_id, &login_norm, self.limit).await? {
+            Some(KnownRefusal::LimitExceeded) => return Err(RegistrationError::LimitExceeded),
+            Some(KnownRefusal::LoginTaken) => return Err(RegistrationError::LoginTaken),
+            None => {}
+        }
+
+        let password_hash = self.hasher.hash(&request.password).await?;
+        accounts
+            .reserve(
+                &NewAccount {
+                    login: &request.login,
+                    login_norm: &login_norm,
+                    password_hash: &password_hash,
+                    gender: request.gender,
+                    telegram_id: request.telegram_id,
+                    telegram_username: None,
+                    now: unix_now(),
+                },
+                self.limit,
+            )
+            .await?;
+
+        let started = Instant::now();
+        let created = self
+            .game
+            .register(&request.login, request.password.expose(), request.gender)
+            .await;
+        self.observe_call(started.elapsed(), &created);
+
+        match created {
+            Ok(account_id) => {
+                let account_id = i64::try_from(account_id).ok();
+                // The account now exists in both stores, so this is a success
+                // even if confirming fails: the reconciler confirms it later.
+                if let Err(e) = accounts.mark_synced(&login_norm, account_id, unix_now()).await {
+                    tracing::warn!(login = %request.login, error = %e, "account created but not yet marked synced; the reconciler will");
+                }
+                tracing::info!(login = %request.login, "registered");
+                Ok(())
+            }
+            Err(RegisterError::LoginTaken) => {
+                self.undo(&login_norm).await;
+                Err(RegistrationError::LoginTaken)
+            }
+            Err(RegisterError::Call(err @ CallError::Unavailable(_))) => {
+                tracing::warn!(login = %request.login, error = %err, "game server refused or unreachable; reservation removed");
+                self.undo(&login_norm).await;
+                Err(RegistrationError::GameServerUnavailable(err))
+            }
+            Err(RegisterError::Call(err @ CallError::Ambiguous(_))) => {
+                tracing::warn!(login = %request.login, error = %err, "game server answer lost; reservation kept pending for the reconciler");
+                Err(RegistrationError::GameServerUnavailable(err))
+            }
+        }
+    }
+
+    /// Removes a reservation the game server definitely did not act on. If the
+    /// database is down right now the row stays pending, and the reconciler
+    /// removes it after asking the game server.
+    async fn undo(&self, login_norm: &str) {
+        if let Err(e) = self.db.accounts().remove_pending(login_norm).await {
+            tracing::warn!(error = %e, "could not remove a reservation; the reconciler will settle it");
+        }
+    }
+
+    fn observe_call(&self, elapsed: Duration, result: &Result<u64, RegisterError>) {
+        let label = match result {
+            Ok(_) => "ok",
+            Err(RegisterError::LoginTaken) => "login_taken",
+            Err(RegisterError::Call(CallError::Unavailable(_))) => "unavailable",
+            Err(RegisterError::Call(CallError::Ambiguous(_))) => "ambiguous",
+        };
+        self.metrics.game_server_call("register", label, elapsed);
+    }
+}
