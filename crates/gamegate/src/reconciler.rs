@@ -47,10 +47,12 @@ impl Reconciler {
 
     /// One pass over pending rows older than the grace period.
     pub async fn pass(&self) -> Result<Pass, gamegate_store::StoreError> {
-        // Seconds resolution in the table: round the grace up so a row is
-        // never settled earlier than configured.
+        // created_at has whole-second resolution: a row stamped second S was
+        // created anywhere in [S, S+1). Only rows with S <= now - grace - 1 are
+        // certainly older than the grace, so settling never races a game
+        // server that is still acting on the register command.
         let grace_secs = self.grace.as_millis().div_ceil(1000) as i64;
-        let cutoff = unix_now() - grace_secs;
+        let cutoff = unix_now() - grace_secs - 1;
         let pending = self.db.accounts().pending_before(cutoff, self.batch_size).await?;
         let mut pass = Pass::default();
         for account in pending {

@@ -29,6 +29,7 @@ pub struct Application {
     game: Arc<dyn GameServer>,
     game_addr: String,
     mock: Option<MockHandle>,
+    mock_shutdown: CancellationToken,
     status: StatusCache,
     common: Common,
     registrar: Registrar,
@@ -38,6 +39,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
+        let mock_shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
 
         let db = Database::connect(&config.database.url, &config.pool_settings())
@@ -52,7 +54,9 @@ impl Application {
                 .addr
                 .parse()
                 .context("game_server.addr must be IP:PORT when embedded_mock is on")?;
-            let handle = MockGameServer::start(addr, config.game_server.auth_token.clone(), shutdown.child_token())
+            // Its own token: it must outlive the HTTP listeners so in-flight
+            // registrations can finish during a graceful shutdown.
+            let handle = MockGameServer::start(addr, config.game_server.auth_token.clone(), mock_shutdown.clone())
                 .await
                 .with_context(|| format!("cannot start the mock game server on {addr}"))?;
             Some(handle)
@@ -94,6 +98,7 @@ impl Application {
             game,
             game_addr,
             mock,
+            mock_shutdown,
             status,
             common,
             registrar,
@@ -199,6 +204,7 @@ impl Application {
         // A listener that died on its own takes the whole process down.
         shutdown.cancel();
         tasks.wait().await;
+        self.mock_shutdown.cancel();
         if let Some(mock) = &self.mock {
             mock.stopped().await;
         }
