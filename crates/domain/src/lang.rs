@@ -35,7 +35,9 @@ impl FromStr for Lang {
         match s.trim().to_ascii_lowercase().as_str() {
             "ru" => Ok(Lang::Ru),
             "en" => Ok(Lang::En),
-            other => Err(format!("unknown language {other:?}: expected \"ru\" or \"en\"")),
+            other => Err(format!(
+                "unknown language {other:?}: expected \"ru\" or \"en\""
+            )),
         }
     }
 }

@@ -9,7 +9,13 @@ use crate::error::{FieldError, FieldErrorCode};
 use crate::lang::Lang;
 
 /// The fields a registration request may carry; anything else is `unknown_field`.
-pub const REGISTER_FIELDS: [&str; 5] = ["login", "password", "gender", "telegram_id", "telegram_auth"];
+pub const REGISTER_FIELDS: [&str; 5] = [
+    "login",
+    "password",
+    "gender",
+    "telegram_id",
+    "telegram_auth",
+];
 
 /// Validation limits. Defaults are the contract's (API.md §3); the login
 /// charset is configurable because some game servers accept more than ASCII.
@@ -31,10 +37,13 @@ impl RegistrationRules {
     /// `A-Za-z0-9_`). Fails on a charset that is not a valid class.
     pub fn with_login_charset(charset: &str) -> Result<Self, String> {
         if charset.is_empty() || charset.contains(']') && !charset.contains("\\]") {
-            return Err(format!("login charset {charset:?} is not a character-class body"));
+            return Err(format!(
+                "login charset {charset:?} is not a character-class body"
+            ));
         }
-        let re = Regex::new(&format!("^[{charset}]+$"))
-            .map_err(|e| format!("login charset {charset:?} is not a valid character class: {e}"))?;
+        let re = Regex::new(&format!("^[{charset}]+$")).map_err(|e| {
+            format!("login charset {charset:?} is not a valid character class: {e}")
+        })?;
         Ok(Self {
             login_min_chars: 3,
             login_max_chars: 16,
@@ -115,7 +124,10 @@ impl AccountLimit {
         if (1..=Self::MAX).contains(&limit) {
             Ok(Self(limit))
         } else {
-            Err(format!("account limit must be between 1 and {}, got {limit}", Self::MAX))
+            Err(format!(
+                "account limit must be between 1 and {}, got {limit}",
+                Self::MAX
+            ))
         }
     }
 
@@ -141,10 +153,26 @@ struct Field {
     en: &'static str,
 }
 
-const LOGIN: Field = Field { name: "login", ru: "Логин", en: "Login" };
-const PASSWORD: Field = Field { name: "password", ru: "Пароль", en: "Password" };
-const GENDER: Field = Field { name: "gender", ru: "Пол", en: "Gender" };
-const TELEGRAM_ID: Field = Field { name: "telegram_id", ru: "Telegram ID", en: "Telegram ID" };
+const LOGIN: Field = Field {
+    name: "login",
+    ru: "Логин",
+    en: "Login",
+};
+const PASSWORD: Field = Field {
+    name: "password",
+    ru: "Пароль",
+    en: "Password",
+};
+const GENDER: Field = Field {
+    name: "gender",
+    ru: "Пол",
+    en: "Gender",
+};
+const TELEGRAM_ID: Field = Field {
+    name: "telegram_id",
+    ru: "Telegram ID",
+    en: "Telegram ID",
+};
 const TELEGRAM_AUTH: Field = Field {
     name: "telegram_auth",
     ru: "Данные входа через Telegram",
@@ -164,7 +192,11 @@ struct Errors {
 
 impl Errors {
     fn push(&mut self, field: &str, code: FieldErrorCode, message: String) {
-        self.list.push(FieldError { field: field.to_owned(), code, message });
+        self.list.push(FieldError {
+            field: field.to_owned(),
+            code,
+            message,
+        });
     }
 
     fn required(&mut self, f: &Field) {
@@ -186,7 +218,10 @@ impl Errors {
     fn length(&mut self, f: &Field, code: FieldErrorCode, min: usize, max: usize) {
         let msg = match self.lang {
             Lang::Ru => format!("{}: от {min} до {max} символов.", f.label(self.lang)),
-            Lang::En => format!("{} must be {min} to {max} characters long.", f.label(self.lang)),
+            Lang::En => format!(
+                "{} must be {min} to {max} characters long.",
+                f.label(self.lang)
+            ),
         };
         self.push(f.name, code, msg);
     }
@@ -238,7 +273,10 @@ pub fn validate_register(
     rules: &RegistrationRules,
     lang: Lang,
 ) -> Result<RegisterRequest, Vec<FieldError>> {
-    let mut errors = Errors { lang, list: Vec::new() };
+    let mut errors = Errors {
+        lang,
+        list: Vec::new(),
+    };
 
     let login = check_text(
         &mut errors,
@@ -248,8 +286,14 @@ pub fn validate_register(
         rules.login_max_chars,
         |s| rules.login_charset_re.is_match(s),
         |lang| match lang {
-            Lang::Ru => format!("Логин может содержать только символы [{}].", rules.login_charset),
-            Lang::En => format!("Login may contain only the characters [{}].", rules.login_charset),
+            Lang::Ru => format!(
+                "Логин может содержать только символы [{}].",
+                rules.login_charset
+            ),
+            Lang::En => format!(
+                "Login may contain only the characters [{}].",
+                rules.login_charset
+            ),
         },
     );
 
@@ -282,7 +326,10 @@ pub fn validate_register(
             Some(g @ 0..=1) => Some(g as u8),
             Some(_) => {
                 let msg = lang
-                    .pick("Пол: допустимы только значения 0 и 1.", "Gender must be 0 or 1.")
+                    .pick(
+                        "Пол: допустимы только значения 0 и 1.",
+                        "Gender must be 0 or 1.",
+                    )
                     .to_owned();
                 errors.push(GENDER.name, FieldErrorCode::OutOfRange, msg);
                 None
@@ -341,7 +388,9 @@ pub fn validate_register(
     }
 
     match (login, password, gender, telegram_id) {
-        (Some(login), Some(password), Some(gender), Some(telegram_id)) if errors.list.is_empty() => {
+        (Some(login), Some(password), Some(gender), Some(telegram_id))
+            if errors.list.is_empty() =>
+        {
             Ok(RegisterRequest {
                 login,
                 password: Password(password),
@@ -360,7 +409,11 @@ mod tests {
     use serde_json::json;
 
     fn run(v: Value) -> Result<RegisterRequest, Vec<FieldError>> {
-        validate_register(v.as_object().unwrap(), &RegistrationRules::default(), Lang::Ru)
+        validate_register(
+            v.as_object().unwrap(),
+            &RegistrationRules::default(),
+            Lang::Ru,
+        )
     }
 
     fn codes(v: Value) -> Vec<(String, &'static str)> {
@@ -373,8 +426,10 @@ mod tests {
 
     #[test]
     fn a_valid_request_passes() {
-        let r = run(json!({"login":"Hero_01","password":"secret12","gender":0,"telegram_id":123456789}))
-            .unwrap();
+        let r = run(
+            json!({"login":"Hero_01","password":"secret12","gender":0,"telegram_id":123456789}),
+        )
+        .unwrap();
         assert_eq!(r.login, "Hero_01");
         assert_eq!(r.password.expose(), "secret12");
         assert_eq!(r.telegram_id, 123456789);
@@ -407,21 +462,37 @@ mod tests {
 
     #[test]
     fn wrong_json_types_are_type_errors() {
-        let got = codes(json!({"login":1,"password":["a"],"gender":"0","telegram_id":"123","telegram_auth":"x"}));
+        let got = codes(
+            json!({"login":1,"password":["a"],"gender":"0","telegram_id":"123","telegram_auth":"x"}),
+        );
         assert!(got.iter().all(|(_, c)| *c == "type"), "{got:?}");
         assert_eq!(got.len(), 5);
-        let got = codes(json!({"login":"abc","password":"secret12","gender":0.5,"telegram_id":1.5}));
-        assert_eq!(got, vec![("gender".into(), "type"), ("telegram_id".into(), "type")]);
+        let got =
+            codes(json!({"login":"abc","password":"secret12","gender":0.5,"telegram_id":1.5}));
+        assert_eq!(
+            got,
+            vec![("gender".into(), "type"), ("telegram_id".into(), "type")]
+        );
     }
 
     #[test]
     fn lengths_count_characters_not_bytes() {
         // 16 Cyrillic letters are 32 bytes but 16 characters: only the charset fails.
-        let got = codes(json!({"login":"ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ","password":"пароль","gender":1,"telegram_id":5}));
+        let got = codes(
+            json!({"login":"ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ","password":"пароль","gender":1,"telegram_id":5}),
+        );
         assert_eq!(got, vec![("login".into(), "charset")]);
         assert!(run(json!({"login":"abc","password":"пароль","gender":1,"telegram_id":5})).is_ok());
-        let got = codes(json!({"login":"a".repeat(17),"password":"p".repeat(21),"gender":1,"telegram_id":5}));
-        assert_eq!(got, vec![("login".into(), "too_long"), ("password".into(), "too_long")]);
+        let got = codes(
+            json!({"login":"a".repeat(17),"password":"p".repeat(21),"gender":1,"telegram_id":5}),
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("login".into(), "too_long"),
+                ("password".into(), "too_long")
+            ]
+        );
     }
 
     #[test]
@@ -433,7 +504,8 @@ mod tests {
     #[test]
     fn telegram_ids_above_two_to_the_31_are_fine_but_not_above_i64() {
         assert!(run(json!({"login":"abc","password":"secret","gender":1,"telegram_id":7_000_000_000_i64})).is_ok());
-        let got = codes(json!({"login":"abc","password":"secret","gender":1,"telegram_id":u64::MAX}));
+        let got =
+            codes(json!({"login":"abc","password":"secret","gender":1,"telegram_id":u64::MAX}));
         assert_eq!(got, vec![("telegram_id".into(), "out_of_range")]);
         let got = codes(json!({"login":"abc","password":"secret","gender":1,"telegram_id":-5}));
         assert_eq!(got, vec![("telegram_id".into(), "out_of_range")]);
@@ -441,7 +513,9 @@ mod tests {
 
     #[test]
     fn messages_never_echo_the_password() {
-        let errs = run(json!({"login":"a b","password":"topsecret\u{7}","gender":1,"telegram_id":5})).unwrap_err();
+        let errs =
+            run(json!({"login":"a b","password":"topsecret\u{7}","gender":1,"telegram_id":5}))
+                .unwrap_err();
         for e in errs {
             assert!(!e.message.contains("topsecret"));
             assert!(!e.message.is_empty());

@@ -20,7 +20,10 @@ impl ServerStatus {
 
     /// Builds the answer from `(name, value)` rows: every `rate_<name>` row
     /// becomes `rates.<name>`; a missing status constant reads as 0.
-    pub fn from_constants<'a>(rows: impl IntoIterator<Item = (&'a str, f64)>, updated_at: i64) -> Self {
+    pub fn from_constants<'a>(
+        rows: impl IntoIterator<Item = (&'a str, f64)>,
+        updated_at: i64,
+    ) -> Self {
         let mut status = ServerStatus {
             server_status: 0.0,
             rates: BTreeMap::new(),
@@ -32,7 +35,10 @@ impl ServerStatus {
                 "server_status" => status.server_status = value,
                 "client_status" => status.client_status = value,
                 _ => {
-                    if let Some(rate) = name.strip_prefix(Self::RATE_PREFIX).filter(|r| !r.is_empty()) {
+                    if let Some(rate) = name
+                        .strip_prefix(Self::RATE_PREFIX)
+                        .filter(|r| !r.is_empty())
+                    {
                         status.rates.insert(rate.to_owned(), value);
                     }
                 }
@@ -49,7 +55,13 @@ mod tests {
     #[test]
     fn rates_are_collected_and_others_ignored() {
         let s = ServerStatus::from_constants(
-            [("server_status", 1.0), ("client_status", 256.0), ("rate_exp", 2.0), ("rate_", 9.0), ("motd", 3.0)],
+            [
+                ("server_status", 1.0),
+                ("client_status", 256.0),
+                ("rate_exp", 2.0),
+                ("rate_", 9.0),
+                ("motd", 3.0),
+            ],
             7,
         );
         assert_eq!(s.server_status, 1.0);

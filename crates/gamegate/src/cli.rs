@@ -12,7 +12,11 @@ use crate::config::Config;
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
-#[command(name = "gamegate", version, about = "Registration, status and statistics backend for an online game")]
+#[command(
+    name = "gamegate",
+    version,
+    about = "Registration, status and statistics backend for an online game"
+)]
 pub struct Cli {
     /// TOML configuration file; every key can also be set as GAMEGATE_SECTION__KEY.
     #[arg(long, short, global = true, env = "GAMEGATE_CONFIG")]
@@ -63,13 +67,20 @@ async fn run_all(config: Config) -> anyhow::Result<()> {
 async fn run_mock(config: Config, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
     let addr = match listen {
         Some(addr) => addr,
-        None => config.game_server.addr.parse().context("game_server.addr must be IP:PORT")?,
+        None => config
+            .game_server
+            .addr
+            .parse()
+            .context("game_server.addr must be IP:PORT")?,
     };
     let token = CancellationToken::new();
     let mock = MockGameServer::start(addr, config.game_server.auth_token.clone(), token.clone())
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    println!("gamegate mock game server listening on {}", mock.local_addr());
+    println!(
+        "gamegate mock game server listening on {}",
+        mock.local_addr()
+    );
     shutdown_signal().await;
     token.cancel();
     mock.stopped().await;

@@ -266,15 +266,21 @@ impl Config {
         let mut plain = HashMap::new();
         let mut unknown_env = Vec::new();
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             if rest == "CONFIG" || rest.starts_with("TEST_") {
                 continue; // the CLI's --config and the test suites' own variables
             }
             let key = rest.to_ascii_lowercase().replace("__", ".");
-            if let Some(secret) = key.strip_suffix("_file").filter(|k| SECRET_KEYS.contains(k)) {
+            if let Some(secret) = key
+                .strip_suffix("_file")
+                .filter(|k| SECRET_KEYS.contains(k))
+            {
                 let content = std::fs::read_to_string(&value)
                     .with_context(|| format!("cannot read {name} (file {value})"))?;
-                builder = builder.set_override(secret, content.trim_end_matches(['\n', '\r']).to_owned())?;
+                builder = builder
+                    .set_override(secret, content.trim_end_matches(['\n', '\r']).to_owned())?;
                 continue;
             }
             if !is_known_key(&key) {
@@ -291,7 +297,9 @@ impl Config {
                 .source(Some(plain)),
         );
 
-        let merged = builder.build().context("cannot assemble the configuration")?;
+        let merged = builder
+            .build()
+            .context("cannot assemble the configuration")?;
         let config: Config = merged.try_deserialize().context("invalid configuration")?;
         config.validate()?;
         Ok((config, unknown_env))
@@ -311,10 +319,18 @@ impl Config {
             );
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
-            bail!("log.format must be \"pretty\" or \"json\", got {:?}", self.log.format);
+            bail!(
+                "log.format must be \"pretty\" or \"json\", got {:?}",
+                self.log.format
+            );
         }
-        if self.http.body_limit_bytes == 0 || self.status.refresh_interval_ms == 0 || self.reconciler.interval_ms == 0 {
-            bail!("http.body_limit_bytes, status.refresh_interval_ms and reconciler.interval_ms must be positive");
+        if self.http.body_limit_bytes == 0
+            || self.status.refresh_interval_ms == 0
+            || self.reconciler.interval_ms == 0
+        {
+            bail!(
+                "http.body_limit_bytes, status.refresh_interval_ms and reconciler.interval_ms must be positive"
+            );
         }
         Ok(())
     }
@@ -324,7 +340,8 @@ impl Config {
     }
 
     pub fn rules(&self) -> anyhow::Result<RegistrationRules> {
-        RegistrationRules::with_login_charset(&self.registration.login_charset).map_err(anyhow::Error::msg)
+        RegistrationRules::with_login_charset(&self.registration.login_charset)
+            .map_err(anyhow::Error::msg)
     }
 
     pub fn account_limit(&self) -> anyhow::Result<AccountLimit> {
@@ -373,7 +390,11 @@ fn known_keys() -> Vec<String> {
     fn walk(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
         if let toml::Value::Table(table) = value {
             for (k, v) in table {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 walk(&key, v, out);
                 out.push(key);
             }
@@ -397,7 +418,11 @@ fn check_file_keys(text: &str) -> anyhow::Result<()> {
     fn walk(prefix: &str, value: &toml::Value, known: &[String], out: &mut Vec<String>) {
         if let toml::Value::Table(table) = value {
             for (k, v) in table {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 if !known.contains(&key) {
                     out.push(key);
                 } else {

@@ -53,7 +53,10 @@ pub struct ResultLabels {
 }
 
 fn latency_buckets() -> impl Iterator<Item = f64> {
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0].into_iter()
+    [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ]
+    .into_iter()
 }
 
 pub struct Metrics {
@@ -78,18 +81,28 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("gamegate");
         let http_requests = Family::<HttpLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests answered", http_requests.clone());
-        let http_duration =
-            Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "http_requests",
+            "HTTP requests answered",
+            http_requests.clone(),
+        );
+        let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
         registry.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request",
             http_duration.clone(),
         );
         let registrations = Family::<OutcomeLabels, Counter>::default();
-        registry.register("registrations", "Registrations by outcome", registrations.clone());
-        let game_server_calls =
-            Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "registrations",
+            "Registrations by outcome",
+            registrations.clone(),
+        );
+        let game_server_calls = Family::<CallLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(latency_buckets())
+        });
         registry.register(
             "game_server_call_duration_seconds",
             "Game-server calls by command and result",
@@ -102,9 +115,17 @@ impl Metrics {
             reconciler_settled.clone(),
         );
         let db_pool_size = Gauge::default();
-        registry.register("db_pool_connections", "Open database connections", db_pool_size.clone());
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            db_pool_size.clone(),
+        );
         let db_pool_idle = Gauge::default();
-        registry.register("db_pool_idle_connections", "Idle database connections", db_pool_idle.clone());
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            db_pool_idle.clone(),
+        );
         let status_cache_age_seconds = Gauge::default();
         registry.register(
             "status_cache_age_seconds",
@@ -125,7 +146,9 @@ impl Metrics {
     }
 
     pub fn registration(&self, outcome: Outcome) {
-        self.registrations.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.registrations
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     pub fn game_server_call(&self, cmd: &'static str, result: &'static str, elapsed: Duration) {
@@ -137,7 +160,8 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }

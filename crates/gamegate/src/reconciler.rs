@@ -53,7 +53,11 @@ impl Reconciler {
         // server that is still acting on the register command.
         let grace_secs = self.grace.as_millis().div_ceil(1000) as i64;
         let cutoff = unix_now() - grace_secs - 1;
-        let pending = self.db.accounts().pending_before(cutoff, self.batch_size).await?;
+        let pending = self
+            .db
+            .accounts()
+            .pending_before(cutoff, self.batch_size)
+            .await?;
         let mut pass = Pass::default();
         for account in pending {
             let started = Instant::now();
@@ -65,12 +69,18 @@ impl Reconciler {
             );
             let result = match exists {
                 Ok(true) => {
-                    self.db.accounts().mark_synced(&account.login_norm, None, unix_now()).await?;
+                    self.db
+                        .accounts()
+                        .mark_synced(&account.login_norm, None, unix_now())
+                        .await?;
                     pass.synced += 1;
                     "synced"
                 }
                 Ok(false) => {
-                    self.db.accounts().remove_pending(&account.login_norm).await?;
+                    self.db
+                        .accounts()
+                        .remove_pending(&account.login_norm)
+                        .await?;
                     pass.removed += 1;
                     "removed"
                 }
@@ -80,7 +90,10 @@ impl Reconciler {
                     "deferred"
                 }
             };
-            self.metrics.reconciler_settled.get_or_create(&ResultLabels { result }).inc();
+            self.metrics
+                .reconciler_settled
+                .get_or_create(&ResultLabels { result })
+                .inc();
         }
         Ok(pass)
     }

@@ -50,7 +50,9 @@ impl RegistrationError {
         match self {
             RegistrationError::LimitExceeded => Outcome::limit_exceeded,
             RegistrationError::LoginTaken => Outcome::login_taken,
-            RegistrationError::GameServerUnavailable(CallError::Ambiguous(_)) => Outcome::game_server_ambiguous,
+            RegistrationError::GameServerUnavailable(CallError::Ambiguous(_)) => {
+                Outcome::game_server_ambiguous
+            }
             RegistrationError::GameServerUnavailable(_) => Outcome::game_server_unavailable,
             RegistrationError::DatabaseUnavailable(_) => Outcome::database_unavailable,
             RegistrationError::Internal(_) => Outcome::internal_error,
@@ -95,7 +97,9 @@ impl Registrar {
         let this = self.clone();
         let result = tokio::spawn(async move { this.run(request).await })
             .await
-            .map_err(|e| RegistrationError::Internal(anyhow::anyhow!("registration task failed: {e}")))?;
+            .map_err(|e| {
+                RegistrationError::Internal(anyhow::anyhow!("registration task failed: {e}"))
+            })?;
         self.metrics.registration(match &result {
             Ok(()) => Outcome::ok,
             Err(e) => e.outcome(),
@@ -109,7 +113,10 @@ impl Registrar {
 
         // Cheap early answer for the common refusals, before spending ~20 ms
         // of CPU on a hash. Advisory: `reserve` below is what enforces.
-        match accounts.precheck(request.telegram_id, &login_norm, self.limit).await? {
+        match accounts
+            .precheck(request.telegram_id, &login_norm, self.limit)
+            .await?
+        {
             Some(KnownRefusal::LimitExceeded) => return Err(RegistrationError::LimitExceeded),
             Some(KnownRefusal::LoginTaken) => return Err(RegistrationError::LoginTaken),
             None => {}
@@ -143,7 +150,10 @@ impl Registrar {
                 let account_id = i64::try_from(account_id).ok();
                 // The account now exists in both stores, so this is a success
                 // even if confirming fails: the reconciler confirms it later.
-                if let Err(e) = accounts.mark_synced(&login_norm, account_id, unix_now()).await {
+                if let Err(e) = accounts
+                    .mark_synced(&login_norm, account_id, unix_now())
+                    .await
+                {
                     tracing::warn!(login = %request.login, error = %e, "account created but not yet marked synced; the reconciler will");
                 }
                 tracing::info!(login = %request.login, "registered");

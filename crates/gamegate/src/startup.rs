@@ -44,9 +44,18 @@ impl Application {
 
         let db = Database::connect(&config.database.url, &config.pool_settings())
             .await
-            .with_context(|| format!("cannot open the database {}", gamegate_store::mask_url_password(&config.database.url)))?;
-        db.migrate(MigrationSet::Accounts).await.context("cannot migrate the accounts database")?;
-        let status = StatusCache::load(&db).await.context("cannot read the constants table")?;
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    gamegate_store::mask_url_password(&config.database.url)
+                )
+            })?;
+        db.migrate(MigrationSet::Accounts)
+            .await
+            .context("cannot migrate the accounts database")?;
+        let status = StatusCache::load(&db)
+            .await
+            .context("cannot read the constants table")?;
 
         let mock = if config.game_server.embedded_mock {
             let addr: SocketAddr = config
@@ -56,17 +65,24 @@ impl Application {
                 .context("game_server.addr must be IP:PORT when embedded_mock is on")?;
             // Its own token: it must outlive the HTTP listeners so in-flight
             // registrations can finish during a graceful shutdown.
-            let handle = MockGameServer::start(addr, config.game_server.auth_token.clone(), mock_shutdown.clone())
-                .await
-                .with_context(|| format!("cannot start the mock game server on {addr}"))?;
+            let handle = MockGameServer::start(
+                addr,
+                config.game_server.auth_token.clone(),
+                mock_shutdown.clone(),
+            )
+            .await
+            .with_context(|| format!("cannot start the mock game server on {addr}"))?;
             Some(handle)
         } else {
             None
         };
-        let game_addr = mock
-            .as_ref()
-            .map_or_else(|| config.game_server.addr.clone(), |m| m.local_addr().to_string());
-        let game: Arc<dyn GameServer> = Arc::new(TcpGameServer::new(config.game_server_client(game_addr.clone())));
+        let game_addr = mock.as_ref().map_or_else(
+            || config.game_server.addr.clone(),
+            |m| m.local_addr().to_string(),
+        );
+        let game: Arc<dyn GameServer> = Arc::new(TcpGameServer::new(
+            config.game_server_client(game_addr.clone()),
+        ));
 
         let common = Common {
             lang: config.lang()?,
@@ -107,11 +123,15 @@ impl Application {
     }
 
     pub fn public_addr(&self) -> SocketAddr {
-        self.public.local_addr().expect("bound listener has an address")
+        self.public
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin.local_addr().expect("bound listener has an address")
+        self.admin
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn database(&self) -> &Database {
@@ -209,8 +229,12 @@ impl Application {
             mock.stopped().await;
         }
         self.db.close().await;
-        public.context("public listener task")?.context("public listener")?;
-        admin.context("admin listener task")?.context("admin listener")?;
+        public
+            .context("public listener task")?
+            .context("public listener")?;
+        admin
+            .context("admin listener task")?
+            .context("admin listener")?;
         Ok(())
     }
 }

@@ -28,7 +28,10 @@ impl StatusCache {
 
     /// The JSON body and the Unix time it was read.
     pub fn current(&self) -> (Bytes, i64) {
-        self.body.read().expect("status cache lock poisoned").clone()
+        self.body
+            .read()
+            .expect("status cache lock poisoned")
+            .clone()
     }
 
     pub async fn refresh(&self, db: &Database) -> Result<(), StoreError> {

@@ -111,7 +111,11 @@ impl<'a> Accounts<'a> {
 
     /// Reserves the login and a slot of the Telegram id in one transaction,
     /// as a `pending` account. Checks in the seed's order: limit, then login.
-    pub async fn reserve(&self, new: &NewAccount<'_>, limit: AccountLimit) -> Result<(), ReserveError> {
+    pub async fn reserve(
+        &self,
+        new: &NewAccount<'_>,
+        limit: AccountLimit,
+    ) -> Result<(), ReserveError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -120,18 +124,27 @@ impl<'a> Accounts<'a> {
                 Attempt::Retry if attempt < MAX_RESERVE_ATTEMPTS => {
                     // Spread the contenders out a little; each retry reads fresh state.
                     let jitter = (new.login_norm.len() as u64 * 7 + u64::from(attempt) * 3) % 11;
-                    tokio::time::sleep(Duration::from_millis(jitter + u64::from(Ord::min(attempt, 10)))).await;
+                    tokio::time::sleep(Duration::from_millis(
+                        jitter + u64::from(Ord::min(attempt, 10)),
+                    ))
+                    .await;
                 }
                 Attempt::Retry => {
-                    return Err(ReserveError::Store(StoreError::Unavailable(sqlx::Error::Protocol(
-                        "too many conflicting registrations for one telegram id".into(),
-                    ))));
+                    return Err(ReserveError::Store(StoreError::Unavailable(
+                        sqlx::Error::Protocol(
+                            "too many conflicting registrations for one telegram id".into(),
+                        ),
+                    )));
                 }
             }
         }
     }
 
-    async fn try_reserve(&self, new: &NewAccount<'_>, limit: AccountLimit) -> Result<Attempt, StoreError> {
+    async fn try_reserve(
+        &self,
+        new: &NewAccount<'_>,
+        limit: AccountLimit,
+    ) -> Result<Attempt, StoreError> {
         let mut tx = match self.db.begin_write().await {
             Ok(tx) => tx,
             Err(e) => return Err(e),
@@ -144,7 +157,10 @@ impl<'a> Accounts<'a> {
                 .and_where(Expr::col(TelegramPlayers::TelegramId).eq(new.telegram_id)),
         );
         let used: Vec<i64> = match sqlx::query_with(sql, values).fetch_all(&mut *tx).await {
-            Ok(rows) => rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_, _>>()?,
+            Ok(rows) => rows
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<Result<_, _>>()?,
             Err(e) => return retry_if_transient(e),
         };
         let Some(slot) = limit.first_free_slot(&used) else {
@@ -230,13 +246,20 @@ impl<'a> Accounts<'a> {
                 .from(Players::Table)
                 .and_where(Expr::col(Players::LoginNorm).eq(login_norm)),
         );
-        let taken = sqlx::query_with(sql, values).fetch_optional(self.db.pool()).await?;
+        let taken = sqlx::query_with(sql, values)
+            .fetch_optional(self.db.pool())
+            .await?;
         Ok(taken.map(|_| KnownRefusal::LoginTaken))
     }
 
     /// Confirms a reservation once the game server has the account. Returns
     /// false when there was no pending row (already settled by the reconciler).
-    pub async fn mark_synced(&self, login_norm: &str, game_account_id: Option<i64>, now: i64) -> Result<bool, StoreError> {
+    pub async fn mark_synced(
+        &self,
+        login_norm: &str,
+        game_account_id: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let (sql, values) = self.db.build(
             Query::update()
                 .table(Players::Table)
@@ -248,7 +271,9 @@ impl<'a> Accounts<'a> {
                 .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
                 .and_where(Expr::col(Players::State).eq(PENDING)),
         );
-        let done = sqlx::query_with(sql, values).execute(self.db.pool()).await?;
+        let done = sqlx::query_with(sql, values)
+            .execute(self.db.pool())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -259,14 +284,16 @@ impl<'a> Accounts<'a> {
         let (sql, values) = self.db.build(
             Query::delete()
                 .from_table(TelegramPlayers::Table)
-                .and_where(Expr::col(TelegramPlayers::LoginNorm).in_subquery(
-                    Query::select()
-                        .column(Players::LoginNorm)
-                        .from(Players::Table)
-                        .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
-                        .and_where(Expr::col(Players::State).eq(PENDING))
-                        .take(),
-                )),
+                .and_where(
+                    Expr::col(TelegramPlayers::LoginNorm).in_subquery(
+                        Query::select()
+                            .column(Players::LoginNorm)
+                            .from(Players::Table)
+                            .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
+                            .and_where(Expr::col(Players::State).eq(PENDING))
+                            .take(),
+                    ),
+                ),
         );
         sqlx::query_with(sql, values).execute(&mut *tx).await?;
         let (sql, values) = self.db.build(
@@ -282,7 +309,11 @@ impl<'a> Accounts<'a> {
 
     /// Pending reservations created at or before `created_before` (Unix
     /// seconds), oldest first, for the reconciler.
-    pub async fn pending_before(&self, created_before: i64, limit: u64) -> Result<Vec<PendingAccount>, StoreError> {
+    pub async fn pending_before(
+        &self,
+        created_before: i64,
+        limit: u64,
+    ) -> Result<Vec<PendingAccount>, StoreError> {
         let (sql, values) = self.db.build(
             Query::select()
                 .columns([Players::Login, Players::LoginNorm, Players::CreatedAt])
@@ -292,7 +323,9 @@ impl<'a> Accounts<'a> {
                 .order_by(Players::CreatedAt, Order::Asc)
                 .limit(limit),
         );
-        let rows = sqlx::query_with(sql, values).fetch_all(self.db.pool()).await?;
+        let rows = sqlx::query_with(sql, values)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(PendingAccount {
@@ -312,7 +345,9 @@ impl<'a> Accounts<'a> {
                 .from(TelegramPlayers::Table)
                 .and_where(Expr::col(TelegramPlayers::TelegramId).eq(telegram_id)),
         );
-        let row = sqlx::query_with(sql, values).fetch_one(self.db.pool()).await?;
+        let row = sqlx::query_with(sql, values)
+            .fetch_one(self.db.pool())
+            .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
@@ -334,7 +369,9 @@ impl<'a> Accounts<'a> {
                 )
                 .and_where(Expr::col((Players::Table, Players::LoginNorm)).eq(login_norm)),
         );
-        let row = sqlx::query_with(sql, values).fetch_optional(self.db.pool()).await?;
+        let row = sqlx::query_with(sql, values)
+            .fetch_optional(self.db.pool())
+            .await?;
         row.map(|r| {
             Ok(AccountRow {
                 login: r.try_get(0)?,
@@ -357,7 +394,9 @@ impl<'a> Accounts<'a> {
                 .from(Players::Table)
                 .group_by_col(Players::State),
         );
-        let rows = sqlx::query_with(sql, values).fetch_all(self.db.pool()).await?;
+        let rows = sqlx::query_with(sql, values)
+            .fetch_all(self.db.pool())
+            .await?;
         let (mut synced, mut pending) = (0, 0);
         for row in rows {
             let state: String = row.try_get(0)?;
@@ -378,7 +417,9 @@ impl<'a> Accounts<'a> {
                 .from(Players::Table)
                 .order_by(Players::LoginNorm, Order::Asc),
         );
-        let rows = sqlx::query_with(sql, values).fetch_all(self.db.pool()).await?;
+        let rows = sqlx::query_with(sql, values)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter()
             .map(|r| r.try_get(0))
             .collect::<Result<_, sqlx::Error>>()

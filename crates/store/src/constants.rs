@@ -31,7 +31,9 @@ impl<'a> Constants<'a> {
                 .from(Constants_::Table)
                 .order_by(Constants_::Name, Order::Asc),
         );
-        let rows = sqlx::query_with(sql, values).fetch_all(self.db.pool()).await?;
+        let rows = sqlx::query_with(sql, values)
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<_, sqlx::Error>>()
@@ -45,9 +47,15 @@ impl<'a> Constants<'a> {
                 .into_table(Constants_::Table)
                 .columns([Constants_::Name, Constants_::Value])
                 .values_panic([name.into(), value.into()])
-                .on_conflict(OnConflict::column(Constants_::Name).update_column(Constants_::Value).to_owned()),
+                .on_conflict(
+                    OnConflict::column(Constants_::Name)
+                        .update_column(Constants_::Value)
+                        .to_owned(),
+                ),
         );
-        sqlx::query_with(sql, values).execute(self.db.pool()).await?;
+        sqlx::query_with(sql, values)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 }

@@ -158,7 +158,10 @@ impl Database {
     }
 
     /// Builds a statement in this database's dialect.
-    pub(crate) fn build<S: SqlxBinder>(&self, stmt: &S) -> (sqlx::AssertSqlSafe<String>, SqlxValues) {
+    pub(crate) fn build<S: SqlxBinder>(
+        &self,
+        stmt: &S,
+    ) -> (sqlx::AssertSqlSafe<String>, SqlxValues) {
         let (sql, values) = match self.backend {
             Backend::Sqlite => stmt.build_sqlx(SqliteQueryBuilder),
             Backend::Mysql => stmt.build_sqlx(MysqlQueryBuilder),
@@ -207,10 +210,21 @@ mod tests {
     #[test]
     fn backend_comes_from_the_scheme() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("mysql://u:p@h/db").unwrap(), Backend::Mysql);
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
-        let err = Backend::from_url("oracle://scott:tiger@h/db").unwrap_err().to_string();
+        assert_eq!(
+            Backend::from_url("mysql://u:p@h/db").unwrap(),
+            Backend::Mysql
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::from_url("oracle://scott:tiger@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unsupported database URL"), "{err}");
         assert!(!err.contains("tiger"), "{err}");
     }
@@ -221,13 +235,22 @@ mod tests {
             mask_url_password("mysql://game:s3cret@db:3306/game"),
             "mysql://game:***@db:3306/game"
         );
-        assert_eq!(mask_url_password("sqlite://gamegate.db"), "sqlite://gamegate.db");
+        assert_eq!(
+            mask_url_password("sqlite://gamegate.db"),
+            "sqlite://gamegate.db"
+        );
         assert!(!mask_url_password("not a url:pw@host").contains("pw"));
     }
 
     #[test]
     fn sqlite_urls_get_create_mode() {
-        assert_eq!(sqlite_url_with_create("sqlite://a.db"), "sqlite://a.db?mode=rwc");
-        assert_eq!(sqlite_url_with_create("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
+        assert_eq!(
+            sqlite_url_with_create("sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_with_create("sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
     }
 }

@@ -65,12 +65,12 @@ fn is_connectivity(err: &sqlx::Error) -> bool {
 pub(crate) fn is_transient(err: &(dyn DatabaseError + 'static)) -> bool {
     let code = err.code();
     let code = code.as_deref().unwrap_or("");
-    matches!(code, "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03")
-        || code
-            .parse::<i64>()
-            .is_ok_and(|c| matches!(c & 0xff, 5 | 6))
-            && !code.is_empty()
-            && !code.starts_with('0')
+    matches!(
+        code,
+        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+    ) || code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+        && !code.is_empty()
+        && !code.starts_with('0')
         || err.message().contains("Lock wait timeout")
         || err.message().contains("Deadlock found")
 }

@@ -64,7 +64,11 @@ impl MigrationSet {
     /// The newest version this binary knows, to tell an operator whether a
     /// database is behind.
     pub fn latest_version(self, backend: Backend) -> i64 {
-        self.files(backend).iter().map(|(v, _, _)| *v).max().unwrap_or(0)
+        self.files(backend)
+            .iter()
+            .map(|(v, _, _)| *v)
+            .max()
+            .unwrap_or(0)
     }
 }
 

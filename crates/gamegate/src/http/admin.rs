@@ -64,7 +64,11 @@ async fn internal_health(State(state): State<AdminState>) -> Response {
         (true, false) => "degraded",
         (false, _) => "unhealthy",
     };
-    let code = if db_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": status,
         "version": env!("CARGO_PKG_VERSION"),
@@ -80,9 +84,13 @@ async fn metrics(State(state): State<AdminState>) -> Response {
     let (size, idle) = state.db.pool_stats();
     m.db_pool_size.set(i64::from(size));
     m.db_pool_idle.set(idle as i64);
-    m.status_cache_age_seconds.set(unix_now() - state.status.current().1);
+    m.status_cache_age_seconds
+        .set(unix_now() - state.status.current().1);
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         m.render(),
     )
         .into_response()

@@ -27,7 +27,10 @@ where
         let common = Common::from_ref(state);
         let fail = |code| ApiError::new(code, common.lang);
 
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         if !content_type.is_some_and(is_json) {
             return Err(fail(ErrorCode::UnsupportedMediaType));
         }

@@ -46,10 +46,16 @@ struct Registered {
     login: String,
 }
 
-async fn register(State(state): State<PublicState>, JsonObject(body): JsonObject) -> Result<Response, ApiError> {
+async fn register(
+    State(state): State<PublicState>,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
     let lang = state.common.lang;
     let request = validate_register(&body, &state.common.rules, lang).map_err(|errors| {
-        state.common.metrics.registration(crate::metrics::Outcome::invalid);
+        state
+            .common
+            .metrics
+            .registration(crate::metrics::Outcome::invalid);
         ApiError::validation(errors, lang)
     })?;
     let login = request.login.clone();
@@ -75,7 +81,11 @@ async fn server_status(State(state): State<PublicState>) -> Response {
 }
 
 async fn health() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
 }
 
 pub(super) async fn not_found(State(common): State<Common>) -> ApiError {

@@ -6,7 +6,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with};
 
-async fn post(app: &crate::helpers::TestApp, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> (reqwest::StatusCode, Value) {
+async fn post(
+    app: &crate::helpers::TestApp,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (reqwest::StatusCode, Value) {
     let mut req = app.http.post(app.url("/api/register")).body(body);
     if let Some(ct) = content_type {
         req = req.header(CONTENT_TYPE, ct);
@@ -30,7 +34,11 @@ async fn malformed_json_is_400() {
 async fn a_body_that_is_not_declared_json_is_415() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let valid = crate::helpers::player("Hero", 1).to_string();
-    for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let (status, json) = post(&app, ct, valid.clone()).await;
         assert_error(status, &json, 415, "unsupported_media_type");
     }
@@ -48,9 +56,17 @@ async fn a_body_over_the_limit_is_413_with_or_without_content_length() {
     assert_error(status, &json, 413, "payload_too_large");
     // Chunked (no Content-Length): the limit is enforced while reading.
     let stream = futures_util::stream::iter(
-        big.into_bytes().chunks(1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+        big.into_bytes()
+            .chunks(1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
     );
-    let (status, json) = post(&app, Some("application/json"), reqwest::Body::wrap_stream(stream)).await;
+    let (status, json) = post(
+        &app,
+        Some("application/json"),
+        reqwest::Body::wrap_stream(stream),
+    )
+    .await;
     assert_error(status, &json, 413, "payload_too_large");
     app.stop().await;
 }
@@ -68,7 +84,10 @@ async fn every_failing_field_is_reported_with_a_code_and_message() {
         .iter()
         .map(|e| {
             assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
-            (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned())
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
         })
         .collect();
     assert_eq!(
@@ -82,7 +101,11 @@ async fn every_failing_field_is_reported_with_a_code_and_message() {
         ]
         .map(|(f, c)| (f.to_owned(), c.to_owned()))
     );
-    assert_eq!(app.mock.register_calls(), 0, "an invalid request never reaches the game server");
+    assert_eq!(
+        app.mock.register_calls(),
+        0,
+        "an invalid request never reaches the game server"
+    );
     app.stop().await;
 }
 
@@ -94,7 +117,12 @@ async fn unknown_paths_and_wrong_methods_answer_json() {
     let response = app.http.get(app.url("/api/register")).send().await.unwrap();
     assert_eq!(response.headers()["allow"], "POST");
     let status = response.status();
-    assert_error(status, &response.json().await.unwrap(), 405, "method_not_allowed");
+    assert_error(
+        status,
+        &response.json().await.unwrap(),
+        405,
+        "method_not_allowed",
+    );
     let (status, body) = app.get_json(app.admin_url("/nothing")).await;
     assert_error(status, &body, 404, "not_found");
     app.stop().await;
@@ -102,11 +130,16 @@ async fn unknown_paths_and_wrong_methods_answer_json() {
 
 #[tokio::test]
 async fn messages_follow_the_configured_language() {
-    let app = spawn_app_with(Backend::Sqlite, |c| c.language = "en".into()).await.unwrap();
+    let app = spawn_app_with(Backend::Sqlite, |c| c.language = "en".into())
+        .await
+        .unwrap();
     let (status, body) = app.register(json!({"login": "ab"})).await;
     assert_error(status, &body, 422, "validation_error");
     assert_eq!(body["message"], "Please check the highlighted fields.");
-    assert_eq!(body["errors"][0]["message"], "Login must be 3 to 16 characters long.");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Login must be 3 to 16 characters long."
+    );
     let (status, body) = app.register(crate::helpers::player("Hero", 1)).await;
     assert_eq!(status, 200);
     assert_eq!(body["message"], "Registration successful!");

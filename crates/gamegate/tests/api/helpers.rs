@@ -47,7 +47,12 @@ async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<Str
     let server = backend.server_url()?;
     let name = format!("gg_test_{:016x}", rand::random::<u64>());
     let url = match backend {
-        Backend::Sqlite => return Some(format!("sqlite://{}", dir.path().join("gamegate.db").display())),
+        Backend::Sqlite => {
+            return Some(format!(
+                "sqlite://{}",
+                dir.path().join("gamegate.db").display()
+            ));
+        }
         Backend::Mysql | Backend::Postgres => {
             let admin = sqlx_admin(&server).await;
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -122,7 +127,9 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     tweak(&mut config);
     gamegate::telemetry::init("pretty", &config.log.level);
 
-    let app = Application::build(config.clone()).await.expect("application builds");
+    let app = Application::build(config.clone())
+        .await
+        .expect("application builds");
     let addr = app.public_addr();
     let admin_addr = app.admin_addr();
     let mock = app.mock().expect("tests run the embedded mock").clone();
@@ -132,7 +139,10 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     Some(TestApp {
         addr,
         admin_addr,
-        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
         mock,
         db,
         config,

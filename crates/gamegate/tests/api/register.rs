@@ -20,25 +20,57 @@ crate::on_every_backend!(
 pub async fn assert_stores_agree(app: &TestApp) {
     let (synced, pending) = app.db.accounts().count_by_state().await.unwrap();
     assert_eq!(pending, 0, "no reservation may stay pending");
-    let in_db: BTreeSet<String> = app.db.accounts().logins().await.unwrap().into_iter().map(|l| l.to_lowercase()).collect();
-    let in_game: BTreeSet<String> = app.mock.logins().into_iter().map(|l| l.to_lowercase()).collect();
-    assert_eq!(in_db, in_game, "database and game server must hold the same accounts");
+    let in_db: BTreeSet<String> = app
+        .db
+        .accounts()
+        .logins()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.to_lowercase())
+        .collect();
+    let in_game: BTreeSet<String> = app
+        .mock
+        .logins()
+        .into_iter()
+        .map(|l| l.to_lowercase())
+        .collect();
+    assert_eq!(
+        in_db, in_game,
+        "database and game server must hold the same accounts"
+    );
     assert_eq!(synced as usize, in_db.len());
 }
 
 async fn a_registration_lands_in_the_database_and_on_the_game_server(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
-    let (status, body) = app.register(json!({
-        "login": "Hero_01", "password": "secret12", "gender": 0, "telegram_id": 123456789
-    })).await;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (status, body) = app
+        .register(json!({
+            "login": "Hero_01", "password": "secret12", "gender": 0, "telegram_id": 123456789
+        }))
+        .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!({"ok": true, "message": "Регистрация успешна!", "login": "Hero_01"}));
+    assert_eq!(
+        body,
+        json!({"ok": true, "message": "Регистрация успешна!", "login": "Hero_01"})
+    );
 
-    let row = app.db.accounts().find("hero_01").await.unwrap().expect("row exists");
+    let row = app
+        .db
+        .accounts()
+        .find("hero_01")
+        .await
+        .unwrap()
+        .expect("row exists");
     assert_eq!(row.login, "Hero_01");
     assert_eq!(row.state, "synced");
     assert_eq!(row.telegram_id, 123456789);
-    assert_eq!(row.game_account_id, app.mock.account_id("Hero_01").map(|id| id as i64));
+    assert_eq!(
+        row.game_account_id,
+        app.mock.account_id("Hero_01").map(|id| id as i64)
+    );
     assert!(app.mock.contains("Hero_01"));
 
     // The password is stored only as an Argon2id hash.
@@ -53,9 +85,13 @@ async fn a_registration_lands_in_the_database_and_on_the_game_server(backend: Ba
 }
 
 async fn the_sixth_account_for_one_telegram_id_is_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     for i in 0..5 {
-        let (status, body) = app.register(player(&format!("alt_{i}"), 7_000_000_001)).await;
+        let (status, body) = app
+            .register(player(&format!("alt_{i}"), 7_000_000_001))
+            .await;
         assert_eq!(status, 200, "{body}");
     }
     let (status, body) = app.register(player("alt_5", 7_000_000_001)).await;
@@ -66,14 +102,23 @@ async fn the_sixth_account_for_one_telegram_id_is_refused(backend: Backend) {
     // Another id is unaffected.
     let (status, _) = app.register(player("other", 42)).await;
     assert_eq!(status, 200);
-    assert_eq!(app.db.accounts().count_for_telegram(7_000_000_001).await.unwrap(), 5);
+    assert_eq!(
+        app.db
+            .accounts()
+            .count_for_telegram(7_000_000_001)
+            .await
+            .unwrap(),
+        5
+    );
     assert!(!app.mock.contains("alt_5"));
     assert_stores_agree(&app).await;
     app.stop().await;
 }
 
 async fn logins_are_unique_case_insensitively(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     assert_eq!(app.register(player("Hero", 1)).await.0, 200);
     for taken in ["Hero", "hero", "HERO", "hErO"] {
         let (status, body) = app.register(player(taken, 2)).await;
@@ -85,10 +130,16 @@ async fn logins_are_unique_case_insensitively(backend: Backend) {
 }
 
 async fn fifty_parallel_registrations_for_one_telegram_id_create_exactly_five(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let requests = (0..50).map(|i| {
         // Mixed-case logins: uniqueness and the limit must both hold.
-        let login = if i % 2 == 0 { format!("Racer_{i}") } else { format!("racer_{i}") };
+        let login = if i % 2 == 0 {
+            format!("Racer_{i}")
+        } else {
+            format!("racer_{i}")
+        };
         let app = &app;
         async move { app.register(player(&login, 555)).await }
     });
@@ -104,7 +155,9 @@ async fn fifty_parallel_registrations_for_one_telegram_id_create_exactly_five(ba
 }
 
 async fn fifty_parallel_registrations_of_one_login_create_exactly_one(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let requests = (0..50).map(|i| {
         let login = match i % 3 {
             0 => "Duelist",
@@ -127,7 +180,9 @@ async fn fifty_parallel_registrations_of_one_login_create_exactly_one(backend: B
 /// On SQLite this is the SQLITE_BUSY check: 50 writers at once must queue,
 /// not fail.
 async fn fifty_parallel_distinct_registrations_all_succeed(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let requests = (0..50).map(|i| {
         let app = &app;
         async move { app.register(player(&format!("crowd_{i}"), 2000 + i)).await }

@@ -19,7 +19,9 @@ crate::on_every_backend!(
 const SETTLE: Duration = Duration::from_secs(10);
 
 async fn a_login_taken_on_the_game_server_is_409_and_leaves_no_row(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     // Someone created the account on the game server directly.
     let direct = TcpGameServer::new(TcpGameServerConfig {
         addr: app.mock.local_addr().to_string(),
@@ -38,11 +40,16 @@ async fn a_login_taken_on_the_game_server_is_409_and_leaves_no_row(backend: Back
 }
 
 async fn a_refusing_game_server_is_503_and_leaves_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.mock.set_behaviour(Behaviour::Refuse).await;
     let (status, body) = app.register(player("Refused", 10)).await;
     assert_error(status, &body, 503, "game_server_unavailable");
-    assert!(app.db.accounts().find("Refused").await.unwrap().is_none(), "reservation removed at once");
+    assert!(
+        app.db.accounts().find("Refused").await.unwrap().is_none(),
+        "reservation removed at once"
+    );
     app.mock.set_behaviour(Behaviour::Normal).await;
     assert!(!app.mock.contains("Refused"));
     assert_stores_agree(&app).await;
@@ -50,7 +57,9 @@ async fn a_refusing_game_server_is_503_and_leaves_nothing(backend: Backend) {
 }
 
 async fn an_internal_error_on_the_game_server_is_503_and_leaves_nothing(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.mock.set_behaviour(Behaviour::InternalError).await;
     let (status, body) = app.register(player("Broken", 11)).await;
     assert_error(status, &body, 503, "game_server_unavailable");
@@ -61,16 +70,31 @@ async fn an_internal_error_on_the_game_server_is_503_and_leaves_nothing(backend:
 }
 
 async fn a_late_game_server_answer_is_settled_as_synced_by_the_reconciler(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     // Longer than call_timeout (400 ms), shorter than the grace (1 s).
-    app.mock.set_behaviour(Behaviour::Delay(Duration::from_millis(700))).await;
+    app.mock
+        .set_behaviour(Behaviour::Delay(Duration::from_millis(700)))
+        .await;
     let (status, body) = app.register(player("Slowpoke", 12)).await;
     assert_error(status, &body, 503, "game_server_unavailable");
-    let row = app.db.accounts().find("Slowpoke").await.unwrap().expect("kept as pending");
+    let row = app
+        .db
+        .accounts()
+        .find("Slowpoke")
+        .await
+        .unwrap()
+        .expect("kept as pending");
     assert_eq!(row.state, "pending");
 
     app.eventually("the reconciler confirms the account", SETTLE, || async {
-        app.db.accounts().find("Slowpoke").await.unwrap().is_some_and(|r| r.state == "synced")
+        app.db
+            .accounts()
+            .find("Slowpoke")
+            .await
+            .unwrap()
+            .is_some_and(|r| r.state == "synced")
     })
     .await;
     assert!(app.mock.contains("Slowpoke"));
@@ -79,7 +103,9 @@ async fn a_late_game_server_answer_is_settled_as_synced_by_the_reconciler(backen
 }
 
 async fn a_dropped_connection_is_settled_by_removal(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     app.mock.set_behaviour(Behaviour::DropAfterRead).await;
     let (status, body) = app.register(player("Dropped", 13)).await;
     assert_error(status, &body, 503, "game_server_unavailable");
@@ -90,7 +116,11 @@ async fn a_dropped_connection_is_settled_by_removal(backend: Backend) {
     })
     .await;
     assert!(!app.mock.contains("Dropped"));
-    assert_eq!(app.db.accounts().count_for_telegram(13).await.unwrap(), 0, "the slot is free again");
+    assert_eq!(
+        app.db.accounts().count_for_telegram(13).await.unwrap(),
+        0,
+        "the slot is free again"
+    );
     // And the player can now register for real.
     let (status, _) = app.register(player("Dropped", 13)).await;
     assert_eq!(status, 200);
@@ -99,7 +129,9 @@ async fn a_dropped_connection_is_settled_by_removal(backend: Backend) {
 }
 
 async fn registration_recovers_when_the_game_server_comes_back(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     assert_eq!(app.register(player("Before", 14)).await.0, 200);
     app.mock.set_behaviour(Behaviour::Refuse).await;
     let (status, body) = app.register(player("During", 14)).await;
@@ -118,7 +150,9 @@ async fn registration_recovers_when_the_game_server_comes_back(backend: Backend)
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_registration_finish() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    app.mock.set_behaviour(Behaviour::Delay(Duration::from_millis(250))).await;
+    app.mock
+        .set_behaviour(Behaviour::Delay(Duration::from_millis(250)))
+        .await;
     let request = app.register(player("Inflight", 15));
     let stop_soon = async {
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -9,7 +9,9 @@ use crate::helpers::{Backend, player, spawn_app};
 crate::on_every_backend!(status_matches_the_constants_table_and_follows_changes);
 
 async fn status_matches_the_constants_table_and_follows_changes(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else { return };
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
     let (status, body) = app.get_json(app.url("/api/server/status")).await;
     assert_eq!(status, 200);
     assert_eq!(body["server_status"], json!(1.0));
@@ -19,10 +21,16 @@ async fn status_matches_the_constants_table_and_follows_changes(backend: Backend
     app.db.constants().set("rate_exp", 2.5).await.unwrap();
     app.db.constants().set("rate_drop", 3.0).await.unwrap();
     app.db.constants().set("server_status", 0.0).await.unwrap();
-    app.eventually("the status shows changed constants", Duration::from_secs(5), || async {
-        let (_, body) = app.get_json(app.url("/api/server/status")).await;
-        body["rates"]["exp"] == json!(2.5) && body["rates"]["drop"] == json!(3.0) && body["server_status"] == json!(0.0)
-    })
+    app.eventually(
+        "the status shows changed constants",
+        Duration::from_secs(5),
+        || async {
+            let (_, body) = app.get_json(app.url("/api/server/status")).await;
+            body["rates"]["exp"] == json!(2.5)
+                && body["rates"]["drop"] == json!(3.0)
+                && body["server_status"] == json!(0.0)
+        },
+    )
     .await;
     app.stop().await;
 }
@@ -56,17 +64,38 @@ async fn health_and_metrics_report_what_happened() {
 
     assert_eq!(app.register(player("Metric", 1)).await.0, 200);
     assert_eq!(app.register(player("Metric", 2)).await.0, 409);
-    let text = app.http.get(app.admin_url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app
+        .http
+        .get(app.admin_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for line in [
         r#"gamegate_registrations_total{outcome="ok"} 1"#,
         r#"gamegate_registrations_total{outcome="login_taken"} 1"#,
         r#"gamegate_http_requests_total{route="/api/register",method="POST",status="200"} 1"#,
         r#"gamegate_http_requests_total{route="/api/register",method="POST",status="409"} 1"#,
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
-    assert!(text.contains("gamegate_game_server_call_duration_seconds_count{cmd=\"register\",result=\"ok\"} 1"));
+    assert!(text.contains(
+        "gamegate_game_server_call_duration_seconds_count{cmd=\"register\",result=\"ok\"} 1"
+    ));
     // The public listener does not expose metrics.
-    assert_eq!(app.http.get(app.url("/metrics")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     app.stop().await;
 }
