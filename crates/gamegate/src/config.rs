@@ -439,3 +439,127 @@ fn check_file_keys(text: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn no_config_at_all_gives_the_all_in_one_defaults() {
+        let (c, unknown) = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.http.public_addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.http.admin_addr.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.database.url, "sqlite://gamegate.db");
+        assert_eq!(c.game_server.addr, "127.0.0.1:5190");
+        assert_eq!(c.registration.account_limit, 5);
+        assert_eq!(c.http.body_limit_bytes, 16 * 1024);
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn the_file_sets_keys_and_the_environment_overrides_them() {
+        let f = file(
+            "language = \"en\"\n[registration]\naccount_limit = 3\n[http]\npublic_addr = \"0.0.0.0:8080\"\n",
+        );
+        let (c, _) = Config::load_from(
+            Some(f.path()),
+            env(&[
+                ("GAMEGATE_REGISTRATION__ACCOUNT_LIMIT", "7"),
+                ("GAMEGATE_GAME_SERVER__CALL_TIMEOUT_MS", "1500"),
+                ("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.language, "en");
+        assert_eq!(c.registration.account_limit, 7);
+        assert_eq!(c.http.public_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.game_server.call_timeout_ms, 1500);
+        assert!(!c.game_server.embedded_mock);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_fail_with_their_paths() {
+        let f = file("[registration]\nacount_limit = 3\n[nonsense]\nx = 1\n");
+        let err = format!(
+            "{:#}",
+            Config::load_from(Some(f.path()), env(&[])).unwrap_err()
+        );
+        assert!(err.contains("registration.acount_limit"), "{err}");
+        assert!(err.contains("nonsense"), "{err}");
+    }
+
+    #[test]
+    fn unknown_environment_variables_are_reported_not_fatal() {
+        let (_, unknown) = Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_DATABSE__URL", "x"),
+                ("GAMEGATE_TEST_MYSQL_URL", "y"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(unknown, vec!["GAMEGATE_DATABSE__URL".to_string()]);
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let token = file("from-a-file\n");
+        let url = file("mysql://game:pw@db/game\n");
+        let (c, _) = Config::load_from(
+            None,
+            env(&[
+                (
+                    "GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE",
+                    token.path().to_str().unwrap(),
+                ),
+                ("GAMEGATE_DATABASE__URL_FILE", url.path().to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.game_server.auth_token, "from-a-file");
+        assert_eq!(c.database.url, "mysql://game:pw@db/game");
+        // Debug output masks both.
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("from-a-file") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn invalid_values_fail_at_start_with_a_reason() {
+        for (key, value, needle) in [
+            ("GAMEGATE_LANGUAGE", "de", "unknown language"),
+            (
+                "GAMEGATE_DATABASE__URL",
+                "oracle://x",
+                "unsupported database URL",
+            ),
+            ("GAMEGATE_REGISTRATION__ACCOUNT_LIMIT", "0", "account limit"),
+            ("GAMEGATE_RECONCILER__GRACE_MS", "100", "grace_ms"),
+            ("GAMEGATE_LOG__FORMAT", "xml", "log.format"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Config::load_from(None, env(&[(key, value)])).unwrap_err()
+            );
+            assert!(err.contains(needle), "{key}={value}: {err}");
+        }
+    }
+}
