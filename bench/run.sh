@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Load benchmark of gamegate all (status + register) beside a bare axum ceiling,
+# on this machine, with wrk on loopback. Prints a Markdown report to stdout.
+#
+#   bench/run.sh                      # SQLite (default)
+#   BENCH_DB=mysql bench/run.sh       # MariaDB on 127.0.0.1:3306 (root, no password)
+#   BENCH_DB=postgres bench/run.sh    # PostgreSQL on 127.0.0.1:5432 (trust)
+#
+# Needs: wrk (apt-get install wrk). Builds the release binary and examples.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}
+BENCH_DB=${BENCH_DB:-sqlite}
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
+
+cargo build --release --quiet --bin gamegate --example bench_hello --example bench_argon2
+BIN=target/release/gamegate
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+case "$BENCH_DB" in
+  sqlite) DB_URL="sqlite://$work/bench.db" ;;
+  mysql)
+    mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS gg_bench; CREATE DATABASE gg_bench"
+    DB_URL="mysql://root@127.0.0.1:3306/gg_bench" ;;
+  postgres)
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS gg_bench" -c "CREATE DATABASE gg_bench"
+    DB_URL="postgres://postgres@127.0.0.1:5432/gg_bench" ;;
+  *) echo "BENCH_DB must be sqlite, mysql or postgres" >&2; exit 1 ;;
+esac
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+wait_http() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+# wrk summary → "req/s p50 p99 non2xx"
+wrk_line() {
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$5} END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}' "$1"
+}
+
+"target/release/examples/bench_hello" 127.0.0.1:18080 >/dev/null & pids+=($!)
+GAMEGATE_DATABASE__URL="$DB_URL" \
+GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:18000 GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:19000 \
+GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:15190 GAMEGATE_LOG__LEVEL=warn \
+  "$BIN" all >"$work/gamegate.out" 2>"$work/gamegate.err" & gg=$!; pids+=($gg)
+wait_http http://127.0.0.1:18080/api/server/status
+wait_http http://127.0.0.1:18000/api/server/status
+sleep 1
+idle_rss=$(rss_kb "$gg")
+
+wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18080/api/server/status >"$work/hello.txt"
+wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18000/api/server/status >"$work/status.txt"
+status_rss=$(rss_kb "$gg")
+wrk -t1 -c1 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 >"$work/reg1.txt"
+wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 >"$work/reg16.txt"
+loaded_rss=$(rss_kb "$gg")
+hash=$("target/release/examples/bench_argon2")
+
+read -r h_rps h_p50 h_p99 h_bad < <(wrk_line "$work/hello.txt")
+read -r s_rps s_p50 s_p99 s_bad < <(wrk_line "$work/status.txt")
+read -r r1_rps r1_p50 r1_p99 r1_bad < <(wrk_line "$work/reg1.txt")
+read -r r16_rps r16_p50 r16_p99 r16_bad < <(wrk_line "$work/reg16.txt")
+accounts=$(curl -fs http://127.0.0.1:19000/metrics | awk -F' ' '/^gamegate_registrations_total\{outcome="ok"\}/ {print $2}')
+
+cat <<REPORT
+### $(date -u +%Y-%m-%d) · backend: $BENCH_DB · $(nproc) cores · wrk ${DURATION} per row
+
+| what | connections | req/s | p50 | p99 | non-2xx |
+|---|---|---|---|---|---|
+| bare axum status JSON (ceiling) | 64 | $h_rps | $h_p50 | $h_p99 | $h_bad |
+| gamegate \`GET /api/server/status\` | 64 | $s_rps | $s_p50 | $s_p99 | $s_bad |
+| gamegate \`POST /api/register\` | 1 | $r1_rps | $r1_p50 | $r1_p99 | $r1_bad |
+| gamegate \`POST /api/register\` | 16 | $r16_rps | $r16_p50 | $r16_p99 | $r16_bad |
+
+- status / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
+- $hash; target register rate = 0.9 × $(nproc) cores ÷ hash time
+- accounts created (registrations_total ok): ${accounts:-?}
+- RSS: idle $((idle_rss / 1024)) MiB · after status load $((status_rss / 1024)) MiB · after register load $((loaded_rss / 1024)) MiB
+- status codes of the 16-connection register run: $(grep '^status' "$work/reg16.txt" | tr '\n' ' ')
+REPORT
