@@ -10,13 +10,14 @@ function setup(thread)
 end
 
 function init(args)
+  run = args[1] or "r"
   counter = 0
   statuses = {}
 end
 
 request = function()
   counter = counter + 1
-  local login = string.format("b%d_%d", tid, counter)
+  local login = string.format("%s%d_%d", run, tid, counter)
   local body = string.format(
     '{"login":"%s","password":"secret12","gender":0,"telegram_id":%d}',
     login, 1000000000 + tid * 100000000 + counter)

@@ -51,8 +51,8 @@ idle_rss=$(rss_kb "$gg")
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18080/api/server/status >"$work/hello.txt"
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18000/api/server/status >"$work/status.txt"
 status_rss=$(rss_kb "$gg")
-wrk -t1 -c1 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 >"$work/reg1.txt"
-wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 >"$work/reg16.txt"
+wrk -t1 -c1 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- a >"$work/reg1.txt"
+wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- b >"$work/reg16.txt"
 loaded_rss=$(rss_kb "$gg")
 hash=$("target/release/examples/bench_argon2")
 

@@ -10,7 +10,9 @@ const BODY: &str = r#"{"server_status":1.0,"rates":{"exp":1.0,"pve":1.0,"pvp":1.
 
 #[tokio::main]
 async fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18080".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18080".into());
     let app = Router::new().route(
         "/api/server/status",
         get(|| async { ([(header::CONTENT_TYPE, "application/json")], BODY) }),

@@ -4,7 +4,7 @@
 mod admin;
 mod error;
 mod extract;
-mod middleware;
+pub(crate) mod middleware;
 mod public;
 
 use std::sync::Arc;

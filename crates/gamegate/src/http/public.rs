@@ -29,7 +29,13 @@ impl FromRef<PublicState> for Common {
 pub fn public_router(state: PublicState) -> Router {
     let common = state.common.clone();
     let router = Router::new()
-        .route("/api/register", post(register))
+        .route(
+            "/api/register",
+            post(register).route_layer(axum::middleware::from_fn_with_state(
+                common.clone(),
+                middleware::backstop_timeout,
+            )),
+        )
         .route("/api/server/status", get(server_status))
         .route("/health", get(health))
         .fallback(not_found)
