@@ -28,7 +28,8 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in the order of the contract's table (used to generate docs).
+    /// Every code: the contract's table in its order, then our additions
+    /// (`request_timeout`). Used to generate and check the docs.
     pub const ALL: [ErrorCode; 18] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,

@@ -293,7 +293,9 @@ impl Config {
             config::Environment::with_prefix("GAMEGATE")
                 .prefix_separator("_")
                 .separator("__")
-                .try_parsing(true)
+                // No eager parsing: "00123" as a token must stay "00123"; the
+                // config crate still converts strings for numeric/bool fields.
+                .try_parsing(false)
                 .source(Some(plain)),
         );
 
@@ -491,6 +493,13 @@ mod tests {
         assert_eq!(c.http.public_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.game_server.call_timeout_ms, 1500);
         assert!(!c.game_server.embedded_mock);
+    }
+
+    #[test]
+    fn number_like_secrets_stay_strings() {
+        let (c, _) =
+            Config::load_from(None, env(&[("GAMEGATE_GAME_SERVER__AUTH_TOKEN", "00123")])).unwrap();
+        assert_eq!(c.game_server.auth_token, "00123");
     }
 
     #[test]

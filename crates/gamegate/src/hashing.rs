@@ -44,6 +44,9 @@ impl PasswordHasher {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(concurrency)
             .thread_name(|i| format!("argon2-{i}"))
+            // A panicking job drops its reply sender, so the request fails
+            // with an internal error instead of rayon aborting the process.
+            .panic_handler(|_| tracing::error!("a password-hashing job panicked"))
             .build()
             .context("cannot start the hashing threads")?;
         Ok(Self {

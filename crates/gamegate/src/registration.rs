@@ -88,6 +88,8 @@ pub struct Registrar {
     pub hasher: PasswordHasher,
     pub limit: AccountLimit,
     pub metrics: Arc<Metrics>,
+    /// Sagas in flight, so shutdown waits for them before closing the pool.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 impl Registrar {
@@ -95,16 +97,21 @@ impl Registrar {
     /// mid-way cannot cut it between the game server and the database.
     pub async fn register(&self, request: RegisterRequest) -> Result<(), RegistrationError> {
         let this = self.clone();
-        let result = tokio::spawn(async move { this.run(request).await })
+        self.tasks
+            .spawn(async move {
+                let result = this.run(request).await;
+                // Counted here, not by the caller, so a saga whose client went
+                // away is still counted.
+                this.metrics.registration(match &result {
+                    Ok(()) => Outcome::ok,
+                    Err(e) => e.outcome(),
+                });
+                result
+            })
             .await
             .map_err(|e| {
                 RegistrationError::Internal(anyhow::anyhow!("registration task failed: {e}"))
-            })?;
-        self.metrics.registration(match &result {
-            Ok(()) => Outcome::ok,
-            Err(e) => e.outcome(),
-        });
-        result
+            })?
     }
 
     async fn run(&self, request: RegisterRequest) -> Result<(), RegistrationError> {
@@ -132,7 +139,6 @@ impl Registrar {
                     gender: request.gender,
                     telegram_id: request.telegram_id,
                     telegram_username: None,
-                    now: unix_now(),
                 },
                 self.limit,
             )

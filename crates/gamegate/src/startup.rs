@@ -97,6 +97,7 @@ impl Application {
             hasher: PasswordHasher::new(&config.password_hash)?,
             limit: config.account_limit()?,
             metrics,
+            tasks: TaskTracker::new(),
         };
 
         let public = TcpListener::bind(config.http.public_addr)
@@ -220,10 +221,24 @@ impl Application {
         );
         tasks.close();
 
-        let (public, admin) = tokio::join!(public, admin);
-        // A listener that died on its own takes the whole process down.
-        shutdown.cancel();
+        // Whichever listener ends first (shutdown, or an error) ends the other.
+        let (public, admin) = tokio::join!(
+            async {
+                let r = public.await;
+                shutdown.cancel();
+                r
+            },
+            async {
+                let r = admin.await;
+                shutdown.cancel();
+                r
+            }
+        );
         tasks.wait().await;
+        // Sagas whose client went away may still be running: let them finish
+        // while the game server and the pool are still up.
+        self.registrar.tasks.close();
+        self.registrar.tasks.wait().await;
         self.mock_shutdown.cancel();
         if let Some(mock) = &self.mock {
             mock.stopped().await;

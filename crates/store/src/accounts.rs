@@ -56,8 +56,15 @@ pub struct NewAccount<'a> {
     pub gender: u8,
     pub telegram_id: i64,
     pub telegram_username: Option<&'a str>,
-    /// Unix seconds.
-    pub now: i64,
+}
+
+/// Unix seconds. `created_at` is stamped inside each reservation attempt, so
+/// time spent waiting on locks before it never makes a fresh row look old to
+/// the reconciler.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,8 +129,11 @@ impl<'a> Accounts<'a> {
             match self.try_reserve(new, limit).await? {
                 Attempt::Done(result) => return result,
                 Attempt::Retry if attempt < MAX_RESERVE_ATTEMPTS => {
-                    // Spread the contenders out a little; each retry reads fresh state.
-                    let jitter = (new.login_norm.len() as u64 * 7 + u64::from(attempt) * 3) % 11;
+                    // Spread the contenders out (a per-login, per-attempt offset);
+                    // each retry reads fresh state.
+                    let jitter = new.login_norm.bytes().fold(u64::from(attempt), |h, b| {
+                        h.wrapping_mul(31).wrapping_add(u64::from(b))
+                    }) % 11;
                     tokio::time::sleep(Duration::from_millis(
                         jitter + u64::from(Ord::min(attempt, 10)),
                     ))
@@ -166,6 +176,7 @@ impl<'a> Accounts<'a> {
         let Some(slot) = limit.first_free_slot(&used) else {
             return Ok(Attempt::Done(Err(ReserveError::LimitExceeded)));
         };
+        let now = unix_now();
 
         let (sql, values) = self.db.build(
             Query::insert()
@@ -185,8 +196,8 @@ impl<'a> Accounts<'a> {
                     new.password_hash.into(),
                     i32::from(new.gender).into(),
                     PENDING.into(),
-                    new.now.into(),
-                    new.now.into(),
+                    now.into(),
+                    now.into(),
                 ]),
         );
         if let Err(e) = sqlx::query_with(sql, values).execute(&mut *tx).await {
@@ -212,7 +223,7 @@ impl<'a> Accounts<'a> {
                     new.telegram_id.into(),
                     slot.into(),
                     new.telegram_username.map(str::to_owned).into(),
-                    new.now.into(),
+                    now.into(),
                 ]),
         );
         if let Err(e) = sqlx::query_with(sql, values).execute(&mut *tx).await {

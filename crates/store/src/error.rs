@@ -58,19 +58,34 @@ fn is_connectivity(err: &sqlx::Error) -> bool {
     )
 }
 
-/// Lock conflicts that a fresh transaction normally gets past: MySQL/MariaDB
-/// deadlock (SQLSTATE 40001) and lock-wait timeout (HY000/1205 reports as
-/// 'HY000', so it is matched by message), PostgreSQL serialization failure and
-/// deadlock (40001, 40P01), SQLite BUSY/LOCKED (primary codes 5 and 6).
+/// Lock conflicts and server restarts that a fresh transaction normally gets
+/// past. Codes are read per driver: SQLite's numeric result codes would
+/// otherwise collide with PostgreSQL SQLSTATEs (42501, permission denied, is
+/// 5 modulo 256 like SQLITE_BUSY).
 pub(crate) fn is_transient(err: &(dyn DatabaseError + 'static)) -> bool {
     let code = err.code();
     let code = code.as_deref().unwrap_or("");
-    matches!(
-        code,
-        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
-    ) || code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
-        && !code.is_empty()
-        && !code.starts_with('0')
+    if err
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        // Primary result code in the low byte: SQLITE_BUSY (5), SQLITE_LOCKED (6).
+        return code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+    }
+    if err
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        // serialization failure, deadlock, lock not available, admin/crash
+        // shutdown, cannot connect now
+        return matches!(
+            code,
+            "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03"
+        );
+    }
+    // MySQL/MariaDB: deadlock is SQLSTATE 40001; lock-wait timeout (1205)
+    // reports the generic HY000, so it is recognised by its message.
+    code == "40001"
         || err.message().contains("Lock wait timeout")
         || err.message().contains("Deadlock found")
 }
