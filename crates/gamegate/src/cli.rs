@@ -1,5 +1,6 @@
 //! Subcommands of the one binary: every operator action is a command.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,7 +10,7 @@ use gamegate_store::{Database, MigrationSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::startup::Application;
+use crate::startup::{Application, Mode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +30,11 @@ pub struct Cli {
 pub enum Command {
     /// Everything in one process: public + admin listeners, SQLite, mock game server (default).
     All,
+    /// One service of the split topology per process (the seed's API_Father, API_1, API_4).
+    Serve {
+        #[arg(value_enum)]
+        service: Service,
+    },
     /// Run only the mock game server (protocol v1).
     GameserverMock {
         /// Address to listen on; default: game_server.addr from the config.
@@ -39,6 +45,16 @@ pub enum Command {
     Migrate,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Service {
+    /// POST /api/register on services.register_addr (default 127.0.0.1:8080).
+    Register,
+    /// GET /server/status on services.status_addr (default 127.0.0.1:8081).
+    Status,
+    /// Statistics on services.stats_addr (default 127.0.0.1:8084).
+    Stats,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let (config, unknown_env) = Config::load(cli.config.as_deref())?;
     crate::telemetry::init(&config.log.format, &config.log.level);
@@ -46,15 +62,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         tracing::warn!(variable = %name, "environment variable matches no configuration key; ignored");
     }
     match cli.command.unwrap_or(Command::All) {
-        Command::All => run_all(config).await,
+        Command::All => serve(config, Mode::All).await,
+        Command::Serve { service } => {
+            let mode = match service {
+                Service::Register => Mode::Register,
+                Service::Status => Mode::Status,
+                Service::Stats => Mode::Stats,
+            };
+            serve(config, mode).await
+        }
         Command::GameserverMock { listen } => run_mock(config, listen).await,
         Command::Migrate => migrate(config).await,
     }
 }
 
-async fn run_all(config: Config) -> anyhow::Result<()> {
-    let app = Application::build(config).await?;
-    println!("{}", app.banner());
+async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
+    let app = Application::build_mode(config, mode).await?;
+    // Not println!: a service whose stdout was closed (a supervisor that only
+    // read the banner) must keep serving, not panic on EPIPE.
+    let _ = writeln!(std::io::stdout().lock(), "{}", app.banner());
     let token = app.shutdown_token();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -88,10 +114,25 @@ async fn run_mock(config: Config, listen: Option<std::net::SocketAddr>) -> anyho
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    let db = Database::connect(&config.database.url, &config.pool_settings()).await?;
-    db.migrate(MigrationSet::Accounts).await?;
-    println!("accounts database {} is up to date", db.display_url());
-    db.close().await;
+    for (what, url, settings, set) in [
+        (
+            "accounts",
+            &config.database.url,
+            config.pool_settings(),
+            MigrationSet::Accounts,
+        ),
+        (
+            "analytics",
+            &config.analytics.url,
+            config.analytics_pool_settings(),
+            MigrationSet::Analytics,
+        ),
+    ] {
+        let db = Database::connect(url, &settings).await?;
+        db.migrate(set).await?;
+        println!("{what} database {} is up to date", db.display_url());
+        db.close().await;
+    }
     Ok(())
 }
 

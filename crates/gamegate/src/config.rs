@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 /// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
 /// (Docker/Kubernetes secrets). Listed explicitly so an ordinary key that ends
 /// in `_file` is never mistaken for one.
-pub const SECRET_KEYS: &[&str] = &["database.url", "game_server.auth_token"];
+pub const SECRET_KEYS: &[&str] = &["database.url", "analytics.url", "game_server.auth_token"];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
 
@@ -25,6 +25,8 @@ pub struct Config {
     pub language: String,
     pub http: HttpConfig,
     pub database: DatabaseConfig,
+    pub analytics: AnalyticsConfig,
+    pub services: ServicesConfig,
     pub registration: RegistrationConfig,
     pub password_hash: PasswordHashConfig,
     pub game_server: GameServerConfig,
@@ -39,6 +41,8 @@ impl Default for Config {
             language: "ru".into(),
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
+            analytics: AnalyticsConfig::default(),
+            services: ServicesConfig::default(),
             registration: RegistrationConfig::default(),
             password_hash: PasswordHashConfig::default(),
             game_server: GameServerConfig::default(),
@@ -102,6 +106,53 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .finish_non_exhaustive()
+    }
+}
+
+/// The battle-log / statistics database (PostgreSQL in production).
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    /// `sqlite://PATH` or `postgres://USER:PASS@HOST/DB` (MySQL also works).
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://gamegate-analytics.db".into(),
+            max_connections: 5,
+        }
+    }
+}
+
+impl std::fmt::Debug for AnalyticsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyticsConfig")
+            .field("url", &gamegate_store::mask_url_password(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// Listen addresses of the split topology (`gamegate serve …`), the seed's
+/// ports. Each service also answers `/internal/health` and `/metrics` there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServicesConfig {
+    pub register_addr: SocketAddr,
+    pub status_addr: SocketAddr,
+    pub stats_addr: SocketAddr,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        Self {
+            register_addr: ([127, 0, 0, 1], 8080).into(),
+            status_addr: ([127, 0, 0, 1], 8081).into(),
+            stats_addr: ([127, 0, 0, 1], 8084).into(),
+        }
     }
 }
 
@@ -312,6 +363,7 @@ impl Config {
         self.rules()?;
         self.account_limit()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
+        gamegate_store::Backend::from_url(&self.analytics.url)?;
         if self.reconciler.grace_ms <= self.game_server.call_timeout_ms {
             bail!(
                 "reconciler.grace_ms ({}) must exceed game_server.call_timeout_ms ({}): \
@@ -356,6 +408,13 @@ impl Config {
             min_connections: self.database.min_connections,
             acquire_timeout: ms(self.database.acquire_timeout_ms),
             sqlite_busy_timeout: ms(self.database.sqlite_busy_timeout_ms),
+        }
+    }
+
+    pub fn analytics_pool_settings(&self) -> gamegate_store::PoolSettings {
+        gamegate_store::PoolSettings {
+            max_connections: self.analytics.max_connections,
+            ..self.pool_settings()
         }
     }
 

@@ -1,63 +1,156 @@
-//! `Application::build`: one bootstrap shared by the binary and the tests.
+//! `Application::build`: one bootstrap shared by the binary and the tests,
+//! for the all-in-one process and for each service of the split topology.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
 use gamegate_gameserver::{GameServer, MockGameServer, MockHandle, TcpGameServer};
-use gamegate_store::{Database, MigrationSet};
+use gamegate_store::{Database, MigrationSet, mask_url_password};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::hashing::PasswordHasher;
-use crate::http::{AdminState, Common, PublicState, admin_router, public_router};
+use crate::http::{self, AdminState, Common};
 use crate::metrics::Metrics;
 use crate::reconciler::Reconciler;
 use crate::registration::Registrar;
 use crate::status_cache::StatusCache;
 
-/// The all-in-one process: public and admin listeners, the registration
-/// saga, the status cache, the reconciler and (optionally) the mock game
-/// server, all stopped by one cancellation token.
+/// What one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything: public listener (edge routes) + admin listener, optional
+    /// in-process mock game server.
+    All,
+    /// `serve register` (API_Father): `POST /api/register` + health + metrics.
+    Register,
+    /// `serve status` (API_1): `GET /server/status` + health + metrics.
+    Status,
+    /// `serve stats` (API_4): health + metrics over the analytics database.
+    Stats,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::All => "all",
+            Mode::Register => "register",
+            Mode::Status => "status",
+            Mode::Stats => "stats",
+        }
+    }
+
+    fn needs_accounts(self) -> bool {
+        matches!(self, Mode::All | Mode::Register | Mode::Status)
+    }
+
+    fn needs_analytics(self) -> bool {
+        matches!(self, Mode::All | Mode::Stats)
+    }
+
+    fn registers(self) -> bool {
+        matches!(self, Mode::All | Mode::Register)
+    }
+}
+
+struct Listener {
+    /// `public`, `admin`, or the service's name.
+    role: &'static str,
+    socket: TcpListener,
+    router: Router,
+}
+
 pub struct Application {
-    config: Config,
-    public: TcpListener,
-    admin: TcpListener,
-    db: Database,
-    game: Arc<dyn GameServer>,
-    game_addr: String,
+    mode: Mode,
+    listeners: Vec<Listener>,
+    accounts: Option<Database>,
+    analytics: Option<Database>,
     mock: Option<MockHandle>,
     mock_shutdown: CancellationToken,
-    status: StatusCache,
-    common: Common,
-    registrar: Registrar,
+    game_addr: Option<String>,
+    status: Option<StatusCache>,
+    status_refresh: std::time::Duration,
+    reconciler: Option<Reconciler>,
+    registrar: Option<Registrar>,
     shutdown: CancellationToken,
 }
 
+async fn open(
+    url: &str,
+    settings: &gamegate_store::PoolSettings,
+    set: MigrationSet,
+) -> anyhow::Result<Database> {
+    let db = Database::connect(url, settings)
+        .await
+        .with_context(|| format!("cannot open the database {}", mask_url_password(url)))?;
+    db.migrate(set)
+        .await
+        .with_context(|| format!("cannot migrate {}", db.display_url()))?;
+    Ok(db)
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
 impl Application {
+    /// The all-in-one process.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_mode(config, Mode::All).await
+    }
+
+    pub async fn build_mode(config: Config, mode: Mode) -> anyhow::Result<Self> {
         let shutdown = CancellationToken::new();
         let mock_shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
+        let common = Common {
+            lang: config.lang()?,
+            metrics: metrics.clone(),
+            rules: Arc::new(config.rules()?),
+            body_limit: config.http.body_limit_bytes,
+            request_timeout: config.request_timeout(),
+        };
 
-        let db = Database::connect(&config.database.url, &config.pool_settings())
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the database {}",
-                    gamegate_store::mask_url_password(&config.database.url)
+        let accounts = match mode.needs_accounts() {
+            true => Some(
+                open(
+                    &config.database.url,
+                    &config.pool_settings(),
+                    MigrationSet::Accounts,
                 )
-            })?;
-        db.migrate(MigrationSet::Accounts)
-            .await
-            .context("cannot migrate the accounts database")?;
-        let status = StatusCache::load(&db)
-            .await
-            .context("cannot read the constants table")?;
+                .await?,
+            ),
+            false => None,
+        };
+        let analytics = match mode.needs_analytics() {
+            true => Some(
+                open(
+                    &config.analytics.url,
+                    &config.analytics_pool_settings(),
+                    MigrationSet::Analytics,
+                )
+                .await?,
+            ),
+            false => None,
+        };
+        let status = match (&accounts, matches!(mode, Mode::All | Mode::Status)) {
+            (Some(db), true) => Some(
+                StatusCache::load(db)
+                    .await
+                    .context("cannot read the constants table")?,
+            ),
+            _ => None,
+        };
 
-        let mock = if config.game_server.embedded_mock {
+        // Only the all-in-one process may host the mock: split services talk to
+        // a real (or separately run) game server.
+        let mock = if mode == Mode::All && config.game_server.embedded_mock {
             let addr: SocketAddr = config
                 .game_server
                 .addr
@@ -76,67 +169,148 @@ impl Application {
         } else {
             None
         };
-        let game_addr = mock.as_ref().map_or_else(
-            || config.game_server.addr.clone(),
-            |m| m.local_addr().to_string(),
-        );
-        let game: Arc<dyn GameServer> = Arc::new(TcpGameServer::new(
-            config.game_server_client(game_addr.clone()),
-        ));
 
-        let common = Common {
-            lang: config.lang()?,
-            metrics: metrics.clone(),
-            rules: Arc::new(config.rules()?),
-            body_limit: config.http.body_limit_bytes,
-            request_timeout: config.request_timeout(),
-        };
-        let registrar = Registrar {
-            db: db.clone(),
+        let (mut game, mut game_addr, mut registrar, mut reconciler) = (None, None, None, None);
+        if let (true, Some(db)) = (mode.registers(), &accounts) {
+            let addr = mock.as_ref().map_or_else(
+                || config.game_server.addr.clone(),
+                |m| m.local_addr().to_string(),
+            );
+            let client: Arc<dyn GameServer> =
+                Arc::new(TcpGameServer::new(config.game_server_client(addr.clone())));
+            registrar = Some(Registrar {
+                db: db.clone(),
+                game: client.clone(),
+                hasher: PasswordHasher::new(&config.password_hash)?,
+                limit: config.account_limit()?,
+                metrics: metrics.clone(),
+                tasks: TaskTracker::new(),
+            });
+            reconciler = Some(Reconciler {
+                db: db.clone(),
+                game: client.clone(),
+                metrics: metrics.clone(),
+                interval: config.reconciler_interval(),
+                grace: config.reconciler_grace(),
+                batch_size: config.reconciler.batch_size,
+            });
+            game = Some(client);
+            game_addr = Some(addr);
+        }
+
+        let admin = http::admin_routes(AdminState {
+            common: common.clone(),
+            service: mode.name(),
+            databases: [("accounts", &accounts), ("analytics", &analytics)]
+                .into_iter()
+                .filter_map(|(role, db)| db.clone().map(|db| (role, db)))
+                .collect(),
             game: game.clone(),
-            hasher: PasswordHasher::new(&config.password_hash)?,
-            limit: config.account_limit()?,
-            metrics,
-            tasks: TaskTracker::new(),
+            status: status.clone(),
+        });
+        let register = || {
+            registrar
+                .clone()
+                .map(|r| http::register_routes(common.clone(), r))
+                .unwrap_or_default()
+        };
+        let status_at = |paths: &[&str]| {
+            status
+                .clone()
+                .map(|s| http::status_routes(s, paths))
+                .unwrap_or_default()
         };
 
-        let public = TcpListener::bind(config.http.public_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.http.public_addr))?;
-        let admin = TcpListener::bind(config.http.admin_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.http.admin_addr))?;
+        let listeners = match mode {
+            Mode::All => vec![
+                Listener {
+                    role: "public",
+                    socket: bind(config.http.public_addr).await?,
+                    router: http::finish(
+                        register()
+                            .merge(status_at(&["/api/server/status"]))
+                            .merge(http::edge_routes()),
+                        common.clone(),
+                    ),
+                },
+                Listener {
+                    role: "admin",
+                    socket: bind(config.http.admin_addr).await?,
+                    router: http::finish(admin, common.clone()),
+                },
+            ],
+            Mode::Register => vec![Listener {
+                role: "register",
+                socket: bind(config.services.register_addr).await?,
+                router: http::finish(register().merge(admin), common.clone()),
+            }],
+            Mode::Status => vec![Listener {
+                role: "status",
+                socket: bind(config.services.status_addr).await?,
+                // The seed's service path, and the edge's, so either proxy rule works.
+                router: http::finish(
+                    status_at(&["/server/status", "/api/server/status"]).merge(admin),
+                    common.clone(),
+                ),
+            }],
+            Mode::Stats => vec![Listener {
+                role: "stats",
+                socket: bind(config.services.stats_addr).await?,
+                router: http::finish(admin, common.clone()),
+            }],
+        };
 
         Ok(Self {
-            config,
-            public,
-            admin,
-            db,
-            game,
-            game_addr,
+            mode,
+            listeners,
+            accounts,
+            analytics,
             mock,
             mock_shutdown,
+            game_addr,
             status,
-            common,
+            status_refresh: config.status_refresh(),
+            reconciler,
             registrar,
             shutdown,
         })
     }
 
+    fn addr_of(&self, role: &str) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|l| l.role == role)
+            .and_then(|l| l.socket.local_addr().ok())
+            .unwrap_or_else(|| panic!("this {} process has no {role} listener", self.mode.name()))
+    }
+
+    /// The public listener of the all-in-one process.
     pub fn public_addr(&self) -> SocketAddr {
-        self.public
-            .local_addr()
-            .expect("bound listener has an address")
+        self.addr_of("public")
     }
 
+    /// The admin listener of the all-in-one process.
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin
+        self.addr_of("admin")
+    }
+
+    /// The single listener of a split service (`serve …`).
+    pub fn service_addr(&self) -> SocketAddr {
+        self.listeners[0]
+            .socket
             .local_addr()
             .expect("bound listener has an address")
     }
 
+    /// The accounts database, for modes that use it.
     pub fn database(&self) -> &Database {
-        &self.db
+        self.accounts
+            .as_ref()
+            .expect("this mode has an accounts database")
+    }
+
+    pub fn analytics_database(&self) -> Option<&Database> {
+        self.analytics.as_ref()
     }
 
     /// The in-process mock game server, when `game_server.embedded_mock` is on.
@@ -149,40 +323,46 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// The reconciler this application runs, for a test to drive by hand.
-    pub fn reconciler(&self) -> Reconciler {
-        Reconciler {
-            db: self.db.clone(),
-            game: self.game.clone(),
-            metrics: self.common.metrics.clone(),
-            interval: self.config.reconciler_interval(),
-            grace: self.config.reconciler_grace(),
-            batch_size: self.config.reconciler.batch_size,
-        }
-    }
-
     /// What the operator sees on start: where everything is and a request to try.
     pub fn banner(&self) -> String {
-        let public = self.public_addr();
-        let admin = self.admin_addr();
-        let game = match &self.mock {
-            Some(_) => format!("{} (built-in mock)", self.game_addr),
-            None => self.game_addr.clone(),
-        };
-        format!(
-            "gamegate {version} — all-in-one\n\
-             \x20 public    http://{public}   POST /api/register · GET /api/server/status · GET /health\n\
-             \x20 admin     http://{admin}   GET /internal/health · GET /metrics\n\
-             \x20 game      {game}\n\
-             \x20 database  {db}\n\
-             Try it:\n\
-             \x20 curl -s -X POST http://{public}/api/register -H 'Content-Type: application/json' \
-             -d '{{\"login\":\"Hero_01\",\"password\":\"secret12\",\"gender\":0,\"telegram_id\":123456789}}'\n\
-             \x20 curl -s http://{public}/api/server/status\n\
-             Ctrl-C stops it gracefully.",
-            version = env!("CARGO_PKG_VERSION"),
-            db = self.db.display_url(),
-        )
+        let mut out = format!(
+            "gamegate {} — {}\n",
+            env!("CARGO_PKG_VERSION"),
+            self.mode.name()
+        );
+        for l in &self.listeners {
+            let addr = l.socket.local_addr().expect("bound");
+            let routes = match l.role {
+                "public" => "POST /api/register · GET /api/server/status · GET /health",
+                "admin" => "GET /internal/health · GET /metrics",
+                "register" => "POST /api/register · GET /internal/health · GET /metrics",
+                "status" => "GET /server/status · GET /internal/health · GET /metrics",
+                _ => "GET /internal/health · GET /metrics",
+            };
+            out += &format!("  {:<9} http://{addr}   {routes}\n", l.role);
+        }
+        if let Some(game) = &self.game_addr {
+            let kind = if self.mock.is_some() {
+                " (built-in mock)"
+            } else {
+                ""
+            };
+            out += &format!("  {:<9} {game}{kind}\n", "game");
+        }
+        for (role, db) in [("database", &self.accounts), ("analytics", &self.analytics)] {
+            if let Some(db) = db {
+                out += &format!("  {role:<9} {}\n", db.display_url());
+            }
+        }
+        if self.mode == Mode::All {
+            let public = self.public_addr();
+            out += &format!(
+                "Try it:\n  curl -s -X POST http://{public}/api/register -H 'Content-Type: application/json' \
+                 -d '{{\"login\":\"Hero_01\",\"password\":\"secret12\",\"gender\":0,\"telegram_id\":123456789}}'\n  \
+                 curl -s http://{public}/api/server/status\n"
+            );
+        }
+        out + "Ctrl-C stops it gracefully."
     }
 
     /// Serves until the shutdown token is cancelled, then lets in-flight
@@ -190,66 +370,52 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let tasks = TaskTracker::new();
         let shutdown = self.shutdown.clone();
+        if let (Some(status), Some(db)) = (&self.status, &self.accounts) {
+            tasks.spawn(status.clone().run(
+                db.clone(),
+                self.status_refresh,
+                shutdown.child_token(),
+            ));
+        }
+        if let Some(reconciler) = self.reconciler {
+            tasks.spawn(reconciler.run(shutdown.child_token()));
+        }
 
-        tasks.spawn(self.status.clone().run(
-            self.db.clone(),
-            self.config.status_refresh(),
-            shutdown.child_token(),
-        ));
-        tasks.spawn(self.reconciler().run(shutdown.child_token()));
-
-        let public_app = public_router(PublicState {
-            common: self.common.clone(),
-            registrar: self.registrar.clone(),
-            status: self.status.clone(),
-        });
-        let admin_app = admin_router(AdminState {
-            common: self.common.clone(),
-            db: self.db.clone(),
-            game: self.game.clone(),
-            status: self.status.clone(),
-        });
-        let public = tasks.spawn(
-            axum::serve(self.public, public_app)
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .into_future(),
-        );
-        let admin = tasks.spawn(
-            axum::serve(self.admin, admin_app)
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .into_future(),
-        );
+        let servers: Vec<_> = self
+            .listeners
+            .into_iter()
+            .map(|l| {
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    let result = axum::serve(l.socket, l.router)
+                        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                        .await
+                        .with_context(|| format!("{} listener", l.role));
+                    // Whichever listener ends first (shutdown, or an error) ends the others.
+                    shutdown.cancel();
+                    result
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for server in servers {
+            results.push(server.await.context("listener task")?);
+        }
         tasks.close();
-
-        // Whichever listener ends first (shutdown, or an error) ends the other.
-        let (public, admin) = tokio::join!(
-            async {
-                let r = public.await;
-                shutdown.cancel();
-                r
-            },
-            async {
-                let r = admin.await;
-                shutdown.cancel();
-                r
-            }
-        );
         tasks.wait().await;
         // Sagas whose client went away may still be running: let them finish
         // while the game server and the pool are still up.
-        self.registrar.tasks.close();
-        self.registrar.tasks.wait().await;
+        if let Some(registrar) = &self.registrar {
+            registrar.tasks.close();
+            registrar.tasks.wait().await;
+        }
         self.mock_shutdown.cancel();
         if let Some(mock) = &self.mock {
             mock.stopped().await;
         }
-        self.db.close().await;
-        public
-            .context("public listener task")?
-            .context("public listener")?;
-        admin
-            .context("admin listener task")?
-            .context("admin listener")?;
-        Ok(())
+        for db in self.accounts.iter().chain(self.analytics.iter()) {
+            db.close().await;
+        }
+        results.into_iter().collect()
     }
 }

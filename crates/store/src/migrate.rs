@@ -11,6 +11,9 @@ use crate::error::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MigrationSet {
     Accounts,
+    /// Battle logs and statistics. Its tables arrive with the analytics
+    /// service; until then running it only creates its version table.
+    Analytics,
 }
 
 type Files = &'static [(i64, &'static str, &'static str)];
@@ -19,6 +22,7 @@ impl MigrationSet {
     fn table(self) -> &'static str {
         match self {
             MigrationSet::Accounts => "_gamegate_migrations_accounts",
+            MigrationSet::Analytics => "_gamegate_migrations_analytics",
         }
     }
 
@@ -39,6 +43,7 @@ impl MigrationSet {
                 "accounts",
                 include_str!("../migrations/accounts/postgres/0001_accounts.sql"),
             )],
+            (MigrationSet::Analytics, _) => &[],
         }
     }
 
@@ -75,7 +80,33 @@ impl MigrationSet {
 impl Database {
     /// Applies every pending migration of the set; a no-op when up to date.
     pub async fn migrate(&self, set: MigrationSet) -> Result<(), StoreError> {
-        set.migrator(self.backend()).run(self.pool()).await?;
+        let migrator = set.migrator(self.backend());
+        if self.backend() != Backend::Mysql {
+            // PostgreSQL: sqlx holds an advisory lock while migrating.
+            migrator.run(self.pool()).await?;
+            return Ok(());
+        }
+        // sqlx locks MySQL with GET_LOCK(name, -1). MariaDB answers a negative
+        // timeout with NULL at once, sqlx ignores the answer, and replicas that
+        // start together then both apply migration 1 (seen in the split-topology
+        // test: "Duplicate entry '1' for key 'PRIMARY'"). Hold our own named
+        // lock with a finite timeout, checked, on the migrating session.
+        const LOCK: &str = "LEFT(CONCAT('gamegate_migrate_', DATABASE()), 64)";
+        let mut conn = self.pool().acquire().await?;
+        let got: Option<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT GET_LOCK({LOCK}, 120)")))
+                .fetch_one(&mut *conn)
+                .await?;
+        if got != Some(1) {
+            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                "another process held the migration lock for 120 s".into(),
+            )));
+        }
+        let result = migrator.run(&mut *conn).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT RELEASE_LOCK({LOCK})")))
+            .execute(&mut *conn)
+            .await;
+        result?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,80 +12,93 @@ use gamegate_gameserver::GameServer;
 use gamegate_store::Database;
 use serde_json::json;
 
-use super::public::{method_not_allowed, not_found};
-use super::{Common, middleware};
+use super::Common;
 use crate::registration::unix_now;
 use crate::status_cache::StatusCache;
 
+/// What a service's health and metrics report on.
 #[derive(Clone)]
 pub struct AdminState {
     pub common: Common,
-    pub db: Database,
-    pub game: Arc<dyn GameServer>,
-    pub status: StatusCache,
+    /// Which service this is (`all`, `register`, `status`, `stats`).
+    pub service: &'static str,
+    /// Every database the service needs, by role (`accounts`, `analytics`).
+    pub databases: Vec<(&'static str, Database)>,
+    /// The game server, for services that call it.
+    pub game: Option<Arc<dyn GameServer>>,
+    pub status: Option<StatusCache>,
 }
 
-impl FromRef<AdminState> for Common {
-    fn from_ref(state: &AdminState) -> Common {
-        state.common.clone()
-    }
-}
-
-pub fn admin_router(state: AdminState) -> Router {
-    let common = state.common.clone();
-    let router = Router::new()
+/// `GET /internal/health` and `GET /metrics`.
+pub fn admin_routes(state: AdminState) -> Router {
+    Router::new()
         .route("/internal/health", get(internal_health))
         .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
-    middleware::apply(router, common)
+        .with_state(state)
 }
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `ok` when everything answers, `degraded` when the game server does not
-/// (status still works, registrations fail), `unhealthy` (503) when the
+async fn timed<F: std::future::Future<Output = bool>>(check: F) -> (bool, f64) {
+    let started = Instant::now();
+    let ok = tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or(false);
+    (ok, started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// `ok` when everything answers; `degraded` when only the game server does
+/// not (status still works, registrations fail); `unhealthy` (503) when a
 /// database does not.
 async fn internal_health(State(state): State<AdminState>) -> Response {
-    let started = Instant::now();
-    let db = tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await;
-    let db_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let db_ok = matches!(db, Ok(Ok(())));
-
-    let started = Instant::now();
-    let game = tokio::time::timeout(CHECK_TIMEOUT, state.game.ping()).await;
-    let game_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let game_ok = matches!(game, Ok(Ok(())));
-
-    let (_, read_at) = state.status.current();
-    let status = match (db_ok, game_ok) {
+    let mut databases = serde_json::Map::new();
+    let mut all_db_ok = true;
+    for (role, db) in &state.databases {
+        let (ok, ms) = timed(async { db.ping().await.is_ok() }).await;
+        all_db_ok &= ok;
+        databases.insert(
+            (*role).to_owned(),
+            json!({"ok": ok, "backend": db.backend().name(), "latency_ms": ms}),
+        );
+    }
+    let mut body = json!({
+        "service": state.service,
+        "version": env!("CARGO_PKG_VERSION"),
+        "databases": databases,
+    });
+    let mut game_ok = true;
+    if let Some(game) = &state.game {
+        let (ok, ms) = timed(async { game.ping().await.is_ok() }).await;
+        game_ok = ok;
+        body["game_server"] = json!({"ok": ok, "latency_ms": ms});
+    }
+    if let Some(status) = &state.status {
+        body["status_cache_age_seconds"] = json!(unix_now() - status.current().1);
+    }
+    body["status"] = json!(match (all_db_ok, game_ok) {
         (true, true) => "ok",
         (true, false) => "degraded",
         (false, _) => "unhealthy",
-    };
-    let code = if db_ok {
+    });
+    let code = if all_db_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "status": status,
-        "version": env!("CARGO_PKG_VERSION"),
-        "database": {"ok": db_ok, "backend": state.db.backend().name(), "latency_ms": db_ms},
-        "game_server": {"ok": game_ok, "latency_ms": game_ms},
-        "status_cache_age_seconds": unix_now() - read_at,
-    });
     (code, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AdminState>) -> Response {
     let m = &state.common.metrics;
-    let (size, idle) = state.db.pool_stats();
-    m.db_pool_size.set(i64::from(size));
-    m.db_pool_idle.set(idle as i64);
-    m.status_cache_age_seconds
-        .set(unix_now() - state.status.current().1);
+    if let Some((_, db)) = state.databases.first() {
+        let (size, idle) = db.pool_stats();
+        m.db_pool_size.set(i64::from(size));
+        m.db_pool_idle.set(idle as i64);
+    }
+    if let Some(status) = &state.status {
+        m.status_cache_age_seconds
+            .set(unix_now() - status.current().1);
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -9,11 +9,12 @@ mod public;
 
 use std::sync::Arc;
 
-use gamegate_domain::{Lang, RegistrationRules};
+use axum::Router;
+use gamegate_domain::{ErrorCode, Lang, RegistrationRules};
 
-pub use admin::{AdminState, admin_router};
+pub use admin::{AdminState, admin_routes};
 pub use error::ApiError;
-pub use public::{PublicState, public_router};
+pub use public::{edge_routes, register_routes, status_routes};
 
 use crate::metrics::Metrics;
 
@@ -25,4 +26,17 @@ pub struct Common {
     pub rules: Arc<RegistrationRules>,
     pub body_limit: usize,
     pub request_timeout: std::time::Duration,
+}
+
+/// Completes a listener's router from route sets: JSON answers for unknown
+/// paths and wrong methods (set after every route is in, so each route gets
+/// its `Allow` header), then the shared layers.
+pub fn finish(routes: Router, common: Common) -> Router {
+    let lang = common.lang;
+    let router = routes
+        .fallback(move || async move { ApiError::new(ErrorCode::NotFound, lang) })
+        .method_not_allowed_fallback(move || async move {
+            ApiError::new(ErrorCode::MethodNotAllowed, lang)
+        });
+    middleware::apply(router, common)
 }

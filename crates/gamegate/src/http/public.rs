@@ -1,6 +1,6 @@
 //! The public listener: what the site (through the edge) calls.
 
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,21 +14,20 @@ use crate::registration::Registrar;
 use crate::status_cache::StatusCache;
 
 #[derive(Clone)]
-pub struct PublicState {
-    pub common: Common,
-    pub registrar: Registrar,
-    pub status: StatusCache,
+struct RegisterState {
+    common: Common,
+    registrar: Registrar,
 }
 
-impl FromRef<PublicState> for Common {
-    fn from_ref(state: &PublicState) -> Common {
+impl axum::extract::FromRef<RegisterState> for Common {
+    fn from_ref(state: &RegisterState) -> Common {
         state.common.clone()
     }
 }
 
-pub fn public_router(state: PublicState) -> Router {
-    let common = state.common.clone();
-    let router = Router::new()
+/// `POST /api/register`, bounded by the backstop timeout.
+pub fn register_routes(common: Common, registrar: Registrar) -> Router {
+    Router::new()
         .route(
             "/api/register",
             post(register).route_layer(axum::middleware::from_fn_with_state(
@@ -36,12 +35,23 @@ pub fn public_router(state: PublicState) -> Router {
                 middleware::backstop_timeout,
             )),
         )
-        .route("/api/server/status", get(server_status))
-        .route("/health", get(health))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
-    middleware::apply(router, common)
+        .with_state(RegisterState { common, registrar })
+}
+
+/// The status answer on each of `paths` (`/api/server/status` at the edge,
+/// `/server/status` on the split status service, as in the seed).
+pub fn status_routes(status: StatusCache, paths: &[&str]) -> Router {
+    paths
+        .iter()
+        .fold(Router::new(), |router, path| {
+            router.route(path, get(server_status))
+        })
+        .with_state(status)
+}
+
+/// The edge's liveness answer.
+pub fn edge_routes() -> Router {
+    Router::new().route("/health", get(health))
 }
 
 /// The success answer; `ok` first, as the seed's site reads it.
@@ -53,7 +63,7 @@ struct Registered {
 }
 
 async fn register(
-    State(state): State<PublicState>,
+    State(state): State<RegisterState>,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
@@ -81,8 +91,8 @@ async fn register(
     }
 }
 
-async fn server_status(State(state): State<PublicState>) -> Response {
-    let (body, _) = state.status.current();
+async fn server_status(State(status): State<StatusCache>) -> Response {
+    let (body, _) = status.current();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -92,12 +102,4 @@ async fn health() -> Response {
         r#"{"status":"ok"}"#,
     )
         .into_response()
-}
-
-pub(super) async fn not_found(State(common): State<Common>) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, common.lang)
-}
-
-pub(super) async fn method_not_allowed(State(common): State<Common>) -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, common.lang)
 }

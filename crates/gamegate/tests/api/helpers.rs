@@ -47,7 +47,7 @@ impl Backend {
 }
 
 /// Creates a fresh, empty database for one test and returns its URL.
-async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
+pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> Option<String> {
     let server = backend.server_url()?;
     let name = format!("gg_test_{:016x}", rand::random::<u64>());
     let url = match backend {
@@ -128,6 +128,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let url = fresh_database(backend, &dir).await?;
     let mut config = test_config();
     config.database.url = url;
+    config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
     tweak(&mut config);
     gamegate::telemetry::init("pretty", &config.log.level);
 

@@ -46,7 +46,8 @@ async fn status_is_served_from_memory_when_the_database_is_gone() {
     let (status, health) = app.get_json(app.admin_url("/internal/health")).await;
     assert_eq!(status, 503);
     assert_eq!(health["status"], "unhealthy");
-    assert_eq!(health["database"]["ok"], false);
+    assert_eq!(health["databases"]["accounts"]["ok"], false);
+    assert_eq!(health["databases"]["analytics"]["ok"], true);
     let (status, body) = app.register(player("Nodb", 1)).await;
     crate::helpers::assert_error(status, &body, 503, "database_unavailable");
     app.shutdown.cancel();
@@ -60,7 +61,10 @@ async fn health_and_metrics_report_what_happened() {
     let (status, health) = app.get_json(app.admin_url("/internal/health")).await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["database"]["backend"], "sqlite");
+    assert_eq!(health["service"], "all");
+    assert_eq!(health["databases"]["accounts"]["backend"], "sqlite");
+    assert_eq!(health["databases"]["analytics"]["ok"], true);
+    assert_eq!(health["game_server"]["ok"], true);
 
     assert_eq!(app.register(player("Metric", 1)).await.0, 200);
     assert_eq!(app.register(player("Metric", 2)).await.0, 409);
