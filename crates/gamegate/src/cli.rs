@@ -43,6 +43,11 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Admin reports over the accounts database (the seed's monitoring queries).
+    Report {
+        #[command(subcommand)]
+        report: crate::report_cmd::ReportCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -73,6 +78,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::GameserverMock { listen } => run_mock(config, listen).await,
         Command::Migrate => migrate(config).await,
+        Command::Report { report } => {
+            let text = crate::report_cmd::run(&config, report).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod http;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;
+pub mod report_cmd;
 pub mod startup;
 pub mod status_cache;
 pub mod telemetry;

@@ -189,6 +189,10 @@ impl Database {
     pub fn constants(&self) -> crate::Constants<'_> {
         crate::Constants::new(self)
     }
+
+    pub fn reports(&self) -> crate::reports::Reports<'_> {
+        crate::reports::Reports::new(self)
+    }
 }
 
 /// `sqlite://file.db` should create the file on first start, as the

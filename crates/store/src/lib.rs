@@ -11,6 +11,7 @@ pub mod constants;
 mod db;
 mod error;
 mod migrate;
+pub mod reports;
 
 pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
 pub use constants::Constants;

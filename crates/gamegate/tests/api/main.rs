@@ -2,7 +2,11 @@
 
 mod helpers;
 
+mod db_faults;
 mod errors;
 mod register;
+mod reports;
 mod saga;
+mod schema;
+mod split;
 mod status;

@@ -56,10 +56,12 @@ async fn serve(
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let addr = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.trim_start().strip_prefix(service) {
-                if let Some(url) = rest.split_whitespace().next() {
-                    return url.trim_start_matches("http://").to_owned();
-                }
+            if let Some(url) = line
+                .trim_start()
+                .strip_prefix(service)
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                return url.trim_start_matches("http://").to_owned();
             }
         }
         panic!("gamegate serve {service} exited before printing its address");

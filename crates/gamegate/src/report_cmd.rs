@@ -1,0 +1,480 @@
+//! `gamegate report …`: the monitoring queries of docs/DATABASES.md as admin
+//! reports that run the same on SQLite, MySQL/MariaDB and PostgreSQL.
+//!
+//! Output is an aligned table for people, or JSON (`--json`) for scripts.
+//! Times are UTC.
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use gamegate_store::Database;
+use gamegate_store::reports::{Bucket, RegistrationsReport, TopTelegram};
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ReportCommand {
+    /// Registrations in a recent window: total, synced/pending, and per hour or day.
+    Registrations {
+        /// How far back: a whole number followed by s, m, h or d (90m, 1h, 24h, 7d).
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// Bucket width of the per-period counts.
+        #[arg(long, default_value = "hour")]
+        by: BucketArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Telegram ids with the most accounts.
+    TopTelegram {
+        /// How many ids to show.
+        #[arg(long, default_value_t = 10)]
+        limit: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BucketArg {
+    Hour,
+    Day,
+}
+
+impl From<BucketArg> for Bucket {
+    fn from(arg: BucketArg) -> Self {
+        match arg {
+            BucketArg::Hour => Bucket::Hour,
+            BucketArg::Day => Bucket::Day,
+        }
+    }
+}
+
+/// Runs one report against `database.url` and returns the text to print.
+pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<String> {
+    // Check the arguments before connecting, so a typo fails fast.
+    let window = match &cmd {
+        ReportCommand::Registrations { since, .. } => {
+            Some(parse_duration(since).with_context(|| format!("invalid --since {since:?}"))?)
+        }
+        ReportCommand::TopTelegram { .. } => None,
+    };
+    let db = Database::connect(&config.database.url, &config.pool_settings()).await?;
+    let result = async {
+        match cmd {
+            ReportCommand::Registrations { by, json, .. } => {
+                let window = window.expect("parsed above");
+                let since = unix_now().saturating_sub(window);
+                let report = db.reports().registrations_since(since, by.into()).await?;
+                Ok(if json {
+                    registrations_json(&report)
+                } else {
+                    registrations_table(&report)
+                })
+            }
+            ReportCommand::TopTelegram { limit, json } => {
+                let rows = db.reports().top_telegram(limit).await?;
+                Ok(if json {
+                    top_telegram_json(&rows)
+                } else {
+                    top_telegram_table(&rows)
+                })
+            }
+        }
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Parses `90m`, `1h`, `24h`, `7d`, `30s` into seconds: ASCII digits, then
+/// exactly one unit letter. Anything else (no unit, several units, spaces,
+/// signs, fractions, upper case, zero) is refused.
+pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
+    const EXPECTED: &str =
+        "expected a whole number followed by s, m, h or d, e.g. 90m, 1h, 24h, 7d";
+    let Some(unit) = text.chars().last() else {
+        anyhow::bail!("empty duration: {EXPECTED}");
+    };
+    let digits = &text[..text.len() - unit.len_utf8()];
+    let unit_seconds: i64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => anyhow::bail!("unknown or missing unit {unit:?}: {EXPECTED}"),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        anyhow::bail!("{text:?} is not a duration: {EXPECTED}");
+    }
+    let number: i64 = digits
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{text:?} is too long a duration"))?;
+    if number == 0 {
+        anyhow::bail!("the duration must be positive: {EXPECTED}");
+    }
+    number
+        .checked_mul(unit_seconds)
+        .ok_or_else(|| anyhow::anyhow!("{text:?} is too long a duration"))
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC. Bucket starts are whole hours, so they read
+/// `YYYY-MM-DD HH:00`.
+pub fn format_utc(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        secs / 3_600,
+        secs % 3_600 / 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365, from March 1
+    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Columns left-aligned (`false`) or right-aligned (`true`), two spaces apart.
+fn table(headers: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let text = cells
+            .zip(&widths)
+            .zip(right)
+            .map(|((cell, &w), &right)| {
+                if right {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ");
+        text.trim_end().to_owned()
+    };
+    let mut out = line(&mut headers.iter().copied());
+    for row in rows {
+        out.push('\n');
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+pub fn registrations_table(report: &RegistrationsReport) -> String {
+    let mut out = format!(
+        "registrations since {} UTC, by {}\ntotal {}  synced {}  pending {}\n",
+        format_utc(report.since),
+        report.bucket.name(),
+        report.total,
+        report.synced,
+        report.pending,
+    );
+    if report.buckets.is_empty() {
+        out.push_str("no registrations in this window");
+        return out;
+    }
+    out.push('\n');
+    let rows: Vec<Vec<String>> = report
+        .buckets
+        .iter()
+        .map(|(start, count)| vec![format_utc(*start), count.to_string()])
+        .collect();
+    let first = format!("{} (UTC)", report.bucket.name());
+    out.push_str(&table(&[&first, "registrations"], &[false, true], &rows));
+    out
+}
+
+pub fn registrations_json(report: &RegistrationsReport) -> String {
+    let buckets: Vec<_> = report
+        .buckets
+        .iter()
+        .map(|(start, count)| json!({"start": start, "start_utc": format_utc(*start), "count": count}))
+        .collect();
+    json!({
+        "since": report.since,
+        "since_utc": format_utc(report.since),
+        "bucket": report.bucket.name(),
+        "bucket_seconds": report.bucket.seconds(),
+        "total": report.total,
+        "synced": report.synced,
+        "pending": report.pending,
+        "buckets": buckets,
+    })
+    .to_string()
+}
+
+pub fn top_telegram_table(rows: &[TopTelegram]) -> String {
+    if rows.is_empty() {
+        return "no telegram accounts".to_owned();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.telegram_id.to_string(),
+                r.username.clone().unwrap_or_else(|| "-".to_owned()),
+                r.accounts.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &["telegram_id", "username", "accounts"],
+        &[true, false, true],
+        &rows,
+    )
+}
+
+pub fn top_telegram_json(rows: &[TopTelegram]) -> String {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| json!({"telegram_id": r.telegram_id, "username": r.username, "accounts": r.accounts}))
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use clap::Parser;
+    use serde_json::Value;
+
+    use super::*;
+
+    #[test]
+    fn durations_are_a_number_and_one_unit() {
+        assert_eq!(parse_duration("30s").unwrap(), 30);
+        assert_eq!(parse_duration("90m").unwrap(), 5_400);
+        assert_eq!(parse_duration("1h").unwrap(), 3_600);
+        assert_eq!(parse_duration("24h").unwrap(), 86_400);
+        assert_eq!(parse_duration("7d").unwrap(), 604_800);
+        assert_eq!(parse_duration("007d").unwrap(), 604_800);
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_the_accepted_forms() {
+        for bad in [
+            "",
+            "1",
+            "h",
+            "1w",
+            "1H",
+            "1.5h",
+            "-1h",
+            "+1h",
+            " 1h",
+            "1h ",
+            "1 h",
+            "1h30m",
+            "0h",
+            "0s",
+            "1hh",
+            "١h",
+            "99999999999999999999d",
+            "999999999999999d",
+        ] {
+            let err = match parse_duration(bad) {
+                Ok(v) => panic!("{bad:?} parsed as {v}"),
+                Err(e) => e.to_string(),
+            };
+            let expected = err.contains("e.g. 90m, 1h, 24h, 7d") || err.contains("too long");
+            assert!(expected, "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00");
+        assert_eq!(format_utc(1_709_164_800), "2024-02-29 00:00");
+        assert_eq!(format_utc(1_735_689_599), "2024-12-31 23:59");
+        // 2100 is not a leap year: the day after 2100-02-28 is 2100-03-01.
+        assert_eq!(format_utc(4_107_542_400), "2100-03-01 00:00");
+        assert_eq!(format_utc(-1), "1969-12-31 23:59");
+        assert_eq!(format_utc(-86_401), "1969-12-30 23:59");
+        assert_eq!(
+            format_utc(1_700_000_000 - 1_700_000_000 % 3_600),
+            "2023-11-14 22:00"
+        );
+    }
+
+    fn sample_report() -> RegistrationsReport {
+        RegistrationsReport {
+            since: 1_700_000_000,
+            bucket: Bucket::Hour,
+            total: 1_012,
+            synced: 1_010,
+            pending: 2,
+            buckets: BTreeMap::from([(1_699_999_200, 12), (1_700_006_400, 1_000)]),
+        }
+    }
+
+    #[test]
+    fn the_registrations_table_is_aligned() {
+        let text = registrations_table(&sample_report());
+        assert_eq!(
+            text,
+            "registrations since 2023-11-14 22:13 UTC, by hour\n\
+             total 1012  synced 1010  pending 2\n\
+             \n\
+             hour (UTC)        registrations\n\
+             2023-11-14 22:00             12\n\
+             2023-11-15 00:00           1000"
+        );
+    }
+
+    #[test]
+    fn an_empty_window_says_so() {
+        let mut report = sample_report();
+        report.buckets.clear();
+        (report.total, report.synced, report.pending) = (0, 0, 0);
+        report.bucket = Bucket::Day;
+        let text = registrations_table(&report);
+        assert!(text.contains("by day"), "{text}");
+        assert!(text.contains("total 0  synced 0  pending 0"), "{text}");
+        assert!(text.ends_with("no registrations in this window"), "{text}");
+    }
+
+    #[test]
+    fn registrations_json_has_every_number() {
+        let value: Value = serde_json::from_str(&registrations_json(&sample_report())).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "since": 1_700_000_000,
+                "since_utc": "2023-11-14 22:13",
+                "bucket": "hour",
+                "bucket_seconds": 3_600,
+                "total": 1_012,
+                "synced": 1_010,
+                "pending": 2,
+                "buckets": [
+                    {"start": 1_699_999_200, "start_utc": "2023-11-14 22:00", "count": 12},
+                    {"start": 1_700_006_400, "start_utc": "2023-11-15 00:00", "count": 1_000},
+                ],
+            })
+        );
+    }
+
+    fn sample_top() -> Vec<TopTelegram> {
+        vec![
+            TopTelegram {
+                telegram_id: 7_000_000_001,
+                username: None,
+                accounts: 5,
+            },
+            TopTelegram {
+                telegram_id: 42,
+                username: Some("hero_fan".into()),
+                accounts: 12,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_top_telegram_table_is_aligned() {
+        let expected = [
+            "telegram_id  username  accounts",
+            " 7000000001  -                5",
+            "         42  hero_fan        12",
+        ];
+        assert_eq!(top_telegram_table(&sample_top()), expected.join("\n"));
+        assert_eq!(top_telegram_table(&[]), "no telegram accounts");
+    }
+
+    #[test]
+    fn top_telegram_json_keeps_null_usernames() {
+        let value: Value = serde_json::from_str(&top_telegram_json(&sample_top())).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!([
+                {"telegram_id": 7_000_000_001_i64, "username": null, "accounts": 5},
+                {"telegram_id": 42, "username": "hero_fan", "accounts": 12},
+            ])
+        );
+        assert_eq!(top_telegram_json(&[]), "[]");
+    }
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        report: ReportCommand,
+    }
+
+    #[test]
+    fn the_subcommands_parse_with_their_defaults() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("report").chain(args.iter().copied()))
+                .map(|c| c.report)
+        };
+        assert_eq!(
+            parse(&["registrations"]).unwrap(),
+            ReportCommand::Registrations {
+                since: "1h".into(),
+                by: BucketArg::Hour,
+                json: false
+            }
+        );
+        assert_eq!(
+            parse(&["registrations", "--since", "7d", "--by", "day", "--json"]).unwrap(),
+            ReportCommand::Registrations {
+                since: "7d".into(),
+                by: BucketArg::Day,
+                json: true
+            }
+        );
+        assert_eq!(
+            parse(&["top-telegram"]).unwrap(),
+            ReportCommand::TopTelegram {
+                limit: 10,
+                json: false
+            }
+        );
+        assert_eq!(
+            parse(&["top-telegram", "--limit", "3", "--json"]).unwrap(),
+            ReportCommand::TopTelegram {
+                limit: 3,
+                json: true
+            }
+        );
+        assert!(parse(&["registrations", "--by", "week"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_bad_since_fails_before_connecting() {
+        let mut config = crate::Config::default();
+        // Nothing listens here; the error must come from the argument check.
+        config.database.url = "postgres://nobody@127.0.0.1:1/none".into();
+        let cmd = ReportCommand::Registrations {
+            since: "1w".into(),
+            by: BucketArg::Hour,
+            json: false,
+        };
+        let err = format!("{:#}", run(&config, cmd).await.unwrap_err());
+        assert!(err.starts_with("invalid --since \"1w\""), "{err}");
+        assert!(err.contains("e.g. 90m, 1h, 24h, 7d"), "{err}");
+    }
+}
