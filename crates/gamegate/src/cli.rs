@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Everything in one process: public + admin listeners, SQLite, mock game server (default).
+    /// Everything in one process: public + admin listeners, mock game server (default; SQLite unless configured).
     All,
     /// One service of the split topology per process (the seed's API_Father, API_1, API_4).
     Serve {
@@ -56,7 +56,7 @@ pub enum Service {
     Register,
     /// GET /server/status on services.status_addr (default 127.0.0.1:8081).
     Status,
-    /// Statistics on services.stats_addr (default 127.0.0.1:8084).
+    /// The statistics service on services.stats_addr (default 127.0.0.1:8084); for now health and metrics over the analytics database.
     Stats,
 }
 

@@ -85,6 +85,9 @@ pub struct DatabaseConfig {
     /// How long a request waits for a connection before `database_unavailable`.
     pub acquire_timeout_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
+    /// Bound on one database operation (a reservation with its retries, a
+    /// confirmation, a read); past it the request answers `database_unavailable`.
+    pub operation_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -95,6 +98,7 @@ impl Default for DatabaseConfig {
             min_connections: 0,
             acquire_timeout_ms: 3_000,
             sqlite_busy_timeout_ms: 5_000,
+            operation_timeout_ms: 8_000,
         }
     }
 }
@@ -372,6 +376,14 @@ impl Config {
                 self.game_server.call_timeout_ms
             );
         }
+        if self.database.operation_timeout_ms >= self.http.request_timeout_ms {
+            bail!(
+                "database.operation_timeout_ms ({}) must be below http.request_timeout_ms ({}) \
+                 so a slow database answers database_unavailable, not request_timeout",
+                self.database.operation_timeout_ms,
+                self.http.request_timeout_ms
+            );
+        }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             bail!(
                 "log.format must be \"pretty\" or \"json\", got {:?}",
@@ -408,6 +420,7 @@ impl Config {
             min_connections: self.database.min_connections,
             acquire_timeout: ms(self.database.acquire_timeout_ms),
             sqlite_busy_timeout: ms(self.database.sqlite_busy_timeout_ms),
+            operation_timeout: ms(self.database.operation_timeout_ms),
         }
     }
 

@@ -82,6 +82,12 @@ pub struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DatabaseLabels {
+    /// `accounts` or `analytics`.
+    pub database: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: &'static str,
 }
@@ -100,8 +106,8 @@ pub struct Metrics {
     pub registrations: Family<OutcomeLabels, Counter>,
     pub game_server_calls: Family<CallLabels, Histogram>,
     pub reconciler_settled: Family<ResultLabels, Counter>,
-    pub db_pool_size: Gauge,
-    pub db_pool_idle: Gauge,
+    pub db_pool_size: Family<DatabaseLabels, Gauge>,
+    pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
 }
 
@@ -148,13 +154,13 @@ impl Metrics {
             "Pending registrations settled by the reconciler",
             reconciler_settled.clone(),
         );
-        let db_pool_size = Gauge::default();
+        let db_pool_size = Family::<DatabaseLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
             "Open database connections",
             db_pool_size.clone(),
         );
-        let db_pool_idle = Gauge::default();
+        let db_pool_idle = Family::<DatabaseLabels, Gauge>::default();
         registry.register(
             "db_pool_idle_connections",
             "Idle database connections",

@@ -397,9 +397,11 @@ impl Application {
                 })
             })
             .collect();
+        // Collect every outcome first: an early return here would skip the
+        // draining below.
         let mut results = Vec::new();
         for server in servers {
-            results.push(server.await.context("listener task")?);
+            results.push(server.await.context("listener task").and_then(|r| r));
         }
         tasks.close();
         tasks.wait().await;

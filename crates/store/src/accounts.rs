@@ -123,31 +123,35 @@ impl<'a> Accounts<'a> {
         new: &NewAccount<'_>,
         limit: AccountLimit,
     ) -> Result<(), ReserveError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_reserve(new, limit).await? {
-                Attempt::Done(result) => return result,
-                Attempt::Retry if attempt < MAX_RESERVE_ATTEMPTS => {
-                    // Spread the contenders out (a per-login, per-attempt offset);
-                    // each retry reads fresh state.
-                    let jitter = new.login_norm.bytes().fold(u64::from(attempt), |h, b| {
-                        h.wrapping_mul(31).wrapping_add(u64::from(b))
-                    }) % 11;
-                    tokio::time::sleep(Duration::from_millis(
-                        jitter + u64::from(Ord::min(attempt, 10)),
-                    ))
-                    .await;
+        self.db
+            .bounded(async {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match self.try_reserve(new, limit).await? {
+                        Attempt::Done(result) => return result,
+                        Attempt::Retry if attempt < MAX_RESERVE_ATTEMPTS => {
+                            // Spread the contenders out (a per-login, per-attempt offset);
+                            // each retry reads fresh state.
+                            let jitter = new.login_norm.bytes().fold(u64::from(attempt), |h, b| {
+                                h.wrapping_mul(31).wrapping_add(u64::from(b))
+                            }) % 11;
+                            tokio::time::sleep(Duration::from_millis(
+                                jitter + u64::from(Ord::min(attempt, 10)),
+                            ))
+                            .await;
+                        }
+                        Attempt::Retry => {
+                            return Err(ReserveError::Store(StoreError::Unavailable(
+                                sqlx::Error::Protocol(
+                                    "too many conflicting registrations for one telegram id".into(),
+                                ),
+                            )));
+                        }
+                    }
                 }
-                Attempt::Retry => {
-                    return Err(ReserveError::Store(StoreError::Unavailable(
-                        sqlx::Error::Protocol(
-                            "too many conflicting registrations for one telegram id".into(),
-                        ),
-                    )));
-                }
-            }
-        }
+            })
+            .await
     }
 
     async fn try_reserve(
@@ -248,19 +252,23 @@ impl<'a> Accounts<'a> {
         login_norm: &str,
         limit: AccountLimit,
     ) -> Result<Option<KnownRefusal>, StoreError> {
-        if self.count_for_telegram(telegram_id).await? >= i64::from(limit.get()) {
-            return Ok(Some(KnownRefusal::LimitExceeded));
-        }
-        let (sql, values) = self.db.build(
-            Query::select()
-                .expr(Expr::val(1))
-                .from(Players::Table)
-                .and_where(Expr::col(Players::LoginNorm).eq(login_norm)),
-        );
-        let taken = sqlx::query_with(sql, values)
-            .fetch_optional(self.db.pool())
-            .await?;
-        Ok(taken.map(|_| KnownRefusal::LoginTaken))
+        self.db
+            .bounded(async {
+                if self.count_for_telegram(telegram_id).await? >= i64::from(limit.get()) {
+                    return Ok(Some(KnownRefusal::LimitExceeded));
+                }
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(Players::Table)
+                        .and_where(Expr::col(Players::LoginNorm).eq(login_norm)),
+                );
+                let taken = sqlx::query_with(sql, values)
+                    .fetch_optional(self.db.pool())
+                    .await?;
+                Ok(taken.map(|_| KnownRefusal::LoginTaken))
+            })
+            .await
     }
 
     /// Confirms a reservation once the game server has the account. Returns
@@ -271,51 +279,59 @@ impl<'a> Accounts<'a> {
         game_account_id: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let (sql, values) = self.db.build(
-            Query::update()
-                .table(Players::Table)
-                .values([
-                    (Players::State, SYNCED.into()),
-                    (Players::GameAccountId, game_account_id.into()),
-                    (Players::UpdatedAt, now.into()),
-                ])
-                .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
-                .and_where(Expr::col(Players::State).eq(PENDING)),
-        );
-        let done = sqlx::query_with(sql, values)
-            .execute(self.db.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::update()
+                        .table(Players::Table)
+                        .values([
+                            (Players::State, SYNCED.into()),
+                            (Players::GameAccountId, game_account_id.into()),
+                            (Players::UpdatedAt, now.into()),
+                        ])
+                        .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
+                        .and_where(Expr::col(Players::State).eq(PENDING)),
+                );
+                let done = sqlx::query_with(sql, values)
+                    .execute(self.db.pool())
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            })
+            .await
     }
 
     /// Removes a reservation that never reached the game server. Only pending
     /// rows are touched, so a late call can never delete a confirmed account.
     pub async fn remove_pending(&self, login_norm: &str) -> Result<bool, StoreError> {
-        let mut tx = self.db.begin_write().await?;
-        let (sql, values) = self.db.build(
-            Query::delete()
-                .from_table(TelegramPlayers::Table)
-                .and_where(
-                    Expr::col(TelegramPlayers::LoginNorm).in_subquery(
-                        Query::select()
-                            .column(Players::LoginNorm)
-                            .from(Players::Table)
-                            .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
-                            .and_where(Expr::col(Players::State).eq(PENDING))
-                            .take(),
-                    ),
-                ),
-        );
-        sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        let (sql, values) = self.db.build(
-            Query::delete()
-                .from_table(Players::Table)
-                .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
-                .and_where(Expr::col(Players::State).eq(PENDING)),
-        );
-        let done = sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        self.db
+            .bounded(async {
+                let mut tx = self.db.begin_write().await?;
+                let (sql, values) = self.db.build(
+                    Query::delete()
+                        .from_table(TelegramPlayers::Table)
+                        .and_where(
+                            Expr::col(TelegramPlayers::LoginNorm).in_subquery(
+                                Query::select()
+                                    .column(Players::LoginNorm)
+                                    .from(Players::Table)
+                                    .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
+                                    .and_where(Expr::col(Players::State).eq(PENDING))
+                                    .take(),
+                            ),
+                        ),
+                );
+                sqlx::query_with(sql, values).execute(&mut *tx).await?;
+                let (sql, values) = self.db.build(
+                    Query::delete()
+                        .from_table(Players::Table)
+                        .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
+                        .and_where(Expr::col(Players::State).eq(PENDING)),
+                );
+                let done = sqlx::query_with(sql, values).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            })
+            .await
     }
 
     /// Pending reservations created at or before `created_before` (Unix
@@ -325,116 +341,136 @@ impl<'a> Accounts<'a> {
         created_before: i64,
         limit: u64,
     ) -> Result<Vec<PendingAccount>, StoreError> {
-        let (sql, values) = self.db.build(
-            Query::select()
-                .columns([Players::Login, Players::LoginNorm, Players::CreatedAt])
-                .from(Players::Table)
-                .and_where(Expr::col(Players::State).eq(PENDING))
-                .and_where(Expr::col(Players::CreatedAt).lte(created_before))
-                .order_by(Players::CreatedAt, Order::Asc)
-                .limit(limit),
-        );
-        let rows = sqlx::query_with(sql, values)
-            .fetch_all(self.db.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PendingAccount {
-                    login: r.try_get(0)?,
-                    login_norm: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                })
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .columns([Players::Login, Players::LoginNorm, Players::CreatedAt])
+                        .from(Players::Table)
+                        .and_where(Expr::col(Players::State).eq(PENDING))
+                        .and_where(Expr::col(Players::CreatedAt).lte(created_before))
+                        .order_by(Players::CreatedAt, Order::Asc)
+                        .limit(limit),
+                );
+                let rows = sqlx::query_with(sql, values)
+                    .fetch_all(self.db.pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(PendingAccount {
+                            login: r.try_get(0)?,
+                            login_norm: r.try_get(1)?,
+                            created_at: r.try_get(2)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .await
     }
 
     pub async fn count_for_telegram(&self, telegram_id: i64) -> Result<i64, StoreError> {
-        let (sql, values) = self.db.build(
-            Query::select()
-                .expr(Expr::col(TelegramPlayers::Slot).count())
-                .from(TelegramPlayers::Table)
-                .and_where(Expr::col(TelegramPlayers::TelegramId).eq(telegram_id)),
-        );
-        let row = sqlx::query_with(sql, values)
-            .fetch_one(self.db.pool())
-            .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .expr(Expr::col(TelegramPlayers::Slot).count())
+                        .from(TelegramPlayers::Table)
+                        .and_where(Expr::col(TelegramPlayers::TelegramId).eq(telegram_id)),
+                );
+                let row = sqlx::query_with(sql, values)
+                    .fetch_one(self.db.pool())
+                    .await?;
+                Ok(row.try_get::<i64, _>(0)?)
+            })
+            .await
     }
 
     /// Looks an account up by login, case-insensitively.
     pub async fn find(&self, login: &str) -> Result<Option<AccountRow>, StoreError> {
-        let login_norm = gamegate_domain::normalise_login(login);
-        let (sql, values) = self.db.build(
-            Query::select()
-                .column((Players::Table, Players::Login))
-                .column((Players::Table, Players::State))
-                .column((TelegramPlayers::Table, TelegramPlayers::TelegramId))
-                .column((TelegramPlayers::Table, TelegramPlayers::Slot))
-                .column((Players::Table, Players::GameAccountId))
-                .from(Players::Table)
-                .inner_join(
-                    TelegramPlayers::Table,
-                    Expr::col((TelegramPlayers::Table, TelegramPlayers::LoginNorm))
-                        .equals((Players::Table, Players::LoginNorm)),
-                )
-                .and_where(Expr::col((Players::Table, Players::LoginNorm)).eq(login_norm)),
-        );
-        let row = sqlx::query_with(sql, values)
-            .fetch_optional(self.db.pool())
-            .await?;
-        row.map(|r| {
-            Ok(AccountRow {
-                login: r.try_get(0)?,
-                state: r.try_get(1)?,
-                telegram_id: r.try_get(2)?,
-                slot: r.try_get(3)?,
-                game_account_id: r.try_get(4)?,
+        self.db
+            .bounded(async {
+                let login_norm = gamegate_domain::normalise_login(login);
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .column((Players::Table, Players::Login))
+                        .column((Players::Table, Players::State))
+                        .column((TelegramPlayers::Table, TelegramPlayers::TelegramId))
+                        .column((TelegramPlayers::Table, TelegramPlayers::Slot))
+                        .column((Players::Table, Players::GameAccountId))
+                        .from(Players::Table)
+                        .inner_join(
+                            TelegramPlayers::Table,
+                            Expr::col((TelegramPlayers::Table, TelegramPlayers::LoginNorm))
+                                .equals((Players::Table, Players::LoginNorm)),
+                        )
+                        .and_where(Expr::col((Players::Table, Players::LoginNorm)).eq(login_norm)),
+                );
+                let row = sqlx::query_with(sql, values)
+                    .fetch_optional(self.db.pool())
+                    .await?;
+                row.map(|r| {
+                    Ok(AccountRow {
+                        login: r.try_get(0)?,
+                        state: r.try_get(1)?,
+                        telegram_id: r.try_get(2)?,
+                        slot: r.try_get(3)?,
+                        game_account_id: r.try_get(4)?,
+                    })
+                })
+                .transpose()
+                .map_err(|e: sqlx::Error| StoreError::from(e))
             })
-        })
-        .transpose()
-        .map_err(|e: sqlx::Error| StoreError::from(e))
+            .await
     }
 
     /// Counts accounts by state: `(synced, pending)`.
     pub async fn count_by_state(&self) -> Result<(i64, i64), StoreError> {
-        let (sql, values) = self.db.build(
-            Query::select()
-                .column(Players::State)
-                .expr(Expr::col(Players::LoginNorm).count())
-                .from(Players::Table)
-                .group_by_col(Players::State),
-        );
-        let rows = sqlx::query_with(sql, values)
-            .fetch_all(self.db.pool())
-            .await?;
-        let (mut synced, mut pending) = (0, 0);
-        for row in rows {
-            let state: String = row.try_get(0)?;
-            let n: i64 = row.try_get(1)?;
-            match state.as_str() {
-                SYNCED => synced = n,
-                _ => pending += n,
-            }
-        }
-        Ok((synced, pending))
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .column(Players::State)
+                        .expr(Expr::col(Players::LoginNorm).count())
+                        .from(Players::Table)
+                        .group_by_col(Players::State),
+                );
+                let rows = sqlx::query_with(sql, values)
+                    .fetch_all(self.db.pool())
+                    .await?;
+                let (mut synced, mut pending) = (0, 0);
+                for row in rows {
+                    let state: String = row.try_get(0)?;
+                    let n: i64 = row.try_get(1)?;
+                    match state.as_str() {
+                        SYNCED => synced = n,
+                        _ => pending += n,
+                    }
+                }
+                Ok((synced, pending))
+            })
+            .await
     }
 
     /// Every login in the accounts table (tests and reconciliation reports).
     pub async fn logins(&self) -> Result<Vec<String>, StoreError> {
-        let (sql, values) = self.db.build(
-            Query::select()
-                .column(Players::Login)
-                .from(Players::Table)
-                .order_by(Players::LoginNorm, Order::Asc),
-        );
-        let rows = sqlx::query_with(sql, values)
-            .fetch_all(self.db.pool())
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .column(Players::Login)
+                        .from(Players::Table)
+                        .order_by(Players::LoginNorm, Order::Asc),
+                );
+                let rows = sqlx::query_with(sql, values)
+                    .fetch_all(self.db.pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            })
+            .await
     }
 }
 

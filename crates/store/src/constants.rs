@@ -25,37 +25,45 @@ impl<'a> Constants<'a> {
 
     /// Every constant, ordered by name.
     pub async fn all(&self) -> Result<Vec<(String, f64)>, StoreError> {
-        let (sql, values) = self.db.build(
-            Query::select()
-                .columns([Constants_::Name, Constants_::Value])
-                .from(Constants_::Table)
-                .order_by(Constants_::Name, Order::Asc),
-        );
-        let rows = sqlx::query_with(sql, values)
-            .fetch_all(self.db.pool())
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .columns([Constants_::Name, Constants_::Value])
+                        .from(Constants_::Table)
+                        .order_by(Constants_::Name, Order::Asc),
+                );
+                let rows = sqlx::query_with(sql, values)
+                    .fetch_all(self.db.pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            })
+            .await
     }
 
     /// Inserts or replaces one constant.
     pub async fn set(&self, name: &str, value: f64) -> Result<(), StoreError> {
-        let (sql, values) = self.db.build(
-            Query::insert()
-                .into_table(Constants_::Table)
-                .columns([Constants_::Name, Constants_::Value])
-                .values_panic([name.into(), value.into()])
-                .on_conflict(
-                    OnConflict::column(Constants_::Name)
-                        .update_column(Constants_::Value)
-                        .to_owned(),
-                ),
-        );
-        sqlx::query_with(sql, values)
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::insert()
+                        .into_table(Constants_::Table)
+                        .columns([Constants_::Name, Constants_::Value])
+                        .values_panic([name.into(), value.into()])
+                        .on_conflict(
+                            OnConflict::column(Constants_::Name)
+                                .update_column(Constants_::Value)
+                                .to_owned(),
+                        ),
+                );
+                sqlx::query_with(sql, values)
+                    .execute(self.db.pool())
+                    .await?;
+                Ok(())
+            })
+            .await
     }
 }

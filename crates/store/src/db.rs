@@ -63,6 +63,10 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
     /// How long SQLite waits for a write lock before reporting BUSY.
     pub sqlite_busy_timeout: Duration,
+    /// Bound on one store operation (all its queries and retries): a
+    /// connection that goes silent mid-query fails fast as unavailable
+    /// instead of holding the request and a pool slot until TCP gives up.
+    pub operation_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -72,6 +76,7 @@ impl Default for PoolSettings {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(3),
             sqlite_busy_timeout: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(8),
         }
     }
 }
@@ -80,6 +85,7 @@ impl Default for PoolSettings {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: AnyPool,
+    operation_timeout: Duration,
     backend: Backend,
     display_url: String,
 }
@@ -124,6 +130,7 @@ impl Database {
             .map_err(StoreError::from)?;
         Ok(Self {
             pool,
+            operation_timeout: settings.operation_timeout,
             backend,
             display_url,
         })
@@ -149,12 +156,27 @@ impl Database {
 
     /// A cheap round trip for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.bounded(async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Runs one store operation within the operation timeout. Dropping the
+    /// future on timeout drops its connection or transaction, which sqlx
+    /// rolls back or discards.
+    pub(crate) async fn bounded<T, E: From<StoreError>>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        tokio::time::timeout(self.operation_timeout, operation)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::TimedOut(self.operation_timeout).into()))
     }
 
     /// Builds a statement in this database's dialect.

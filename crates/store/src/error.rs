@@ -11,6 +11,9 @@ pub enum StoreError {
     /// refused or dropped, lock wait); retrying later may succeed.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// A store operation did not finish within the operation timeout.
+    #[error("database did not answer within {0:?}")]
+    TimedOut(std::time::Duration),
     /// The database answered with an error that retrying will not fix.
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),
@@ -20,7 +23,7 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::TimedOut(_))
     }
 }
 

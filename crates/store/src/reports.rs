@@ -116,86 +116,95 @@ impl<'a> Reports<'a> {
         since_unix: i64,
         bucket: Bucket,
     ) -> Result<RegistrationsReport, StoreError> {
-        let (sql, values) = self.db.build(
-            Query::select()
-                .column((TelegramPlayers::Table, TelegramPlayers::CreatedAt))
-                .column((Players::Table, Players::State))
-                .from(TelegramPlayers::Table)
-                // The foreign key telegram_players → players (ON DELETE
-                // CASCADE) gives every link exactly one player row, so the
-                // inner join neither drops nor duplicates registrations.
-                .inner_join(
-                    Players::Table,
-                    Expr::col((Players::Table, Players::LoginNorm))
-                        .equals((TelegramPlayers::Table, TelegramPlayers::LoginNorm)),
-                )
-                .and_where(
-                    Expr::col((TelegramPlayers::Table, TelegramPlayers::CreatedAt)).gte(since_unix),
-                ),
-        );
-        let rows = sqlx::query_with(sql, values)
-            .fetch_all(self.db.pool())
-            .await?;
-        let mut report = RegistrationsReport {
-            since: since_unix,
-            bucket,
-            total: 0,
-            synced: 0,
-            pending: 0,
-            buckets: BTreeMap::new(),
-        };
-        for row in rows {
-            let created_at: i64 = row.try_get(0)?;
-            let state: String = row.try_get(1)?;
-            report.total += 1;
-            // The schema allows only 'pending' and 'synced'; anything not
-            // confirmed counts as pending, as `Accounts::count_by_state` does.
-            if state == SYNCED {
-                report.synced += 1;
-            } else {
-                report.pending += 1;
-            }
-            *report
-                .buckets
-                .entry(bucket.start_of(created_at))
-                .or_insert(0) += 1;
-        }
-        Ok(report)
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .column((TelegramPlayers::Table, TelegramPlayers::CreatedAt))
+                        .column((Players::Table, Players::State))
+                        .from(TelegramPlayers::Table)
+                        // The foreign key telegram_players → players (ON DELETE
+                        // CASCADE) gives every link exactly one player row, so the
+                        // inner join neither drops nor duplicates registrations.
+                        .inner_join(
+                            Players::Table,
+                            Expr::col((Players::Table, Players::LoginNorm))
+                                .equals((TelegramPlayers::Table, TelegramPlayers::LoginNorm)),
+                        )
+                        .and_where(
+                            Expr::col((TelegramPlayers::Table, TelegramPlayers::CreatedAt))
+                                .gte(since_unix),
+                        ),
+                );
+                let rows = sqlx::query_with(sql, values)
+                    .fetch_all(self.db.pool())
+                    .await?;
+                let mut report = RegistrationsReport {
+                    since: since_unix,
+                    bucket,
+                    total: 0,
+                    synced: 0,
+                    pending: 0,
+                    buckets: BTreeMap::new(),
+                };
+                for row in rows {
+                    let created_at: i64 = row.try_get(0)?;
+                    let state: String = row.try_get(1)?;
+                    report.total += 1;
+                    // The schema allows only 'pending' and 'synced'; anything not
+                    // confirmed counts as pending, as `Accounts::count_by_state` does.
+                    if state == SYNCED {
+                        report.synced += 1;
+                    } else {
+                        report.pending += 1;
+                    }
+                    *report
+                        .buckets
+                        .entry(bucket.start_of(created_at))
+                        .or_insert(0) += 1;
+                }
+                Ok(report)
+            })
+            .await
     }
 
     /// The Telegram ids with the most accounts: most first, ties by id
     /// ascending, at most `limit` of them. Counts every link, pending or not,
     /// like the seed's query.
     pub async fn top_telegram(&self, limit: u64) -> Result<Vec<TopTelegram>, StoreError> {
-        // sea-query-sqlx binds a LIMIT as i64 and panics above i64::MAX.
-        let limit = Ord::min(limit, i64::MAX as u64);
-        let accounts = || Expr::col(TelegramPlayers::LoginNorm).count();
-        let (sql, values) = self.db.build(
-            Query::select()
-                .column(TelegramPlayers::TelegramId)
-                // Aggregated, not bare: a bare non-grouped column is rejected
-                // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY.
-                .expr(Expr::col(TelegramPlayers::Username).max())
-                .expr(accounts())
-                .from(TelegramPlayers::Table)
-                .group_by_col(TelegramPlayers::TelegramId)
-                .order_by_expr(accounts(), Order::Desc)
-                .order_by(TelegramPlayers::TelegramId, Order::Asc)
-                .limit(limit),
-        );
-        let rows = sqlx::query_with(sql, values)
-            .fetch_all(self.db.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TopTelegram {
-                    telegram_id: r.try_get(0)?,
-                    username: r.try_get(1)?,
-                    accounts: r.try_get(2)?,
-                })
+        self.db
+            .bounded(async {
+                // sea-query-sqlx binds a LIMIT as i64 and panics above i64::MAX.
+                let limit = Ord::min(limit, i64::MAX as u64);
+                let accounts = || Expr::col(TelegramPlayers::LoginNorm).count();
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .column(TelegramPlayers::TelegramId)
+                        // Aggregated, not bare: a bare non-grouped column is rejected
+                        // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY.
+                        .expr(Expr::col(TelegramPlayers::Username).max())
+                        .expr(accounts())
+                        .from(TelegramPlayers::Table)
+                        .group_by_col(TelegramPlayers::TelegramId)
+                        .order_by_expr(accounts(), Order::Desc)
+                        .order_by(TelegramPlayers::TelegramId, Order::Asc)
+                        .limit(limit),
+                );
+                let rows = sqlx::query_with(sql, values)
+                    .fetch_all(self.db.pool())
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(TopTelegram {
+                            telegram_id: r.try_get(0)?,
+                            username: r.try_get(1)?,
+                            accounts: r.try_get(2)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .await
     }
 }
 

@@ -13,6 +13,7 @@ use gamegate_store::Database;
 use serde_json::json;
 
 use super::Common;
+use crate::metrics::DatabaseLabels;
 use crate::registration::unix_now;
 use crate::status_cache::StatusCache;
 
@@ -90,10 +91,11 @@ async fn internal_health(State(state): State<AdminState>) -> Response {
 
 async fn metrics(State(state): State<AdminState>) -> Response {
     let m = &state.common.metrics;
-    if let Some((_, db)) = state.databases.first() {
+    for (role, db) in &state.databases {
         let (size, idle) = db.pool_stats();
-        m.db_pool_size.set(i64::from(size));
-        m.db_pool_idle.set(idle as i64);
+        let labels = DatabaseLabels { database: role };
+        m.db_pool_size.get_or_create(&labels).set(i64::from(size));
+        m.db_pool_idle.get_or_create(&labels).set(idle as i64);
     }
     if let Some(status) = &state.status {
         m.status_cache_age_seconds

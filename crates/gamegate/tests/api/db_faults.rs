@@ -40,12 +40,16 @@ macro_rules! on_server_backends {
 on_server_backends!(
     registrations_survive_a_database_that_drops_connections,
     registrations_survive_a_database_that_stops_answering,
+    registrations_survive_a_database_that_goes_silent,
 );
 
 /// The pool's acquire timeout in these tests.
 const ACQUIRE_MS: u64 = 500;
-/// Any answer, during the outage or not, must come within this.
-const ANSWER_BOUND: Duration = Duration::from_millis(ACQUIRE_MS + 1_000);
+/// The store's bound on one operation in these tests.
+const OPERATION_MS: u64 = 800;
+/// Any answer, during the outage or not, must come within the tighter of the
+/// two database bounds plus this margin.
+const MARGIN_MS: u64 = 1_000;
 const OUTAGE: Duration = Duration::from_millis(2_000);
 const AFTER_OUTAGE: Duration = Duration::from_millis(1_500);
 const WORKERS: usize = 4;
@@ -64,6 +68,11 @@ enum DownMode {
     /// nothing is ever said, as with a hung server or a black-holed route.
     /// Only the pool's acquire timeout bounds the wait.
     StopAccepting,
+    /// Open connections stay open but carry nothing, and new ones are accepted
+    /// and held silent: a frozen server or a dead route without resets. A
+    /// query already in flight is bounded only by the store's operation
+    /// timeout.
+    GoSilent,
 }
 
 async fn registrations_survive_a_database_that_drops_connections(backend: Backend) {
@@ -72,6 +81,10 @@ async fn registrations_survive_a_database_that_drops_connections(backend: Backen
 
 async fn registrations_survive_a_database_that_stops_answering(backend: Backend) {
     outage_scenario(backend, DownMode::StopAccepting).await;
+}
+
+async fn registrations_survive_a_database_that_goes_silent(backend: Backend) {
+    outage_scenario(backend, DownMode::GoSilent).await;
 }
 
 /// A TCP proxy to the database server that the test switches up and down.
@@ -83,6 +96,7 @@ struct Proxy {
     /// Connections accepted and piped to the server, in all.
     piped: Arc<AtomicU64>,
     accept_loop: JoinHandle<()>,
+    mode: DownMode,
 }
 
 /// Counts a proxied connection as open until it is dropped.
@@ -122,6 +136,7 @@ impl Proxy {
             live,
             piped,
             accept_loop,
+            mode,
         }
     }
 
@@ -129,6 +144,9 @@ impl Proxy {
     /// proxied connections are closed.
     async fn down(&self) {
         self.up.send_replace(false);
+        if self.mode == DownMode::GoSilent {
+            return; // connections stay open, silent
+        }
         let started = Instant::now();
         while self.live.load(Ordering::SeqCst) > 0 {
             assert!(
@@ -176,6 +194,15 @@ async fn accept_loop(
         let Ok((client, _)) = accepted else {
             continue;
         };
+        if !*state.borrow() && mode == DownMode::GoSilent {
+            // Hold it open and say nothing until the proxy is up, then reset it.
+            let mut state = state.clone();
+            tokio::spawn(async move {
+                let _ = state.wait_for(|up| *up).await;
+                let _ = client.set_zero_linger();
+            });
+            continue;
+        }
         if !*state.borrow() {
             let _ = client.set_zero_linger();
             drop(client);
@@ -183,7 +210,7 @@ async fn accept_loop(
         }
         piped.fetch_add(1, Ordering::SeqCst);
         let guard = LiveGuard::new(&live);
-        tokio::spawn(pipe(client, upstream.clone(), state.clone(), guard));
+        tokio::spawn(pipe(client, upstream.clone(), state.clone(), guard, mode));
     }
 }
 
@@ -192,15 +219,22 @@ async fn pipe(
     upstream: String,
     mut state: watch::Receiver<bool>,
     guard: LiveGuard,
+    mode: DownMode,
 ) {
     if let Ok(mut server) = TcpStream::connect(&upstream).await {
-        tokio::select! {
-            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-            // Down (or the proxy dropped): reset both sides.
-            _ = state.wait_for(|up| !*up) => {
-                let _ = client.set_zero_linger();
-                let _ = server.set_zero_linger();
+        let went_down = tokio::select! {
+            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
+            // Down (or the proxy dropped).
+            _ = state.wait_for(|up| !*up) => true,
+        };
+        if went_down {
+            if mode == DownMode::GoSilent {
+                // Stop carrying bytes but keep both ends open until up.
+                let _ = state.wait_for(|up| *up).await;
             }
+            // Then reset both sides.
+            let _ = client.set_zero_linger();
+            let _ = server.set_zero_linger();
         }
         drop(server);
     }
@@ -298,10 +332,20 @@ async fn outage_scenario(backend: Backend, mode: DownMode) {
         return;
     };
     let proxy = Proxy::start(upstream_of(&server, backend), mode).await;
+    // A silent database is the case only the operation timeout bounds: with a
+    // long acquire timeout, a request on a frozen connection (its pre-use ping
+    // included) can only be cut short by it.
+    let acquire_ms = if mode == DownMode::GoSilent {
+        10_000
+    } else {
+        ACQUIRE_MS
+    };
+    let answer_bound = Duration::from_millis(acquire_ms.min(OPERATION_MS) + MARGIN_MS);
     let proxy_addr = proxy.addr;
     let Some(app) = spawn_app_with(backend, |c| {
         c.database.url = through_proxy(&c.database.url, proxy_addr);
-        c.database.acquire_timeout_ms = ACQUIRE_MS;
+        c.database.acquire_timeout_ms = acquire_ms;
+        c.database.operation_timeout_ms = OPERATION_MS;
     })
     .await
     else {
@@ -380,7 +424,7 @@ async fn outage_scenario(backend: Backend, mode: DownMode) {
         "health during the outage"
     );
     assert!(
-        *h_latency < ANSWER_BOUND,
+        *h_latency < answer_bound,
         "health took {h_latency:?} during the outage"
     );
 
@@ -394,7 +438,7 @@ async fn outage_scenario(backend: Backend, mode: DownMode) {
             a.login
         );
         assert!(
-            a.latency() < ANSWER_BOUND,
+            a.latency() < answer_bound,
             "{} answered {} after {:?}",
             a.login,
             a.status,
