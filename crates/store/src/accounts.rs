@@ -343,28 +343,23 @@ impl<'a> Accounts<'a> {
     ) -> Result<Vec<PendingAccount>, StoreError> {
         self.db
             .bounded(async {
-                let (sql, values) = self.db.build(
-                    Query::select()
-                        .columns([Players::Login, Players::LoginNorm, Players::CreatedAt])
-                        .from(Players::Table)
-                        .and_where(Expr::col(Players::State).eq(PENDING))
-                        .and_where(Expr::col(Players::CreatedAt).lte(created_before))
-                        .order_by(Players::CreatedAt, Order::Asc)
-                        .limit(limit),
-                );
-                let rows = sqlx::query_with(sql, values)
-                    .fetch_all(self.db.pool())
-                    .await?;
-                rows.iter()
-                    .map(|r| {
+                let query = Query::select()
+                    .columns([Players::Login, Players::LoginNorm, Players::CreatedAt])
+                    .from(Players::Table)
+                    .and_where(Expr::col(Players::State).eq(PENDING))
+                    .and_where(Expr::col(Players::CreatedAt).lte(created_before))
+                    .order_by(Players::CreatedAt, Order::Asc)
+                    .limit(limit)
+                    .take();
+                self.db
+                    .fetch_all(&query, |r| {
                         Ok(PendingAccount {
                             login: r.try_get(0)?,
                             login_norm: r.try_get(1)?,
                             created_at: r.try_get(2)?,
                         })
                     })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                    .await
             })
             .await
     }
@@ -456,19 +451,12 @@ impl<'a> Accounts<'a> {
     pub async fn logins(&self) -> Result<Vec<String>, StoreError> {
         self.db
             .bounded(async {
-                let (sql, values) = self.db.build(
-                    Query::select()
-                        .column(Players::Login)
-                        .from(Players::Table)
-                        .order_by(Players::LoginNorm, Order::Asc),
-                );
-                let rows = sqlx::query_with(sql, values)
-                    .fetch_all(self.db.pool())
-                    .await?;
-                rows.iter()
-                    .map(|r| r.try_get(0))
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                let query = Query::select()
+                    .column(Players::Login)
+                    .from(Players::Table)
+                    .order_by(Players::LoginNorm, Order::Asc)
+                    .take();
+                self.db.fetch_all(&query, |r| r.try_get(0)).await
             })
             .await
     }

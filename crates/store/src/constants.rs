@@ -27,19 +27,14 @@ impl<'a> Constants<'a> {
     pub async fn all(&self) -> Result<Vec<(String, f64)>, StoreError> {
         self.db
             .bounded(async {
-                let (sql, values) = self.db.build(
-                    Query::select()
-                        .columns([Constants_::Name, Constants_::Value])
-                        .from(Constants_::Table)
-                        .order_by(Constants_::Name, Order::Asc),
-                );
-                let rows = sqlx::query_with(sql, values)
-                    .fetch_all(self.db.pool())
-                    .await?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                let query = Query::select()
+                    .columns([Constants_::Name, Constants_::Value])
+                    .from(Constants_::Table)
+                    .order_by(Constants_::Name, Order::Asc)
+                    .take();
+                self.db
+                    .fetch_all(&query, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .await
             })
             .await
     }

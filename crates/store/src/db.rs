@@ -192,6 +192,20 @@ impl Database {
         (sqlx::AssertSqlSafe(sql), values)
     }
 
+    /// Runs a query and maps every row; the one read path of the store.
+    pub(crate) async fn fetch_all<S: SqlxBinder, T>(
+        &self,
+        stmt: &S,
+        row: impl FnMut(&sqlx::any::AnyRow) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, StoreError> {
+        let (sql, values) = self.build(stmt);
+        let rows = sqlx::query_with(sql, values).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(row)
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
+    }
+
     /// Starts a transaction that is going to write. On SQLite it takes the
     /// write lock up front (`BEGIN IMMEDIATE`): a deferred transaction that
     /// reads and then writes fails with SQLITE_BUSY when another writer

@@ -177,32 +177,27 @@ impl<'a> Reports<'a> {
                 // sea-query-sqlx binds a LIMIT as i64 and panics above i64::MAX.
                 let limit = Ord::min(limit, i64::MAX as u64);
                 let accounts = || Expr::col(TelegramPlayers::LoginNorm).count();
-                let (sql, values) = self.db.build(
-                    Query::select()
-                        .column(TelegramPlayers::TelegramId)
-                        // Aggregated, not bare: a bare non-grouped column is rejected
-                        // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY.
-                        .expr(Expr::col(TelegramPlayers::Username).max())
-                        .expr(accounts())
-                        .from(TelegramPlayers::Table)
-                        .group_by_col(TelegramPlayers::TelegramId)
-                        .order_by_expr(accounts(), Order::Desc)
-                        .order_by(TelegramPlayers::TelegramId, Order::Asc)
-                        .limit(limit),
-                );
-                let rows = sqlx::query_with(sql, values)
-                    .fetch_all(self.db.pool())
-                    .await?;
-                rows.iter()
-                    .map(|r| {
+                let query = Query::select()
+                    .column(TelegramPlayers::TelegramId)
+                    // Aggregated, not bare: a bare non-grouped column is rejected
+                    // by PostgreSQL and by MySQL's ONLY_FULL_GROUP_BY.
+                    .expr(Expr::col(TelegramPlayers::Username).max())
+                    .expr(accounts())
+                    .from(TelegramPlayers::Table)
+                    .group_by_col(TelegramPlayers::TelegramId)
+                    .order_by_expr(accounts(), Order::Desc)
+                    .order_by(TelegramPlayers::TelegramId, Order::Asc)
+                    .limit(limit)
+                    .take();
+                self.db
+                    .fetch_all(&query, |r| {
                         Ok(TopTelegram {
                             telegram_id: r.try_get(0)?,
                             username: r.try_get(1)?,
                             accounts: r.try_get(2)?,
                         })
                     })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                    .await
             })
             .await
     }

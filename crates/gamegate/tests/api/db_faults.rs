@@ -19,25 +19,12 @@ use tokio::task::JoinHandle;
 use crate::helpers::{Backend, TestApp, player, spawn_app_with};
 use crate::register::assert_stores_agree;
 
-/// The SQLite database is a file inside the process: there is no connection
-/// a proxy could cut, so these tests exist for the server backends only (no
-/// `sqlite` module is generated — they do not pass vacuously on SQLite).
-/// Without a server URL they skip with a notice, and fail under `CI`, like
-/// every other server-backend test (`Backend::server_url`).
-macro_rules! on_server_backends {
-    ($($name:ident),* $(,)?) => {
-        mod mysql {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::helpers::Backend::Mysql).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
-        }
-    };
-}
-
-on_server_backends!(
+// The SQLite database is a file inside the process: there is no connection
+// a proxy could cut, so these tests exist for the server backends only (no
+// `sqlite` module is generated — they do not pass vacuously on SQLite).
+// Without a server URL they skip with a notice, and fail under `CI`, like
+// every other server-backend test (`Backend::server_url`).
+crate::on_server_backends!(
     registrations_survive_a_database_that_drops_connections,
     registrations_survive_a_database_that_stops_answering,
     registrations_survive_a_database_that_goes_silent,
@@ -493,15 +480,7 @@ async fn outage_scenario(backend: Backend, mode: DownMode) {
         .filter(|a| a.status == 200)
         .map(|a| a.login.to_lowercase())
         .collect();
-    let in_db: BTreeSet<String> = app
-        .db
-        .accounts()
-        .logins()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| l.to_lowercase())
-        .collect();
+    let in_db = app.db_logins().await;
     let (synced, _) = app.db.accounts().count_by_state().await.unwrap();
     assert_eq!(synced as usize, ok.len(), "accounts in the database");
     assert_eq!(in_db, ok, "the database holds exactly the 200 answers");
@@ -514,15 +493,7 @@ async fn outage_scenario(backend: Backend, mode: DownMode) {
     assert_eq!(app.mock.account_count(), ok.len());
     assert_stores_agree(&app).await;
 
-    let metrics = app
-        .http
-        .get(app.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let settled: Vec<&str> = metrics
         .lines()
         .filter(|l| l.starts_with("gamegate_reconciler_settled_total{"))

@@ -200,6 +200,23 @@ impl TestApp {
         panic!("{what}: not reached within {limit:?}");
     }
 
+    /// Every login in the accounts database, lower-cased.
+    pub async fn db_logins(&self) -> std::collections::BTreeSet<String> {
+        let logins = self.db.accounts().logins().await.unwrap();
+        logins.into_iter().map(|l| l.to_lowercase()).collect()
+    }
+
+    /// The admin listener's Prometheus text.
+    pub async fn metrics_text(&self) -> String {
+        let response = self
+            .http
+            .get(self.admin_url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.running.await.unwrap().unwrap();
@@ -221,22 +238,32 @@ pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, deta
     );
 }
 
-/// Generates one `#[tokio::test]` per backend for each listed test function
-/// `async fn name(backend: Backend)`.
+/// One `#[tokio::test]` per listed `async fn name(backend: Backend)`, in a
+/// module named after the backend.
+#[macro_export]
+macro_rules! backend_tests {
+    ($module:ident => $backend:ident: $($name:ident),* $(,)?) => {
+        mod $module {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::helpers::Backend::$backend).await } )*
+        }
+    };
+}
+
+/// The tests on MariaDB/MySQL and PostgreSQL.
+#[macro_export]
+macro_rules! on_server_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::backend_tests!(mysql => Mysql: $($name),*);
+        $crate::backend_tests!(postgres => Postgres: $($name),*);
+    };
+}
+
+/// The tests on SQLite, MariaDB/MySQL and PostgreSQL.
 #[macro_export]
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
-        }
-        mod mysql {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::helpers::Backend::Mysql).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-               async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
-        }
+        $crate::backend_tests!(sqlite => Sqlite: $($name),*);
+        $crate::on_server_backends!($($name),*);
     };
 }

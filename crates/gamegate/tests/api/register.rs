@@ -20,15 +20,7 @@ crate::on_every_backend!(
 pub async fn assert_stores_agree(app: &TestApp) {
     let (synced, pending) = app.db.accounts().count_by_state().await.unwrap();
     assert_eq!(pending, 0, "no reservation may stay pending");
-    let in_db: BTreeSet<String> = app
-        .db
-        .accounts()
-        .logins()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| l.to_lowercase())
-        .collect();
+    let in_db = app.db_logins().await;
     let in_game: BTreeSet<String> = app
         .mock
         .logins()

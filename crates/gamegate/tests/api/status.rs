@@ -68,15 +68,7 @@ async fn health_and_metrics_report_what_happened() {
 
     assert_eq!(app.register(player("Metric", 1)).await.0, 200);
     assert_eq!(app.register(player("Metric", 2)).await.0, 409);
-    let text = app
-        .http
-        .get(app.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     for line in [
         r#"gamegate_registrations_total{outcome="ok"} 1"#,
         r#"gamegate_registrations_total{outcome="login_taken"} 1"#,
