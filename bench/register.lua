@@ -1,5 +1,6 @@
 -- wrk script: every request registers a new login with its own telegram id,
 -- so the account limit never interferes and every 200 is a real account.
+-- run.sh starts gamegate with this API key and the rate limits off.
 local threads = {}
 local next_id = 0
 
@@ -21,7 +22,7 @@ request = function()
   local body = string.format(
     '{"login":"%s","password":"secret12","gender":0,"telegram_id":%d}',
     login, 1000000000 + tid * 100000000 + counter)
-  return wrk.format("POST", "/api/register", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/api/register", {["Content-Type"] = "application/json", ["X-API-Key"] = "bench-api-key-0123456789"}, body)
 end
 
 response = function(status, headers, body)

@@ -42,6 +42,8 @@ wrk_line() {
 GAMEGATE_DATABASE__URL="$DB_URL" \
 GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:18000 GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:19000 \
 GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:15190 GAMEGATE_LOG__LEVEL=warn \
+GAMEGATE_EDGE__API_KEYS=bench-api-key-0123456789 \
+GAMEGATE_EDGE__REGISTER_PER_MINUTE=0 GAMEGATE_EDGE__STATUS_PER_MINUTE=0 \
   "$BIN" all >"$work/gamegate.out" 2>"$work/gamegate.err" & gg=$!; pids+=($gg)
 wait_http http://127.0.0.1:18080/api/server/status
 wait_http http://127.0.0.1:18000/api/server/status

@@ -14,7 +14,22 @@ use serde::{Deserialize, Serialize};
 /// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
 /// (Docker/Kubernetes secrets). Listed explicitly so an ordinary key that ends
 /// in `_file` is never mistaken for one.
-pub const SECRET_KEYS: &[&str] = &["database.url", "analytics.url", "game_server.auth_token"];
+pub const SECRET_KEYS: &[&str] = &[
+    "database.url",
+    "analytics.url",
+    "game_server.auth_token",
+    "edge.api_keys",
+];
+
+/// List keys: in an environment variable they are comma-separated
+/// (`GAMEGATE_EDGE__API_KEYS=k1,k2`), in a `…_FILE` one item per line. Parsed
+/// here rather than by the config crate, whose list parsing needs
+/// `try_parsing`, which would turn number-like secrets into numbers.
+const LIST_KEYS: &[&str] = &[
+    "edge.api_keys",
+    "edge.trusted_proxies",
+    "edge.cors_allowed_origins",
+];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
 
@@ -33,6 +48,7 @@ pub struct Config {
     pub reconciler: ReconcilerConfig,
     pub status: StatusConfig,
     pub log: LogConfig,
+    pub edge: EdgeConfig,
 }
 
 impl Default for Config {
@@ -49,6 +65,7 @@ impl Default for Config {
             reconciler: ReconcilerConfig::default(),
             status: StatusConfig::default(),
             log: LogConfig::default(),
+            edge: EdgeConfig::default(),
         }
     }
 }
@@ -292,6 +309,111 @@ impl Default for LogConfig {
     }
 }
 
+/// The in-process edge policy (docs/EDGE.md): API keys on `POST /api/register`,
+/// client IP behind trusted proxies, per-IP rate limits and CORS on the public
+/// listener of `gamegate all`; the key check also on `serve register`.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeConfig {
+    /// Valid `X-API-Key` values; several at once so a key can be rotated.
+    /// Empty: `gamegate all` generates one and keeps it beside the accounts
+    /// database; `serve register` refuses to start unless `keys_checked_upstream`.
+    pub api_keys: Vec<String>,
+    /// `serve register` only needs no key when an edge in front checks them.
+    pub keys_checked_upstream: bool,
+    /// CIDRs (or single addresses) of proxies whose `X-Forwarded-For` /
+    /// `X-Real-IP` are believed. Empty: the socket peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Per client IP and minute; 0 turns the limit off.
+    pub register_per_minute: u32,
+    pub register_burst: u32,
+    pub status_per_minute: u32,
+    pub status_burst: u32,
+    /// Origins allowed to call the API from a browser; `*` allows any (the
+    /// dev default). Production lists the site's origin.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: Vec::new(),
+            keys_checked_upstream: false,
+            trusted_proxies: Vec::new(),
+            register_per_minute: 10,
+            register_burst: 5,
+            status_per_minute: 30,
+            status_burst: 10,
+            cors_allowed_origins: vec!["*".into()],
+        }
+    }
+}
+
+impl std::fmt::Debug for EdgeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeConfig")
+            .field(
+                "api_keys",
+                &format_args!("[{} key(s), ***]", self.api_keys.len()),
+            )
+            .field("keys_checked_upstream", &self.keys_checked_upstream)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("register_per_minute", &self.register_per_minute)
+            .field("register_burst", &self.register_burst)
+            .field("status_per_minute", &self.status_per_minute)
+            .field("status_burst", &self.status_burst)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .finish()
+    }
+}
+
+impl EdgeConfig {
+    /// `trusted_proxies` parsed; a bare address is a /32 (or /128).
+    pub fn trusted_proxy_nets(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "edge.trusted_proxies: {s:?} is not a CIDR or an IP address"
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for key in &self.api_keys {
+            if key.trim() != key || key.len() < 16 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                // Never the key itself in the message.
+                bail!(
+                    "edge.api_keys: every key must be at least 16 printable ASCII characters \
+                     without spaces (one is {} characters)",
+                    key.len()
+                );
+            }
+        }
+        self.trusted_proxy_nets()?;
+        for (name, per_minute, burst) in [
+            ("register", self.register_per_minute, self.register_burst),
+            ("status", self.status_per_minute, self.status_burst),
+        ] {
+            if per_minute > 0 && burst == 0 {
+                bail!("edge.{name}_burst must be at least 1 when edge.{name}_per_minute is set");
+            }
+        }
+        for origin in &self.cors_allowed_origins {
+            if origin != "*" && axum::http::HeaderValue::from_str(origin).is_err() {
+                bail!("edge.cors_allowed_origins: {origin:?} is not a valid origin");
+            }
+        }
+        Ok(())
+    }
+}
+
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
@@ -334,8 +456,16 @@ impl Config {
             {
                 let content = std::fs::read_to_string(&value)
                     .with_context(|| format!("cannot read {name} (file {value})"))?;
-                builder = builder
-                    .set_override(secret, content.trim_end_matches(['\n', '\r']).to_owned())?;
+                builder = if LIST_KEYS.contains(&secret) {
+                    builder.set_override(secret, split_list(&content, '\n'))?
+                } else {
+                    builder
+                        .set_override(secret, content.trim_end_matches(['\n', '\r']).to_owned())?
+                };
+                continue;
+            }
+            if LIST_KEYS.contains(&key.as_str()) {
+                builder = builder.set_override(key, split_list(&value, ','))?;
                 continue;
             }
             if !is_known_key(&key) {
@@ -364,6 +494,7 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.lang()?;
+        self.edge.validate()?;
         self.rules()?;
         self.account_limit()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
@@ -456,6 +587,16 @@ impl Config {
     pub fn reconciler_grace(&self) -> Duration {
         ms(self.reconciler.grace_ms)
     }
+}
+
+/// Items of a list value: trimmed, empty ones dropped.
+fn split_list(value: &str, separator: char) -> Vec<String> {
+    value
+        .split(separator)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Every dotted key the config accepts, derived from the defaults so it can
@@ -624,6 +765,56 @@ mod tests {
     }
 
     #[test]
+    fn api_keys_come_from_a_list_variable_or_a_file_and_are_masked() {
+        let (c, unknown) = Config::load_from(
+            None,
+            env(&[
+                (
+                    "GAMEGATE_EDGE__API_KEYS",
+                    "0123456789abcdef01, key-two-is-long-enough ",
+                ),
+                ("GAMEGATE_EDGE__TRUSTED_PROXIES", "10.0.0.0/8,::1"),
+                ("GAMEGATE_EDGE__REGISTER_PER_MINUTE", "0"),
+            ]),
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(
+            c.edge.api_keys,
+            vec!["0123456789abcdef01", "key-two-is-long-enough"]
+        );
+        assert_eq!(c.edge.trusted_proxy_nets().unwrap().len(), 2);
+        assert_eq!(c.edge.register_per_minute, 0);
+        assert_eq!(c.edge.cors_allowed_origins, vec!["*"]);
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("0123456789abcdef01") && !shown.contains("key-two"),
+            "{shown}"
+        );
+
+        let keys = file("first-key-from-file-1\n\nsecond-key-from-file-2\n");
+        let (c, _) = Config::load_from(
+            None,
+            env(&[(
+                "GAMEGATE_EDGE__API_KEYS_FILE",
+                keys.path().to_str().unwrap(),
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.edge.api_keys,
+            vec!["first-key-from-file-1", "second-key-from-file-2"]
+        );
+
+        let f = file(
+            "[edge]\napi_keys = [\"a-key-from-the-toml-file\"]\ncors_allowed_origins = [\"https://game.example\"]\n",
+        );
+        let (c, _) = Config::load_from(Some(f.path()), env(&[])).unwrap();
+        assert_eq!(c.edge.api_keys, vec!["a-key-from-the-toml-file"]);
+        assert_eq!(c.edge.cors_allowed_origins, vec!["https://game.example"]);
+    }
+
+    #[test]
     fn invalid_values_fail_at_start_with_a_reason() {
         for (key, value, needle) in [
             ("GAMEGATE_LANGUAGE", "de", "unknown language"),
@@ -635,6 +826,13 @@ mod tests {
             ("GAMEGATE_REGISTRATION__ACCOUNT_LIMIT", "0", "account limit"),
             ("GAMEGATE_RECONCILER__GRACE_MS", "100", "grace_ms"),
             ("GAMEGATE_LOG__FORMAT", "xml", "log.format"),
+            ("GAMEGATE_EDGE__API_KEYS", "short", "edge.api_keys"),
+            (
+                "GAMEGATE_EDGE__TRUSTED_PROXIES",
+                "10.0.0.0/33",
+                "trusted_proxies",
+            ),
+            ("GAMEGATE_EDGE__REGISTER_BURST", "0", "register_burst"),
         ] {
             let err = format!(
                 "{:#}",

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod hashing;
 pub mod http;
 pub mod metrics;

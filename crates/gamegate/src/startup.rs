@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::edge::Edge;
 use crate::hashing::PasswordHasher;
 use crate::http::{self, AdminState, Common};
 use crate::metrics::Metrics;
@@ -76,6 +77,7 @@ pub struct Application {
     status_refresh: std::time::Duration,
     reconciler: Option<Reconciler>,
     registrar: Option<Registrar>,
+    edge: Option<Edge>,
     shutdown: CancellationToken,
 }
 
@@ -115,6 +117,11 @@ impl Application {
             rules: Arc::new(config.rules()?),
             body_limit: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),
+        };
+        // First, so `serve register` without a key fails before touching anything.
+        let edge = match mode.registers() {
+            true => Some(Edge::new(&config, mode == Mode::All)?),
+            false => None,
         };
 
         let accounts = match mode.needs_accounts() {
@@ -208,11 +215,17 @@ impl Application {
             game: game.clone(),
             status: status.clone(),
         });
-        let register = || {
-            registrar
-                .clone()
-                .map(|r| http::register_routes(common.clone(), r))
-                .unwrap_or_default()
+        // The key check on every process that registers; rate limits (outside
+        // it, so key guessing is limited too) only on the all-in-one edge.
+        let register = || match (registrar.clone(), &edge) {
+            (Some(r), Some(edge)) => {
+                let routes = edge.require_key(http::register_routes(common.clone(), r));
+                match mode {
+                    Mode::All => edge.limit_register(routes),
+                    _ => routes,
+                }
+            }
+            _ => Router::new(),
         };
         let status_at = |paths: &[&str]| {
             status
@@ -226,12 +239,15 @@ impl Application {
                 Listener {
                     role: "public",
                     socket: bind(config.http.public_addr).await?,
-                    router: http::finish(
-                        register()
-                            .merge(status_at(&["/api/server/status"]))
-                            .merge(http::edge_routes()),
-                        common.clone(),
-                    ),
+                    router: {
+                        let edge = edge.as_ref().expect("all registers");
+                        edge.cors(http::finish(
+                            register()
+                                .merge(edge.limit_status(status_at(&["/api/server/status"])))
+                                .merge(http::edge_routes()),
+                            common.clone(),
+                        ))
+                    },
                 },
                 Listener {
                     role: "admin",
@@ -272,6 +288,7 @@ impl Application {
             status_refresh: config.status_refresh(),
             reconciler,
             registrar,
+            edge,
             shutdown,
         })
     }
@@ -354,10 +371,36 @@ impl Application {
                 out += &format!("  {role:<9} {}\n", db.display_url());
             }
         }
+        let key = self.edge.as_ref().map(|edge| match edge.key_source() {
+            crate::edge::KeySource::File(path) => {
+                let key = edge.generated_key().unwrap_or_default();
+                out += &format!(
+                    "  {:<9} {key}   (generated, kept in {})\n",
+                    "api key",
+                    path.display()
+                );
+                format!("'X-API-Key: {key}'")
+            }
+            crate::edge::KeySource::Configured => {
+                out += &format!("  {:<9} from edge.api_keys\n", "api key");
+                "\"X-API-Key: $GAMEGATE_API_KEY\"".to_owned()
+            }
+            crate::edge::KeySource::Upstream => {
+                out += &format!(
+                    "  {:<9} checked upstream (edge.keys_checked_upstream)\n",
+                    "api key"
+                );
+                String::new()
+            }
+        });
         if self.mode == Mode::All {
             let public = self.public_addr();
+            let key_header = match key.as_deref() {
+                Some("") | None => String::new(),
+                Some(header) => format!(" -H {header}"),
+            };
             out += &format!(
-                "Try it:\n  curl -s -X POST http://{public}/api/register -H 'Content-Type: application/json' \
+                "Try it:\n  curl -s -X POST http://{public}/api/register{key_header} -H 'Content-Type: application/json' \
                  -d '{{\"login\":\"Hero_01\",\"password\":\"secret12\",\"gender\":0,\"telegram_id\":123456789}}'\n  \
                  curl -s http://{public}/api/server/status\n"
             );
@@ -387,10 +430,13 @@ impl Application {
             .map(|l| {
                 let shutdown = shutdown.clone();
                 tokio::spawn(async move {
-                    let result = axum::serve(l.socket, l.router)
-                        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                        .await
-                        .with_context(|| format!("{} listener", l.role));
+                    let result = axum::serve(
+                        l.socket,
+                        l.router.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                    .await
+                    .with_context(|| format!("{} listener", l.role));
                     // Whichever listener ends first (shutdown, or an error) ends the others.
                     shutdown.cancel();
                     result

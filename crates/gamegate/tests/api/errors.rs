@@ -11,7 +11,11 @@ async fn post(
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> (reqwest::StatusCode, Value) {
-    let mut req = app.http.post(app.url("/api/register")).body(body);
+    let mut req = app
+        .http
+        .post(app.url("/api/register"))
+        .header("x-api-key", crate::helpers::TEST_API_KEY)
+        .body(body);
     if let Some(ct) = content_type {
         req = req.header(CONTENT_TYPE, ct);
     }

@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 pub const MYSQL_ENV: &str = "GAMEGATE_TEST_MYSQL_URL";
 pub const PG_ENV: &str = "GAMEGATE_TEST_PG_URL";
 
+/// The API key of [`test_config`]; `TestApp::register` sends it.
+pub const TEST_API_KEY: &str = "test-api-key-0123456789abcdef";
+
 /// Which backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -95,7 +98,7 @@ pub struct TestApp {
     pub config: Config,
     pub shutdown: CancellationToken,
     pub running: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 /// The test configuration: random ports, an in-process mock game server,
@@ -116,6 +119,12 @@ pub fn test_config() -> Config {
     c.status.refresh_interval_ms = 100;
     c.database.max_connections = 8;
     c.log.level = "warn".into();
+    // The edge policy is tested in edge.rs; elsewhere it must not get in the way.
+    c.edge.api_keys = vec![TEST_API_KEY.into()];
+    c.edge.register_per_minute = 1_000_000;
+    c.edge.register_burst = 1_000_000;
+    c.edge.status_per_minute = 1_000_000;
+    c.edge.status_burst = 1_000_000;
     c
 }
 
@@ -153,7 +162,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         config,
         shutdown,
         running,
-        _dir: dir,
+        dir,
     })
 }
 
@@ -170,6 +179,7 @@ impl TestApp {
         let response = self
             .http
             .post(self.url("/api/register"))
+            .header("x-api-key", TEST_API_KEY)
             .json(&body)
             .send()
             .await

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod db_faults;
+mod edge;
 mod errors;
 mod register;
 mod reports;

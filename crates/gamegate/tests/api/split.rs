@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Backend, assert_error, fresh_database, player, test_config};
+use crate::helpers::{Backend, TEST_API_KEY, assert_error, fresh_database, player, test_config};
 
 crate::on_every_backend!(three_register_processes_keep_every_invariant);
 
@@ -48,6 +48,7 @@ async fn serve(
             c.password_hash.iterations.to_string(),
         )
         .env("GAMEGATE_LOG__LEVEL", "warn")
+        .env("GAMEGATE_EDGE__API_KEYS", TEST_API_KEY)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -76,6 +77,7 @@ async fn serve(
 async fn post(http: &reqwest::Client, addr: &str, body: Value) -> (u16, Value) {
     let r = http
         .post(format!("http://{addr}/api/register"))
+        .header("x-api-key", TEST_API_KEY)
         .json(&body)
         .send()
         .await
