@@ -79,6 +79,19 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// A backstop for a request that somehow outlives every inner timeout.
     pub request_timeout_ms: u64,
+    /// A client must send a request's headers within this (slow-client
+    /// protection: a connection that trickles bytes is closed).
+    pub header_read_timeout_ms: u64,
+    /// PEM certificate chain and private key; both set turns TLS on for the
+    /// public listener (and the split service listeners). Empty: plain HTTP.
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    /// How often the certificate files are checked for a change (certbot
+    /// renewals); a changed pair is loaded without dropping connections.
+    pub tls_reload_interval_ms: u64,
+    /// A plain-HTTP listener that redirects to HTTPS (e.g. `0.0.0.0:80`);
+    /// empty: none. Only with TLS on.
+    pub redirect_http_addr: String,
 }
 
 impl Default for HttpConfig {
@@ -88,6 +101,11 @@ impl Default for HttpConfig {
             admin_addr: ([127, 0, 0, 1], 9000).into(),
             body_limit_bytes: 16 * 1024,
             request_timeout_ms: 20_000,
+            header_read_timeout_ms: 10_000,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_reload_interval_ms: 30_000,
+            redirect_http_addr: String::new(),
         }
     }
 }
@@ -298,6 +316,9 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, e.g. `info` or `gamegate=debug,info`. `RUST_LOG` wins.
     pub level: String,
+    /// The access log (docs/EDGE.md#access-log): `stdout`, `off`, or a file
+    /// path (appended to; reopened on SIGHUP for logrotate).
+    pub access_log: String,
 }
 
 impl Default for LogConfig {
@@ -305,6 +326,7 @@ impl Default for LogConfig {
         Self {
             format: "pretty".into(),
             level: "info".into(),
+            access_log: "stdout".into(),
         }
     }
 }
@@ -515,6 +537,31 @@ impl Config {
                 self.http.request_timeout_ms
             );
         }
+        if self.http.tls_cert_file.is_empty() != self.http.tls_key_file.is_empty() {
+            bail!("http.tls_cert_file and http.tls_key_file must be set together (or neither)");
+        }
+        if !self.http.redirect_http_addr.is_empty() {
+            if self.http.tls_cert_file.is_empty() {
+                bail!(
+                    "http.redirect_http_addr redirects to HTTPS, so it needs TLS on (http.tls_cert_file)"
+                );
+            }
+            self.http
+                .redirect_http_addr
+                .parse::<std::net::SocketAddr>()
+                .with_context(|| {
+                    format!(
+                        "http.redirect_http_addr {:?} is not an address like 0.0.0.0:80",
+                        self.http.redirect_http_addr
+                    )
+                })?;
+        }
+        if self.http.header_read_timeout_ms == 0 || self.http.tls_reload_interval_ms == 0 {
+            bail!("http.header_read_timeout_ms and http.tls_reload_interval_ms must be above 0");
+        }
+        if self.log.access_log.trim().is_empty() {
+            bail!("log.access_log must be \"stdout\", \"off\" or a file path");
+        }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             bail!(
                 "log.format must be \"pretty\" or \"json\", got {:?}",
@@ -570,6 +617,10 @@ impl Config {
             connect_timeout: ms(self.game_server.connect_timeout_ms),
             call_timeout: ms(self.game_server.call_timeout_ms),
         }
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        ms(self.http.header_read_timeout_ms)
     }
 
     pub fn request_timeout(&self) -> Duration {

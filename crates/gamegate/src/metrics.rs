@@ -109,6 +109,7 @@ pub struct Metrics {
     pub db_pool_size: Family<DatabaseLabels, Gauge>,
     pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
+    pub access_log_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -172,6 +173,12 @@ impl Metrics {
             "Seconds since the status constants were last read",
             status_cache_age_seconds.clone(),
         );
+        let access_log_dropped = Counter::default();
+        registry.register(
+            "access_log_dropped_lines",
+            "Access-log lines dropped because the writer fell behind",
+            access_log_dropped.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -182,6 +189,7 @@ impl Metrics {
             db_pool_size,
             db_pool_idle,
             status_cache_age_seconds,
+            access_log_dropped,
         }
     }
 

@@ -15,6 +15,8 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::edge::Edge;
 use crate::hashing::PasswordHasher;
+use crate::http::access_log::{self, AccessLog};
+use crate::http::server::{CertificateFiles, ConnectionLimits};
 use crate::http::{self, AdminState, Common};
 use crate::metrics::Metrics;
 use crate::reconciler::Reconciler;
@@ -59,10 +61,13 @@ impl Mode {
 }
 
 struct Listener {
-    /// `public`, `admin`, or the service's name.
+    /// `public`, `admin`, `redirect`, or the service's name.
     role: &'static str,
     socket: TcpListener,
     router: Router,
+    /// Served over TLS when certificates are configured (public and service
+    /// listeners; the admin listener stays plain, on a private address).
+    tls: bool,
 }
 
 pub struct Application {
@@ -78,6 +83,10 @@ pub struct Application {
     reconciler: Option<Reconciler>,
     registrar: Option<Registrar>,
     edge: Option<Edge>,
+    certificates: Option<CertificateFiles>,
+    tls_reload_interval: std::time::Duration,
+    connection_limits: ConnectionLimits,
+    access_log: Option<access_log::Writer>,
     shutdown: CancellationToken,
 }
 
@@ -122,6 +131,21 @@ impl Application {
         let edge = match mode.registers() {
             true => Some(Edge::new(&config, mode == Mode::All)?),
             false => None,
+        };
+        let certificates = match config.http.tls_cert_file.is_empty() {
+            true => None,
+            false => Some(
+                CertificateFiles::load(&config.http.tls_cert_file, &config.http.tls_key_file)
+                    .await?,
+            ),
+        };
+        let (access_log, access_log_writer) = match AccessLog::start(
+            access_log::Target::parse(&config.log.access_log),
+            config.edge.trusted_proxy_nets()?,
+            metrics.clone(),
+        )? {
+            Some((log, writer)) => (Some(log), Some(writer)),
+            None => (None, None),
         };
 
         let accounts = match mode.needs_accounts() {
@@ -248,17 +272,20 @@ impl Application {
                             common.clone(),
                         ))
                     },
+                    tls: true,
                 },
                 Listener {
                     role: "admin",
                     socket: bind(config.http.admin_addr).await?,
                     router: http::finish(admin, common.clone()),
+                    tls: false,
                 },
             ],
             Mode::Register => vec![Listener {
                 role: "register",
                 socket: bind(config.services.register_addr).await?,
                 router: http::finish(register().merge(admin), common.clone()),
+                tls: true,
             }],
             Mode::Status => vec![Listener {
                 role: "status",
@@ -268,13 +295,31 @@ impl Application {
                     status_at(&["/server/status", "/api/server/status"]).merge(admin),
                     common.clone(),
                 ),
+                tls: true,
             }],
             Mode::Stats => vec![Listener {
                 role: "stats",
                 socket: bind(config.services.stats_addr).await?,
                 router: http::finish(admin, common.clone()),
+                tls: true,
             }],
         };
+        let mut listeners = listeners;
+        if !config.http.redirect_http_addr.is_empty() {
+            let https_port = listeners[0].socket.local_addr()?.port();
+            let addr = config.http.redirect_http_addr.parse()?;
+            listeners.push(Listener {
+                role: "redirect",
+                socket: bind(addr).await?,
+                router: http::server::redirect_to_https(https_port),
+                tls: false,
+            });
+        }
+        if let Some(log) = &access_log {
+            for l in &mut listeners {
+                l.router = log.wrap(std::mem::take(&mut l.router));
+            }
+        }
 
         Ok(Self {
             mode,
@@ -289,6 +334,15 @@ impl Application {
             reconciler,
             registrar,
             edge,
+            certificates,
+            tls_reload_interval: std::time::Duration::from_millis(
+                config.http.tls_reload_interval_ms,
+            ),
+            connection_limits: ConnectionLimits {
+                header_read_timeout: config.header_read_timeout(),
+                drain: config.request_timeout() + std::time::Duration::from_secs(5),
+            },
+            access_log: access_log_writer,
             shutdown,
         })
     }
@@ -299,6 +353,15 @@ impl Application {
             .find(|l| l.role == role)
             .and_then(|l| l.socket.local_addr().ok())
             .unwrap_or_else(|| panic!("this {} process has no {role} listener", self.mode.name()))
+    }
+
+    /// The address of the listener with this role (`public`, `admin`,
+    /// `redirect`, or a service name), if this process has one.
+    pub fn listener_addr(&self, role: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| l.role == role)
+            .and_then(|l| l.socket.local_addr().ok())
     }
 
     /// The public listener of the all-in-one process.
@@ -423,20 +486,23 @@ impl Application {
         if let Some(reconciler) = self.reconciler {
             tasks.spawn(reconciler.run(shutdown.child_token()));
         }
+        let tls = self.certificates.as_ref().map(|c| c.config.clone());
+        if let Some(certificates) = self.certificates {
+            tasks.spawn(certificates.watch(self.tls_reload_interval, shutdown.child_token()));
+        }
+        let limits = self.connection_limits;
 
         let servers: Vec<_> = self
             .listeners
             .into_iter()
             .map(|l| {
                 let shutdown = shutdown.clone();
+                let tls = tls.clone().filter(|_| l.tls);
                 tokio::spawn(async move {
-                    let result = axum::serve(
-                        l.socket,
-                        l.router.into_make_service_with_connect_info::<SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                    .await
-                    .with_context(|| format!("{} listener", l.role));
+                    let result =
+                        http::server::serve(l.socket, l.router, tls, limits, shutdown.clone())
+                            .await
+                            .with_context(|| format!("{} listener", l.role));
                     // Whichever listener ends first (shutdown, or an error) ends the others.
                     shutdown.cancel();
                     result
@@ -463,6 +529,12 @@ impl Application {
         }
         for db in self.accounts.iter().chain(self.analytics.iter()) {
             db.close().await;
+        }
+        if let Some(writer) = self.access_log {
+            // Every router is gone by now, so the writer drains and ends;
+            // bounded in case a connection task outlives the drain.
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(2), writer.finished()).await;
         }
         results.into_iter().collect()
     }

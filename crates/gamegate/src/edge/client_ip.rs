@@ -2,9 +2,30 @@
 //! trusted proxy, in which case the proxy's `X-Forwarded-For` (or
 //! `X-Real-IP`) is believed — as far as it runs through trusted proxies.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use axum::extract::{ConnectInfo, Request};
 use ipnet::IpNet;
+
+/// The client address of `req`, from its connection's peer (axum's
+/// `ConnectInfo`) and, behind `trusted` proxies, their headers.
+pub fn of_request(req: &Request, trusted: &[IpNet]) -> IpAddr {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if trusted.is_empty() {
+        return peer.to_canonical();
+    }
+    let headers = req.headers();
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let real_ip = headers.get("x-real-ip").and_then(|v| v.to_str().ok());
+    client_ip(peer, &forwarded, real_ip, trusted)
+}
 
 /// The client address of one request.
 ///

@@ -5,14 +5,14 @@
 pub mod client_ip;
 mod key_file;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::bail;
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -180,21 +180,7 @@ impl Edge {
 
     /// The client address of a request (see [`client_ip::client_ip`]).
     fn client_ip(&self, req: &Request) -> IpAddr {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        if self.trusted.is_empty() {
-            return peer.to_canonical();
-        }
-        let forwarded: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let real_ip = req.headers().get("x-real-ip").and_then(|v| v.to_str().ok());
-        client_ip::client_ip(peer, &forwarded, real_ip, &self.trusted)
+        client_ip::of_request(req, &self.trusted)
     }
 }
 

@@ -1,11 +1,13 @@
 //! The HTTP layer: thin handlers that parse, call the domain and the
 //! registration saga, and map every failure to one JSON error shape.
 
+pub mod access_log;
 mod admin;
 mod error;
 mod extract;
 pub(crate) mod middleware;
 mod public;
+pub mod server;
 
 use std::sync::Arc;
 

@@ -119,6 +119,7 @@ pub fn test_config() -> Config {
     c.status.refresh_interval_ms = 100;
     c.database.max_connections = 8;
     c.log.level = "warn".into();
+    c.log.access_log = "off".into();
     // The edge policy is tested in edge.rs; elsewhere it must not get in the way.
     c.edge.api_keys = vec![TEST_API_KEY.into()];
     c.edge.register_per_minute = 1_000_000;

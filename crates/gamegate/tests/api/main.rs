@@ -11,3 +11,4 @@ mod saga;
 mod schema;
 mod split;
 mod status;
+mod transport;

@@ -1,0 +1,351 @@
+//! The access log: one line per request, in the format the shipped nginx
+//! config also writes (nginx "combined" with `$uri` and `$request_time`), so
+//! one fail2ban filter reads both:
+//!
+//! ```text
+//! 203.0.113.7 - - [25/Nov/2026:08:40:00 +0000] "POST /api/register HTTP/1.1" 403 95 "-" "curl/8.0" 0.003
+//! ```
+//!
+//! Only the path is logged — never the query string, headers other than
+//! Referer and User-Agent, or bodies — so keys and passwords cannot end up
+//! here. Lines go through a bounded channel to one writer task: a slow disk
+//! drops lines (counted in `gamegate_access_log_dropped_lines`) rather than
+//! slowing requests. A file is opened for appending and reopened on SIGHUP,
+//! so logrotate can either move it and send SIGHUP, or use `copytruncate`.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::HttpBody;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use ipnet::IpNet;
+use time::OffsetDateTime;
+use time::macros::format_description;
+use tokio::sync::mpsc;
+
+use crate::edge::client_ip;
+use crate::metrics::Metrics;
+
+/// Lines buffered between requests and the writer before lines are dropped.
+const QUEUE_LINES: usize = 8192;
+/// Longest User-Agent / Referer / path kept, so a line stays bounded.
+const FIELD_MAX: usize = 256;
+const PATH_MAX: usize = 512;
+/// Bytes gathered before one write.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Where lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Off,
+    Stdout,
+    File(PathBuf),
+}
+
+impl Target {
+    pub fn parse(value: &str) -> Self {
+        match value.trim() {
+            "off" | "" => Self::Off,
+            "stdout" | "-" => Self::Stdout,
+            path => Self::File(PathBuf::from(path)),
+        }
+    }
+}
+
+/// The request side: formats a line and queues it.
+#[derive(Clone)]
+pub struct AccessLog {
+    lines: mpsc::Sender<String>,
+    trusted: Arc<Vec<IpNet>>,
+    metrics: Arc<Metrics>,
+}
+
+/// The writer thread; it ends once every [`AccessLog`] (every router) is gone.
+pub struct Writer {
+    thread: std::thread::JoinHandle<()>,
+    #[cfg(unix)]
+    hangups: tokio::task::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Waits until every queued line is written.
+    pub async fn finished(self) {
+        #[cfg(unix)]
+        self.hangups.abort();
+        let thread = self.thread;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+}
+
+impl AccessLog {
+    /// Opens the target (a file is created if missing) and starts the writer.
+    /// `None` when the log is off.
+    pub fn start(
+        target: Target,
+        trusted: Vec<IpNet>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Option<(Self, Writer)>> {
+        let sink = match &target {
+            Target::Off => return Ok(None),
+            Target::Stdout => Sink::Stdout,
+            Target::File(path) => Sink::File(path.clone(), open_append(path)?),
+        };
+        let (lines, queue) = mpsc::channel(QUEUE_LINES);
+        let reopen = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let reopen = reopen.clone();
+            std::thread::Builder::new()
+                .name("access-log".into())
+                .spawn(move || write_lines(queue, sink, reopen))
+                .context("cannot start the access-log writer")?
+        };
+        // Holds only a weak sender, so it does not keep the writer alive.
+        #[cfg(unix)]
+        let hangups = tokio::spawn(forward_hangups(lines.downgrade(), reopen));
+        let writer = Writer {
+            thread,
+            #[cfg(unix)]
+            hangups,
+        };
+        Ok(Some((
+            Self {
+                lines,
+                trusted: Arc::new(trusted),
+                metrics,
+            },
+            writer,
+        )))
+    }
+
+    /// Logs every request of `router` — outermost, so answers of every other
+    /// layer (429, 403 banned, panics) are logged too.
+    pub fn wrap(&self, router: Router) -> Router {
+        router.layer(middleware::from_fn_with_state(self.clone(), log_request))
+    }
+}
+
+async fn log_request(State(log): State<AccessLog>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let client = client_ip::of_request(&req, &log.trusted);
+    let method = req.method().clone();
+    let version = req.version();
+    let path = req.uri().path().to_owned();
+    let referer = header_text(req.headers(), header::REFERER);
+    let agent = header_text(req.headers(), header::USER_AGENT);
+    let response = next.run(req).await;
+    let line = format_line(&Entry {
+        client,
+        time: OffsetDateTime::now_utc(),
+        method: method.as_str(),
+        path: &path,
+        version: &format!("{version:?}"),
+        status: response.status().as_u16(),
+        bytes: response.body().size_hint().exact().unwrap_or(0),
+        referer: referer.as_deref(),
+        agent: agent.as_deref(),
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    if log.lines.try_send(line).is_err() {
+        log.metrics.access_log_dropped.inc();
+    }
+    response
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<u8>> {
+    headers.get(name).map(|v| v.as_bytes().to_vec())
+}
+
+/// One request, as logged.
+pub struct Entry<'a> {
+    pub client: IpAddr,
+    pub time: OffsetDateTime,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub version: &'a str,
+    pub status: u16,
+    pub bytes: u64,
+    pub referer: Option<&'a [u8]>,
+    pub agent: Option<&'a [u8]>,
+    pub seconds: f64,
+}
+
+pub fn format_line(e: &Entry<'_>) -> String {
+    let time = e
+        .time
+        .format(format_description!(
+            "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+        ))
+        .unwrap_or_else(|_| "-".into());
+    format!(
+        "{} - - [{time}] \"{} {} {}\" {} {} \"{}\" \"{}\" {:.3}\n",
+        e.client,
+        escape(e.method.as_bytes(), FIELD_MAX),
+        escape(e.path.as_bytes(), PATH_MAX),
+        e.version,
+        e.status,
+        e.bytes,
+        e.referer.map_or("-".into(), |v| escape(v, FIELD_MAX)),
+        e.agent.map_or("-".into(), |v| escape(v, FIELD_MAX)),
+        e.seconds,
+    )
+}
+
+/// As nginx does: `"`, `\` and bytes outside printable ASCII become `\xHH`,
+/// so a client cannot forge a line or a field. Cut at `max` input bytes.
+fn escape(bytes: &[u8], max: usize) -> String {
+    let mut out = String::with_capacity(bytes.len().min(max));
+    for &b in bytes.iter().take(max) {
+        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+            out.push_str(&format!("\\x{b:02X}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
+enum Sink {
+    Stdout,
+    File(PathBuf, std::fs::File),
+}
+
+fn open_append(path: &PathBuf) -> anyhow::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open the access log {}", path.display()))
+}
+
+/// The writer runs on its own OS thread: a blocked stdout pipe or a slow
+/// disk then stalls only this thread, never the runtime's workers.
+fn write_lines(mut queue: mpsc::Receiver<String>, mut sink: Sink, reopen: Arc<AtomicBool>) {
+    let mut batch = Vec::with_capacity(BATCH_BYTES);
+    while let Some(line) = queue.blocking_recv() {
+        batch.extend_from_slice(line.as_bytes());
+        // Take whatever else is queued, then write once.
+        while batch.len() < BATCH_BYTES {
+            match queue.try_recv() {
+                Ok(line) => batch.extend_from_slice(line.as_bytes()),
+                Err(_) => break,
+            }
+        }
+        if reopen.swap(false, Ordering::Relaxed) {
+            reopen_file(&mut sink);
+        }
+        write_batch(&mut sink, &mut batch);
+    }
+    write_batch(&mut sink, &mut batch);
+}
+
+fn reopen_file(sink: &mut Sink) {
+    if let Sink::File(path, file) = sink {
+        match open_append(path) {
+            Ok(new) => {
+                *file = new;
+                tracing::info!(path = %path.display(), "access log reopened (SIGHUP)");
+            }
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "access log not reopened; writing on to the old file"
+            ),
+        }
+    }
+}
+
+/// Turns SIGHUP into a reopen request; the empty line wakes the writer.
+#[cfg(unix)]
+async fn forward_hangups(lines: mpsc::WeakSender<String>, reopen: Arc<AtomicBool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; the access log will not be reopened");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        reopen.store(true, Ordering::Relaxed);
+        let Some(lines) = lines.upgrade() else { return };
+        if lines.send(String::new()).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn write_batch(sink: &mut Sink, batch: &mut Vec<u8>) {
+    if batch.is_empty() {
+        return;
+    }
+    let result = match sink {
+        // Blocking writes, but from this one task, never from a request.
+        Sink::Stdout => std::io::stdout().lock().write_all(batch),
+        Sink::File(_, file) => file.write_all(batch),
+    };
+    if let Err(e) = result {
+        // EPIPE on a closed stdout must not kill the service (nor spam the log).
+        tracing::debug!(error = %e, "access log write failed");
+    }
+    batch.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry<'a>(path: &'a str, agent: Option<&'a [u8]>) -> Entry<'a> {
+        Entry {
+            client: "203.0.113.7".parse().unwrap(),
+            time: OffsetDateTime::from_unix_timestamp(1_795_596_000).unwrap(),
+            method: "POST",
+            path,
+            version: "HTTP/1.1",
+            status: 403,
+            bytes: 95,
+            referer: None,
+            agent,
+            seconds: 0.0034,
+        }
+    }
+
+    #[test]
+    fn a_line_has_the_nginx_shape() {
+        assert_eq!(
+            format_line(&entry("/api/register", Some(b"curl/8.0"))),
+            "203.0.113.7 - - [25/Nov/2026:08:40:00 +0000] \"POST /api/register HTTP/1.1\" 403 95 \"-\" \"curl/8.0\" 0.003\n"
+        );
+    }
+
+    #[test]
+    fn a_client_cannot_forge_fields_or_lines() {
+        let line = format_line(&entry(
+            "/a\"b",
+            Some(b"x\" 200 1 \"-\" \"y\n1.2.3.4 - - [01/Jan/2026:00:00:00 +0000] \"GET /api/register HTTP/1.1\" 403"),
+        ));
+        assert_eq!(line.matches('\n').count(), 1, "{line}");
+        assert_eq!(
+            line.matches('"').count(),
+            6,
+            "only the format's quotes: {line}"
+        );
+        assert!(line.contains("/a\\x22b"), "{line}");
+        let long = vec![b'a'; 10_000];
+        assert!(format_line(&entry("/", Some(&long))).len() < 600);
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(Target::parse("off"), Target::Off);
+        assert_eq!(Target::parse("stdout"), Target::Stdout);
+        assert_eq!(
+            Target::parse("/var/log/gamegate/access.log"),
+            Target::File("/var/log/gamegate/access.log".into())
+        );
+    }
+}
