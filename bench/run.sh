@@ -43,14 +43,23 @@ GAMEGATE_DATABASE__URL="$DB_URL" \
 GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:18000 GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:19000 \
 GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:15190 GAMEGATE_LOG__LEVEL=warn \
 GAMEGATE_EDGE__API_KEYS=bench-api-key-0123456789 \
-GAMEGATE_EDGE__REGISTER_PER_MINUTE=0 GAMEGATE_EDGE__STATUS_PER_MINUTE=0 \
+GAMEGATE_EDGE__REGISTER_PER_MINUTE=1000000000 GAMEGATE_EDGE__REGISTER_BURST=1000000000 \
+GAMEGATE_EDGE__STATUS_PER_MINUTE=1000000000 GAMEGATE_EDGE__STATUS_BURST=1000000000 \
+GAMEGATE_EDGE__CORS_ALLOWED_ORIGINS=https://game.example \
+GAMEGATE_LOG__ACCESS_LOG="$work/access.log" \
   "$BIN" all >"$work/gamegate.out" 2>"$work/gamegate.err" & gg=$!; pids+=($gg)
+# The same status route with no edge at all: the split status service.
+GAMEGATE_DATABASE__URL="$DB_URL" GAMEGATE_SERVICES__STATUS_ADDR=127.0.0.1:18081 \
+GAMEGATE_LOG__LEVEL=warn GAMEGATE_LOG__ACCESS_LOG=off \
+  "$BIN" serve status >"$work/status.out" 2>"$work/status.err" & pids+=($!)
 wait_http http://127.0.0.1:18080/api/server/status
 wait_http http://127.0.0.1:18000/api/server/status
+wait_http http://127.0.0.1:18081/api/server/status
 sleep 1
 idle_rss=$(rss_kb "$gg")
 
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18080/api/server/status >"$work/hello.txt"
+wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18081/api/server/status >"$work/bare.txt"
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18000/api/server/status >"$work/status.txt"
 status_rss=$(rss_kb "$gg")
 wrk -t1 -c1 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- a >"$work/reg1.txt"
@@ -59,6 +68,7 @@ loaded_rss=$(rss_kb "$gg")
 hash=$("target/release/examples/bench_argon2")
 
 read -r h_rps h_p50 h_p99 h_bad < <(wrk_line "$work/hello.txt")
+read -r b_rps b_p50 b_p99 b_bad < <(wrk_line "$work/bare.txt")
 read -r s_rps s_p50 s_p99 s_bad < <(wrk_line "$work/status.txt")
 read -r r1_rps r1_p50 r1_p99 r1_bad < <(wrk_line "$work/reg1.txt")
 read -r r16_rps r16_p50 r16_p99 r16_bad < <(wrk_line "$work/reg16.txt")
@@ -70,11 +80,14 @@ cat <<REPORT
 | what | connections | req/s | p50 | p99 | non-2xx |
 |---|---|---|---|---|---|
 | bare axum status JSON (ceiling) | 64 | $h_rps | $h_p50 | $h_p99 | $h_bad |
-| gamegate \`GET /api/server/status\` | 64 | $s_rps | $s_p50 | $s_p99 | $s_bad |
+| gamegate \`serve status\`: status, no edge | 64 | $b_rps | $b_p50 | $b_p99 | $b_bad |
+| gamegate \`all\`: status through the full in-process edge | 64 | $s_rps | $s_p50 | $s_p99 | $s_bad |
 | gamegate \`POST /api/register\` | 1 | $r1_rps | $r1_p50 | $r1_p99 | $r1_bad |
 | gamegate \`POST /api/register\` | 16 | $r16_rps | $r16_p50 | $r16_p99 | $r16_bad |
 
-- status / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
+- status through the edge / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}'); without the edge / ceiling: $(awk -v a="$b_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
+- cost of the in-process edge (limits on, CORS allow-list, access log to a file): $(awk -v a="$s_rps" -v b="$b_rps" 'BEGIN {printf "%.1f%%", 100*(1-a/b)}') of the no-edge throughput
+- access-log lines written: $(wc -l <"$work/access.log"), dropped: $(curl -fs http://127.0.0.1:19000/metrics | awk '/^gamegate_access_log_dropped_lines_total/ {print $2}')
 - $hash; target register rate = 0.9 × $(nproc) cores ÷ hash time
 - accounts created (registrations_total ok): ${accounts:-?}
 - RSS: idle $((idle_rss / 1024)) MiB · after status load $((status_rss / 1024)) MiB · after register load $((loaded_rss / 1024)) MiB

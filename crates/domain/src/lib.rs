@@ -8,6 +8,7 @@ pub mod error;
 pub mod lang;
 pub mod register;
 pub mod status;
+pub mod telegram;
 
 pub use error::{ErrorCode, FieldError, FieldErrorCode};
 pub use lang::Lang;
@@ -15,3 +16,4 @@ pub use register::{
     AccountLimit, Password, RegisterRequest, RegistrationRules, normalise_login, validate_register,
 };
 pub use status::ServerStatus;
+pub use telegram::{AuthRejection, TelegramIdentity, is_group_member, verify_telegram_auth};
