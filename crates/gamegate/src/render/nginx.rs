@@ -561,10 +561,10 @@ fn listen_list(what: &str, items: &[String]) -> anyhow::Result<Vec<String>> {
         .iter()
         .map(|l| {
             let l = l.trim();
-            if let Ok(port) = l.parse::<u16>() {
-                if port > 0 {
-                    return Ok(port.to_string());
-                }
+            if let Ok(port) = l.parse::<u16>()
+                && port > 0
+            {
+                return Ok(port.to_string());
             }
             l.parse::<std::net::SocketAddr>()
                 .ok()
@@ -692,7 +692,8 @@ mod tests {
 
     #[test]
     fn syntax_in_config_values_is_refused_not_injected() {
-        let cases: [(&str, fn(&mut Config)); 7] = [
+        type Mutate = fn(&mut Config);
+        let cases: [(&str, Mutate); 7] = [
             ("nginx.server_name", |c| {
                 c.nginx.server_name = "api.example.com; include /etc/passwd".into()
             }),
