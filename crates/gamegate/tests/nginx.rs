@@ -373,9 +373,6 @@ acme_webroot = "{d}/acme"
     wait_for_port(https_port).await;
     wait_for_port(http_port).await;
 
-    rustls::crypto::ring::default_provider()
-        .install_default()
-        .ok();
     let localhost: SocketAddr = ([127, 0, 0, 1], https_port).into();
     let mut c = Client {
         http: reqwest::Client::builder()
@@ -396,9 +393,15 @@ acme_webroot = "{d}/acme"
     assert_eq!(r.json(), json!({"status": "ok"}));
 
     // Key missing, wrong (case matters), right — the rate limit counts all three.
-    c.register(None, "No_Key")
-        .await
-        .assert_error(403, "invalid_api_key");
+    // The user agent tries to fake a 200 in the log line; nginx writes its
+    // quotes as \x22, so fail2ban still counts this 403 (checked below).
+    c.send(
+        c.req(Method::POST, "/api/register")
+            .header("user-agent", "curl/8.0\" 200 0 \"-\" \"x")
+            .json(&player("No_Key")),
+    )
+    .await
+    .assert_error(403, "invalid_api_key");
     c.register(Some(&KEY.to_uppercase()), "Wrong_Key")
         .await
         .assert_error(403, "invalid_api_key");
@@ -582,6 +585,10 @@ acme_webroot = "{d}/acme"
     let log = std::fs::read_to_string(dir.join("access.log")).unwrap();
     assert!(
         log.contains("\"POST /api/register HTTP/1.1\" 200 "),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#""curl/8.0\x22 200 0 \x22-\x22 \x22x""#),
         "{log}"
     );
     let out = run(StdCommand::new(&t.fail2ban_regex)
