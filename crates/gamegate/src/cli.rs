@@ -48,6 +48,11 @@ pub enum Command {
         #[command(subcommand)]
         report: crate::report_cmd::ReportCommand,
     },
+    /// Write configuration for the software around gamegate from this configuration (docs/EDGE.md).
+    Render {
+        #[command(subcommand)]
+        target: crate::render::RenderTarget,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -83,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
+        Command::Render { target } => crate::render::run(&config, target),
     }
 }
 

@@ -29,6 +29,10 @@ const LIST_KEYS: &[&str] = &[
     "edge.api_keys",
     "edge.trusted_proxies",
     "edge.cors_allowed_origins",
+    "nginx.listen_https",
+    "nginx.listen_http",
+    "nginx.register_upstreams",
+    "nginx.status_upstreams",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -49,6 +53,7 @@ pub struct Config {
     pub status: StatusConfig,
     pub log: LogConfig,
     pub edge: EdgeConfig,
+    pub nginx: NginxConfig,
 }
 
 impl Default for Config {
@@ -66,6 +71,7 @@ impl Default for Config {
             status: StatusConfig::default(),
             log: LogConfig::default(),
             edge: EdgeConfig::default(),
+            nginx: NginxConfig::default(),
         }
     }
 }
@@ -386,6 +392,52 @@ impl std::fmt::Debug for EdgeConfig {
             .field("status_burst", &self.status_burst)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .finish()
+    }
+}
+
+/// The public nginx in front (`gamegate render nginx`, docs/EDGE.md). Only the
+/// renderer reads it; the edge policy itself (keys, limits, CORS, trusted
+/// proxies) comes from `[edge]`, so both edges enforce one configuration.
+/// Values are checked when rendering, where they are put into nginx syntax.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NginxConfig {
+    pub server_name: String,
+    /// `listen` of the TLS server: a port or `IP:PORT` (`[::]:443` for IPv6).
+    pub listen_https: Vec<String>,
+    /// `listen` of the server that redirects plain HTTP to HTTPS; empty: none.
+    pub listen_http: Vec<String>,
+    /// Empty: Let's Encrypt's `/etc/letsencrypt/live/<server_name>/fullchain.pem`.
+    pub tls_certificate: String,
+    /// Empty: Let's Encrypt's `/etc/letsencrypt/live/<server_name>/privkey.pem`.
+    pub tls_certificate_key: String,
+    /// `HOST:PORT` of the registration upstream; several for replicas. The
+    /// seed's nginx reaches Traefik over WireGuard at 10.8.0.2:1010.
+    pub register_upstreams: Vec<String>,
+    /// `HOST:PORT` of the status upstream; several for replicas.
+    pub status_upstreams: Vec<String>,
+    /// In the `gamegate` log format, read by the fail2ban filter.
+    pub access_log: String,
+    pub error_log: String,
+    /// Served at `/.well-known/acme-challenge/` on the HTTP server so certbot
+    /// `--webroot` renewals work through the redirect.
+    pub acme_webroot: String,
+}
+
+impl Default for NginxConfig {
+    fn default() -> Self {
+        Self {
+            server_name: "api.example.com".into(),
+            listen_https: vec!["443".into(), "[::]:443".into()],
+            listen_http: vec!["80".into(), "[::]:80".into()],
+            tls_certificate: String::new(),
+            tls_certificate_key: String::new(),
+            register_upstreams: vec!["10.8.0.2:1010".into()],
+            status_upstreams: vec!["10.8.0.2:1010".into()],
+            access_log: "/var/log/nginx/gamegate-access.log".into(),
+            error_log: "/var/log/nginx/gamegate-error.log".into(),
+            acme_webroot: "/var/www/letsencrypt".into(),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod http;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;
+pub mod render;
 pub mod report_cmd;
 pub mod startup;
 pub mod status_cache;

@@ -47,8 +47,10 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The JSON body, exactly as sent. Public so the nginx renderer answers
+    /// with the same bytes as the service (no hand-copied messages).
+    pub fn body(&self) -> Vec<u8> {
         let entries: Vec<FieldEntry<'_>> = self
             .errors
             .iter()
@@ -58,13 +60,19 @@ impl IntoResponse for ApiError {
                 message: &e.message,
             })
             .collect();
-        let body = serde_json::to_vec(&Body {
+        serde_json::to_vec(&Body {
             ok: false,
             detail: self.code.as_str(),
             message: self.code.message(self.lang),
             errors: &entries,
         })
-        .expect("error body serialises");
+        .expect("error body serialises")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
         let status = StatusCode::from_u16(self.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response =

@@ -1,0 +1,238 @@
+//! `gamegate render …`: configuration for the software around gamegate,
+//! generated from gamegate's own configuration so the two never drift apart
+//! (docs/EDGE.md). Each target is a pure function `&Config → text`, unit-tested
+//! here and exercised against the real program in `tests/nginx.rs`.
+
+pub mod fail2ban;
+pub mod nginx;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use crate::config::Config;
+
+/// What `gamegate render` can write. Later targets (traefik, wireguard,
+/// compose, systemd, logrotate) are added as variants here.
+#[derive(Debug, Subcommand)]
+pub enum RenderTarget {
+    /// The public nginx site: TLS, API-key check, rate limits, CORS, JSON errors.
+    /// The file holds the API keys: it is written mode 0600.
+    Nginx {
+        /// Where to write the site config; `-` prints it (with a warning: it holds the keys).
+        #[arg(long, default_value = "gamegate-nginx.conf")]
+        out: PathBuf,
+    },
+    /// A fail2ban filter and jail reading the access log (403/429 on /api/).
+    Fail2ban {
+        /// Directory that receives `filter.d/gamegate.conf` and `jail.d/gamegate.conf`
+        /// (`/etc/fail2ban` to install directly).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+/// Renders one target and writes it; reports what was written on stdout,
+/// never the content of a file that holds keys.
+pub fn run(config: &Config, target: RenderTarget) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match target {
+        RenderTarget::Nginx { out } => {
+            let text = nginx::render(config)?;
+            if out == Path::new("-") {
+                eprintln!(
+                    "gamegate: warning: the nginx config printed below contains the API keys \
+                     (edge.api_keys); do not paste it anywhere public, store it mode 0600"
+                );
+                stdout.write_all(text.as_bytes())?;
+                return Ok(());
+            }
+            write_file(&out, &text, 0o600)?;
+            writeln!(
+                stdout,
+                "wrote {} (mode 0600: it contains {} API key(s)); check with `nginx -t`, apply with `nginx -s reload`",
+                out.display(),
+                config.edge.api_keys.len()
+            )?;
+        }
+        RenderTarget::Fail2ban { out } => {
+            let files = fail2ban::render(config)?;
+            for (rel, text) in [
+                ("filter.d/gamegate.conf", &files.filter),
+                ("jail.d/gamegate.conf", &files.jail),
+            ] {
+                let path = out.join(rel);
+                std::fs::create_dir_all(path.parent().expect("has a parent"))
+                    .with_context(|| format!("cannot create {}", out.join(rel).display()))?;
+                write_file(&path, text, 0o644)?;
+                writeln!(stdout, "wrote {}", path.display())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file in the same directory and renames it, so
+/// a reload never reads half a file; the mode is set on creation, so a file
+/// with keys is never readable by others, not even for a moment.
+fn write_file(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let result = (|| {
+        let mut f = options
+            .open(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Refuses a value that would change the meaning of the generated file
+/// instead of escaping it: no quoting rule is shared by nginx and fail2ban,
+/// and a refused value is easier to reason about than an escaped one.
+fn check_chars(what: &str, value: &str, allowed: impl Fn(char) -> bool) -> anyhow::Result<()> {
+    if value.is_empty() {
+        bail!("{what} is empty");
+    }
+    if let Some(c) = value.chars().find(|&c| !allowed(c)) {
+        bail!(
+            "{what} = {value:?}: the character {c:?} is not allowed here \
+             (it could change the meaning of the generated configuration)"
+        );
+    }
+    Ok(())
+}
+
+/// A host name (`api.example.com`) or an IP literal (IPv6 in brackets).
+fn check_host(what: &str, host: &str) -> anyhow::Result<()> {
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .map(|_| ())
+            .map_err(|_| anyhow::anyhow!("{what}: {host:?} is not an IPv6 address"));
+    }
+    check_chars(what, host, |c| {
+        c.is_ascii_alphanumeric() || c == '.' || c == '-'
+    })?;
+    if host.starts_with(['.', '-']) || host.len() > 253 {
+        bail!("{what}: {host:?} is not a host name");
+    }
+    Ok(())
+}
+
+/// `HOST:PORT` with a host name or IP and a non-zero port.
+fn check_host_port(what: &str, value: &str) -> anyhow::Result<u16> {
+    let (host, port) = value
+        .rsplit_once(':')
+        .with_context(|| format!("{what}: {value:?} must be HOST:PORT"))?;
+    check_host(what, host)?;
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => bail!("{what}: {value:?} has no valid port"),
+    }
+}
+
+/// An absolute file path without whitespace or characters nginx or fail2ban
+/// would interpret (`;`, quotes, `$`, braces, `%`, backslash).
+fn check_path(what: &str, value: &str) -> anyhow::Result<()> {
+    check_chars(what, value, |c| {
+        c.is_ascii_alphanumeric() || "/._-+@:,".contains(c)
+    })?;
+    if !value.starts_with('/') {
+        bail!("{what} = {value:?} must be an absolute path");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_checks_refuse_syntax_and_accept_names_and_ips() {
+        for good in ["api.example.com", "localhost", "10.8.0.2", "[::1]"] {
+            check_host("h", good).unwrap();
+        }
+        for bad in [
+            "",
+            "a;b",
+            "a b",
+            "a{",
+            "\"x\"",
+            "x'",
+            "-x",
+            "[nope]",
+            "a\nb",
+            "é.example",
+        ] {
+            assert!(check_host("h", bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(check_host_port("u", "10.8.0.2:1010").unwrap(), 1010);
+        assert_eq!(check_host_port("u", "[::1]:8080").unwrap(), 8080);
+        for bad in ["10.8.0.2", "x:0", "x:99999", "x;y:80", "x:80;"] {
+            assert!(check_host_port("u", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn paths_must_be_absolute_and_plain() {
+        check_path("p", "/var/log/nginx/gamegate-access.log").unwrap();
+        for bad in [
+            "relative.log",
+            "/a b",
+            "/a;b",
+            "/a$b",
+            "/a\"b",
+            "/a{b}",
+            "/a%b",
+            "/a\\b",
+        ] {
+            assert!(check_path("p", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn private_files_are_created_0600_and_replaced_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.conf");
+        std::fs::write(&path, "old").unwrap();
+        write_file(&path, "new", 0o600).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

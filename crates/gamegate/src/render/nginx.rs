@@ -1,0 +1,791 @@
+//! The public nginx site (`gamegate render nginx`): the edge policy of
+//! API.md §4 in nginx terms, from the same `[edge]` settings the in-process
+//! edge uses. Plain `write!` into sections rather than a template engine: the
+//! file is mostly fixed text, and every inserted value passes a check in this
+//! module before it gets near nginx syntax.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, bail};
+use gamegate_domain::{ErrorCode, Lang};
+
+use super::{check_chars, check_host, check_host_port, check_path};
+use crate::config::Config;
+use crate::http::ApiError;
+
+/// The access-log format shared with gamegate's own access log, so one
+/// fail2ban filter reads both. Changing it breaks `filter.d/gamegate.conf`.
+pub const LOG_FORMAT: &str = r#"'$remote_addr - - [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'"#;
+
+/// Headers a browser may send cross-origin; X-API-Key is why the site's
+/// requests are preflighted at all.
+const CORS_ALLOW_HEADERS: &str = "Content-Type, X-API-Key";
+const CORS_ALLOW_METHODS: &str = "GET, POST, OPTIONS";
+/// Lets the site's script read how long to wait after a 429.
+const CORS_EXPOSE_HEADERS: &str = "Retry-After";
+const CORS_MAX_AGE: &str = "600";
+
+/// Everything the renderer inserts, checked.
+struct Site {
+    lang: Lang,
+    server_name: String,
+    listen_https: Vec<String>,
+    listen_http: Vec<String>,
+    https_port: u16,
+    certificate: String,
+    certificate_key: String,
+    register_upstreams: Vec<String>,
+    status_upstreams: Vec<String>,
+    access_log: String,
+    error_log: String,
+    acme_webroot: String,
+    keys: Vec<String>,
+    trusted: Vec<String>,
+    cors: Cors,
+    register_limit: Option<(u32, u32)>,
+    status_limit: Option<(u32, u32)>,
+    body_limit: usize,
+    read_timeout_secs: u64,
+}
+
+#[derive(Debug, PartialEq)]
+enum Cors {
+    /// No origin configured: no CORS headers at all.
+    Off,
+    /// `*` configured: any origin (dev).
+    Any,
+    /// Only these origins get CORS headers.
+    Origins(Vec<String>),
+}
+
+pub fn render(config: &Config) -> anyhow::Result<String> {
+    let site = Site::from_config(config)?;
+    let mut out = String::new();
+    site.write(&mut out).expect("writing to a String");
+    Ok(out)
+}
+
+impl Site {
+    fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let n = &config.nginx;
+        let e = &config.edge;
+        let server_name = n.server_name.trim().to_owned();
+        check_host("nginx.server_name", server_name.trim_start_matches("*."))?;
+
+        let listen_https = listen_list("nginx.listen_https", &n.listen_https)?;
+        if listen_https.is_empty() {
+            bail!("nginx.listen_https: at least one address is needed");
+        }
+        let https_port = port_of(&listen_https[0]);
+        let listen_http = listen_list("nginx.listen_http", &n.listen_http)?;
+
+        let lets_encrypt = |file: &str| format!("/etc/letsencrypt/live/{server_name}/{file}");
+        let certificate = non_empty_or(&n.tls_certificate, || lets_encrypt("fullchain.pem"));
+        let certificate_key = non_empty_or(&n.tls_certificate_key, || lets_encrypt("privkey.pem"));
+        for (what, path) in [
+            ("nginx.tls_certificate", &certificate),
+            ("nginx.tls_certificate_key", &certificate_key),
+            ("nginx.access_log", &n.access_log),
+            ("nginx.error_log", &n.error_log),
+            ("nginx.acme_webroot", &n.acme_webroot),
+        ] {
+            check_path(what, path)?;
+        }
+
+        for (what, list) in [
+            ("nginx.register_upstreams", &n.register_upstreams),
+            ("nginx.status_upstreams", &n.status_upstreams),
+        ] {
+            if list.is_empty() {
+                bail!("{what}: at least one HOST:PORT is needed");
+            }
+            for u in list {
+                check_host_port(what, u)?;
+            }
+        }
+
+        if e.api_keys.is_empty() {
+            bail!(
+                "edge.api_keys is empty: nginx checks X-API-Key on /api/register and needs the keys \
+                 (GAMEGATE_EDGE__API_KEYS=k1,k2 or GAMEGATE_EDGE__API_KEYS_FILE)"
+            );
+        }
+        for (i, key) in e.api_keys.iter().enumerate() {
+            // Never the key itself in the message. The set covers base64,
+            // base64url and hex; anything else would need regex escaping in
+            // the map below, and a refused key is safer than an escaped one.
+            if !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.+/=".contains(c))
+            {
+                bail!(
+                    "edge.api_keys: key #{} ({} characters) has a character nginx cannot match \
+                     safely; use letters, digits and - _ . + / = (e.g. `openssl rand -base64 32`)",
+                    i + 1,
+                    key.len()
+                );
+            }
+        }
+
+        let cors = if e.cors_allowed_origins.iter().any(|o| o == "*") {
+            Cors::Any
+        } else if e.cors_allowed_origins.is_empty() {
+            Cors::Off
+        } else {
+            for o in &e.cors_allowed_origins {
+                check_origin(o)?;
+            }
+            Cors::Origins(e.cors_allowed_origins.clone())
+        };
+
+        let limit = |per_minute: u32, burst: u32| (per_minute > 0).then_some((per_minute, burst));
+        Ok(Self {
+            lang: config.lang()?,
+            server_name,
+            listen_https,
+            listen_http,
+            https_port,
+            certificate,
+            certificate_key,
+            register_upstreams: n.register_upstreams.clone(),
+            status_upstreams: n.status_upstreams.clone(),
+            access_log: n.access_log.clone(),
+            error_log: n.error_log.clone(),
+            acme_webroot: n.acme_webroot.clone(),
+            keys: e.api_keys.clone(),
+            // Parsed and printed back, so only a normalised CIDR reaches the file.
+            trusted: e
+                .trusted_proxy_nets()?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            cors,
+            register_limit: limit(e.register_per_minute, e.register_burst),
+            status_limit: limit(e.status_per_minute, e.status_burst),
+            body_limit: config.http.body_limit_bytes,
+            // Longer than the service's own backstop, so a slow registration
+            // gets the service's JSON answer rather than nginx's 504.
+            read_timeout_secs: config.http.request_timeout_ms.div_ceil(1000) + 5,
+        })
+    }
+
+    fn write(&self, o: &mut String) -> std::fmt::Result {
+        writeln!(
+            o,
+            "# gamegate public edge: generated by `gamegate render nginx` ({}).\n\
+             # Re-render instead of editing. Contains the API keys (edge.api_keys):\n\
+             # keep it mode 0600, owned by root. Goes inside nginx's http {{}} block\n\
+             # (Debian: /etc/nginx/sites-enabled/). See docs/EDGE.md.\n",
+            env!("CARGO_PKG_VERSION")
+        )?;
+        writeln!(o, "log_format gamegate {LOG_FORMAT};\n")?;
+        self.write_limits(o)?;
+        self.write_key_map(o)?;
+        self.write_cors_maps(o)?;
+        for (name, servers) in [
+            ("gamegate_register", &self.register_upstreams),
+            ("gamegate_status", &self.status_upstreams),
+        ] {
+            writeln!(o, "upstream {name} {{")?;
+            for s in servers {
+                writeln!(o, "    server {s};")?;
+            }
+            writeln!(o, "    keepalive 16;\n}}\n")?;
+        }
+        if !self.listen_http.is_empty() {
+            self.write_redirect_server(o)?;
+        }
+        self.write_tls_server(o)
+    }
+
+    fn write_limits(&self, o: &mut String) -> std::fmt::Result {
+        writeln!(
+            o,
+            "# Per client IP (behind edge.trusted_proxies: the forwarded one); 10m holds ~160k addresses."
+        )?;
+        for (zone, limit) in [
+            ("gamegate_register", self.register_limit),
+            ("gamegate_status", self.status_limit),
+        ] {
+            if let Some((per_minute, _)) = limit {
+                writeln!(
+                    o,
+                    "limit_req_zone $binary_remote_addr zone={zone}:10m rate={per_minute}r/m;"
+                )?;
+            }
+        }
+        // Retry-After of a 429: one emission interval of the limit that was
+        // hit (60 s / rate, rounded up), i.e. when nginx admits the next
+        // request from that IP — the same rule as the in-process limiter.
+        // Keyed by $uri, which a named error location keeps.
+        writeln!(o, "map $uri $gamegate_retry_after {{")?;
+        writeln!(o, "    default 60;")?;
+        for (path, limit) in [
+            ("/api/register", self.register_limit),
+            ("/api/server/status", self.status_limit),
+        ] {
+            if let Some((per_minute, _)) = limit {
+                writeln!(o, "    {path} {};", 60u32.div_ceil(per_minute).max(1))?;
+            }
+        }
+        writeln!(o, "}}\n")
+    }
+
+    fn write_key_map(&self, o: &mut String) -> std::fmt::Result {
+        writeln!(
+            o,
+            "# 1 when X-API-Key is one of edge.api_keys. Anchored regexes, not plain\n\
+             # strings: nginx matches plain map strings case-insensitively."
+        )?;
+        writeln!(o, "map $http_x_api_key $gamegate_key_ok {{\n    default 0;")?;
+        for key in &self.keys {
+            // Only [A-Za-z0-9-_.+/=] gets here; `.` and `+` are the regex
+            // metacharacters among them.
+            let escaped = key.replace('.', r"\.").replace('+', r"\+");
+            writeln!(o, "    \"~^{escaped}$\" 1;")?;
+        }
+        writeln!(o, "}}\n")
+    }
+
+    fn write_cors_maps(&self, o: &mut String) -> std::fmt::Result {
+        let Cors::Origins(origins) = &self.cors else {
+            return Ok(());
+        };
+        writeln!(
+            o,
+            "# CORS allow-list (edge.cors_allowed_origins): other origins get no CORS headers."
+        )?;
+        writeln!(
+            o,
+            "map $http_origin $gamegate_cors_origin {{\n    default \"\";"
+        )?;
+        for origin in origins {
+            writeln!(o, "    \"{origin}\" $http_origin;")?;
+        }
+        writeln!(o, "}}")?;
+        for (var, value) in [
+            ("gamegate_cors_methods", CORS_ALLOW_METHODS),
+            ("gamegate_cors_headers", CORS_ALLOW_HEADERS),
+            ("gamegate_cors_expose", CORS_EXPOSE_HEADERS),
+            ("gamegate_cors_max_age", CORS_MAX_AGE),
+        ] {
+            writeln!(
+                o,
+                "map $gamegate_cors_origin ${var} {{\n    \"\" \"\";\n    default \"{value}\";\n}}"
+            )?;
+        }
+        writeln!(o)
+    }
+
+    /// Headers every answer of the TLS server carries. nginx drops inherited
+    /// `add_header`s in a block that has its own, so blocks that add one
+    /// repeat these.
+    fn common_headers(&self, indent: &str) -> String {
+        let mut h = String::new();
+        let mut add = |name: &str, value: &str| {
+            h += &format!("{indent}add_header {name} \"{value}\" always;\n");
+        };
+        add("Strict-Transport-Security", "max-age=31536000");
+        add("X-Content-Type-Options", "nosniff");
+        match &self.cors {
+            Cors::Off => {}
+            Cors::Any => {
+                add("Access-Control-Allow-Origin", "*");
+                add("Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+                add("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+                add("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+                add("Access-Control-Max-Age", CORS_MAX_AGE);
+            }
+            Cors::Origins(_) => {
+                // Empty values are not sent: a disallowed origin gets none.
+                add("Access-Control-Allow-Origin", "$gamegate_cors_origin");
+                add("Access-Control-Allow-Methods", "$gamegate_cors_methods");
+                add("Access-Control-Allow-Headers", "$gamegate_cors_headers");
+                add("Access-Control-Expose-Headers", "$gamegate_cors_expose");
+                add("Access-Control-Max-Age", "$gamegate_cors_max_age");
+                add("Vary", "Origin");
+            }
+        }
+        h
+    }
+
+    fn write_redirect_server(&self, o: &mut String) -> std::fmt::Result {
+        let port = if self.https_port == 443 {
+            String::new()
+        } else {
+            format!(":{}", self.https_port)
+        };
+        writeln!(
+            o,
+            "# Plain HTTP: only certbot's webroot challenge, the rest redirects."
+        )?;
+        writeln!(o, "server {{")?;
+        for l in &self.listen_http {
+            writeln!(o, "    listen {l};")?;
+        }
+        writeln!(
+            o,
+            "    server_name {name};\n    server_tokens off;\n    access_log {log} gamegate;\n    error_log {err} warn;\n",
+            name = self.server_name,
+            log = self.access_log,
+            err = self.error_log
+        )?;
+        writeln!(
+            o,
+            "    location ^~ /.well-known/acme-challenge/ {{\n        root {};\n        default_type text/plain;\n    }}",
+            self.acme_webroot
+        )?;
+        // The configured name, not $host: a client's Host header must not
+        // choose where it is redirected.
+        writeln!(
+            o,
+            "    location / {{\n        return 301 https://{}{port}$request_uri;\n    }}\n}}\n",
+            self.server_name
+        )
+    }
+
+    fn write_tls_server(&self, o: &mut String) -> std::fmt::Result {
+        writeln!(o, "server {{")?;
+        for l in &self.listen_https {
+            writeln!(o, "    listen {l} ssl;")?;
+        }
+        writeln!(
+            o,
+            "    server_name {};\n    server_tokens off;\n",
+            self.server_name
+        )?;
+        writeln!(
+            o,
+            "    ssl_certificate {};\n    ssl_certificate_key {};",
+            self.certificate, self.certificate_key
+        )?;
+        // Mozilla's "intermediate" profile: TLS 1.2 and 1.3 only.
+        o.push_str(
+            "    ssl_protocols TLSv1.2 TLSv1.3;\n\
+             \x20   ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384;\n\
+             \x20   ssl_prefer_server_ciphers off;\n\
+             \x20   ssl_session_cache shared:gamegate_tls:10m;\n\
+             \x20   ssl_session_timeout 1d;\n\
+             \x20   ssl_session_tickets off;\n\n",
+        );
+        writeln!(
+            o,
+            "    access_log {} gamegate;\n    error_log {} warn;\n",
+            self.access_log, self.error_log
+        )?;
+
+        if self.trusted.is_empty() {
+            writeln!(
+                o,
+                "    # edge.trusted_proxies is empty: the socket peer is the client and\n    \
+                 # X-Forwarded-For from clients is ignored.\n"
+            )?;
+        } else {
+            writeln!(
+                o,
+                "    # The client IP is taken from X-Forwarded-For only when the peer is a\n    \
+                 # trusted proxy (edge.trusted_proxies), right-most untrusted hop."
+            )?;
+            for net in &self.trusted {
+                writeln!(o, "    set_real_ip_from {net};")?;
+            }
+            writeln!(
+                o,
+                "    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n"
+            )?;
+        }
+
+        writeln!(
+            o,
+            "    client_max_body_size {limit};\n    client_body_buffer_size {limit};\n    \
+             client_header_timeout 10s;\n    client_body_timeout 10s;\n    send_timeout 10s;\n    \
+             keepalive_timeout 30s;\n",
+            limit = self.body_limit
+        )?;
+        // An empty `types` makes every answer default_type: nginx would
+        // otherwise label a 404 for /x.html as text/html.
+        o.push_str("    types {}\n    default_type application/json;\n\n");
+        o.push_str(&self.common_headers("    "));
+        o.push('\n');
+
+        // Upstream answers pass through untouched (their JSON errors are the
+        // contract's); the upstream's CORS headers are dropped so nginx is the
+        // only source of them (two Access-Control-Allow-Origin headers make a
+        // browser refuse the answer).
+        o.push_str(&format!(
+            "    proxy_http_version 1.1;\n\
+             \x20   proxy_set_header Connection \"\";\n\
+             \x20   proxy_set_header Host $host;\n\
+             \x20   # Overwritten, never appended: a client's own X-Forwarded-For goes no further.\n\
+             \x20   proxy_set_header X-Real-IP $remote_addr;\n\
+             \x20   proxy_set_header X-Forwarded-For $remote_addr;\n\
+             \x20   proxy_set_header X-Forwarded-Proto $scheme;\n\
+             \x20   proxy_connect_timeout 5s;\n\
+             \x20   proxy_send_timeout 10s;\n\
+             \x20   proxy_read_timeout {}s;\n",
+            self.read_timeout_secs
+        ));
+        for h in [
+            "Access-Control-Allow-Origin",
+            "Access-Control-Allow-Methods",
+            "Access-Control-Allow-Headers",
+            "Access-Control-Allow-Credentials",
+            "Access-Control-Expose-Headers",
+            "Access-Control-Max-Age",
+            "Vary",
+        ] {
+            writeln!(o, "    proxy_hide_header {h};")?;
+        }
+        writeln!(
+            o,
+            "\n    limit_req_status 429;\n    limit_req_log_level warn;\n"
+        )?;
+
+        // nginx's own errors as the contract's JSON (API.md §2).
+        for (codes, location) in [
+            ("400 414 494 497", "@gamegate_400"),
+            ("403", "@gamegate_403"),
+            ("404", "@gamegate_404"),
+            ("413", "@gamegate_413"),
+            ("429", "@gamegate_429"),
+            ("500", "@gamegate_500"),
+            ("502", "@gamegate_502"),
+            ("503", "@gamegate_503"),
+            ("504", "@gamegate_504"),
+        ] {
+            writeln!(o, "    error_page {codes} {location};")?;
+        }
+        o.push('\n');
+
+        self.write_api_locations(o)?;
+        self.write_error_locations(o)?;
+        writeln!(o, "}}")
+    }
+
+    fn write_api_locations(&self, o: &mut String) -> std::fmt::Result {
+        let limit = |zone: &str, l: Option<(u32, u32)>| match l {
+            Some((_, burst)) => format!("        limit_req zone={zone} burst={burst} nodelay;\n"),
+            None => String::new(),
+        };
+        // The preflight carries no key: answered before the key check, with
+        // the CORS headers of the server block.
+        let preflight =
+            "        if ($request_method = OPTIONS) {\n            return 204;\n        }\n";
+        writeln!(
+            o,
+            "    location = /api/register {{\n{preflight}{limit}\
+             \x20       # In the access phase, after limit_req: key guessing is rate-limited too.\n\
+             \x20       auth_request /_gamegate/key;\n\
+             \x20       proxy_pass http://gamegate_register;\n    }}\n",
+            limit = limit("gamegate_register", self.register_limit)
+        )?;
+        writeln!(
+            o,
+            "    location = /_gamegate/key {{\n        internal;\n\
+             \x20       if ($gamegate_key_ok != 1) {{\n            return 403;\n        }}\n\
+             \x20       return 204;\n    }}\n"
+        )?;
+        // The path is kept: `gamegate all` and `serve status` both answer
+        // /api/server/status, and the Traefik route matches it as is.
+        writeln!(
+            o,
+            "    location = /api/server/status {{\n{preflight}{limit}\
+             \x20       proxy_pass http://gamegate_status;\n    }}\n",
+            limit = limit("gamegate_status", self.status_limit)
+        )?;
+        // The edge's own liveness (API.md §1), answered without the upstream.
+        writeln!(
+            o,
+            "    location = /health {{\n        return 200 '{{\"status\":\"ok\"}}';\n    }}\n"
+        )?;
+        writeln!(o, "    location / {{\n        return 404;\n    }}\n")
+    }
+
+    fn write_error_locations(&self, o: &mut String) -> std::fmt::Result {
+        // 5xx: the upstream is down or failed. No code of the contract names
+        // "gateway"; `internal_error` is its catch-all ("anything else, never
+        // leaks internals"), and the status stays nginx's (502/503) so
+        // monitoring still tells the two apart. A gateway timeout has its own
+        // code, `request_timeout`.
+        for (name, status, code) in [
+            ("@gamegate_400", 400, ErrorCode::InvalidJson),
+            ("@gamegate_403", 403, ErrorCode::InvalidApiKey),
+            ("@gamegate_404", 404, ErrorCode::NotFound),
+            ("@gamegate_413", 413, ErrorCode::PayloadTooLarge),
+            ("@gamegate_429", 429, ErrorCode::RateLimited),
+            ("@gamegate_500", 500, ErrorCode::InternalError),
+            ("@gamegate_502", 502, ErrorCode::InternalError),
+            ("@gamegate_503", 503, ErrorCode::InternalError),
+            ("@gamegate_504", 504, ErrorCode::RequestTimeout),
+        ] {
+            let body = json_body(code, self.lang).map_err(|_| std::fmt::Error)?;
+            writeln!(o, "    location {name} {{")?;
+            if code == ErrorCode::RateLimited {
+                o.push_str(&self.common_headers("        "));
+                writeln!(
+                    o,
+                    "        add_header Retry-After $gamegate_retry_after always;"
+                )?;
+            }
+            writeln!(o, "        return {status} '{body}';\n    }}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The contract's error body for `code`, quoted for a single-quoted nginx
+/// string. `$` would be read as a variable and cannot be escaped in nginx, so
+/// it is refused (no message has one; a unit test checks every code).
+fn json_body(code: ErrorCode, lang: Lang) -> anyhow::Result<String> {
+    let body = String::from_utf8(ApiError::new(code, lang).body()).context("JSON is UTF-8")?;
+    if body.contains('$') || body.contains('\n') {
+        bail!(
+            "the message of {} contains `$` or a newline; nginx cannot carry it",
+            code.as_str()
+        );
+    }
+    Ok(body.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+fn non_empty_or(value: &str, default: impl FnOnce() -> String) -> String {
+    if value.trim().is_empty() {
+        default()
+    } else {
+        value.trim().to_owned()
+    }
+}
+
+/// `443` or `IP:443` / `[::]:443`, normalised.
+fn listen_list(what: &str, items: &[String]) -> anyhow::Result<Vec<String>> {
+    items
+        .iter()
+        .map(|l| {
+            let l = l.trim();
+            if let Ok(port) = l.parse::<u16>()
+                && port > 0
+            {
+                return Ok(port.to_string());
+            }
+            l.parse::<std::net::SocketAddr>()
+                .ok()
+                .filter(|a| a.port() > 0)
+                .map(|a| a.to_string())
+                .with_context(|| format!("{what}: {l:?} is not a port or IP:PORT"))
+        })
+        .collect()
+}
+
+fn port_of(listen: &str) -> u16 {
+    listen
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(443)
+}
+
+/// `https://site.example` or `http://host:port`: a scheme and a host, no
+/// path, nothing nginx would read as syntax.
+fn check_origin(origin: &str) -> anyhow::Result<()> {
+    let what = "edge.cors_allowed_origins";
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .with_context(|| {
+            format!("{what}: {origin:?} must be `*` or start with https:// or http://")
+        })?;
+    check_chars(what, rest, |c| {
+        c.is_ascii_alphanumeric() || ".-:[]".contains(c)
+    })?;
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && !rest.ends_with(']') => {
+            check_host(what, host)?;
+            port.parse::<u16>()
+                .map_err(|_| anyhow::anyhow!("{what}: {origin:?} has an invalid port"))?;
+        }
+        _ => check_host(what, rest)?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_A: &str = "key-a-0123456789abcdef";
+    const KEY_B: &str = "Key+B/0123456789abc.def=";
+
+    fn config() -> Config {
+        let mut c = Config::default();
+        c.edge.api_keys = vec![KEY_A.into(), KEY_B.into()];
+        c.edge.cors_allowed_origins = vec!["https://site.example".into()];
+        c
+    }
+
+    fn err(c: &Config) -> String {
+        format!("{:#}", render(c).unwrap_err())
+    }
+
+    #[test]
+    fn defaults_follow_the_seed() {
+        let text = render(&config()).unwrap();
+        for needle in [
+            "server 10.8.0.2:1010;",
+            "listen 443 ssl;",
+            "listen [::]:443 ssl;",
+            "listen 80;",
+            "server_name api.example.com;",
+            "ssl_certificate /etc/letsencrypt/live/api.example.com/fullchain.pem;",
+            "ssl_certificate_key /etc/letsencrypt/live/api.example.com/privkey.pem;",
+            "ssl_protocols TLSv1.2 TLSv1.3;",
+            "rate=10r/m;",
+            "rate=30r/m;",
+            "limit_req zone=gamegate_register burst=5 nodelay;",
+            "limit_req zone=gamegate_status burst=10 nodelay;",
+            "limit_req_status 429;",
+            "access_log /var/log/nginx/gamegate-access.log gamegate;",
+            "client_max_body_size 16384;",
+            "server_tokens off;",
+            "return 301 https://api.example.com$request_uri;",
+            "proxy_set_header X-Forwarded-For $remote_addr;",
+            "proxy_set_header X-Real-IP $remote_addr;",
+            "/api/register 6;",
+            "/api/server/status 2;",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(text.contains(&format!("log_format gamegate {LOG_FORMAT};")));
+        // Nothing trusted by default: no real_ip directives at all.
+        assert!(!text.contains("set_real_ip_from"), "{text}");
+        assert!(!text.contains("real_ip_header"), "{text}");
+    }
+
+    #[test]
+    fn every_key_is_an_anchored_case_sensitive_map_entry() {
+        let text = render(&config()).unwrap();
+        assert!(text.contains("map $http_x_api_key $gamegate_key_ok {"));
+        assert!(text.contains(&format!("\"~^{KEY_A}$\" 1;")), "{text}");
+        assert!(
+            text.contains(r#""~^Key\+B/0123456789abc\.def=$" 1;"#),
+            "{text}"
+        );
+        // Case-insensitive (`~*`) or plain entries would accept other keys.
+        assert!(!text.contains("\"~*"));
+    }
+
+    #[test]
+    fn keys_nginx_cannot_match_safely_are_refused_without_being_shown() {
+        for bad in [
+            "quote\"inside-0123456789",
+            "dollar$inside-0123456789",
+            "semi;colon-0123456789",
+        ] {
+            let mut c = config();
+            c.edge.api_keys = vec![KEY_A.into(), bad.into()];
+            let e = err(&c);
+            assert!(e.contains("key #2"), "{e}");
+            assert!(!e.contains(bad), "the key leaked: {e}");
+        }
+        let mut c = config();
+        c.edge.api_keys.clear();
+        assert!(err(&c).contains("edge.api_keys is empty"));
+    }
+
+    #[test]
+    fn syntax_in_config_values_is_refused_not_injected() {
+        type Mutate = fn(&mut Config);
+        let cases: [(&str, Mutate); 7] = [
+            ("nginx.server_name", |c| {
+                c.nginx.server_name = "api.example.com; include /etc/passwd".into()
+            }),
+            ("nginx.server_name", |c| c.nginx.server_name = "a{b".into()),
+            ("nginx.server_name", |c| {
+                c.nginx.server_name = "\"x\"".into()
+            }),
+            ("edge.cors_allowed_origins", |c| {
+                c.edge.cors_allowed_origins = vec!["https://a.example\" 1; \"x".into()]
+            }),
+            ("edge.cors_allowed_origins", |c| {
+                c.edge.cors_allowed_origins = vec!["https://a.example/path".into()]
+            }),
+            ("nginx.register_upstreams", |c| {
+                c.nginx.register_upstreams = vec!["10.0.0.1:80; server evil:80".into()]
+            }),
+            ("nginx.access_log", |c| {
+                c.nginx.access_log = "/var/log/x.log gamegate; root /".into()
+            }),
+        ];
+        for (needle, mutate) in cases {
+            let mut c = config();
+            mutate(&mut c);
+            let e = err(&c);
+            assert!(e.contains(needle), "{needle}: {e}");
+        }
+    }
+
+    #[test]
+    fn cors_allow_list_wildcard_and_off() {
+        let text = render(&config()).unwrap();
+        assert!(text.contains("map $http_origin $gamegate_cors_origin {"));
+        assert!(text.contains("\"https://site.example\" $http_origin;"));
+        assert!(
+            text.contains(
+                "add_header Access-Control-Allow-Origin \"$gamegate_cors_origin\" always;"
+            )
+        );
+
+        let mut c = config();
+        c.edge.cors_allowed_origins = vec!["*".into()];
+        let text = render(&c).unwrap();
+        assert!(!text.contains("map $http_origin"), "{text}");
+        assert!(text.contains("add_header Access-Control-Allow-Origin \"*\" always;"));
+
+        c.edge.cors_allowed_origins.clear();
+        let text = render(&c).unwrap();
+        assert!(!text.contains("Access-Control-Allow-Origin \""), "{text}");
+    }
+
+    #[test]
+    fn trusted_proxies_become_set_real_ip_from() {
+        let mut c = config();
+        c.edge.trusted_proxies = vec!["10.8.0.0/24".into(), "192.0.2.1".into()];
+        let text = render(&c).unwrap();
+        assert!(text.contains("set_real_ip_from 10.8.0.0/24;"));
+        assert!(text.contains("set_real_ip_from 192.0.2.1/32;"));
+        assert!(text.contains("real_ip_header X-Forwarded-For;"));
+        assert!(text.contains("real_ip_recursive on;"));
+    }
+
+    #[test]
+    fn error_bodies_come_from_the_domain_table_in_the_configured_language() {
+        let mut c = config();
+        c.language = "en".into();
+        let text = render(&c).unwrap();
+        let expected =
+            String::from_utf8(ApiError::new(ErrorCode::RateLimited, Lang::En).body()).unwrap();
+        assert!(
+            text.contains(&format!("return 429 '{expected}';")),
+            "{text}"
+        );
+        assert!(text.contains("add_header Retry-After $gamegate_retry_after always;"));
+        assert!(text.contains("\"detail\":\"invalid_api_key\""));
+        // Every code's message can be carried by nginx.
+        for code in ErrorCode::ALL {
+            for lang in [Lang::Ru, Lang::En] {
+                json_body(code, lang).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_standard_https_port_is_kept_in_the_redirect_and_limits_can_be_off() {
+        let mut c = config();
+        c.nginx.listen_https = vec!["127.0.0.1:8443".into()];
+        c.edge.status_per_minute = 0;
+        let text = render(&c).unwrap();
+        assert!(text.contains("return 301 https://api.example.com:8443$request_uri;"));
+        assert!(!text.contains("zone=gamegate_status"), "{text}");
+        assert!(text.contains("listen 127.0.0.1:8443 ssl;"));
+        c.nginx.listen_https = vec!["443; evil".into()];
+        assert!(err(&c).contains("nginx.listen_https"));
+    }
+}

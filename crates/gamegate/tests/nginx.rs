@@ -1,0 +1,675 @@
+//! The shipped nginx config and fail2ban filter against the real programs:
+//! `gamegate render nginx|fail2ban` (the real binary) → a real nginx on
+//! loopback with a self-signed certificate → a real `gamegate all` upstream;
+//! then `fail2ban-regex` over the access log nginx wrote.
+//!
+//! Needs nginx, fail2ban and openssl (`.ci/run` installs them). Without them
+//! the suite is skipped with a notice — except under `CI`, where it fails.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+const KEY: &str = "nginx-suite-key-0123456789";
+/// Has the two regex metacharacters a key may carry (`+`, `.`).
+const KEY2: &str = "Second+Key/0123.456789abc=";
+const ORIGIN: &str = "https://site.example";
+const REGISTER_BURST: u32 = 3;
+const STATUS_BURST: u32 = 3;
+
+struct Tools {
+    nginx: PathBuf,
+    fail2ban_regex: PathBuf,
+    fail2ban_client: PathBuf,
+    openssl: PathBuf,
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    // Debian keeps nginx in /usr/sbin, which a non-root PATH may lack.
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The tools, or `None` (with a notice) when one is missing outside CI.
+fn tools() -> Option<Tools> {
+    let found = |name: &str| match which(name) {
+        Some(p) => Ok(p),
+        None if std::env::var_os("CI").is_some() => panic!(
+            "{name} is not installed, but CI must run the nginx suite \
+             (apt-get install -y nginx fail2ban openssl; see .ci/run)"
+        ),
+        None => {
+            eprintln!("SKIPPED: {name} not installed (apt-get install -y nginx fail2ban openssl)");
+            Err(())
+        }
+    };
+    Some(Tools {
+        nginx: found("nginx").ok()?,
+        fail2ban_regex: found("fail2ban-regex").ok()?,
+        fail2ban_client: found("fail2ban-client").ok()?,
+        openssl: found("openssl").ok()?,
+    })
+}
+
+fn run(cmd: &mut StdCommand) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn free_port() -> u16 {
+    // Released before nginx binds it: a small race, acceptable on a test host.
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A self-signed certificate for `localhost`, by the openssl CLI (already
+/// needed for the TLS-version checks; no certificate crate to build).
+fn certificate(t: &Tools, dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    run(StdCommand::new(&t.openssl)
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    (cert, key)
+}
+
+/// nginx's main file: everything that is not the site, inside the temp dir.
+fn main_conf(dir: &Path, site: &Path) -> PathBuf {
+    let d = dir.display();
+    let conf = dir.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "user root;\nworker_processes 1;\nevents {{ worker_connections 128; }}\nhttp {{\n\
+             \x20   client_body_temp_path {d}/tmp_body;\n    proxy_temp_path {d}/tmp_proxy;\n\
+             \x20   fastcgi_temp_path {d}/tmp_fastcgi;\n    uwsgi_temp_path {d}/tmp_uwsgi;\n\
+             \x20   scgi_temp_path {d}/tmp_scgi;\n    include {};\n}}\n",
+            site.display()
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+fn nginx_args(cmd: &mut StdCommand, dir: &Path, conf: &Path, daemon: bool) {
+    cmd.arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .arg("-g")
+        .arg(format!(
+            "{}pid {}/nginx.pid; error_log stderr;",
+            if daemon { "" } else { "daemon off; " },
+            dir.display()
+        ));
+}
+
+fn nginx_t(t: &Tools, dir: &Path, conf: &Path) {
+    let mut cmd = StdCommand::new(&t.nginx);
+    cmd.arg("-t");
+    nginx_args(&mut cmd, dir, conf, true);
+    run(&mut cmd);
+}
+
+/// `gamegate render …` through the real binary; returns stdout and stderr.
+fn render(args: &[&str], config: &Path) -> (String, String) {
+    let out = run(StdCommand::new(BIN)
+        .args(["render"])
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default()));
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Stops nginx (master and worker) when the test ends, even on a panic.
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, not kill(): the master takes its worker down with it.
+        let _ = StdCommand::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// `gamegate all` on random ports; its own limits raised so the limits seen
+/// are nginx's, and nginx (127.0.0.1) trusted for the client address.
+async fn start_gamegate(dir: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .arg("all")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "GAMEGATE_DATABASE__URL",
+            format!("sqlite://{}", dir.join("accounts.db").display()),
+        )
+        .env(
+            "GAMEGATE_ANALYTICS__URL",
+            format!("sqlite://{}", dir.join("analytics.db").display()),
+        )
+        .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
+        .env("GAMEGATE_HTTP__ADMIN_ADDR", "127.0.0.1:0")
+        .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
+        .env("GAMEGATE_PASSWORD_HASH__MEMORY_KIB", "1024")
+        .env("GAMEGATE_PASSWORD_HASH__ITERATIONS", "1")
+        .env("GAMEGATE_EDGE__API_KEYS", format!("{KEY},{KEY2}"))
+        .env("GAMEGATE_EDGE__TRUSTED_PROXIES", "127.0.0.1")
+        .env("GAMEGATE_EDGE__REGISTER_PER_MINUTE", "100000")
+        .env("GAMEGATE_EDGE__REGISTER_BURST", "10000")
+        .env("GAMEGATE_EDGE__STATUS_PER_MINUTE", "100000")
+        .env("GAMEGATE_EDGE__STATUS_BURST", "10000")
+        .env("GAMEGATE_LOG__LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the gamegate binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.trim_start().strip_prefix("public") {
+                let url = rest.split_whitespace().next().unwrap();
+                return url.trim_start_matches("http://").parse().unwrap();
+            }
+        }
+        panic!("gamegate all exited before printing its public address");
+    })
+    .await
+    .expect("gamegate starts within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+async fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "nginx did not listen on {port}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn player(login: &str) -> Value {
+    json!({"login": login, "password": "secret12", "gender": 0, "telegram_id": 4242})
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The contract's error body, served as JSON.
+    fn assert_error(&self, status: u16, detail: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        let body = self.json();
+        assert_eq!(body["ok"], json!(false), "{body}");
+        assert_eq!(body["detail"], json!(detail), "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn cors_headers(&self) -> Vec<String> {
+        self.headers
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .filter(|k| k.starts_with("access-control-"))
+            .collect()
+    }
+}
+
+/// Sends through nginx and counts the answers fail2ban must see: 403 and 429
+/// on /api/.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    api_failures: usize,
+}
+
+impl Client {
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
+        let req = req.build().unwrap();
+        let on_api = req.url().path().starts_with("/api/");
+        let r = self.http.execute(req).await.expect("nginx answers");
+        let answer = Answer {
+            status: r.status(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        };
+        if on_api && matches!(answer.status.as_u16(), 403 | 429) {
+            self.api_failures += 1;
+        }
+        answer
+    }
+
+    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    async fn register(&mut self, key: Option<&str>, login: &str) -> Answer {
+        let mut req = self.req(Method::POST, "/api/register").json(&player(login));
+        if let Some(key) = key {
+            req = req.header("x-api-key", key);
+        }
+        self.send(req).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_in_front_enforces_the_edge_policy_and_fail2ban_reads_its_log() {
+    let Some(t) = tools() else { return };
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (cert, key) = certificate(&t, dir);
+    let (mut gamegate, upstream) = start_gamegate(dir).await;
+    let (https_port, http_port) = (free_port(), free_port());
+
+    // The operator's file: render reads the same config gamegate reads.
+    let config = dir.join("gamegate.toml");
+    let d = dir.display();
+    std::fs::write(
+        &config,
+        format!(
+            r#"language = "en"
+[http]
+body_limit_bytes = 4096
+[edge]
+api_keys = ["{KEY}", "{KEY2}"]
+cors_allowed_origins = ["{ORIGIN}"]
+register_per_minute = 10
+register_burst = {REGISTER_BURST}
+status_per_minute = 60
+status_burst = {STATUS_BURST}
+[nginx]
+server_name = "localhost"
+listen_https = ["127.0.0.1:{https_port}"]
+listen_http = ["127.0.0.1:{http_port}"]
+tls_certificate = "{cert}"
+tls_certificate_key = "{key}"
+register_upstreams = ["{upstream}"]
+status_upstreams = ["{upstream}"]
+access_log = "{d}/access.log"
+error_log = "{d}/error.log"
+acme_webroot = "{d}/acme"
+"#,
+            cert = cert.display(),
+            key = key.display(),
+        ),
+    )
+    .unwrap();
+    let site = dir.join("gamegate-site.conf");
+    let (stdout, stderr) = render(&["nginx", "--out", site.to_str().unwrap()], &config);
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains(KEY) && !text.contains(KEY2),
+            "a key leaked: {text}"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&site).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the site file holds keys");
+    }
+    render(
+        &["fail2ban", "--out", dir.join("fail2ban").to_str().unwrap()],
+        &config,
+    );
+
+    let conf = main_conf(dir, &site);
+    nginx_t(&t, dir, &conf);
+    let mut cmd = StdCommand::new(&t.nginx);
+    nginx_args(&mut cmd, dir, &conf, false);
+    let _nginx = Nginx(cmd.spawn().expect("nginx starts"));
+    wait_for_port(https_port).await;
+    wait_for_port(http_port).await;
+
+    let localhost: SocketAddr = ([127, 0, 0, 1], https_port).into();
+    let mut c = Client {
+        http: reqwest::Client::builder()
+            // Self-signed: the handshake itself is what is tested here.
+            .danger_accept_invalid_certs(true)
+            .resolve("localhost", localhost)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        base: format!("https://localhost:{https_port}"),
+        api_failures: 0,
+    };
+
+    // The edge's own health.
+    let r = c.send(c.req(Method::GET, "/health")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json(), json!({"status": "ok"}));
+
+    // Key missing, wrong (case matters), right — the rate limit counts all three.
+    // The user agent tries to fake a 200 in the log line; nginx writes its
+    // quotes as \x22, so fail2ban still counts this 403 (checked below).
+    c.send(
+        c.req(Method::POST, "/api/register")
+            .header("user-agent", "curl/8.0\" 200 0 \"-\" \"x")
+            .json(&player("No_Key")),
+    )
+    .await
+    .assert_error(403, "invalid_api_key");
+    c.register(Some(&KEY.to_uppercase()), "Wrong_Key")
+        .await
+        .assert_error(403, "invalid_api_key");
+    let r = c.register(Some(KEY2), "Hero_01").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["login"], json!("Hero_01"));
+    let db = gamegate_store::Database::connect(
+        &format!("sqlite://{}", dir.join("accounts.db").display()),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.accounts().count_for_telegram(4242).await.unwrap(), 1);
+
+    // Register limit: 10/min with burst 3 admits 4 at once; three are spent.
+    let mut limited = None;
+    for i in 0..REGISTER_BURST + 3 {
+        let r = c.register(Some(KEY), &format!("Hero_1{i}")).await;
+        if r.status == 429 {
+            limited = Some((i, r));
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let (admitted, r) = limited.expect("nginx limits /api/register");
+    // One more fits the burst; a second only if the test took over 6 s.
+    assert!(admitted <= 2, "{admitted} more admitted after the burst");
+    r.assert_error(429, "rate_limited");
+    assert_eq!(r.header(RETRY_AFTER.as_str()), Some("6"), "60 s / 10");
+
+    // A forged X-Forwarded-For from an untrusted peer changes nothing.
+    let spoofed = c
+        .send(
+            c.req(Method::POST, "/api/register")
+                .header("x-api-key", KEY)
+                .header("x-forwarded-for", "198.51.100.7")
+                .header("x-real-ip", "198.51.100.8")
+                .json(&player("Spoofer")),
+        )
+        .await;
+    spoofed.assert_error(429, "rate_limited");
+
+    // CORS: the allowed origin, once (the upstream's own header is hidden).
+    let r = c
+        .send(
+            c.req(Method::GET, "/api/server/status")
+                .header("origin", ORIGIN),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let allow: Vec<_> = r
+        .headers
+        .get_all("access-control-allow-origin")
+        .iter()
+        .collect();
+    assert_eq!(allow, [ORIGIN], "exactly one allow-origin");
+    let r = c
+        .send(
+            c.req(Method::GET, "/api/server/status")
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.cors_headers().is_empty(), "{:?}", r.cors_headers());
+
+    // Status limit: 60/min with burst 3; two of the four are spent.
+    let mut limited = None;
+    // A token comes back every second, so allow a few more tries.
+    for _ in 0..STATUS_BURST + 8 {
+        let r = c
+            .send(
+                c.req(Method::GET, "/api/server/status")
+                    .header("origin", ORIGIN),
+            )
+            .await;
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = limited.expect("nginx limits /api/server/status");
+    r.assert_error(429, "rate_limited");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // The site's script can read the error and the wait.
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
+
+    // Preflight: answered by nginx, without key, rate limit or upstream.
+    let preflight = |c: &Client, origin: &str| {
+        c.req(Method::OPTIONS, "/api/register")
+            .header("origin", origin.to_owned())
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,x-api-key")
+    };
+    let r = c.send(preflight(&c, ORIGIN)).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
+    assert!(
+        r.header("access-control-allow-methods")
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        r.header("access-control-allow-headers")
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("x-api-key")
+    );
+    let r = c.send(preflight(&c, "https://evil.example")).await;
+    assert_eq!(r.status, 204);
+    assert!(r.cors_headers().is_empty(), "{:?}", r.cors_headers());
+
+    // nginx's own errors are the contract's JSON, never HTML.
+    c.send(c.req(Method::GET, "/nope.html"))
+        .await
+        .assert_error(404, "not_found");
+    c.send(c.req(Method::GET, "/api/nope"))
+        .await
+        .assert_error(404, "not_found");
+    c.send(
+        c.req(Method::POST, "/api/register")
+            .header("x-api-key", KEY)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 8192]),
+    )
+    .await
+    .assert_error(413, "payload_too_large");
+
+    // Plain HTTP redirects to the TLS port, to the configured name.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{http_port}/api/server/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        r.headers()[LOCATION],
+        format!("https://localhost:{https_port}/api/server/status").as_str()
+    );
+
+    // TLS 1.2 and 1.3 only. SECLEVEL=0 lets the client offer TLS 1.1, so the
+    // refusal is the server's.
+    let s_client = |args: &[&str]| {
+        StdCommand::new(&t.openssl)
+            .args(["s_client", "-connect", &format!("127.0.0.1:{https_port}")])
+            .args(["-servername", "localhost"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(
+        !s_client(&["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]),
+        "TLS 1.1 accepted"
+    );
+    assert!(s_client(&["-tls1_2"]), "TLS 1.2 refused");
+    assert!(s_client(&["-tls1_3"]), "TLS 1.3 refused");
+
+    // Upstream down: the contract's JSON with nginx's 502.
+    gamegate.kill().await.unwrap();
+    let mut down = None;
+    for _ in 0..5 {
+        // One status request per second is admitted again.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let r = c.send(c.req(Method::GET, "/api/server/status")).await;
+        if r.status != 429 {
+            down = Some(r);
+            break;
+        }
+    }
+    let r = down.expect("a status request gets through the limit");
+    r.assert_error(502, "internal_error");
+
+    // fail2ban reads the same log: exactly the 403s and 429s on /api/.
+    let log = std::fs::read_to_string(dir.join("access.log")).unwrap();
+    assert!(
+        log.contains("\"POST /api/register HTTP/1.1\" 200 "),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#""curl/8.0\x22 200 0 \x22-\x22 \x22x""#),
+        "{log}"
+    );
+    let out = run(StdCommand::new(&t.fail2ban_regex)
+        .arg(dir.join("access.log"))
+        .arg(dir.join("fail2ban/filter.d/gamegate.conf")));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let matched = report
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("Lines: ")?;
+            let before = rest.split(" matched").next()?;
+            before.rsplit(' ').next()?.parse::<usize>().ok()
+        })
+        .unwrap_or_else(|| panic!("no `Lines:` in fail2ban-regex output:\n{report}"));
+    assert_eq!(
+        matched, c.api_failures,
+        "fail2ban matched {matched} lines, {} 403/429 answers on /api/ were caused:\n{log}",
+        c.api_failures
+    );
+    // 2 × 403, register 429, spoofed 429, status 429 at least.
+    assert!(c.api_failures >= 5);
+
+    // The jail parses with the distribution's actions (a copy of /etc/fail2ban).
+    let f2b = dir.join("etc-fail2ban");
+    run(StdCommand::new("cp")
+        .arg("-r")
+        .arg("/etc/fail2ban")
+        .arg(&f2b));
+    let _ = std::fs::remove_file(f2b.join("jail.d/defaults-debian.conf"));
+    for f in ["filter.d/gamegate.conf", "jail.d/gamegate.conf"] {
+        std::fs::copy(dir.join("fail2ban").join(f), f2b.join(f)).unwrap();
+    }
+    run(StdCommand::new(&t.fail2ban_client)
+        .arg("-c")
+        .arg(&f2b)
+        .arg("-t"));
+
+    eprintln!("nginx suite: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Variants a production config uses and the main test does not: trusted
+/// proxies (real_ip), CORS `*`, no plain-HTTP server, the default ports.
+#[test]
+fn other_rendered_variants_pass_nginx_t() {
+    let Some(t) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (cert, key) = certificate(&t, dir);
+    let d = dir.display();
+    let config = dir.join("gamegate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[edge]
+api_keys = ["{KEY}"]
+trusted_proxies = ["10.8.0.0/24", "127.0.0.1", "::1"]
+cors_allowed_origins = ["*"]
+status_per_minute = 0
+[nginx]
+listen_https = ["127.0.0.1:{port}"]
+listen_http = []
+tls_certificate = "{cert}"
+tls_certificate_key = "{key}"
+register_upstreams = ["10.8.0.2:1010", "10.8.0.3:1010"]
+access_log = "{d}/access.log"
+error_log = "{d}/error.log"
+"#,
+            port = free_port(),
+            cert = cert.display(),
+            key = key.display(),
+        ),
+    )
+    .unwrap();
+    let site = dir.join("site.conf");
+    render(&["nginx", "--out", site.to_str().unwrap()], &config);
+    let text = std::fs::read_to_string(&site).unwrap();
+    assert!(text.contains("set_real_ip_from 10.8.0.0/24;"), "{text}");
+    nginx_t(&t, dir, &main_conf(dir, &site));
+
+    // `--out -` prints the file, and warns on stderr that it holds keys.
+    let (stdout, stderr) = render(&["nginx", "--out", "-"], &config);
+    assert!(stdout.contains("map $http_x_api_key"));
+    assert!(stderr.contains("contains the API keys"), "{stderr}");
+}
