@@ -48,6 +48,11 @@ pub enum Command {
         #[command(subcommand)]
         report: crate::report_cmd::ReportCommand,
     },
+    /// The ban jail's bans in the accounts database: list, add, remove.
+    Ban {
+        #[command(subcommand)]
+        ban: crate::ban_cmd::BanCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -80,6 +85,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(config).await,
         Command::Report { report } => {
             let text = crate::report_cmd::run(&config, report).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
+        Command::Ban { ban } => {
+            let text = crate::ban_cmd::run(&config, ban).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }

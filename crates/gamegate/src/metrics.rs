@@ -109,6 +109,9 @@ pub struct Metrics {
     pub db_pool_size: Family<DatabaseLabels, Gauge>,
     pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
+    pub jail_bans_issued: Counter,
+    pub jail_active_bans: Gauge,
+    pub jail_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -172,6 +175,24 @@ impl Metrics {
             "Seconds since the status constants were last read",
             status_cache_age_seconds.clone(),
         );
+        let jail_bans_issued = Counter::default();
+        registry.register(
+            "jail_bans_issued",
+            "Client IPs banned by this process for crossing the failure threshold",
+            jail_bans_issued.clone(),
+        );
+        let jail_active_bans = Gauge::default();
+        registry.register(
+            "jail_active_bans",
+            "Bans this process enforces (its own and those read from the database)",
+            jail_active_bans.clone(),
+        );
+        let jail_refused = Counter::default();
+        registry.register(
+            "jail_refused_requests",
+            "Requests refused with 403 banned",
+            jail_refused.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -182,6 +203,9 @@ impl Metrics {
             db_pool_size,
             db_pool_idle,
             status_cache_age_seconds,
+            jail_bans_issued,
+            jail_active_bans,
+            jail_refused,
         }
     }
 

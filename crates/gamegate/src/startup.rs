@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::edge::Edge;
+use crate::edge::{Edge, Jail, JailSettings};
 use crate::hashing::PasswordHasher;
 use crate::http::{self, AdminState, Common};
 use crate::metrics::Metrics;
@@ -78,6 +78,7 @@ pub struct Application {
     reconciler: Option<Reconciler>,
     registrar: Option<Registrar>,
     edge: Option<Edge>,
+    jail: Option<Arc<Jail>>,
     shutdown: CancellationToken,
 }
 
@@ -151,6 +152,17 @@ impl Application {
                 StatusCache::load(db)
                     .await
                     .context("cannot read the constants table")?,
+            ),
+            _ => None,
+        };
+
+        // The ban jail guards the public listener of the all-in-one process;
+        // its bans are in the accounts database, read before serving.
+        let jail = match (mode, &accounts, JailSettings::from_config(&config.edge)?) {
+            (Mode::All, Some(db), Some(settings)) => Some(
+                Jail::restore(settings, common.lang, db.clone(), metrics.clone())
+                    .await
+                    .context("cannot read the bans table")?,
             ),
             _ => None,
         };
@@ -241,11 +253,18 @@ impl Application {
                     socket: bind(config.http.public_addr).await?,
                     router: {
                         let edge = edge.as_ref().expect("all registers");
-                        edge.cors(http::finish(
+                        // CORS outermost so a browser on an allowed site can
+                        // read even a `banned` answer; inside it the jail,
+                        // before every rate limit, key check and route.
+                        edge.cors(http::finish_guarded(
                             register()
                                 .merge(edge.limit_status(status_at(&["/api/server/status"])))
                                 .merge(http::edge_routes()),
                             common.clone(),
+                            |router| match &jail {
+                                Some(jail) => edge.jail(router, jail.clone()),
+                                None => router,
+                            },
                         ))
                     },
                 },
@@ -289,6 +308,7 @@ impl Application {
             reconciler,
             registrar,
             edge,
+            jail,
             shutdown,
         })
     }
@@ -422,6 +442,9 @@ impl Application {
         }
         if let Some(reconciler) = self.reconciler {
             tasks.spawn(reconciler.run(shutdown.child_token()));
+        }
+        if let Some(jail) = &self.jail {
+            tasks.spawn(jail.clone().run_sync(shutdown.child_token()));
         }
 
         let servers: Vec<_> = self

@@ -115,6 +115,31 @@ impl<'a> Bans<'a> {
             .await
     }
 
+    /// The stored ban of `ip`, running or not.
+    pub async fn get(&self, ip: IpAddr) -> Result<Option<Ban>, StoreError> {
+        let rows = self
+            .db
+            .bounded(async {
+                let query = Query::select()
+                    .columns([Bans_::BannedUntil, Bans_::Reason, Bans_::CreatedAt])
+                    .from(Bans_::Table)
+                    .and_where(Expr::col(Bans_::Ip).eq(canonical_ip(ip)))
+                    .take();
+                self.db
+                    .fetch_all(&query, |r| {
+                        Ok(Ban {
+                            ip: ip.to_canonical(),
+                            banned_until: r.try_get(0)?,
+                            reason: r.try_get(1)?,
+                            created_at: r.try_get(2)?,
+                        })
+                    })
+                    .await
+            })
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Lifts the ban of `ip`. `false` when there was none.
     pub async fn remove(&self, ip: IpAddr) -> Result<bool, StoreError> {
         self.db
@@ -166,18 +191,20 @@ impl<'a> Bans<'a> {
             .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(ip, banned_until, reason, created_at)| match ip.parse::<IpAddr>() {
-                Ok(addr) => Some(Ban {
-                    ip: addr.to_canonical(),
-                    banned_until,
-                    reason,
-                    created_at,
-                }),
-                Err(_) => {
-                    tracing::warn!(ip = %ip, "bans: a row whose ip is not an address; ignored");
-                    None
-                }
-            })
+            .filter_map(
+                |(ip, banned_until, reason, created_at)| match ip.parse::<IpAddr>() {
+                    Ok(addr) => Some(Ban {
+                        ip: addr.to_canonical(),
+                        banned_until,
+                        reason,
+                        created_at,
+                    }),
+                    Err(_) => {
+                        tracing::warn!(ip = %ip, "bans: a row whose ip is not an address; ignored");
+                        None
+                    }
+                },
+            )
             .collect())
     }
 
@@ -260,7 +287,15 @@ mod tests {
             (3_000, "longer")
         );
 
+        assert_eq!(
+            bans.get(ip("::ffff:198.51.100.1"))
+                .await
+                .unwrap()
+                .map(|b| b.banned_until),
+            Some(3_000)
+        );
         assert!(bans.remove(a).await.unwrap());
+        assert_eq!(bans.get(a).await.unwrap(), None);
         assert!(!bans.remove(a).await.unwrap(), "nothing left to lift");
         assert!(bans.active(1_000, 10).await.unwrap().is_empty());
         db.close().await;
@@ -270,11 +305,15 @@ mod tests {
     async fn only_running_bans_are_listed_and_expired_ones_purged() {
         let (db, _dir) = sqlite().await;
         let bans = db.bans();
-        bans.upsert(ip("2001:db8::1"), 100, "ended", 0).await.unwrap();
+        bans.upsert(ip("2001:db8::1"), 100, "ended", 0)
+            .await
+            .unwrap();
         bans.upsert(ip("2001:db8::2"), 300, "running", 0)
             .await
             .unwrap();
-        bans.upsert(ip("192.0.2.1"), 500, "longest", 0).await.unwrap();
+        bans.upsert(ip("192.0.2.1"), 500, "longest", 0)
+            .await
+            .unwrap();
         let listed: Vec<IpAddr> = bans
             .active(100, 10)
             .await
