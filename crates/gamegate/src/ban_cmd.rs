@@ -17,6 +17,9 @@ use crate::report_cmd::{format_utc, parse_duration};
 
 const OPERATOR_REASON: &str = "added by an operator";
 
+/// `ban list` shows at most this many bans (longest first).
+const LIST_LIMIT: u64 = 1_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum BanCommand {
     /// Running bans, longest first.
@@ -102,7 +105,7 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
         let now = unix_now();
         match cmd {
             BanCommand::List { json } => {
-                let bans = db.bans().active(now, u64::MAX >> 1).await?;
+                let bans = db.bans().active(now, LIST_LIMIT).await?;
                 Ok(if json {
                     bans_json(&bans, now)
                 } else {

@@ -413,6 +413,9 @@ impl Application {
                 String::new()
             }
         });
+        if let Some(jail) = &self.jail {
+            out += &format!("  {:<9} {}\n", "ban jail", jail.describe());
+        }
         if self.mode == Mode::All {
             let public = self.public_addr();
             let key_header = match key.as_deref() {

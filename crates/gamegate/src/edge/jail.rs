@@ -203,6 +203,19 @@ impl Jail {
         Ok(jail)
     }
 
+    /// One line for the start-up banner.
+    pub fn describe(&self) -> String {
+        let counted: Vec<&str> = self.settings.counted.iter().map(|c| c.as_str()).collect();
+        format!(
+            "{} failures ({}) within {} s ban an IP for {} s; {} ban(s) running",
+            self.settings.threshold,
+            counted.join(", "),
+            self.settings.window_secs,
+            self.settings.ban_secs,
+            read(&self.bans).len()
+        )
+    }
+
     /// Seconds left of `ip`'s ban (at least 1), or `None` when not banned.
     pub fn remaining_ban_secs(&self, ip: IpAddr) -> Option<u64> {
         let until = *read(&self.bans).get(&ip)?;
