@@ -51,6 +51,12 @@ impl ErrorCode {
         ErrorCode::InternalError,
     ];
 
+    /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
+    /// that names codes.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidJson => "invalid_json",
@@ -222,7 +228,10 @@ mod tests {
             assert!(!code.message(Lang::En).is_empty());
             assert_ne!(code.message(Lang::Ru), code.message(Lang::En));
             assert!((400..600).contains(&code.http_status()));
+            assert_eq!(ErrorCode::from_code(code.as_str()), Some(code));
         }
+        assert_eq!(ErrorCode::from_code("Banned"), None, "codes are exact");
+        assert_eq!(ErrorCode::from_code("nonsense"), None);
     }
 
     #[test]

@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         target: crate::render::RenderTarget,
     },
+    /// The ban jail's bans in the accounts database: list, add, remove.
+    Ban {
+        #[command(subcommand)]
+        ban: crate::ban_cmd::BanCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -89,6 +94,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Render { target } => crate::render::run(&config, target),
+        Command::Ban { ban } => {
+            let text = crate::ban_cmd::run(&config, ban).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
     }
 }
 

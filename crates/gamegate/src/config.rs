@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use gamegate_domain::{AccountLimit, Lang, RegistrationRules};
+use gamegate_domain::{AccountLimit, ErrorCode, Lang, RegistrationRules};
 use serde::{Deserialize, Serialize};
 
 /// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
@@ -33,6 +33,7 @@ const LIST_KEYS: &[&str] = &[
     "nginx.listen_http",
     "nginx.register_upstreams",
     "nginx.status_upstreams",
+    "edge.ban_on",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -360,7 +361,26 @@ pub struct EdgeConfig {
     /// Origins allowed to call the API from a browser; `*` allows any (the
     /// dev default). Production lists the site's origin.
     pub cors_allowed_origins: Vec<String>,
+    /// The ban jail of `gamegate all` (docs/CONFIGURATION.md#ban-jail): a
+    /// client IP that collects `ban_threshold` counted failures within
+    /// `ban_window_secs` is refused with `403 banned` for `ban_secs`.
+    pub ban_enabled: bool,
+    /// The `detail` codes that count as failures: client errors (4xx) only.
+    pub ban_on: Vec<String>,
+    pub ban_threshold: u32,
+    pub ban_window_secs: u64,
+    pub ban_secs: u64,
+    /// How often bans are re-read from the database, so bans of other
+    /// processes and of `gamegate ban add|remove` take effect here.
+    pub ban_sync_interval_ms: u64,
 }
+
+/// Bounds of the jail settings: the sliding window keeps up to
+/// `ban_threshold` timestamps per tracked IP, so the threshold bounds memory.
+pub const MAX_BAN_THRESHOLD: u32 = 1_000;
+const MAX_BAN_WINDOW_SECS: u64 = 7 * 86_400;
+const MAX_BAN_SECS: u64 = 366 * 86_400;
+const MIN_BAN_SYNC_INTERVAL_MS: u64 = 100;
 
 impl Default for EdgeConfig {
     fn default() -> Self {
@@ -373,6 +393,12 @@ impl Default for EdgeConfig {
             status_per_minute: 30,
             status_burst: 10,
             cors_allowed_origins: vec!["*".into()],
+            ban_enabled: true,
+            ban_on: vec!["invalid_api_key".into(), "rate_limited".into()],
+            ban_threshold: 20,
+            ban_window_secs: 300,
+            ban_secs: 3_600,
+            ban_sync_interval_ms: 5_000,
         }
     }
 }
@@ -391,6 +417,12 @@ impl std::fmt::Debug for EdgeConfig {
             .field("status_per_minute", &self.status_per_minute)
             .field("status_burst", &self.status_burst)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("ban_enabled", &self.ban_enabled)
+            .field("ban_on", &self.ban_on)
+            .field("ban_threshold", &self.ban_threshold)
+            .field("ban_window_secs", &self.ban_window_secs)
+            .field("ban_secs", &self.ban_secs)
+            .field("ban_sync_interval_ms", &self.ban_sync_interval_ms)
             .finish()
     }
 }
@@ -459,7 +491,64 @@ impl EdgeConfig {
             .collect()
     }
 
+    /// `ban_on` as error codes. Only client errors may count: counting our own
+    /// failures (5xx) would ban every client during an outage, and `banned`
+    /// itself would keep a ban alive forever.
+    pub fn ban_on_codes(&self) -> anyhow::Result<Vec<ErrorCode>> {
+        self.ban_on
+            .iter()
+            .map(|name| {
+                let code = ErrorCode::from_code(name.trim()).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "edge.ban_on: {name:?} is not an error code; use codes from docs/API.md \
+                         such as invalid_api_key, rate_limited, validation_error"
+                    )
+                })?;
+                if code == ErrorCode::Banned || !(400..500).contains(&code.http_status()) {
+                    bail!(
+                        "edge.ban_on: {name:?} cannot be counted; only client errors (4xx) \
+                         other than banned are failures of the client"
+                    );
+                }
+                Ok(code)
+            })
+            .collect()
+    }
+
+    fn validate_jail(&self) -> anyhow::Result<()> {
+        let codes = self.ban_on_codes()?;
+        if self.ban_enabled && codes.is_empty() {
+            bail!("edge.ban_on is empty; set edge.ban_enabled = false to turn the ban jail off");
+        }
+        if !(1..=MAX_BAN_THRESHOLD).contains(&self.ban_threshold) {
+            bail!(
+                "edge.ban_threshold must be between 1 and {MAX_BAN_THRESHOLD}, got {}",
+                self.ban_threshold
+            );
+        }
+        if !(1..=MAX_BAN_WINDOW_SECS).contains(&self.ban_window_secs) {
+            bail!(
+                "edge.ban_window_secs must be between 1 and {MAX_BAN_WINDOW_SECS} (7 days), got {}",
+                self.ban_window_secs
+            );
+        }
+        if !(1..=MAX_BAN_SECS).contains(&self.ban_secs) {
+            bail!(
+                "edge.ban_secs must be between 1 and {MAX_BAN_SECS} (366 days), got {}",
+                self.ban_secs
+            );
+        }
+        if self.ban_sync_interval_ms < MIN_BAN_SYNC_INTERVAL_MS {
+            bail!(
+                "edge.ban_sync_interval_ms must be at least {MIN_BAN_SYNC_INTERVAL_MS}, got {}",
+                self.ban_sync_interval_ms
+            );
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
+        self.validate_jail()?;
         for key in &self.api_keys {
             if key.trim() != key || key.len() < 16 || !key.bytes().all(|b| b.is_ascii_graphic()) {
                 // Never the key itself in the message.
@@ -777,6 +866,43 @@ mod tests {
         f
     }
 
+    /// docs/CONFIGURATION.md promises its production example lists every
+    /// key: it must load as it stands and name each key the code knows.
+    #[test]
+    fn the_documented_production_example_is_complete_and_valid() {
+        let doc = include_str!("../../../docs/CONFIGURATION.md");
+        let example = doc
+            .split("## Example: production")
+            .nth(1)
+            .and_then(|rest| rest.split("```toml\n").nth(1))
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/CONFIGURATION.md has a TOML production example");
+        let f = file(example);
+        let (_, unknown) =
+            Config::load_from(Some(f.path()), env(&[])).expect("the documented example loads");
+        assert!(unknown.is_empty(), "{unknown:?}");
+        let table: toml::Table = example.parse().unwrap();
+        let mut documented = Vec::new();
+        for (section, value) in &table {
+            match value.as_table() {
+                Some(keys) => documented.extend(keys.keys().map(|k| format!("{section}.{k}"))),
+                None => documented.push(section.clone()),
+            }
+        }
+        let missing: Vec<_> = known_keys()
+            .into_iter()
+            .filter(|k| {
+                // Section names themselves are not keys.
+                !documented.contains(k)
+                    && !known_keys().iter().any(|o| o.starts_with(&format!("{k}.")))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "keys missing from the documented example: {missing:?}"
+        );
+    }
+
     #[test]
     fn no_config_at_all_gives_the_all_in_one_defaults() {
         let (c, unknown) = Config::load_from(None, env(&[])).unwrap();
@@ -918,6 +1044,48 @@ mod tests {
     }
 
     #[test]
+    fn the_ban_jail_is_on_by_default_and_its_codes_come_from_a_list_variable() {
+        let (c, _) = Config::load_from(None, env(&[])).unwrap();
+        assert!(c.edge.ban_enabled);
+        assert_eq!(
+            c.edge.ban_on_codes().unwrap(),
+            vec![ErrorCode::InvalidApiKey, ErrorCode::RateLimited]
+        );
+        assert_eq!(
+            (
+                c.edge.ban_threshold,
+                c.edge.ban_window_secs,
+                c.edge.ban_secs,
+                c.edge.ban_sync_interval_ms
+            ),
+            (20, 300, 3_600, 5_000)
+        );
+        let (c, unknown) = Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_EDGE__BAN_ON", "invalid_api_key, validation_error"),
+                ("GAMEGATE_EDGE__BAN_THRESHOLD", "3"),
+            ]),
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(
+            c.edge.ban_on_codes().unwrap(),
+            vec![ErrorCode::InvalidApiKey, ErrorCode::ValidationError]
+        );
+        assert_eq!(c.edge.ban_threshold, 3);
+        // Off: an empty list is fine then.
+        Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_EDGE__BAN_ENABLED", "false"),
+                ("GAMEGATE_EDGE__BAN_ON", ""),
+            ]),
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn invalid_values_fail_at_start_with_a_reason() {
         for (key, value, needle) in [
             ("GAMEGATE_LANGUAGE", "de", "unknown language"),
@@ -936,6 +1104,31 @@ mod tests {
                 "trusted_proxies",
             ),
             ("GAMEGATE_EDGE__REGISTER_BURST", "0", "register_burst"),
+            (
+                "GAMEGATE_EDGE__BAN_ON",
+                "invalid_api_key,nope",
+                "\"nope\" is not an error code",
+            ),
+            (
+                "GAMEGATE_EDGE__BAN_ON",
+                "database_unavailable",
+                "only client errors",
+            ),
+            ("GAMEGATE_EDGE__BAN_ON", "banned", "only client errors"),
+            ("GAMEGATE_EDGE__BAN_ON", "", "edge.ban_on is empty"),
+            ("GAMEGATE_EDGE__BAN_THRESHOLD", "0", "edge.ban_threshold"),
+            ("GAMEGATE_EDGE__BAN_THRESHOLD", "1001", "edge.ban_threshold"),
+            (
+                "GAMEGATE_EDGE__BAN_WINDOW_SECS",
+                "0",
+                "edge.ban_window_secs",
+            ),
+            ("GAMEGATE_EDGE__BAN_SECS", "0", "edge.ban_secs"),
+            (
+                "GAMEGATE_EDGE__BAN_SYNC_INTERVAL_MS",
+                "10",
+                "edge.ban_sync_interval_ms",
+            ),
         ] {
             let err = format!(
                 "{:#}",

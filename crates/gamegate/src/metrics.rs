@@ -110,6 +110,9 @@ pub struct Metrics {
     pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
     pub access_log_dropped: Counter,
+    pub jail_bans_issued: Counter,
+    pub jail_active_bans: Gauge,
+    pub jail_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -179,6 +182,24 @@ impl Metrics {
             "Access-log lines dropped because the writer fell behind",
             access_log_dropped.clone(),
         );
+        let jail_bans_issued = Counter::default();
+        registry.register(
+            "jail_bans_issued",
+            "Client IPs banned by this process for crossing the failure threshold",
+            jail_bans_issued.clone(),
+        );
+        let jail_active_bans = Gauge::default();
+        registry.register(
+            "jail_active_bans",
+            "Bans this process enforces (its own and those read from the database)",
+            jail_active_bans.clone(),
+        );
+        let jail_refused = Counter::default();
+        registry.register(
+            "jail_refused_requests",
+            "Requests refused with 403 banned",
+            jail_refused.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -190,6 +211,9 @@ impl Metrics {
             db_pool_idle,
             status_cache_age_seconds,
             access_log_dropped,
+            jail_bans_issued,
+            jail_active_bans,
+            jail_refused,
         }
     }
 

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::edge::Edge;
+use crate::edge::{Edge, Jail, JailSettings};
 use crate::hashing::PasswordHasher;
 use crate::http::access_log::{self, AccessLog};
 use crate::http::server::{CertificateFiles, ConnectionLimits};
@@ -87,6 +87,7 @@ pub struct Application {
     tls_reload_interval: std::time::Duration,
     connection_limits: ConnectionLimits,
     access_log: Option<access_log::Writer>,
+    jail: Option<Arc<Jail>>,
     shutdown: CancellationToken,
 }
 
@@ -179,6 +180,17 @@ impl Application {
             _ => None,
         };
 
+        // The ban jail guards the public listener of the all-in-one process;
+        // its bans are in the accounts database, read before serving.
+        let jail = match (mode, &accounts, JailSettings::from_config(&config.edge)?) {
+            (Mode::All, Some(db), Some(settings)) => Some(
+                Jail::restore(settings, common.lang, db.clone(), metrics.clone())
+                    .await
+                    .context("cannot read the bans table")?,
+            ),
+            _ => None,
+        };
+
         // Only the all-in-one process may host the mock: split services talk to
         // a real (or separately run) game server.
         let mock = if mode == Mode::All && config.game_server.embedded_mock {
@@ -265,11 +277,18 @@ impl Application {
                     socket: bind(config.http.public_addr).await?,
                     router: {
                         let edge = edge.as_ref().expect("all registers");
-                        edge.cors(http::finish(
+                        // CORS outermost so a browser on an allowed site can
+                        // read even a `banned` answer; inside it the jail,
+                        // before every rate limit, key check and route.
+                        edge.cors(http::finish_guarded(
                             register()
                                 .merge(edge.limit_status(status_at(&["/api/server/status"])))
                                 .merge(http::edge_routes()),
                             common.clone(),
+                            |router| match &jail {
+                                Some(jail) => edge.jail(router, jail.clone()),
+                                None => router,
+                            },
                         ))
                     },
                     tls: true,
@@ -343,6 +362,7 @@ impl Application {
                 drain: config.request_timeout() + std::time::Duration::from_secs(5),
             },
             access_log: access_log_writer,
+            jail,
             shutdown,
         })
     }
@@ -456,6 +476,9 @@ impl Application {
                 String::new()
             }
         });
+        if let Some(jail) = &self.jail {
+            out += &format!("  {:<9} {}\n", "ban jail", jail.describe());
+        }
         if self.mode == Mode::All {
             let public = self.public_addr();
             let key_header = match key.as_deref() {
@@ -491,6 +514,9 @@ impl Application {
             tasks.spawn(certificates.watch(self.tls_reload_interval, shutdown.child_token()));
         }
         let limits = self.connection_limits;
+        if let Some(jail) = &self.jail {
+            tasks.spawn(jail.clone().run_sync(shutdown.child_token()));
+        }
 
         let servers: Vec<_> = self
             .listeners

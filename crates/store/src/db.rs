@@ -222,6 +222,10 @@ impl Database {
         crate::Accounts::new(self)
     }
 
+    pub fn bans(&self) -> crate::Bans<'_> {
+        crate::Bans::new(self)
+    }
+
     pub fn constants(&self) -> crate::Constants<'_> {
         crate::Constants::new(self)
     }

@@ -4,9 +4,10 @@
 //! so SQLite, MySQL/MariaDB and PostgreSQL share every statement; the backend
 //! only chooses the SQL dialect the builder emits. Per-backend SQL exists only
 //! where dialects truly differ: the DDL of the migrations and SQLite's
-//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`constants`].
+//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`].
 
 pub mod accounts;
+pub mod bans;
 pub mod constants;
 mod db;
 mod error;
@@ -14,6 +15,7 @@ mod migrate;
 pub mod reports;
 
 pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
+pub use bans::{Ban, Bans};
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password};
 pub use error::StoreError;

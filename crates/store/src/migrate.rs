@@ -28,21 +28,42 @@ impl MigrationSet {
 
     fn files(self, backend: Backend) -> Files {
         match (self, backend) {
-            (MigrationSet::Accounts, Backend::Sqlite) => &[(
-                1,
-                "accounts",
-                include_str!("../migrations/accounts/sqlite/0001_accounts.sql"),
-            )],
-            (MigrationSet::Accounts, Backend::Mysql) => &[(
-                1,
-                "accounts",
-                include_str!("../migrations/accounts/mysql/0001_accounts.sql"),
-            )],
-            (MigrationSet::Accounts, Backend::Postgres) => &[(
-                1,
-                "accounts",
-                include_str!("../migrations/accounts/postgres/0001_accounts.sql"),
-            )],
+            (MigrationSet::Accounts, Backend::Sqlite) => &[
+                (
+                    1,
+                    "accounts",
+                    include_str!("../migrations/accounts/sqlite/0001_accounts.sql"),
+                ),
+                (
+                    2,
+                    "bans",
+                    include_str!("../migrations/accounts/sqlite/0002_bans.sql"),
+                ),
+            ],
+            (MigrationSet::Accounts, Backend::Mysql) => &[
+                (
+                    1,
+                    "accounts",
+                    include_str!("../migrations/accounts/mysql/0001_accounts.sql"),
+                ),
+                (
+                    2,
+                    "bans",
+                    include_str!("../migrations/accounts/mysql/0002_bans.sql"),
+                ),
+            ],
+            (MigrationSet::Accounts, Backend::Postgres) => &[
+                (
+                    1,
+                    "accounts",
+                    include_str!("../migrations/accounts/postgres/0001_accounts.sql"),
+                ),
+                (
+                    2,
+                    "bans",
+                    include_str!("../migrations/accounts/postgres/0002_bans.sql"),
+                ),
+            ],
             (MigrationSet::Analytics, _) => &[],
         }
     }

@@ -1,8 +1,9 @@
 //! The in-process edge policy (docs/EDGE.md): API keys on `POST /api/register`,
-//! per-client-IP rate limits and CORS on the public listener of `gamegate all`,
-//! and the key check on `serve register`.
+//! per-client-IP rate limits, the ban jail and CORS on the public listener of
+//! `gamegate all`, and the key check on `serve register`.
 
 pub mod client_ip;
+pub mod jail;
 mod key_file;
 
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use jail::{Jail, JailSettings};
 pub use key_file::{key_file_path, load_or_create_key};
 
 use crate::config::Config;
@@ -126,6 +128,16 @@ impl Edge {
         }
     }
 
+    /// Puts `router` behind the ban jail: a banned client IP is refused
+    /// before any route, rate limit or key check runs, and the answers to
+    /// everyone else are counted. Wrap the whole public router with it.
+    pub fn jail(&self, router: Router, jail: Arc<Jail>) -> Router {
+        router.layer(middleware::from_fn_with_state(
+            (self.clone(), jail),
+            jail::guard,
+        ))
+    }
+
     /// CORS for the whole public listener: preflights of allowed origins are
     /// answered, other origins get no CORS headers at all.
     pub fn cors(&self, router: Router) -> Router {
@@ -180,9 +192,17 @@ impl Edge {
 
     /// The client address of a request (see [`client_ip::client_ip`]).
     fn client_ip(&self, req: &Request) -> IpAddr {
+        if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {
+            return *ip;
+        }
         client_ip::of_request(req, &self.trusted)
     }
 }
+
+/// The client address as an outer layer (the jail) computed it with this
+/// same policy, so inner layers (the rate limiter) do not parse headers again.
+#[derive(Debug, Clone, Copy)]
+struct ClientIp(IpAddr);
 
 /// The valid keys. No `Debug`: keys are never logged.
 struct ApiKeys(Vec<String>);

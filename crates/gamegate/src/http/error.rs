@@ -82,6 +82,9 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        // So middleware (the ban jail) can tell which error this was without
+        // parsing the body.
+        response.extensions_mut().insert(self.code);
         response
     }
 }

@@ -34,11 +34,22 @@ pub struct Common {
 /// paths and wrong methods (set after every route is in, so each route gets
 /// its `Allow` header), then the shared layers.
 pub fn finish(routes: Router, common: Common) -> Router {
+    finish_guarded(routes, common, |router| router)
+}
+
+/// [`finish`] with `guard` (the ban jail) wrapped around every route and the
+/// fallbacks, inside the request metrics and panic containment so its
+/// refusals are counted and contained like any other answer.
+pub fn finish_guarded(
+    routes: Router,
+    common: Common,
+    guard: impl FnOnce(Router) -> Router,
+) -> Router {
     let lang = common.lang;
     let router = routes
         .fallback(move || async move { ApiError::new(ErrorCode::NotFound, lang) })
         .method_not_allowed_fallback(move || async move {
             ApiError::new(ErrorCode::MethodNotAllowed, lang)
         });
-    middleware::apply(router, common)
+    middleware::apply(guard(router), common)
 }

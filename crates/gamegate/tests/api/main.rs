@@ -5,6 +5,7 @@ mod helpers;
 mod db_faults;
 mod edge;
 mod errors;
+mod jail;
 mod register;
 mod reports;
 mod saga;

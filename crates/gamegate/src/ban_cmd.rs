@@ -1,0 +1,343 @@
+//! `gamegate ban list|add|remove`: the ban jail's table, edited by an
+//! operator. Running processes pick changes up within
+//! `edge.ban_sync_interval_ms`.
+//!
+//! Bans are exact addresses (IPv4 or IPv6; `::ffff:1.2.3.4` is `1.2.3.4`),
+//! never networks.
+
+use std::net::IpAddr;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use gamegate_store::bans::{Ban, MAX_REASON_CHARS};
+use gamegate_store::{Database, MigrationSet};
+use serde_json::json;
+
+use crate::report_cmd::{format_utc, parse_duration};
+
+const OPERATOR_REASON: &str = "added by an operator";
+
+/// `ban list` shows at most this many bans (longest first).
+const LIST_LIMIT: u64 = 1_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum BanCommand {
+    /// Running bans, longest first.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bans one address (IPv4 or IPv6). An existing longer ban is kept.
+    Add {
+        /// The client address, e.g. 203.0.113.7 or 2001:db8::7.
+        ip: String,
+        /// How long: a whole number followed by s, m, h or d (default: edge.ban_secs).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+        /// Why, for whoever lists the bans later.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lifts the ban of one address.
+    Remove {
+        /// The client address, e.g. 203.0.113.7 or 2001:db8::7.
+        ip: String,
+    },
+}
+
+/// Parses one client address, as the jail keys it.
+pub fn parse_ip(text: &str) -> anyhow::Result<IpAddr> {
+    text.trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_canonical())
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{text:?} is not an IP address: give one IPv4 or IPv6 address, \
+                 e.g. 203.0.113.7 or 2001:db8::7 (networks cannot be banned)"
+            )
+        })
+}
+
+fn check_reason(reason: &str) -> anyhow::Result<()> {
+    if reason.trim().is_empty() {
+        bail!("--reason is empty");
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        bail!("--reason is longer than {MAX_REASON_CHARS} characters");
+    }
+    if reason.chars().any(char::is_control) {
+        bail!("--reason must be one line without control characters");
+    }
+    Ok(())
+}
+
+/// Runs one command against `database.url` and returns the text to print.
+pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<String> {
+    // Check the arguments before connecting, so a typo fails fast.
+    let mut add_secs = None;
+    match &cmd {
+        BanCommand::List { .. } => {}
+        BanCommand::Add {
+            ip,
+            duration,
+            reason,
+        } => {
+            parse_ip(ip)?;
+            add_secs = Some(match duration {
+                Some(d) => parse_duration(d).with_context(|| format!("invalid --for {d:?}"))?,
+                None => i64::try_from(config.edge.ban_secs).context("edge.ban_secs too large")?,
+            });
+            if let Some(reason) = reason {
+                check_reason(reason)?;
+            }
+        }
+        BanCommand::Remove { ip } => {
+            parse_ip(ip)?;
+        }
+    }
+    let db = Database::connect(&config.database.url, &config.pool_settings()).await?;
+    let result = async {
+        // The table may be new to this database: `ban` works before the first start.
+        db.migrate(MigrationSet::Accounts)
+            .await
+            .with_context(|| format!("cannot migrate {}", db.display_url()))?;
+        let now = unix_now();
+        match cmd {
+            BanCommand::List { json } => {
+                let bans = db.bans().active(now, LIST_LIMIT).await?;
+                Ok(if json {
+                    bans_json(&bans, now)
+                } else {
+                    bans_table(&bans, now)
+                })
+            }
+            BanCommand::Add { ip, reason, .. } => {
+                let ip = parse_ip(&ip)?;
+                let secs = add_secs.unwrap_or_default();
+                let until = now
+                    .checked_add(secs)
+                    .context("--for is too long a duration")?;
+                let reason = reason.as_deref().unwrap_or(OPERATOR_REASON);
+                db.bans().upsert(ip, until, reason, now).await?;
+                let stored = db.bans().get(ip).await?.map_or(until, |b| b.banned_until);
+                let kept = if stored > until {
+                    " (an existing longer ban is kept)"
+                } else {
+                    ""
+                };
+                Ok(format!(
+                    "banned {ip} until {} UTC{kept}",
+                    format_utc(stored)
+                ))
+            }
+            BanCommand::Remove { ip } => {
+                let ip = parse_ip(&ip)?;
+                Ok(if db.bans().remove(ip).await? {
+                    format!("lifted the ban of {ip}")
+                } else {
+                    format!("{ip} was not banned")
+                })
+            }
+        }
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+fn unix_now() -> i64 {
+    crate::registration::unix_now()
+}
+
+pub fn bans_table(bans: &[Ban], now: i64) -> String {
+    if bans.is_empty() {
+        return "no bans".to_owned();
+    }
+    let rows: Vec<[String; 4]> = bans
+        .iter()
+        .map(|b| {
+            [
+                b.ip.to_string(),
+                format_utc(b.banned_until),
+                (b.banned_until - now).max(0).to_string(),
+                b.reason.clone(),
+            ]
+        })
+        .collect();
+    let headers = ["ip", "until (UTC)", "seconds left", "reason"];
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let [ip, until, left, reason] = cells;
+        let text = format!(
+            "{ip:<w0$}  {until:<w1$}  {left:>w2$}  {reason}",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+        text.trim_end().to_owned()
+    };
+    let mut out = line(headers);
+    for row in &rows {
+        out.push('\n');
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    out
+}
+
+pub fn bans_json(bans: &[Ban], now: i64) -> String {
+    let rows: Vec<_> = bans
+        .iter()
+        .map(|b| {
+            json!({
+                "ip": b.ip.to_string(),
+                "banned_until": b.banned_until,
+                "banned_until_utc": format_utc(b.banned_until),
+                "remaining_secs": (b.banned_until - now).max(0),
+                "reason": b.reason,
+                "created_at": b.created_at,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn addresses_are_exact_and_canonical() {
+        assert_eq!(
+            parse_ip(" 203.0.113.7 ").unwrap().to_string(),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            parse_ip("::ffff:203.0.113.7").unwrap().to_string(),
+            "203.0.113.7"
+        );
+        assert_eq!(parse_ip("2001:DB8::7").unwrap().to_string(), "2001:db8::7");
+        for bad in [
+            "",
+            "203.0.113",
+            "203.0.113.0/24",
+            "example.com",
+            "1.2.3.4:80",
+        ] {
+            let err = parse_ip(bad).unwrap_err().to_string();
+            assert!(err.contains("is not an IP address"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn reasons_are_one_short_line() {
+        assert!(check_reason("credential stuffing").is_ok());
+        assert!(check_reason(" ").is_err());
+        assert!(check_reason("two\nlines").is_err());
+        assert!(check_reason(&"x".repeat(MAX_REASON_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn the_table_and_json_show_every_ban() {
+        let bans = vec![
+            Ban {
+                ip: "2001:db8::7".parse().unwrap(),
+                banned_until: 1_700_003_600,
+                reason: "20 failures within 300 s, the last invalid_api_key".into(),
+                created_at: 1_700_000_000,
+            },
+            Ban {
+                ip: "203.0.113.7".parse().unwrap(),
+                banned_until: 1_700_000_060,
+                reason: OPERATOR_REASON.into(),
+                created_at: 1_700_000_000,
+            },
+        ];
+        assert_eq!(
+            bans_table(&bans, 1_700_000_000),
+            [
+                "ip           until (UTC)       seconds left  reason",
+                "2001:db8::7  2023-11-14 23:13          3600  20 failures within 300 s, the last invalid_api_key",
+                "203.0.113.7  2023-11-14 22:14            60  added by an operator",
+            ]
+            .join("\n")
+        );
+        assert_eq!(bans_table(&[], 0), "no bans");
+        let value: serde_json::Value =
+            serde_json::from_str(&bans_json(&bans[1..], 1_700_000_000)).unwrap();
+        assert_eq!(
+            value,
+            json!([{
+                "ip": "203.0.113.7",
+                "banned_until": 1_700_000_060,
+                "banned_until_utc": "2023-11-14 22:14",
+                "remaining_secs": 60,
+                "reason": "added by an operator",
+                "created_at": 1_700_000_000,
+            }])
+        );
+    }
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        ban: BanCommand,
+    }
+
+    #[test]
+    fn the_subcommands_parse() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("ban").chain(args.iter().copied())).map(|c| c.ban)
+        };
+        assert_eq!(
+            parse(&["add", "203.0.113.7", "--for", "1h", "--reason", "abuse"]).unwrap(),
+            BanCommand::Add {
+                ip: "203.0.113.7".into(),
+                duration: Some("1h".into()),
+                reason: Some("abuse".into())
+            }
+        );
+        assert_eq!(parse(&["list"]).unwrap(), BanCommand::List { json: false });
+        assert!(parse(&["remove"]).is_err(), "the address is required");
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_fail_before_connecting() {
+        let mut config = crate::Config::default();
+        // Nothing listens here; the errors must come from the argument checks.
+        config.database.url = "postgres://nobody@127.0.0.1:1/none".into();
+        let add = |ip: &str, duration: Option<&str>| BanCommand::Add {
+            ip: ip.into(),
+            duration: duration.map(Into::into),
+            reason: None,
+        };
+        let err = format!("{:#}", run(&config, add("nope", None)).await.unwrap_err());
+        assert!(err.contains("\"nope\" is not an IP address"), "{err}");
+        let err = format!(
+            "{:#}",
+            run(&config, add("203.0.113.7", Some("1w")))
+                .await
+                .unwrap_err()
+        );
+        assert!(err.starts_with("invalid --for \"1w\""), "{err}");
+        let err = format!(
+            "{:#}",
+            run(
+                &config,
+                BanCommand::Remove {
+                    ip: "10.0.0.0/8".into()
+                }
+            )
+            .await
+            .unwrap_err()
+        );
+        assert!(err.contains("is not an IP address"), "{err}");
+    }
+}

@@ -1,0 +1,546 @@
+//! The ban jail (API.md §4, fail2ban built in): failures of a client IP are
+//! counted in a sliding window; one over the threshold gets the IP banned, and
+//! a banned IP gets `403 banned` with `Retry-After` on every public route.
+//!
+//! * The check runs on every request, so it is one read lock and one hash
+//!   lookup, and reads no clock unless the address is in the ban list.
+//! * Bans are exact addresses (IPv4-mapped IPv6 counts as the IPv4 address),
+//!   the same client IP the rate limiter uses: the socket peer unless it is a
+//!   trusted proxy. A spoofed `X-Forwarded-For` from anyone else changes
+//!   nothing, so it can neither escape a ban nor get someone else banned.
+//! * Bans live in memory and in the `bans` table. A background task writes
+//!   this process's new bans and re-reads the table every
+//!   `edge.ban_sync_interval_ms`, so other processes' bans and
+//!   `gamegate ban add|remove` take effect here, and bans survive a restart.
+//!   A database that is down never fails a request: the ban holds in memory
+//!   and is written when the database is back.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use gamegate_domain::{ErrorCode, Lang};
+use gamegate_store::{Database, StoreError};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{ClientIp, Edge};
+use crate::config::EdgeConfig;
+use crate::http::ApiError;
+use crate::metrics::Metrics;
+use crate::registration::unix_now;
+
+/// At most this many bans are held (and read from the database) at once:
+/// about 4 MiB. Far beyond what one game's edge sees; a warning says when
+/// it is reached.
+const MAX_BANS: usize = 100_000;
+
+/// The failure windows keep at most this many timestamps in all (8 MiB), so
+/// the number of IPs tracked at once is this divided by the threshold.
+const FAILURE_TIMESTAMP_BUDGET: usize = 1_000_000;
+
+/// At least this many IPs are tracked whatever the threshold.
+const MIN_TRACKED_IPS: usize = 1_024;
+
+/// Expired rows are deleted from the database at most this often; every
+/// process does it, so it need not be frequent.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// What the jail counts and how long it bans, from `[edge]`.
+#[derive(Debug, Clone)]
+pub struct JailSettings {
+    pub counted: Vec<ErrorCode>,
+    pub threshold: u32,
+    pub window_secs: u64,
+    pub ban_secs: u64,
+    pub sync_interval: Duration,
+}
+
+impl JailSettings {
+    /// `None` when `edge.ban_enabled` is off.
+    pub fn from_config(edge: &EdgeConfig) -> anyhow::Result<Option<Self>> {
+        if !edge.ban_enabled {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            counted: edge.ban_on_codes()?,
+            threshold: edge.ban_threshold,
+            window_secs: edge.ban_window_secs,
+            ban_secs: edge.ban_secs,
+            sync_interval: Duration::from_millis(edge.ban_sync_interval_ms),
+        }))
+    }
+}
+
+/// Failure timestamps (Unix seconds) per client IP within the window.
+///
+/// Exact, not an estimate: each IP keeps the times of its last `threshold`
+/// failures, so "20 failures in 300 s" means exactly that. Memory is bounded
+/// by tracking at most `max_tracked` IPs; idle ones are pruned.
+#[derive(Debug)]
+pub struct FailureWindows {
+    threshold: usize,
+    window_secs: i64,
+    max_tracked: usize,
+    by_ip: HashMap<IpAddr, VecDeque<i64>>,
+    /// Failures not counted because every slot held an active IP.
+    untracked: u64,
+}
+
+impl FailureWindows {
+    pub fn new(threshold: u32, window_secs: u64) -> Self {
+        let threshold = (threshold as usize).max(1);
+        Self::with_capacity(
+            threshold,
+            window_secs,
+            (FAILURE_TIMESTAMP_BUDGET / threshold).max(MIN_TRACKED_IPS),
+        )
+    }
+
+    fn with_capacity(threshold: usize, window_secs: u64, max_tracked: usize) -> Self {
+        Self {
+            threshold: threshold.max(1),
+            window_secs: i64::try_from(window_secs).unwrap_or(i64::MAX),
+            max_tracked,
+            by_ip: HashMap::new(),
+            untracked: 0,
+        }
+    }
+
+    /// Counts one failure of `ip` at `now`. `true` when that makes
+    /// `threshold` failures within the window: the IP is to be banned, and its
+    /// count starts again from zero.
+    pub fn record(&mut self, ip: IpAddr, now: i64) -> bool {
+        if !self.by_ip.contains_key(&ip) && self.by_ip.len() >= self.max_tracked {
+            self.prune_idle(now);
+            if self.by_ip.len() >= self.max_tracked {
+                // Every slot is an IP failing right now (a flood from more
+                // addresses than we track): keep counting those rather than
+                // forgetting them for a newcomer.
+                self.untracked += 1;
+                return false;
+            }
+        }
+        let times = self.by_ip.entry(ip).or_default();
+        let oldest_counted = now.saturating_sub(self.window_secs);
+        while times.front().is_some_and(|&t| t <= oldest_counted) {
+            times.pop_front();
+        }
+        times.push_back(now);
+        if times.len() >= self.threshold {
+            self.by_ip.remove(&ip);
+            return true;
+        }
+        false
+    }
+
+    /// Forgets IPs whose latest failure has left the window.
+    pub fn prune_idle(&mut self, now: i64) {
+        let oldest_counted = now.saturating_sub(self.window_secs);
+        self.by_ip
+            .retain(|_, times| times.back().is_some_and(|&t| t > oldest_counted));
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.by_ip.len()
+    }
+
+    /// Failures dropped because the tracker was full, since the last call.
+    fn take_untracked(&mut self) -> u64 {
+        std::mem::take(&mut self.untracked)
+    }
+}
+
+/// A ban issued here that is not in the database yet.
+#[derive(Debug, Clone)]
+struct UnwrittenBan {
+    until: i64,
+    issued_at: i64,
+    reason: String,
+}
+
+/// The jail of one process. Cheap to share: the middleware and the sync task
+/// hold the same `Arc`.
+pub struct Jail {
+    settings: JailSettings,
+    lang: Lang,
+    db: Database,
+    metrics: Arc<Metrics>,
+    /// Client IP → banned until (Unix seconds).
+    bans: RwLock<HashMap<IpAddr, i64>>,
+    failures: Mutex<FailureWindows>,
+    unwritten: Mutex<HashMap<IpAddr, UnwrittenBan>>,
+    /// Wakes the sync task to write a new ban at once.
+    ban_issued: Notify,
+}
+
+impl Jail {
+    /// Builds the jail with the bans stored in `db` (a restart keeps them).
+    pub async fn restore(
+        settings: JailSettings,
+        lang: Lang,
+        db: Database,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, StoreError> {
+        let jail = Arc::new(Self {
+            failures: Mutex::new(FailureWindows::new(
+                settings.threshold,
+                settings.window_secs,
+            )),
+            settings,
+            lang,
+            db,
+            metrics,
+            bans: RwLock::new(HashMap::new()),
+            unwritten: Mutex::new(HashMap::new()),
+            ban_issued: Notify::new(),
+        });
+        jail.reload().await?;
+        Ok(jail)
+    }
+
+    /// One line for the start-up banner.
+    pub fn describe(&self) -> String {
+        let counted: Vec<&str> = self.settings.counted.iter().map(|c| c.as_str()).collect();
+        format!(
+            "{} failures ({}) within {} s ban an IP for {} s; {} ban(s) running",
+            self.settings.threshold,
+            counted.join(", "),
+            self.settings.window_secs,
+            self.settings.ban_secs,
+            read(&self.bans).len()
+        )
+    }
+
+    /// Seconds left of `ip`'s ban (at least 1), or `None` when not banned.
+    pub fn remaining_ban_secs(&self, ip: IpAddr) -> Option<u64> {
+        let until = *read(&self.bans).get(&ip)?;
+        let left = until - unix_now();
+        (left > 0).then(|| left.unsigned_abs())
+    }
+
+    /// Whether `code` counts as a failure.
+    pub fn counts(&self, code: ErrorCode) -> bool {
+        self.settings.counted.contains(&code)
+    }
+
+    /// Counts a failure of `ip`; bans it when that crosses the threshold.
+    pub fn record_failure(&self, ip: IpAddr, code: ErrorCode) {
+        let now = unix_now();
+        if lock(&self.failures).record(ip, now) {
+            let reason = format!(
+                "{} failures within {} s, the last {}",
+                self.settings.threshold,
+                self.settings.window_secs,
+                code.as_str()
+            );
+            self.ban(ip, now, reason);
+        }
+    }
+
+    /// Bans `ip` from `now` for `ban_secs`: in memory at once, in the
+    /// database by the sync task.
+    fn ban(&self, ip: IpAddr, now: i64, reason: String) {
+        let until = now.saturating_add(i64::try_from(self.settings.ban_secs).unwrap_or(i64::MAX));
+        {
+            let mut bans = write(&self.bans);
+            if bans.len() >= MAX_BANS {
+                bans.retain(|_, &mut t| t > now);
+            }
+            if bans.len() >= MAX_BANS && !bans.contains_key(&ip) {
+                tracing::error!(client_ip = %ip, max = MAX_BANS, "ban list full; not banned");
+                return;
+            }
+            let entry = bans.entry(ip).or_insert(until);
+            *entry = (*entry).max(until);
+            self.metrics.jail_active_bans.set(bans.len() as i64);
+        }
+        tracing::warn!(client_ip = %ip, banned_until = until, %reason, "client banned");
+        self.metrics.jail_bans_issued.inc();
+        {
+            let mut unwritten = lock(&self.unwritten);
+            // Bounded like the ban list; a ban that is not written still holds
+            // here until it ends.
+            if unwritten.len() < MAX_BANS || unwritten.contains_key(&ip) {
+                unwritten.insert(
+                    ip,
+                    UnwrittenBan {
+                        until,
+                        issued_at: now,
+                        reason,
+                    },
+                );
+            }
+        }
+        self.ban_issued.notify_one();
+    }
+
+    /// Writes this process's new bans and re-reads the table until
+    /// `shutdown`; a last write on the way out.
+    pub async fn run_sync(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.settings.sync_interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate, and `restore` has just read the table.
+        ticker.tick().await;
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    self.write_new_bans().await;
+                    break;
+                }
+                _ = self.ban_issued.notified() => self.write_new_bans().await,
+                _ = ticker.tick() => {
+                    self.write_new_bans().await;
+                    if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                        match self.db.bans().purge_expired(unix_now()).await {
+                            Ok(_) => last_purge = Some(Instant::now()),
+                            Err(e) => tracing::debug!(error = %e, "cannot purge expired bans"),
+                        }
+                    }
+                    if let Err(e) = self.reload().await {
+                        tracing::warn!(error = %e, "cannot read bans from the database; keeping the ones in memory");
+                        let now = unix_now();
+                        let mut bans = write(&self.bans);
+                        bans.retain(|_, &mut until| until > now);
+                        self.metrics.jail_active_bans.set(bans.len() as i64);
+                    }
+                    let untracked = {
+                        let mut failures = lock(&self.failures);
+                        failures.prune_idle(unix_now());
+                        failures.take_untracked()
+                    };
+                    if untracked > 0 {
+                        tracing::warn!(untracked, "failure tracker full: some failures were not counted");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the bans issued here that the table does not have yet. Stops at
+    /// the first error (the database is likely down); they are retried later.
+    async fn write_new_bans(&self) {
+        let pending: Vec<(IpAddr, UnwrittenBan)> = lock(&self.unwritten)
+            .iter()
+            .map(|(ip, ban)| (*ip, ban.clone()))
+            .collect();
+        for (ip, ban) in pending {
+            match self
+                .db
+                .bans()
+                .upsert(ip, ban.until, &ban.reason, ban.issued_at)
+                .await
+            {
+                Ok(()) => {
+                    let mut unwritten = lock(&self.unwritten);
+                    // Unless a longer ban of the same IP arrived meanwhile.
+                    if unwritten.get(&ip).is_some_and(|b| b.until == ban.until) {
+                        unwritten.remove(&ip);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot write a ban to the database; it holds in memory and is retried");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Replaces the ban list with the table's running bans plus the bans
+    /// issued here that are not written yet (so none is lost in between).
+    async fn reload(&self) -> Result<(), StoreError> {
+        let now = unix_now();
+        let stored = self.db.bans().active(now, MAX_BANS as u64).await?;
+        if stored.len() >= MAX_BANS {
+            tracing::warn!(
+                max = MAX_BANS,
+                "the bans table has more running bans than are held in memory; the longest are kept"
+            );
+        }
+        let mut fresh: HashMap<IpAddr, i64> = stored
+            .into_iter()
+            .map(|ban| (ban.ip, ban.banned_until))
+            .collect();
+        for (ip, ban) in lock(&self.unwritten).iter() {
+            if ban.until > now {
+                let until = fresh.entry(*ip).or_insert(ban.until);
+                *until = (*until).max(ban.until);
+            }
+        }
+        let count = fresh.len();
+        *write(&self.bans) = fresh;
+        self.metrics.jail_active_bans.set(count as i64);
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn ban_in_memory(&self, ip: IpAddr, until: i64) {
+        write(&self.bans).insert(ip, until);
+    }
+}
+
+// A panic while a lock is held cannot leave these maps inconsistent (every
+// update is one insert or one swap), so a poisoned lock is used as is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The outermost policy of the public listener: a banned client IP is refused
+/// before anything else runs; otherwise the answer is inspected and counted
+/// if it is one of the configured failures.
+pub(super) async fn guard(
+    State((edge, jail)): State<(Edge, Arc<Jail>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let ip = edge.client_ip(&req);
+    if let Some(retry_after) = jail.remaining_ban_secs(ip) {
+        jail.metrics.jail_refused.inc();
+        let mut error = ApiError::new(ErrorCode::Banned, jail.lang);
+        error.retry_after_secs = Some(retry_after);
+        return error.into_response();
+    }
+    // The rate limiter inside needs the same address: computed once.
+    req.extensions_mut().insert(ClientIp(ip));
+    let response = next.run(req).await;
+    if let Some(&code) = response.extensions().get::<ErrorCode>()
+        && jail.counts(code)
+    {
+        jail.record_failure(ip, code);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_threshold_within_the_window_bans_and_starts_the_count_again() {
+        let mut w = FailureWindows::new(3, 60);
+        let a = ip("198.51.100.1");
+        assert!(!w.record(a, 1_000));
+        assert!(!w.record(a, 1_000), "the same second counts twice");
+        assert!(w.record(a, 1_059), "third failure within 60 s");
+        assert_eq!(w.tracked(), 0, "a banned IP's count is dropped");
+        assert!(!w.record(a, 1_060), "counting starts again");
+    }
+
+    #[test]
+    fn failures_that_left_the_window_do_not_count() {
+        let mut w = FailureWindows::new(3, 60);
+        let a = ip("2001:db8::1");
+        assert!(!w.record(a, 1_000));
+        assert!(!w.record(a, 1_030));
+        // 1_000 is exactly 60 s old at 1_060: out of the window.
+        assert!(!w.record(a, 1_060));
+        assert!(w.record(a, 1_061), "1_030, 1_060, 1_061");
+    }
+
+    #[test]
+    fn each_ip_has_its_own_window() {
+        let mut w = FailureWindows::new(2, 60);
+        let (a, b) = (ip("198.51.100.1"), ip("198.51.100.2"));
+        assert!(!w.record(a, 0));
+        assert!(!w.record(b, 0));
+        assert_eq!(w.tracked(), 2);
+        assert!(w.record(b, 1));
+        assert!(w.record(a, 1));
+    }
+
+    #[test]
+    fn memory_is_bounded_idle_ips_are_pruned_and_active_ones_kept() {
+        let mut w = FailureWindows::with_capacity(3, 60, 2);
+        let (a, b, c) = (ip("192.0.2.1"), ip("192.0.2.2"), ip("192.0.2.3"));
+        w.record(a, 0);
+        w.record(b, 30);
+        // Full of active IPs: the newcomer is not tracked, the others are kept.
+        assert!(!w.record(c, 40));
+        assert_eq!(w.tracked(), 2);
+        assert_eq!(w.take_untracked(), 1);
+        // a has left the window: pruned to make room.
+        assert!(!w.record(c, 61));
+        assert_eq!(w.tracked(), 2);
+        w.prune_idle(91);
+        assert_eq!(w.tracked(), 1, "b left the window at 90");
+        w.prune_idle(122);
+        assert_eq!(w.tracked(), 0);
+    }
+
+    #[test]
+    fn a_window_keeps_only_recent_failures_and_tracks_many_ips() {
+        let mut w = FailureWindows::new(MAX_TRACKABLE_THRESHOLD, 1);
+        let a = ip("192.0.2.9");
+        for t in 0..10_000 {
+            assert!(
+                !w.record(a, t),
+                "one per second never reaches the threshold"
+            );
+        }
+        assert!(w.by_ip[&a].len() <= 1);
+        assert!(
+            FailureWindows::new(1_000, 300).max_tracked >= MIN_TRACKED_IPS,
+            "a high threshold still tracks a useful number of IPs"
+        );
+        assert_eq!(FailureWindows::new(20, 300).max_tracked, 50_000);
+    }
+
+    const MAX_TRACKABLE_THRESHOLD: u32 = crate::config::MAX_BAN_THRESHOLD;
+
+    /// The cost of the check on every request, with no bans and with many.
+    /// `cargo test -p gamegate --lib jail::tests::the_check_is_cheap -- --ignored --nocapture`
+    /// (numbers from a debug build are an upper bound).
+    #[tokio::test]
+    #[ignore = "a measurement, not a check"]
+    async fn the_check_is_cheap() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("j.db").display());
+        let db = Database::connect(&url, &Default::default()).await.unwrap();
+        db.migrate(gamegate_store::MigrationSet::Accounts)
+            .await
+            .unwrap();
+        let settings = JailSettings::from_config(&EdgeConfig::default())
+            .unwrap()
+            .unwrap();
+        let jail = Jail::restore(settings, Lang::En, db, Arc::new(Metrics::new()))
+            .await
+            .unwrap();
+        let probe = ip("203.0.113.200");
+        let rounds = 2_000_000u32;
+        for bans in [0u32, 10_000] {
+            for i in 0..bans {
+                jail.ban_in_memory(IpAddr::from(i.to_be_bytes()), i64::MAX);
+            }
+            let started = Instant::now();
+            for _ in 0..rounds {
+                std::hint::black_box(jail.remaining_ban_secs(std::hint::black_box(probe)));
+            }
+            let ns = started.elapsed().as_nanos() as f64 / f64::from(rounds);
+            println!("jail check, {bans} bans, address not banned: {ns:.1} ns");
+        }
+        jail.ban_in_memory(probe, i64::MAX);
+        let started = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(jail.remaining_ban_secs(std::hint::black_box(probe)));
+        }
+        let ns = started.elapsed().as_nanos() as f64 / f64::from(rounds);
+        println!("jail check, address banned (reads the clock): {ns:.1} ns");
+    }
+}
