@@ -170,7 +170,7 @@ impl Drop for Nginx {
 
 /// `gamegate all` on random ports; its own limits raised so the limits seen
 /// are nginx's, and nginx (127.0.0.1) trusted for the client address.
-async fn start_gamegate(dir: &Path) -> (Child, SocketAddr) {
+async fn start_gamegate(dir: &Path, extra_env: &[(&str, &str)]) -> (Child, SocketAddr) {
     let mut child = Command::new(BIN)
         .arg("all")
         .env_clear()
@@ -195,6 +195,9 @@ async fn start_gamegate(dir: &Path) -> (Child, SocketAddr) {
         .env("GAMEGATE_EDGE__STATUS_PER_MINUTE", "100000")
         .env("GAMEGATE_EDGE__STATUS_BURST", "10000")
         .env("GAMEGATE_LOG__LEVEL", "warn")
+        .env("GAMEGATE_LOG__ACCESS_LOG", "off")
+        // Later settings win: a test's own values replace the ones above.
+        .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -310,7 +313,7 @@ async fn nginx_in_front_enforces_the_edge_policy_and_fail2ban_reads_its_log() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (cert, key) = certificate(&t, dir);
-    let (mut gamegate, upstream) = start_gamegate(dir).await;
+    let (mut gamegate, upstream) = start_gamegate(dir, &[]).await;
     let (https_port, http_port) = (free_port(), free_port());
 
     // The operator's file: render reads the same config gamegate reads.
@@ -627,6 +630,91 @@ acme_webroot = "{d}/acme"
         .arg("-t"));
 
     eprintln!("nginx suite: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// fail2ban-regex counts the failures in gamegate's own access log
+/// (`gamegate all` without nginx) with the same rendered filter.
+#[tokio::test]
+async fn the_fail2ban_filter_reads_gamegate_s_own_access_log() {
+    let Some(t) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let log = dir.join("gamegate-access.log");
+    let (mut gamegate, addr) = start_gamegate(
+        dir,
+        &[
+            ("GAMEGATE_LOG__ACCESS_LOG", log.to_str().unwrap()),
+            ("GAMEGATE_EDGE__REGISTER_PER_MINUTE", "1"),
+            ("GAMEGATE_EDGE__REGISTER_BURST", "4"),
+            ("GAMEGATE_EDGE__TRUSTED_PROXIES", ""),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/api/register");
+    let mut codes = Vec::new();
+    for (i, key) in [
+        KEY,
+        "wrong-key-0123456789",
+        KEY,
+        "wrong-key-0123456789",
+        KEY,
+        KEY,
+        KEY,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = http
+            .post(&url)
+            .header("x-api-key", key)
+            .json(&player(&format!("F2b_{i:02}")))
+            .send()
+            .await
+            .unwrap();
+        codes.push(r.status().as_u16());
+    }
+    let status = http
+        .get(format!("http://{addr}/api/server/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    assert_eq!(
+        codes,
+        [200, 403, 200, 403, 429, 429, 429],
+        "burst 4, then limited"
+    );
+    let failures = codes.iter().filter(|c| matches!(c, 403 | 429)).count();
+
+    // SIGTERM: a graceful stop flushes the log.
+    let _ = StdCommand::new("kill")
+        .arg("-TERM")
+        .arg(gamegate.id().unwrap().to_string())
+        .status();
+    let _ = gamegate.wait().await;
+
+    let config = dir.join("gamegate.toml");
+    std::fs::write(&config, "[nginx]\nserver_name = \"localhost\"\n").unwrap();
+    render(
+        &["fail2ban", "--out", dir.join("fail2ban").to_str().unwrap()],
+        &config,
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), codes.len() + 1, "{text}");
+    let out = run(StdCommand::new(&t.fail2ban_regex)
+        .arg(&log)
+        .arg(dir.join("fail2ban/filter.d/gamegate.conf")));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let matched = report
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("Lines: ")?;
+            let before = rest.split(" matched").next()?;
+            before.rsplit(' ').next()?.parse::<usize>().ok()
+        })
+        .unwrap_or_else(|| panic!("no `Lines:` in fail2ban-regex output:\n{report}"));
+    assert_eq!(matched, failures, "{report}\n{text}");
 }
 
 /// Variants a production config uses and the main test does not: trusted
