@@ -19,6 +19,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "analytics.url",
     "game_server.auth_token",
     "edge.api_keys",
+    "telegram.bot_token",
 ];
 
 /// List keys: in an environment variable they are comma-separated
@@ -55,6 +56,7 @@ pub struct Config {
     pub log: LogConfig,
     pub edge: EdgeConfig,
     pub nginx: NginxConfig,
+    pub telegram: TelegramConfig,
 }
 
 impl Default for Config {
@@ -73,6 +75,7 @@ impl Default for Config {
             log: LogConfig::default(),
             edge: EdgeConfig::default(),
             nginx: NginxConfig::default(),
+            telegram: TelegramConfig::default(),
         }
     }
 }
@@ -473,6 +476,137 @@ impl Default for NginxConfig {
     }
 }
 
+/// The Telegram gate (docs/TELEGRAM.md): group membership via the Bot API's
+/// `getChatMember`, and verification of `telegram_auth`. Membership is checked
+/// when both `bot_token` and `chat_id` are set.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The bot's token from @BotFather. Secret: it is part of every Bot API
+    /// URL, so it is never logged; prefer `GAMEGATE_TELEGRAM__BOT_TOKEN_FILE`.
+    pub bot_token: String,
+    /// The project's group: a numeric id (`-1001234567890`) or `@public_name`.
+    pub chat_id: String,
+    /// The Bot API's address; tests point it at a fake.
+    pub api_base: String,
+    /// Bound on one `getChatMember` call, connection included.
+    pub call_timeout_ms: u64,
+    /// How long a "member" answer is reused.
+    pub member_cache_secs: u64,
+    /// How long a "not a member" answer is reused (short: a user who just
+    /// joined should not wait long).
+    pub non_member_cache_secs: u64,
+    /// When Telegram cannot answer: `closed` refuses with 503
+    /// `telegram_unavailable`; `open` lets the registration through (logged).
+    pub fail_policy: String,
+    /// Require a verified `telegram_auth` (Login Widget or Mini App) whose
+    /// `id` is the `telegram_id`. Needs `bot_token`.
+    pub require_auth: bool,
+    /// Oldest `auth_date` accepted, in seconds.
+    pub auth_max_age_secs: u64,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            bot_token: String::new(),
+            chat_id: String::new(),
+            api_base: "https://api.telegram.org".into(),
+            call_timeout_ms: 3_000,
+            member_cache_secs: 600,
+            non_member_cache_secs: 15,
+            fail_policy: "closed".into(),
+            require_auth: false,
+            auth_max_age_secs: 86_400,
+        }
+    }
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramConfig")
+            .field(
+                "bot_token",
+                &if self.bot_token.is_empty() { "" } else { "***" },
+            )
+            .field("chat_id", &self.chat_id)
+            .field("api_base", &self.api_base)
+            .field("call_timeout_ms", &self.call_timeout_ms)
+            .field("member_cache_secs", &self.member_cache_secs)
+            .field("non_member_cache_secs", &self.non_member_cache_secs)
+            .field("fail_policy", &self.fail_policy)
+            .field("require_auth", &self.require_auth)
+            .field("auth_max_age_secs", &self.auth_max_age_secs)
+            .finish()
+    }
+}
+
+impl TelegramConfig {
+    /// Membership is checked when the bot and the group are both known.
+    pub fn membership_on(&self) -> bool {
+        !self.bot_token.is_empty() && !self.chat_id.is_empty()
+    }
+
+    pub fn fail_open(&self) -> bool {
+        self.fail_policy == "open"
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let token_ok = self.bot_token.is_empty()
+            || (self.bot_token.len() <= 128
+                && self
+                    .bot_token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-:".contains(&b)));
+        if !token_ok {
+            // Never the token itself in the message.
+            bail!(
+                "telegram.bot_token does not look like a bot token (digits:letters, from @BotFather)"
+            );
+        }
+        if !self.chat_id.is_empty()
+            && self.chat_id.parse::<i64>().is_err()
+            && !(self.chat_id.starts_with('@')
+                && self.chat_id.len() > 1
+                && self.chat_id[1..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            bail!(
+                "telegram.chat_id must be a numeric id like -1001234567890 or @public_name, got {:?}",
+                self.chat_id
+            );
+        }
+        if !self.chat_id.is_empty() && self.bot_token.is_empty() {
+            bail!(
+                "telegram.chat_id is set but telegram.bot_token is not: the membership check needs the bot"
+            );
+        }
+        if self.require_auth && self.bot_token.is_empty() {
+            bail!("telegram.require_auth needs telegram.bot_token (the signature is keyed by it)");
+        }
+        if !matches!(self.fail_policy.as_str(), "closed" | "open") {
+            bail!(
+                "telegram.fail_policy must be \"closed\" or \"open\", got {:?}",
+                self.fail_policy
+            );
+        }
+        url::Url::parse(&self.api_base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+            .with_context(|| {
+                format!(
+                    "telegram.api_base {:?} is not an http(s) URL",
+                    self.api_base
+                )
+            })?;
+        if self.call_timeout_ms == 0 || self.auth_max_age_secs == 0 {
+            bail!("telegram.call_timeout_ms and telegram.auth_max_age_secs must be above 0");
+        }
+        Ok(())
+    }
+}
+
 impl EdgeConfig {
     /// `trusted_proxies` parsed; a bare address is a /32 (or /128).
     pub fn trusted_proxy_nets(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
@@ -658,6 +792,7 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         self.lang()?;
         self.edge.validate()?;
+        self.telegram.validate()?;
         self.rules()?;
         self.account_limit()?;
         gamegate_store::Backend::from_url(&self.database.url)?;

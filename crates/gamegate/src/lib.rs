@@ -16,6 +16,7 @@ pub mod render;
 pub mod report_cmd;
 pub mod startup;
 pub mod status_cache;
+pub mod telegram;
 pub mod telemetry;
 
 pub use config::Config;

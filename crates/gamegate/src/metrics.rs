@@ -64,6 +64,9 @@ pub enum Outcome {
     invalid,
     limit_exceeded,
     login_taken,
+    not_in_telegram_group,
+    telegram_unavailable,
+    telegram_auth_invalid,
     game_server_unavailable,
     game_server_ambiguous,
     database_unavailable,
@@ -110,6 +113,7 @@ pub struct Metrics {
     pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
     pub access_log_dropped: Counter,
+    pub telegram_calls: Family<ResultLabels, Counter>,
     pub jail_bans_issued: Counter,
     pub jail_active_bans: Gauge,
     pub jail_refused: Counter,
@@ -176,6 +180,12 @@ impl Metrics {
             "Seconds since the status constants were last read",
             status_cache_age_seconds.clone(),
         );
+        let telegram_calls = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "telegram_calls",
+            "getChatMember calls to the Bot API by result (cache hits are not calls)",
+            telegram_calls.clone(),
+        );
         let access_log_dropped = Counter::default();
         registry.register(
             "access_log_dropped_lines",
@@ -211,10 +221,17 @@ impl Metrics {
             db_pool_idle,
             status_cache_age_seconds,
             access_log_dropped,
+            telegram_calls,
             jail_bans_issued,
             jail_active_bans,
             jail_refused,
         }
+    }
+
+    pub fn telegram_call(&self, result: &'static str) {
+        self.telegram_calls
+            .get_or_create(&ResultLabels { result })
+            .inc();
     }
 
     pub fn registration(&self, outcome: Outcome) {

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use gamegate_domain::{AccountLimit, ErrorCode, RegisterRequest};
+use gamegate_domain::{AccountLimit, AuthRejection, ErrorCode, RegisterRequest};
 use gamegate_gameserver::{CallError, GameServer, RegisterError};
 use gamegate_store::accounts::KnownRefusal;
 use gamegate_store::{Database, NewAccount, ReserveError, StoreError};
 
 use crate::hashing::PasswordHasher;
 use crate::metrics::{Metrics, Outcome};
+use crate::telegram::{Telegram, TelegramUnavailable};
 
 pub fn unix_now() -> i64 {
     SystemTime::now()
@@ -27,6 +28,12 @@ pub enum RegistrationError {
     LimitExceeded,
     #[error("login taken")]
     LoginTaken,
+    #[error("not a member of the Telegram group")]
+    NotInTelegramGroup,
+    #[error("{0}")]
+    TelegramUnavailable(TelegramUnavailable),
+    #[error("telegram_auth refused: {}", .0.as_str())]
+    TelegramAuthInvalid(AuthRejection),
     #[error("game server unavailable: {0}")]
     GameServerUnavailable(CallError),
     #[error("database unavailable: {0}")]
@@ -40,6 +47,9 @@ impl RegistrationError {
         match self {
             RegistrationError::LimitExceeded => ErrorCode::LimitExceeded,
             RegistrationError::LoginTaken => ErrorCode::LoginTaken,
+            RegistrationError::NotInTelegramGroup => ErrorCode::NotInTelegramGroup,
+            RegistrationError::TelegramUnavailable(_) => ErrorCode::TelegramUnavailable,
+            RegistrationError::TelegramAuthInvalid(_) => ErrorCode::TelegramAuthInvalid,
             RegistrationError::GameServerUnavailable(_) => ErrorCode::GameServerUnavailable,
             RegistrationError::DatabaseUnavailable(_) => ErrorCode::DatabaseUnavailable,
             RegistrationError::Internal(_) => ErrorCode::InternalError,
@@ -50,6 +60,9 @@ impl RegistrationError {
         match self {
             RegistrationError::LimitExceeded => Outcome::limit_exceeded,
             RegistrationError::LoginTaken => Outcome::login_taken,
+            RegistrationError::NotInTelegramGroup => Outcome::not_in_telegram_group,
+            RegistrationError::TelegramUnavailable(_) => Outcome::telegram_unavailable,
+            RegistrationError::TelegramAuthInvalid(_) => Outcome::telegram_auth_invalid,
             RegistrationError::GameServerUnavailable(CallError::Ambiguous(_)) => {
                 Outcome::game_server_ambiguous
             }
@@ -88,6 +101,7 @@ pub struct Registrar {
     pub hasher: PasswordHasher,
     pub limit: AccountLimit,
     pub metrics: Arc<Metrics>,
+    pub telegram: Arc<Telegram>,
     /// Sagas in flight, so shutdown waits for them before closing the pool.
     pub tasks: tokio_util::task::TaskTracker,
 }
@@ -118,6 +132,30 @@ impl Registrar {
         let login_norm = request.login_key();
         let accounts = self.db.accounts();
 
+        // The seed's order: Telegram first (identity, then membership).
+        let identity = self
+            .telegram
+            .verify_identity(request.telegram_auth.as_ref(), request.telegram_id)
+            .map_err(|reason| {
+                tracing::info!(
+                    telegram_id = request.telegram_id,
+                    reason = reason.as_str(),
+                    "telegram_auth refused"
+                );
+                RegistrationError::TelegramAuthInvalid(reason)
+            })?;
+        match self.telegram.is_member(request.telegram_id).await {
+            Ok(true) => {}
+            Ok(false) => return Err(RegistrationError::NotInTelegramGroup),
+            Err(e) if self.telegram.fail_open => {
+                tracing::warn!(telegram_id = request.telegram_id, error = %e, "membership not checked; let through (telegram.fail_policy = open)");
+            }
+            Err(e) => {
+                tracing::warn!(telegram_id = request.telegram_id, error = %e, "membership not checked; refused (telegram.fail_policy = closed)");
+                return Err(RegistrationError::TelegramUnavailable(e));
+            }
+        }
+
         // Cheap early answer for the common refusals, before spending ~20 ms
         // of CPU on a hash. Advisory: `reserve` below is what enforces.
         match accounts
@@ -138,7 +176,7 @@ impl Registrar {
                     password_hash: &password_hash,
                     gender: request.gender,
                     telegram_id: request.telegram_id,
-                    telegram_username: None,
+                    telegram_username: identity.as_ref().and_then(|i| i.username.as_deref()),
                 },
                 self.limit,
             )

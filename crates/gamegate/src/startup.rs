@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::reconciler::Reconciler;
 use crate::registration::Registrar;
 use crate::status_cache::StatusCache;
+use crate::telegram::Telegram;
 
 /// What one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,6 +228,7 @@ impl Application {
                 hasher: PasswordHasher::new(&config.password_hash)?,
                 limit: config.account_limit()?,
                 metrics: metrics.clone(),
+                telegram: Arc::new(Telegram::new(&config.telegram, metrics.clone())?),
                 tasks: TaskTracker::new(),
             });
             reconciler = Some(Reconciler {
@@ -478,6 +480,9 @@ impl Application {
         });
         if let Some(jail) = &self.jail {
             out += &format!("  {:<9} {}\n", "ban jail", jail.describe());
+        }
+        if let Some(registrar) = &self.registrar {
+            out += &format!("  {:<9} {}\n", "telegram", registrar.telegram.summary());
         }
         if self.mode == Mode::All {
             let public = self.public_addr();

@@ -12,4 +12,5 @@ mod saga;
 mod schema;
 mod split;
 mod status;
+mod telegram;
 mod transport;
