@@ -60,15 +60,61 @@ idle_rss=$(rss_kb "$gg")
 
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18080/api/server/status >"$work/hello.txt"
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18081/api/server/status >"$work/bare.txt"
+read -r b_rps b_p50 b_p99 b_bad < <(wrk_line "$work/bare.txt")
 wrk -t2 -c64 -d"$DURATION" --latency http://127.0.0.1:18000/api/server/status >"$work/status.txt"
 status_rss=$(rss_kb "$gg")
+
+# nginx (rendered by `gamegate render nginx`, TLS, limits raised) → serve status.
+nginx_row="| nginx (TLS) → \`serve status\` | 64 | not run: nginx or openssl missing | | | |"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -x "$NGINX" ] && command -v openssl >/dev/null; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+  cat >"$work/gamegate.toml" <<TOML
+[edge]
+api_keys = ["bench-api-key-0123456789"]
+register_per_minute = 1000000000
+register_burst = 1000000000
+status_per_minute = 1000000000
+status_burst = 1000000000
+cors_allowed_origins = ["https://game.example"]
+[nginx]
+server_name = "localhost"
+listen_https = ["127.0.0.1:18443"]
+listen_http = []
+tls_certificate = "$work/cert.pem"
+tls_certificate_key = "$work/key.pem"
+register_upstreams = ["127.0.0.1:18081"]
+status_upstreams = ["127.0.0.1:18081"]
+access_log = "$work/nginx-access.log"
+error_log = "$work/nginx-error.log"
+acme_webroot = "$work/acme"
+TOML
+  "$BIN" render nginx --config "$work/gamegate.toml" --out "$work/site.conf" 2>/dev/null
+  mkdir -p "$work/acme"
+  cat >"$work/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+events { worker_connections 1024; }
+http {
+  client_body_temp_path $work/tmp_body; proxy_temp_path $work/tmp_proxy;
+  fastcgi_temp_path $work/tmp_fastcgi; uwsgi_temp_path $work/tmp_uwsgi; scgi_temp_path $work/tmp_scgi;
+  include $work/site.conf;
+}
+CONF
+  "$NGINX" -p "$work" -c "$work/nginx.conf" -g "daemon off; pid $work/nginx.pid; error_log stderr;" 2>"$work/nginx.err" & pids+=($!)
+  for _ in $(seq 1 50); do curl -ksf https://127.0.0.1:18443/api/server/status >/dev/null && break; sleep 0.1; done
+  wrk -t2 -c64 -d"$DURATION" --latency https://127.0.0.1:18443/api/server/status >"$work/nginx.txt"
+  read -r n_rps n_p50 n_p99 n_bad < <(wrk_line "$work/nginx.txt")
+  nginx_row="| nginx (TLS, rendered config) → \`serve status\` | 64 | $n_rps | $n_p50 | $n_p99 | $n_bad |"
+  nginx_ratio="- through nginx / no edge: $(awk -v a="$n_rps" -v b="$b_rps" 'BEGIN {printf "%.0f%%", 100*a/b}') (nginx 1 worker with TLS and gamegate share the 2 cores with wrk)"
+fi
 wrk -t1 -c1 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- a >"$work/reg1.txt"
 wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- b >"$work/reg16.txt"
 loaded_rss=$(rss_kb "$gg")
 hash=$("target/release/examples/bench_argon2")
 
 read -r h_rps h_p50 h_p99 h_bad < <(wrk_line "$work/hello.txt")
-read -r b_rps b_p50 b_p99 b_bad < <(wrk_line "$work/bare.txt")
 read -r s_rps s_p50 s_p99 s_bad < <(wrk_line "$work/status.txt")
 read -r r1_rps r1_p50 r1_p99 r1_bad < <(wrk_line "$work/reg1.txt")
 read -r r16_rps r16_p50 r16_p99 r16_bad < <(wrk_line "$work/reg16.txt")
@@ -82,11 +128,13 @@ cat <<REPORT
 | bare axum status JSON (ceiling) | 64 | $h_rps | $h_p50 | $h_p99 | $h_bad |
 | gamegate \`serve status\`: status, no edge | 64 | $b_rps | $b_p50 | $b_p99 | $b_bad |
 | gamegate \`all\`: status through the full in-process edge | 64 | $s_rps | $s_p50 | $s_p99 | $s_bad |
+$nginx_row
 | gamegate \`POST /api/register\` | 1 | $r1_rps | $r1_p50 | $r1_p99 | $r1_bad |
 | gamegate \`POST /api/register\` | 16 | $r16_rps | $r16_p50 | $r16_p99 | $r16_bad |
 
 - status through the edge / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}'); without the edge / ceiling: $(awk -v a="$b_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
 - cost of the in-process edge (limits on, CORS allow-list, access log to a file): $(awk -v a="$s_rps" -v b="$b_rps" 'BEGIN {printf "%.1f%%", 100*(1-a/b)}') of the no-edge throughput
+${nginx_ratio:-}
 - access-log lines written: $(wc -l <"$work/access.log"), dropped: $(curl -fs http://127.0.0.1:19000/metrics | awk '/^gamegate_access_log_dropped_lines_total/ {print $2}')
 - $hash; target register rate = 0.9 × $(nproc) cores ÷ hash time
 - accounts created (registrations_total ok): ${accounts:-?}
