@@ -8,16 +8,18 @@
 //!
 //! Only the path is logged — never the query string, headers other than
 //! Referer and User-Agent, or bodies — so keys and passwords cannot end up
-//! here. Lines go through a bounded channel to one writer task: a slow disk
-//! drops lines (counted in `gamegate_access_log_dropped_lines`) rather than
-//! slowing requests. A file is opened for appending and reopened on SIGHUP,
-//! so logrotate can either move it and send SIGHUP, or use `copytruncate`.
+//! here. Requests append their line to a shared, bounded buffer that one
+//! writer thread swaps out and writes every [`FLUSH_EVERY`]: no wake-up per
+//! line, and a slow disk drops lines (counted in
+//! `gamegate_access_log_dropped_lines`) rather than slowing requests. A file
+//! is opened for appending and reopened on SIGHUP, so logrotate can either
+//! move it and send SIGHUP, or use `copytruncate`.
 
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -30,18 +32,17 @@ use axum::response::Response;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 use time::macros::format_description;
-use tokio::sync::mpsc;
 
 use crate::edge::client_ip;
 use crate::metrics::Metrics;
 
-/// Lines buffered between requests and the writer before lines are dropped.
-const QUEUE_LINES: usize = 8192;
+/// Bytes buffered between two writes before lines are dropped.
+const BUFFER_MAX: usize = 4 * 1024 * 1024;
+/// How often the writer writes what has been buffered.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 /// Longest User-Agent / Referer / path kept, so a line stays bounded.
 const FIELD_MAX: usize = 256;
 const PATH_MAX: usize = 512;
-/// Bytes gathered before one write.
-const BATCH_BYTES: usize = 64 * 1024;
 
 /// Where lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,26 +62,39 @@ impl Target {
     }
 }
 
-/// The request side: formats a line and queues it.
+/// The request side: formats a line and appends it to the buffer.
 #[derive(Clone)]
 pub struct AccessLog {
-    lines: mpsc::Sender<String>,
+    shared: Arc<Shared>,
     trusted: Arc<Vec<IpNet>>,
     metrics: Arc<Metrics>,
 }
 
-/// The writer thread; it ends once every [`AccessLog`] (every router) is gone.
+/// What requests and the writer thread share.
+struct Shared {
+    buffer: Mutex<Vec<u8>>,
+    /// Set by SIGHUP: reopen the file before the next write.
+    reopen: AtomicBool,
+    /// Set at shutdown: write what is left and end.
+    closing: AtomicBool,
+    wake: Condvar,
+}
+
+/// The writer thread.
 pub struct Writer {
+    shared: Arc<Shared>,
     thread: std::thread::JoinHandle<()>,
     #[cfg(unix)]
     hangups: tokio::task::JoinHandle<()>,
 }
 
 impl Writer {
-    /// Waits until every queued line is written.
+    /// Writes every buffered line and stops the writer.
     pub async fn finished(self) {
         #[cfg(unix)]
         self.hangups.abort();
+        self.shared.closing.store(true, Ordering::Relaxed);
+        self.shared.wake.notify_one();
         let thread = self.thread;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
@@ -99,26 +113,30 @@ impl AccessLog {
             Target::Stdout => Sink::Stdout,
             Target::File(path) => Sink::File(path.clone(), open_append(path)?),
         };
-        let (lines, queue) = mpsc::channel(QUEUE_LINES);
-        let reopen = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            buffer: Mutex::new(Vec::with_capacity(64 * 1024)),
+            reopen: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            wake: Condvar::new(),
+        });
         let thread = {
-            let reopen = reopen.clone();
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name("access-log".into())
-                .spawn(move || write_lines(queue, sink, reopen))
+                .spawn(move || write_lines(&shared, sink))
                 .context("cannot start the access-log writer")?
         };
-        // Holds only a weak sender, so it does not keep the writer alive.
         #[cfg(unix)]
-        let hangups = tokio::spawn(forward_hangups(lines.downgrade(), reopen));
+        let hangups = tokio::spawn(forward_hangups(shared.clone()));
         let writer = Writer {
+            shared: shared.clone(),
             thread,
             #[cfg(unix)]
             hangups,
         };
         Ok(Some((
             Self {
-                lines,
+                shared,
                 trusted: Arc::new(trusted),
                 metrics,
             },
@@ -154,8 +172,12 @@ async fn log_request(State(log): State<AccessLog>, req: Request, next: Next) -> 
         agent: agent.as_deref(),
         seconds: started.elapsed().as_secs_f64(),
     });
-    if log.lines.try_send(line).is_err() {
+    let mut buffer = log.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+    if buffer.len() + line.len() > BUFFER_MAX {
+        drop(buffer);
         log.metrics.access_log_dropped.inc();
+    } else {
+        buffer.extend_from_slice(line.as_bytes());
     }
     response
 }
@@ -179,12 +201,7 @@ pub struct Entry<'a> {
 }
 
 pub fn format_line(e: &Entry<'_>) -> String {
-    let time = e
-        .time
-        .format(format_description!(
-            "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
-        ))
-        .unwrap_or_else(|_| "-".into());
+    let time = log_time(e.time);
     format!(
         "{} - - [{time}] \"{} {} {}\" {} {} \"{}\" \"{}\" {:.3}\n",
         e.client,
@@ -197,6 +214,25 @@ pub fn format_line(e: &Entry<'_>) -> String {
         e.agent.map_or("-".into(), |v| escape(v, FIELD_MAX)),
         e.seconds,
     )
+}
+
+/// `25/Nov/2026:08:40:00 +0000`, formatted once per second per thread
+/// (formatting a date costs more than the rest of the line).
+fn log_time(time: OffsetDateTime) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    LAST.with_borrow_mut(|(second, text)| {
+        if *second != time.unix_timestamp() {
+            *second = time.unix_timestamp();
+            *text = time
+                .format(format_description!(
+                    "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+                ))
+                .unwrap_or_else(|_| "-".into());
+        }
+        text.clone()
+    })
 }
 
 /// As nginx does: `"`, `\` and bytes outside printable ASCII become `\xHH`,
@@ -228,23 +264,26 @@ fn open_append(path: &PathBuf) -> anyhow::Result<std::fs::File> {
 
 /// The writer runs on its own OS thread: a blocked stdout pipe or a slow
 /// disk then stalls only this thread, never the runtime's workers.
-fn write_lines(mut queue: mpsc::Receiver<String>, mut sink: Sink, reopen: Arc<AtomicBool>) {
-    let mut batch = Vec::with_capacity(BATCH_BYTES);
-    while let Some(line) = queue.blocking_recv() {
-        batch.extend_from_slice(line.as_bytes());
-        // Take whatever else is queued, then write once.
-        while batch.len() < BATCH_BYTES {
-            match queue.try_recv() {
-                Ok(line) => batch.extend_from_slice(line.as_bytes()),
-                Err(_) => break,
-            }
-        }
-        if reopen.swap(false, Ordering::Relaxed) {
+fn write_lines(shared: &Shared, mut sink: Sink) {
+    let mut batch = Vec::with_capacity(64 * 1024);
+    loop {
+        let closing = {
+            let buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut buffer, _) = shared
+                .wake
+                .wait_timeout(buffer, FLUSH_EVERY)
+                .unwrap_or_else(|e| e.into_inner());
+            std::mem::swap(&mut *buffer, &mut batch);
+            shared.closing.load(Ordering::Relaxed)
+        };
+        if shared.reopen.swap(false, Ordering::Relaxed) {
             reopen_file(&mut sink);
         }
         write_batch(&mut sink, &mut batch);
+        if closing {
+            return;
+        }
     }
-    write_batch(&mut sink, &mut batch);
 }
 
 fn reopen_file(sink: &mut Sink) {
@@ -262,20 +301,17 @@ fn reopen_file(sink: &mut Sink) {
     }
 }
 
-/// Turns SIGHUP into a reopen request; the empty line wakes the writer.
+/// Turns SIGHUP into a reopen request for the writer.
 #[cfg(unix)]
-async fn forward_hangups(lines: mpsc::WeakSender<String>, reopen: Arc<AtomicBool>) {
+async fn forward_hangups(shared: Arc<Shared>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
         tracing::warn!("cannot listen for SIGHUP; the access log will not be reopened");
         return;
     };
     while hangups.recv().await.is_some() {
-        reopen.store(true, Ordering::Relaxed);
-        let Some(lines) = lines.upgrade() else { return };
-        if lines.send(String::new()).await.is_err() {
-            return;
-        }
+        shared.reopen.store(true, Ordering::Relaxed);
+        shared.wake.notify_one();
     }
 }
 
