@@ -45,14 +45,16 @@ pub enum KeySource {
 
 /// The policy of one process, built once from the configuration.
 #[derive(Clone)]
+// Cloned for every request by the middleware: every field is `Copy` or an
+// `Arc`, so a clone allocates nothing.
 pub struct Edge {
     lang: Lang,
     keys: Arc<ApiKeys>,
-    key_source: KeySource,
+    key_source: Arc<KeySource>,
     trusted: Arc<Vec<IpNet>>,
     register_limit: Option<Arc<Limiter>>,
     status_limit: Option<Arc<Limiter>>,
-    cors_origins: Vec<String>,
+    cors_origins: Arc<[String]>,
 }
 
 impl Edge {
@@ -79,11 +81,11 @@ impl Edge {
         Ok(Self {
             lang: config.lang()?,
             keys: Arc::new(ApiKeys(keys)),
-            key_source,
+            key_source: Arc::new(key_source),
             trusted: Arc::new(e.trusted_proxy_nets()?),
             register_limit: Limiter::new(e.register_per_minute, e.register_burst).map(Arc::new),
             status_limit: Limiter::new(e.status_per_minute, e.status_burst).map(Arc::new),
-            cors_origins: e.cors_allowed_origins.clone(),
+            cors_origins: e.cors_allowed_origins.clone().into(),
         })
     }
 
@@ -94,7 +96,7 @@ impl Edge {
     /// The generated key, for the banner of `gamegate all` (configured keys
     /// are never printed).
     pub fn generated_key(&self) -> Option<&str> {
-        match self.key_source {
+        match *self.key_source {
             KeySource::File(_) => self.keys.0.first().map(String::as_str),
             _ => None,
         }
@@ -102,7 +104,7 @@ impl Edge {
 
     /// Requires a valid `X-API-Key` on every route of `routes`.
     pub fn require_key(&self, routes: Router) -> Router {
-        if self.key_source == KeySource::Upstream {
+        if *self.key_source == KeySource::Upstream {
             return routes;
         }
         routes.route_layer(middleware::from_fn_with_state(self.clone(), check_key))
