@@ -285,7 +285,8 @@ impl Application {
                         edge.cors(http::finish_guarded(
                             register()
                                 .merge(edge.limit_status(status_at(&["/api/server/status"])))
-                                .merge(http::edge_routes()),
+                                .merge(http::edge_routes())
+                                .merge(http::openapi::routes()),
                             common.clone(),
                             |router| match &jail {
                                 Some(jail) => edge.jail(router, jail.clone()),

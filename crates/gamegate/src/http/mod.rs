@@ -6,6 +6,7 @@ mod admin;
 mod error;
 mod extract;
 pub(crate) mod middleware;
+pub mod openapi;
 mod public;
 pub mod server;
 

@@ -1,0 +1,229 @@
+//! The OpenAPI 3.1 document of the public listener, served at
+//! `/openapi.json` and committed as docs/openapi.json (a test compares).
+//!
+//! The schemas describe the wire format the handlers produce; the request
+//! rules come from the domain's defaults (API.md §3). A test requests every
+//! documented path on a running app, so a route cannot be documented without
+//! existing, and schemathesis (bench/schemathesis.sh) checks every answer
+//! against this document.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use gamegate_domain::ErrorCode;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// `POST /api/register` body. Unknown fields are refused (422).
+#[allow(dead_code)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    /// 3–16 characters of the login charset (default `[A-Za-z0-9_]`);
+    /// unique case-insensitively.
+    #[schema(
+        min_length = 3,
+        max_length = 16,
+        pattern = "^[A-Za-z0-9_]+$",
+        example = "Hero_01"
+    )]
+    login: String,
+    /// 6–20 characters, no control characters.
+    #[schema(min_length = 6, max_length = 20, example = "secret12")]
+    password: String,
+    /// 0 or 1.
+    #[schema(minimum = 0, maximum = 1, example = 0)]
+    gender: u8,
+    /// The player's Telegram user id.
+    #[schema(minimum = 1, example = 123_456_789)]
+    telegram_id: i64,
+    /// Telegram Login Widget object or `{"init_data": "…"}` (docs/TELEGRAM.md).
+    #[schema(value_type = Option<Object>)]
+    telegram_auth: Option<serde_json::Value>,
+}
+
+/// The success answer.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct Registered {
+    #[schema(example = true)]
+    ok: bool,
+    #[schema(example = "Регистрация успешна!")]
+    message: String,
+    #[schema(example = "Hero_01")]
+    login: String,
+}
+
+/// Every non-2xx answer (API.md §2).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct ErrorBody {
+    #[schema(example = false)]
+    ok: bool,
+    /// A stable code; the site chooses what to show by it (docs/API.md).
+    #[schema(example = "validation_error")]
+    detail: String,
+    /// Ready to show to the player, in the configured language.
+    message: String,
+    /// Only with `validation_error`: one entry per failing field.
+    errors: Option<Vec<FieldErrorEntry>>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct FieldErrorEntry {
+    #[schema(example = "login")]
+    field: String,
+    #[schema(example = "too_short")]
+    code: String,
+    message: String,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct Rates {
+    exp: f64,
+    pve: f64,
+    pvp: f64,
+}
+
+/// `GET /api/server/status`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct ServerStatus {
+    server_status: f64,
+    rates: Rates,
+    client_status: f64,
+    /// Unix seconds of the last read of the constants.
+    updated_at: i64,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct Health {
+    #[schema(example = "ok")]
+    status: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/register",
+    tag = "registration",
+    request_body(content = RegisterBody, content_type = "application/json"),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "Account created in the database and on the game server", body = Registered),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 403, description = "`invalid_api_key`, `banned` (with Retry-After), `limit_exceeded`, `not_in_telegram_group`, `telegram_auth_invalid`", body = ErrorBody,
+            headers(("Retry-After" = Option<u64>, description = "with `banned`: seconds left of the ban"))),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 405, description = "`method_not_allowed`", body = ErrorBody),
+        (status = 409, description = "`login_taken`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_error` with `errors`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next request is allowed"))),
+        (status = 500, description = "`internal_error`", body = ErrorBody),
+        (status = 503, description = "`game_server_unavailable`, `database_unavailable`, `telegram_unavailable`, `request_timeout`", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn register() {}
+
+#[utoipa::path(
+    get,
+    path = "/api/server/status",
+    tag = "status",
+    responses(
+        (status = 200, description = "Server status, rates and client status", body = ServerStatus),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next request is allowed"))),
+    )
+)]
+#[allow(dead_code)]
+fn server_status() {}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "status",
+    responses(
+        (status = 200, description = "The public listener is up", body = Health),
+        (status = 403, description = "`banned`", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn health() {}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gamegate public API",
+        description = "Registration and server status for the game's website (docs/API.md)."
+    ),
+    paths(register, server_status, health),
+    components(schemas(RegisterBody, Registered, ErrorBody, FieldErrorEntry, ServerStatus, Rates, Health)),
+    modifiers(&ApiKeyScheme, &ErrorCodes),
+    tags((name = "registration"), (name = "status"))
+)]
+struct PublicApi;
+
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+            );
+        }
+    }
+}
+
+/// `detail` is an enum of exactly the domain's codes, so the document can
+/// never list a code the service does not have.
+struct ErrorCodes;
+
+impl Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, Schema, Type};
+        use utoipa::openapi::{RefOr, schema::ObjectBuilder};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("ErrorBody") else {
+            return;
+        };
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let detail: Object = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(codes))
+            .description(Some("A stable code; the site chooses what to show by it."))
+            .build();
+        body.properties
+            .insert("detail".into(), RefOr::T(Schema::Object(detail)));
+    }
+}
+
+/// The document as served and committed.
+pub fn document() -> String {
+    let mut doc = PublicApi::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc.to_pretty_json().expect("the document serialises") + "\n"
+}
+
+/// `GET /openapi.json` on the public listener.
+pub fn routes() -> Router {
+    let body = document();
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let body = body.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() }
+        }),
+    )
+}
