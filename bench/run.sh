@@ -39,7 +39,7 @@ wrk_line() {
 }
 
 "target/release/examples/bench_hello" 127.0.0.1:18080 >/dev/null & pids+=($!)
-GAMEGATE_DATABASE__URL="$DB_URL" \
+GAMEGATE_DATABASE__URL="$DB_URL" GAMEGATE_ANALYTICS__URL="sqlite://$work/analytics.db" \
 GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:18000 GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:19000 \
 GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:15190 GAMEGATE_LOG__LEVEL=warn \
 GAMEGATE_EDGE__API_KEYS=bench-api-key-0123456789 \
@@ -49,7 +49,7 @@ GAMEGATE_EDGE__CORS_ALLOWED_ORIGINS=https://game.example \
 GAMEGATE_LOG__ACCESS_LOG="$work/access.log" \
   "$BIN" all >"$work/gamegate.out" 2>"$work/gamegate.err" & gg=$!; pids+=($gg)
 # The same status route with no edge at all: the split status service.
-GAMEGATE_DATABASE__URL="$DB_URL" GAMEGATE_SERVICES__STATUS_ADDR=127.0.0.1:18081 \
+GAMEGATE_DATABASE__URL="$DB_URL" GAMEGATE_ANALYTICS__URL="sqlite://$work/analytics.db" GAMEGATE_SERVICES__STATUS_ADDR=127.0.0.1:18081 \
 GAMEGATE_LOG__LEVEL=warn GAMEGATE_LOG__ACCESS_LOG=off \
   "$BIN" serve status >"$work/status.out" 2>"$work/status.err" & pids+=($!)
 wait_http http://127.0.0.1:18080/api/server/status

@@ -179,6 +179,152 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Whether the answer carries `Retry-After` (seconds): the wait the site
+    /// should show or honour before trying again.
+    pub const fn carries_retry_after(self) -> bool {
+        matches!(self, ErrorCode::Banned | ErrorCode::RateLimited)
+    }
+
+    /// When the code is produced, in words for a site developer (docs/ERRORS.md).
+    pub const fn cause(self, lang: Lang) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => lang.pick(
+                "Тело запроса не JSON или не JSON-объект (массив, строка, `null`, пустое тело).",
+                "The body is not JSON, or not a JSON object (an array, a string, `null`, an empty body).",
+            ),
+            ErrorCode::PayloadTooLarge => lang.pick(
+                "Тело больше `http.body_limit_bytes` (по умолчанию 16 КиБ).",
+                "The body is over `http.body_limit_bytes` (default 16 KiB).",
+            ),
+            ErrorCode::UnsupportedMediaType => lang.pick(
+                "POST без `Content-Type: application/json`.",
+                "A POST without `Content-Type: application/json`.",
+            ),
+            ErrorCode::ValidationError => lang.pick(
+                "Поля отсутствуют, неверного JSON-типа, неизвестны или нарушают правила; ответ содержит `errors`.",
+                "Fields are missing, of the wrong JSON type, unknown, or break the rules; the answer has `errors`.",
+            ),
+            ErrorCode::InvalidApiKey => lang.pick(
+                "`X-API-Key` отсутствует или не входит в `edge.api_keys`.",
+                "`X-API-Key` is missing or not one of `edge.api_keys`.",
+            ),
+            ErrorCode::NotInTelegramGroup => lang.pick(
+                "Проверка членства включена, и `telegram_id` не состоит в группе проекта.",
+                "The membership check is on and the `telegram_id` is not a member of the project's group.",
+            ),
+            ErrorCode::TelegramAuthInvalid => lang.pick(
+                "`telegram_auth` не прошёл проверку (подпись, возраст, чужой `id`) или отсутствует при `telegram.require_auth`.",
+                "`telegram_auth` failed verification (signature, age, another user's `id`) or is missing while `telegram.require_auth` is on.",
+            ),
+            ErrorCode::LimitExceeded => lang.pick(
+                "У этого `telegram_id` уже максимум аккаунтов (`registration.account_limit`, по умолчанию 5).",
+                "This `telegram_id` already has the maximum number of accounts (`registration.account_limit`, default 5).",
+            ),
+            ErrorCode::Banned => lang.pick(
+                "IP клиента в бан-листе (слишком много отказов); есть `Retry-After`.",
+                "The client IP is in the ban jail (too many refusals); carries `Retry-After`.",
+            ),
+            ErrorCode::LoginTaken => lang.pick(
+                "Логин уже существует (без учёта регистра) в базе или на игровом сервере.",
+                "The login exists (case-insensitively) in the database or on the game server.",
+            ),
+            ErrorCode::RateLimited => lang.pick(
+                "IP клиента превысил лимит запросов; есть `Retry-After` (секунды).",
+                "The client IP went over its rate limit; carries `Retry-After` (seconds).",
+            ),
+            ErrorCode::GameServerUnavailable => lang.pick(
+                "Игровой сервер недоступен, отказал или не ответил вовремя; ничего не создано наполовину.",
+                "The game server is down, refused, or timed out; nothing is left half-created.",
+            ),
+            ErrorCode::TelegramUnavailable => lang.pick(
+                "Bot API недоступен, а политика `telegram.fail_policy = \"closed\"`.",
+                "The Bot API is unreachable and `telegram.fail_policy` is `\"closed\"`.",
+            ),
+            ErrorCode::DatabaseUnavailable => lang.pick(
+                "База данных недоступна или не ответила вовремя.",
+                "The database is unreachable or did not answer in time.",
+            ),
+            ErrorCode::NotFound => lang.pick("Неизвестный путь.", "An unknown path."),
+            ErrorCode::MethodNotAllowed => lang.pick(
+                "Известный путь, неверный метод (заголовок `Allow` перечисляет верные).",
+                "A known path with the wrong method (the `Allow` header lists the right ones).",
+            ),
+            ErrorCode::RequestTimeout => lang.pick(
+                "Регистрация заняла дольше `http.request_timeout_ms`.",
+                "The registration took longer than `http.request_timeout_ms`.",
+            ),
+            ErrorCode::InternalError => lang.pick(
+                "Всё остальное; подробности только в логе сервера.",
+                "Anything else; the details are only in the server's log.",
+            ),
+        }
+    }
+
+    /// What the site should do with the answer (docs/ERRORS.md): kept next to
+    /// the codes so a new code cannot ship without advice.
+    pub const fn site_advice(self, lang: Lang) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson
+            | ErrorCode::PayloadTooLarge
+            | ErrorCode::UnsupportedMediaType => lang.pick(
+                "Ошибка в коде сайта, не игрока: отправляйте JSON-объект с `Content-Type: application/json`. Игроку — общее сообщение; повтор не поможет.",
+                "A bug in the site, not the player: send a JSON object with `Content-Type: application/json`. Show the player a generic message; retrying will not help.",
+            ),
+            ErrorCode::ValidationError => lang.pick(
+                "Покажите `message` над формой и `errors[].message` у полей `errors[].field`; игрок исправляет поля и отправляет снова. `unknown_field` — опечатка в форме сайта.",
+                "Show `message` above the form and each `errors[].message` next to its `errors[].field`; the player fixes the fields and submits again. `unknown_field` is a typo in the site's form.",
+            ),
+            ErrorCode::InvalidApiKey => lang.pick(
+                "Ошибка настройки сайта: сервер сайта должен добавлять верный `X-API-Key` (ключ только на сервере, не в браузере). Игроку — общее сообщение; повторы ведут к бану IP сайта.",
+                "A site configuration error: the site's server must add a valid `X-API-Key` (the key lives on the server, never in the browser). Show the player a generic message; repeated attempts get the site's IP banned.",
+            ),
+            ErrorCode::NotInTelegramGroup => lang.pick(
+                "Покажите ссылку-приглашение в Telegram-группу; после вступления игрок отправляет форму снова.",
+                "Show the invite link to the Telegram group; once the player has joined, they submit the form again.",
+            ),
+            ErrorCode::TelegramAuthInvalid => lang.pick(
+                "Попросите игрока снова войти через Telegram (виджет или Mini App) и передайте свежий `telegram_auth` без изменений.",
+                "Ask the player to log in with Telegram again (widget or Mini App) and forward the fresh `telegram_auth` unchanged.",
+            ),
+            ErrorCode::LimitExceeded => lang.pick(
+                "Повтор не поможет: предложите войти в существующий аккаунт; при необходимости — связаться с поддержкой.",
+                "Retrying will not help: suggest logging in to an existing account, or contacting support if needed.",
+            ),
+            ErrorCode::Banned => lang.pick(
+                "Не повторяйте до истечения `Retry-After` (секунды); покажите, когда можно попробовать снова. Если бан ошибочен — в поддержку.",
+                "Do not retry before `Retry-After` (seconds) has passed; tell the player when to try again. If the ban is a mistake, contact support.",
+            ),
+            ErrorCode::LoginTaken => lang.pick(
+                "Подсветите поле логина и попросите выбрать другой; повтор с тем же логином не поможет.",
+                "Highlight the login field and ask for another login; retrying the same one will not help.",
+            ),
+            ErrorCode::RateLimited => lang.pick(
+                "Подождите `Retry-After` секунд (заблокируйте кнопку на это время) и повторите; не повторяйте в цикле — это ведёт к бану.",
+                "Wait `Retry-After` seconds (disable the button meanwhile), then retry; never retry in a loop, that leads to a ban.",
+            ),
+            ErrorCode::GameServerUnavailable
+            | ErrorCode::DatabaseUnavailable
+            | ErrorCode::TelegramUnavailable => lang.pick(
+                "Временно: предложите повторить через 30–60 секунд (кнопка, без автоповтора в цикле). Если держится долго — в поддержку.",
+                "Temporary: offer a retry in 30–60 seconds (a button, no automatic loop). If it persists, contact support.",
+            ),
+            ErrorCode::RequestTimeout => lang.pick(
+                "Предложите повторить через несколько секунд; если логин уже занят после повтора, регистрация первой попытки могла пройти.",
+                "Offer a retry in a few seconds; if the retry says the login is taken, the first attempt may have succeeded.",
+            ),
+            ErrorCode::NotFound | ErrorCode::MethodNotAllowed => lang.pick(
+                "Ошибка в коде сайта: проверьте путь (`POST /api/register`, `GET /api/server/status`) и метод.",
+                "A bug in the site: check the path (`POST /api/register`, `GET /api/server/status`) and the method.",
+            ),
+            ErrorCode::InternalError => lang.pick(
+                "Покажите `message`, предложите повторить позже; если повторяется — в поддержку (со временем запроса).",
+                "Show `message` and offer a retry later; if it repeats, contact support (with the time of the request).",
+            ),
+        }
+    }
+}
+
 /// Per-field validation codes (`errors[].code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldErrorCode {
@@ -192,6 +338,47 @@ pub enum FieldErrorCode {
 }
 
 impl FieldErrorCode {
+    /// Every field code, in the contract's order (API.md §2).
+    pub const ALL: [FieldErrorCode; 7] = [
+        FieldErrorCode::Required,
+        FieldErrorCode::Type,
+        FieldErrorCode::TooShort,
+        FieldErrorCode::TooLong,
+        FieldErrorCode::Charset,
+        FieldErrorCode::OutOfRange,
+        FieldErrorCode::UnknownField,
+    ];
+
+    /// What the site should do about a field with this code (docs/ERRORS.md).
+    pub const fn site_advice(self, lang: Lang) -> &'static str {
+        match self {
+            FieldErrorCode::Required => lang.pick(
+                "Отметьте поле обязательным (`required`) и покажите сообщение у поля.",
+                "Mark the field `required` in the form and show the message next to it.",
+            ),
+            FieldErrorCode::Type => lang.pick(
+                "Ошибка в коде сайта: `gender` и `telegram_id` — числа JSON, не строки.",
+                "A bug in the site: `gender` and `telegram_id` are JSON numbers, not strings.",
+            ),
+            FieldErrorCode::TooShort | FieldErrorCode::TooLong => lang.pick(
+                "Покажите сообщение у поля; подсказки `minlength`/`maxlength` в форме ловят это раньше.",
+                "Show the message next to the field; `minlength`/`maxlength` in the form catch this earlier.",
+            ),
+            FieldErrorCode::Charset => lang.pick(
+                "Покажите сообщение у поля; `pattern` в форме ловит это для логина раньше.",
+                "Show the message next to the field; a `pattern` in the form catches this for the login earlier.",
+            ),
+            FieldErrorCode::OutOfRange => lang.pick(
+                "Покажите сообщение у поля; для пола используйте выбор из двух значений.",
+                "Show the message next to the field; offer gender as a choice of two values.",
+            ),
+            FieldErrorCode::UnknownField => lang.pick(
+                "Ошибка в коде сайта: уберите лишнее поле или исправьте опечатку в имени.",
+                "A bug in the site: drop the extra field or fix the typo in its name.",
+            ),
+        }
+    }
+
     pub const fn as_str(self) -> &'static str {
         match self {
             FieldErrorCode::Required => "required",

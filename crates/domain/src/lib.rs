@@ -4,6 +4,7 @@
 //! Everything here is plain data and pure functions so it can be unit-tested,
 //! fuzzed and property-tested without a runtime, a database or a socket.
 
+pub mod docs;
 pub mod error;
 pub mod lang;
 pub mod register;

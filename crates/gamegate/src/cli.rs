@@ -53,11 +53,24 @@ pub enum Command {
         #[command(subcommand)]
         target: crate::render::RenderTarget,
     },
+    /// Print generated documentation (e.g. `gamegate docs errors > docs/ERRORS.md`).
+    Docs {
+        #[command(subcommand)]
+        doc: DocsTarget,
+    },
     /// The ban jail's bans in the accounts database: list, add, remove.
     Ban {
         #[command(subcommand)]
         ban: crate::ban_cmd::BanCommand,
     },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum DocsTarget {
+    /// docs/ERRORS.md: every error code with its status, messages and what the site should do.
+    Errors,
+    /// docs/openapi.json: the OpenAPI 3.1 document of the public listener (also at /openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -71,6 +84,18 @@ pub enum Service {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Generated from code alone: needs no configuration, so it works anywhere.
+    if let Some(Command::Docs { doc }) = &cli.command {
+        let text = match doc {
+            DocsTarget::Errors => gamegate_domain::docs::errors_markdown(),
+            DocsTarget::Openapi => crate::http::openapi::document(),
+        };
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to stdout")?;
+        return Ok(());
+    }
     let (config, unknown_env) = Config::load(cli.config.as_deref())?;
     crate::telemetry::init(&config.log.format, &config.log.level);
     for name in unknown_env {
@@ -94,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Render { target } => crate::render::run(&config, target),
+        Command::Docs { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Ban { ban } => {
             let text = crate::ban_cmd::run(&config, ban).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");

@@ -102,6 +102,10 @@ pub struct HttpConfig {
     /// A plain-HTTP listener that redirects to HTTPS (e.g. `0.0.0.0:80`);
     /// empty: none. Only with TLS on.
     pub redirect_http_addr: String,
+    /// The example registration page (docs/SITE.md) at `/` of the public
+    /// listener of `gamegate all`, with TLS off: a dev aid, so on by default
+    /// for the one-command start; the split services never serve it.
+    pub demo_site: bool,
 }
 
 impl Default for HttpConfig {
@@ -116,6 +120,7 @@ impl Default for HttpConfig {
             tls_key_file: String::new(),
             tls_reload_interval_ms: 30_000,
             redirect_http_addr: String::new(),
+            demo_site: true,
         }
     }
 }

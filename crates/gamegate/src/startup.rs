@@ -89,6 +89,7 @@ pub struct Application {
     connection_limits: ConnectionLimits,
     access_log: Option<access_log::Writer>,
     jail: Option<Arc<Jail>>,
+    demo_site: bool,
     shutdown: CancellationToken,
 }
 
@@ -272,29 +273,52 @@ impl Application {
                 .unwrap_or_default()
         };
 
+        // The demo page only in the all-in-one process, and only over plain
+        // HTTP: its forwarder calls the public listener by IP, which a real
+        // certificate would not name.
+        let demo_site = mode == Mode::All && config.http.demo_site && certificates.is_none();
+        if mode == Mode::All && config.http.demo_site && certificates.is_some() {
+            tracing::info!("http.demo_site is ignored with TLS on (a dev page; see docs/SITE.md)");
+        }
         let listeners = match mode {
             Mode::All => vec![
-                Listener {
-                    role: "public",
-                    socket: bind(config.http.public_addr).await?,
-                    router: {
-                        let edge = edge.as_ref().expect("all registers");
-                        // CORS outermost so a browser on an allowed site can
-                        // read even a `banned` answer; inside it the jail,
-                        // before every rate limit, key check and route.
-                        edge.cors(http::finish_guarded(
-                            register()
-                                .merge(edge.limit_status(status_at(&["/api/server/status"])))
-                                .merge(http::edge_routes())
-                                .merge(http::openapi::routes()),
+                {
+                    let socket = bind(config.http.public_addr).await?;
+                    let edge = edge.as_ref().expect("all registers");
+                    let demo = match demo_site {
+                        true => http::demo::demo_routes(
                             common.clone(),
-                            |router| match &jail {
-                                Some(jail) => edge.jail(router, jail.clone()),
-                                None => router,
-                            },
-                        ))
-                    },
-                    tls: true,
+                            http::demo::Forwarder::new(
+                                socket.local_addr()?,
+                                edge.key_for_own_forwarding(),
+                                common.request_timeout,
+                            )?,
+                        ),
+                        false => Router::new(),
+                    };
+                    Listener {
+                        role: "public",
+                        socket,
+                        router: {
+                            // CORS outermost so a browser on an allowed site can
+                            // read even a `banned` answer; inside it the jail,
+                            // before every rate limit, key check and route (the
+                            // demo page's included: a banned browser gets nothing).
+                            edge.cors(http::finish_guarded(
+                                register()
+                                    .merge(edge.limit_status(status_at(&["/api/server/status"])))
+                                    .merge(http::edge_routes())
+                                    .merge(http::openapi::routes())
+                                    .merge(demo),
+                                common.clone(),
+                                |router| match &jail {
+                                    Some(jail) => edge.jail(router, jail.clone()),
+                                    None => router,
+                                },
+                            ))
+                        },
+                        tls: true,
+                    }
                 },
                 Listener {
                     role: "admin",
@@ -366,6 +390,7 @@ impl Application {
             },
             access_log: access_log_writer,
             jail,
+            demo_site,
             shutdown,
         })
     }
@@ -436,6 +461,9 @@ impl Application {
         for l in &self.listeners {
             let addr = l.socket.local_addr().expect("bound");
             let routes = match l.role {
+                "public" if self.demo_site => {
+                    "POST /api/register · GET /api/server/status · GET /health · GET / (demo)"
+                }
                 "public" => "POST /api/register · GET /api/server/status · GET /health",
                 "admin" => "GET /internal/health · GET /metrics",
                 "register" => "POST /api/register · GET /internal/health · GET /metrics",
@@ -484,6 +512,13 @@ impl Application {
         }
         if let Some(registrar) = &self.registrar {
             out += &format!("  {:<9} {}\n", "telegram", registrar.telegram.summary());
+        }
+        if self.demo_site {
+            out += &format!(
+                "  {:<9} http://{}/   example registration page (http.demo_site; docs/SITE.md)\n",
+                "demo",
+                self.public_addr()
+            );
         }
         if self.mode == Mode::All {
             let public = self.public_addr();

@@ -102,6 +102,15 @@ impl Edge {
         }
     }
 
+    /// A key this process's own demo page forwards with (`http.demo_site`);
+    /// `None` when keys are checked upstream (none is checked here).
+    pub fn key_for_own_forwarding(&self) -> Option<&str> {
+        match *self.key_source {
+            KeySource::Upstream => None,
+            _ => self.keys.0.first().map(String::as_str),
+        }
+    }
+
     /// Requires a valid `X-API-Key` on every route of `routes`.
     pub fn require_key(&self, routes: Router) -> Router {
         if *self.key_source == KeySource::Upstream {

@@ -227,3 +227,15 @@ pub fn routes() -> Router {
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_document_is_the_generated_one() {
+        let committed = include_str!("../../../../docs/openapi.json");
+        assert!(
+            committed == super::document(),
+            "docs/openapi.json is stale: run `gamegate docs openapi > docs/openapi.json`"
+        );
+    }
+}

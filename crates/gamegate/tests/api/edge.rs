@@ -111,6 +111,7 @@ async fn serve_register_refuses_to_start_without_keys_unless_told_an_edge_checks
     let dir = tempfile::tempdir().unwrap();
     let mut config: Config = test_config();
     config.database.url = format!("sqlite://{}", dir.path().join("gamegate.db").display());
+    config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
     config.edge.api_keys.clear();
     config.services.register_addr = "127.0.0.1:0".parse().unwrap();
     let err = match Application::build_mode(config.clone(), Mode::Register).await {
@@ -327,5 +328,32 @@ async fn cors_answers_allowed_origins_and_stays_silent_for_others() {
             .get("access-control-allow-origin")
             .is_none()
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_lists_only_routes_that_exist() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await.unwrap();
+    let (status, doc) = app.get_json(app.url("/openapi.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 3, "{:?}", paths.keys());
+    for (path, methods) in paths {
+        for method in methods.as_object().unwrap().keys() {
+            let response = app
+                .http
+                .request(method.to_uppercase().parse().unwrap(), app.url(path))
+                .header("x-api-key", TEST_API_KEY)
+                .json(&player("Doc_Check", 77))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                !matches!(response.status().as_u16(), 404 | 405),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
     app.stop().await;
 }

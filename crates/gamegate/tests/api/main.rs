@@ -3,6 +3,7 @@
 mod helpers;
 
 mod db_faults;
+mod demo;
 mod edge;
 mod errors;
 mod jail;

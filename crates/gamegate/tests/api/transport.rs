@@ -166,6 +166,7 @@ async fn the_redirect_listener_sends_plain_http_to_https() {
     let db = tempfile::tempdir().unwrap();
     let mut config = test_config();
     config.database.url = format!("sqlite://{}", db.path().join("gamegate.db").display());
+    config.analytics.url = format!("sqlite://{}", db.path().join("analytics.db").display());
     config.http.tls_cert_file = certs.path().join("c.pem").display().to_string();
     config.http.tls_key_file = certs.path().join("k.pem").display().to_string();
     config.http.redirect_http_addr = "127.0.0.1:0".into();

@@ -1,0 +1,227 @@
+//! The demo registration page of `gamegate all` (`http.demo_site`): served
+//! without the key, forwarding through the real edge, JSON errors for bad
+//! input, and never on the split services. The browser drives it in
+//! tests/browser.rs; these check the HTTP side. SQLite only: nothing here
+//! depends on the backend.
+
+use gamegate::startup::{Application, Mode};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, TEST_API_KEY, TestApp, assert_error, fresh_database, player, spawn_app,
+    spawn_app_with, test_config,
+};
+
+crate::backend_tests!(sqlite => Sqlite:
+    the_page_and_its_files_never_contain_the_key,
+    the_demo_forwards_to_register_with_the_key,
+    bad_input_on_the_demo_endpoint_gets_json_errors,
+    the_demo_passes_the_rate_limit_and_its_retry_after_on,
+    the_page_is_off_when_configured_off,
+    split_services_never_serve_the_page,
+);
+
+async fn post_demo(app: &TestApp, body: Value) -> (StatusCode, Value, Option<String>) {
+    let response = app
+        .http
+        .post(app.url("/demo/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, response.json().await.unwrap(), retry_after)
+}
+
+async fn the_page_and_its_files_never_contain_the_key(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let page = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = page.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script>"),
+        "no inline script: the CSP forbids it"
+    );
+    // The form hints are the server's rules.
+    for hint in [
+        r#"minlength="3""#,
+        r#"maxlength="16""#,
+        r#"pattern="[A-Za-z0-9_]+""#,
+        r#"minlength="6""#,
+        r#"maxlength="20""#,
+        r#"min="1""#,
+    ] {
+        assert!(html.contains(hint), "the page lacks {hint}");
+    }
+    let mut served = html;
+    for path in ["/demo/app.js", "/demo/style.css"] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        served += &r.text().await.unwrap();
+    }
+    assert!(served.contains("/demo/register"));
+    assert!(
+        !served.contains(TEST_API_KEY),
+        "the API key must never reach the browser"
+    );
+    assert!(
+        !served.contains("/api/register\""),
+        "the browser never calls /api/register"
+    );
+    app.stop().await;
+}
+
+async fn the_demo_forwards_to_register_with_the_key(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (status, body, _) = post_demo(&app, player("Demo_01", 42)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"ok": true, "message": "Регистрация успешна!", "login": "Demo_01"})
+    );
+    assert!(app.db_logins().await.contains("demo_01"));
+
+    let (status, body, _) = post_demo(&app, player("demo_01", 43)).await;
+    assert_error(status, &body, 409, "login_taken");
+    assert_eq!(body["message"], "Этот логин уже занят. Выберите другой.");
+
+    // Field errors come back as the service wrote them.
+    let (status, body, _) = post_demo(
+        &app,
+        json!({"login": "ab", "password": "secret12", "gender": 0, "telegram_id": 5}),
+    )
+    .await;
+    assert_error(status, &body, 422, "validation_error");
+    assert_eq!(body["errors"][0]["field"], "login");
+    assert_eq!(body["errors"][0]["code"], "too_short");
+    app.stop().await;
+}
+
+async fn bad_input_on_the_demo_endpoint_gets_json_errors(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let send = |content_type: &'static str, body: Vec<u8>| {
+        let request = app
+            .http
+            .post(app.url("/demo/register"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body);
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = send("text/plain", b"{}".to_vec()).await;
+    assert_error(status, &body, 415, "unsupported_media_type");
+    let (status, body) = send("application/json", b"[1, 2]".to_vec()).await;
+    assert_error(status, &body, 400, "invalid_json");
+    let limit = app.config.http.body_limit_bytes;
+    let huge = format!(r#"{{"login":"{}"}}"#, "a".repeat(limit));
+    let (status, body) = send("application/json", huge.into_bytes()).await;
+    assert_error(status, &body, 413, "payload_too_large");
+    let r = app
+        .http
+        .get(app.url("/demo/register"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    app.stop().await;
+}
+
+/// The forwarder goes through the edge: the register rate limit applies (to
+/// the loopback address) and its `Retry-After` reaches the browser.
+async fn the_demo_passes_the_rate_limit_and_its_retry_after_on(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.edge.register_per_minute = 1;
+        c.edge.register_burst = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, body, _) = post_demo(&app, player("Limit_1", 7)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, retry_after) = post_demo(&app, player("Limit_2", 7)).await;
+    assert_error(status, &body, 429, "rate_limited");
+    let secs: u64 = retry_after.expect("Retry-After passed on").parse().unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+    assert_eq!(app.db_logins().await.len(), 1);
+    app.stop().await;
+}
+
+async fn the_page_is_off_when_configured_off(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| c.http.demo_site = false).await else {
+        return;
+    };
+    for (path, post) in [
+        ("/", false),
+        ("/demo/app.js", false),
+        ("/demo/register", true),
+    ] {
+        let request = match post {
+            true => app.http.post(app.url(path)).json(&player("Off_1", 9)),
+            false => app.http.get(app.url(path)),
+        };
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        assert_error(status, &r.json().await.unwrap(), 404, "not_found");
+    }
+    assert!(app.db_logins().await.is_empty());
+    app.stop().await;
+}
+
+async fn split_services_never_serve_the_page(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh_database(backend, &dir).await else {
+        return;
+    };
+    let mut config = test_config();
+    config.database.url = url;
+    config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
+    config.http.demo_site = true;
+    config.services.register_addr = "127.0.0.1:0".parse().unwrap();
+    config.services.status_addr = "127.0.0.1:0".parse().unwrap();
+    let http = reqwest::Client::new();
+    for mode in [Mode::Register, Mode::Status] {
+        let app = Application::build_mode(config.clone(), mode)
+            .await
+            .expect("the service builds");
+        let addr = app.service_addr();
+        let shutdown = app.shutdown_token();
+        let running = tokio::spawn(app.run_until_stopped());
+        for path in ["/", "/demo/app.js"] {
+            let r = http
+                .get(format!("http://{addr}{path}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{mode:?} serves {path}");
+        }
+        shutdown.cancel();
+        running.await.unwrap().unwrap();
+    }
+}
