@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod hashing;
+pub mod healthcheck;
 pub mod http;
 pub mod metrics;
 pub mod reconciler;
