@@ -63,6 +63,11 @@ pub enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// New secrets: an API key, or a WireGuard key pair.
+    Keygen {
+        #[command(subcommand)]
+        key: crate::keygen::KeygenCommand,
+    },
     /// The ban jail's bans in the accounts database: list, add, remove.
     Ban {
         #[command(subcommand)]
@@ -110,6 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             crate::healthcheck::run(&url).await
         }
+        Command::Keygen { key } => crate::keygen::run(key),
         Command::Render { target } => crate::render::run(&config, target),
         Command::Ban { ban } => {
             let text = crate::ban_cmd::run(&config, ban).await?;

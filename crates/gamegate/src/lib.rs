@@ -10,6 +10,7 @@ pub mod edge;
 pub mod hashing;
 pub mod healthcheck;
 pub mod http;
+pub mod keygen;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;
