@@ -158,7 +158,7 @@ mod tests {
     }
 
     #[test]
-    fn api_keys_are_32_bytes_of_base64_and_pass_the_config_check() {
+    fn api_keys_are_32_random_bytes_of_base64() {
         let k = api_key();
         assert_eq!(STANDARD.decode(&k).unwrap().len(), 32);
         assert_ne!(k, api_key());
