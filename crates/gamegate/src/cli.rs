@@ -58,6 +58,21 @@ pub enum Command {
         #[command(subcommand)]
         doc: DocsTarget,
     },
+    /// Ask a local service for GET /internal/health (3 s timeout); exit 0 on 200, else 1.
+    /// Docker's HEALTHCHECK and the rendered compose file run it.
+    Healthcheck {
+        /// Which process to ask; the URL comes from its listener in the config.
+        #[arg(long, value_enum, default_value = "all")]
+        service: crate::healthcheck::Target,
+        /// Ask this URL instead (e.g. https://NAME:8080/internal/health with TLS on).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// New secrets: an API key, or a WireGuard key pair.
+    Keygen {
+        #[command(subcommand)]
+        key: crate::keygen::KeygenCommand,
+    },
     /// The ban jail's bans in the accounts database: list, add, remove.
     Ban {
         #[command(subcommand)]
@@ -118,6 +133,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
+        Command::Healthcheck { service, url } => {
+            let url = match url {
+                Some(url) => url,
+                None => crate::healthcheck::default_url(&config, service)?,
+            };
+            crate::healthcheck::run(&url).await
+        }
+        Command::Keygen { key } => crate::keygen::run(key),
         Command::Render { target } => crate::render::run(&config, target),
         Command::Docs { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Ban { ban } => {

@@ -57,6 +57,7 @@ pub struct Config {
     pub edge: EdgeConfig,
     pub nginx: NginxConfig,
     pub telegram: TelegramConfig,
+    pub deploy: DeployConfig,
 }
 
 impl Default for Config {
@@ -76,6 +77,7 @@ impl Default for Config {
             edge: EdgeConfig::default(),
             nginx: NginxConfig::default(),
             telegram: TelegramConfig::default(),
+            deploy: DeployConfig::default(),
         }
     }
 }
@@ -477,6 +479,82 @@ impl Default for NginxConfig {
             access_log: "/var/log/nginx/gamegate-access.log".into(),
             error_log: "/var/log/nginx/gamegate-error.log".into(),
             acme_webroot: "/var/www/letsencrypt".into(),
+        }
+    }
+}
+
+/// The WG_CLIENT side of the seed's topology (`gamegate render compose|traefik|
+/// systemd|logrotate|wireguard`, docs/PRODUCTION_SETUP.md). Only the renderers
+/// read it; values are checked when rendering, where they enter file syntax.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeployConfig {
+    /// The gamegate image the compose file runs (`docker build -t … .`).
+    pub image: String,
+    pub traefik_image: String,
+    pub mariadb_image: String,
+    pub postgres_image: String,
+    /// Registration instances behind Traefik (the seed's `replicas: 3`).
+    pub register_replicas: u32,
+    /// Traefik's entrypoint port on the WG_CLIENT: nginx's upstream
+    /// (`nginx.register_upstreams = ["10.8.0.2:1010"]`).
+    pub traefik_port: u16,
+    /// `deploy.resources.limits` of each gamegate container.
+    pub service_cpus: String,
+    pub service_memory: String,
+    /// … of MariaDB and PostgreSQL.
+    pub database_cpus: String,
+    pub database_memory: String,
+    /// Database and user names the compose databases are created with; the
+    /// URLs in the secret files must name the same.
+    pub mariadb_database: String,
+    pub postgres_database: String,
+    pub database_user: String,
+    /// The compose network; the services trust it as their proxy (Traefik).
+    pub compose_subnet: String,
+    /// WireGuard: the HOST_SERVER's and the WG_CLIENT's tunnel addresses.
+    pub wg_host_address: String,
+    pub wg_client_address: String,
+    /// Prefix length of the tunnel network (`10.8.0.0/24`).
+    pub wg_prefix_len: u8,
+    pub wg_listen_port: u16,
+    /// The HOST_SERVER's public name or IP the WG_CLIENT dials; empty:
+    /// `nginx.server_name` (the seed points it at the HOST_SERVER).
+    pub wg_endpoint_host: String,
+    /// systemd units (`gamegate render systemd`).
+    pub binary_path: String,
+    pub config_path: String,
+    /// Secrets as `GAMEGATE_…` variables, mode 0600, read by systemd as root.
+    pub environment_file: String,
+    pub state_dir: String,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        Self {
+            image: "gamegate:latest".into(),
+            traefik_image: "traefik:v3.3".into(),
+            mariadb_image: "mariadb:11".into(),
+            postgres_image: "postgres:17".into(),
+            register_replicas: 3,
+            traefik_port: 1010,
+            service_cpus: "1.0".into(),
+            service_memory: "512M".into(),
+            database_cpus: "2.0".into(),
+            database_memory: "2G".into(),
+            mariadb_database: "gamegate".into(),
+            postgres_database: "gamegate_analytics".into(),
+            database_user: "gamegate".into(),
+            compose_subnet: "172.30.0.0/24".into(),
+            wg_host_address: "10.8.0.1".into(),
+            wg_client_address: "10.8.0.2".into(),
+            wg_prefix_len: 24,
+            wg_listen_port: 51820,
+            wg_endpoint_host: String::new(),
+            binary_path: "/usr/local/bin/gamegate".into(),
+            config_path: "/etc/gamegate/gamegate.toml".into(),
+            environment_file: "/etc/gamegate/gamegate.env".into(),
+            state_dir: "/var/lib/gamegate".into(),
         }
     }
 }

@@ -3,8 +3,12 @@
 //! (docs/EDGE.md). Each target is a pure function `&Config → text`, unit-tested
 //! here and exercised against the real program in `tests/nginx.rs`.
 
+pub mod compose;
 pub mod fail2ban;
+pub mod logrotate;
 pub mod nginx;
+pub mod systemd;
+pub mod wireguard;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,8 +18,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 
-/// What `gamegate render` can write. Later targets (traefik, wireguard,
-/// compose, systemd, logrotate) are added as variants here.
+/// What `gamegate render` can write.
 #[derive(Debug, Subcommand)]
 pub enum RenderTarget {
     /// The public nginx site: TLS, API-key check, rate limits, CORS, JSON errors.
@@ -30,6 +33,41 @@ pub enum RenderTarget {
         /// Directory that receives `filter.d/gamegate.conf` and `jail.d/gamegate.conf`
         /// (`/etc/fail2ban` to install directly).
         #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// The WG_CLIENT's docker compose file: Traefik, register replicas, status,
+    /// stats, the mock (profile `mock`), MariaDB, PostgreSQL; secrets as files.
+    Compose {
+        #[arg(long, default_value = "docker-compose.yml")]
+        out: PathBuf,
+    },
+    /// Traefik's dynamic file (file provider): /api/register and the status paths.
+    Traefik {
+        #[arg(long, default_value = "traefik-dynamic.yml")]
+        out: PathBuf,
+    },
+    /// systemd units gamegate-register|status|stats.service (without Docker).
+    Systemd {
+        /// Directory for the units (`/etc/systemd/system` to install directly).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// logrotate for log.access_log (SIGHUP to the services after rotating).
+    Logrotate {
+        #[arg(long, default_value = "gamegate-logrotate")]
+        out: PathBuf,
+    },
+    /// wg0.conf for one end of the tunnel. Holds the private key: written mode 0600.
+    Wireguard {
+        #[arg(long, value_enum)]
+        side: wireguard::Side,
+        /// This end's private key, as `wg genkey` or `gamegate keygen wireguard` writes it.
+        #[arg(long)]
+        private_key_file: PathBuf,
+        /// The other end's public key (base64).
+        #[arg(long)]
+        peer_public_key: String,
+        #[arg(long, default_value = "wg0.conf")]
         out: PathBuf,
     },
 }
@@ -70,6 +108,59 @@ pub fn run(config: &Config, target: RenderTarget) -> anyhow::Result<()> {
                 writeln!(stdout, "wrote {}", path.display())?;
             }
         }
+        RenderTarget::Compose { out } => {
+            write_file(&out, &compose::render_compose(config)?, 0o644)?;
+            writeln!(
+                stdout,
+                "wrote {}; it reads secrets from ./secrets/{{{}}} beside it (create them mode 0600)",
+                out.display(),
+                compose::SECRETS.join(",")
+            )?;
+        }
+        RenderTarget::Traefik { out } => {
+            write_file(&out, &compose::render_traefik(config)?, 0o644)?;
+            writeln!(stdout, "wrote {}", out.display())?;
+        }
+        RenderTarget::Systemd { out } => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            for (name, text) in systemd::render(config)? {
+                let path = out.join(name);
+                write_file(&path, &text, 0o644)?;
+                writeln!(stdout, "wrote {}", path.display())?;
+            }
+        }
+        RenderTarget::Logrotate { out } => {
+            write_file(&out, &logrotate::render(config)?, 0o644)?;
+            writeln!(
+                stdout,
+                "wrote {}; check with `logrotate -d {}`",
+                out.display(),
+                out.display()
+            )?;
+        }
+        RenderTarget::Wireguard {
+            side,
+            private_key_file,
+            peer_public_key,
+            out,
+        } => {
+            let text = std::fs::read_to_string(&private_key_file)
+                .with_context(|| format!("cannot read {}", private_key_file.display()))?;
+            let private = crate::keygen::WgKey::parse("--private-key-file", &text)?;
+            let peer = crate::keygen::WgKey::parse("--peer-public-key", &peer_public_key)?;
+            if peer == private.public() {
+                bail!("--peer-public-key is this end's own public key; give the other end's");
+            }
+            let conf = wireguard::render(config, side, &private, &peer)?;
+            write_file(&out, &conf, 0o600)?;
+            writeln!(
+                stdout,
+                "wrote {} (mode 0600: it holds the private key); this end's public key: {}",
+                out.display(),
+                private.public().to_base64()
+            )?;
+        }
     }
     Ok(())
 }
@@ -77,7 +168,7 @@ pub fn run(config: &Config, target: RenderTarget) -> anyhow::Result<()> {
 /// Writes through a temporary file in the same directory and renames it, so
 /// a reload never reads half a file; the mode is set on creation, so a file
 /// with keys is never readable by others, not even for a moment.
-fn write_file(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+pub(crate) fn write_file(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
