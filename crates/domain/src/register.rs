@@ -266,6 +266,22 @@ fn check_text(
     }
 }
 
+/// A JSON integer, as JSON Schema counts them: `1` and also `1.0` (a
+/// number with no fraction, exactly representable). Wide enough for any
+/// u64, so the rules can refuse what is out of their range.
+fn json_integer(v: &Value) -> Option<i128> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if let Some(i) = v.as_i64() {
+        return Some(i.into());
+    }
+    if let Some(u) = v.as_u64() {
+        return Some(u.into());
+    }
+    v.as_f64()
+        .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+        .map(|f| f as i128)
+}
+
 /// Validates a parsed JSON object against the rules, checking every field at
 /// once so the site can show all problems in one round trip.
 pub fn validate_register(
@@ -318,7 +334,7 @@ pub fn validate_register(
             errors.required(&GENDER);
             None
         }
-        Some(v) => match v.as_i64().or_else(|| v.as_u64().map(|_| i64::MAX)) {
+        Some(v) => match json_integer(v) {
             None => {
                 errors.wrong_type(&GENDER, "целое число 0 или 1", "the integer 0 or 1");
                 None
@@ -342,12 +358,12 @@ pub fn validate_register(
             errors.required(&TELEGRAM_ID);
             None
         }
-        Some(v) if !(v.is_i64() || v.is_u64()) => {
-            errors.wrong_type(&TELEGRAM_ID, "целое число", "an integer");
-            None
-        }
-        Some(v) => match v.as_i64() {
-            Some(id) if id > 0 => Some(id),
+        Some(v) => match json_integer(v) {
+            None => {
+                errors.wrong_type(&TELEGRAM_ID, "целое число", "an integer");
+                None
+            }
+            Some(id) if id > 0 && id <= i64::MAX.into() => Some(id as i64),
             // Negative, zero, or above i64::MAX (a u64 that is not an i64).
             _ => {
                 let msg = lang
@@ -473,6 +489,18 @@ mod tests {
             got,
             vec![("gender".into(), "type"), ("telegram_id".into(), "type")]
         );
+        // JSON Schema's integers: 1.0 is the integer 1 (schemathesis sends these).
+        let body = json!({"login":"abc","password":"secret12","gender":1.0,"telegram_id":123.0});
+        let request = validate_register(
+            body.as_object().unwrap(),
+            &RegistrationRules::default(),
+            Lang::Ru,
+        )
+        .expect("1.0 and 123.0 are integers");
+        assert_eq!((request.gender, request.telegram_id), (1, 123));
+        let got =
+            codes(json!({"login":"abc","password":"secret12","gender":0,"telegram_id":1e300}));
+        assert_eq!(got, vec![("telegram_id".into(), "type")]);
     }
 
     #[test]

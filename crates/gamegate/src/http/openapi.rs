@@ -29,8 +29,13 @@ struct RegisterBody {
         example = "Hero_01"
     )]
     login: String,
-    /// 6–20 characters, no control characters.
-    #[schema(min_length = 6, max_length = 20, example = "secret12")]
+    /// 6–20 characters, no control characters (Unicode Cc).
+    #[schema(
+        min_length = 6,
+        max_length = 20,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        example = "secret12"
+    )]
     password: String,
     /// 0 or 1.
     #[schema(minimum = 0, maximum = 1, example = 0)]
