@@ -1,0 +1,126 @@
+//! Property tests of the registration rules (API.md §3) and of telegram_auth
+//! verification: generated inputs, not hand-picked ones.
+
+use gamegate_domain::telegram::sign_login_widget;
+use gamegate_domain::{
+    Lang, RegistrationRules, normalise_login, validate_register, verify_telegram_auth,
+};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+const KNOWN_FIELDS: [&str; 5] = [
+    "login",
+    "password",
+    "gender",
+    "telegram_id",
+    "telegram_auth",
+];
+
+fn valid_login() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_]{3,16}"
+}
+
+/// 6–20 characters of any Unicode scalar value that is not a control character.
+fn valid_password() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        any::<char>().prop_filter("no control", |c| !c.is_control()),
+        6..=20,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// Any JSON value, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map(".{0,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// Whatever the rules allow is accepted, unchanged.
+    #[test]
+    fn every_valid_request_is_accepted_as_sent(
+        login in valid_login(),
+        password in valid_password(),
+        gender in 0u8..=1,
+        telegram_id in 1i64..=i64::MAX,
+    ) {
+        let body = json!({"login": login, "password": password, "gender": gender, "telegram_id": telegram_id});
+        let request = validate_register(body.as_object().unwrap(), &RegistrationRules::default(), Lang::Ru)
+            .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        prop_assert_eq!(&request.login, &login);
+        prop_assert_eq!(request.password.expose(), password.as_str());
+        prop_assert_eq!(request.gender, gender);
+        prop_assert_eq!(request.telegram_id, telegram_id);
+    }
+
+    /// Any JSON object at all: no panic, and a refusal names only fields
+    /// that exist in the request or the contract, each with a message.
+    #[test]
+    fn any_object_is_answered_without_panicking(
+        fields in proptest::collection::btree_map(
+            prop_oneof![Just("login".to_owned()), Just("password".to_owned()), Just("gender".to_owned()),
+                        Just("telegram_id".to_owned()), Just("telegram_auth".to_owned()), ".{0,12}"],
+            any_json(),
+            0..7,
+        ),
+        lang in prop_oneof![Just(Lang::Ru), Just(Lang::En)],
+    ) {
+        let body: Map<String, Value> = fields.into_iter().collect();
+        if let Err(errors) = validate_register(&body, &RegistrationRules::default(), lang) {
+            prop_assert!(!errors.is_empty());
+            for e in errors {
+                prop_assert!(!e.message.is_empty());
+                // A contract field, or an unknown key of the request (echoed
+                // back cut to 64 characters).
+                let echoed = body.keys().any(|k| k.chars().take(64).collect::<String>() == e.field);
+                prop_assert!(
+                    KNOWN_FIELDS.contains(&e.field.as_str()) || echoed,
+                    "unexpected field {:?}", e.field
+                );
+            }
+        }
+    }
+
+    /// Logins collide case-insensitively, and only then.
+    #[test]
+    fn logins_collide_exactly_when_equal_ignoring_ascii_case(a in valid_login(), b in valid_login()) {
+        prop_assert_eq!(normalise_login(&a) == normalise_login(&b), a.eq_ignore_ascii_case(&b));
+    }
+
+    /// A signed Login Widget payload verifies; changing any one signed field
+    /// to another value breaks it.
+    #[test]
+    fn any_change_to_a_signed_payload_is_detected(
+        id in 1i64..=i64::MAX,
+        name in "[^\n]{1,20}",
+        field in prop_oneof![Just("id"), Just("first_name"), Just("auth_date")],
+        replacement in "[a-z0-9]{1,10}",
+    ) {
+        const TOKEN: &str = "123456:property-test-token";
+        let now = 1_795_600_000;
+        let fields = json!({"id": id, "first_name": name, "auth_date": now});
+        let signed = sign_login_widget(fields.as_object().unwrap(), TOKEN);
+        prop_assert!(verify_telegram_auth(&signed, TOKEN, id, now, 60).is_ok());
+        let mut altered = signed.clone();
+        let original = altered[field].to_string();
+        altered.insert(field.to_owned(), Value::from(replacement.clone()));
+        // "123" for the number 123 signs the same text: not a change.
+        prop_assume!(replacement != original.trim_matches('"'));
+        prop_assert!(verify_telegram_auth(&altered, TOKEN, id, now, 60).is_err());
+    }
+}
