@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
         // Anything else is tried as Mini App initData.
         _ => {
             let mut map = Map::new();
-            map.insert("init_data".into(), String::from_utf8_lossy(data).into_owned().into());
+            map.insert(
+                "init_data".into(),
+                String::from_utf8_lossy(data).into_owned().into(),
+            );
             map
         }
     };
