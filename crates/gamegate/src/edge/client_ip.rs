@@ -7,9 +7,20 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, Request};
 use ipnet::IpNet;
 
+/// The client address as an outer layer (the access log, the jail)
+/// resolved it, kept in the request's extensions so the layers inside do not
+/// parse the headers again. Every layer resolves with the same
+/// `edge.trusted_proxies`, so the first answer is everyone's.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
 /// The client address of `req`, from its connection's peer (axum's
-/// `ConnectInfo`) and, behind `trusted` proxies, their headers.
+/// `ConnectInfo`) and, behind `trusted` proxies, their headers — or what an
+/// outer layer already resolved ([`ClientIp`]).
 pub fn of_request(req: &Request, trusted: &[IpNet]) -> IpAddr {
+    if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {
+        return *ip;
+    }
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -28,7 +28,8 @@ use gamegate_store::{Database, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{ClientIp, Edge};
+use super::Edge;
+use super::client_ip::ClientIp;
 use crate::config::EdgeConfig;
 use crate::http::ApiError;
 use crate::metrics::Metrics;

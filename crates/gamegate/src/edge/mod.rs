@@ -203,17 +203,9 @@ impl Edge {
 
     /// The client address of a request (see [`client_ip::client_ip`]).
     fn client_ip(&self, req: &Request) -> IpAddr {
-        if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {
-            return *ip;
-        }
         client_ip::of_request(req, &self.trusted)
     }
 }
-
-/// The client address as an outer layer (the jail) computed it with this
-/// same policy, so inner layers (the rate limiter) do not parse headers again.
-#[derive(Debug, Clone, Copy)]
-struct ClientIp(IpAddr);
 
 /// The valid keys. No `Debug`: keys are never logged.
 struct ApiKeys(Vec<String>);

@@ -151,9 +151,11 @@ impl AccessLog {
     }
 }
 
-async fn log_request(State(log): State<AccessLog>, req: Request, next: Next) -> Response {
+async fn log_request(State(log): State<AccessLog>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let client = client_ip::of_request(&req, &log.trusted);
+    // Resolved once per request: the jail and the limiter inside reuse it.
+    req.extensions_mut().insert(client_ip::ClientIp(client));
     let method = req.method().clone();
     let version = req.version();
     let path = req.uri().path().to_owned();
