@@ -86,12 +86,7 @@ async fn without_a_configured_key_gamegate_all_generates_one_and_keeps_it() {
     assert_error(status, &body, 403, "invalid_api_key");
 
     // A second start on the same database reuses the key, and prints it.
-    let mut config = app.config.clone();
-    config.http.public_addr = "127.0.0.1:0".parse().unwrap();
-    config.http.admin_addr = "127.0.0.1:0".parse().unwrap();
-    app.shutdown.cancel();
-    let dir = app.dir;
-    app.running.await.unwrap().unwrap();
+    let (config, dir) = app.stop_keeping_data().await;
     let again = Application::build(config).await.expect("restarts");
     let banner = again.banner();
     assert!(

@@ -232,6 +232,18 @@ impl TestApp {
         self.shutdown.cancel();
         self.running.await.unwrap().unwrap();
     }
+
+    /// Stops the app but keeps its data: the configuration for a second start
+    /// on the same databases (on fresh ports), and the directory holding them
+    /// (keep it alive until that start is done).
+    pub async fn stop_keeping_data(self) -> (Config, tempfile::TempDir) {
+        let mut config = self.config.clone();
+        config.http.public_addr = "127.0.0.1:0".parse().unwrap();
+        config.http.admin_addr = "127.0.0.1:0".parse().unwrap();
+        self.shutdown.cancel();
+        self.running.await.unwrap().unwrap();
+        (config, self.dir)
+    }
 }
 
 pub fn player(login: &str, telegram_id: i64) -> Value {

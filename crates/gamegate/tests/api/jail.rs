@@ -308,12 +308,7 @@ async fn bans_are_persisted_and_restored_after_a_restart(backend: Backend) {
 
     // A second process on the same database refuses the client from its
     // first request: the ban is read before it serves.
-    let mut config = app.config.clone();
-    config.http.public_addr = "127.0.0.1:0".parse().unwrap();
-    config.http.admin_addr = "127.0.0.1:0".parse().unwrap();
-    app.shutdown.cancel();
-    let dir = app.dir;
-    app.running.await.unwrap().unwrap();
+    let (config, dir) = app.stop_keeping_data().await;
     let again = Application::build(config).await.expect("restarts");
     let addr = again.public_addr();
     let shutdown = again.shutdown_token();
