@@ -7,7 +7,7 @@
 //! Needs chromium and chromium-driver (`.ci/run` installs them). Without them
 //! the test is skipped with a notice — except under `CI`, where it fails.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -17,19 +17,13 @@ use gamegate::Config;
 use gamegate::startup::Application;
 use tokio::process::{Child, Command};
 
+#[path = "support/tools.rs"]
+mod tools;
+use tools::{free_port, which};
+
 const API_KEY: &str = "browser-suite-key-0123456789abcdef";
 const TAKEN_RU: &str = "Этот логин уже занят. Выберите другой.";
 const REGISTERED_RU: &str = "Регистрация успешна!";
-
-fn which(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .chain(["/usr/bin".into(), "/usr/lib/chromium".into()])
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
 
 /// Chromium and chromedriver, or `None` (with a notice) outside CI.
 fn browser() -> Option<(PathBuf, PathBuf)> {
@@ -48,15 +42,6 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
             None
         }
     }
-}
-
-fn free_port() -> u16 {
-    // Released before chromedriver binds it: a small race, acceptable on a test host.
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// chromedriver on a free loopback port, once it answers `/status`.

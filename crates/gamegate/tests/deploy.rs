@@ -14,30 +14,19 @@ use std::process::{Command, Output};
 
 use serde_norway::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+#[path = "support/tools.rs"]
+mod tools;
+use tools::{required, which};
 
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
+const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
 
 /// The tool, or `None` with a notice; under `CI` a missing tool fails.
 fn tool(name: &str, package: &str) -> Option<PathBuf> {
-    match which(name) {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!(
-                "{name} is not installed, but CI must run this check (apt-get install -y {package}; see .ci/run)"
-            )
-        }
-        None => {
-            eprintln!("SKIPPED: {name} not installed (apt-get install -y {package})");
-            None
-        }
-    }
+    required(
+        which(&[name]),
+        name,
+        &format!("apt-get install -y {package}"),
+    )
 }
 
 fn gamegate(config: &Path, args: &[&str]) -> Output {
@@ -388,7 +377,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
             assert!(text.contains(needle), "{needle}");
         }
     }
-    let Some(analyze) = which("systemd-analyze") else {
+    let Some(analyze) = which(&["systemd-analyze"]) else {
         eprintln!("SKIPPED: systemd-analyze not installed; units checked as text only");
         return;
     };

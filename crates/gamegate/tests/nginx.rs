@@ -6,7 +6,7 @@
 //! Needs nginx, fail2ban and openssl (`.ci/run` installs them). Without them
 //! the suite is skipped with a notice — except under `CI`, where it fails.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +16,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+#[path = "support/tools.rs"]
+mod tools;
+use tools::{free_port, required, which};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
 const KEY: &str = "nginx-suite-key-0123456789";
@@ -32,33 +36,20 @@ struct Tools {
     openssl: PathBuf,
 }
 
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    // Debian keeps nginx in /usr/sbin, which a non-root PATH may lack.
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// The tools, or `None` (with a notice) when one is missing outside CI.
 fn tools() -> Option<Tools> {
-    let found = |name: &str| match which(name) {
-        Some(p) => Ok(p),
-        None if std::env::var_os("CI").is_some() => panic!(
-            "{name} is not installed, but CI must run the nginx suite \
-             (apt-get install -y nginx fail2ban openssl; see .ci/run)"
-        ),
-        None => {
-            eprintln!("SKIPPED: {name} not installed (apt-get install -y nginx fail2ban openssl)");
-            Err(())
-        }
+    let found = |name: &str| {
+        required(
+            which(&[name]),
+            name,
+            "apt-get install -y nginx fail2ban openssl",
+        )
     };
     Some(Tools {
-        nginx: found("nginx").ok()?,
-        fail2ban_regex: found("fail2ban-regex").ok()?,
-        fail2ban_client: found("fail2ban-client").ok()?,
-        openssl: found("openssl").ok()?,
+        nginx: found("nginx")?,
+        fail2ban_regex: found("fail2ban-regex")?,
+        fail2ban_client: found("fail2ban-client")?,
+        openssl: found("openssl")?,
     })
 }
 
@@ -74,15 +65,6 @@ fn run(cmd: &mut StdCommand) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn free_port() -> u16 {
-    // Released before nginx binds it: a small race, acceptable on a test host.
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A self-signed certificate for `localhost`, by the openssl CLI (already
@@ -152,6 +134,24 @@ fn render(args: &[&str], config: &Path) -> (String, String) {
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// Runs `fail2ban-regex` with the filter rendered into `dir/fail2ban` over
+/// `log`: the number of matched lines, and the whole report.
+fn fail2ban_matches(t: &Tools, log: &Path, dir: &Path) -> (usize, String) {
+    let out = run(StdCommand::new(&t.fail2ban_regex)
+        .arg(log)
+        .arg(dir.join("fail2ban/filter.d/gamegate.conf")));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let matched = report
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("Lines: ")?;
+            let before = rest.split(" matched").next()?;
+            before.rsplit(' ').next()?.parse::<usize>().ok()
+        })
+        .unwrap_or_else(|| panic!("no `Lines:` in fail2ban-regex output:\n{report}"));
+    (matched, report)
 }
 
 /// Stops nginx (master and worker) when the test ends, even on a panic.
@@ -594,18 +594,7 @@ acme_webroot = "{d}/acme"
         log.contains(r#""curl/8.0\x22 200 0 \x22-\x22 \x22x""#),
         "{log}"
     );
-    let out = run(StdCommand::new(&t.fail2ban_regex)
-        .arg(dir.join("access.log"))
-        .arg(dir.join("fail2ban/filter.d/gamegate.conf")));
-    let report = String::from_utf8_lossy(&out.stdout);
-    let matched = report
-        .lines()
-        .find_map(|l| {
-            let rest = l.strip_prefix("Lines: ")?;
-            let before = rest.split(" matched").next()?;
-            before.rsplit(' ').next()?.parse::<usize>().ok()
-        })
-        .unwrap_or_else(|| panic!("no `Lines:` in fail2ban-regex output:\n{report}"));
+    let (matched, _) = fail2ban_matches(&t, &dir.join("access.log"), dir);
     assert_eq!(
         matched, c.api_failures,
         "fail2ban matched {matched} lines, {} 403/429 answers on /api/ were caused:\n{log}",
@@ -702,18 +691,7 @@ async fn the_fail2ban_filter_reads_gamegate_s_own_access_log() {
     );
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.lines().count(), codes.len() + 1, "{text}");
-    let out = run(StdCommand::new(&t.fail2ban_regex)
-        .arg(&log)
-        .arg(dir.join("fail2ban/filter.d/gamegate.conf")));
-    let report = String::from_utf8_lossy(&out.stdout);
-    let matched = report
-        .lines()
-        .find_map(|l| {
-            let rest = l.strip_prefix("Lines: ")?;
-            let before = rest.split(" matched").next()?;
-            before.rsplit(' ').next()?.parse::<usize>().ok()
-        })
-        .unwrap_or_else(|| panic!("no `Lines:` in fail2ban-regex output:\n{report}"));
+    let (matched, report) = fail2ban_matches(&t, &log, dir);
     assert_eq!(matched, failures, "{report}\n{text}");
 }
 
