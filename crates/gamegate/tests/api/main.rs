@@ -4,6 +4,7 @@ mod helpers;
 
 mod db_faults;
 mod demo;
+mod doctor;
 mod edge;
 mod errors;
 mod jail;
