@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod backup;
 mod db_faults;
 mod demo;
 mod doctor;
