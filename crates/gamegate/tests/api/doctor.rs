@@ -505,3 +505,70 @@ async fn json_output_carries_every_check_with_outcome_reason_and_fix() {
     assert_eq!(cert["outcome"], "not_applicable");
     s.app.stop().await;
 }
+
+/// The real binary: what an operator and a timer run.
+fn gamegate(config: &Config, dir: &Path, args: &[&str]) -> std::process::Output {
+    let path = dir.join("gamegate.toml");
+    std::fs::write(&path, toml::to_string(config).unwrap()).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
+        .arg("--config")
+        .arg(&path)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("runs gamegate")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_exits_0_when_all_pass_and_1_when_one_fails() {
+    let s = sqlite_setup().await;
+    let out = gamegate(&s.config, s.dir.path(), &["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+
+    let mut bad = s.config.clone();
+    bad.edge.register_per_minute = 0;
+    let out = gamegate(&bad, s.dir.path(), &["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(json["failed"], 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 check(s) failed: rate_limits"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // `gamegate backup` through the binary: a copy while the app runs …
+    let mut c = s.config.clone();
+    c.backup.dir = s.dir.path().join("from-binary").display().to_string();
+    let out = gamegate(&c, s.dir.path(), &["backup"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mode 0600"));
+    let dir = Path::new(&c.backup.dir);
+    assert_eq!(
+        gamegate::backup::backups(dir, "gamegate-accounts-")
+            .unwrap()
+            .len(),
+        1
+    );
+    // … and a refusal, with the recipe, for a server database.
+    c.database.url = "postgres://game:hunter2secret@db.internal/game".into();
+    let out = gamegate(&c, s.dir.path(), &["backup"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("pg_dump -Fc") && !stdout.contains("hunter2secret"),
+        "{stdout}"
+    );
+    s.app.stop().await;
+}
