@@ -815,7 +815,9 @@ async fn game_server(config: &Config) -> Check {
                 started.elapsed().as_millis()
             ),
         ),
-        Ok(Err(e)) if e.to_string().contains("refused") => Check::fail(
+        // The client's wording for a refused `auth` (the TCP connect
+        // already succeeded above, so this is not "connection refused").
+        Ok(Err(e)) if e.to_string().contains(" refused: `") => Check::fail(
             id,
             format!("{addr} is reachable but refused the auth: {e}"),
             "set game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE) to the game server's token",
