@@ -251,7 +251,7 @@ async fn missing_or_weak_api_keys_fail_without_showing_them() {
     for weak in [
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "passwordpassword",
-        "0123456789abcdef0123456789abcdef",
+        "abcabcabcabcabcabcabcabcabcabcabcabc",
     ] {
         let mut c = s.config.clone();
         c.edge.api_keys = vec![gamegate::keygen::api_key(), weak.into()];
