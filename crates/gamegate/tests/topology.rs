@@ -577,12 +577,36 @@ fn on_game_server(ns: &str, login: &str) -> bool {
     })
 }
 
-fn block_on<T>(f: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
+/// What the checks need to know about the running topology.
+struct Net {
+    host_ns: String,
+    client_ns: Vec<String>,
+    wg_host_if: String,
+    client_pubs: Vec<String>,
+    api_key: String,
+    cert_pem: String,
+    db_url: String,
+}
+
+impl Net {
+    /// The site's client in host_server, sending from 127.0.0.`last`.
+    fn site(&self, last: u8) -> Site {
+        Site::new(&self.cert_pem, Ipv4Addr::new(127, 0, 0, last))
+    }
+
+    async fn db(&self) -> Database {
+        Database::connect(&self.db_url, &PoolSettings::default())
+            .await
+            .unwrap()
+    }
+
+    /// Which WG_CLIENTs' game servers hold `login`.
+    fn game_servers_with(&self, login: &str) -> Vec<bool> {
+        self.client_ns
+            .iter()
+            .map(|ns| on_game_server(ns, login))
+            .collect()
+    }
 }
 
 #[test]
@@ -591,27 +615,64 @@ fn seed_topology_nginx_wireguard_split_services() {
     let started = Instant::now();
     clean_stale_runs(&t);
     let mut topo = Topology::new(&t);
+    let net = build(&mut topo);
+    let ready = started.elapsed();
 
-    // ---- Namespaces and the underlay: one veth pair per WG_CLIENT, a /30 each.
+    services_only_through_the_tunnel(&t, &net);
+    let transfer_before = wg_transfer(&t, &net.host_ns, &net.wg_host_if, &net.client_pubs[0]);
+    register_workflow(&net);
+    status_workflow(&net);
+    limits_answer_429(&net);
+    tunnel_carried_the_traffic(&t, &net, transfer_before);
+    second_upstream_takes_over(&mut topo, &net);
+    refusals_never_reached_the_services(&mut topo);
+    hop(&format!(
+        "done: topology up in {:.1} s, whole test {:.1} s",
+        ready.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    ));
+}
+
+/// The namespaces, the WireGuard tunnel from rendered files, the services,
+/// the mock game servers and nginx, each waited for.
+fn build(topo: &mut Topology) -> Net {
+    let (host_ns, client_ns) = underlay(topo);
+    let api_key = run(Command::new(BIN).args(["keygen", "api-key"]))
+        .trim()
+        .to_owned();
+    let cert = rcgen::generate_simple_self_signed(vec![SERVER_NAME.into()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    fs::write(topo.path("cert.pem"), &cert_pem).unwrap();
+    fs::write(topo.path("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let db_url = format!("sqlite://{}", topo.path("accounts.db").display());
+    let config = write_config(topo, &api_key, &db_url);
+    let (wg_host_if, client_pubs) = wireguard(topo, &config, &host_ns, &client_ns);
+    start_services(topo, &config, &client_ns);
+    start_nginx(topo, &config, &host_ns, &api_key);
+    Net {
+        host_ns,
+        client_ns,
+        wg_host_if,
+        client_pubs,
+        api_key,
+        cert_pem,
+        db_url,
+    }
+}
+
+/// host_server and one namespace per WG_CLIENT, each joined to host_server
+/// by a veth pair on a /30 that only the WireGuard packets use.
+fn underlay(topo: &mut Topology) -> (String, Vec<String>) {
     let host_ns = topo.add_namespace("host_server");
-    let wg_host_if = topo.iface("wh");
     let mut client_ns = Vec::new();
     for (i, c) in CLIENTS.iter().enumerate() {
         let ns = topo.add_namespace(c.role);
-        let (host_end, client_end) = (topo.iface(&format!("h{i}")), topo.iface(&format!("c{i}")));
+        let host_end = topo.iface(&format!("h{i}"));
+        let client_end = topo.iface(&format!("c{i}"));
+        #[rustfmt::skip]
         topo.ip(&[
-            "link",
-            "add",
-            &host_end,
-            "netns",
-            &host_ns,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            &client_end,
-            "netns",
-            &ns,
+            "link", "add", &host_end, "netns", &host_ns,
+            "type", "veth", "peer", "name", &client_end, "netns", &ns,
         ]);
         for (side, end, addr) in [
             (&host_ns, &host_end, c.underlay_host),
@@ -622,17 +683,14 @@ fn seed_topology_nginx_wireguard_split_services() {
         }
         client_ns.push(ns);
     }
+    (host_ns, client_ns)
+}
 
-    // ---- The operator's configuration, and the keys from `gamegate keygen`.
-    let api_key = run(Command::new(BIN).args(["keygen", "api-key"]))
-        .trim()
-        .to_owned();
-    let cert = rcgen::generate_simple_self_signed(vec![SERVER_NAME.into()]).unwrap();
-    let cert_pem = cert.cert.pem();
-    fs::write(topo.path("cert.pem"), &cert_pem).unwrap();
-    fs::write(topo.path("key.pem"), cert.key_pair.serialize_pem()).unwrap();
-    let d = topo.dir.path().display().to_string();
-    let db_url = format!("sqlite://{d}/accounts.db");
+/// The operator's one configuration file. Per-machine values (which
+/// WG_CLIENT, its endpoint) are given as `GAMEGATE_*` overrides.
+fn write_config(topo: &Topology, api_key: &str, db_url: &str) -> PathBuf {
+    let d = topo.dir.path().display();
+    let (wg1, wg2) = (CLIENTS[0].wg, CLIENTS[1].wg);
     let config = topo.path("gamegate.toml");
     fs::write(
         &config,
@@ -673,21 +731,30 @@ acme_webroot = "{d}/acme"
 wg_host_address = "{WG_HOST}"
 wg_client_address = "{wg1}"
 wg_listen_port = {WG_PORT}
-"#,
-            wg1 = CLIENTS[0].wg,
-            wg2 = CLIENTS[1].wg,
+"#
         ),
     )
     .unwrap();
+    config
+}
+
+/// Keys from `gamegate keygen wireguard`, each end's wg0.conf from `gamegate
+/// render wireguard`, loaded into boringtun as an operator would load it
+/// into the kernel: `wg-quick strip` → `wg setconf`, the Address by `ip`.
+/// Returns host_server's interface and the clients' public keys.
+fn wireguard(
+    topo: &mut Topology,
+    config: &Path,
+    host_ns: &str,
+    client_ns: &[String],
+) -> (String, Vec<String>) {
+    let t = topo.tools;
+    let d = topo.dir.path().display().to_string();
     let keygen = |name: &str| {
+        let key = format!("{d}/{name}.key");
         gamegate(
-            &config,
-            &[
-                "keygen",
-                "wireguard",
-                "--private-key-file",
-                &format!("{d}/{name}.key"),
-            ],
+            config,
+            &["keygen", "wireguard", "--private-key-file", &key],
             &[],
         )
         .trim()
@@ -695,38 +762,29 @@ wg_listen_port = {WG_PORT}
     };
     let host_pub = keygen("host");
     let client_pubs: Vec<String> = CLIENTS.iter().map(|c| keygen(c.role)).collect();
-
-    // ---- WireGuard: rendered wg0.conf per end, `wg-quick strip` → `wg setconf`.
-    let render_wg = |side: &str, key: &str, peer: &str, c: &Client, out: &str| -> String {
-        gamegate(
-            &config,
-            &[
-                "render",
-                "wireguard",
-                "--side",
-                side,
-                "--private-key-file",
-                &format!("{d}/{key}.key"),
-                "--peer-public-key",
-                peer,
-                "--out",
-                out,
-            ],
-            &[
-                ("GAMEGATE_DEPLOY__WG_CLIENT_ADDRESS", c.wg.to_string()),
-                (
-                    "GAMEGATE_DEPLOY__WG_ENDPOINT_HOST",
-                    c.underlay_host.to_string(),
-                ),
-            ],
-        );
+    let render = |side: &str, key: &str, peer: &str, c: &Client, out: &str| -> String {
+        let key = format!("{d}/{key}.key");
+        #[rustfmt::skip]
+        let args = [
+            "render", "wireguard", "--side", side, "--private-key-file", &key,
+            "--peer-public-key", peer, "--out", out,
+        ];
+        let machine = [
+            ("GAMEGATE_DEPLOY__WG_CLIENT_ADDRESS", c.wg.to_string()),
+            (
+                "GAMEGATE_DEPLOY__WG_ENDPOINT_HOST",
+                c.underlay_host.to_string(),
+            ),
+        ];
+        gamegate(config, &args, &machine);
         fs::read_to_string(out).unwrap()
     };
-    // The host has one peer per WG_CLIENT: the rendered file for the first,
-    // plus the [Peer] section rendered for the second.
+
+    // host_server has one peer per WG_CLIENT: the file rendered for the
+    // first, plus the [Peer] section rendered for the second.
     let mut host_conf = String::new();
     for (i, c) in CLIENTS.iter().enumerate() {
-        let text = render_wg(
+        let text = render(
             "host",
             "host",
             &client_pubs[i],
@@ -734,29 +792,32 @@ wg_listen_port = {WG_PORT}
             &format!("{d}/host-{i}.conf"),
         );
         assert_eq!(ini_value(&text, "AllowedIPs"), format!("{}/32", c.wg));
-        if i == 0 {
-            host_conf = text;
-        } else {
-            host_conf.push_str(&text[text.find("[Peer]").unwrap()..]);
+        match i {
+            0 => host_conf = text,
+            _ => host_conf.push_str(&text[text.find("[Peer]").unwrap()..]),
         }
     }
-    let mut ends = vec![(host_ns.clone(), wg_host_if.clone(), host_conf)];
+    assert_eq!(ini_value(&host_conf, "Address"), format!("{WG_HOST}/24"));
+    let wg_host_if = topo.iface("wh");
+    let mut ends = vec![(host_ns.to_owned(), wg_host_if.clone(), host_conf)];
     for (i, c) in CLIENTS.iter().enumerate() {
-        let text = render_wg(
+        let text = render(
             "client",
             c.role,
             &host_pub,
             c,
             &format!("{d}/{}.conf", c.role),
         );
+        assert_eq!(ini_value(&text, "Address"), format!("{}/24", c.wg));
         assert_eq!(
             ini_value(&text, "Endpoint"),
             format!("{}:{WG_PORT}", c.underlay_host)
         );
         ends.push((client_ns[i].clone(), topo.iface(&format!("w{i}")), text));
     }
+
     for (ns, iface, conf) in &ends {
-        // boringtun's control socket is named after the interface.
+        // boringtun's control socket, named after the interface, is where `wg` finds it.
         let sock = Path::new("/var/run/wireguard").join(format!("{iface}.sock"));
         topo.wg_sockets.push(sock.clone());
         topo.spawn(
@@ -769,47 +830,30 @@ wg_listen_port = {WG_PORT}
         let deadline = Instant::now() + READY;
         while !sock.exists() {
             topo.assert_running();
-            assert!(
-                Instant::now() < deadline,
-                "boringtun made no {}",
-                sock.display()
-            );
+            assert!(Instant::now() < deadline, "no {}", sock.display());
             std::thread::sleep(Duration::from_millis(20));
         }
-        // wg-quick's name for the interface is the file's stem.
+        // wg-quick takes the interface's name from the file's.
         let full = topo.path(&format!("{iface}.conf"));
         fs::write(&full, conf).unwrap();
         let stripped = topo.path(&format!("{iface}.stripped"));
-        fs::write(
-            &stripped,
-            run(Command::new(&t.wg_quick).arg("strip").arg(&full)),
-        )
-        .unwrap();
+        let text = run(Command::new(&t.wg_quick).arg("strip").arg(&full));
+        fs::write(&stripped, text).unwrap();
         run(Command::new(&t.ip)
             .args(["netns", "exec", ns])
             .arg(&t.wg)
             .args(["setconf", iface])
             .arg(&stripped));
-        topo.ip(&[
-            "-n",
-            ns,
-            "addr",
-            "add",
-            ini_value(conf, "Address"),
-            "dev",
-            iface,
-        ]);
+        let address = ini_value(conf, "Address");
+        topo.ip(&["-n", ns, "addr", "add", address, "dev", iface]);
         topo.ip(&["-n", ns, "link", "set", iface, "up"]);
     }
-    assert_eq!(ini_value(&ends[0].2, "Address"), format!("{WG_HOST}/24"));
-    assert_eq!(ini_value(&ends[1].2, "Address"), "10.8.0.2/24");
-    assert_eq!(ini_value(&ends[2].2, "Address"), "10.8.0.3/24");
 
     // Each WG_CLIENT dials HOST_SERVER (the seed's `ping 10.8.0.1`): a TCP
     // connection to 10.8.0.1 that is refused was answered through the tunnel.
-    for (i, c) in CLIENTS.iter().enumerate() {
-        let wg_host = SocketAddr::from((WG_HOST, WG_PORT));
-        topo.wait_until(&client_ns[i], "handshake", || async move {
+    let wg_host = SocketAddr::from((WG_HOST, WG_PORT));
+    for (ns, c) in client_ns.iter().zip(&CLIENTS) {
+        topo.wait_until(ns, "the tunnel to 10.8.0.1", || async move {
             connect(wg_host, Duration::from_millis(500)).await == Connect::Refused
         });
         hop(&format!(
@@ -817,13 +861,19 @@ wg_listen_port = {WG_PORT}
             c.role, c.wg
         ));
     }
+    (wg_host_if, client_pubs)
+}
 
-    // ---- WG_CLIENTs: the database migrated once, then the split services
-    // and a mock game server each. The services' own limits are off and they
-    // trust nginx's tunnel address: with nginx in front, its zone is the limit.
-    gamegate(&config, &["migrate"], &[]);
-    let service_env = |c: &Client| {
-        vec![
+/// The database migrated once, then in each WG_CLIENT a mock game server and
+/// `serve register` (and `serve status` in the first) on the tunnel address.
+/// The services' own limits are off and they trust nginx's tunnel address:
+/// with nginx in front, its zone is the limit (docs/EDGE.md).
+fn start_services(topo: &mut Topology, config: &Path, client_ns: &[String]) {
+    gamegate(config, &["migrate"], &[]);
+    let bin = Path::new(BIN);
+    let game = format!("127.0.0.1:{GAME_PORT}");
+    for (i, (ns, c)) in client_ns.iter().zip(&CLIENTS).enumerate() {
+        let env = [
             ("GAMEGATE_CONFIG", config.display().to_string()),
             (
                 "GAMEGATE_SERVICES__REGISTER_ADDR",
@@ -833,57 +883,41 @@ wg_listen_port = {WG_PORT}
             ("GAMEGATE_EDGE__REGISTER_PER_MINUTE", "0".into()),
             ("GAMEGATE_EDGE__STATUS_PER_MINUTE", "0".into()),
             ("GAMEGATE_LOG__LEVEL", "warn".into()),
-        ]
-    };
-    for (i, c) in CLIENTS.iter().enumerate() {
-        let ns = client_ns[i].clone();
-        let env = service_env(c);
-        let bin = Path::new(BIN);
-        let game = format!("127.0.0.1:{GAME_PORT}");
-        topo.spawn(
-            &ns,
-            &format!("mock-{}", c.role),
-            bin,
-            &["gameserver-mock", "--listen", &game],
-            &env,
-        );
-        topo.spawn(
-            &ns,
-            &format!("register-{}", c.role),
-            bin,
-            &["serve", "register"],
-            &env,
-        );
+        ];
+        let mock = ["gameserver-mock", "--listen", &game];
+        topo.spawn(ns, &format!("mock-{}", c.role), bin, &mock, &env);
+        let register = ["serve", "register"];
+        topo.spawn(ns, &format!("register-{}", c.role), bin, &register, &env);
         let mut ports = vec![REGISTER_PORT];
         if i == 0 {
-            topo.spawn(&ns, "status-wg_client", bin, &["serve", "status"], &env);
+            topo.spawn(ns, "status-wg_client", bin, &["serve", "status"], &env);
             ports.push(STATUS_PORT);
         }
         for port in ports {
             let addr = SocketAddr::from((c.wg, port));
-            topo.wait_until(&ns, &format!("{addr} listening"), || async move {
+            topo.wait_until(ns, &format!("{addr} listening"), || async move {
                 connect(addr, Duration::from_millis(500)).await == Connect::Open
             });
         }
     }
+}
 
-    // ---- HOST_SERVER: nginx with the rendered site.
+/// host_server's nginx with the site from `gamegate render nginx`.
+fn start_nginx(topo: &mut Topology, config: &Path, host_ns: &str, api_key: &str) {
+    let t = topo.tools;
+    let d = topo.dir.path().display().to_string();
     let site_conf = topo.path("gamegate-site.conf");
-    let said = gamegate(
-        &config,
-        &["render", "nginx", "--out", &site_conf.display().to_string()],
-        &[],
-    );
-    assert!(!said.contains(&api_key), "render printed the key");
+    let out = site_conf.display().to_string();
+    let said = gamegate(config, &["render", "nginx", "--out", &out], &[]);
+    assert!(!said.contains(api_key), "render printed the key");
     let site = fs::read_to_string(&site_conf).unwrap();
     let upstream = &site[site.find("upstream gamegate_register {").unwrap()..];
     let upstream = &upstream[..upstream.find('}').unwrap()];
     for c in &CLIENTS {
-        assert!(
-            upstream.contains(&format!("server {}:{REGISTER_PORT};", c.wg)),
-            "{upstream}"
-        );
+        let server = format!("server {}:{REGISTER_PORT};", c.wg);
+        assert!(upstream.contains(&server), "{upstream}");
     }
+    // nginx's main file: everything that is not the site, inside the temp dir.
     let nginx_conf = topo.path("nginx.conf");
     fs::write(
         &nginx_conf,
@@ -891,41 +925,35 @@ wg_listen_port = {WG_PORT}
             "user root;\nworker_processes 1;\nevents {{ worker_connections 256; }}\nhttp {{\n\
              \x20   client_body_temp_path {d}/tmp_body;\n    proxy_temp_path {d}/tmp_proxy;\n\
              \x20   fastcgi_temp_path {d}/tmp_fastcgi;\n    uwsgi_temp_path {d}/tmp_uwsgi;\n\
-             \x20   scgi_temp_path {d}/tmp_scgi;\n    include {};\n}}\n",
-            site_conf.display()
+             \x20   scgi_temp_path {d}/tmp_scgi;\n    include {out};\n}}\n"
         ),
     )
     .unwrap();
-    let nginx_args = |daemon: &str| {
-        vec![
-            "-p".to_owned(),
-            d.clone(),
-            "-c".to_owned(),
-            nginx_conf.display().to_string(),
-            "-g".to_owned(),
-            format!("{daemon}pid {d}/nginx.pid; error_log stderr;"),
-        ]
-    };
-    run(Command::new(&t.nginx).arg("-t").args(nginx_args("")));
-    let args = nginx_args("daemon off; ");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    topo.spawn(&host_ns, "nginx", &t.nginx, &args, &[]);
+    let conf = nginx_conf.display().to_string();
+    let globals = |daemon: &str| format!("{daemon}pid {d}/nginx.pid; error_log stderr;");
+    run(Command::new(&t.nginx).args(["-t", "-p", &d, "-c", &conf, "-g", &globals("")]));
+    let args = ["-p", &d, "-c", &conf, "-g", &globals("daemon off; ")];
+    topo.spawn(host_ns, "nginx", &t.nginx, &args, &[]);
     let public = SocketAddr::from((PUBLIC_IP, 443));
-    topo.wait_until(&host_ns, "nginx listening", || async move {
+    topo.wait_until(host_ns, "nginx listening", || async move {
         connect(public, Duration::from_millis(500)).await == Connect::Open
     });
-    let ready = started.elapsed();
+}
 
-    // ---- The services are on the tunnel only.
-    let route =
-        run(Command::new(&t.ip).args(["-n", &host_ns, "route", "get", &CLIENTS[0].wg.to_string()]));
-    assert!(route.contains(&format!("dev {wg_host_if}")), "{route}");
-    hop(&format!(
-        "host_server routes {} via {wg_host_if} (the tunnel), not the veth",
-        CLIENTS[0].wg
-    ));
+/// From host_server, the services answer on the tunnel address only.
+fn services_only_through_the_tunnel(t: &Tools, net: &Net) {
     let c1 = &CLIENTS[0];
-    in_netns(&host_ns, || async {
+    let route =
+        run(Command::new(&t.ip).args(["-n", &net.host_ns, "route", "get", &c1.wg.to_string()]));
+    assert!(
+        route.contains(&format!("dev {}", net.wg_host_if)),
+        "{route}"
+    );
+    hop(&format!(
+        "host_server routes {} via {} (the tunnel), not the veth",
+        c1.wg, net.wg_host_if
+    ));
+    in_netns(&net.host_ns, || async {
         for port in [REGISTER_PORT, STATUS_PORT, GAME_PORT] {
             let underlay = SocketAddr::from((c1.underlay_client, port));
             let got = connect(underlay, Duration::from_secs(2)).await;
@@ -934,11 +962,11 @@ wg_listen_port = {WG_PORT}
                 "host_server ✗ {underlay} (wg_client's veth underlay): refused"
             ));
         }
-        let mock_via_tunnel = SocketAddr::from((c1.wg, GAME_PORT));
-        let got = connect(mock_via_tunnel, Duration::from_secs(2)).await;
-        assert_eq!(got, Connect::Refused, "{mock_via_tunnel} from host_server");
+        let game = SocketAddr::from((c1.wg, GAME_PORT));
+        let got = connect(game, Duration::from_secs(2)).await;
+        assert_eq!(got, Connect::Refused, "{game} from host_server");
         hop(&format!(
-            "host_server ✗ {mock_via_tunnel}: the game server listens on wg_client's loopback only"
+            "host_server ✗ {game}: the game server listens on wg_client's loopback only"
         ));
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -954,73 +982,60 @@ wg_listen_port = {WG_PORT}
             hop(&format!("host_server → {url} through the tunnel: 200 ok"));
         }
     });
+}
 
-    let c1_pub = &client_pubs[0];
-    let transfer_before = wg_transfer(&t, &host_ns, &wg_host_if, c1_pub);
-    let db = || async {
-        Database::connect(&db_url, &PoolSettings::default())
-            .await
-            .unwrap()
-    };
-
-    // ---- Workflow 1: POST /api/register through nginx.
-    let (login_rejected, login_ok) = ("Topo_Nokey", "Topo_Hero1");
-    in_netns(&host_ns, || async {
-        let site = Site::new(&cert_pem, Ipv4Addr::new(127, 0, 0, 11));
+/// The seed's workflow 1: `POST /api/register` through nginx, only with the key.
+fn register_workflow(net: &Net) {
+    let (refused, accepted) = ("Topo_Nokey", "Topo_Hero1");
+    in_netns(&net.host_ns, || async {
+        let site = net.site(11);
         let r = site
             .send(site.http.get(format!("https://{SERVER_NAME}/health")))
             .await;
         assert_eq!(r.status, 200);
         hop(&format!(
-            "client → https://{SERVER_NAME} ({public}): TLS verified against the test's certificate, /health 200"
+            "client → https://{SERVER_NAME} ({PUBLIC_IP}:443): TLS verified against the test's certificate, /health 200"
         ));
 
-        site.register(None, login_rejected, 501)
+        site.register(None, refused, 501)
             .await
             .assert_error(403, "invalid_api_key");
-        site.register(Some("wrong-key-0123456789abcdef"), login_rejected, 501)
+        site.register(Some("wrong-key-0123456789abcdef"), refused, 501)
             .await
             .assert_error(403, "invalid_api_key");
-        let db = db().await;
-        assert!(db.accounts().find(login_rejected).await.unwrap().is_none());
+        let db = net.db().await;
+        assert!(db.accounts().find(refused).await.unwrap().is_none());
         hop(
-            "POST /api/register without / with a wrong X-API-Key → 403 invalid_api_key JSON from nginx; no account",
+            "POST /api/register without / with a wrong X-API-Key → 403 invalid_api_key JSON; no account",
         );
 
-        let r = site.register(Some(&api_key), login_ok, 502).await;
+        let r = site.register(Some(&net.api_key), accepted, 502).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["ok"], json!(true), "{}", r.body);
-        let row = db
-            .accounts()
-            .find(login_ok)
-            .await
-            .unwrap()
-            .expect("in the database");
+        let row = db.accounts().find(accepted).await.unwrap();
+        let row = row.expect("the account is in the database");
         assert_eq!((row.state.as_str(), row.telegram_id), ("synced", 502));
         db.close().await;
     });
-    let on: Vec<bool> = client_ns
+    assert_eq!(net.game_servers_with(refused), [false, false]);
+    let on = net.game_servers_with(accepted);
+    let holders: Vec<&str> = CLIENTS
         .iter()
-        .map(|ns| on_game_server(ns, login_ok))
+        .zip(&on)
+        .filter(|(_, on)| **on)
+        .map(|(c, _)| c.role)
         .collect();
-    assert_eq!(
-        on.iter().filter(|b| **b).count(),
-        1,
-        "on exactly one game server: {on:?}"
-    );
+    assert_eq!(holders.len(), 1, "on exactly one game server: {on:?}");
     hop(&format!(
         "POST /api/register with the key → 200 via nginx → WireGuard → register → SQLite (synced) + the game server of {}",
-        CLIENTS[on.iter().position(|b| *b).unwrap()].role
+        holders[0]
     ));
-    assert!(
-        !on_game_server(&client_ns[0], login_rejected)
-            && !on_game_server(&client_ns[1], login_rejected)
-    );
+}
 
-    // ---- Workflow 2: GET /api/server/status, no key.
-    in_netns(&host_ns, || async {
-        let site = Site::new(&cert_pem, Ipv4Addr::new(127, 0, 0, 12));
-        let r = site.status().await;
+/// The seed's workflow 2: `GET /api/server/status`, no key.
+fn status_workflow(net: &Net) {
+    in_netns(&net.host_ns, || async {
+        let r = net.site(12).status().await;
         assert_eq!(r.status, 200, "{}", r.body);
         let body = r.json();
         assert_eq!(body["client_status"], json!(256.0), "{body}");
@@ -1029,10 +1044,12 @@ wg_listen_port = {WG_PORT}
             "GET /api/server/status without a key → 200 via nginx → WireGuard → status (10.8.0.2:8081)",
         );
     });
+}
 
-    // ---- Limits: per client address, nginx's zones answer 429.
-    in_netns(&host_ns, || async {
-        let site = Site::new(&cert_pem, Ipv4Addr::new(127, 0, 0, 66));
+/// nginx's per-address zones: a flood gets 429 after the burst.
+fn limits_answer_429(net: &Net) {
+    in_netns(&net.host_ns, || async {
+        let site = net.site(66);
         let mut ok = 0;
         let limited = loop {
             let r = site.status().await;
@@ -1051,7 +1068,8 @@ wg_listen_port = {WG_PORT}
             "status flood from 127.0.0.66: {ok} × 200, then 429 rate_limited, Retry-After {retry}"
         ));
 
-        let site = Site::new(&cert_pem, Ipv4Addr::new(127, 0, 0, 67));
+        // The limit comes before the key check: key guessing is limited too.
+        let site = net.site(67);
         let mut refused = 0;
         let limited = loop {
             let r = site.register(None, "Topo_Flood", 503).await;
@@ -1060,123 +1078,100 @@ wg_listen_port = {WG_PORT}
             }
             r.assert_error(403, "invalid_api_key");
             refused += 1;
-            assert!(
-                refused <= 3 * REGISTER_BURST,
-                "no 429 after {refused} registrations"
-            );
+            assert!(refused <= 3 * REGISTER_BURST, "no 429 after {refused}");
         };
         limited.assert_error(429, "rate_limited");
-        assert!(
-            refused >= REGISTER_BURST,
-            "429 after only {refused} requests"
-        );
+        assert!(refused >= REGISTER_BURST, "429 after only {refused}");
         hop(&format!(
             "register flood without a key from 127.0.0.67: {refused} × 403, then 429 rate_limited"
         ));
     });
+}
 
-    // ---- The tunnel carried it.
-    let transfer_after = wg_transfer(&t, &host_ns, &wg_host_if, c1_pub);
-    let (rx, tx) = (
-        transfer_after.0 - transfer_before.0,
-        transfer_after.1 - transfer_before.1,
-    );
+/// `wg show` on host_server: the traffic went through the tunnel.
+fn tunnel_carried_the_traffic(t: &Tools, net: &Net, before: (u64, u64)) {
+    let after = wg_transfer(t, &net.host_ns, &net.wg_host_if, &net.client_pubs[0]);
+    let (rx, tx) = (after.0 - before.0, after.1 - before.1);
     // At least the bodies of the answers above went through it.
     assert!(
         rx > 1000 && tx > 1000,
         "wg transfer grew by only rx {rx} tx {tx}"
     );
-    // host_server's config has no Endpoint: it learns each client's address
-    // only from an authenticated handshake. (boringtun reports the time of
-    // the latest handshake wrongly, as seconds since it, so that is not used.)
+    // host_server's config has no Endpoint: it learns a client's address only
+    // from an authenticated handshake. (boringtun reports the latest
+    // handshake's time as seconds since it, not as a date: not used.)
     let mut endpoints = Vec::new();
-    for (c, pub_key) in CLIENTS.iter().zip(&client_pubs) {
-        let endpoint = wg_show(&t, &host_ns, &wg_host_if, "endpoints", pub_key).join(" ");
-        assert!(
-            endpoint.starts_with(&format!("{}:", c.underlay_client)),
-            "{}: endpoint {endpoint:?}",
-            c.role
-        );
+    for (c, key) in CLIENTS.iter().zip(&net.client_pubs) {
+        let endpoint = wg_show(t, &net.host_ns, &net.wg_host_if, "endpoints", key).join(" ");
+        let underlay = format!("{}:", c.underlay_client);
+        assert!(endpoint.starts_with(&underlay), "{}: {endpoint:?}", c.role);
         endpoints.push(format!("{} at {endpoint}", c.role));
     }
     hop(&format!(
-        "wg show {wg_host_if}: handshakes done ({}); host ⇄ wg_client carried rx +{rx} B, tx +{tx} B during the workflows",
+        "wg show {}: handshakes done ({}); host ⇄ wg_client carried rx +{rx} B, tx +{tx} B during the workflows",
+        net.wg_host_if,
         endpoints.join(", ")
     ));
+}
 
-    // ---- Scaling: two register upstreams; one stopped, registration goes on.
+/// Two register upstreams share the load; with one stopped, registration
+/// goes on through the other (nginx's default `proxy_next_upstream error`).
+fn second_upstream_takes_over(topo: &mut Topology, net: &Net) {
+    let register = |last: u8, logins: &[String], telegram_id: i64| {
+        in_netns(&net.host_ns, || async {
+            let site = net.site(last);
+            for login in logins {
+                let r = site.register(Some(&net.api_key), login, telegram_id).await;
+                assert_eq!(r.status, 200, "{login}: {}", r.body);
+            }
+            let r = site.status().await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        })
+    };
     let spread: Vec<String> = (1..=4).map(|i| format!("Topo_Spread{i}")).collect();
-    in_netns(&host_ns, || async {
-        let site = Site::new(&cert_pem, Ipv4Addr::new(127, 0, 0, 13));
-        for login in &spread {
-            let r = site.register(Some(&api_key), login, 504).await;
-            assert_eq!(r.status, 200, "{login}: {}", r.body);
-        }
-    });
-    let per_client: Vec<usize> = client_ns
-        .iter()
-        .map(|ns| spread.iter().filter(|l| on_game_server(ns, l)).count())
-        .collect();
-    assert_eq!(
-        per_client.iter().sum::<usize>(),
-        spread.len(),
-        "{per_client:?}"
-    );
-    assert!(
-        per_client.iter().all(|n| *n > 0),
-        "one upstream got nothing: {per_client:?}"
-    );
+    register(13, &spread, 504);
+    let mut per_client = [0; 2];
+    for login in &spread {
+        let on = net.game_servers_with(login);
+        assert_eq!(on.iter().filter(|b| **b).count(), 1, "{login}: {on:?}");
+        per_client[usize::from(on[1])] += 1;
+    }
+    assert!(per_client.iter().all(|n| *n > 0), "{per_client:?}");
     hop(&format!(
         "4 registrations balanced over both register upstreams: wg_client {}, wg_client2 {}",
         per_client[0], per_client[1]
     ));
 
     topo.stop("register-wg_client");
-    let after_stop: Vec<String> = (1..=3).map(|i| format!("Topo_Failover{i}")).collect();
-    in_netns(&host_ns, || async {
-        let site = Site::new(&cert_pem, Ipv4Addr::new(127, 0, 0, 14));
-        for login in &after_stop {
-            let r = site.register(Some(&api_key), login, 505).await;
-            assert_eq!(r.status, 200, "{login}: {}", r.body);
-        }
-        let r = site.status().await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let db = db().await;
-        assert_eq!(db.accounts().count_for_telegram(505).await.unwrap(), 3);
-        db.close().await;
-    });
-    for login in &after_stop {
-        assert!(
-            on_game_server(&client_ns[1], login),
-            "{login} not on wg_client2"
-        );
-        assert!(
-            !on_game_server(&client_ns[0], login),
-            "{login} on the stopped wg_client"
-        );
+    let failover: Vec<String> = (1..=3).map(|i| format!("Topo_Failover{i}")).collect();
+    register(14, &failover, 505);
+    for login in &failover {
+        assert_eq!(net.game_servers_with(login), [false, true], "{login}");
     }
-    hop(
-        "register on wg_client stopped: 3 registrations → 200, all through wg_client2 (10.8.0.3); status still 200",
-    );
-
     let (synced, pending) = block_on(async {
-        let db = db().await;
+        let db = net.db().await;
         let counts = db.accounts().count_by_state().await.unwrap();
         db.close().await;
         counts
     });
     assert_eq!((synced, pending), (1 + 4 + 3, 0));
+    hop(
+        "register on wg_client stopped: 3 registrations → 200, all through wg_client2 (10.8.0.3); status still 200; 8 accounts synced, 0 pending",
+    );
+}
+
+/// The register services' access logs, complete once they stopped: nginx
+/// answered every 403 and 429 itself, and each accepted request arrived
+/// with the client's own address (nginx's X-Forwarded-For, trusted from
+/// 10.8.0.1 only).
+fn refusals_never_reached_the_services(topo: &mut Topology) {
     topo.assert_running();
-    // The register services' access logs (complete once they stopped): every
-    // refused request was answered by nginx and never reached them, and each
-    // accepted one arrived with the client's own address (X-Forwarded-For
-    // from nginx, trusted from 10.8.0.1 only).
     topo.stop("register-wg_client2");
-    let service_logs: String = CLIENTS
+    let logs: String = CLIENTS
         .iter()
         .map(|c| fs::read_to_string(topo.path(&format!("register-{}.log", c.role))).unwrap())
         .collect();
-    let posts: Vec<&str> = service_logs
+    let posts: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("\"POST /api/register "))
         .collect();
@@ -1191,9 +1186,12 @@ wg_listen_port = {WG_PORT}
     hop(
         "register services' access logs: only the 8 accepted POSTs reached them (no 403/429), each from the client's own address",
     );
-    hop(&format!(
-        "done: 8 accounts synced, 0 pending; topology up in {:.1} s, whole test {:.1} s",
-        ready.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    ));
+}
+
+fn block_on<T>(f: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
