@@ -479,8 +479,7 @@ fn wg_transfer(t: &Tools, ns: &str, iface: &str, peer: &str) -> (u64, u64) {
 
 struct Answer {
     status: StatusCode,
-    retry_after: Option<String>,
-    content_type: Option<String>,
+    headers: reqwest::header::HeaderMap,
     body: String,
 }
 
@@ -495,7 +494,11 @@ impl Answer {
         let body = self.json();
         assert_eq!(body["ok"], json!(false), "{body}");
         assert_eq!(body["detail"], json!(detail), "{body}");
-        assert_eq!(self.content_type.as_deref(), Some("application/json"));
+        assert_eq!(self.header("content-type"), Some("application/json"));
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
     }
 }
 
@@ -523,15 +526,9 @@ impl Site {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
         let r = req.send().await.expect("nginx answers");
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_owned())
-        };
         Answer {
             status: r.status(),
-            retry_after: header("retry-after"),
-            content_type: header("content-type"),
+            headers: r.headers().clone(),
             body: r.text().await.unwrap(),
         }
     }
@@ -551,10 +548,15 @@ impl Site {
     }
 
     async fn status(&self) -> Answer {
+        self.status_from(ORIGIN).await
+    }
+
+    /// The status as a page on `origin` asks for it from the browser.
+    async fn status_from(&self, origin: &str) -> Answer {
         self.send(
             self.http
                 .get(format!("https://{SERVER_NAME}/api/server/status"))
-                .header("origin", ORIGIN),
+                .header("origin", origin),
         )
         .await
     }
@@ -1032,10 +1034,12 @@ fn register_workflow(net: &Net) {
     ));
 }
 
-/// The seed's workflow 2: `GET /api/server/status`, no key.
+/// The seed's workflow 2: `GET /api/server/status`, no key; CORS only for
+/// the site's origin; plain HTTP redirected to HTTPS.
 fn status_workflow(net: &Net) {
     in_netns(&net.host_ns, || async {
-        let r = net.site(12).status().await;
+        let site = net.site(12);
+        let r = site.status().await;
         assert_eq!(r.status, 200, "{}", r.body);
         let body = r.json();
         assert_eq!(body["client_status"], json!(256.0), "{body}");
@@ -1043,6 +1047,30 @@ fn status_workflow(net: &Net) {
         hop(
             "GET /api/server/status without a key → 200 via nginx → WireGuard → status (10.8.0.2:8081)",
         );
+
+        assert_eq!(r.header("access-control-allow-origin"), Some(ORIGIN));
+        let other = site.status_from("https://evil.example").await;
+        assert_eq!(other.status, 200, "{}", other.body);
+        assert_eq!(other.header("access-control-allow-origin"), None);
+        hop(&format!(
+            "CORS: Access-Control-Allow-Origin {ORIGIN} for the site, none for another origin"
+        ));
+
+        let r = site
+            .send(
+                site.http
+                    .get(format!("http://{PUBLIC_IP}/api/server/status"))
+                    .header("host", SERVER_NAME),
+            )
+            .await;
+        let https = format!("https://{SERVER_NAME}/api/server/status");
+        assert_eq!(
+            (r.status.as_u16(), r.header("location")),
+            (301, Some(https.as_str()))
+        );
+        hop(&format!(
+            "http://{SERVER_NAME}/api/server/status → 301 {https}"
+        ));
     });
 }
 
@@ -1062,7 +1090,7 @@ fn limits_answer_429(net: &Net) {
         };
         limited.assert_error(429, "rate_limited");
         assert!(ok >= STATUS_BURST, "429 after only {ok} requests");
-        let retry: u32 = limited.retry_after.as_deref().unwrap().parse().unwrap();
+        let retry: u32 = limited.header("retry-after").unwrap().parse().unwrap();
         assert_eq!(retry, 60 / STATUS_PER_MINUTE);
         hop(&format!(
             "status flood from 127.0.0.66: {ok} × 200, then 429 rate_limited, Retry-After {retry}"
