@@ -136,6 +136,22 @@ fn prerequisites() -> Option<Tools> {
         unavailable("the topology test needs root (network namespaces, a TUN device)");
         return None;
     }
+    // Root without the right to make namespaces (an unprivileged container).
+    let probe = format!("{NS_PREFIX}{}_probe", std::process::id());
+    let made = Command::new(&tools.ip)
+        .args(["netns", "add", &probe])
+        .output();
+    match made {
+        Ok(out) if out.status.success() => {
+            run(Command::new(&tools.ip).args(["netns", "del", &probe]));
+        }
+        Ok(out) => {
+            let why = String::from_utf8_lossy(&out.stderr);
+            unavailable(&format!("`ip netns add` fails here: {}", why.trim()));
+            return None;
+        }
+        Err(e) => panic!("cannot run ip: {e}"),
+    }
     let tun = Path::new("/dev/net/tun");
     if !tun.exists() {
         // Containers often lack the node although the driver is there.
@@ -360,13 +376,23 @@ fn terminate(child: &mut Child) {
 
 impl Drop for Topology<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            for p in &self.procs {
-                eprintln!("---- {} ({}):\n{}", p.name, p.log.display(), tail(&p.log));
-            }
-        }
         for mut p in self.procs.drain(..).rev() {
             terminate(&mut p.child);
+        }
+        // Every process's output and nginx's logs, complete now that they
+        // stopped, before the temporary directory goes.
+        if std::thread::panicking() {
+            let mut logs: Vec<PathBuf> = fs::read_dir(self.dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "log"))
+                .collect();
+            logs.sort();
+            for log in logs {
+                eprintln!("---- {}:\n{}", log.display(), tail(&log));
+            }
         }
         for ns in &self.namespaces {
             kill_namespace_processes(self.tools, ns);
