@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use gamegate_analytics::synth::{SynthConfig, stream};
-use gamegate_analytics::{evaluate, synth::generate};
+use gamegate_analytics::{analyse, evaluate, synth::generate};
 
 fn main() {
     let mut config = SynthConfig {
@@ -63,6 +63,16 @@ fn main() {
         }
         return;
     }
+
+    // End to end: `analyse` fed straight from the generator's stream.
+    let started = Instant::now();
+    let (book, _) = analyse(stream(&config).0);
+    println!(
+        "analyse(stream): {} battles, {} players rated, {:.2}s including generation",
+        config.battles,
+        book.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     // What `analyse` does, battle by battle as the stream yields them, so
     // generation can be timed apart and no battle list is held in memory.

@@ -17,6 +17,7 @@
 //!   about the last 10–20 battles count); skill moves it by well under one, a
 //!   damage hack by three and more.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -386,10 +387,14 @@ fn reasons(s: &PlayerSums) -> Vec<Reason> {
 /// Ratings and anomaly detection in one pass over battles in time order: each
 /// battle is scored with the ratings before it, then applied. What
 /// `ratings rebuild` and the statistics service run.
-pub fn analyse<'a>(battles: impl IntoIterator<Item = &'a Battle>) -> (RatingBook, Detector) {
+///
+/// Takes references or owned battles, so a `synth::stream` (or a database
+/// cursor) can be fed without collecting it first.
+pub fn analyse<B: Borrow<Battle>>(battles: impl IntoIterator<Item = B>) -> (RatingBook, Detector) {
     let mut book = RatingBook::new();
     let mut detector = Detector::new();
     for battle in battles {
+        let battle = battle.borrow();
         detector.observe(battle, |login| book.get(login));
         book.apply(battle);
     }
@@ -603,6 +608,15 @@ mod tests {
             ..SynthConfig::default()
         });
         let (book, _) = analyse(&battles);
+        let (streamed, _) = analyse(
+            crate::synth::stream(&SynthConfig {
+                players: 50,
+                battles: 500,
+                ..SynthConfig::default()
+            })
+            .0,
+        );
+        assert_eq!(streamed.len(), book.len());
         let mut by_hand = RatingBook::new();
         for battle in &battles {
             by_hand.apply(battle);
