@@ -113,4 +113,15 @@ fn main() {
             false_positives as f64 / honest.max(1) as f64
         );
     }
+    let flagged: std::collections::HashSet<String> =
+        detector.flagged(30).into_iter().map(|a| a.login).collect();
+    let mut missed: Vec<_> = truth
+        .cheats
+        .iter()
+        .filter(|(l, _)| !flagged.contains(*l))
+        .collect();
+    missed.sort_by(|a, b| a.0.cmp(b.0));
+    for (login, cheat) in missed {
+        println!("  missed {login}: {cheat:?}");
+    }
 }
