@@ -1,5 +1,5 @@
 //! External programs the suites of separate test binaries (nginx, deploy,
-//! browser) drive: found on PATH or in the sbin/lib directories Debian uses,
+//! browser, topology) drive: found on PATH or in the sbin/lib directories Debian uses,
 //! required under `CI` and skipped with a notice elsewhere.
 #![allow(dead_code)] // each binary uses its own part
 
@@ -21,18 +21,24 @@ pub fn which(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// `found`, or `None` with `SKIPPED: {what} not installed ({install})`;
-/// under `CI` a missing program fails the test instead.
+/// under `CI` a missing program fails the test instead ([`unavailable`]).
 pub fn required(found: Option<PathBuf>, what: &str, install: &str) -> Option<PathBuf> {
     match found {
         Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{what} is not installed, but CI must run this suite ({install}; see .ci/run)")
-        }
         None => {
-            eprintln!("SKIPPED: {what} not installed ({install})");
+            unavailable(&format!("{what} not installed ({install})"));
             None
         }
     }
+}
+
+/// The suite cannot run here for `reason`: under `CI` that fails the test,
+/// elsewhere it prints `SKIPPED: {reason}` and the caller returns.
+pub fn unavailable(reason: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{reason}, but CI must run this suite (see .ci/run)");
+    }
+    eprintln!("SKIPPED: {reason}");
 }
 
 /// A loopback port free right now. Released before the program under test
