@@ -7,6 +7,7 @@
 //! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`].
 
 pub mod accounts;
+mod backup;
 pub mod bans;
 pub mod constants;
 mod db;
@@ -19,4 +20,4 @@ pub use bans::{Ban, Bans};
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password};
 pub use error::StoreError;
-pub use migrate::MigrationSet;
+pub use migrate::{MigrationSet, MigrationStatus};
