@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 RUNS=${RUNS:-200000}
 export RUSTC_BOOTSTRAP=1
-for target in register_body protocol_lines telegram_auth; do
+for target in register_body protocol_lines telegram_auth config_parse; do
   work=$(mktemp -d)
   echo "== $target: $RUNS executions"
   cargo fuzz run "$target" "$work" "corpus/$target" -- -runs="$RUNS" -max_len=4096 2>&1 \
