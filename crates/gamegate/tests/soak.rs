@@ -41,6 +41,10 @@ async fn soak_30_seconds_with_faults_keeps_both_stores_in_step() {
     .expect("the soak ran to the end");
     println!("{}", report.summary());
     assert!(report.passed(), "{}", report.summary());
-    assert_eq!(report.faults.len(), 3, "one fault of each kind was injected");
+    assert_eq!(
+        report.faults.len(),
+        3,
+        "one fault of each kind was injected"
+    );
     assert_eq!(report.mock_restarts, 1);
 }

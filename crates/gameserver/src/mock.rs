@@ -584,7 +584,12 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
                 let mut accounts = lock(&shared.accounts);
                 let removed = accounts.by_key.remove(&normalise(&login)).is_some();
                 if removed {
-                    record(&shared, &StateEntry::Deleted { login: login.clone() });
+                    record(
+                        &shared,
+                        &StateEntry::Deleted {
+                            login: login.clone(),
+                        },
+                    );
                 }
                 removed
             };

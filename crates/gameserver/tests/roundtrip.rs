@@ -672,10 +672,14 @@ async fn a_mock_with_a_state_file_keeps_its_accounts_across_a_restart() {
         let state = state.clone();
         async move {
             let shutdown = CancellationToken::new();
-            let mock =
-                MockGameServer::start_with_state(addr, TOKEN.into(), Some(&state), shutdown.clone())
-                    .await
-                    .unwrap();
+            let mock = MockGameServer::start_with_state(
+                addr,
+                TOKEN.into(),
+                Some(&state),
+                shutdown.clone(),
+            )
+            .await
+            .unwrap();
             (mock, shutdown)
         }
     };
@@ -696,8 +700,15 @@ async fn a_mock_with_a_state_file_keeps_its_accounts_across_a_restart() {
         client.register("KEEP_ME", "secret12", 0).await,
         Err(RegisterError::LoginTaken)
     ));
-    let next = client.register("After_Restart", "secret12", 0).await.unwrap();
-    assert_eq!(next, first + 2, "ids continue after the last one handed out");
+    let next = client
+        .register("After_Restart", "secret12", 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        next,
+        first + 2,
+        "ids continue after the last one handed out"
+    );
     shutdown.cancel();
     mock.stopped().await;
 
@@ -706,10 +717,21 @@ async fn a_mock_with_a_state_file_keeps_its_accounts_across_a_restart() {
     assert_eq!(
         journal,
         vec![
-            Created { login: "Keep_Me".into(), id: first },
-            Created { login: "Drop_Me".into(), id: first + 1 },
-            Deleted { login: "drop_me".into() },
-            Created { login: "After_Restart".into(), id: next },
+            Created {
+                login: "Keep_Me".into(),
+                id: first
+            },
+            Created {
+                login: "Drop_Me".into(),
+                id: first + 1
+            },
+            Deleted {
+                login: "drop_me".into()
+            },
+            Created {
+                login: "After_Restart".into(),
+                id: next
+            },
         ]
     );
     std::fs::remove_file(&state).unwrap();

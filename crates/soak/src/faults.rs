@@ -76,7 +76,10 @@ mod tests {
             assert!(faults.iter().any(|f| f.kind == kind), "{kind:?} missing");
         }
         for f in &faults {
-            assert!(f.length >= Duration::from_secs(1), "{f:?} too short to matter");
+            assert!(
+                f.length >= Duration::from_secs(1),
+                "{f:?} too short to matter"
+            );
             assert!(f.at >= run.mul_f64(WARM_UP_SHARE), "{f:?} in the warm-up");
             assert!(
                 f.end() <= run.mul_f64(1.0 - RECOVERY_SHARE),
@@ -102,7 +105,11 @@ mod tests {
     fn a_10_minute_run_repeats_the_kinds_in_turn() {
         let faults = check(Duration::from_secs(600));
         assert_eq!(faults.len(), 26);
-        assert!(faults.iter().all(|f| f.length == Duration::from_millis(7_500)));
+        assert!(
+            faults
+                .iter()
+                .all(|f| f.length == Duration::from_millis(7_500))
+        );
         assert_eq!(check(Duration::from_secs(100))[0].length, MAX_LENGTH);
         let kinds: Vec<_> = faults.iter().take(4).map(|f| f.kind).collect();
         assert_eq!(kinds, [KINDS[0], KINDS[1], KINDS[2], KINDS[0]]);

@@ -173,7 +173,9 @@ mod tests {
         assert_eq!(picks.iter().filter(|r| **r).count(), 3);
         assert_eq!(
             picks,
-            [false, false, false, true, false, false, true, false, false, true]
+            [
+                false, false, false, true, false, false, true, false, false, true
+            ]
         );
         assert!((0..100).all(|n| is_register(n, 1.0)));
         assert!((0..100).all(|n| !is_register(n, 0.0)));

@@ -16,7 +16,11 @@ struct Args {
     #[arg(long, default_value = "target/release/gamegate")]
     gamegate: PathBuf,
     /// MariaDB/MySQL server; the soak creates (and drops) its own database there.
-    #[arg(long, env = "GAMEGATE_TEST_MYSQL_URL", default_value = "mysql://root@127.0.0.1:3306/test")]
+    #[arg(
+        long,
+        env = "GAMEGATE_TEST_MYSQL_URL",
+        default_value = "mysql://root@127.0.0.1:3306/test"
+    )]
     mysql_url: String,
     /// How long the load runs.
     #[arg(long, default_value_t = 600)]

@@ -141,7 +141,9 @@ impl MockProcess {
             .arg(state)
             .env("GAMEGATE_GAME_SERVER__AUTH_TOKEN", token)
             .env("GAMEGATE_LOG__LEVEL", "warn");
-        let mut child = cmd.spawn().context("cannot start gamegate gameserver-mock")?;
+        let mut child = cmd
+            .spawn()
+            .context("cannot start gamegate gameserver-mock")?;
         let stdout = child.stdout.take().expect("piped");
         let addr = read_banner(stdout, "gamegate gameserver-mock", |line| {
             line.strip_prefix("gamegate mock game server listening on ")?
@@ -164,7 +166,14 @@ impl MockProcess {
         // The old listener is closed; the port may linger a moment.
         let mut last = None;
         for _ in 0..50 {
-            match Self::spawn(&self.bin, &self.workdir, &self.token, &self.state, self.addr).await
+            match Self::spawn(
+                &self.bin,
+                &self.workdir,
+                &self.token,
+                &self.state,
+                self.addr,
+            )
+            .await
             {
                 Ok((child, _)) => {
                     self.child = child;

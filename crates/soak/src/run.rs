@@ -54,14 +54,14 @@ pub struct SoakConfig {
 
 pub async fn run(config: &SoakConfig) -> anyhow::Result<Report> {
     // The processes start in a work directory: a relative path would not resolve there.
-    let bin = std::fs::canonicalize(&config.gamegate_bin).with_context(|| {
-        format!("no gamegate binary at {}", config.gamegate_bin.display())
-    })?;
+    let bin = std::fs::canonicalize(&config.gamegate_bin)
+        .with_context(|| format!("no gamegate binary at {}", config.gamegate_bin.display()))?;
     let config = &SoakConfig {
         gamegate_bin: bin,
         ..config.clone()
     };
-    let workdir = std::env::temp_dir().join(format!("gamegate-soak-{:016x}", rand::random::<u64>()));
+    let workdir =
+        std::env::temp_dir().join(format!("gamegate-soak-{:016x}", rand::random::<u64>()));
     std::fs::create_dir_all(&workdir)?;
     let db_name = format!("gg_test_soak_{:012x}", rand::random::<u64>() >> 16);
     let server = reqwest::Url::parse(&config.mysql_url).context("mysql_url is not a URL")?;
@@ -117,10 +117,22 @@ async fn soak(
     let mock = MockProcess::start(&config.gamegate_bin, workdir, GAME_TOKEN).await?;
     let game_proxy = FaultProxy::start(mock.addr).await?;
     let env: Vec<(String, String)> = [
-        ("DATABASE__URL", with_database(server, Some(db_proxy.addr()), db_name)),
-        ("DATABASE__ACQUIRE_TIMEOUT_MS", ACQUIRE_TIMEOUT_MS.to_string()),
-        ("DATABASE__OPERATION_TIMEOUT_MS", OPERATION_TIMEOUT_MS.to_string()),
-        ("ANALYTICS__URL", format!("sqlite://{}", workdir.join("analytics.db").display())),
+        (
+            "DATABASE__URL",
+            with_database(server, Some(db_proxy.addr()), db_name),
+        ),
+        (
+            "DATABASE__ACQUIRE_TIMEOUT_MS",
+            ACQUIRE_TIMEOUT_MS.to_string(),
+        ),
+        (
+            "DATABASE__OPERATION_TIMEOUT_MS",
+            OPERATION_TIMEOUT_MS.to_string(),
+        ),
+        (
+            "ANALYTICS__URL",
+            format!("sqlite://{}", workdir.join("analytics.db").display()),
+        ),
         ("HTTP__PUBLIC_ADDR", "127.0.0.1:0".into()),
         ("HTTP__ADMIN_ADDR", "127.0.0.1:0".into()),
         ("HTTP__REQUEST_TIMEOUT_MS", REQUEST_TIMEOUT_MS.to_string()),
@@ -130,7 +142,10 @@ async fn soak(
         ("GAME_SERVER__EMBEDDED_MOCK", "false".into()),
         ("GAME_SERVER__CONNECT_TIMEOUT_MS", "500".into()),
         ("GAME_SERVER__CALL_TIMEOUT_MS", CALL_TIMEOUT_MS.to_string()),
-        ("RECONCILER__INTERVAL_MS", RECONCILER_INTERVAL_MS.to_string()),
+        (
+            "RECONCILER__INTERVAL_MS",
+            RECONCILER_INTERVAL_MS.to_string(),
+        ),
         ("RECONCILER__GRACE_MS", RECONCILER_GRACE_MS.to_string()),
         // The soak exercises the saga, not Argon2: a cheap hash keeps the
         // CPU for the requests (the register benchmark measures the hash).
@@ -178,7 +193,9 @@ async fn soak(
                     _ = tick.tick() => {}
                 }
                 if let Some(kib) = rss_kib(pid) {
-                    rss.lock().expect("not poisoned").push((secs(started.elapsed()), kib));
+                    rss.lock()
+                        .expect("not poisoned")
+                        .push((secs(started.elapsed()), kib));
                 }
             }
         }

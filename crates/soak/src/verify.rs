@@ -105,9 +105,13 @@ pub fn verify(seen: &Observed<'_>) -> Verdict {
             (Some(status), None) => format!("{:?} {status}", answer.kind),
             (None, _) => format!("{:?} transport_error", answer.kind),
         };
-        *verdict.answer_classes.entry(class.to_lowercase()).or_default() += 1;
+        *verdict
+            .answer_classes
+            .entry(class.to_lowercase())
+            .or_default() += 1;
         let during_fault = seen.faults.iter().any(|f| {
-            answer.sent_at <= f.ended + seen.fault_slack && answer.sent_at + answer.latency >= f.started
+            answer.sent_at <= f.ended + seen.fault_slack
+                && answer.sent_at + answer.latency >= f.started
         });
         match answer.status {
             None => fail(
@@ -166,7 +170,9 @@ pub fn verify(seen: &Observed<'_>) -> Verdict {
                 format!("{login} (database: {in_db}, game server: {in_game})"),
             ),
         }
-        if answer.status != Some(200) && (in_db || in_game) && answer.status.is_some_and(|s| s < 500)
+        if answer.status != Some(200)
+            && (in_db || in_game)
+            && answer.status.is_some_and(|s| s < 500)
         {
             fail(
                 "refused with a 4xx but created",
@@ -257,12 +263,7 @@ mod tests {
         ended: Duration::from_secs(12),
     }];
 
-    fn check(
-        answers: &[Answer],
-        db: &[&str],
-        pending: i64,
-        journal: &[StateEntry],
-    ) -> Verdict {
+    fn check(answers: &[Answer], db: &[&str], pending: i64, journal: &[StateEntry]) -> Verdict {
         let db: Vec<String> = db.iter().map(|s| s.to_string()).collect();
         verify(&Observed {
             answers,
@@ -334,7 +335,9 @@ mod tests {
 
     #[test]
     fn growing_memory_is_not_flat_and_noise_is() {
-        let flat: Vec<(f64, u64)> = (0..60).map(|t| (t as f64, 30_000 + (t % 3) * 500)).collect();
+        let flat: Vec<(f64, u64)> = (0..60)
+            .map(|t| (t as f64, 30_000 + (t % 3) * 500))
+            .collect();
         let c = rss_check(&flat, 10.0, 10.0).unwrap();
         assert!(c.flat, "{c:?}");
         assert_eq!(c.samples_judged, 50);
