@@ -1136,7 +1136,7 @@ mod tests {
             }
         }
         let missing: Vec<_> = known_keys()
-            .into_iter()
+            .iter()
             .filter(|k| {
                 // Section names themselves are not keys.
                 !documented.contains(k)
