@@ -40,6 +40,9 @@ pub enum Command {
         /// Address to listen on; default: game_server.addr from the config.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Keep the accounts in this file (a JSON-lines journal) so they survive a restart.
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -139,7 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config, mode).await
         }
-        Command::GameserverMock { listen } => run_mock(config, listen).await,
+        Command::GameserverMock { listen, state } => run_mock(config, listen, state).await,
         Command::Migrate => migrate(config).await,
         Command::Report { report } => {
             let text = crate::report_cmd::run(&config, report).await?;
@@ -201,7 +204,11 @@ async fn serve(config: Config, mode: Mode) -> anyhow::Result<()> {
     app.run_until_stopped().await
 }
 
-async fn run_mock(config: Config, listen: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
+async fn run_mock(
+    config: Config,
+    listen: Option<std::net::SocketAddr>,
+    state: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let addr = match listen {
         Some(addr) => addr,
         None => config
@@ -211,9 +218,14 @@ async fn run_mock(config: Config, listen: Option<std::net::SocketAddr>) -> anyho
             .context("game_server.addr must be IP:PORT")?,
     };
     let token = CancellationToken::new();
-    let mock = MockGameServer::start(addr, config.game_server.auth_token.clone(), token.clone())
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let mock = MockGameServer::start_with_state(
+        addr,
+        config.game_server.auth_token.clone(),
+        state.as_deref(),
+        token.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot start on {addr}"))?;
     println!(
         "gamegate mock game server listening on {}",
         mock.local_addr()

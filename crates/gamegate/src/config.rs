@@ -839,12 +839,35 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<(Self, Vec<String>)> {
+        match file {
+            None => Self::from_sources(None, env),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                Self::from_sources(Some((&text, &path.display().to_string())), env)
+            }
+        }
+    }
+
+    /// [`Config::load_from`] on the file's text: pure apart from the
+    /// `GAMEGATE_*_FILE` secrets it reads, so the fuzz target can feed it
+    /// arbitrary text (fuzz/fuzz_targets/config_parse.rs).
+    pub fn from_toml_str(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<(Self, Vec<String>)> {
+        Self::from_sources(Some((text, "(text)")), env)
+    }
+
+    /// `file`: the TOML text and where it came from, for error messages.
+    fn from_sources(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<(Self, Vec<String>)> {
         let mut builder = config::Config::builder();
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read config file {}", path.display()))?;
-            check_file_keys(&text).with_context(|| format!("in config file {}", path.display()))?;
-            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Toml));
+        if let Some((text, origin)) = file {
+            check_file_keys(text).with_context(|| format!("in config file {origin}"))?;
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
         }
 
         let mut plain = HashMap::new();
@@ -1040,8 +1063,14 @@ fn split_list(value: &str, separator: char) -> Vec<String> {
 }
 
 /// Every dotted key the config accepts, derived from the defaults so it can
-/// never drift from the structs.
-fn known_keys() -> Vec<String> {
+/// never drift from the structs. Computed once: every environment variable
+/// and every file key is looked up here.
+fn known_keys() -> &'static [String] {
+    static KEYS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(derive_known_keys);
+    &KEYS
+}
+
+fn derive_known_keys() -> Vec<String> {
     fn walk(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
         if let toml::Value::Table(table) = value {
             for (k, v) in table {
@@ -1086,8 +1115,7 @@ fn check_file_keys(text: &str) -> anyhow::Result<()> {
             }
         }
     }
-    let known = known_keys();
-    walk("", &value, &known, &mut unknown);
+    walk("", &value, known_keys(), &mut unknown);
     unknown.sort();
     if !unknown.is_empty() {
         bail!("unknown configuration keys: {}", unknown.join(", "));
@@ -1138,7 +1166,7 @@ mod tests {
             }
         }
         let missing: Vec<_> = known_keys()
-            .into_iter()
+            .iter()
             .filter(|k| {
                 // Section names themselves are not keys.
                 !documented.contains(k)

@@ -7,4 +7,4 @@ pub mod mock;
 pub mod protocol;
 
 pub use client::{CallError, GameServer, RegisterError, TcpGameServer, TcpGameServerConfig};
-pub use mock::{Behaviour, MockGameServer, MockHandle};
+pub use mock::{Behaviour, MockGameServer, MockHandle, StateEntry, read_state};

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -58,6 +59,29 @@ impl MockGameServer {
         auth_token: String,
         shutdown: CancellationToken,
     ) -> std::io::Result<MockHandle> {
+        Self::start_with_state(addr, auth_token, None, shutdown).await
+    }
+
+    /// [`MockGameServer::start`], keeping the accounts in `state` (a journal,
+    /// see [`read_state`]) so they survive a restart of the process, as a
+    /// real game server's would: the soak test kills and restarts it.
+    pub async fn start_with_state(
+        addr: SocketAddr,
+        auth_token: String,
+        state: Option<&Path>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<MockHandle> {
+        let (accounts, journal) = match state {
+            Some(path) => {
+                let accounts = Accounts::from_journal(&read_state(path)?);
+                let journal = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                (accounts, Some(journal))
+            }
+            None => (Accounts::default(), None),
+        };
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -66,7 +90,8 @@ impl MockGameServer {
             shutdown: shutdown.clone(),
             stopped: CancellationToken::new(),
             behaviour: Mutex::new(Behaviour::Normal),
-            accounts: Mutex::new(Accounts::default()),
+            accounts: Mutex::new(accounts),
+            journal: journal.map(Mutex::new),
             register_calls: AtomicU64::new(0),
             accepted_connections: AtomicU64::new(0),
             online: AtomicU64::new(0),
@@ -203,6 +228,10 @@ struct Shared {
     stopped: CancellationToken,
     behaviour: Mutex<Behaviour>,
     accounts: Mutex<Accounts>,
+    /// Append-only record of account changes (`--state FILE`); written while
+    /// `accounts` is locked and before the reply, so what a client was told
+    /// is on disk even if the process is killed right after.
+    journal: Option<Mutex<std::fs::File>>,
     register_calls: AtomicU64,
     accepted_connections: AtomicU64,
     online: AtomicU64,
@@ -260,6 +289,64 @@ struct Accounts {
 struct Account {
     login: String,
     id: u64,
+}
+
+impl Accounts {
+    fn from_journal(entries: &[StateEntry]) -> Self {
+        let mut accounts = Accounts::default();
+        for entry in entries {
+            match entry {
+                StateEntry::Created { login, id } => {
+                    accounts.next_id = accounts.next_id.max(id + 1 - FIRST_ACCOUNT_ID);
+                    accounts.by_key.insert(
+                        normalise(login),
+                        Account {
+                            login: login.clone(),
+                            id: *id,
+                        },
+                    );
+                }
+                StateEntry::Deleted { login } => {
+                    accounts.by_key.remove(&normalise(login));
+                }
+            }
+        }
+        accounts
+    }
+}
+
+/// One line of the mock's state journal, as JSON (a login may hold any
+/// character the protocol carries).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum StateEntry {
+    Created { login: String, id: u64 },
+    Deleted { login: String },
+}
+
+/// The journal a mock started with a state file wrote, in order. A missing
+/// file is an empty journal; a torn last line (killed mid-write) is skipped.
+pub fn read_state(path: &Path) -> std::io::Result<Vec<StateEntry>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
+}
+
+fn record(shared: &Shared, entry: &StateEntry) {
+    if let Some(journal) = &shared.journal {
+        use std::io::Write;
+        let mut line = serde_json::to_vec(entry).expect("a journal entry serialises");
+        line.push(b'\n');
+        if let Err(err) = lock(journal).write_all(&line) {
+            tracing::error!(%err, "mock game server could not write its state file");
+        }
+    }
 }
 
 fn normalise(login: &str) -> String {
@@ -469,6 +556,13 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             }
             let account_id = FIRST_ACCOUNT_ID + accounts.next_id;
             accounts.next_id += 1;
+            record(
+                &shared,
+                &StateEntry::Created {
+                    login: login.clone(),
+                    id: account_id,
+                },
+            );
             accounts.by_key.insert(
                 key,
                 Account {
@@ -486,10 +580,19 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             Outcome::Reply(Reply::ok(id).with_exists(exists))
         }
         Command::Delete { login } => {
-            let removed = lock(&shared.accounts)
-                .by_key
-                .remove(&normalise(&login))
-                .is_some();
+            let removed = {
+                let mut accounts = lock(&shared.accounts);
+                let removed = accounts.by_key.remove(&normalise(&login)).is_some();
+                if removed {
+                    record(
+                        &shared,
+                        &StateEntry::Deleted {
+                            login: login.clone(),
+                        },
+                    );
+                }
+                removed
+            };
             tracing::info!(%login, removed, "mock: delete");
             Outcome::Reply(Reply::ok(id))
         }

@@ -661,3 +661,83 @@ async fn shutdown_stops_listener_and_connections() {
     mock.set_behaviour(Behaviour::Normal).await;
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+/// With a state file the accounts outlive the process (the soak test kills
+/// and restarts the mock): a restarted mock knows them, keeps numbering
+/// after the last id, and the journal lists every change in order.
+#[tokio::test]
+async fn a_mock_with_a_state_file_keeps_its_accounts_across_a_restart() {
+    let state = std::env::temp_dir().join(format!("gg-mock-state-{:016x}", rand_suffix()));
+    let start = |addr: SocketAddr| {
+        let state = state.clone();
+        async move {
+            let shutdown = CancellationToken::new();
+            let mock = MockGameServer::start_with_state(
+                addr,
+                TOKEN.into(),
+                Some(&state),
+                shutdown.clone(),
+            )
+            .await
+            .unwrap();
+            (mock, shutdown)
+        }
+    };
+    let (mock, shutdown) = start(any_port()).await;
+    let addr = mock.local_addr();
+    let client = TcpGameServer::new(config(addr, 1, PATIENCE));
+    let first = client.register("Keep_Me", "secret12", 0).await.unwrap();
+    client.register("Drop_Me", "secret12", 1).await.unwrap();
+    client.delete("drop_me").await.unwrap();
+    shutdown.cancel();
+    mock.stopped().await;
+
+    let (mock, shutdown) = start(addr).await;
+    assert!(mock.contains("keep_me"));
+    assert!(!mock.contains("Drop_Me"));
+    let client = TcpGameServer::new(config(addr, 1, PATIENCE));
+    assert!(matches!(
+        client.register("KEEP_ME", "secret12", 0).await,
+        Err(RegisterError::LoginTaken)
+    ));
+    let next = client
+        .register("After_Restart", "secret12", 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        next,
+        first + 2,
+        "ids continue after the last one handed out"
+    );
+    shutdown.cancel();
+    mock.stopped().await;
+
+    let journal = gamegate_gameserver::read_state(&state).unwrap();
+    use gamegate_gameserver::StateEntry::{Created, Deleted};
+    assert_eq!(
+        journal,
+        vec![
+            Created {
+                login: "Keep_Me".into(),
+                id: first
+            },
+            Created {
+                login: "Drop_Me".into(),
+                id: first + 1
+            },
+            Deleted {
+                login: "drop_me".into()
+            },
+            Created {
+                login: "After_Restart".into(),
+                id: next
+            },
+        ]
+    );
+    std::fs::remove_file(&state).unwrap();
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id())
+}
