@@ -20,6 +20,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "game_server.auth_token",
     "edge.api_keys",
     "telegram.bot_token",
+    "analytics.ingest_tokens",
 ];
 
 /// List keys: in an environment variable they are comma-separated
@@ -35,6 +36,7 @@ const LIST_KEYS: &[&str] = &[
     "nginx.register_upstreams",
     "nginx.status_upstreams",
     "edge.ban_on",
+    "analytics.ingest_tokens",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -172,6 +174,14 @@ pub struct AnalyticsConfig {
     /// `sqlite://PATH` or `postgres://USER:PASS@HOST/DB` (MySQL also works).
     pub url: String,
     pub max_connections: u32,
+    /// Bearer tokens the game server sends with `POST /stats/battles`
+    /// (`Authorization: Bearer <token>`). Empty: ingestion over HTTP is refused.
+    pub ingest_tokens: Vec<String>,
+    /// Most battles one `POST /stats/battles` may carry.
+    pub ingest_max_batch: usize,
+    /// Body limit of `POST /stats/battles` (the other routes keep
+    /// `http.body_limit_bytes`).
+    pub ingest_body_limit_bytes: usize,
 }
 
 impl Default for AnalyticsConfig {
@@ -179,6 +189,9 @@ impl Default for AnalyticsConfig {
         Self {
             url: "sqlite://gamegate-analytics.db".into(),
             max_connections: 5,
+            ingest_tokens: Vec::new(),
+            ingest_max_batch: 1_000,
+            ingest_body_limit_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -188,7 +201,9 @@ impl std::fmt::Debug for AnalyticsConfig {
         f.debug_struct("AnalyticsConfig")
             .field("url", &gamegate_store::mask_url_password(&self.url))
             .field("max_connections", &self.max_connections)
-            .finish()
+            .field("ingest_tokens", &self.ingest_tokens.len())
+            .field("ingest_max_batch", &self.ingest_max_batch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -925,6 +940,11 @@ impl Config {
             bail!(
                 "log.format must be \"pretty\" or \"json\", got {:?}",
                 self.log.format
+            );
+        }
+        if self.analytics.ingest_max_batch == 0 || self.analytics.ingest_body_limit_bytes == 0 {
+            bail!(
+                "analytics.ingest_max_batch and analytics.ingest_body_limit_bytes must be positive"
             );
         }
         if self.http.body_limit_bytes == 0
