@@ -129,3 +129,54 @@ pub fn rate_battle(
         .map(|(p, r)| (p.login.clone(), Rating::from_wl(r)))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::battle::Participant;
+
+    #[test]
+    fn one_v_one_from_default_ratings_matches_an_independent_computation() {
+        // Weng & Lin (2011), Bradley–Terry full pair, computed independently:
+        // python3 -c "import math; b=25/6; s=25/3; c=math.sqrt(2*b*b+2*s*s);
+        //   p=0.5; print(25+s*s/c*(1-p), 25-s*s/c*p,
+        //   s*math.sqrt(1-(s/c)*s*s/c**2*p*(1-p)))"
+        // → 27.63523138347365 22.36476861652635 8.065506316323548
+        // (skillratings' own test asserts 27.635_231_383_473_65 as well).
+        let player = |login: &str, team, won| Participant {
+            login: login.into(),
+            team,
+            won,
+            kills: 0,
+            deaths: 0,
+            damage_dealt: 0,
+            damage_taken: 0,
+            level: 1,
+        };
+        let battle = Battle {
+            id: 1,
+            mode: Mode::Pvp,
+            started_at: 0,
+            duration_secs: 60,
+            participants: vec![player("loser", 0, false), player("winner", 1, true)],
+        };
+        let mut book = RatingBook::new();
+        book.apply(&battle);
+        let (winner, loser) = (book.get("winner"), book.get("loser"));
+        assert!(
+            (winner.mu - 27.635_231_383_473_65).abs() < 1e-9,
+            "{winner:?}"
+        );
+        assert!((loser.mu - 22.364_768_616_526_35).abs() < 1e-9, "{loser:?}");
+        assert!((winner.sigma - 8.065_506_316_323_548).abs() < 1e-9);
+        assert!((loser.sigma - 8.065_506_316_323_548).abs() < 1e-9);
+        // PvE battles do not move ratings.
+        let pve = Battle {
+            mode: Mode::Pve,
+            participants: vec![player("loser", 0, true)],
+            ..battle
+        };
+        assert!(book.apply(&pve).is_empty());
+        assert_eq!(book.get("loser"), loser);
+    }
+}
