@@ -182,6 +182,13 @@ pub struct AnalyticsConfig {
     /// Body limit of `POST /stats/battles` (the other routes keep
     /// `http.body_limit_bytes`).
     pub ingest_body_limit_bytes: usize,
+    /// How often `/ml/anomalies` is recomputed over every stored battle (it is
+    /// also recomputed soon after an HTTP ingestion stored new battles).
+    pub anomalies_refresh_secs: u64,
+    /// `gamegate all` only: seed a small synthetic history (200 players, 5000
+    /// battles) into an analytics database with no battles, so the
+    /// statistics are not empty on a first start.
+    pub seed_demo_history: bool,
 }
 
 impl Default for AnalyticsConfig {
@@ -192,6 +199,8 @@ impl Default for AnalyticsConfig {
             ingest_tokens: Vec::new(),
             ingest_max_batch: 1_000,
             ingest_body_limit_bytes: 8 * 1024 * 1024,
+            anomalies_refresh_secs: 300,
+            seed_demo_history: true,
         }
     }
 }
@@ -942,9 +951,13 @@ impl Config {
                 self.log.format
             );
         }
-        if self.analytics.ingest_max_batch == 0 || self.analytics.ingest_body_limit_bytes == 0 {
+        if self.analytics.ingest_max_batch == 0
+            || self.analytics.ingest_body_limit_bytes == 0
+            || self.analytics.anomalies_refresh_secs == 0
+        {
             bail!(
-                "analytics.ingest_max_batch and analytics.ingest_body_limit_bytes must be positive"
+                "analytics.ingest_max_batch, analytics.ingest_body_limit_bytes and \
+                 analytics.anomalies_refresh_secs must be positive"
             );
         }
         if self.http.body_limit_bytes == 0

@@ -95,6 +95,10 @@ pub struct Application {
     access_log: Option<access_log::Writer>,
     jail: Option<Arc<Jail>>,
     demo_site: bool,
+    /// The anomaly cache to keep fresh, with its refresh interval.
+    anomalies: Option<(Arc<http::stats::AnomalyCache>, std::time::Duration)>,
+    /// `gamegate all`: seed a synthetic history into an empty analytics database.
+    seed_demo_history: bool,
     shutdown: CancellationToken,
 }
 
@@ -254,6 +258,7 @@ impl Application {
             analytics: db,
             accounts: accounts.clone(),
             ingest: Arc::new(http::stats::IngestPolicy::from_config(&config)),
+            anomalies: Arc::new(http::stats::AnomalyCache::default()),
         });
         if stats.is_some() && config.analytics.ingest_tokens.is_empty() {
             tracing::info!(
@@ -428,6 +433,13 @@ impl Application {
             access_log: access_log_writer,
             jail,
             demo_site,
+            anomalies: stats.as_ref().map(|s| {
+                (
+                    s.anomalies.clone(),
+                    std::time::Duration::from_secs(config.analytics.anomalies_refresh_secs),
+                )
+            }),
+            seed_demo_history: mode == Mode::All && config.analytics.seed_demo_history,
             shutdown,
         })
     }
@@ -590,6 +602,21 @@ impl Application {
                 self.status_refresh,
                 shutdown.child_token(),
             ));
+        }
+        if let (Some((cache, interval)), Some(db)) = (self.anomalies.clone(), &self.analytics) {
+            let (db, seed, token) = (db.clone(), self.seed_demo_history, shutdown.child_token());
+            tasks.spawn(async move {
+                if seed {
+                    match crate::battles_cmd::seed_if_empty(&db, 200, 5_000).await {
+                        Ok(true) => tracing::info!(
+                            "seeded 5000 synthetic battles of 200 players into the empty analytics database"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "cannot seed the analytics database"),
+                    }
+                }
+                cache.run(db, interval, token).await;
+            });
         }
         if let Some(reconciler) = self.reconciler {
             tasks.spawn(reconciler.run(shutdown.child_token()));

@@ -12,7 +12,7 @@ use axum::extract::{FromRef, Path, RawQuery, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use gamegate_analytics::Battle;
+use gamegate_analytics::{Battle, Detector, Rating, RatingBook, win_probability};
 use gamegate_domain::{ErrorCode, FieldError, FieldErrorCode, Lang};
 use gamegate_store::reports::Bucket;
 use gamegate_store::{Database, Ingested, LeaderboardMode, PlayerStats, StoreError};
@@ -53,6 +53,88 @@ pub struct StatsState {
     /// accounts database.
     pub accounts: Option<Database>,
     pub ingest: Arc<IngestPolicy>,
+    pub anomalies: Arc<AnomalyCache>,
+}
+
+/// The anomaly detector's state after a pass over every stored battle.
+pub struct AnomalySnapshot {
+    detector: Detector,
+    battles: u64,
+    computed_at: i64,
+}
+
+/// `/ml/anomalies` answers from the last pass; a background task
+/// ([`AnomalyCache::run`]) recomputes it every `analytics.anomalies_refresh_secs`
+/// and about a second after an HTTP ingestion stored new battles. A pass
+/// over a million battles takes longer than a request may, hence not on demand.
+#[derive(Default)]
+pub struct AnomalyCache {
+    snapshot: std::sync::RwLock<Option<Arc<AnomalySnapshot>>>,
+    stale: tokio::sync::Notify,
+}
+
+impl AnomalyCache {
+    pub fn current(&self) -> Option<Arc<AnomalySnapshot>> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// New battles were stored: recompute soon.
+    pub fn mark_stale(&self) {
+        self.stale.notify_one();
+    }
+
+    /// One pass over the stored battles in time order, scoring each battle
+    /// with the ratings before it, then applying it (what
+    /// `gamegate_analytics::analyse` does, fed page by page from the
+    /// database instead of from one in-memory list).
+    pub async fn refresh(&self, db: &Database) -> Result<(), StoreError> {
+        let mut book = RatingBook::new();
+        let mut detector = Detector::new();
+        let mut battles = 0u64;
+        db.battles()
+            .for_each_battle(|battle| {
+                detector.observe(battle, |login| book.get(login));
+                book.apply(battle);
+                battles += 1;
+            })
+            .await?;
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(AnomalySnapshot {
+            detector,
+            battles,
+            computed_at: unix_now(),
+        }));
+        Ok(())
+    }
+
+    pub async fn run(
+        self: Arc<Self>,
+        db: Database,
+        interval: std::time::Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            if let Err(e) = self.refresh(&db).await {
+                tracing::warn!(error = %e, "anomaly detection pass failed; kept the previous one");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.stale.notified() => {
+                    // Let a burst of ingestions land before the pass.
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl FromRef<StatsState> for Common {
@@ -77,7 +159,8 @@ pub fn public_stats_routes(state: StatsState) -> Router {
         Router::new()
             .route("/stats/players/{login}", get(player))
             .route("/stats/leaderboard", get(leaderboard))
-            .route("/stats/summary", get(summary)),
+            .route("/stats/summary", get(summary))
+            .route("/ml/predict", get(predict)),
         &state,
     )
 }
@@ -93,7 +176,8 @@ pub fn admin_stats_routes(state: StatsState) -> Router {
     bounded(
         Router::new()
             .route("/stats/registrations", get(registrations))
-            .route("/stats/top-telegram", get(top_telegram)),
+            .route("/stats/top-telegram", get(top_telegram))
+            .route("/ml/anomalies", get(anomalies)),
         &state,
     )
 }
@@ -531,12 +615,118 @@ async fn ingest(State(state): State<StatsState>, req: Request<Body>) -> Result<R
             }
         })
         .collect();
+    if inserted > 0 {
+        state.anomalies.mark_stale();
+    }
     Ok(axum::Json(json!({
         "ok": invalid == 0,
         "inserted": inserted,
         "duplicate": duplicate,
         "invalid": invalid,
         "results": results,
+    }))
+    .into_response())
+}
+
+/// Most logins on one side of a prediction.
+const MAX_TEAM: usize = 32;
+
+/// A comma-separated team of distinct logins, or why not.
+fn team(params: &mut Params, name: &str) -> Vec<String> {
+    let Some(text) = params.text(name).map(str::to_owned) else {
+        params.invalid(name, FieldErrorCode::Required, "comma-separated logins");
+        return Vec::new();
+    };
+    let logins: Vec<String> = text.split(',').map(str::to_owned).collect();
+    if logins.len() > MAX_TEAM {
+        params.invalid(name, FieldErrorCode::TooLong, "at most 32 logins");
+    } else if !logins.iter().all(|l| is_login(l)) {
+        params.invalid(
+            name,
+            FieldErrorCode::Charset,
+            "logins are 3 to 16 ASCII letters, digits or underscores",
+        );
+    }
+    logins
+}
+
+/// `GET /ml/predict?team_a=l1,l2&team_b=l3`: P(team A wins) from the stored
+/// ratings. Logins never seen get the default rating and are listed.
+async fn predict(
+    State(state): State<StatsState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let lang = state.common.lang;
+    let mut params = Params::parse(raw, &["team_a", "team_b"], lang);
+    let a = team(&mut params, "team_a");
+    let b = team(&mut params, "team_b");
+    let mut all: Vec<&str> = a.iter().chain(&b).map(String::as_str).collect();
+    all.sort_unstable();
+    if all.windows(2).any(|w| w[0] == w[1]) {
+        params.invalid(
+            "team_b",
+            FieldErrorCode::Type,
+            "a login appears twice (in one team or in both)",
+        );
+    }
+    params.finish()?;
+    let known = state
+        .analytics
+        .battles()
+        .ratings(&all)
+        .await
+        .map_err(|e| store_error(e, lang))?;
+    let side = |logins: &[String]| -> Vec<Rating> {
+        logins
+            .iter()
+            .map(|l| known.get(l).copied().unwrap_or_default())
+            .collect()
+    };
+    let p = win_probability(&side(&a), &side(&b));
+    let unknown: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|l| !known.contains_key(*l))
+        .collect();
+    Ok(axum::Json(json!({
+        "team_a": a,
+        "team_b": b,
+        "p_team_a_wins": p,
+        "unknown_logins": unknown,
+        "note": match unknown.is_empty() {
+            true => "every login has a stored rating",
+            false => "logins never seen in a battle use the default rating (mu 25, sigma 8.33)",
+        },
+    }))
+    .into_response())
+}
+
+/// `GET /ml/anomalies?min_battles=`: flagged players of the last pass.
+async fn anomalies(
+    State(state): State<StatsState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let lang = state.common.lang;
+    let mut params = Params::parse(raw, &["min_battles", "limit"], lang);
+    let min_battles = params.number("min_battles", 20, 0, 1_000_000);
+    let limit = params.number("limit", 100, 1, 1_000);
+    params.finish()?;
+    let Some(snapshot) = state.anomalies.current() else {
+        let mut e = ApiError::new(ErrorCode::DatabaseUnavailable, lang);
+        e.retry_after_secs = Some(5);
+        return Err(e);
+    };
+    let flagged = snapshot
+        .detector
+        .flagged(u32::try_from(min_battles).unwrap_or(u32::MAX));
+    let total = flagged.len();
+    let players: Vec<_> = flagged.into_iter().take(limit as usize).collect();
+    Ok(axum::Json(json!({
+        "computed_at": snapshot.computed_at,
+        "battles_analysed": snapshot.battles,
+        "min_battles": min_battles,
+        "flagged": total,
+        "players": players,
     }))
     .into_response())
 }
