@@ -12,6 +12,7 @@ mod reports;
 mod saga;
 mod schema;
 mod split;
+mod stats;
 mod status;
 mod telegram;
 mod transport;
