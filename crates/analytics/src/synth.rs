@@ -43,6 +43,9 @@ const BATTLES_PER_LEVEL: u32 = 25;
 const MAX_LEVEL: u16 = 100;
 const AIMBOT_BOOST: f64 = 20.0;
 
+/// Out-of-range shares are clamped to [0, 1] and team sizes to 1..=32, and
+/// `players` is raised to two of the largest teams; bounding `players` and
+/// `battles` themselves (memory, time) is the caller's business.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthConfig {
     pub players: usize,
@@ -226,7 +229,12 @@ impl Generator {
             next_id: 1,
             remaining: config.battles,
             clock: config.start_at,
-            pvp_share: config.pvp_share.clamp(0.0, 1.0),
+            // NaN would make gen_bool panic: treat it as "no PvP".
+            pvp_share: if config.pvp_share.is_nan() {
+                0.0
+            } else {
+                config.pvp_share.clamp(0.0, 1.0)
+            },
             team_size: (min_team, max_team),
         }
     }
@@ -387,6 +395,19 @@ mod tests {
             }
         }
         assert_eq!(modes.len(), 2, "both pvp and pve generated");
+        // Nonsense settings are tamed, not panicked on.
+        let (odd, _) = generate(&SynthConfig {
+            players: 1,
+            battles: 50,
+            pvp_share: f64::NAN,
+            cheater_fraction: 7.0,
+            team_size: (0, 1000),
+            ..small()
+        });
+        assert!(
+            odd.iter()
+                .all(|b| b.validate().is_ok() && b.mode == Mode::Pve)
+        );
         assert_eq!(truth.cheaters.len(), 10, "5% of 200 planted");
         assert_eq!(truth.cheaters.len(), truth.cheats.len());
     }
