@@ -387,6 +387,12 @@ pub async fn seed_if_empty(db: &Database, players: usize, battles: usize) -> any
         players,
         battles,
         seed: 42,
+        // Recent, so the default 7-day summary shows it (a few thousand
+        // battles span about two days of the generator's clock).
+        start_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+            - 3 * 86_400,
         ..SynthConfig::default()
     });
     let mut report = ImportReport::default();
