@@ -7,10 +7,13 @@
 #   BENCH_DB=postgres bench/run.sh    # PostgreSQL on 127.0.0.1:5432 (trust)
 #
 # Needs: wrk (apt-get install wrk). Builds the release binary and examples.
+# Also writes the figures as JSON (RESULTS_JSON, default bench/results/<backend>.json)
+# for bench/plot.sh, which renders docs/benchmarks.png from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 BENCH_DB=${BENCH_DB:-sqlite}
+RESULTS_JSON=${RESULTS_JSON:-bench/results/$BENCH_DB.json}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release --quiet --bin gamegate --example bench_hello --example bench_argon2
@@ -106,6 +109,7 @@ CONF
   for _ in $(seq 1 50); do curl -ksf https://127.0.0.1:18443/api/server/status >/dev/null && break; sleep 0.1; done
   wrk -t2 -c64 -d"$DURATION" --latency https://127.0.0.1:18443/api/server/status >"$work/nginx.txt"
   read -r n_rps n_p50 n_p99 n_bad < <(wrk_line "$work/nginx.txt")
+  n_json=$n_rps
   nginx_row="| nginx (TLS, rendered config) → \`serve status\` | 64 | $n_rps | $n_p50 | $n_p99 | $n_bad |"
   nginx_ratio="- through nginx / no edge: $(awk -v a="$n_rps" -v b="$b_rps" 'BEGIN {printf "%.0f%%", 100*a/b}') (nginx 1 worker with TLS and gamegate share the 2 cores with wrk)"
 fi
@@ -119,6 +123,28 @@ read -r s_rps s_p50 s_p99 s_bad < <(wrk_line "$work/status.txt")
 read -r r1_rps r1_p50 r1_p99 r1_bad < <(wrk_line "$work/reg1.txt")
 read -r r16_rps r16_p50 r16_p99 r16_bad < <(wrk_line "$work/reg16.txt")
 accounts=$(curl -fs http://127.0.0.1:19000/metrics | awk -F' ' '/^gamegate_registrations_total\{outcome="ok"\}/ {print $2}')
+
+hash_ms=$(sed -E 's/.*: ([0-9.]+) ms per hash.*/\1/' <<<"$hash")
+mkdir -p "$(dirname "$RESULTS_JSON")"
+cat >"$RESULTS_JSON" <<JSON
+{
+  "date": "$(date -u +%Y-%m-%dT%H:%MZ)",
+  "backend": "$BENCH_DB",
+  "cores": $(nproc),
+  "cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)",
+  "duration": "$DURATION",
+  "status_rps": {
+    "ceiling": $h_rps,
+    "no_edge": $b_rps,
+    "edge": $s_rps,
+    "nginx": ${n_json:-null}
+  },
+  "register_rps": { "c1": $r1_rps, "c16": $r16_rps },
+  "register_p50": { "c1": "$r1_p50", "c16": "$r16_p50" },
+  "hash_ms": $hash_ms,
+  "rss_mib": { "idle": $((idle_rss / 1024)), "after_status": $((status_rss / 1024)), "after_register": $((loaded_rss / 1024)) }
+}
+JSON
 
 cat <<REPORT
 ### $(date -u +%Y-%m-%d) · backend: $BENCH_DB · $(nproc) cores · wrk ${DURATION} per row

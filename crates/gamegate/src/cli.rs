@@ -88,6 +88,19 @@ pub enum Command {
         #[command(subcommand)]
         cmd: crate::battles_cmd::MlCommand,
     },
+    /// Check this configuration against the production checklist: one line per
+    /// item (✓/✗/–) with the reason and the fix; exit 1 when an item fails.
+    Doctor {
+        /// Print the checks as JSON (for scripts and monitoring).
+        #[arg(long)]
+        json: bool,
+        /// Leave out a check that belongs to another host (e.g. `certificate` on the WG_CLIENT).
+        #[arg(long, value_enum)]
+        skip: Vec<crate::doctor::CheckId>,
+    },
+    /// Online copy of each SQLite database into backup.dir (mode 0600, retention
+    /// backup.keep); for MySQL/PostgreSQL prints the dump recipe and exits 1.
+    Backup(crate::backup::BackupArgs),
     /// The ban jail's bans in the accounts database: list, add, remove.
     Ban {
         #[command(subcommand)]
@@ -156,6 +169,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::healthcheck::run(&url).await
         }
         Command::Keygen { key } => crate::keygen::run(key),
+        Command::Doctor { json, skip } => {
+            let report = crate::doctor::run(&config, &skip).await;
+            let text = match json {
+                true => format!("{:#}\n", report.to_json()),
+                false => report.to_text(),
+            };
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            let failed = report.failed();
+            if !failed.is_empty() {
+                let names: Vec<&str> = failed.iter().map(|c| c.name()).collect();
+                anyhow::bail!("{} check(s) failed: {}", names.len(), names.join(", "));
+            }
+            Ok(())
+        }
+        Command::Backup(args) => {
+            let outcomes = crate::backup::run(&config, &args).await?;
+            let (text, all_copied) = crate::backup::describe(&outcomes, &config);
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            if !all_copied {
+                anyhow::bail!("not every database was backed up (see the recipe above)");
+            }
+            Ok(())
+        }
         Command::Render { target } => crate::render::run(&config, target),
         Command::Docs { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Battles { cmd } => {

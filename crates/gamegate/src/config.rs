@@ -60,6 +60,7 @@ pub struct Config {
     pub nginx: NginxConfig,
     pub telegram: TelegramConfig,
     pub deploy: DeployConfig,
+    pub backup: BackupConfig,
 }
 
 impl Default for Config {
@@ -80,6 +81,7 @@ impl Default for Config {
             nginx: NginxConfig::default(),
             telegram: TelegramConfig::default(),
             deploy: DeployConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -583,6 +585,31 @@ impl Default for DeployConfig {
     }
 }
 
+/// `gamegate backup` and the backup item of `gamegate doctor`
+/// (docs/PRODUCTION_SETUP.md#backups).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Where `gamegate backup` (SQLite) and the documented mysqldump/pg_dump
+    /// recipes write `gamegate-accounts-*` and `gamegate-analytics-*` files.
+    /// Empty: backups are not configured (doctor says so).
+    pub dir: String,
+    /// Newest backups kept per database after each `gamegate backup`; 0 keeps all.
+    pub keep: u32,
+    /// `gamegate doctor` fails when the newest backup is older than this.
+    pub max_age_hours: u64,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: String::new(),
+            keep: 14,
+            max_age_hours: 26,
+        }
+    }
+}
+
 /// The Telegram gate (docs/TELEGRAM.md): group membership via the Bot API's
 /// `getChatMember`, and verification of `telegram_auth`. Membership is checked
 /// when both `bot_token` and `chat_id` are set.
@@ -941,6 +968,9 @@ impl Config {
         }
         if self.http.header_read_timeout_ms == 0 || self.http.tls_reload_interval_ms == 0 {
             bail!("http.header_read_timeout_ms and http.tls_reload_interval_ms must be above 0");
+        }
+        if self.backup.max_age_hours == 0 {
+            bail!("backup.max_age_hours must be above 0");
         }
         if self.log.access_log.trim().is_empty() {
             bail!("log.access_log must be \"stdout\", \"off\" or a file path");

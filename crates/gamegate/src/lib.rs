@@ -3,10 +3,12 @@
 //! The binary (`main.rs`) only parses the command line; everything else is
 //! here so the integration tests start exactly what production runs.
 
+pub mod backup;
 pub mod ban_cmd;
 pub mod battles_cmd;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod edge;
 pub mod hashing;
 pub mod healthcheck;

@@ -319,7 +319,7 @@ fn truncate(text: &str) -> String {
 }
 
 /// A transport error without its URL (which holds the token).
-fn describe(error: reqwest::Error) -> String {
+pub(crate) fn describe(error: reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

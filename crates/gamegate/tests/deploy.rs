@@ -64,7 +64,8 @@ fn test_config(dir: &Path) -> PathBuf {
              [log]\naccess_log = \"/var/log/gamegate/access.log\"\n\
              [nginx]\nserver_name = \"api.game.example\"\n\
              [deploy]\nregister_replicas = 2\ntraefik_port = 1011\nimage = \"registry.example/gamegate:1.2\"\n\
-             binary_path = \"{BIN}\"\n"
+             binary_path = \"{BIN}\"\n\
+             [backup]\ndir = \"/var/lib/gamegate/backups\"\n"
         ),
     )
     .unwrap();
@@ -363,6 +364,16 @@ fn systemd_units_pass_systemd_analyze_verify() {
         .iter()
         .map(|s| units.join(format!("gamegate-{s}.service")))
         .collect();
+    // With backup.dir set, the daily backup too (verified below with the rest).
+    let backup_units: Vec<PathBuf> = ["gamegate-backup.service", "gamegate-backup.timer"]
+        .iter()
+        .map(|name| units.join(name))
+        .collect();
+    assert!(
+        std::fs::read_to_string(&backup_units[0])
+            .unwrap()
+            .contains(&format!("ExecStart={BIN} --config"))
+    );
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         assert!(
@@ -402,6 +413,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
     let out = Command::new(&analyze)
         .arg("verify")
         .args(&files)
+        .args(&backup_units)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

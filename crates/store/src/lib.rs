@@ -8,6 +8,7 @@
 //! [`battles`] (the analytics database).
 
 pub mod accounts;
+mod backup;
 pub mod bans;
 pub mod battles;
 pub mod constants;
@@ -22,4 +23,4 @@ pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, Summary};
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password};
 pub use error::StoreError;
-pub use migrate::MigrationSet;
+pub use migrate::{MigrationSet, MigrationStatus};

@@ -144,3 +144,101 @@ impl Database {
         Ok(())
     }
 }
+
+/// How far a database's schema is from what this binary expects, read
+/// without changing anything (`gamegate doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The set's version table exists (`gamegate migrate` ran at least once).
+    pub table_exists: bool,
+    /// Versions recorded as applied, ascending.
+    pub applied: Vec<i64>,
+    /// Versions this binary has that the database lacks.
+    pub pending: Vec<i64>,
+    /// A migration that failed half-way.
+    pub dirty: Option<i64>,
+    /// Applied versions whose SQL differs from this binary's (edited after release).
+    pub changed: Vec<i64>,
+    /// Applied versions this binary does not know (a newer binary migrated it).
+    pub unknown: Vec<i64>,
+}
+
+impl MigrationStatus {
+    pub fn up_to_date(&self) -> bool {
+        self.table_exists
+            && self.pending.is_empty()
+            && self.dirty.is_none()
+            && self.changed.is_empty()
+            && self.unknown.is_empty()
+    }
+}
+
+impl Database {
+    /// Compares the set's version table with the embedded migrations. Never
+    /// creates the table: a database nobody migrated reports `table_exists: false`.
+    pub async fn migration_status(&self, set: MigrationSet) -> Result<MigrationStatus, StoreError> {
+        use sqlx::migrate::Migrate as _;
+
+        let migrator = set.migrator(self.backend());
+        let table = set.table();
+        // The catalogs differ per backend; the version table's name is ours.
+        let exists_sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+            }
+            Backend::Mysql => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name = ?"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = $1"
+            }
+        };
+        self.bounded(async {
+            let mut conn = self.pool().acquire().await?;
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(exists_sql))
+                .bind(table)
+                .fetch_one(&mut *conn)
+                .await?;
+            let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+            if count == 0 {
+                return Ok(MigrationStatus {
+                    table_exists: false,
+                    applied: Vec::new(),
+                    pending: known,
+                    dirty: None,
+                    changed: Vec::new(),
+                    unknown: Vec::new(),
+                });
+            }
+            let dirty = conn.dirty_version(table).await?;
+            let applied = conn.list_applied_migrations(table).await?;
+            let mut status = MigrationStatus {
+                table_exists: true,
+                applied: applied.iter().map(|a| a.version).collect(),
+                pending: Vec::new(),
+                dirty,
+                changed: Vec::new(),
+                unknown: Vec::new(),
+            };
+            for migration in migrator.iter() {
+                match applied.iter().find(|a| a.version == migration.version) {
+                    None => status.pending.push(migration.version),
+                    Some(a) if a.checksum != migration.checksum => {
+                        status.changed.push(migration.version)
+                    }
+                    Some(_) => {}
+                }
+            }
+            status.unknown = status
+                .applied
+                .iter()
+                .copied()
+                .filter(|v| !known.contains(v))
+                .collect();
+            Ok(status)
+        })
+        .await
+    }
+}

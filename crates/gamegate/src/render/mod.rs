@@ -46,7 +46,8 @@ pub enum RenderTarget {
         #[arg(long, default_value = "traefik-dynamic.yml")]
         out: PathBuf,
     },
-    /// systemd units gamegate-register|status|stats.service (without Docker).
+    /// systemd units gamegate-register|status|stats.service (without Docker), and
+    /// gamegate-backup.service + .timer when backup.dir is set.
     Systemd {
         /// Directory for the units (`/etc/systemd/system` to install directly).
         #[arg(long, default_value = ".")]

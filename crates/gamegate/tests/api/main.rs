@@ -2,8 +2,10 @@
 
 mod helpers;
 
+mod backup;
 mod db_faults;
 mod demo;
+mod doctor;
 mod edge;
 mod errors;
 mod jail;

@@ -61,6 +61,7 @@ impl FakeBotApi {
         });
         let app = axum::Router::new()
             .route("/{bot}/getChatMember", axum::routing::post(get_chat_member))
+            .route("/{bot}/getMe", axum::routing::get(get_me))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -142,7 +143,21 @@ async fn get_chat_member(
     }
 }
 
-fn gate_on(c: &mut Config, fake: &FakeBotApi) {
+/// `getMe` (what `gamegate doctor` asks): the bot itself for the one known token.
+async fn get_me(State(state): State<Arc<FakeState>>, Path(bot): Path<String>) -> Response {
+    state.calls.fetch_add(1, Ordering::SeqCst);
+    if bot != format!("bot{BOT_TOKEN}") {
+        return bot_error(StatusCode::UNAUTHORIZED, "Unauthorized", json!({}));
+    }
+    if let Mode::Hang = *state.mode.lock().await {
+        std::future::pending::<()>().await;
+    }
+    Json(json!({"ok": true, "result": {"id": 7000001, "is_bot": true,
+        "first_name": "Gate", "username": "gamegate_test_bot"}}))
+    .into_response()
+}
+
+pub fn gate_on(c: &mut Config, fake: &FakeBotApi) {
     c.telegram.bot_token = BOT_TOKEN.into();
     c.telegram.chat_id = CHAT.into();
     c.telegram.api_base = fake.base();
