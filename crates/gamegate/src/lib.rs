@@ -5,6 +5,7 @@
 
 pub mod backup;
 pub mod ban_cmd;
+pub mod battles_cmd;
 pub mod cli;
 pub mod config;
 pub mod doctor;

@@ -14,6 +14,7 @@ mod reports;
 mod saga;
 mod schema;
 mod split;
+mod stats;
 mod status;
 mod telegram;
 mod transport;
