@@ -73,6 +73,21 @@ pub enum Command {
         #[command(subcommand)]
         key: crate::keygen::KeygenCommand,
     },
+    /// Battle logs in the analytics database: import a JSONL file, generate synthetic ones.
+    Battles {
+        #[command(subcommand)]
+        cmd: crate::battles_cmd::BattlesCommand,
+    },
+    /// Player ratings in the analytics database.
+    Ratings {
+        #[command(subcommand)]
+        cmd: crate::battles_cmd::RatingsCommand,
+    },
+    /// Win prediction: held-out evaluation.
+    Ml {
+        #[command(subcommand)]
+        cmd: crate::battles_cmd::MlCommand,
+    },
     /// The ban jail's bans in the accounts database: list, add, remove.
     Ban {
         #[command(subcommand)]
@@ -94,7 +109,7 @@ pub enum Service {
     Register,
     /// GET /server/status on services.status_addr (default 127.0.0.1:8081).
     Status,
-    /// The statistics service on services.stats_addr (default 127.0.0.1:8084); for now health and metrics over the analytics database.
+    /// The statistics service on services.stats_addr (default 127.0.0.1:8084): battle ingestion, statistics, predictions (docs/ANALYTICS.md).
     Stats,
 }
 
@@ -143,6 +158,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keygen { key } => crate::keygen::run(key),
         Command::Render { target } => crate::render::run(&config, target),
         Command::Docs { .. } => unreachable!("handled before the configuration is loaded"),
+        Command::Battles { cmd } => {
+            use crate::battles_cmd::BattlesCommand;
+            let text = match cmd {
+                BattlesCommand::Import { file, batch } => {
+                    crate::battles_cmd::import(&config, &file, batch).await?
+                }
+                BattlesCommand::Synth { set, out, truth } => {
+                    crate::battles_cmd::synthesize(&config, &set, out.as_deref(), truth.as_deref())
+                        .await?
+                }
+            };
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
+        Command::Ratings {
+            cmd: crate::battles_cmd::RatingsCommand::Rebuild,
+        } => {
+            let text = crate::battles_cmd::rebuild(&config).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
+        Command::Ml {
+            cmd:
+                crate::battles_cmd::MlCommand::Evaluate {
+                    file,
+                    truth,
+                    synthetic,
+                    set,
+                    holdout,
+                },
+        } => {
+            let text = crate::battles_cmd::ml_evaluate(
+                file.as_deref(),
+                truth.as_deref(),
+                synthetic,
+                &set,
+                holdout,
+            )?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
         Command::Ban { ban } => {
             let text = crate::ban_cmd::run(&config, ban).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");

@@ -20,6 +20,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "game_server.auth_token",
     "edge.api_keys",
     "telegram.bot_token",
+    "analytics.ingest_tokens",
 ];
 
 /// List keys: in an environment variable they are comma-separated
@@ -35,6 +36,7 @@ const LIST_KEYS: &[&str] = &[
     "nginx.register_upstreams",
     "nginx.status_upstreams",
     "edge.ban_on",
+    "analytics.ingest_tokens",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -172,6 +174,21 @@ pub struct AnalyticsConfig {
     /// `sqlite://PATH` or `postgres://USER:PASS@HOST/DB` (MySQL also works).
     pub url: String,
     pub max_connections: u32,
+    /// Bearer tokens the game server sends with `POST /stats/battles`
+    /// (`Authorization: Bearer <token>`). Empty: ingestion over HTTP is refused.
+    pub ingest_tokens: Vec<String>,
+    /// Most battles one `POST /stats/battles` may carry.
+    pub ingest_max_batch: usize,
+    /// Body limit of `POST /stats/battles` (the other routes keep
+    /// `http.body_limit_bytes`).
+    pub ingest_body_limit_bytes: usize,
+    /// How often `/ml/anomalies` is recomputed over every stored battle (it is
+    /// also recomputed soon after an HTTP ingestion stored new battles).
+    pub anomalies_refresh_secs: u64,
+    /// `gamegate all` only: seed a small synthetic history (200 players, 5000
+    /// battles) into an analytics database with no battles, so the
+    /// statistics are not empty on a first start.
+    pub seed_demo_history: bool,
 }
 
 impl Default for AnalyticsConfig {
@@ -179,6 +196,11 @@ impl Default for AnalyticsConfig {
         Self {
             url: "sqlite://gamegate-analytics.db".into(),
             max_connections: 5,
+            ingest_tokens: Vec::new(),
+            ingest_max_batch: 1_000,
+            ingest_body_limit_bytes: 8 * 1024 * 1024,
+            anomalies_refresh_secs: 300,
+            seed_demo_history: true,
         }
     }
 }
@@ -188,7 +210,9 @@ impl std::fmt::Debug for AnalyticsConfig {
         f.debug_struct("AnalyticsConfig")
             .field("url", &gamegate_store::mask_url_password(&self.url))
             .field("max_connections", &self.max_connections)
-            .finish()
+            .field("ingest_tokens", &self.ingest_tokens.len())
+            .field("ingest_max_batch", &self.ingest_max_batch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -925,6 +949,15 @@ impl Config {
             bail!(
                 "log.format must be \"pretty\" or \"json\", got {:?}",
                 self.log.format
+            );
+        }
+        if self.analytics.ingest_max_batch == 0
+            || self.analytics.ingest_body_limit_bytes == 0
+            || self.analytics.anomalies_refresh_secs == 0
+        {
+            bail!(
+                "analytics.ingest_max_batch, analytics.ingest_body_limit_bytes and \
+                 analytics.anomalies_refresh_secs must be positive"
             );
         }
         if self.http.body_limit_bytes == 0

@@ -4,6 +4,7 @@
 //! here so the integration tests start exactly what production runs.
 
 pub mod ban_cmd;
+pub mod battles_cmd;
 pub mod cli;
 pub mod config;
 pub mod edge;

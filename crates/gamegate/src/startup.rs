@@ -34,7 +34,7 @@ pub enum Mode {
     Register,
     /// `serve status` (API_1): `GET /server/status` + health + metrics.
     Status,
-    /// `serve stats` (API_4): health + metrics over the analytics database.
+    /// `serve stats` (API_4): battle ingestion, statistics and reports.
     Stats,
 }
 
@@ -48,8 +48,13 @@ impl Mode {
         }
     }
 
+    /// `serve stats` reads the accounts database for the registration reports
+    /// (`/stats/registrations`, `/stats/top-telegram`).
     fn needs_accounts(self) -> bool {
-        matches!(self, Mode::All | Mode::Register | Mode::Status)
+        matches!(
+            self,
+            Mode::All | Mode::Register | Mode::Status | Mode::Stats
+        )
     }
 
     fn needs_analytics(self) -> bool {
@@ -90,6 +95,10 @@ pub struct Application {
     access_log: Option<access_log::Writer>,
     jail: Option<Arc<Jail>>,
     demo_site: bool,
+    /// The anomaly cache to keep fresh, with its refresh interval.
+    anomalies: Option<(Arc<http::stats::AnomalyCache>, std::time::Duration)>,
+    /// `gamegate all`: seed a synthetic history into an empty analytics database.
+    seed_demo_history: bool,
     shutdown: CancellationToken,
 }
 
@@ -244,6 +253,35 @@ impl Application {
             game_addr = Some(addr);
         }
 
+        let stats = analytics.clone().map(|db| http::stats::StatsState {
+            common: common.clone(),
+            analytics: db,
+            accounts: accounts.clone(),
+            ingest: Arc::new(http::stats::IngestPolicy::from_config(&config)),
+            anomalies: Arc::new(http::stats::AnomalyCache::default()),
+        });
+        if stats.is_some() && config.analytics.ingest_tokens.is_empty() {
+            tracing::info!(
+                "analytics.ingest_tokens is empty: POST /stats/battles refuses every request"
+            );
+        }
+        // Public: statistics any site may show. Internal (admin listener of
+        // `all`, the service's own listener of `serve stats`): ingestion and
+        // the accounts reports.
+        let stats_public = || {
+            stats
+                .clone()
+                .map(http::stats::public_stats_routes)
+                .unwrap_or_default()
+        };
+        let stats_internal = || {
+            stats
+                .clone()
+                .map(|s| {
+                    http::stats::ingest_routes(s.clone()).merge(http::stats::admin_stats_routes(s))
+                })
+                .unwrap_or_default()
+        };
         let admin = http::admin_routes(AdminState {
             common: common.clone(),
             service: mode.name(),
@@ -309,6 +347,7 @@ impl Application {
                                     .merge(edge.limit_status(status_at(&["/api/server/status"])))
                                     .merge(http::edge_routes())
                                     .merge(http::openapi::routes())
+                                    .merge(stats_public())
                                     .merge(demo),
                                 common.clone(),
                                 |router| match &jail {
@@ -323,7 +362,7 @@ impl Application {
                 Listener {
                     role: "admin",
                     socket: bind(config.http.admin_addr).await?,
-                    router: http::finish(admin, common.clone()),
+                    router: http::finish(admin.merge(stats_internal()), common.clone()),
                     tls: false,
                 },
             ],
@@ -346,7 +385,10 @@ impl Application {
             Mode::Stats => vec![Listener {
                 role: "stats",
                 socket: bind(config.services.stats_addr).await?,
-                router: http::finish(admin, common.clone()),
+                router: http::finish(
+                    stats_public().merge(stats_internal()).merge(admin),
+                    common.clone(),
+                ),
                 tls: true,
             }],
         };
@@ -391,6 +433,13 @@ impl Application {
             access_log: access_log_writer,
             jail,
             demo_site,
+            anomalies: stats.as_ref().map(|s| {
+                (
+                    s.anomalies.clone(),
+                    std::time::Duration::from_secs(config.analytics.anomalies_refresh_secs),
+                )
+            }),
+            seed_demo_history: mode == Mode::All && config.analytics.seed_demo_history,
             shutdown,
         })
     }
@@ -462,12 +511,19 @@ impl Application {
             let addr = l.socket.local_addr().expect("bound");
             let routes = match l.role {
                 "public" if self.demo_site => {
-                    "POST /api/register · GET /api/server/status · GET /health · GET / (demo)"
+                    "POST /api/register · GET /api/server/status · GET /health · GET /stats/… · GET / (demo)"
                 }
-                "public" => "POST /api/register · GET /api/server/status · GET /health",
-                "admin" => "GET /internal/health · GET /metrics",
+                "public" => {
+                    "POST /api/register · GET /api/server/status · GET /health · GET /stats/…"
+                }
+                "admin" => {
+                    "GET /internal/health · GET /metrics · POST /stats/battles · GET /stats/registrations"
+                }
                 "register" => "POST /api/register · GET /internal/health · GET /metrics",
                 "status" => "GET /server/status · GET /internal/health · GET /metrics",
+                "stats" => {
+                    "POST /stats/battles · GET /stats/… · GET /internal/health · GET /metrics"
+                }
                 _ => "GET /internal/health · GET /metrics",
             };
             out += &format!("  {:<9} http://{addr}   {routes}\n", l.role);
@@ -546,6 +602,21 @@ impl Application {
                 self.status_refresh,
                 shutdown.child_token(),
             ));
+        }
+        if let (Some((cache, interval)), Some(db)) = (self.anomalies.clone(), &self.analytics) {
+            let (db, seed, token) = (db.clone(), self.seed_demo_history, shutdown.child_token());
+            tasks.spawn(async move {
+                if seed {
+                    match crate::battles_cmd::seed_if_empty(&db, 200, 5_000).await {
+                        Ok(true) => tracing::info!(
+                            "seeded 5000 synthetic battles of 200 players into the empty analytics database"
+                        ),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "cannot seed the analytics database"),
+                    }
+                }
+                cache.run(db, interval, token).await;
+            });
         }
         if let Some(reconciler) = self.reconciler {
             tasks.spawn(reconciler.run(shutdown.child_token()));

@@ -230,6 +230,11 @@ impl Database {
         crate::Constants::new(self)
     }
 
+    /// Battle logs and player ratings (the analytics database).
+    pub fn battles(&self) -> crate::BattleLog<'_> {
+        crate::BattleLog::new(self)
+    }
+
     pub fn reports(&self) -> crate::reports::Reports<'_> {
         crate::reports::Reports::new(self)
     }

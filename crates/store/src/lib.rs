@@ -4,10 +4,12 @@
 //! so SQLite, MySQL/MariaDB and PostgreSQL share every statement; the backend
 //! only chooses the SQL dialect the builder emits. Per-backend SQL exists only
 //! where dialects truly differ: the DDL of the migrations and SQLite's
-//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`].
+//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`],
+//! [`battles`] (the analytics database).
 
 pub mod accounts;
 pub mod bans;
+pub mod battles;
 pub mod constants;
 mod db;
 mod error;
@@ -16,6 +18,7 @@ pub mod reports;
 
 pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
 pub use bans::{Ban, Bans};
+pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, Summary};
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password};
 pub use error::StoreError;

@@ -11,8 +11,7 @@ use crate::error::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MigrationSet {
     Accounts,
-    /// Battle logs and statistics. Its tables arrive with the analytics
-    /// service; until then running it only creates its version table.
+    /// Battle logs, participants and per-player ratings (issue 6).
     Analytics,
 }
 
@@ -64,7 +63,21 @@ impl MigrationSet {
                     include_str!("../migrations/accounts/postgres/0002_bans.sql"),
                 ),
             ],
-            (MigrationSet::Analytics, _) => &[],
+            (MigrationSet::Analytics, Backend::Sqlite) => &[(
+                1,
+                "battles",
+                include_str!("../migrations/analytics/sqlite/0001_battles.sql"),
+            )],
+            (MigrationSet::Analytics, Backend::Mysql) => &[(
+                1,
+                "battles",
+                include_str!("../migrations/analytics/mysql/0001_battles.sql"),
+            )],
+            (MigrationSet::Analytics, Backend::Postgres) => &[(
+                1,
+                "battles",
+                include_str!("../migrations/analytics/postgres/0001_battles.sql"),
+            )],
         }
     }
 

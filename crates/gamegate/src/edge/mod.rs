@@ -207,13 +207,18 @@ impl Edge {
     }
 }
 
-/// The valid keys. No `Debug`: keys are never logged.
-struct ApiKeys(Vec<String>);
+/// The valid keys. No `Debug`: keys are never logged. Also the statistics
+/// service's ingestion tokens (`analytics.ingest_tokens`).
+pub(crate) struct ApiKeys(Vec<String>);
 
 impl ApiKeys {
+    pub(crate) fn new(keys: Vec<String>) -> Self {
+        ApiKeys(keys)
+    }
+
     /// Compares against every key in constant time, without an early exit.
     /// (Only a key's length can leak, not its content.)
-    fn accepts(&self, given: &[u8]) -> bool {
+    pub(crate) fn accepts(&self, given: &[u8]) -> bool {
         let mut ok = subtle::Choice::from(0);
         for key in &self.0 {
             ok |= key.as_bytes().ct_eq(given);

@@ -11,7 +11,7 @@ use super::{ApiError, Common};
 /// plain-text rejections.
 pub struct JsonObject(pub Map<String, Value>);
 
-fn is_json(content_type: &str) -> bool {
+pub(crate) fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
     essence.eq_ignore_ascii_case("application/json")
 }

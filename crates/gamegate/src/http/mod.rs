@@ -10,6 +10,7 @@ pub(crate) mod middleware;
 pub mod openapi;
 mod public;
 pub mod server;
+pub mod stats;
 
 use std::sync::Arc;
 

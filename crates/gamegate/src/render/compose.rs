@@ -303,7 +303,8 @@ pub fn render_compose(config: &Config) -> anyhow::Result<String> {
         "stats",
         "stats",
         d.stats_port,
-        &["analytics_url"],
+        // The accounts database too: /stats/registrations and /stats/top-telegram.
+        &["analytics_url", "database_url"],
         "postgres",
     );
 

@@ -120,6 +120,8 @@ pub fn test_config() -> Config {
     c.database.max_connections = 8;
     c.log.level = "warn".into();
     c.log.access_log = "off".into();
+    // Tests that want battles ingest their own (tests/api/stats.rs).
+    c.analytics.seed_demo_history = false;
     // The edge policy is tested in edge.rs; elsewhere it must not get in the way.
     c.edge.api_keys = vec![TEST_API_KEY.into()];
     c.edge.register_per_minute = 1_000_000;

@@ -1,0 +1,490 @@
+//! `gamegate battles import|synth`, `gamegate ratings rebuild` and
+//! `gamegate ml evaluate`: the operator's side of the statistics service.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use gamegate_analytics::synth::{self, Cheat, CheatKind, SynthConfig, Truth};
+use gamegate_analytics::{Battle, evaluate};
+use gamegate_store::{Database, Ingested, MigrationSet};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+/// Most battles per ingestion transaction from the command line.
+const MAX_BATCH: usize = 10_000;
+/// Invalid lines reported one by one; past this only counted.
+const MAX_REPORTED_LINES: u64 = 50;
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BattlesCommand {
+    /// Ingest a JSONL file (one battle per line) into the analytics database; idempotent by battle id.
+    Import {
+        file: PathBuf,
+        /// Battles per transaction.
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+    },
+    /// Generate synthetic battles with hidden true skills and planted cheaters.
+    Synth {
+        #[command(flatten)]
+        set: SynthArgs,
+        /// Write JSONL here instead of ingesting into the analytics database.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the hidden truth (skills, cheaters) here as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SynthArgs {
+    #[arg(long, default_value_t = 1_000)]
+    pub players: usize,
+    #[arg(long, default_value_t = 50_000)]
+    pub battles: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl SynthArgs {
+    fn config(&self) -> anyhow::Result<SynthConfig> {
+        if !(2..=10_000_000).contains(&self.players) || self.battles > 100_000_000 {
+            bail!("--players must be 2..=10000000 and --battles at most 100000000");
+        }
+        Ok(SynthConfig {
+            players: self.players,
+            battles: self.battles,
+            seed: self.seed,
+            ..SynthConfig::default()
+        })
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RatingsCommand {
+    /// Recompute every player's totals and rating from the stored battles, in time order.
+    Rebuild,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum MlCommand {
+    /// Held-out evaluation of win prediction: log-loss, Brier score, accuracy vs the 50% baseline and (with the truth) the Bayes-optimal ceiling.
+    Evaluate {
+        /// Battles as JSONL (e.g. from `battles synth --out`).
+        #[arg(long, conflicts_with = "synthetic")]
+        file: Option<PathBuf>,
+        /// The truth JSON written by `battles synth --truth`, for the ceiling.
+        #[arg(long, requires = "file")]
+        truth: Option<PathBuf>,
+        /// Generate the battles instead (with --players, --battles, --seed).
+        #[arg(long)]
+        synthetic: bool,
+        #[command(flatten)]
+        set: SynthArgs,
+        /// Share of the battles, the latest ones, held out for testing.
+        #[arg(long, default_value_t = 0.2)]
+        holdout: f64,
+    },
+}
+
+/// The truth as a file: what `synth::Truth` holds, in plain JSON.
+#[derive(Serialize, Deserialize)]
+struct TruthFile {
+    skill: HashMap<String, f64>,
+    cheats: HashMap<String, CheatFile>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheatFile {
+    kind: String,
+    since: i64,
+    skill_boost: f64,
+    damage_factor: f64,
+}
+
+impl TruthFile {
+    fn from_truth(t: &Truth) -> Self {
+        TruthFile {
+            skill: t.skill.clone(),
+            cheats: t
+                .cheats
+                .iter()
+                .map(|(login, c)| {
+                    let kind = match c.kind {
+                        CheatKind::Aimbot => "aimbot",
+                        CheatKind::DamageHack => "damage_hack",
+                    };
+                    (
+                        login.clone(),
+                        CheatFile {
+                            kind: kind.to_owned(),
+                            since: c.since,
+                            skill_boost: c.skill_boost,
+                            damage_factor: c.damage_factor,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn into_truth(self) -> anyhow::Result<Truth> {
+        let mut cheats = HashMap::new();
+        for (login, c) in self.cheats {
+            let kind = match c.kind.as_str() {
+                "aimbot" => CheatKind::Aimbot,
+                "damage_hack" => CheatKind::DamageHack,
+                other => bail!("unknown cheat kind {other:?} in the truth file"),
+            };
+            cheats.insert(
+                login,
+                Cheat {
+                    kind,
+                    since: c.since,
+                    skill_boost: c.skill_boost,
+                    damage_factor: c.damage_factor,
+                },
+            );
+        }
+        Ok(Truth {
+            skill: self.skill,
+            cheaters: cheats.keys().cloned().collect::<HashSet<_>>(),
+            cheats,
+        })
+    }
+}
+
+async fn open_analytics(config: &Config) -> anyhow::Result<Database> {
+    let db = Database::connect(&config.analytics.url, &config.analytics_pool_settings()).await?;
+    db.migrate(MigrationSet::Analytics)
+        .await
+        .with_context(|| format!("cannot migrate {}", db.display_url()))?;
+    Ok(db)
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportReport {
+    pub inserted: u64,
+    pub duplicate: u64,
+    pub invalid_lines: u64,
+    pub participants: u64,
+}
+
+/// Ingests `battles` in transactions of `batch`, counting into `report`.
+pub async fn ingest_all(
+    db: &Database,
+    battles: impl IntoIterator<Item = Battle>,
+    batch: usize,
+    report: &mut ImportReport,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<()> {
+    let mut pending = Vec::with_capacity(batch);
+    let flush = async |pending: &mut Vec<Battle>, report: &mut ImportReport| {
+        let outcome = db.battles().ingest(pending).await?;
+        for (b, o) in pending.iter().zip(outcome) {
+            match o {
+                Ingested::Inserted => {
+                    report.inserted += 1;
+                    report.participants += b.participants.len() as u64;
+                }
+                Ingested::Duplicate => report.duplicate += 1,
+            }
+        }
+        pending.clear();
+        anyhow::Ok(())
+    };
+    for battle in battles {
+        pending.push(battle);
+        if pending.len() == batch {
+            flush(&mut pending, report).await?;
+            progress(report.inserted + report.duplicate);
+        }
+    }
+    if !pending.is_empty() {
+        flush(&mut pending, report).await?;
+        progress(report.inserted + report.duplicate);
+    }
+    Ok(())
+}
+
+/// `battles import FILE`: returns the summary line.
+pub async fn import(config: &Config, file: &Path, batch: usize) -> anyhow::Result<String> {
+    if !(1..=MAX_BATCH).contains(&batch) {
+        bail!("--batch must be 1..={MAX_BATCH}");
+    }
+    let handle =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let db = open_analytics(config).await?;
+    let started = Instant::now();
+    let progress = bar(
+        size,
+        "{elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    );
+    let mut report = ImportReport::default();
+    let mut reader = BufReader::new(handle);
+    let mut line = String::new();
+    let mut line_no = 0u64;
+    let mut read = 0u64;
+    let mut pending = Vec::with_capacity(batch);
+    let result = async {
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            if n == 0 {
+                break;
+            }
+            line_no += 1;
+            read += n as u64;
+            let text = line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str::<Battle>(text)
+                .map_err(|e| e.to_string())
+                .and_then(|b| b.validate().map(|()| b).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(b) => pending.push(b),
+                Err(why) => {
+                    report.invalid_lines += 1;
+                    if report.invalid_lines <= MAX_REPORTED_LINES {
+                        progress.suspend(|| eprintln!("line {line_no}: {why}"));
+                    }
+                }
+            }
+            if pending.len() == batch {
+                ingest_all(&db, pending.drain(..), batch, &mut report, |_| {}).await?;
+                progress.set_position(read);
+            }
+        }
+        ingest_all(&db, pending.drain(..), batch, &mut report, |_| {}).await?;
+        progress.set_position(read);
+        anyhow::Ok(())
+    }
+    .await;
+    progress.finish_and_clear();
+    db.close().await;
+    result?;
+    let secs = started.elapsed().as_secs_f64();
+    if report.invalid_lines > MAX_REPORTED_LINES {
+        eprintln!(
+            "… and {} more invalid lines",
+            report.invalid_lines - MAX_REPORTED_LINES
+        );
+    }
+    Ok(format!(
+        "imported {}: {} inserted ({} participants), {} duplicate, {} invalid lines in {:.2} s ({:.0} participants/s)",
+        file.display(),
+        report.inserted,
+        report.participants,
+        report.duplicate,
+        report.invalid_lines,
+        secs,
+        report.participants as f64 / secs.max(1e-9),
+    ))
+}
+
+fn write_truth(path: &Path, truth: &Truth) -> anyhow::Result<()> {
+    let text = serde_json::to_string(&TruthFile::from_truth(truth))?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn read_truth(path: &Path) -> anyhow::Result<Truth> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: TruthFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a truth file", path.display()))?;
+    file.into_truth()
+}
+
+/// `battles synth`.
+pub async fn synthesize(
+    config: &Config,
+    set: &SynthArgs,
+    out: Option<&Path>,
+    truth_path: Option<&Path>,
+) -> anyhow::Result<String> {
+    let synth_config = set.config()?;
+    let (battles, truth) = synth::stream(&synth_config);
+    if let Some(path) = truth_path {
+        write_truth(path, &truth)?;
+    }
+    let progress = bar(
+        set.battles as u64,
+        "{elapsed_precise} [{bar:40}] {pos}/{len} battles ({per_sec}, eta {eta})",
+    );
+    let text = match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut writer = BufWriter::new(file);
+            let mut n = 0u64;
+            for battle in battles {
+                serde_json::to_writer(&mut writer, &battle)?;
+                writer.write_all(b"\n")?;
+                n += 1;
+                if n % 10_000 == 0 {
+                    progress.set_position(n);
+                }
+            }
+            writer.flush()?;
+            format!("wrote {n} battles to {}", path.display())
+        }
+        None => {
+            let db = open_analytics(config).await?;
+            let mut report = ImportReport::default();
+            let result = ingest_all(&db, battles, 1_000, &mut report, |n| {
+                progress.set_position(n)
+            })
+            .await;
+            db.close().await;
+            result?;
+            format!(
+                "ingested {} synthetic battles ({} inserted, {} duplicate) into {}",
+                report.inserted + report.duplicate,
+                report.inserted,
+                report.duplicate,
+                gamegate_store::mask_url_password(&config.analytics.url),
+            )
+        }
+    };
+    progress.finish_and_clear();
+    let cheaters = truth.cheaters.len();
+    Ok(format!(
+        "{text}; {} players, {cheaters} planted cheaters, seed {}",
+        set.players, set.seed
+    ))
+}
+
+/// Seeds a small synthetic history into an empty analytics database (the
+/// dashboard of `gamegate all` is then not empty). Does nothing when the
+/// database holds any battle.
+pub async fn seed_if_empty(db: &Database, players: usize, battles: usize) -> anyhow::Result<bool> {
+    if db.battles().count_battles().await? > 0 {
+        return Ok(false);
+    }
+    let (stream, _) = synth::stream(&SynthConfig {
+        players,
+        battles,
+        seed: 42,
+        ..SynthConfig::default()
+    });
+    let mut report = ImportReport::default();
+    ingest_all(db, stream, 1_000, &mut report, |_| {}).await?;
+    Ok(true)
+}
+
+/// `ratings rebuild`.
+pub async fn rebuild(config: &Config) -> anyhow::Result<String> {
+    let db = open_analytics(config).await?;
+    let started = Instant::now();
+    let progress = bar(
+        0,
+        "{elapsed_precise} [{bar:40}] {pos}/{len} battles ({per_sec}, eta {eta})",
+    );
+    let result = db
+        .battles()
+        .rebuild(|done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        })
+        .await;
+    progress.finish_and_clear();
+    db.close().await;
+    let report = result?;
+    Ok(format!(
+        "rebuilt the ratings of {} players from {} battles in {:.2} s",
+        report.players,
+        report.battles,
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+fn read_jsonl(path: &Path) -> anyhow::Result<Vec<Battle>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut battles = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let battle: Battle = serde_json::from_str(&line)
+            .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        battles.push(battle);
+    }
+    Ok(battles)
+}
+
+/// `ml evaluate`: the table of metrics.
+pub fn ml_evaluate(
+    file: Option<&Path>,
+    truth: Option<&Path>,
+    synthetic: bool,
+    set: &SynthArgs,
+    holdout: f64,
+) -> anyhow::Result<String> {
+    if !(0.0..1.0).contains(&holdout) || holdout == 0.0 {
+        bail!("--holdout must be above 0 and below 1");
+    }
+    let (battles, truth, source) = match (file, synthetic) {
+        (Some(path), false) => (
+            read_jsonl(path)?,
+            truth.map(read_truth).transpose()?,
+            format!("{}", path.display()),
+        ),
+        (None, true) => {
+            let (battles, truth) = synth::generate(&set.config()?);
+            (
+                battles,
+                Some(truth),
+                format!(
+                    "synthetic: {} players, {} battles, seed {}",
+                    set.players, set.battles, set.seed
+                ),
+            )
+        }
+        _ => bail!("give either --file F.jsonl [--truth T.json] or --synthetic"),
+    };
+    let e = evaluate::evaluate(&battles, holdout, truth.as_ref());
+    let mut out = format!(
+        "{source}\ntrained on {} battles, tested on {} ({} PvP predicted), holdout {holdout}\n\n",
+        e.train, e.test, e.model.n
+    );
+    out += &format!(
+        "{:<22} {:>9} {:>9} {:>9}\n",
+        "predictor", "log-loss", "Brier", "accuracy"
+    );
+    let mut row = |name: &str, m: &evaluate::Metrics| {
+        out += &format!(
+            "{name:<22} {:>9.4} {:>9.4} {:>9.4}\n",
+            m.log_loss, m.brier, m.accuracy
+        );
+    };
+    row("model (Weng-Lin)", &e.model);
+    row("baseline (50%)", &e.baseline);
+    if let Some(ceiling) = &e.ceiling {
+        row("ceiling (Bayes)", ceiling);
+    }
+    Ok(out.trim_end().to_owned())
+}
