@@ -278,7 +278,9 @@ impl Application {
             stats
                 .clone()
                 .map(|s| {
-                    http::stats::ingest_routes(s.clone()).merge(http::stats::admin_stats_routes(s))
+                    http::stats::ingest_routes(s.clone())
+                        .merge(http::stats::admin_stats_routes(s.clone()))
+                        .merge(http::dashboard::dashboard_routes(s))
                 })
                 .unwrap_or_default()
         };
@@ -517,7 +519,7 @@ impl Application {
                     "POST /api/register · GET /api/server/status · GET /health · GET /stats/…"
                 }
                 "admin" => {
-                    "GET /internal/health · GET /metrics · POST /stats/battles · GET /stats/registrations"
+                    "GET /internal/health · GET /metrics · POST /stats/battles · GET /stats/registrations · GET /admin/dashboard"
                 }
                 "register" => "POST /api/register · GET /internal/health · GET /metrics",
                 "status" => "GET /server/status · GET /internal/health · GET /metrics",
