@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod dashboard;
 mod db_faults;
 mod demo;
 mod edge;
