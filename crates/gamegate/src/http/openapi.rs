@@ -163,16 +163,174 @@ fn server_status() {}
 #[allow(dead_code)]
 fn health() {}
 
+/// A Weng-Lin rating: mean, uncertainty, and mu − 3σ (the leaderboard order).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct RatingBody {
+    mu: f64,
+    sigma: f64,
+    conservative: f64,
+}
+
+/// `GET /stats/players/{login}`: totals over every stored battle.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct PlayerStatsBody {
+    login: String,
+    battles: i64,
+    wins: i64,
+    win_rate: f64,
+    pvp_battles: i64,
+    pvp_wins: i64,
+    kills: i64,
+    deaths: i64,
+    /// kills / deaths; with no deaths, the kills.
+    kd: f64,
+    damage_dealt: i64,
+    damage_taken: i64,
+    damage_per_battle: f64,
+    rating: RatingBody,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct LeaderboardEntry {
+    rank: u32,
+    login: String,
+    rating: RatingBody,
+    /// Battles and wins of the requested mode.
+    battles: i64,
+    wins: i64,
+    win_rate: f64,
+}
+
+/// `GET /stats/leaderboard`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct LeaderboardBody {
+    #[schema(example = "pvp")]
+    mode: String,
+    limit: u32,
+    min_battles: u32,
+    players: Vec<LeaderboardEntry>,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct SummaryDay {
+    #[schema(example = "2026-11-25")]
+    date: String,
+    day_start: i64,
+    battles: i64,
+    active_players: i64,
+}
+
+/// `GET /stats/summary`: activity from the start of the UTC day `days - 1` days ago.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct SummaryBody {
+    days: u32,
+    since: i64,
+    battles: i64,
+    pvp_battles: i64,
+    participants: i64,
+    active_players: i64,
+    /// Only days with battles, ascending.
+    per_day: Vec<SummaryDay>,
+}
+
+/// `GET /ml/predict`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct PredictionBody {
+    team_a: Vec<String>,
+    team_b: Vec<String>,
+    /// P(team A wins), from the stored ratings.
+    p_team_a_wins: f64,
+    /// Logins with no stored rating: they count at the default (25 ± 8.33).
+    unknown_logins: Vec<String>,
+    note: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/stats/players/{login}",
+    tag = "statistics",
+    params(("login" = String, Path, description = "3–16 of `[A-Za-z0-9_]`")),
+    responses(
+        (status = 200, description = "The player's totals and rating", body = PlayerStatsBody),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`: never in a stored battle", body = ErrorBody),
+        (status = 422, description = "`validation_error`: not a login", body = ErrorBody),
+        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn stats_player() {}
+
+#[utoipa::path(
+    get,
+    path = "/stats/leaderboard",
+    tag = "statistics",
+    params(
+        ("mode" = Option<String>, Query, description = "`pvp` (default), `pve` or `all`: whose battles `min_battles` counts"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 20", minimum = 1, maximum = 100),
+        ("min_battles" = Option<u32>, Query, description = "0–1000000, default 1 (at least one battle of the mode is always required)"),
+    ),
+    responses(
+        (status = 200, description = "Players by conservative rating (mu − 3σ), best first", body = LeaderboardBody),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 422, description = "`validation_error` with one entry per bad parameter", body = ErrorBody),
+        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn stats_leaderboard() {}
+
+#[utoipa::path(
+    get,
+    path = "/stats/summary",
+    tag = "statistics",
+    params(("days" = Option<u32>, Query, description = "1–366, default 7: today (UTC) and the days before", minimum = 1, maximum = 366)),
+    responses(
+        (status = 200, description = "Battles and active players per day, and totals", body = SummaryBody),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 422, description = "`validation_error`", body = ErrorBody),
+        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn stats_summary() {}
+
+#[utoipa::path(
+    get,
+    path = "/ml/predict",
+    tag = "statistics",
+    params(
+        ("team_a" = String, Query, description = "Comma-separated logins (1–32)"),
+        ("team_b" = String, Query, description = "Comma-separated logins (1–32), none also in team_a"),
+    ),
+    responses(
+        (status = 200, description = "The probability that team A wins", body = PredictionBody),
+        (status = 403, description = "`banned`", body = ErrorBody),
+        (status = 422, description = "`validation_error`", body = ErrorBody),
+        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn ml_predict() {}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "gamegate public API",
-        description = "Registration and server status for the game's website (docs/API.md)."
+        description = "Registration and server status for the game's website (docs/API.md); player statistics, the leaderboard and win prediction (docs/ANALYTICS.md)."
     ),
-    paths(register, server_status, health),
-    components(schemas(RegisterBody, Registered, ErrorBody, FieldErrorEntry, ServerStatus, Rates, Health)),
+    paths(register, server_status, health, stats_player, stats_leaderboard, stats_summary, ml_predict),
+    components(schemas(RegisterBody, Registered, ErrorBody, FieldErrorEntry, ServerStatus, Rates, Health,
+        RatingBody, PlayerStatsBody, LeaderboardEntry, LeaderboardBody, SummaryDay, SummaryBody, PredictionBody)),
     modifiers(&ApiKeyScheme, &ErrorCodes),
-    tags((name = "registration"), (name = "status"))
+    tags((name = "registration"), (name = "status"), (name = "statistics"))
 )]
 struct PublicApi;
 

@@ -13,6 +13,7 @@ mod reports;
 mod saga;
 mod schema;
 mod split;
+mod stats;
 mod status;
 mod telegram;
 mod transport;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The statistics service against real databases (release build):
+#   1. ingestion rate: `gamegate battles import` of a synthetic JSONL file,
+#      in participants per second, into SQLite and PostgreSQL;
+#   2. `gamegate ratings rebuild` time over every stored battle;
+#   3. GET /stats/leaderboard latency (p50/p99 of wrk, 1 thread, 4 connections,
+#      10 s) on `gamegate serve stats` over the full history.
+#
+#   bench/analytics.sh                      # 1,000,000 battles of 10,000 players
+#   BATTLES=200000 bench/analytics.sh       # smaller
+#   BACKENDS=sqlite bench/analytics.sh      # one backend only
+#
+# PostgreSQL: PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); the
+# script creates and drops its own database gg_bench_analytics there.
+# Needs wrk and psql. Results go to stdout; docs/ANALYTICS.md#benchmarks has
+# the last run's numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLAYERS=${PLAYERS:-10000}
+BATTLES=${BATTLES:-1000000}
+SEED=${SEED:-42}
+BATCH=${BATCH:-1000}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PORT=${PORT:-18084}
+for tool in wrk psql curl; do
+    command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
+done
+
+cargo build --release --quiet -p gamegate
+BIN=$PWD/target/release/gamegate
+WORK=$(mktemp -d)
+SERVER=
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    rm -rf "$WORK"
+    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS gg_bench_analytics" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "# bench/analytics.sh — $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $BATTLES battles of $PLAYERS players, seed $SEED, batch $BATCH"
+FILE=$WORK/battles.jsonl
+"$BIN" battles synth --players "$PLAYERS" --battles "$BATTLES" --seed "$SEED" --out "$FILE"
+echo "  file: $(du -h "$FILE" | cut -f1), $(wc -l <"$FILE") lines"
+
+for backend in $BACKENDS; do
+    case $backend in
+        sqlite) URL="sqlite://$WORK/analytics.db" ;;
+        postgres)
+            psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS gg_bench_analytics" >/dev/null
+            psql -q "$PG_URL" -c "CREATE DATABASE gg_bench_analytics" >/dev/null
+            URL="${PG_URL%/*}/gg_bench_analytics"
+            ;;
+        *) echo "unknown backend $backend" >&2; exit 1 ;;
+    esac
+    export GAMEGATE_ANALYTICS__URL=$URL
+    # serve stats also opens the accounts database (the registration reports).
+    export GAMEGATE_DATABASE__URL="sqlite://$WORK/accounts-$backend.db"
+    export GAMEGATE_LOG__LEVEL=warn GAMEGATE_LOG__ACCESS_LOG=off
+    # The anomaly pass runs in the background of serve stats; keep it out of
+    # the latency run.
+    export GAMEGATE_ANALYTICS__ANOMALIES_REFRESH_SECS=86400
+    echo
+    echo "## $backend"
+    echo "- import: $("$BIN" battles import "$FILE" --batch "$BATCH" 2>/dev/null)"
+    echo "- rebuild: $("$BIN" ratings rebuild 2>/dev/null)"
+
+    export GAMEGATE_SERVICES__STATS_ADDR=127.0.0.1:$PORT
+    "$BIN" serve stats >"$WORK/serve.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 1 300); do
+        curl -sf "http://127.0.0.1:$PORT/internal/health" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    # Wait for the first anomaly pass (it reads every battle) to finish, so
+    # it does not compete with the latency run.
+    for _ in $(seq 1 3000); do
+        curl -sf "http://127.0.0.1:$PORT/ml/anomalies" >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    for query in "mode=pvp&limit=100&min_battles=20" "mode=all&limit=10"; do
+        echo "- GET /stats/leaderboard?$query (wrk -t1 -c4 -d10s --latency):"
+        wrk -t1 -c4 -d10s --latency "http://127.0.0.1:$PORT/stats/leaderboard?$query" |
+            grep -E '^\s+(50|99)%|Requests/sec|Non-2xx' | sed 's/^\s*/    /'
+    done
+    player=$(curl -s "http://127.0.0.1:$PORT/stats/leaderboard?limit=1" | sed -E 's/.*"login":"([^"]+)".*/\1/')
+    echo "- GET /stats/players/$player (wrk -t1 -c4 -d5s --latency):"
+    wrk -t1 -c4 -d5s --latency "http://127.0.0.1:$PORT/stats/players/$player" |
+        grep -E '^\s+(50|99)%|Requests/sec|Non-2xx' | sed 's/^\s*/    /'
+    kill "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=
+done

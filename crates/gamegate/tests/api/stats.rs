@@ -1,0 +1,744 @@
+//! The statistics service (issue 6) end to end: battle ingestion over HTTP
+//! and from a JSONL file, player statistics against values computed by hand,
+//! the leaderboard, rebuilds, predictions and anomalies — with the analytics
+//! tables in the backend under test.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use gamegate::battles_cmd;
+use gamegate_analytics::synth::{self, SynthConfig};
+use gamegate_analytics::{Battle, Rating, RatingBook};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_error, spawn_app_with};
+
+crate::on_every_backend!(
+    ingestion_is_idempotent_by_battle_id,
+    a_batch_answers_per_item_and_stores_the_valid_ones,
+    ingestion_needs_a_valid_bearer_token,
+    player_statistics_match_the_hand_computed_fixture,
+    the_leaderboard_orders_by_conservative_rating_and_filters,
+    the_import_command_skips_invalid_lines_and_reports_them,
+    a_rebuild_gives_the_ratings_ingestion_computed,
+    bad_query_parameters_are_json_validation_errors,
+    the_registration_reports_read_the_accounts_database,
+    predictions_favour_the_stronger_team,
+    planted_cheaters_are_flagged,
+);
+
+const TOKEN: &str = "ingest-token-0123456789abcdef";
+
+async fn spawn_stats(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |c| {
+        // The analytics tables beside the accounts ones, on the backend under
+        // test (each set has its own migration table).
+        c.analytics.url = c.database.url.clone();
+        c.analytics.ingest_tokens = vec![TOKEN.into()];
+        c.analytics.anomalies_refresh_secs = 1;
+        c.analytics.max_connections = 4;
+    })
+    .await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn post_battles(app: &TestApp, body: &Value, token: Option<&str>) -> (StatusCode, Value) {
+    let mut request = app.http.post(app.admin_url("/stats/battles")).json(body);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    (status, response.json().await.expect("JSON body"))
+}
+
+async fn ingest(app: &TestApp, battles: &[Value]) -> Value {
+    let (status, body) = post_battles(app, &json!(battles), Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn statuses(body: &Value) -> Vec<(i64, String)> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_i64().unwrap_or(-1),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// login, team, won, kills, deaths, damage dealt, damage taken, level
+type Row = (&'static str, u8, bool, u32, u32, u64, u64, u16);
+
+fn battle(id: i64, mode: &str, started_at: i64, rows: &[Row]) -> Value {
+    let participants: Vec<Value> = rows
+        .iter()
+        .map(|&(login, team, won, kills, deaths, dealt, taken, level)| {
+            json!({"login": login, "team": team, "won": won, "kills": kills, "deaths": deaths,
+                   "damage_dealt": dealt, "damage_taken": taken, "level": level})
+        })
+        .collect();
+    json!({"id": id, "mode": mode, "started_at": started_at, "duration_secs": 300,
+           "participants": participants})
+}
+
+/// Three battles of four players, in time order (hours ago: 3, 2, 1).
+/// Totals by hand:
+///
+/// | login | battles | wins | pvp b/w | kills | deaths | dealt | taken |
+/// |-------|---------|------|---------|-------|--------|-------|-------|
+/// | alice | 3       | 2    | 2 / 1   | 11    | 3      | 4200  | 1400  |
+/// | bob   | 2       | 2    | 1 / 1   | 5     | 3      | 1300  | 900   |
+/// | carol | 2       | 1    | 2 / 1   | 6     | 4      | 2100  | 1100  |
+/// | dave  | 2       | 1    | 1 / 0   | 1     | 8      | 500   | 2700  |
+fn fixture(now: i64) -> Vec<Value> {
+    vec![
+        battle(
+            101,
+            "pvp",
+            now - 3 * 3600,
+            &[
+                ("alice", 1, true, 5, 1, 1000, 300, 10),
+                ("bob_2", 1, true, 3, 2, 800, 500, 12),
+                ("carol", 2, false, 2, 4, 600, 900, 11),
+                ("dave_", 2, false, 1, 3, 400, 700, 9),
+            ],
+        ),
+        battle(
+            102,
+            "pvp",
+            now - 2 * 3600,
+            &[
+                ("alice", 1, false, 0, 2, 200, 1000, 10),
+                ("carol", 2, true, 4, 0, 1500, 200, 11),
+            ],
+        ),
+        battle(
+            103,
+            "pve",
+            now - 3600,
+            &[
+                ("alice", 1, true, 6, 0, 3000, 100, 10),
+                ("bob_2", 1, true, 2, 1, 500, 400, 12),
+                ("dave_", 1, true, 0, 5, 100, 2000, 9),
+            ],
+        ),
+    ]
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// The ratings the model gives the fixture's two PvP battles.
+fn fixture_ratings(now: i64) -> RatingBook {
+    let mut book = RatingBook::new();
+    for value in fixture(now) {
+        book.apply(&serde_json::from_value::<Battle>(value).unwrap());
+    }
+    book
+}
+
+async fn player(app: &TestApp, login: &str) -> (StatusCode, Value) {
+    app.get_json(app.url(&format!("/stats/players/{login}")))
+        .await
+}
+
+async fn ingestion_is_idempotent_by_battle_id(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let now = unix_now();
+    let first = ingest(&app, &fixture(now)).await;
+    assert_eq!(
+        statuses(&first),
+        vec![
+            (101, "inserted".into()),
+            (102, "inserted".into()),
+            (103, "inserted".into())
+        ]
+    );
+    assert_eq!(first["inserted"], 3);
+    let (_, alice_before) = player(&app, "alice").await;
+    let (_, summary_before) = app.get_json(app.url("/stats/summary?days=2")).await;
+
+    let again = ingest(&app, &fixture(now)).await;
+    assert_eq!(
+        statuses(&again),
+        vec![
+            (101, "duplicate".into()),
+            (102, "duplicate".into()),
+            (103, "duplicate".into())
+        ]
+    );
+    assert_eq!(
+        (again["inserted"].as_i64(), again["duplicate"].as_i64()),
+        (Some(0), Some(3))
+    );
+    // Nothing counted twice, ratings not moved again.
+    let (_, alice_after) = player(&app, "alice").await;
+    assert_eq!(alice_before, alice_after);
+    assert_eq!(alice_after["battles"], 3);
+    let (_, summary_after) = app.get_json(app.url("/stats/summary?days=2")).await;
+    assert_eq!(summary_before, summary_after);
+    assert_eq!(app.db.battles().count_battles().await.unwrap(), 3);
+    app.stop().await;
+}
+
+async fn a_batch_answers_per_item_and_stores_the_valid_ones(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let now = unix_now();
+    let good = battle(
+        1,
+        "pvp",
+        now - 60,
+        &[
+            ("alice", 1, true, 1, 0, 10, 5, 3),
+            ("bob_2", 2, false, 0, 1, 5, 10, 3),
+        ],
+    );
+    // Both teams won: refused by the battle rules.
+    let both_won = battle(
+        2,
+        "pvp",
+        now - 60,
+        &[
+            ("alice", 1, true, 1, 0, 10, 5, 3),
+            ("bob_2", 2, true, 0, 1, 5, 10, 3),
+        ],
+    );
+    let missing_mode = json!({"id": 3, "started_at": now, "duration_secs": 1, "participants": []});
+    let not_an_object = json!("battle");
+    let body = json!([good, both_won, missing_mode, good, not_an_object]);
+    let (status, answer) = post_battles(&app, &body, Some(TOKEN)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            (1, "inserted".into()),
+            (2, "invalid".into()),
+            (3, "invalid".into()),
+            (1, "duplicate".into()),
+            (-1, "invalid".into()),
+        ]
+    );
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[1]["error"], "invalid_outcome");
+    assert_eq!(results[2]["error"], "invalid_battle");
+    assert!(
+        results[2]["message"].as_str().unwrap().contains("mode"),
+        "{answer}"
+    );
+    assert_eq!(answer["ok"], false);
+    assert_eq!(
+        (
+            answer["inserted"].as_i64(),
+            answer["duplicate"].as_i64(),
+            answer["invalid"].as_i64()
+        ),
+        (Some(1), Some(1), Some(3))
+    );
+    assert_eq!(app.db.battles().count_battles().await.unwrap(), 1);
+
+    // Request-level problems are ordinary error answers.
+    let (status, answer) = post_battles(&app, &json!({"id": 1}), Some(TOKEN)).await;
+    assert_error(status, &answer, 400, "invalid_json");
+    let too_many: Vec<Value> = (0..1_001).map(|_| json!({})).collect();
+    let (status, answer) = post_battles(&app, &json!(too_many), Some(TOKEN)).await;
+    assert_error(status, &answer, 422, "validation_error");
+    assert_eq!(answer["errors"][0]["field"], "battles");
+    app.stop().await;
+}
+
+async fn ingestion_needs_a_valid_bearer_token(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let body = json!(fixture(unix_now()));
+    for token in [
+        None,
+        Some("wrong-token"),
+        Some(""),
+        Some(&TOKEN[..TOKEN.len() - 1]),
+    ] {
+        let (status, answer) = post_battles(&app, &body, token).await;
+        assert_error(status, &answer, 403, "invalid_api_key");
+    }
+    // The X-API-Key of the registration edge is not an ingestion token.
+    let response = app
+        .http
+        .post(app.admin_url("/stats/battles"))
+        .header("x-api-key", TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(app.db.battles().count_battles().await.unwrap(), 0);
+    // Not on the public listener at all.
+    let response = app
+        .http
+        .post(app.url("/stats/battles"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(response.status().as_u16(), 404 | 405),
+        "{}",
+        response.status()
+    );
+    app.stop().await;
+}
+
+async fn player_statistics_match_the_hand_computed_fixture(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let now = unix_now();
+    ingest(&app, &fixture(now)).await;
+    let ratings = fixture_ratings(now);
+    // (login, battles, wins, pvp battles, pvp wins, kills, deaths, dealt, taken)
+    let expected = [
+        ("alice", 3, 2, 2, 1, 11, 3, 4200, 1400),
+        ("bob_2", 2, 2, 1, 1, 5, 3, 1300, 900),
+        ("carol", 2, 1, 2, 1, 6, 4, 2100, 1100),
+        ("dave_", 2, 1, 1, 0, 1, 8, 500, 2700),
+    ];
+    for (login, battles, wins, pvp, pvp_wins, kills, deaths, dealt, taken) in expected {
+        let (status, p) = player(&app, login).await;
+        assert_eq!(status, 200, "{p}");
+        assert_eq!(p["login"], login);
+        assert_eq!(p["battles"], battles, "{p}");
+        assert_eq!(p["wins"], wins, "{p}");
+        assert_eq!(p["pvp_battles"], pvp, "{p}");
+        assert_eq!(p["pvp_wins"], pvp_wins, "{p}");
+        assert_eq!(p["kills"], kills, "{p}");
+        assert_eq!(p["deaths"], deaths, "{p}");
+        assert_eq!(p["damage_dealt"], dealt, "{p}");
+        assert_eq!(p["damage_taken"], taken, "{p}");
+        let f = |k: &str| p[k].as_f64().unwrap();
+        assert!(
+            close(f("win_rate"), f64::from(wins) / f64::from(battles)),
+            "{p}"
+        );
+        assert!(close(f("kd"), f64::from(kills) / f64::from(deaths)), "{p}");
+        assert!(
+            close(
+                f("damage_per_battle"),
+                f64::from(dealt) / f64::from(battles)
+            ),
+            "{p}"
+        );
+        let r = ratings.get(login);
+        assert!(
+            close(p["rating"]["mu"].as_f64().unwrap(), r.mu),
+            "{p} vs {r:?}"
+        );
+        assert!(
+            close(p["rating"]["sigma"].as_f64().unwrap(), r.sigma),
+            "{p} vs {r:?}"
+        );
+        assert!(close(
+            p["rating"]["conservative"].as_f64().unwrap(),
+            r.conservative()
+        ));
+    }
+    // By hand: alice's values above are 2/3 win rate, 11/3 K/D, 1400 damage per battle.
+    let (_, alice) = player(&app, "alice").await;
+    assert!(close(alice["damage_per_battle"].as_f64().unwrap(), 1400.0));
+    // One PvP win, one loss, from 25: alice ends where the model puts her,
+    // bob (one win) above the default, dave (one loss) below it.
+    assert!(ratings.get("bob_2").mu > 25.0 && ratings.get("dave_").mu < 25.0);
+
+    let (status, body) = player(&app, "nobody").await;
+    assert_error(status, &body, 404, "not_found");
+
+    // 3 battles (2 PvP), 4 + 2 + 3 = 9 participations, 4 distinct players.
+    let (status, s) = app.get_json(app.url("/stats/summary?days=2")).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["battles"], 3, "{s}");
+    assert_eq!(s["pvp_battles"], 2, "{s}");
+    assert_eq!(s["participants"], 9, "{s}");
+    assert_eq!(s["active_players"], 4, "{s}");
+    // Per day: the fixture's hours ago fall on one or two UTC days.
+    let mut per_day: BTreeMap<i64, (i64, Vec<&str>)> = BTreeMap::new();
+    for (hours_ago, logins) in [
+        (3, vec!["alice", "bob_2", "carol", "dave_"]),
+        (2, vec!["alice", "carol"]),
+        (1, vec!["alice", "bob_2", "dave_"]),
+    ] {
+        let day = (now - hours_ago * 3600).div_euclid(86_400) * 86_400;
+        let entry = per_day.entry(day).or_default();
+        entry.0 += 1;
+        entry.1.extend(logins);
+    }
+    let expected_days: Vec<Value> = per_day
+        .into_iter()
+        .map(|(day, (battles, mut logins))| {
+            logins.sort_unstable();
+            logins.dedup();
+            json!({"day_start": day, "battles": battles, "active_players": logins.len()})
+        })
+        .collect();
+    let got_days: Vec<Value> = s["per_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| json!({"day_start": d["day_start"], "battles": d["battles"], "active_players": d["active_players"]}))
+        .collect();
+    assert_eq!(got_days, expected_days, "{s}");
+    app.stop().await;
+}
+
+async fn the_leaderboard_orders_by_conservative_rating_and_filters(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let now = unix_now();
+    ingest(&app, &fixture(now)).await;
+    let ratings = fixture_ratings(now);
+    let logins = |body: &Value| -> Vec<String> {
+        body["players"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["login"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_rating = |mut players: Vec<&str>| -> Vec<String> {
+        players.sort_by(|a, b| {
+            ratings
+                .get(b)
+                .conservative()
+                .total_cmp(&ratings.get(a).conservative())
+                .then(a.cmp(b))
+        });
+        players.into_iter().map(str::to_owned).collect()
+    };
+
+    let (status, all) = app.get_json(app.url("/stats/leaderboard?mode=all")).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(
+        logins(&all),
+        by_rating(vec!["alice", "bob_2", "carol", "dave_"])
+    );
+    let scores: Vec<f64> = all["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rating"]["conservative"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{all}");
+    assert_eq!(all["players"][0]["rank"], 1);
+
+    // PvP is the default mode; two PvP battles: alice and carol only.
+    let (_, pvp) = app
+        .get_json(app.url("/stats/leaderboard?min_battles=2"))
+        .await;
+    assert_eq!(logins(&pvp), by_rating(vec!["alice", "carol"]));
+    assert_eq!(pvp["players"][0]["battles"], 2);
+    // PvE: the three who played battle 103, each one PvE battle, one win.
+    let (_, pve) = app.get_json(app.url("/stats/leaderboard?mode=pve")).await;
+    assert_eq!(logins(&pve), by_rating(vec!["alice", "bob_2", "dave_"]));
+    assert!(
+        pve["players"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["battles"] == 1 && p["wins"] == 1)
+    );
+    let (_, three) = app
+        .get_json(app.url("/stats/leaderboard?mode=all&min_battles=3"))
+        .await;
+    assert_eq!(logins(&three), vec!["alice"]);
+    let (_, top1) = app
+        .get_json(app.url("/stats/leaderboard?mode=all&limit=1"))
+        .await;
+    assert_eq!(
+        logins(&top1),
+        by_rating(vec!["alice", "bob_2", "carol", "dave_"])[..1]
+    );
+    app.stop().await;
+}
+
+async fn the_import_command_skips_invalid_lines_and_reports_them(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let now = unix_now();
+    let lines: Vec<String> = fixture(now).iter().map(Value::to_string).collect();
+    let text = format!(
+        "{}\nnot json\n\n{}\n{{\"id\": 7}}\n{}\n{}\n",
+        lines[0], lines[1], lines[2], lines[0]
+    );
+    let path = app.dir.path().join("battles.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let summary = battles_cmd::import(&app.config, &path, 2).await.unwrap();
+    assert!(
+        summary.contains("3 inserted (9 participants), 1 duplicate, 2 invalid lines"),
+        "{summary}"
+    );
+    let (_, alice) = player(&app, "alice").await;
+    assert_eq!(alice["battles"], 3);
+    // The same ratings as over HTTP: one path through the store.
+    assert!(close(
+        alice["rating"]["mu"].as_f64().unwrap(),
+        fixture_ratings(now).get("alice").mu
+    ));
+    app.stop().await;
+}
+
+fn synthetic(players: usize, battles: usize, cheater_fraction: f64) -> (Vec<Battle>, synth::Truth) {
+    synth::generate(&SynthConfig {
+        players,
+        battles,
+        seed: 7,
+        cheater_fraction,
+        // Recent, so the summary window covers it.
+        start_at: unix_now() - 86_400,
+        ..SynthConfig::default()
+    })
+}
+
+async fn stored_players(app: &TestApp) -> HashMap<String, (Rating, i64, i64)> {
+    let (_, board) = app
+        .get_json(app.url("/stats/leaderboard?mode=all&limit=100&min_battles=0"))
+        .await;
+    board["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["login"].as_str().unwrap().to_owned(),
+                (
+                    Rating {
+                        mu: p["rating"]["mu"].as_f64().unwrap(),
+                        sigma: p["rating"]["sigma"].as_f64().unwrap(),
+                    },
+                    p["battles"].as_i64().unwrap(),
+                    p["wins"].as_i64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn a_rebuild_gives_the_ratings_ingestion_computed(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let (battles, _) = synthetic(60, 600, 0.0);
+    // In time order, in batches over HTTP.
+    for chunk in battles.chunks(250) {
+        let values: Vec<Value> = chunk
+            .iter()
+            .map(|b| serde_json::to_value(b).unwrap())
+            .collect();
+        let body = ingest(&app, &values).await;
+        assert_eq!(body["inserted"].as_u64(), Some(chunk.len() as u64));
+    }
+    let incremental = stored_players(&app).await;
+    assert_eq!(incremental.len(), 60);
+    let mut book = RatingBook::new();
+    battles.iter().for_each(|b| {
+        book.apply(b);
+    });
+    for (login, (rating, _, _)) in &incremental {
+        assert!(close(rating.mu, book.get(login).mu), "{login}");
+    }
+
+    let text = battles_cmd::rebuild(&app.config).await.unwrap();
+    assert!(text.contains("60 players from 600 battles"), "{text}");
+    let rebuilt = stored_players(&app).await;
+    assert_eq!(rebuilt.len(), incremental.len());
+    for (login, (rating, battles, wins)) in &incremental {
+        let (r, b, w) = &rebuilt[login];
+        assert!(
+            close(rating.mu, r.mu) && close(rating.sigma, r.sigma),
+            "{login}: {rating:?} vs {r:?}"
+        );
+        assert_eq!((battles, wins), (b, w), "{login}");
+    }
+    app.stop().await;
+}
+
+async fn bad_query_parameters_are_json_validation_errors(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let public = [
+        ("/stats/leaderboard?limit=0", "limit"),
+        ("/stats/leaderboard?limit=101", "limit"),
+        ("/stats/leaderboard?limit=ten", "limit"),
+        ("/stats/leaderboard?mode=ranked", "mode"),
+        ("/stats/leaderboard?min_battles=-1", "min_battles"),
+        ("/stats/leaderboard?order=asc", "order"),
+        ("/stats/leaderboard?limit=5&limit=6", "limit"),
+        ("/stats/summary?days=0", "days"),
+        ("/stats/summary?days=9999", "days"),
+        ("/stats/players/no-dash", "login"),
+        ("/stats/players/ab", "login"),
+        ("/ml/predict?team_a=alice", "team_b"),
+        ("/ml/predict?team_a=alice&team_b=alice", "team_b"),
+        ("/ml/predict?team_a=al&team_b=bob_2", "team_a"),
+    ];
+    for (path, field) in public {
+        let (status, body) = app.get_json(app.url(path)).await;
+        assert_error(status, &body, 422, "validation_error");
+        assert_eq!(body["errors"][0]["field"], field, "{path}: {body}");
+    }
+    let admin = [
+        ("/stats/registrations?since=1w", "since"),
+        ("/stats/registrations?since=400d", "since"),
+        ("/stats/registrations?by=week", "by"),
+        ("/stats/top-telegram?limit=1000", "limit"),
+        ("/ml/anomalies?min_battles=x", "min_battles"),
+    ];
+    for (path, field) in admin {
+        let (status, body) = app.get_json(app.admin_url(path)).await;
+        assert_error(status, &body, 422, "validation_error");
+        assert_eq!(body["errors"][0]["field"], field, "{path}: {body}");
+    }
+    app.stop().await;
+}
+
+async fn the_registration_reports_read_the_accounts_database(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    for (i, telegram_id) in [(0, 5), (1, 5), (2, 9)] {
+        let (status, body) = app
+            .register(crate::helpers::player(&format!("reg_{i}"), telegram_id))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = app
+        .get_json(app.admin_url("/stats/registrations?since=1h&by=day"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"], 3, "{body}");
+    assert_eq!(body["bucket"], "day");
+    let (status, body) = app
+        .get_json(app.admin_url("/stats/top-telegram?limit=1"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([{"telegram_id": 5, "username": null, "accounts": 2}])
+    );
+    // Admin information: not on the public listener.
+    let (status, _) = app.get_json(app.url("/stats/top-telegram")).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+async fn predictions_favour_the_stronger_team(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let (battles, truth) = synthetic(80, 3_000, 0.0);
+    let mut report = battles_cmd::ImportReport::default();
+    battles_cmd::ingest_all(&app.db, battles, 1_000, &mut report, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.inserted, 3_000);
+    // The truly strongest and weakest two.
+    let mut by_skill: Vec<(&String, &f64)> = truth.skill.iter().collect();
+    by_skill.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    let strong = format!("{},{}", by_skill[0].0, by_skill[1].0);
+    let weak = format!("{},{}", by_skill[78].0, by_skill[79].0);
+    let (status, body) = app
+        .get_json(app.url(&format!("/ml/predict?team_a={strong}&team_b={weak}")))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let p = body["p_team_a_wins"].as_f64().unwrap();
+    assert!(p > 0.5, "{body}");
+    assert_eq!(body["unknown_logins"], json!([]));
+    let (_, reversed) = app
+        .get_json(app.url(&format!("/ml/predict?team_a={weak}&team_b={strong}")))
+        .await;
+    assert!(
+        close(reversed["p_team_a_wins"].as_f64().unwrap(), 1.0 - p),
+        "{reversed}"
+    );
+    // A login never seen plays at the default rating, and is named.
+    let (_, unknown) = app
+        .get_json(app.url(&format!(
+            "/ml/predict?team_a={}&team_b=newcomer",
+            by_skill[0].0
+        )))
+        .await;
+    assert_eq!(unknown["unknown_logins"], json!(["newcomer"]));
+    assert!(
+        unknown["p_team_a_wins"].as_f64().unwrap() > 0.5,
+        "{unknown}"
+    );
+    app.stop().await;
+}
+
+async fn planted_cheaters_are_flagged(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    // The analytics crate's stated set, smaller: 200 players, 5% planted.
+    let (battles, truth) = synthetic(200, 12_000, 0.05);
+    let expected = battles.len() as u64;
+    let mut report = battles_cmd::ImportReport::default();
+    battles_cmd::ingest_all(&app.db, battles, 1_000, &mut report, |_| {})
+        .await
+        .unwrap();
+    // The cache refreshes every second in this configuration.
+    let started = std::time::Instant::now();
+    let answer = loop {
+        let (status, body) = app
+            .get_json(app.admin_url("/ml/anomalies?min_battles=30&limit=1000"))
+            .await;
+        if status == 200 && body["battles_analysed"].as_u64() == Some(expected) {
+            break body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no anomaly pass over every battle: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let flagged: Vec<&str> = answer["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["login"].as_str().unwrap())
+        .collect();
+    let found = flagged
+        .iter()
+        .filter(|l| truth.cheaters.contains(**l))
+        .count();
+    let false_positives = flagged.len() - found;
+    let recall = found as f64 / truth.cheaters.len() as f64;
+    let honest = truth.skill.len() - truth.cheaters.len();
+    assert_eq!(truth.cheaters.len(), 10);
+    assert!(recall >= 0.7, "recall {recall}: {answer}");
+    assert!(
+        false_positives as f64 / honest as f64 <= 0.02,
+        "{false_positives} false positives: {answer}"
+    );
+    let first = &answer["players"][0];
+    assert!(first["score"].as_f64().unwrap() > 0.0 && first["reasons"][0]["sentence"].is_string());
+    app.stop().await;
+}
