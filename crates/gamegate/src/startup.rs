@@ -364,7 +364,11 @@ impl Application {
                 Listener {
                     role: "admin",
                     socket: bind(config.http.admin_addr).await?,
-                    router: http::finish(admin.merge(stats_internal()), common.clone()),
+                    // The public statistics too: the dashboard reads them from its own origin.
+                    router: http::finish(
+                        admin.merge(stats_internal()).merge(stats_public()),
+                        common.clone(),
+                    ),
                     tls: false,
                 },
             ],

@@ -136,7 +136,7 @@ async fn the_rating_histogram_bins_every_rated_player(backend: Backend) {
     // The oracle: every rated player's conservative rating from the
     // leaderboard (a different query), binned here by arithmetic.
     let (status, board) = app
-        .get_json(app.admin_url("/stats/leaderboard?mode=pvp&limit=100&min_battles=1"))
+        .get_json(app.url("/stats/leaderboard?mode=pvp&limit=100&min_battles=1"))
         .await;
     assert_eq!(status, 200, "{board}");
     let scores: Vec<f64> = board["players"]
