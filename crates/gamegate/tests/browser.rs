@@ -389,7 +389,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
     }
 
     let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
-    let client = chromium_session(&chromium, &driver_url, "1280,1900").await;
+    let client = chromium_session(&chromium, &driver_url, "1280,1350").await;
     let outcome = tokio::time::timeout(Duration::from_secs(120), async {
         client.goto(&admin("/admin/dashboard")).await?;
         client

@@ -252,7 +252,7 @@
     });
     table(
       box,
-      [['#', 'num'], ['login'], ['rating', 'num'], ['μ ± σ', 'num'], ['battles', 'num'], ['wins', 'num']],
+      [['#', 'num'], ['login'], ['rating', 'num'], ['μ ± σ', 'num'], ['battles', 'num'], ['win rate', 'num']],
       rows,
     );
   }
