@@ -907,7 +907,7 @@ impl BattleLog<'_> {
                         condition = condition.add(score().lt(edge(i + 1)));
                     }
                     let in_bin: SimpleExpr = match i == 0 && bins == 1 {
-                        true => Expr::val(1).into(),
+                        true => Expr::val(1),
                         false => Expr::case(condition, 1).into(),
                     };
                     query.expr(in_bin.count());
