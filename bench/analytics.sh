@@ -9,6 +9,7 @@
 #   bench/analytics.sh                      # 1,000,000 battles of 10,000 players
 #   BATTLES=200000 bench/analytics.sh       # smaller
 #   BACKENDS=sqlite bench/analytics.sh      # one backend only
+#   NO_BUILD=1 bench/analytics.sh           # the release binary as it is
 #
 # PostgreSQL: PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); the
 # script creates and drops its own database gg_bench_analytics there.
@@ -27,7 +28,8 @@ for tool in wrk psql curl; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 
-cargo build --release --quiet -p gamegate
+# NO_BUILD=1: use the target/release/gamegate already there.
+[ "${NO_BUILD:-0}" = 1 ] || cargo build --release --quiet -p gamegate
 BIN=$PWD/target/release/gamegate
 WORK=$(mktemp -d)
 SERVER=

@@ -343,7 +343,7 @@ pub async fn synthesize(
                 serde_json::to_writer(&mut writer, &battle)?;
                 writer.write_all(b"\n")?;
                 n += 1;
-                if n % 10_000 == 0 {
+                if n.is_multiple_of(10_000) {
                     progress.set_position(n);
                 }
             }

@@ -426,7 +426,7 @@ impl<'a> BattleLog<'a> {
                     .add(battle.mode, p);
             }
             done += 1;
-            if done % PAGE == 0 {
+            if done.is_multiple_of(PAGE) {
                 progress(done, total);
             }
         })

@@ -572,8 +572,10 @@ async fn ingest(State(state): State<StatsState>, req: Request<Body>) -> Result<R
         ));
     }
 
-    // Per item: its id (when it has one) and either a battle or why not.
-    let mut results: Vec<(Option<i64>, Result<usize, (String, String)>)> = Vec::new();
+    // Per item: its id (when it has one) and either its index among the
+    // valid battles or why it is invalid.
+    type ItemResult = (Option<i64>, Result<usize, (String, String)>);
+    let mut results: Vec<ItemResult> = Vec::new();
     let mut valid: Vec<Battle> = Vec::new();
     for item in items {
         let id = item.get("id").and_then(Value::as_i64);
