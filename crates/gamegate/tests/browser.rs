@@ -9,7 +9,7 @@
 //!   registrations: every chart and table drawn with the numbers the API
 //!   gives, a planted cheater in the flagged table, and a screenshot
 //!   (target/browser-screenshots/dashboard.png; docs/dashboard-screenshot.png
-//!   is a copy).
+//!   is a copy); over an empty history, every chart says there is no data.
 //!
 //! Needs chromium and chromium-driver (`.ci/run` installs them). Without them
 //! the test is skipped with a notice — except under `CI`, where it fails.
@@ -490,4 +490,53 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         drawn.flagged
     );
     eprintln!("dashboard test took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
+    let Some((chromium, driver)) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path(), |c| c.analytics.seed_demo_history = false).await;
+    let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
+    let client = chromium_session(&chromium, &driver_url, "1280,1000").await;
+    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+        client
+            .goto(&format!("http://{}/admin/dashboard", app.admin))
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("body[data-loaded='true']"))
+            .await?;
+        let mut states = Vec::new();
+        for id in [
+            "chart-registrations",
+            "chart-battles",
+            "chart-ratings",
+            "leaderboard",
+            "flagged",
+        ] {
+            let element = client.find(Locator::Id(id)).await?;
+            states.push((id, element.attr("data-state").await?, element.text().await?));
+        }
+        let bars = client.find_all(Locator::Css("rect.bar")).await?.len();
+        Ok::<_, fantoccini::error::CmdError>((states, bars))
+    })
+    .await;
+    let _ = client.close().await;
+    let _ = chromedriver.kill().await;
+    app.shutdown.cancel();
+    let (states, bars) = match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => panic!("WebDriver command failed: {e}"),
+        Err(_) => panic!("the dashboard test did not finish within 60 s"),
+    };
+    // Every endpoint answered (no "error" state), with nothing to draw.
+    for (id, state, text) in &states {
+        assert_eq!(state.as_deref(), Some("empty"), "{id}: {text}");
+        assert!(text.starts_with("No "), "{id}: {text}");
+    }
+    assert_eq!(bars, 0);
 }
