@@ -278,7 +278,9 @@ impl Application {
             stats
                 .clone()
                 .map(|s| {
-                    http::stats::ingest_routes(s.clone()).merge(http::stats::admin_stats_routes(s))
+                    http::stats::ingest_routes(s.clone())
+                        .merge(http::stats::admin_stats_routes(s.clone()))
+                        .merge(http::dashboard::dashboard_routes(s))
                 })
                 .unwrap_or_default()
         };
@@ -362,7 +364,11 @@ impl Application {
                 Listener {
                     role: "admin",
                     socket: bind(config.http.admin_addr).await?,
-                    router: http::finish(admin.merge(stats_internal()), common.clone()),
+                    // The public statistics too: the dashboard reads them from its own origin.
+                    router: http::finish(
+                        admin.merge(stats_internal()).merge(stats_public()),
+                        common.clone(),
+                    ),
                     tls: false,
                 },
             ],
@@ -517,7 +523,7 @@ impl Application {
                     "POST /api/register · GET /api/server/status · GET /health · GET /stats/…"
                 }
                 "admin" => {
-                    "GET /internal/health · GET /metrics · POST /stats/battles · GET /stats/registrations"
+                    "GET /internal/health · GET /metrics · POST /stats/battles · GET /stats/registrations · GET /admin/dashboard"
                 }
                 "register" => "POST /api/register · GET /internal/health · GET /metrics",
                 "status" => "GET /server/status · GET /internal/health · GET /metrics",

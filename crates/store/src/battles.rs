@@ -831,3 +831,102 @@ fn is_retryable(err: &StoreError) -> bool {
         _ => false,
     }
 }
+
+/// How many players' conservative ratings (mu − 3σ, the leaderboard's order)
+/// fall in each of equal-width bins from the lowest to the highest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatingHistogram {
+    /// Lower edge of the first bin; `None` when no player qualifies.
+    pub min: Option<f64>,
+    /// Upper edge of the last bin (the highest rating, inclusive).
+    pub max: Option<f64>,
+    pub bin_width: f64,
+    /// Players per bin, lowest first; empty when no player qualifies.
+    pub counts: Vec<i64>,
+    pub players: i64,
+}
+
+impl BattleLog<'_> {
+    /// The distribution of the conservative rating over players with at
+    /// least `min_pvp_battles` PvP battles (ratings move only in PvP), in
+    /// `bins` bins. Counted in the database — one `COUNT(CASE …)` per bin in a
+    /// single scan, portable to every backend — so no rating leaves it. When
+    /// every rating is equal, one unit-wide range holds them all.
+    pub async fn rating_histogram(
+        &self,
+        bins: usize,
+        min_pvp_battles: u64,
+    ) -> Result<RatingHistogram, StoreError> {
+        let bins = bins.max(1);
+        self.db
+            .bounded(async {
+                let qualifies =
+                    || Expr::col(PlayerRatings::PvpBattles).gte(clamp_u64(min_pvp_battles));
+                let query = Query::select()
+                    .expr(Expr::col(PlayerRatings::Score).min())
+                    .expr(Expr::col(PlayerRatings::Score).max())
+                    .expr(Expr::col(PlayerRatings::Login).count())
+                    .from(PlayerRatings::Table)
+                    .and_where(qualifies())
+                    .take();
+                let range = self
+                    .db
+                    .fetch_all(&query, |r| {
+                        Ok((
+                            r.try_get::<Option<f64>, _>(0)?,
+                            r.try_get::<Option<f64>, _>(1)?,
+                            r.try_get::<i64, _>(2)?,
+                        ))
+                    })
+                    .await?;
+                let (Some(low), Some(high), players) =
+                    range.first().copied().unwrap_or((None, None, 0))
+                else {
+                    return Ok(RatingHistogram {
+                        min: None,
+                        max: None,
+                        bin_width: 0.0,
+                        counts: Vec::new(),
+                        players: 0,
+                    });
+                };
+                let high = if high > low { high } else { low + 1.0 };
+                let width = (high - low) / bins as f64;
+                // Inner edges only: the first bin takes everything below the
+                // second edge and the last everything from its own, so each
+                // row lands in exactly one bin whatever the rounding.
+                let edge = |i: usize| low + width * i as f64;
+                let score = || Expr::col(PlayerRatings::Score);
+                let mut query = Query::select();
+                for i in 0..bins {
+                    let mut condition = sea_query::Condition::all();
+                    if i > 0 {
+                        condition = condition.add(score().gte(edge(i)));
+                    }
+                    if i + 1 < bins {
+                        condition = condition.add(score().lt(edge(i + 1)));
+                    }
+                    let in_bin: SimpleExpr = match i == 0 && bins == 1 {
+                        true => Expr::val(1),
+                        false => Expr::case(condition, 1).into(),
+                    };
+                    query.expr(in_bin.count());
+                }
+                query.from(PlayerRatings::Table).and_where(qualifies());
+                let counts = self
+                    .db
+                    .fetch_all(&query, |r| {
+                        (0..bins).map(|i| r.try_get::<i64, _>(i)).collect()
+                    })
+                    .await?;
+                Ok(RatingHistogram {
+                    min: Some(low),
+                    max: Some(high),
+                    bin_width: width,
+                    counts: counts.into_iter().next().unwrap_or_default(),
+                    players,
+                })
+            })
+            .await
+    }
+}

@@ -19,7 +19,7 @@ pub mod reports;
 
 pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
 pub use bans::{Ban, Bans};
-pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, Summary};
+pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, RatingHistogram, Summary};
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password};
 pub use error::StoreError;

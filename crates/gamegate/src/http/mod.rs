@@ -3,6 +3,7 @@
 
 pub mod access_log;
 mod admin;
+pub mod dashboard;
 pub mod demo;
 mod error;
 mod extract;

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod backup;
+mod dashboard;
 mod db_faults;
 mod demo;
 mod doctor;

@@ -1,0 +1,125 @@
+//! The admin dashboard (issue 6): one page on the admin listener of
+//! `gamegate all` (and on the listener of `serve stats`) with charts of
+//! registrations, battles per day and the rating distribution, the
+//! leaderboard and the flagged players. The page, its script and its style
+//! are built into the binary; the script draws plain SVG from the JSON
+//! endpoints of the same listener, so there is no CDN and no inline script.
+//!
+//! Also `GET /stats/ratings/histogram`, the one figure the page needs that
+//! no other endpoint gives.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use gamegate_domain::ErrorCode;
+use serde_json::{Value, json};
+
+use super::stats::{Params, StatsState};
+use super::{ApiError, middleware};
+
+const PAGE: &str = include_str!("../../assets/dashboard/index.html");
+const SCRIPT: &str = include_str!("../../assets/dashboard/dashboard.js");
+const STYLE: &str = include_str!("../../assets/dashboard/dashboard.css");
+
+/// Only files and JSON from this origin; no inline script or style, no
+/// forms, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; \
+     base-uri 'none'; frame-ancestors 'none'";
+
+/// Most bins a histogram answer has.
+pub const MAX_BINS: u64 = 100;
+
+/// The page, its assets and the histogram endpoint (which waits on the
+/// database, so it alone gets the backstop timeout).
+pub fn dashboard_routes(state: StatsState) -> Router {
+    let histogram = Router::new()
+        .route("/stats/ratings/histogram", get(rating_histogram))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.common.clone(),
+            middleware::backstop_timeout,
+        ));
+    Router::new()
+        .route("/admin/dashboard", get(page))
+        .route("/admin/dashboard/dashboard.js", get(script))
+        .route("/admin/dashboard/dashboard.css", get(style))
+        .merge(histogram)
+        .with_state(state)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Bytes::from_static(body.as_bytes()),
+    )
+        .into_response()
+}
+
+async fn page() -> Response {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+/// `GET /stats/ratings/histogram?bins=20&min_battles=1`: how many players'
+/// conservative ratings (mu − 3σ) fall in each of `bins` equal-width bins
+/// between the lowest and the highest, over players with at least
+/// `min_battles` PvP battles (the battles that move a rating).
+async fn rating_histogram(
+    State(state): State<StatsState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let lang = state.common.lang;
+    let mut params = Params::parse(raw, &["bins", "min_battles"], lang);
+    let bins = params.number("bins", 20, 1, MAX_BINS);
+    let min_battles = params.number("min_battles", 1, 0, 1_000_000);
+    params.finish()?;
+    let histogram = state
+        .analytics
+        .battles()
+        .rating_histogram(bins as usize, min_battles)
+        .await
+        .map_err(|e| {
+            if e.is_unavailable() {
+                tracing::warn!(error = %e, "rating histogram: database unavailable");
+                ApiError::new(ErrorCode::DatabaseUnavailable, lang)
+            } else {
+                tracing::error!(error = %e, "rating histogram query failed");
+                ApiError::new(ErrorCode::InternalError, lang)
+            }
+        })?;
+    let bins: Vec<Value> = histogram
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, players)| {
+            let from = histogram.min.unwrap_or_default() + histogram.bin_width * i as f64;
+            json!({"from": from, "to": from + histogram.bin_width, "players": players})
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "rating": "conservative",
+        "min_battles": min_battles,
+        "players": histogram.players,
+        "min": histogram.min,
+        "max": histogram.max,
+        "bin_width": histogram.bin_width,
+        "bins": bins,
+    }))
+    .into_response())
+}
