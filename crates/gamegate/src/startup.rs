@@ -97,8 +97,9 @@ pub struct Application {
     demo_site: bool,
     /// The anomaly cache to keep fresh, with its refresh interval.
     anomalies: Option<(Arc<http::stats::AnomalyCache>, std::time::Duration)>,
-    /// `gamegate all`: seed a synthetic history into an empty analytics database.
-    seed_demo_history: bool,
+    /// `gamegate all`: seed a synthetic history into an empty analytics
+    /// database, through its own one-connection pool (URL and settings).
+    seed_demo_history: Option<(String, gamegate_store::PoolSettings)>,
     shutdown: CancellationToken,
 }
 
@@ -445,7 +446,17 @@ impl Application {
                     std::time::Duration::from_secs(config.analytics.anomalies_refresh_secs),
                 )
             }),
-            seed_demo_history: mode == Mode::All && config.analytics.seed_demo_history,
+            seed_demo_history: (mode == Mode::All && config.analytics.seed_demo_history).then(
+                || {
+                    (
+                        config.analytics.url.clone(),
+                        gamegate_store::PoolSettings {
+                            max_connections: 1,
+                            ..config.analytics_pool_settings()
+                        },
+                    )
+                },
+            ),
             shutdown,
         })
     }
@@ -610,10 +621,26 @@ impl Application {
             ));
         }
         if let (Some((cache, interval)), Some(db)) = (self.anomalies.clone(), &self.analytics) {
-            let (db, seed, token) = (db.clone(), self.seed_demo_history, shutdown.child_token());
+            let (db, seed, token) = (
+                db.clone(),
+                self.seed_demo_history.clone(),
+                shutdown.child_token(),
+            );
             tasks.spawn(async move {
-                if seed {
-                    match crate::battles_cmd::seed_if_empty(&db, 200, 5_000).await {
+                if let Some((url, settings)) = seed {
+                    // A pool of its own, closed afterwards: the seeding's SQLite
+                    // page caches and buffers would otherwise stay with the
+                    // serving pool's idle connections (+18 MiB idle RSS measured).
+                    let seeded = match Database::connect(&url, &settings).await {
+                        Ok(seed_db) => {
+                            let seeded =
+                                crate::battles_cmd::seed_if_empty(&seed_db, 200, 5_000).await;
+                            seed_db.close().await;
+                            seeded
+                        }
+                        Err(e) => Err(e.into()),
+                    };
+                    match seeded {
                         Ok(true) => tracing::info!(
                             "seeded 5000 synthetic battles of 200 players into the empty analytics database"
                         ),
