@@ -51,6 +51,9 @@ GAMEGATE_EDGE__STATUS_PER_MINUTE=1000000000 GAMEGATE_EDGE__STATUS_BURST=10000000
 GAMEGATE_EDGE__CORS_ALLOWED_ORIGINS=https://game.example \
 GAMEGATE_LOG__ACCESS_LOG="$work/access.log" \
   "$BIN" all >"$work/gamegate.out" 2>"$work/gamegate.err" & gg=$!; pids+=($gg)
+# Started once `all` has migrated the shared database: two processes migrating
+# one fresh SQLite file at once can find it locked.
+wait_http http://127.0.0.1:18000/api/server/status
 # The same status route with no edge at all: the split status service.
 GAMEGATE_DATABASE__URL="$DB_URL" GAMEGATE_ANALYTICS__URL="sqlite://$work/analytics.db" GAMEGATE_SERVICES__STATUS_ADDR=127.0.0.1:18081 \
 GAMEGATE_LOG__LEVEL=warn GAMEGATE_LOG__ACCESS_LOG=off \
