@@ -13,6 +13,7 @@ mod jail;
 mod register;
 mod reports;
 mod saga;
+mod saga_properties;
 mod schema;
 mod split;
 mod stats;
