@@ -256,7 +256,7 @@ struct PredictionBody {
     get,
     path = "/stats/players/{login}",
     tag = "statistics",
-    params(("login" = String, Path, description = "3–16 of `[A-Za-z0-9_]`")),
+    params(("login" = String, Path, description = "3–16 of `[A-Za-z0-9_]`", pattern = "^[A-Za-z0-9_]{3,16}$")),
     responses(
         (status = 200, description = "The player's totals and rating", body = PlayerStatsBody),
         (status = 403, description = "`banned`", body = ErrorBody),
@@ -273,9 +273,9 @@ fn stats_player() {}
     path = "/stats/leaderboard",
     tag = "statistics",
     params(
-        ("mode" = Option<String>, Query, description = "`pvp` (default), `pve` or `all`: whose battles `min_battles` counts"),
+        ("mode" = Option<String>, Query, description = "`pvp` (default), `pve` or `all`: whose battles `min_battles` counts", pattern = "^(pvp|pve|all)$"),
         ("limit" = Option<u32>, Query, description = "1–100, default 20", minimum = 1, maximum = 100),
-        ("min_battles" = Option<u32>, Query, description = "0–1000000, default 1 (at least one battle of the mode is always required)"),
+        ("min_battles" = Option<u32>, Query, description = "0–1000000, default 1 (at least one battle of the mode is always required)", minimum = 0, maximum = 1000000),
     ),
     responses(
         (status = 200, description = "Players by conservative rating (mu − 3σ), best first", body = LeaderboardBody),
@@ -307,8 +307,8 @@ fn stats_summary() {}
     path = "/ml/predict",
     tag = "statistics",
     params(
-        ("team_a" = String, Query, description = "Comma-separated logins (1–32)"),
-        ("team_b" = String, Query, description = "Comma-separated logins (1–32), none also in team_a"),
+        ("team_a" = String, Query, description = "Comma-separated logins (1–32)", pattern = "^[A-Za-z0-9_]{3,16}(,[A-Za-z0-9_]{3,16}){0,31}$"),
+        ("team_b" = String, Query, description = "Comma-separated logins (1–32); a login also in team_a counts on both sides", pattern = "^[A-Za-z0-9_]{3,16}(,[A-Za-z0-9_]{3,16}){0,31}$"),
     ),
     responses(
         (status = 200, description = "The probability that team A wins", body = PredictionBody),

@@ -662,15 +662,11 @@ async fn predict(
     let mut params = Params::parse(raw, &["team_a", "team_b"], lang);
     let a = team(&mut params, "team_a");
     let b = team(&mut params, "team_b");
+    // A login on both sides (or twice on one) is not refused: it is a
+    // well-formed question, and its rating simply counts where it is listed.
     let mut all: Vec<&str> = a.iter().chain(&b).map(String::as_str).collect();
     all.sort_unstable();
-    if all.windows(2).any(|w| w[0] == w[1]) {
-        params.invalid(
-            "team_b",
-            FieldErrorCode::Type,
-            "a login appears twice (in one team or in both)",
-        );
-    }
+    all.dedup();
     params.finish()?;
     let known = state
         .analytics
