@@ -14,7 +14,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use gamegate_domain::ErrorCode;
 use serde_json::{Value, json};
 
 use super::stats::{Params, StatsState};
@@ -94,15 +93,7 @@ async fn rating_histogram(
         .battles()
         .rating_histogram(bins as usize, min_battles)
         .await
-        .map_err(|e| {
-            if e.is_unavailable() {
-                tracing::warn!(error = %e, "rating histogram: database unavailable");
-                ApiError::new(ErrorCode::DatabaseUnavailable, lang)
-            } else {
-                tracing::error!(error = %e, "rating histogram query failed");
-                ApiError::new(ErrorCode::InternalError, lang)
-            }
-        })?;
+        .map_err(|e| super::stats::store_error(e, lang))?;
     let bins: Vec<Value> = histogram
         .counts
         .iter()

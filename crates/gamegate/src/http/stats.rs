@@ -275,7 +275,7 @@ impl Params {
     }
 }
 
-fn store_error(e: StoreError, lang: Lang) -> ApiError {
+pub(super) fn store_error(e: StoreError, lang: Lang) -> ApiError {
     if e.is_unavailable() {
         tracing::warn!(error = %e, "statistics query: database unavailable");
         ApiError::new(ErrorCode::DatabaseUnavailable, lang)
