@@ -6,6 +6,9 @@
 # checks its essentials as text. See docs/PRODUCTION_SETUP.md.
 
 FROM rust:1-bookworm AS builder
+# The commit for `gamegate --version` (the context has no .git):
+# docker build --build-arg GAMEGATE_COMMIT=$(git rev-parse --short=12 HEAD) .
+ARG GAMEGATE_COMMIT=unknown
 WORKDIR /src
 # --locked: the image gets exactly the dependency versions CI tested.
 COPY . .

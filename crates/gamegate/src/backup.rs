@@ -88,7 +88,21 @@ pub enum Outcome {
 /// Opens an existing database without creating it: for SQLite, `mode=rw`
 /// (the store's default `rwc` would turn a wrong path into a new, empty
 /// database). Short timeouts: these are operator commands, not requests.
+///
+/// A SQLite file that does not exist fails with its absolute path and what
+/// to do — the usual cause is a command run in another directory than the
+/// server, with the default relative `sqlite://gamegate.db`.
 pub async fn open_existing(url: &str, timeout: Duration) -> anyhow::Result<Database> {
+    if let Some(file) = gamegate_store::sqlite_file(url)
+        && !file.exists()
+    {
+        let absolute = std::path::absolute(&file).unwrap_or(file);
+        anyhow::bail!(
+            "no database at {} — run the command where the server runs (its working \
+             directory), or pass the server's configuration with --config (or GAMEGATE_CONFIG)",
+            absolute.display()
+        );
+    }
     let url = match Backend::from_url(url)? {
         Backend::Sqlite if !url.contains("mode=") => {
             let separator = if url.contains('?') { '&' } else { '?' };
@@ -338,17 +352,18 @@ pub fn recipe(which: Which, url: &str, dir: &str) -> anyhow::Result<String> {
         Backend::Mysql => {
             let port = parsed.port().unwrap_or(3306);
             format!(
-                "MYSQL_PWD='{password}' mysqldump --single-transaction --quick --routines --triggers \
-                 --host={host} --port={port} --user={user} {database} | gzip > {dir}/.{name}tmp.sql.gz \
-                 && mv {dir}/.{name}tmp.sql.gz {dir}/{name}{stamp}.sql.gz"
+                "(umask 077 && MYSQL_PWD='{password}' mysqldump --single-transaction --quick --routines \
+                 --triggers --host={host} --port={port} --user={user} {database} \
+                 | gzip > {dir}/.{name}tmp.sql.gz \
+                 && mv {dir}/.{name}tmp.sql.gz {dir}/{name}{stamp}.sql.gz)"
             )
         }
         Backend::Postgres => {
             let port = parsed.port().unwrap_or(5432);
             format!(
-                "PGPASSWORD='{password}' pg_dump -Fc --host={host} --port={port} --username={user} \
-                 --file={dir}/.{name}tmp.dump {database} \
-                 && mv {dir}/.{name}tmp.dump {dir}/{name}{stamp}.dump"
+                "(umask 077 && PGPASSWORD='{password}' pg_dump -Fc --host={host} --port={port} \
+                 --username={user} --file={dir}/.{name}tmp.dump {database} \
+                 && mv {dir}/.{name}tmp.dump {dir}/{name}{stamp}.dump)"
             )
         }
         Backend::Sqlite => bail!("SQLite databases are copied by `gamegate backup` itself"),
@@ -433,7 +448,8 @@ mod tests {
             "{r}"
         );
         assert!(
-            r.ends_with("/b/gamegate-analytics-$(date -u +%Y%m%dT%H%M%SZ).dump"),
+            r.starts_with("(umask 077 && ")
+                && r.ends_with("/b/gamegate-analytics-$(date -u +%Y%m%dT%H%M%SZ).dump)"),
             "{r}"
         );
         assert!(recipe(Which::Accounts, "sqlite://x.db", "/b").is_err());

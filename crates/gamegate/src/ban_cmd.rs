@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use gamegate_store::MigrationSet;
 use gamegate_store::bans::{Ban, MAX_REASON_CHARS};
-use gamegate_store::{Database, MigrationSet};
 use serde_json::json;
 
 use crate::report_cmd::{format_utc, parse_duration};
@@ -45,6 +45,9 @@ pub enum BanCommand {
         ip: String,
     },
 }
+
+/// Bound on connecting to the database and on each statement of a command.
+const OPERATOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Parses one client address, as the jail keys it.
 pub fn parse_ip(text: &str) -> anyhow::Result<IpAddr> {
@@ -96,9 +99,11 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
             parse_ip(ip)?;
         }
     }
-    let db = Database::connect(&config.database.url, &config.pool_settings()).await?;
+    // The server's database, never a new one (a relative path read in another
+    // directory would give an empty jail that the server never sees).
+    let db = crate::backup::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
     let result = async {
-        // The table may be new to this database: `ban` works before the first start.
+        // The table may be new to this database (created by an older version).
         db.migrate(MigrationSet::Accounts)
             .await
             .with_context(|| format!("cannot migrate {}", db.display_url()))?;

@@ -1,7 +1,7 @@
 //! Subcommands of the one binary: every operator action is a command.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -12,14 +12,40 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::startup::{Application, Mode};
 
+/// `0.1.0 (commit 1a2b3c4d5e6f)`: the crate version and the commit the
+/// binary was built from (build.rs; `unknown` outside a git checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GAMEGATE_COMMIT"),
+    ")"
+);
+
+/// The configuration every command reads when neither `--config` nor
+/// `GAMEGATE_CONFIG` names one and this file exists: the place the rendered
+/// systemd units and docs/PRODUCTION_SETUP.md put it, so an operator's
+/// `gamegate ban list` on the server finds the server's database.
+pub const SYSTEM_CONFIG: &str = "/etc/gamegate/gamegate.toml";
+
+/// The configuration file to read: `explicit` (`--config` or
+/// `GAMEGATE_CONFIG`), else `system` when it exists, else none (defaults
+/// and `GAMEGATE_*` variables only).
+pub fn config_file(explicit: Option<&Path>, system: &Path) -> Option<PathBuf> {
+    match explicit {
+        Some(path) => Some(path.to_owned()),
+        None => system.is_file().then(|| system.to_owned()),
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "gamegate",
-    version,
+    version = VERSION,
     about = "Registration, status and statistics backend for an online game"
 )]
 pub struct Cli {
-    /// TOML configuration file; every key can also be set as GAMEGATE_SECTION__KEY.
+    /// TOML configuration file (default: /etc/gamegate/gamegate.toml when it exists); every key
+    /// can also be set as GAMEGATE_SECTION__KEY.
     #[arg(long, short, global = true, env = "GAMEGATE_CONFIG")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -30,7 +56,7 @@ pub struct Cli {
 pub enum Command {
     /// Everything in one process: public + admin listeners, mock game server (default; SQLite unless configured).
     All,
-    /// One service of the split topology per process (the seed's API_Father, API_1, API_4).
+    /// One service of the split topology per process (register, status, stats).
     Serve {
         #[arg(value_enum)]
         service: Service,
@@ -46,7 +72,7 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Admin reports over the accounts database (the seed's monitoring queries).
+    /// Admin reports over the accounts database (registrations per hour or day, top Telegram ids).
     Report {
         #[command(subcommand)]
         report: crate::report_cmd::ReportCommand,
@@ -142,8 +168,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .context("cannot write to stdout")?;
         return Ok(());
     }
-    let (config, unknown_env) = Config::load(cli.config.as_deref())?;
+    let file = config_file(cli.config.as_deref(), Path::new(SYSTEM_CONFIG));
+    let (config, unknown_env) = Config::load(file.as_deref())?;
     crate::telemetry::init(&config.log.format, &config.log.level);
+    match &file {
+        Some(path) => tracing::debug!(file = %path.display(), "configuration file"),
+        None => tracing::debug!("no configuration file: defaults and GAMEGATE_* variables"),
+    }
     for name in unknown_env {
         tracing::warn!(variable = %name, "environment variable matches no configuration key; ignored");
     }
@@ -307,12 +338,52 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
             MigrationSet::Analytics,
         ),
     ] {
+        // Said plainly: a new SQLite file, or a database that was already
+        // current, are things an operator wants to know (a wrong directory
+        // shows up as "created").
+        let file = gamegate_store::sqlite_file(url);
+        let created = file.as_ref().is_some_and(|f| !f.exists());
         let db = Database::connect(url, &settings).await?;
+        let before = db.migration_status(set).await?;
         db.migrate(set).await?;
-        println!("{what} database {} is up to date", db.display_url());
+        let shown = match &file {
+            Some(f) => std::path::absolute(f)
+                .unwrap_or_else(|_| f.clone())
+                .display()
+                .to_string(),
+            None => db.display_url().to_owned(),
+        };
+        println!(
+            "{}",
+            migrate_line(what, &shown, created, &before.pending, before.applied.len())
+        );
         db.close().await;
     }
     Ok(())
+}
+
+/// One line of `gamegate migrate`'s report: `accounts database /srv/g.db:
+/// created, applied 3 migration(s) (1, 2, 3)`, or `… up to date (3
+/// migration(s) applied earlier)`.
+fn migrate_line(
+    what: &str,
+    shown: &str,
+    created: bool,
+    applied_now: &[i64],
+    earlier: usize,
+) -> String {
+    let created = if created { "created, " } else { "" };
+    if applied_now.is_empty() {
+        return format!(
+            "{what} database {shown}: {created}up to date ({earlier} migration(s) applied earlier)"
+        );
+    }
+    let versions: Vec<String> = applied_now.iter().map(i64::to_string).collect();
+    format!(
+        "{what} database {shown}: {created}applied {} migration(s) ({})",
+        applied_now.len(),
+        versions.join(", ")
+    )
 }
 
 /// Ctrl-C, or SIGTERM from systemd/docker.
@@ -334,5 +405,42 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrate_says_what_it_created_and_applied() {
+        assert_eq!(
+            migrate_line("accounts", "/srv/g.db", true, &[1, 2, 3], 0),
+            "accounts database /srv/g.db: created, applied 3 migration(s) (1, 2, 3)"
+        );
+        assert_eq!(
+            migrate_line("analytics", "postgres://u:***@h/a", false, &[], 4),
+            "analytics database postgres://u:***@h/a: up to date (4 migration(s) applied earlier)"
+        );
+    }
+
+    #[test]
+    fn the_configuration_is_the_named_file_else_the_system_one_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("gamegate.toml");
+        let named = Path::new("/srv/other.toml");
+        assert_eq!(config_file(None, &system), None, "no system file yet");
+        std::fs::write(&system, "").unwrap();
+        assert_eq!(config_file(None, &system), Some(system.clone()));
+        assert_eq!(
+            config_file(Some(named), &system),
+            Some(named.to_owned()),
+            "--config / GAMEGATE_CONFIG win"
+        );
+        assert_eq!(
+            crate::config::DeployConfig::default().config_path,
+            SYSTEM_CONFIG,
+            "the rendered units put the file where commands look"
+        );
     }
 }

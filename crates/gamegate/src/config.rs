@@ -278,6 +278,10 @@ impl Default for PasswordHashConfig {
     }
 }
 
+/// The game-server token `gamegate all` and the mock ship with: fine on one
+/// machine, refused by `gamegate doctor` for production.
+pub const DEV_GAME_SERVER_TOKEN: &str = "gamegate-dev-token";
+
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GameServerConfig {
@@ -295,7 +299,7 @@ impl Default for GameServerConfig {
     fn default() -> Self {
         Self {
             addr: "127.0.0.1:5190".into(),
-            auth_token: "gamegate-dev-token".into(),
+            auth_token: DEV_GAME_SERVER_TOKEN.into(),
             pool_size: 8,
             connect_timeout_ms: 1_000,
             call_timeout_ms: 3_000,

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::backup::{self, Which};
-use crate::config::Config;
+use crate::config::{Config, DEV_GAME_SERVER_TOKEN};
 
 /// Bound on each network check (connect + the question asked).
 pub const NETWORK_LIMIT: Duration = Duration::from_secs(5);
@@ -29,40 +29,68 @@ pub const MIN_KEY_CHARS: usize = 32;
 pub const MIN_KEY_BITS: f64 = 128.0;
 
 /// The items of the checklist doctor can check.
+///
+/// `--skip` takes exactly the names the report prints ([`CheckId::name`],
+/// snake_case), so a name copied from a report works on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum CheckId {
     Certificate,
+    /// TLS on a listener that faces the internet (or a proxy in front).
+    Tls,
     ApiKeys,
     Cors,
     RateLimits,
     TrustedProxies,
+    /// The admin listener (metrics, dashboard, reports) is not public.
+    AdminListener,
     AccountsDatabase,
     AnalyticsDatabase,
     GameServer,
+    /// `game_server.auth_token` is not the development default and is strong.
+    GameServerToken,
+    /// `game_server.embedded_mock` is off.
+    EmbeddedMock,
     Telegram,
     Logging,
     Backup,
+    /// `http.demo_site` is off.
+    DemoSite,
+    /// `analytics.seed_demo_history` is off.
+    DemoHistory,
 }
 
 impl CheckId {
-    pub const ALL: [CheckId; 11] = [
+    pub const ALL: [CheckId; 17] = [
         CheckId::Certificate,
+        CheckId::Tls,
         CheckId::ApiKeys,
         CheckId::Cors,
         CheckId::RateLimits,
         CheckId::TrustedProxies,
+        CheckId::AdminListener,
         CheckId::AccountsDatabase,
         CheckId::AnalyticsDatabase,
         CheckId::GameServer,
+        CheckId::GameServerToken,
+        CheckId::EmbeddedMock,
         CheckId::Telegram,
         CheckId::Logging,
         CheckId::Backup,
+        CheckId::DemoSite,
+        CheckId::DemoHistory,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             CheckId::Certificate => "certificate",
+            CheckId::Tls => "tls",
+            CheckId::AdminListener => "admin_listener",
+            CheckId::GameServerToken => "game_server_token",
+            CheckId::EmbeddedMock => "embedded_mock",
+            CheckId::DemoSite => "demo_site",
+            CheckId::DemoHistory => "demo_history",
             CheckId::ApiKeys => "api_keys",
             CheckId::Cors => "cors",
             CheckId::RateLimits => "rate_limits",
@@ -232,6 +260,12 @@ pub async fn run(config: &Config, skip: &[CheckId]) -> Report {
         let check = match id {
             _ if skipped(id) => Check::not_applicable(id, "skipped (--skip)"),
             CheckId::Certificate => certificate(config, now),
+            CheckId::Tls => tls(config),
+            CheckId::AdminListener => admin_listener(config),
+            CheckId::GameServerToken => game_server_token(config),
+            CheckId::EmbeddedMock => embedded_mock(config),
+            CheckId::DemoSite => demo_site(config),
+            CheckId::DemoHistory => demo_history(config),
             CheckId::ApiKeys => api_keys(config),
             CheckId::Cors => cors(config),
             CheckId::RateLimits => rate_limits(config),
@@ -675,6 +709,139 @@ fn trusted_proxies(config: &Config) -> Check {
             "gamegate terminates TLS itself (http.tls_cert_file): clients connect directly",
         ),
     }
+}
+
+// ------------------------------------------------- development defaults
+
+/// Whether clients beyond this host can reach `addr`: not a loopback
+/// address (the unspecified `0.0.0.0`/`::` binds every interface, so it can).
+fn reachable_from_outside(addr: std::net::SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}
+
+fn tls(config: &Config) -> Check {
+    let id = CheckId::Tls;
+    let addr = config.http.public_addr;
+    if !config.http.tls_cert_file.is_empty() {
+        return Check::pass(
+            id,
+            format!("gamegate terminates TLS itself on {addr} (http.tls_cert_file)"),
+        );
+    }
+    if !config.edge.trusted_proxies.is_empty() {
+        return Check::pass(
+            id,
+            format!(
+                "TLS ends at the proxies in front ({}); gamegate speaks plain HTTP to them only",
+                config.edge.trusted_proxies.join(", ")
+            ),
+        );
+    }
+    if reachable_from_outside(addr) {
+        return Check::fail(
+            id,
+            format!(
+                "http.public_addr {addr} is reachable from other hosts over plain HTTP: API keys \
+                 and passwords would cross the network in clear text"
+            ),
+            "set http.tls_cert_file and http.tls_key_file, or put the rendered nginx in front \
+             (gamegate render nginx) and list it in edge.trusted_proxies",
+        );
+    }
+    Check::pass(id, format!("plain HTTP on loopback only ({addr})"))
+}
+
+fn admin_listener(config: &Config) -> Check {
+    let id = CheckId::AdminListener;
+    let addr = config.http.admin_addr;
+    if reachable_from_outside(addr) {
+        return Check::fail(
+            id,
+            format!(
+                "http.admin_addr {addr} is reachable from other hosts, and the admin routes \
+                 (/metrics, /admin/dashboard, reports, /ml/anomalies) have no authentication"
+            ),
+            "bind it to loopback (http.admin_addr = \"127.0.0.1:9000\") and reach it through an \
+             SSH tunnel or the private network's own access control",
+        );
+    }
+    Check::pass(id, format!("admin routes on loopback only ({addr})"))
+}
+
+fn game_server_token(config: &Config) -> Check {
+    let id = CheckId::GameServerToken;
+    let token = config.game_server.auth_token.as_str();
+    let fix = "generate one with `gamegate keygen api-key`, set it on the game server and in \
+               game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)";
+    if token == DEV_GAME_SERVER_TOKEN {
+        return Check::fail(
+            id,
+            "game_server.auth_token is the development default: anyone who read the docs can \
+             create accounts on the game server",
+            fix,
+        );
+    }
+    let (chars, bits) = (token.chars().count(), estimated_bits(token));
+    if chars < MIN_KEY_CHARS || bits < MIN_KEY_BITS {
+        return Check::fail(
+            id,
+            format!(
+                "weak game_server.auth_token ({chars} characters, about {bits:.0} bits; need at \
+                 least {MIN_KEY_CHARS} characters and {MIN_KEY_BITS:.0} bits)"
+            ),
+            fix,
+        );
+    }
+    Check::pass(
+        id,
+        format!("{chars} characters, about {bits:.0} bits (estimated)"),
+    )
+}
+
+fn embedded_mock(config: &Config) -> Check {
+    let id = CheckId::EmbeddedMock;
+    if config.game_server.embedded_mock {
+        return Check::fail(
+            id,
+            "game_server.embedded_mock is on: `gamegate all` creates accounts on its built-in \
+             mock game server, not on the game",
+            "set game_server.embedded_mock = false and game_server.addr to the game server's \
+             registration port",
+        );
+    }
+    Check::pass(
+        id,
+        format!(
+            "accounts go to the game server at {}",
+            config.game_server.addr
+        ),
+    )
+}
+
+fn demo_site(config: &Config) -> Check {
+    let id = CheckId::DemoSite;
+    if config.http.demo_site {
+        return Check::fail(
+            id,
+            "http.demo_site is on: the example registration page is served at / and registers \
+             with this process's own key",
+            "set http.demo_site = false (the site registers players from its own server, docs/SITE.md)",
+        );
+    }
+    Check::pass(id, "no example page")
+}
+
+fn demo_history(config: &Config) -> Check {
+    let id = CheckId::DemoHistory;
+    if config.analytics.seed_demo_history {
+        return Check::fail(
+            id,
+            "analytics.seed_demo_history is on: an empty analytics database gets synthetic \
+             battles and players",
+            "set analytics.seed_demo_history = false",
+        );
+    }
+    Check::pass(id, "no synthetic battle history")
 }
 
 // ------------------------------------------------------------------ network

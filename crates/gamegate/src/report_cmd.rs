@@ -6,7 +6,7 @@
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use gamegate_store::Database;
+use gamegate_store::MigrationSet;
 use gamegate_store::reports::{Bucket, RegistrationsReport, TopTelegram};
 use serde_json::json;
 
@@ -50,6 +50,9 @@ impl From<BucketArg> for Bucket {
     }
 }
 
+/// Bound on connecting to the database and on each statement of a report.
+const OPERATOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs one report against `database.url` and returns the text to print.
 pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<String> {
     // Check the arguments before connecting, so a typo fails fast.
@@ -59,7 +62,19 @@ pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<S
         }
         ReportCommand::TopTelegram { .. } => None,
     };
-    let db = Database::connect(&config.database.url, &config.pool_settings()).await?;
+    // The server's database, never a new one; and a clear word when it has
+    // not been migrated (the reports' tables would be missing).
+    let db = crate::backup::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
+    let status = db.migration_status(MigrationSet::Accounts).await?;
+    if !status.table_exists || !status.pending.is_empty() {
+        let shown = db.display_url().to_owned();
+        db.close().await;
+        anyhow::bail!(
+            "the database {shown} is not migrated ({} migration(s) pending): run `gamegate \
+             migrate` with the same configuration, or start the server once",
+            status.pending.len()
+        );
+    }
     let result = async {
         match cmd {
             ReportCommand::Registrations { by, json, .. } => {

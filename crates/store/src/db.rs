@@ -242,6 +242,17 @@ impl Database {
 
 /// `sqlite://file.db` should create the file on first start, as the
 /// all-in-one mode promises; sqlx only does that with `mode=rwc`.
+/// The file a SQLite URL names (`sqlite://dir/x.db?mode=rw` → `dir/x.db`,
+/// relative to the working directory as SQLite opens it); `None` for an
+/// in-memory database or another backend.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| path.into())
+}
+
 fn sqlite_url_with_create(url: &str) -> String {
     if url.contains("mode=") || url.contains(":memory:") {
         url.to_owned()
@@ -255,6 +266,19 @@ fn sqlite_url_with_create(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        let file = |u: &str| sqlite_file(u).map(|p| p.display().to_string());
+        assert_eq!(file("sqlite://gamegate.db").as_deref(), Some("gamegate.db"));
+        assert_eq!(
+            file("sqlite:///var/lib/g.db?mode=rw").as_deref(),
+            Some("/var/lib/g.db")
+        );
+        assert_eq!(file("sqlite:x.db").as_deref(), Some("x.db"));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("mysql://u@h/db"), None);
+    }
 
     #[test]
     fn backend_comes_from_the_scheme() {

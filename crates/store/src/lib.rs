@@ -21,6 +21,6 @@ pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
 pub use bans::{Ban, Bans};
 pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, RatingHistogram, Summary};
 pub use constants::Constants;
-pub use db::{Backend, Database, PoolSettings, mask_url_password};
+pub use db::{Backend, Database, PoolSettings, mask_url_password, sqlite_file};
 pub use error::StoreError;
 pub use migrate::{MigrationSet, MigrationStatus};

@@ -556,7 +556,7 @@ fn non_empty_or(value: &str, default: impl FnOnce() -> String) -> String {
 }
 
 /// `443` or `IP:443` / `[::]:443`, normalised.
-fn listen_list(what: &str, items: &[String]) -> anyhow::Result<Vec<String>> {
+pub(super) fn listen_list(what: &str, items: &[String]) -> anyhow::Result<Vec<String>> {
     items
         .iter()
         .map(|l| {
@@ -575,7 +575,7 @@ fn listen_list(what: &str, items: &[String]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-fn port_of(listen: &str) -> u16 {
+pub(super) fn port_of(listen: &str) -> u16 {
     listen
         .rsplit(':')
         .next()

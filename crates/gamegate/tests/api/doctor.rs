@@ -65,11 +65,21 @@ pub fn run_recipe(command: &str) {
 /// Everything a production checklist wants, on `backend`.
 pub async fn good_setup(backend: Backend) -> Option<Setup> {
     let bot = FakeBotApi::start(&[]).await;
-    let app = spawn_app_with(backend, |c| gate_on(c, &bot)).await?;
+    let token = gamegate::keygen::api_key();
+    let app = spawn_app_with(backend, |c| {
+        gate_on(c, &bot);
+        c.game_server.auth_token = token.clone();
+    })
+    .await?;
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = certificate(dir.path(), "good", &[DOMAIN], -1, 90);
     let mut config = app.config.clone();
     config.game_server.addr = app.mock.local_addr().to_string();
+    // The app under test runs the embedded mock; the configuration doctor
+    // judges is the production one that talks to it as the game server.
+    config.game_server.embedded_mock = false;
+    config.http.demo_site = false;
+    config.analytics.seed_demo_history = false;
     config.nginx.server_name = DOMAIN.into();
     config.nginx.tls_certificate = cert.display().to_string();
     config.nginx.tls_certificate_key = key.display().to_string();
@@ -127,7 +137,7 @@ async fn good_config_passes_every_check(backend: Backend) {
     assert!(report.ok());
     let text = report.to_text();
     assert!(text.contains("✓ certificate"), "{text}");
-    assert!(text.contains("11 passed, 0 failed"), "{text}");
+    assert!(text.contains("17 passed, 0 failed"), "{text}");
     assert!(
         report
             .get(CheckId::Telegram)
@@ -136,7 +146,11 @@ async fn good_config_passes_every_check(backend: Backend) {
     );
     // Nothing secret in either output.
     let json = report.to_json().to_string();
-    for secret in [BOT_TOKEN, &s.config.edge.api_keys[0]] {
+    for secret in [
+        BOT_TOKEN,
+        &s.config.edge.api_keys[0],
+        &s.config.game_server.auth_token,
+    ] {
         assert!(!text.contains(secret) && !json.contains(secret));
     }
     s.app.stop().await;
@@ -279,6 +293,95 @@ async fn cors_star_fails() {
     s.app.stop().await;
 }
 
+/// `gamegate all`'s defaults are for one machine: doctor names each of
+/// them with its own ✗ and fix, and `--skip` takes the names it prints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_defaults_each_fail_with_a_fix() {
+    let s = sqlite_setup().await;
+    let dev = Config::default();
+    let mut c = s.config.clone();
+    c.game_server.embedded_mock = dev.game_server.embedded_mock;
+    c.http.demo_site = dev.http.demo_site;
+    c.analytics.seed_demo_history = dev.analytics.seed_demo_history;
+    c.edge.cors_allowed_origins = dev.edge.cors_allowed_origins.clone();
+    let report = doctor::run(&c, &[]).await;
+    let text = report.to_text();
+    for (id, needle) in [
+        (CheckId::EmbeddedMock, "game_server.embedded_mock is on"),
+        (CheckId::DemoSite, "http.demo_site is on"),
+        (CheckId::DemoHistory, "analytics.seed_demo_history is on"),
+        (CheckId::Cors, "contains \"*\""),
+    ] {
+        let check = report.get(id);
+        assert_eq!(check.outcome, Outcome::Fail, "{id:?}\n{text}");
+        assert!(check.reason.contains(needle), "{id:?}: {}", check.reason);
+        assert!(check.fix.as_deref().is_some_and(|f| !f.is_empty()));
+    }
+    assert_eq!(report.failed().len(), 4, "{text}");
+
+    // The default token, and a short one, each fail the token check; the
+    // token itself is never printed.
+    for (token, needle) in [
+        (
+            gamegate::config::DEV_GAME_SERVER_TOKEN,
+            "development default",
+        ),
+        ("s3cret-but-short", "16 characters"),
+    ] {
+        let mut c = s.config.clone();
+        c.game_server.auth_token = token.into();
+        // The mock still knows the test's token, so the link check is
+        // skipped here: this is about the configured value.
+        let report = doctor::run(&c, &[CheckId::GameServer]).await;
+        assert_fails_alone(&report, CheckId::GameServerToken, needle);
+        assert!(!report.to_text().contains(token));
+        assert!(!report.to_json().to_string().contains(token));
+    }
+
+    // Listeners reachable from other hosts: the admin one without
+    // authentication, and plain HTTP on a public address with nothing in
+    // front.
+    let mut c = s.config.clone();
+    c.http.admin_addr = "0.0.0.0:9000".parse().unwrap();
+    assert_fails_alone(
+        &doctor::run(&c, &[]).await,
+        CheckId::AdminListener,
+        "0.0.0.0:9000 is reachable from other hosts",
+    );
+    let mut c = s.config.clone();
+    c.http.public_addr = "[::]:8000".parse().unwrap();
+    c.edge.trusted_proxies = vec![];
+    let report = doctor::run(&c, &[CheckId::TrustedProxies]).await;
+    assert_fails_alone(&report, CheckId::Tls, "over plain HTTP");
+    // … which the proxy in front, or gamegate's own TLS, puts right.
+    c.edge.trusted_proxies = vec!["10.8.0.1".into()];
+    assert!(doctor::run(&c, &[]).await.ok());
+
+    // `--skip` with the names the report prints (snake_case), through the binary.
+    let out = gamegate(
+        &c,
+        s.dir.path(),
+        &[
+            "doctor",
+            "--skip",
+            "accounts_database",
+            "--skip",
+            "game_server_token",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("15 passed, 0 failed, 2 not applicable"),
+        "{stdout}"
+    );
+    s.app.stop().await;
+}
+
 #[tokio::test]
 async fn rate_limits_off_fail() {
     let s = sqlite_setup().await;
@@ -362,10 +465,12 @@ async fn an_unreachable_database_fails_within_the_bound() {
 async fn a_game_server_down_or_refusing_auth_fails() {
     let s = sqlite_setup().await;
     let mut c = s.config.clone();
-    c.game_server.auth_token = "not-the-token".into();
+    // A strong token, but not the one the game server knows.
+    let wrong = gamegate::keygen::api_key();
+    c.game_server.auth_token = wrong.clone();
     let report = doctor::run(&c, &[]).await;
     assert_fails_alone(&report, CheckId::GameServer, "refused the auth");
-    assert!(!report.to_text().contains("not-the-token"));
+    assert!(!report.to_text().contains(&wrong));
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -530,7 +635,7 @@ async fn the_binary_exits_0_when_all_pass_and_1_when_one_fails() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("17 passed, 0 failed"), "{stdout}");
 
     let mut bad = s.config.clone();
     bad.edge.register_per_minute = 0;

@@ -10,6 +10,7 @@ mod doctor;
 mod edge;
 mod errors;
 mod jail;
+mod operator;
 mod register;
 mod reports;
 mod saga;

@@ -1,0 +1,172 @@
+//! Operator commands run as an operator runs them: the real binary, from
+//! another working directory than the server's, with and without the
+//! server's configuration.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Backend, spawn_app_with};
+
+/// `gamegate ARGS` in `cwd` with nothing from the test's environment but
+/// PATH (no `GAMEGATE_*`, so only `--config` or the defaults apply).
+fn gamegate_in(cwd: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GAMEGATE_LOG__LEVEL", "warn")
+        .output()
+        .expect("the gamegate binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_run_elsewhere_find_the_server_database_or_say_where_they_looked() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.edge.ban_sync_interval_ms = 200;
+    })
+    .await
+    .unwrap();
+    let server_dir = tempfile::tempdir().unwrap();
+    let config_path = server_dir.path().join("gamegate.toml");
+    std::fs::write(&config_path, toml::to_string(&app.config).unwrap()).unwrap();
+    let config_arg = config_path.display().to_string();
+    let elsewhere = tempfile::tempdir().unwrap();
+
+    // Without the configuration: the default relative sqlite://gamegate.db
+    // is not there. A clear error naming the absolute path, exit 1, and no
+    // database (or anything else) created.
+    for args in [
+        &["ban", "remove", "198.51.100.7"][..],
+        &["ban", "list"],
+        &["report", "registrations"],
+        &["report", "top-telegram"],
+    ] {
+        let out = gamegate_in(elsewhere.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let stderr = text(&out.stderr);
+        let missing = elsewhere.path().join("gamegate.db");
+        assert!(
+            stderr.contains(&format!("no database at {}", missing.display()))
+                && stderr.contains("--config"),
+            "{args:?}: {stderr}"
+        );
+        assert!(text(&out.stdout).is_empty(), "{args:?}");
+        let left: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} created {left:?}");
+    }
+
+    // With it: the running server obeys a ban added and lifted from here.
+    let status = || async {
+        app.http
+            .get(app.url("/api/server/status"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(status().await, StatusCode::OK);
+    let out = gamegate_in(
+        elsewhere.path(),
+        &[
+            "--config",
+            &config_arg,
+            "ban",
+            "add",
+            "127.0.0.1",
+            "--for",
+            "1h",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    app.eventually(
+        "the ban reaches the server",
+        Duration::from_secs(10),
+        || async { status().await == StatusCode::FORBIDDEN },
+    )
+    .await;
+    let out = gamegate_in(
+        elsewhere.path(),
+        &["--config", &config_arg, "ban", "remove", "127.0.0.1"],
+    );
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "lifted the ban of 127.0.0.1",
+        "{out:?}"
+    );
+    app.eventually(
+        "the lifted ban reaches the server",
+        Duration::from_secs(10),
+        || async { status().await == StatusCode::OK },
+    )
+    .await;
+    let out = gamegate_in(
+        elsewhere.path(),
+        &["--config", &config_arg, "report", "registrations", "--json"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn migrate_says_what_it_created_and_a_report_on_an_unmigrated_database_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let url = format!("sqlite://{}", db.display());
+    let analytics = format!(
+        "sqlite://{}",
+        dir.path().join("fresh-analytics.db").display()
+    );
+    let config = dir.path().join("gamegate.toml");
+    std::fs::write(
+        &config,
+        format!("[database]\nurl = \"{url}\"\n[analytics]\nurl = \"{analytics}\"\n"),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+
+    // An empty file that exists (an operator's `touch`, a failed restore):
+    // the report says it is not migrated instead of "no such table".
+    std::fs::write(&db, b"").unwrap();
+    let out = gamegate_in(dir.path(), &["--config", &config, "report", "top-telegram"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("is not migrated") && stderr.contains("gamegate migrate"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no such table"), "{stderr}");
+
+    let out = gamegate_in(dir.path(), &["--config", &config, "migrate"]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("accounts database {}: applied ", db.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "analytics database {}: created, applied ",
+            dir.path().join("fresh-analytics.db").display()
+        )),
+        "{stdout}"
+    );
+    let out = gamegate_in(dir.path(), &["--config", &config, "migrate"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches(": up to date (").count(), 2, "{stdout}");
+    let out = gamegate_in(dir.path(), &["--config", &config, "report", "top-telegram"]);
+    assert!(out.status.success(), "{out:?}");
+}
