@@ -61,6 +61,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub deploy: DeployConfig,
     pub backup: BackupConfig,
+    // Monitoring: thresholds of `gamegate render prometheus-rules`.
+    pub monitoring: MonitoringConfig,
 }
 
 impl Default for Config {
@@ -82,6 +84,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             deploy: DeployConfig::default(),
             backup: BackupConfig::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 }
@@ -610,6 +613,75 @@ impl Default for BackupConfig {
     }
 }
 
+/// Read only by `gamegate render prometheus-rules`: the alert thresholds
+/// (docs/PRODUCTION_SETUP.md#monitoring). The `for:` durations are fixed in
+/// the rules and documented there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// The `job` label Prometheus gives the gamegate targets (its
+    /// `scrape_configs` entry): `GamegateTargetDown` watches `up{job=…}`.
+    pub job: String,
+    /// `GamegateRegistrationErrorsHigh`: share of registrations, over 5
+    /// minutes, that failed on gamegate's side (game server, database,
+    /// Telegram unavailable, internal error), as a fraction in (0, 1].
+    pub registration_error_ratio: f64,
+    /// `GamegateHttp5xxHigh`: share of HTTP answers with a 5xx status over
+    /// 5 minutes, as a fraction in (0, 1].
+    pub http_5xx_ratio: f64,
+    /// `GamegatePendingRegistrationsGrowing`: the reconciler's backlog
+    /// (`gamegate_registrations_pending`) above this and not shrinking.
+    pub pending_registrations: u32,
+    /// `GamegateCertificateExpiring`: days before the certificate of
+    /// gamegate's own TLS listener expires.
+    pub certificate_expiry_days: u32,
+    /// `GamegateBanSpike`: bans issued by one process within 10 minutes.
+    pub bans_per_10m: u32,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            job: "gamegate".into(),
+            registration_error_ratio: 0.05,
+            http_5xx_ratio: 0.05,
+            pending_registrations: 10,
+            certificate_expiry_days: 14,
+            bans_per_10m: 20,
+        }
+    }
+}
+
+impl MonitoringConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let label_char = |c: char| c.is_ascii_alphanumeric() || "_.:/-".contains(c);
+        if self.job.is_empty() || !self.job.chars().all(label_char) {
+            bail!(
+                "monitoring.job = {:?} must be a Prometheus job name (letters, digits, _ . : / -)",
+                self.job
+            );
+        }
+        for (key, ratio) in [
+            ("registration_error_ratio", self.registration_error_ratio),
+            ("http_5xx_ratio", self.http_5xx_ratio),
+        ] {
+            if !(ratio > 0.0 && ratio <= 1.0) {
+                bail!("monitoring.{key} must be a fraction above 0 and at most 1, got {ratio}");
+            }
+        }
+        if self.pending_registrations == 0 || self.bans_per_10m == 0 {
+            bail!("monitoring.pending_registrations and monitoring.bans_per_10m must be above 0");
+        }
+        if !(1..=365).contains(&self.certificate_expiry_days) {
+            bail!(
+                "monitoring.certificate_expiry_days must be between 1 and 365, got {}",
+                self.certificate_expiry_days
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The Telegram gate (docs/TELEGRAM.md): group membership via the Bot API's
 /// `getChatMember`, and verification of `telegram_auth`. Membership is checked
 /// when both `bot_token` and `chat_id` are set.
@@ -995,6 +1067,7 @@ impl Config {
         if self.backup.max_age_hours == 0 {
             bail!("backup.max_age_hours must be above 0");
         }
+        self.monitoring.validate()?;
         if self.log.access_log.trim().is_empty() {
             bail!("log.access_log must be \"stdout\", \"off\" or a file path");
         }
