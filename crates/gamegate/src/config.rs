@@ -665,8 +665,11 @@ impl MonitoringConfig {
             ("registration_error_ratio", self.registration_error_ratio),
             ("http_5xx_ratio", self.http_5xx_ratio),
         ] {
-            if !(ratio > 0.0 && ratio <= 1.0) {
-                bail!("monitoring.{key} must be a fraction above 0 and at most 1, got {ratio}");
+            // 1 itself would be an alert that can never fire (`> 1`).
+            if !(ratio > 0.0 && ratio < 1.0) {
+                bail!(
+                    "monitoring.{key} must be a fraction between 0 and 1 (exclusive), got {ratio}"
+                );
             }
         }
         if self.pending_registrations == 0 || self.bans_per_10m == 0 {
@@ -1283,6 +1286,46 @@ mod tests {
             missing.is_empty(),
             "keys missing from the documented example: {missing:?}"
         );
+    }
+
+    #[test]
+    fn monitoring_thresholds_are_validated() {
+        let (c, _) = Config::load_from(
+            Some(file("[monitoring]\njob = \"gg-prod\"\nbans_per_10m = 3\n").path()),
+            env(&[("GAMEGATE_MONITORING__HTTP_5XX_RATIO", "0.25")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.monitoring.job.as_str(), c.monitoring.bans_per_10m),
+            ("gg-prod", 3)
+        );
+        assert_eq!(c.monitoring.http_5xx_ratio, 0.25);
+        for (toml, error) in [
+            ("job = \"a\\\"b\"", "monitoring.job"),
+            ("job = \"\"", "monitoring.job"),
+            ("http_5xx_ratio = 1.0", "monitoring.http_5xx_ratio"),
+            (
+                "registration_error_ratio = 0.0",
+                "monitoring.registration_error_ratio",
+            ),
+            (
+                "pending_registrations = 0",
+                "monitoring.pending_registrations",
+            ),
+            ("bans_per_10m = 0", "monitoring.bans_per_10m"),
+            (
+                "certificate_expiry_days = 0",
+                "monitoring.certificate_expiry_days",
+            ),
+            (
+                "certificate_expiry_days = 366",
+                "monitoring.certificate_expiry_days",
+            ),
+        ] {
+            let f = file(&format!("[monitoring]\n{toml}\n"));
+            let e = Config::load_from(Some(f.path()), env(&[])).unwrap_err();
+            assert!(format!("{e:#}").contains(error), "{toml}: {e:#}");
+        }
     }
 
     #[test]

@@ -299,7 +299,9 @@ impl Metrics {
         });
         match not_after {
             Some(t) => {
-                self.tls_certificate_expiry.get_or_create(&Unlabelled).set(t);
+                self.tls_certificate_expiry
+                    .get_or_create(&Unlabelled)
+                    .set(t);
             }
             None => tracing::warn!(
                 cert = %cert_file.display(),

@@ -51,7 +51,12 @@ fn text(out: &Output) -> String {
 
 fn ok(cmd: &mut Command) -> String {
     let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}",
+        out.status,
+        text(&out)
+    );
     text(&out)
 }
 
@@ -76,7 +81,10 @@ fn write_config(dir: &Path, monitoring: &str) -> PathBuf {
 /// Renders rules and tests into `dir` for this `[monitoring]` section.
 fn render_rules(dir: &Path, monitoring: &str) -> (PathBuf, PathBuf) {
     let config = write_config(dir, monitoring);
-    let (rules, tests) = (dir.join("gamegate-rules.yml"), dir.join("gamegate-rules.test.yml"));
+    let (rules, tests) = (
+        dir.join("gamegate-rules.yml"),
+        dir.join("gamegate-rules.test.yml"),
+    );
     let said = ok(gamegate(&config, &["prometheus-rules", "--out"])
         .arg(&rules)
         .arg("--tests")
@@ -189,7 +197,7 @@ fn tests_in_another_directory_find_the_rules() {
 fn printing_to_stdout_and_refusing_tests_without_a_rules_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "http_5xx_ratio = 0.3\n");
-    let yaml = ok(gamegate(&config, &["prometheus-rules", "--out", "-"]));
+    let yaml = ok(&mut gamegate(&config, &["prometheus-rules", "--out", "-"]));
     let doc: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
     assert_eq!(doc["groups"][0]["rules"].as_sequence().unwrap().len(), 8);
     assert!(yaml.contains(") > 0.3"), "{yaml}");
@@ -198,10 +206,14 @@ fn printing_to_stdout_and_refusing_tests_without_a_rules_file() {
         &["prometheus-rules", "--out", "-", "--tests", "t.yml"],
     ));
     assert!(!out.status.success());
-    assert!(text(&out).contains("--tests needs the rules in a file"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--tests needs the rules in a file"),
+        "{}",
+        text(&out)
+    );
     assert!(!dir.path().join("t.yml").exists());
 
-    let json_text = ok(gamegate(&config, &["grafana-dashboard", "--out", "-"]));
+    let json_text = ok(&mut gamegate(&config, &["grafana-dashboard", "--out", "-"]));
     let dashboard: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(dashboard, gamegate::render::grafana::dashboard());
     let file = dir.path().join("dash.json");
@@ -216,12 +228,15 @@ fn printing_to_stdout_and_refusing_tests_without_a_rules_file() {
 /// (whole seconds, as X.509 stores it); returns its PEMs and expiry.
 fn certificate(days: i64) -> (String, String, i64) {
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
     params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(days);
+    let not_after = now + time::Duration::days(days);
+    params.not_after = not_after;
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
-    (cert.pem(), key.serialize_pem(), params.not_after.unix_timestamp())
+    (cert.pem(), key.serialize_pem(), not_after.unix_timestamp())
 }
 
 struct Running {
@@ -281,7 +296,9 @@ impl Scrape {
             } else if !line.starts_with('#') && !line.is_empty() {
                 let (series, value) = line.rsplit_once(' ').unwrap();
                 let name = series.split('{').next().unwrap();
-                let value = value.parse().unwrap_or_else(|_| panic!("value of {line:?}"));
+                let value = value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("value of {line:?}"));
                 samples.push((name.to_owned(), series.to_owned(), value));
             }
         }
@@ -375,13 +392,19 @@ fn metric_names_are_found_in_promql() {
         ),
         ["gamegate_x_bucket", "gamegate_y"]
     );
-    assert_eq!(metric_names("not_gamegate_x + gamegate_z:rate5m"), ["gamegate_z:rate5m"]);
+    assert_eq!(
+        metric_names("not_gamegate_x + gamegate_z:rate5m"),
+        ["gamegate_z:rate5m"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("fullchain.pem"), dir.path().join("privkey.pem"));
+    let (cert, key) = (
+        dir.path().join("fullchain.pem"),
+        dir.path().join("privkey.pem"),
+    );
     let (cert_pem, key_pem, not_after) = certificate(30);
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, &key_pem).unwrap();
@@ -396,7 +419,9 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
         https
             .post(format!("{base}/api/register"))
             .header("X-API-Key", API_KEY)
-            .json(&json!({"login": login, "password": "secret12", "gender": 0, "telegram_id": 4242}))
+            .json(
+                &json!({"login": login, "password": "secret12", "gender": 0, "telegram_id": 4242}),
+            )
             .send()
     };
     let plain = reqwest::Client::new();
@@ -415,8 +440,14 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     })
     .await;
     assert_eq!(s.value("gamegate_game_server_up", ""), Some(1.0));
-    assert_eq!(s.value("gamegate_database_up", "database=\"accounts\""), Some(1.0));
-    assert_eq!(s.value("gamegate_database_up", "database=\"analytics\""), Some(1.0));
+    assert_eq!(
+        s.value("gamegate_database_up", "database=\"accounts\""),
+        Some(1.0)
+    );
+    assert_eq!(
+        s.value("gamegate_database_up", "database=\"analytics\""),
+        Some(1.0)
+    );
     assert_eq!(s.value("gamegate_registrations_pending", ""), Some(0.0));
     assert_eq!(
         s.value("gamegate_tls_certificate_expiry_timestamp_seconds", ""),
@@ -456,8 +487,7 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     std::fs::rename(dir.path().join("privkey.new"), &key).unwrap();
     std::fs::rename(dir.path().join("fullchain.new"), &cert).unwrap();
     let s = scrape_until(&plain, app.admin, "the renewed certificate's expiry", |s| {
-        s.value("gamegate_tls_certificate_expiry_timestamp_seconds", "")
-            == Some(not_after2 as f64)
+        s.value("gamegate_tls_certificate_expiry_timestamp_seconds", "") == Some(not_after2 as f64)
     })
     .await;
 
@@ -466,10 +496,9 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     // (no Telegram gate is configured) must at least be declared.
     let event_only = ["gamegate_telegram_calls_total"];
     let dashboard = gamegate::render::grafana::dashboard();
-    let rules: serde_norway::Value = serde_norway::from_str(
-        &gamegate::render::prometheus::render(&Config::default()).unwrap(),
-    )
-    .unwrap();
+    let rules: serde_norway::Value =
+        serde_norway::from_str(&gamegate::render::prometheus::render(&Config::default()).unwrap())
+            .unwrap();
     let mut queries: Vec<(String, String)> = gamegate::render::grafana::queries(&dashboard)
         .into_iter()
         .map(|q| ("dashboard".to_owned(), q))
@@ -483,9 +512,12 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     let mut named = BTreeSet::new();
     for (source, expr) in &queries {
         for name in metric_names(expr) {
-            let found = s.has_sample(&name)
-                || (event_only.contains(&name.as_str()) && s.declares(&name));
-            assert!(found, "{source} names {name}, which /metrics does not export:\n{expr}");
+            let found =
+                s.has_sample(&name) || (event_only.contains(&name.as_str()) && s.declares(&name));
+            assert!(
+                found,
+                "{source} names {name}, which /metrics does not export:\n{expr}"
+            );
             named.insert(name);
         }
     }

@@ -114,7 +114,9 @@ async fn metrics(State(state): State<AdminState>) -> Response {
             .set(i64::from(up));
     }
     if let Some(up) = game_up {
-        m.game_server_up.get_or_create(&Unlabelled).set(i64::from(up));
+        m.game_server_up
+            .get_or_create(&Unlabelled)
+            .set(i64::from(up));
     }
     for (role, db) in &state.databases {
         let (size, idle) = db.pool_stats();

@@ -274,10 +274,7 @@ pub fn dashboard() -> Value {
         "1 when the game server answered the last scrape's ping, per process that \
          calls it (alert: GamegateGameServerDown).",
         "none",
-        vec![q(
-            sel("gamegate_game_server_up", ""),
-            "{{instance}}",
-        )],
+        vec![q(sel("gamegate_game_server_up", ""), "{{instance}}")],
     );
     l.panel(
         "timeseries",
@@ -286,11 +283,19 @@ pub fn dashboard() -> Value {
         "s",
         vec![
             q(
-                quantile("0.95", "gamegate_game_server_call_duration_seconds", ", cmd"),
+                quantile(
+                    "0.95",
+                    "gamegate_game_server_call_duration_seconds",
+                    ", cmd",
+                ),
                 "p95 {{cmd}}",
             ),
             q(
-                quantile("0.99", "gamegate_game_server_call_duration_seconds", ", cmd"),
+                quantile(
+                    "0.99",
+                    "gamegate_game_server_call_duration_seconds",
+                    ", cmd",
+                ),
                 "p99 {{cmd}}",
             ),
         ],
@@ -460,7 +465,11 @@ pub fn queries(dashboard: &Value) -> Vec<String> {
             }
         }
     }
-    for var in dashboard["templating"]["list"].as_array().into_iter().flatten() {
+    for var in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         if let Some(query) = var["query"]["query"].as_str() {
             out.push(query.to_owned());
         }
@@ -515,7 +524,11 @@ mod tests {
         ] {
             assert!(text.contains(metric), "{metric} has no panel");
         }
-        for q in ["histogram_quantile(0.5,", "histogram_quantile(0.95,", "histogram_quantile(0.99,"] {
+        for q in [
+            "histogram_quantile(0.5,",
+            "histogram_quantile(0.95,",
+            "histogram_quantile(0.99,",
+        ] {
             assert!(text.contains(q), "{q}");
         }
         // Valid JSON that parses back to the same model.

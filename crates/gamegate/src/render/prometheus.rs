@@ -616,7 +616,10 @@ mod tests {
             let name = r["alert"].as_str().unwrap();
             assert!(r["for"].as_str().unwrap().ends_with('m'), "{name}");
             assert!(
-                matches!(r["labels"]["severity"].as_str(), Some("critical" | "warning")),
+                matches!(
+                    r["labels"]["severity"].as_str(),
+                    Some("critical" | "warning")
+                ),
                 "{name}"
             );
             assert!(!r["annotations"]["summary"].as_str().unwrap().is_empty());
@@ -663,7 +666,8 @@ mod tests {
         assert_eq!(tests.len(), rules(&c).groups[0].rules.len());
         for t in tests {
             let checks = t["alert_rule_test"].as_sequence().unwrap();
-            let fired = |c: &serde_norway::Value| !c["exp_alerts"].as_sequence().unwrap().is_empty();
+            let fired =
+                |c: &serde_norway::Value| !c["exp_alerts"].as_sequence().unwrap().is_empty();
             assert!(checks.iter().any(fired), "{:?} never fires", t["name"]);
             assert!(!checks.iter().all(fired), "{:?} is never quiet", t["name"]);
             for c in checks.iter().filter(|c| fired(c)) {
