@@ -131,6 +131,34 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Merges `extra` into the field defaults of the panel added last
+    /// (thresholds, value mappings).
+    fn field_defaults(&mut self, extra: Value) {
+        let panel = self.panels.last_mut().expect("a panel was added");
+        let defaults = panel["fieldConfig"]["defaults"]
+            .as_object_mut()
+            .expect("defaults are an object");
+        for (k, v) in extra.as_object().expect("an object").clone() {
+            defaults.insert(k, v);
+        }
+    }
+}
+
+/// Red at 0, green at 1, shown as `down`/`up`.
+fn up_down() -> Value {
+    json!({
+        "thresholds": {"mode": "absolute", "steps": [
+            {"color": "red", "value": null},
+            {"color": "green", "value": 1},
+        ]},
+        "mappings": [{"type": "value", "options": {
+            "0": {"text": "down", "index": 0},
+            "1": {"text": "up", "index": 1},
+        }}],
+    })
+}
+
 fn variable(name: &str, query: String) -> Value {
     json!({
         "name": name,
@@ -138,7 +166,7 @@ fn variable(name: &str, query: String) -> Value {
         "type": "query",
         "datasource": datasource(),
         "definition": query,
-        "query": {"query": query, "refId": format!("{name}-values")},
+        "query": query,
         "refresh": 2,
         "includeAll": true,
         "allValue": ".*",
@@ -276,6 +304,7 @@ pub fn dashboard() -> Value {
         "none",
         vec![q(sel("gamegate_game_server_up", ""), "{{instance}}")],
     );
+    l.field_defaults(up_down());
     l.panel(
         "timeseries",
         "Game-server call latency p95 / p99",
@@ -325,6 +354,7 @@ pub fn dashboard() -> Value {
             "{{instance}} {{database}}",
         )],
     );
+    l.field_defaults(up_down());
     l.panel(
         "timeseries",
         "Connection pools",
@@ -408,6 +438,14 @@ pub fn dashboard() -> Value {
             "{{instance}}",
         )],
     );
+    l.field_defaults(json!({
+        "decimals": 0,
+        "thresholds": {"mode": "absolute", "steps": [
+            {"color": "red", "value": null},
+            {"color": "orange", "value": 7},
+            {"color": "green", "value": 14},
+        ]},
+    }));
 
     let by_job = "label_values(gamegate_http_requests_total, job)".to_owned();
     let by_instance =
@@ -470,7 +508,7 @@ pub fn queries(dashboard: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
     {
-        if let Some(query) = var["query"]["query"].as_str() {
+        if let Some(query) = var["query"].as_str() {
             out.push(query.to_owned());
         }
     }
