@@ -61,6 +61,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub deploy: DeployConfig,
     pub backup: BackupConfig,
+    // Monitoring: thresholds of `gamegate render prometheus-rules`.
+    pub monitoring: MonitoringConfig,
 }
 
 impl Default for Config {
@@ -82,6 +84,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             deploy: DeployConfig::default(),
             backup: BackupConfig::default(),
+            monitoring: MonitoringConfig::default(),
         }
     }
 }
@@ -614,6 +617,78 @@ impl Default for BackupConfig {
     }
 }
 
+/// Read only by `gamegate render prometheus-rules`: the alert thresholds
+/// (docs/PRODUCTION_SETUP.md#monitoring). The `for:` durations are fixed in
+/// the rules and documented there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// The `job` label Prometheus gives the gamegate targets (its
+    /// `scrape_configs` entry): `GamegateTargetDown` watches `up{job=…}`.
+    pub job: String,
+    /// `GamegateRegistrationErrorsHigh`: share of registrations, over 5
+    /// minutes, that failed on gamegate's side (game server, database,
+    /// Telegram unavailable, internal error), as a fraction in (0, 1].
+    pub registration_error_ratio: f64,
+    /// `GamegateHttp5xxHigh`: share of HTTP answers with a 5xx status over
+    /// 5 minutes, as a fraction in (0, 1].
+    pub http_5xx_ratio: f64,
+    /// `GamegatePendingRegistrationsGrowing`: the reconciler's backlog
+    /// (`gamegate_registrations_pending`) above this and not shrinking.
+    pub pending_registrations: u32,
+    /// `GamegateCertificateExpiring`: days before the certificate of
+    /// gamegate's own TLS listener expires.
+    pub certificate_expiry_days: u32,
+    /// `GamegateBanSpike`: bans issued by one process within 10 minutes.
+    pub bans_per_10m: u32,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            job: "gamegate".into(),
+            registration_error_ratio: 0.05,
+            http_5xx_ratio: 0.05,
+            pending_registrations: 10,
+            certificate_expiry_days: 14,
+            bans_per_10m: 20,
+        }
+    }
+}
+
+impl MonitoringConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let label_char = |c: char| c.is_ascii_alphanumeric() || "_.:/-".contains(c);
+        if self.job.is_empty() || !self.job.chars().all(label_char) {
+            bail!(
+                "monitoring.job = {:?} must be a Prometheus job name (letters, digits, _ . : / -)",
+                self.job
+            );
+        }
+        for (key, ratio) in [
+            ("registration_error_ratio", self.registration_error_ratio),
+            ("http_5xx_ratio", self.http_5xx_ratio),
+        ] {
+            // 1 itself would be an alert that can never fire (`> 1`).
+            if !(ratio > 0.0 && ratio < 1.0) {
+                bail!(
+                    "monitoring.{key} must be a fraction between 0 and 1 (exclusive), got {ratio}"
+                );
+            }
+        }
+        if self.pending_registrations == 0 || self.bans_per_10m == 0 {
+            bail!("monitoring.pending_registrations and monitoring.bans_per_10m must be above 0");
+        }
+        if !(1..=365).contains(&self.certificate_expiry_days) {
+            bail!(
+                "monitoring.certificate_expiry_days must be between 1 and 365, got {}",
+                self.certificate_expiry_days
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The Telegram gate (docs/TELEGRAM.md): group membership via the Bot API's
 /// `getChatMember`, and verification of `telegram_auth`. Membership is checked
 /// when both `bot_token` and `chat_id` are set.
@@ -999,6 +1074,7 @@ impl Config {
         if self.backup.max_age_hours == 0 {
             bail!("backup.max_age_hours must be above 0");
         }
+        self.monitoring.validate()?;
         if self.log.access_log.trim().is_empty() {
             bail!("log.access_log must be \"stdout\", \"off\" or a file path");
         }
@@ -1214,6 +1290,46 @@ mod tests {
             missing.is_empty(),
             "keys missing from the documented example: {missing:?}"
         );
+    }
+
+    #[test]
+    fn monitoring_thresholds_are_validated() {
+        let (c, _) = Config::load_from(
+            Some(file("[monitoring]\njob = \"gg-prod\"\nbans_per_10m = 3\n").path()),
+            env(&[("GAMEGATE_MONITORING__HTTP_5XX_RATIO", "0.25")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.monitoring.job.as_str(), c.monitoring.bans_per_10m),
+            ("gg-prod", 3)
+        );
+        assert_eq!(c.monitoring.http_5xx_ratio, 0.25);
+        for (toml, error) in [
+            ("job = \"a\\\"b\"", "monitoring.job"),
+            ("job = \"\"", "monitoring.job"),
+            ("http_5xx_ratio = 1.0", "monitoring.http_5xx_ratio"),
+            (
+                "registration_error_ratio = 0.0",
+                "monitoring.registration_error_ratio",
+            ),
+            (
+                "pending_registrations = 0",
+                "monitoring.pending_registrations",
+            ),
+            ("bans_per_10m = 0", "monitoring.bans_per_10m"),
+            (
+                "certificate_expiry_days = 0",
+                "monitoring.certificate_expiry_days",
+            ),
+            (
+                "certificate_expiry_days = 366",
+                "monitoring.certificate_expiry_days",
+            ),
+        ] {
+            let f = file(&format!("[monitoring]\n{toml}\n"));
+            let e = Config::load_from(Some(f.path()), env(&[])).unwrap_err();
+            assert!(format!("{e:#}").contains(error), "{toml}: {e:#}");
+        }
     }
 
     #[test]

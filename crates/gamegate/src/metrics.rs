@@ -95,6 +95,21 @@ pub struct ResultLabels {
     pub result: &'static str,
 }
 
+/// No labels: a family of one series that is exported only once it is set,
+/// so a process that does not know a value (no game server, TLS off, no
+/// reconciler) omits the metric instead of reporting a misleading 0.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Unlabelled;
+
+impl EncodeLabelSet for Unlabelled {
+    fn encode(
+        &self,
+        _encoder: prometheus_client::encoding::LabelSetEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        Ok(())
+    }
+}
+
 fn latency_buckets() -> impl Iterator<Item = f64> {
     [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -117,6 +132,21 @@ pub struct Metrics {
     pub jail_bans_issued: Counter,
     pub jail_active_bans: Gauge,
     pub jail_refused: Counter,
+    // Monitoring: what the rendered alert rules and dashboard need
+    // (`gamegate render prometheus-rules|grafana-dashboard`).
+    /// `gamegate_game_server_up`: 1 when the game server answered a ping at
+    /// the last scrape, 0 when not; only in processes that call it.
+    pub game_server_up: Family<Unlabelled, Gauge>,
+    /// `gamegate_database_up{database}`: 1 when the database answered a ping
+    /// at the last scrape, 0 when not.
+    pub database_up: Family<DatabaseLabels, Gauge>,
+    /// `gamegate_registrations_pending`: pending registrations older than the
+    /// reconciler's grace period, counted at each reconciler pass.
+    pub registrations_pending: Family<Unlabelled, Gauge>,
+    /// `gamegate_tls_certificate_expiry_timestamp_seconds`: `notAfter` of the
+    /// certificate this process serves, as Unix seconds; set at load and at
+    /// every reload; absent when TLS is off.
+    pub tls_certificate_expiry: Family<Unlabelled, Gauge>,
 }
 
 impl Default for Metrics {
@@ -210,6 +240,30 @@ impl Metrics {
             "Requests refused with 403 banned",
             jail_refused.clone(),
         );
+        let game_server_up = Family::<Unlabelled, Gauge>::default();
+        registry.register(
+            "game_server_up",
+            "1 when the game server answered a ping at the last scrape, else 0",
+            game_server_up.clone(),
+        );
+        let database_up = Family::<DatabaseLabels, Gauge>::default();
+        registry.register(
+            "database_up",
+            "1 when the database answered a ping at the last scrape, else 0",
+            database_up.clone(),
+        );
+        let registrations_pending = Family::<Unlabelled, Gauge>::default();
+        registry.register(
+            "registrations_pending",
+            "Pending registrations older than the reconciler's grace period, at its last pass",
+            registrations_pending.clone(),
+        );
+        let tls_certificate_expiry = Family::<Unlabelled, Gauge>::default();
+        registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "notAfter of the served TLS certificate, in Unix seconds",
+            tls_certificate_expiry.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -225,6 +279,34 @@ impl Metrics {
             jail_bans_issued,
             jail_active_bans,
             jail_refused,
+            game_server_up,
+            database_up,
+            registrations_pending,
+            tls_certificate_expiry,
+        }
+    }
+
+    /// Sets `gamegate_tls_certificate_expiry_timestamp_seconds` from the first
+    /// certificate of a PEM file; an unreadable file leaves the value as it
+    /// was (the listener keeps serving the certificate it has).
+    pub fn tls_certificate(&self, cert_file: &std::path::Path) {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject as _;
+        let not_after = std::fs::read(cert_file).ok().and_then(|pem| {
+            let der = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
+            let facts = crate::doctor::CertFacts::parse(&der).ok()?;
+            Some(facts.not_after.unix_timestamp())
+        });
+        match not_after {
+            Some(t) => {
+                self.tls_certificate_expiry
+                    .get_or_create(&Unlabelled)
+                    .set(t);
+            }
+            None => tracing::warn!(
+                cert = %cert_file.display(),
+                "cannot read the certificate's expiry date for gamegate_tls_certificate_expiry_timestamp_seconds"
+            ),
         }
     }
 

@@ -8,7 +8,7 @@ use gamegate_gameserver::GameServer;
 use gamegate_store::Database;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{Metrics, ResultLabels};
+use crate::metrics::{Metrics, ResultLabels, Unlabelled};
 use crate::registration::unix_now;
 
 pub struct Reconciler {
@@ -53,6 +53,11 @@ impl Reconciler {
         // server that is still acting on the register command.
         let grace_secs = self.grace.as_millis().div_ceil(1000) as i64;
         let cutoff = unix_now() - grace_secs - 1;
+        let backlog = self.db.accounts().count_pending_before(cutoff).await?;
+        self.metrics
+            .registrations_pending
+            .get_or_create(&Unlabelled)
+            .set(backlog);
         let pending = self
             .db
             .accounts()

@@ -149,7 +149,8 @@ impl Application {
             true => None,
             false => Some(
                 CertificateFiles::load(&config.http.tls_cert_file, &config.http.tls_key_file)
-                    .await?,
+                    .await?
+                    .with_metrics(metrics.clone()),
             ),
         };
         let (access_log, access_log_writer) = match AccessLog::start(

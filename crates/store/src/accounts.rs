@@ -364,6 +364,27 @@ impl<'a> Accounts<'a> {
             .await
     }
 
+    /// How many pending reservations were created at or before
+    /// `created_before` (Unix seconds): the reconciler's backlog, exported as
+    /// `gamegate_registrations_pending` (index `(state, created_at)`).
+    pub async fn count_pending_before(&self, created_before: i64) -> Result<i64, StoreError> {
+        self.db
+            .bounded(async {
+                let (sql, values) = self.db.build(
+                    Query::select()
+                        .expr(Expr::col(Players::LoginNorm).count())
+                        .from(Players::Table)
+                        .and_where(Expr::col(Players::State).eq(PENDING))
+                        .and_where(Expr::col(Players::CreatedAt).lte(created_before)),
+                );
+                let row = sqlx::query_with(sql, values)
+                    .fetch_one(self.db.pool())
+                    .await?;
+                Ok(row.try_get::<i64, _>(0)?)
+            })
+            .await
+    }
+
     pub async fn count_for_telegram(&self, telegram_id: i64) -> Result<i64, StoreError> {
         self.db
             .bounded(async {

@@ -13,7 +13,7 @@ use gamegate_store::Database;
 use serde_json::json;
 
 use super::Common;
-use crate::metrics::DatabaseLabels;
+use crate::metrics::{DatabaseLabels, Unlabelled};
 use crate::registration::unix_now;
 use crate::status_cache::StatusCache;
 
@@ -89,8 +89,35 @@ async fn internal_health(State(state): State<AdminState>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
+/// The exposition, after asking each database and the game server whether
+/// they answer (`gamegate_database_up`, `gamegate_game_server_up`): one ping
+/// each, concurrently, bounded like the health check's.
 async fn metrics(State(state): State<AdminState>) -> Response {
     let m = &state.common.metrics;
+    let databases = async {
+        let mut up = Vec::with_capacity(state.databases.len());
+        for (role, db) in &state.databases {
+            up.push((*role, timed(async { db.ping().await.is_ok() }).await.0));
+        }
+        up
+    };
+    let game = async {
+        match &state.game {
+            Some(game) => Some(timed(async { game.ping().await.is_ok() }).await.0),
+            None => None,
+        }
+    };
+    let (databases_up, game_up) = tokio::join!(databases, game);
+    for (role, up) in databases_up {
+        m.database_up
+            .get_or_create(&DatabaseLabels { database: role })
+            .set(i64::from(up));
+    }
+    if let Some(up) = game_up {
+        m.game_server_up
+            .get_or_create(&Unlabelled)
+            .set(i64::from(up));
+    }
     for (role, db) in &state.databases {
         let (size, idle) = db.pool_stats();
         let labels = DatabaseLabels { database: role };

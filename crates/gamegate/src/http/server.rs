@@ -68,6 +68,8 @@ pub struct CertificateFiles {
     cert: PathBuf,
     key: PathBuf,
     pub config: RustlsConfig,
+    /// Where the certificate's expiry date is published, if anywhere.
+    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl CertificateFiles {
@@ -83,7 +85,20 @@ impl CertificateFiles {
                     key.display()
                 )
             })?;
-        Ok(Self { cert, key, config })
+        Ok(Self {
+            cert,
+            key,
+            config,
+            metrics: None,
+        })
+    }
+
+    /// Publishes the certificate's expiry date now and after every reload
+    /// (`gamegate_tls_certificate_expiry_timestamp_seconds`).
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        metrics.tls_certificate(&self.cert);
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Checks the files every `interval` and loads a changed pair. A pair
@@ -111,6 +126,9 @@ impl CertificateFiles {
             {
                 Ok(()) => {
                     tracing::info!(cert = %self.cert.display(), "TLS certificate reloaded");
+                    if let Some(metrics) = &self.metrics {
+                        metrics.tls_certificate(&self.cert);
+                    }
                 }
                 Err(e) => tracing::warn!(
                     cert = %self.cert.display(),

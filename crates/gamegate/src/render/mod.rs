@@ -5,8 +5,10 @@
 
 pub mod compose;
 pub mod fail2ban;
+pub mod grafana;
 pub mod logrotate;
 pub mod nginx;
+pub mod prometheus;
 pub mod systemd;
 pub mod wireguard;
 
@@ -69,6 +71,23 @@ pub enum RenderTarget {
         #[arg(long)]
         peer_public_key: String,
         #[arg(long, default_value = "wg0.conf")]
+        out: PathBuf,
+    },
+    /// Prometheus alerting rules (game server down, registration errors, 5xx,
+    /// pending registrations, database down, certificate expiry, ban spikes)
+    /// with the thresholds of [monitoring]; check with `promtool check rules`.
+    PrometheusRules {
+        /// Where to write the rule file; `-` prints it.
+        #[arg(long, default_value = "gamegate-rules.yml")]
+        out: PathBuf,
+        /// Also write unit tests of the rules for `promtool test rules FILE`.
+        #[arg(long)]
+        tests: Option<PathBuf>,
+    },
+    /// A Grafana dashboard (JSON, import with the Prometheus datasource).
+    GrafanaDashboard {
+        /// Where to write the dashboard; `-` prints it.
+        #[arg(long, default_value = "gamegate-dashboard.json")]
         out: PathBuf,
     },
 }
@@ -162,8 +181,65 @@ pub fn run(config: &Config, target: RenderTarget) -> anyhow::Result<()> {
                 private.public().to_base64()
             )?;
         }
+        RenderTarget::PrometheusRules { out, tests } => {
+            let text = prometheus::render(config)?;
+            if out == Path::new("-") {
+                if tests.is_some() {
+                    bail!("--tests needs the rules in a file (--out FILE): the tests load them");
+                }
+                stdout.write_all(text.as_bytes())?;
+                return Ok(());
+            }
+            write_file(&out, &text, 0o644)?;
+            writeln!(
+                stdout,
+                "wrote {}; check with `promtool check rules {}`, then add it to rule_files in prometheus.yml",
+                out.display(),
+                out.display()
+            )?;
+            if let Some(tests) = tests {
+                let rules = rules_path_from(&tests, &out)?;
+                write_file(&tests, &prometheus::render_tests(config, &rules)?, 0o644)?;
+                writeln!(
+                    stdout,
+                    "wrote {}; run with `promtool test rules {}`",
+                    tests.display(),
+                    tests.display()
+                )?;
+            }
+        }
+        RenderTarget::GrafanaDashboard { out } => {
+            let text = grafana::render();
+            if out == Path::new("-") {
+                stdout.write_all(text.as_bytes())?;
+                return Ok(());
+            }
+            write_file(&out, &text, 0o644)?;
+            writeln!(
+                stdout,
+                "wrote {}; import it in Grafana (Dashboards → New → Import) and pick the Prometheus datasource",
+                out.display()
+            )?;
+        }
     }
     Ok(())
+}
+
+/// How the test file at `tests` names the rule file at `rules` in its
+/// `rule_files:` (promtool resolves it from the test file's directory): the
+/// bare name when both share a directory, else the absolute path.
+fn rules_path_from(tests: &Path, rules: &Path) -> anyhow::Result<String> {
+    let dir = |p: &Path| {
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+        std::path::absolute(parent.unwrap_or(Path::new(".")))
+    };
+    let name = rules
+        .file_name()
+        .with_context(|| format!("{} is not a file path", rules.display()))?;
+    if dir(tests)? == dir(rules)? {
+        return Ok(name.to_string_lossy().into_owned());
+    }
+    Ok(std::path::absolute(rules)?.to_string_lossy().into_owned())
 }
 
 /// Writes through a temporary file in the same directory and renames it, so
