@@ -15,7 +15,10 @@ use crate::http::ApiError;
 
 /// The access-log format shared with gamegate's own access log, so one
 /// fail2ban filter reads both. Changing it breaks `filter.d/gamegate.conf`.
-pub const LOG_FORMAT: &str = r#"'$remote_addr - - [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'"#;
+/// `$gamegate_log_client` is `$remote_addr`, or the player a request with a
+/// valid key names: a fail2ban reading the log then bans that player, never
+/// the site's server that speaks for every player.
+pub const LOG_FORMAT: &str = r#"'$gamegate_log_client - - [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'"#;
 
 /// Headers a browser may send cross-origin; X-API-Key is why the site's
 /// requests are preflighted at all.
@@ -44,6 +47,8 @@ struct Site {
     cors: Cors,
     register_limit: Option<(u32, u32)>,
     status_limit: Option<(u32, u32)>,
+    /// `edge.site_key_per_minute` / `edge.site_key_burst`.
+    site_key_limit: Option<(u32, u32)>,
     /// `edge.ipv6_prefix`, a multiple of 16 here.
     ipv6_prefix: u8,
     body_limit: usize,
@@ -173,6 +178,7 @@ impl Site {
             cors,
             register_limit: limit(e.register_per_minute, e.register_burst),
             status_limit: limit(e.status_per_minute, e.status_burst),
+            site_key_limit: limit(e.site_key_per_minute, e.site_key_burst),
             ipv6_prefix: e.ipv6_prefix,
             body_limit: config.http.body_limit_bytes,
             // Longer than the service's own backstop, so a slow registration
@@ -261,6 +267,22 @@ impl Site {
         writeln!(o, "}}\n")?;
         writeln!(
             o,
+            "# The address logged: the player a valid key names, else the peer."
+        )?;
+        writeln!(
+            o,
+            "map $http_x_player_ip $gamegate_player_ip {{\n    default \"\";\n\
+             \x20   \"~^([0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}})$\" $1;\n\
+             \x20   \"~^([0-9a-fA-F:]{{2,39}})$\" $1;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "map $gamegate_key_ok:$gamegate_player_ip $gamegate_log_client {{\n\
+             \x20   \"~^1:(?<gamegate_logged>.+)$\" $gamegate_logged;\n\
+             \x20   default $remote_addr;\n}}\n"
+        )?;
+        writeln!(
+            o,
             "# On /api/register a valid key speaks for the player it names: that\n\
              # player's budget, not the site's. Without a valid key: the peer's."
         )?;
@@ -269,6 +291,10 @@ impl Site {
             "map $gamegate_key_ok:$gamegate_player $gamegate_register_client {{\n\
              \x20   \"~^1:(?<gamegate_named>.+)$\" \"player $gamegate_named\";\n\
              \x20   default $gamegate_client;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "map $gamegate_key_ok $gamegate_site_key {{\n    1 $http_x_api_key;\n    default \"\";\n}}\n"
         )
     }
 
@@ -284,6 +310,13 @@ impl Site {
                 self.register_limit,
             ),
             ("gamegate_status", "$gamegate_client", self.status_limit),
+            // All requests of one valid key together; other requests have an
+            // empty key, which nginx does not count.
+            (
+                "gamegate_site_key",
+                "$gamegate_site_key",
+                self.site_key_limit,
+            ),
         ] {
             if let Some((per_minute, _)) = limit {
                 writeln!(
@@ -553,11 +586,12 @@ impl Site {
             "        if ($request_method = OPTIONS) {\n            return 204;\n        }\n";
         writeln!(
             o,
-            "    location = /api/register {{\n{preflight}{limit}\
+            "    location = /api/register {{\n{preflight}{limit}{site_limit}\
              \x20       # In the access phase, after limit_req: key guessing is rate-limited too.\n\
              \x20       auth_request /_gamegate/key;\n\
              \x20       proxy_pass http://gamegate_register;\n    }}\n",
-            limit = limit("gamegate_register", self.register_limit)
+            limit = limit("gamegate_register", self.register_limit),
+            site_limit = limit("gamegate_site_key", self.site_key_limit)
         )?;
         writeln!(
             o,

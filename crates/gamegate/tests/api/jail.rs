@@ -487,3 +487,59 @@ async fn the_ban_command_adds_lists_and_removes_bans_a_running_process_obeys() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_ban_command_bans_networks_a_running_process_obeys() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        small_jail(c);
+        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await
+    .unwrap();
+    let db_url = app.config.database.url.clone();
+
+    let out = ban_command(&db_url, &["add", "2001:DB8:1:2::5/64", "--for", "1h"]).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).starts_with("banned 2001:db8:1:2::/64 until "),
+        "host bits cleared: {out:?}"
+    );
+    let out = ban_command(&db_url, &["add", "203.0.113.0/24", "--for", "10m"]).await;
+    assert!(
+        stdout(&out).starts_with("banned 203.0.113.0/24 until "),
+        "{out:?}"
+    );
+    app.eventually(
+        "the network bans reach the process",
+        Duration::from_secs(10),
+        || async { status_as(&app, Some("2001:db8:1:2:ffff::1")).await.status() == 403 },
+    )
+    .await;
+    assert_banned(status_as(&app, Some("203.0.113.200")).await).await;
+    assert_eq!(status_as(&app, Some("2001:db8:1:3::1")).await.status(), 200);
+    assert_eq!(status_as(&app, Some("203.0.114.1")).await.status(), 200);
+
+    let out = ban_command(&db_url, &["list", "--json"]).await;
+    let list: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(list[0]["ip"], "2001:db8:1:2::/64", "{list}");
+    assert_eq!(list[1]["ip"], "203.0.113.0/24", "{list}");
+
+    // An address inside a banned network: the network to lift is named.
+    let out = ban_command(&db_url, &["remove", "2001:db8:1:2::7"]).await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out).trim(),
+        "2001:db8:1:2::7 has no ban of its own; it is covered by 2001:db8:1:2::/64 \
+         (gamegate ban remove 2001:db8:1:2::/64)"
+    );
+    let out = ban_command(&db_url, &["remove", "2001:db8:1:2::/64"]).await;
+    assert_eq!(stdout(&out).trim(), "lifted the ban of 2001:db8:1:2::/64");
+    app.eventually(
+        "the lifted network ban reaches the process",
+        Duration::from_secs(10),
+        || async { status_as(&app, Some("2001:db8:1:2:ffff::1")).await.status() == 200 },
+    )
+    .await;
+    assert_banned(status_as(&app, Some("203.0.113.200")).await).await;
+    app.stop().await;
+}
