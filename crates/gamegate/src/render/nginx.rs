@@ -774,6 +774,38 @@ mod tests {
     }
 
     #[test]
+    fn zones_key_ipv6_clients_by_network_and_site_requests_by_the_named_player() {
+        let text = render(&config()).unwrap();
+        for needle in [
+            "map $binary_remote_addr $gamegate_client {",
+            "\"~(?s)^(.{8}).{8}$\" $1;",
+            "limit_req_zone $gamegate_register_client zone=gamegate_register:10m rate=10r/m;",
+            "limit_req_zone $gamegate_client zone=gamegate_status:10m rate=30r/m;",
+            "map $gamegate_key_ok:$gamegate_player $gamegate_register_client {",
+            "proxy_set_header X-Player-IP $http_x_player_ip;",
+            "log_format gamegate '$gamegate_log_client - - [",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(!text.contains("zone=gamegate_site_key"), "off by default");
+
+        let mut c = config();
+        c.edge.ipv6_prefix = 48;
+        c.edge.site_key_per_minute = 60;
+        let text = render(&c).unwrap();
+        assert!(text.contains("\"~(?s)^(.{6}).{10}$\" $1;"), "{text}");
+        assert!(text.contains("(:[0-9a-fA-F]{1,4}){2})"), "three groups: {text}");
+        assert!(
+            text.contains("limit_req zone=gamegate_site_key burst=100 nodelay;"),
+            "{text}"
+        );
+        c.edge.ipv6_prefix = 128;
+        assert!(!render(&c).unwrap().contains("(?s)"), "whole addresses");
+        c.edge.ipv6_prefix = 56;
+        assert!(err(&c).contains("whole 16-bit groups"), "{}", err(&c));
+    }
+
+    #[test]
     fn every_key_is_an_anchored_case_sensitive_map_entry() {
         let text = render(&config()).unwrap();
         assert!(text.contains("map $http_x_api_key $gamegate_key_ok {"));
