@@ -794,7 +794,10 @@ mod tests {
         c.edge.site_key_per_minute = 60;
         let text = render(&c).unwrap();
         assert!(text.contains("\"~(?s)^(.{6}).{10}$\" $1;"), "{text}");
-        assert!(text.contains("(:[0-9a-fA-F]{1,4}){2})"), "three groups: {text}");
+        assert!(
+            text.contains("(:[0-9a-fA-F]{1,4}){2})"),
+            "three groups: {text}"
+        );
         assert!(
             text.contains("limit_req zone=gamegate_site_key burst=100 nodelay;"),
             "{text}"

@@ -660,3 +660,38 @@ async fn the_banner_names_running_bans_and_how_to_lift_them() {
     drop(again);
     drop(dir);
 }
+
+#[tokio::test]
+async fn the_access_log_names_the_player_a_valid_key_speaks_for() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("access.log");
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.log.access_log = log.display().to_string();
+    })
+    .await
+    .unwrap();
+    let (status, body) = register(&app, As::site_for("198.51.100.9"), "Logged_1", 1).await;
+    assert_eq!(status, 200, "{body}");
+    let wrong = As {
+        key: Some(WRONG_KEY),
+        player: Some("198.51.100.10"),
+        ..As::default()
+    };
+    assert_eq!(register(&app, wrong, "Logged_2", 2).await.0, 403);
+    app.eventually(
+        "both lines are written",
+        Duration::from_secs(10),
+        || async { std::fs::read_to_string(&log).is_ok_and(|text| text.lines().count() >= 2) },
+    )
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("198.51.100.9 - - ["), "{text}");
+    assert!(lines[0].contains("\" 200 "), "{text}");
+    assert!(
+        lines[1].starts_with("127.0.0.1 - - ["),
+        "a wrong key is its peer: {text}"
+    );
+    assert!(!text.contains("198.51.100.10"), "{text}");
+    app.stop().await;
+}
