@@ -294,11 +294,6 @@ impl Edge {
             site_key,
         }
     }
-
-    /// `edge.ipv6_prefix`.
-    pub fn ipv6_prefix(&self) -> u8 {
-        self.ipv6_prefix
-    }
 }
 
 /// The outermost edge layer: resolves the [`Client`] and hands it to the

@@ -147,7 +147,7 @@ impl Site {
 
         // The zones key an IPv6 client by whole bytes of $binary_remote_addr
         // and a player's address by whole groups of its text.
-        if e.ipv6_prefix % 16 != 0 {
+        if !e.ipv6_prefix.is_multiple_of(16) {
             bail!(
                 "edge.ipv6_prefix = {}: the rendered nginx keys IPv6 clients by whole 16-bit \
                  groups; use 32, 48, 64, 80, 96, 112 or 128",
