@@ -2,15 +2,17 @@
 //! operator. Running processes pick changes up within
 //! `edge.ban_sync_interval_ms`.
 //!
-//! Bans are exact addresses (IPv4 or IPv6; `::ffff:1.2.3.4` is `1.2.3.4`),
-//! never networks.
+//! A ban names an address (IPv4 or IPv6; `::ffff:1.2.3.4` is `1.2.3.4`) or a
+//! network in CIDR form (`203.0.113.0/24`, `2001:db8:1:2::/64`); the jail
+//! bans an IPv6 client by its /`edge.ipv6_prefix`.
 
 use std::net::IpAddr;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use gamegate_store::MigrationSet;
-use gamegate_store::bans::{Ban, MAX_REASON_CHARS};
+use gamegate_store::bans::{Ban, MAX_REASON_CHARS, canonical_net, canonical_network};
+use ipnet::IpNet;
 use serde_json::json;
 
 use crate::report_cmd::{format_utc, parse_duration};
@@ -28,9 +30,10 @@ pub enum BanCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Bans one address (IPv4 or IPv6). An existing longer ban is kept.
+    /// Bans one address or network (IPv4 or IPv6). An existing longer ban is kept.
     Add {
-        /// The client address, e.g. 203.0.113.7 or 2001:db8::7.
+        /// The client address or network, e.g. 203.0.113.7, 2001:db8::7,
+        /// 203.0.113.0/24 or 2001:db8:1:2::/64.
         ip: String,
         /// How long: a whole number followed by s, m, h or d (default: edge.ban_secs).
         #[arg(long = "for", value_name = "DURATION")]
@@ -39,9 +42,9 @@ pub enum BanCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Lifts the ban of one address.
+    /// Lifts the ban of one address or network, as `ban list` shows it.
     Remove {
-        /// The client address, e.g. 203.0.113.7 or 2001:db8::7.
+        /// The banned address or network, e.g. 203.0.113.7 or 2001:db8:1:2::/64.
         ip: String,
     },
 }
@@ -49,17 +52,21 @@ pub enum BanCommand {
 /// Bound on connecting to the database and on each statement of a command.
 const OPERATOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Parses one client address, as the jail keys it.
-pub fn parse_ip(text: &str) -> anyhow::Result<IpAddr> {
-    text.trim()
-        .parse::<IpAddr>()
-        .map(|ip| ip.to_canonical())
-        .map_err(|_| {
+/// Parses one address or CIDR network, canonical: host bits cleared,
+/// IPv4-mapped IPv6 as IPv4.
+pub fn parse_net(text: &str) -> anyhow::Result<IpNet> {
+    let text = text.trim();
+    let net = match text.parse::<IpAddr>() {
+        Ok(ip) => IpNet::from(ip.to_canonical()),
+        Err(_) => text.parse::<IpNet>().map_err(|_| {
             anyhow::anyhow!(
-                "{text:?} is not an IP address: give one IPv4 or IPv6 address, \
-                 e.g. 203.0.113.7 or 2001:db8::7 (networks cannot be banned)"
+                "{text:?} is not an IP address or network: give one IPv4 or IPv6 address \
+                 or CIDR network, e.g. 203.0.113.7, 2001:db8::7, 203.0.113.0/24 or \
+                 2001:db8:1:2::/64"
             )
-        })
+        })?,
+    };
+    Ok(canonical_network(net))
 }
 
 fn check_reason(reason: &str) -> anyhow::Result<()> {
@@ -86,7 +93,7 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
             duration,
             reason,
         } => {
-            parse_ip(ip)?;
+            parse_net(ip)?;
             add_secs = Some(match duration {
                 Some(d) => parse_duration(d).with_context(|| format!("invalid --for {d:?}"))?,
                 None => i64::try_from(config.edge.ban_secs).context("edge.ban_secs too large")?,
@@ -96,7 +103,7 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
             }
         }
         BanCommand::Remove { ip } => {
-            parse_ip(ip)?;
+            parse_net(ip)?;
         }
     }
     // The server's database, never a new one (a relative path read in another
@@ -118,30 +125,49 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
                 })
             }
             BanCommand::Add { ip, reason, .. } => {
-                let ip = parse_ip(&ip)?;
+                let net = parse_net(&ip)?;
                 let secs = add_secs.unwrap_or_default();
                 let until = now
                     .checked_add(secs)
                     .context("--for is too long a duration")?;
                 let reason = reason.as_deref().unwrap_or(OPERATOR_REASON);
-                db.bans().upsert(ip, until, reason, now).await?;
-                let stored = db.bans().get(ip).await?.map_or(until, |b| b.banned_until);
+                db.bans().upsert(net, until, reason, now).await?;
+                let stored = db.bans().get(net).await?.map_or(until, |b| b.banned_until);
                 let kept = if stored > until {
                     " (an existing longer ban is kept)"
                 } else {
                     ""
                 };
                 Ok(format!(
-                    "banned {ip} until {} UTC{kept}",
+                    "banned {} until {} UTC{kept}",
+                    canonical_net(net),
                     format_utc(stored)
                 ))
             }
             BanCommand::Remove { ip } => {
-                let ip = parse_ip(&ip)?;
-                Ok(if db.bans().remove(ip).await? {
-                    format!("lifted the ban of {ip}")
+                let net = parse_net(&ip)?;
+                let shown = canonical_net(net);
+                if db.bans().remove(net).await? {
+                    return Ok(format!("lifted the ban of {shown}"));
+                }
+                // Not banned by that name: say which running ban covers it.
+                let covering: Vec<String> = db
+                    .bans()
+                    .active(now, LIST_LIMIT)
+                    .await?
+                    .into_iter()
+                    .filter(|b| b.net.contains(&net))
+                    .map(|b| canonical_net(b.net))
+                    .collect();
+                Ok(if covering.is_empty() {
+                    format!("{shown} was not banned")
                 } else {
-                    format!("{ip} was not banned")
+                    format!(
+                        "{shown} has no ban of its own; it is covered by {} \
+                         (gamegate ban remove {})",
+                        covering.join(", "),
+                        covering[0]
+                    )
                 })
             }
         }
@@ -163,7 +189,7 @@ pub fn bans_table(bans: &[Ban], now: i64) -> String {
         .iter()
         .map(|b| {
             [
-                b.ip.to_string(),
+                canonical_net(b.net),
                 format_utc(b.banned_until),
                 (b.banned_until - now).max(0).to_string(),
                 b.reason.clone(),
@@ -200,7 +226,7 @@ pub fn bans_json(bans: &[Ban], now: i64) -> String {
         .iter()
         .map(|b| {
             json!({
-                "ip": b.ip.to_string(),
+                "ip": canonical_net(b.net),
                 "banned_until": b.banned_until,
                 "banned_until_utc": format_utc(b.banned_until),
                 "remaining_secs": (b.banned_until - now).max(0),
@@ -219,25 +245,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addresses_are_exact_and_canonical() {
-        assert_eq!(
-            parse_ip(" 203.0.113.7 ").unwrap().to_string(),
-            "203.0.113.7"
-        );
-        assert_eq!(
-            parse_ip("::ffff:203.0.113.7").unwrap().to_string(),
-            "203.0.113.7"
-        );
-        assert_eq!(parse_ip("2001:DB8::7").unwrap().to_string(), "2001:db8::7");
+    fn addresses_and_networks_are_canonical() {
+        let shown = |text: &str| canonical_net(parse_net(text).unwrap());
+        assert_eq!(shown(" 203.0.113.7 "), "203.0.113.7");
+        assert_eq!(shown("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(shown("2001:DB8::7"), "2001:db8::7");
+        assert_eq!(shown("203.0.113.9/24"), "203.0.113.0/24");
+        assert_eq!(shown("203.0.113.9/32"), "203.0.113.9");
+        assert_eq!(shown("2001:db8:1:2:3::9/64"), "2001:db8:1:2::/64");
         for bad in [
             "",
             "203.0.113",
-            "203.0.113.0/24",
+            "203.0.113.0/33",
+            "2001:db8::/129",
             "example.com",
             "1.2.3.4:80",
         ] {
-            let err = parse_ip(bad).unwrap_err().to_string();
-            assert!(err.contains("is not an IP address"), "{bad:?}: {err}");
+            let err = parse_net(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("is not an IP address or network"),
+                "{bad:?}: {err}"
+            );
         }
     }
 
@@ -253,13 +281,13 @@ mod tests {
     fn the_table_and_json_show_every_ban() {
         let bans = vec![
             Ban {
-                ip: "2001:db8::7".parse().unwrap(),
+                net: parse_net("2001:db8::7").unwrap(),
                 banned_until: 1_700_003_600,
                 reason: "20 failures within 300 s, the last invalid_api_key".into(),
                 created_at: 1_700_000_000,
             },
             Ban {
-                ip: "203.0.113.7".parse().unwrap(),
+                net: parse_net("203.0.113.7").unwrap(),
                 banned_until: 1_700_000_060,
                 reason: OPERATOR_REASON.into(),
                 created_at: 1_700_000_000,
@@ -337,7 +365,7 @@ mod tests {
             run(
                 &config,
                 BanCommand::Remove {
-                    ip: "10.0.0.0/8".into()
+                    ip: "10.0.0.0/33".into()
                 }
             )
             .await

@@ -37,6 +37,7 @@ const LIST_KEYS: &[&str] = &[
     "nginx.status_upstreams",
     "edge.ban_on",
     "analytics.ingest_tokens",
+    "edge.ban_ignore",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -416,7 +417,23 @@ pub struct EdgeConfig {
     /// How often bans are re-read from the database, so bans of other
     /// processes and of `gamegate ban add|remove` take effect here.
     pub ban_sync_interval_ms: u64,
+    // The site as a consumer; networks, not addresses (docs/EDGE.md).
+    /// Requests that carry a valid `X-API-Key` — a site speaking for its
+    /// players through `X-Player-IP` — per key and minute, all players
+    /// together: a bound on what a leaked key can do. 0 turns it off.
+    pub site_key_per_minute: u32,
+    pub site_key_burst: u32,
+    /// IPv6 clients are limited and banned by this network prefix (bits),
+    /// since any IPv6 client owns a whole /64; IPv4 clients by their address.
+    /// 128 keys IPv6 clients by address. Between 32 and 128.
+    pub ipv6_prefix: u8,
+    /// CIDRs (or single addresses) the jail never bans, like fail2ban's
+    /// `ignoreip`; running bans that cover them are not enforced either.
+    pub ban_ignore: Vec<String>,
 }
+
+/// The shortest `edge.ipv6_prefix`: a /32 is a whole provider's allocation.
+pub const MIN_IPV6_PREFIX: u8 = 32;
 
 /// Bounds of the jail settings: the sliding window keeps up to
 /// `ban_threshold` timestamps per tracked IP, so the threshold bounds memory.
@@ -442,6 +459,10 @@ impl Default for EdgeConfig {
             ban_window_secs: 300,
             ban_secs: 3_600,
             ban_sync_interval_ms: 5_000,
+            site_key_per_minute: 0,
+            site_key_burst: 100,
+            ipv6_prefix: 64,
+            ban_ignore: vec!["127.0.0.0/8".into(), "::1".into()],
         }
     }
 }
@@ -466,6 +487,10 @@ impl std::fmt::Debug for EdgeConfig {
             .field("ban_window_secs", &self.ban_window_secs)
             .field("ban_secs", &self.ban_secs)
             .field("ban_sync_interval_ms", &self.ban_sync_interval_ms)
+            .field("site_key_per_minute", &self.site_key_per_minute)
+            .field("site_key_burst", &self.site_key_burst)
+            .field("ipv6_prefix", &self.ipv6_prefix)
+            .field("ban_ignore", &self.ban_ignore)
             .finish()
     }
 }
@@ -823,19 +848,12 @@ impl TelegramConfig {
 impl EdgeConfig {
     /// `trusted_proxies` parsed; a bare address is a /32 (or /128).
     pub fn trusted_proxy_nets(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
-        self.trusted_proxies
-            .iter()
-            .map(|s| {
-                let s = s.trim();
-                s.parse::<ipnet::IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "edge.trusted_proxies: {s:?} is not a CIDR or an IP address"
-                        )
-                    })
-            })
-            .collect()
+        nets("edge.trusted_proxies", &self.trusted_proxies)
+    }
+
+    /// `ban_ignore` parsed; a bare address is a /32 (or /128).
+    pub fn ban_ignore_nets(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        nets("edge.ban_ignore", &self.ban_ignore)
     }
 
     /// `ban_on` as error codes. Only client errors may count: counting our own
@@ -896,6 +914,13 @@ impl EdgeConfig {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.validate_jail()?;
+        self.ban_ignore_nets()?;
+        if !(MIN_IPV6_PREFIX..=128).contains(&self.ipv6_prefix) {
+            bail!(
+                "edge.ipv6_prefix must be between {MIN_IPV6_PREFIX} and 128, got {}",
+                self.ipv6_prefix
+            );
+        }
         for key in &self.api_keys {
             if key.trim() != key || key.len() < 16 || !key.bytes().all(|b| b.is_ascii_graphic()) {
                 // Never the key itself in the message.
@@ -910,6 +935,7 @@ impl EdgeConfig {
         for (name, per_minute, burst) in [
             ("register", self.register_per_minute, self.register_burst),
             ("status", self.status_per_minute, self.status_burst),
+            ("site_key", self.site_key_per_minute, self.site_key_burst),
         ] {
             if per_minute > 0 && burst == 0 {
                 bail!("edge.{name}_burst must be at least 1 when edge.{name}_per_minute is set");
@@ -922,6 +948,18 @@ impl EdgeConfig {
         }
         Ok(())
     }
+}
+
+/// CIDRs or bare addresses (a /32 or /128) of the list `what`.
+fn nets(what: &str, list: &[String]) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("{what}: {s:?} is not a CIDR or an IP address"))
+        })
+        .collect()
 }
 
 fn ms(v: u64) -> Duration {
@@ -1547,6 +1585,13 @@ mod tests {
             ("GAMEGATE_EDGE__BAN_ON", "", "edge.ban_on is empty"),
             ("GAMEGATE_EDGE__BAN_THRESHOLD", "0", "edge.ban_threshold"),
             ("GAMEGATE_EDGE__BAN_THRESHOLD", "1001", "edge.ban_threshold"),
+            ("GAMEGATE_EDGE__IPV6_PREFIX", "31", "edge.ipv6_prefix"),
+            ("GAMEGATE_EDGE__IPV6_PREFIX", "129", "edge.ipv6_prefix"),
+            (
+                "GAMEGATE_EDGE__BAN_IGNORE",
+                "127.0.0.1,nope",
+                "edge.ban_ignore",
+            ),
             (
                 "GAMEGATE_EDGE__BAN_WINDOW_SECS",
                 "0",

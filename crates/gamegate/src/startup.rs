@@ -354,9 +354,13 @@ impl Application {
                                     .merge(stats_public())
                                     .merge(demo),
                                 common.clone(),
-                                |router| match &jail {
-                                    Some(jail) => edge.jail(router, jail.clone()),
-                                    None => router,
+                                |router| {
+                                    // Who the client is, resolved once around
+                                    // the jail (a valid site key may name its player).
+                                    edge.identify(match &jail {
+                                        Some(jail) => edge.jail(router, jail.clone()),
+                                        None => router,
+                                    })
                                 },
                             ))
                         },
@@ -583,6 +587,7 @@ impl Application {
         });
         if let Some(jail) = &self.jail {
             out += &format!("  {:<9} {}\n", "ban jail", jail.describe());
+            out += &running_bans(jail);
         }
         if let Some(registrar) = &self.registrar {
             out += &format!("  {:<9} {}\n", "telegram", registrar.telegram.summary());
@@ -710,4 +715,33 @@ impl Application {
         }
         results.into_iter().collect()
     }
+}
+
+/// The banner's lines on running bans: the longest few, and how to list and
+/// lift them. Empty when none is running.
+fn running_bans(jail: &Jail) -> String {
+    const SHOWN: usize = 5;
+    let count = jail.running_count();
+    let bans = jail.running_bans(SHOWN);
+    if bans.is_empty() {
+        return String::new();
+    }
+    let now = crate::registration::unix_now();
+    let mut out = String::new();
+    for (net, until) in &bans {
+        let net = gamegate_store::bans::canonical_net(*net);
+        out += &format!(
+            "  {:<9} banned: {net} for {} more s\n",
+            "",
+            (until - now).max(1)
+        );
+    }
+    if count > bans.len() {
+        out += &format!("  {:<9} … and {} more\n", "", count - bans.len());
+    }
+    out += &format!(
+        "  {:<9} list: gamegate ban list · lift: gamegate ban remove <address or network>\n",
+        ""
+    );
+    out
 }

@@ -739,3 +739,180 @@ error_log = "{d}/error.log"
     assert!(stdout.contains("map $http_x_api_key"));
     assert!(stderr.contains("contains the API keys"), "{stderr}");
 }
+
+/// The rendered nginx counts clients as the in-process edge does: the
+/// addresses of one IPv6 /64 share a budget, IPv4 addresses do not, and a
+/// site's request with a valid key is counted by the player it names in
+/// `X-Player-IP` — who is also the address in the access log — while a
+/// wrong key naming a player is counted by its own address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_keys_ipv6_clients_by_their_64_and_site_players_by_their_address() {
+    let Some(t) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (cert, key) = certificate(&t, dir);
+    let (_gamegate, upstream) = start_gamegate(dir, &[]).await;
+    let https_port = free_port();
+    let config = dir.join("gamegate.toml");
+    let d = dir.display();
+    // The test client (127.0.0.1) is a trusted proxy, so its X-Forwarded-For
+    // plays the clients of the internet, IPv6 ones included.
+    std::fs::write(
+        &config,
+        format!(
+            r#"[edge]
+api_keys = ["{KEY}"]
+trusted_proxies = ["127.0.0.1"]
+register_per_minute = 1
+register_burst = 2
+status_per_minute = 1
+status_burst = 3
+[nginx]
+server_name = "localhost"
+listen_https = ["127.0.0.1:{https_port}"]
+listen_http = []
+tls_certificate = "{cert}"
+tls_certificate_key = "{key}"
+register_upstreams = ["{upstream}"]
+status_upstreams = ["{upstream}"]
+access_log = "{d}/access.log"
+error_log = "{d}/error.log"
+"#,
+            cert = cert.display(),
+            key = key.display(),
+        ),
+    )
+    .unwrap();
+    let site = dir.join("site.conf");
+    render(&["nginx", "--out", site.to_str().unwrap()], &config);
+    let conf = main_conf(dir, &site);
+    nginx_t(&t, dir, &conf);
+    let mut cmd = StdCommand::new(&t.nginx);
+    nginx_args(&mut cmd, dir, &conf, false);
+    let _nginx = Nginx(cmd.spawn().expect("nginx starts"));
+    wait_for_port(https_port).await;
+    let mut c = Client {
+        http: reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .resolve("localhost", ([127, 0, 0, 1], https_port).into())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        base: format!("https://localhost:{https_port}"),
+        api_failures: 0,
+    };
+
+    // 30 addresses of one /64: one budget (burst 3 → 4 at once), then 429.
+    let mut codes = Vec::new();
+    for i in 1..=30 {
+        let r = c
+            .send(
+                c.req(Method::GET, "/api/server/status")
+                    .header("x-forwarded-for", format!("2001:db8:1:2:{i:x}::{i:x}")),
+            )
+            .await;
+        codes.push(r.status.as_u16());
+    }
+    assert_eq!(codes[..4], [200; 4], "{codes:?}");
+    assert!(codes[4..].iter().all(|&s| s == 429), "{codes:?}");
+    // The next /64, and 30 addresses of one IPv4 /24, each have their own.
+    let r = c
+        .send(
+            c.req(Method::GET, "/api/server/status")
+                .header("x-forwarded-for", "2001:db8:1:3::1"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for i in 1..=30 {
+        let r = c
+            .send(
+                c.req(Method::GET, "/api/server/status")
+                    .header("x-forwarded-for", format!("203.0.113.{i}")),
+            )
+            .await;
+        assert_eq!(r.status, 200, "203.0.113.{i}: {}", r.body);
+    }
+
+    // A site (one address) speaking for 5 players: each has the burst of 3.
+    let site = "192.0.2.10";
+    let mut n = 0;
+    let mut register = async |c: &mut Client, key: &str, player: &str| {
+        n += 1;
+        c.send(
+            c.req(Method::POST, "/api/register")
+                .header("x-forwarded-for", site)
+                .header("x-api-key", key)
+                .header("x-player-ip", player)
+                .json(
+                    &json!({"login": format!("Ngx_{n:03}"), "password": "secret12",
+                              "gender": 0, "telegram_id": 5000 + n}),
+                ),
+        )
+        .await
+    };
+    for round in 0..3 {
+        for i in 1..=5 {
+            let r = register(&mut c, KEY, &format!("198.51.100.{i}")).await;
+            assert_eq!(r.status, 200, "player {i}, round {round}: {}", r.body);
+        }
+    }
+    register(&mut c, KEY, "198.51.100.1")
+        .await
+        .assert_error(429, "rate_limited");
+    // Players of one IPv6 /64, named in RFC 5952 form, share one budget.
+    let mut codes = Vec::new();
+    for i in 1..=5 {
+        codes.push(
+            register(&mut c, KEY, &format!("2001:db8:7:7:{i:x}::1"))
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    assert_eq!(codes, [200, 200, 200, 429, 429]);
+    let codes: Vec<u16> = {
+        let mut v = Vec::new();
+        for i in 1..=4 {
+            v.push(
+                register(&mut c, KEY, &format!("2001:db8:8::{i:x}"))
+                    .await
+                    .status
+                    .as_u16(),
+            );
+        }
+        v
+    };
+    assert_eq!(codes, [200, 200, 200, 429], "a /64 written with ::");
+    // A wrong key naming new players: counted by its own address (the site's
+    // here), whose register budget is still whole — 3 × 403, then 429.
+    let mut codes = Vec::new();
+    for i in 1..=5 {
+        codes.push(
+            register(
+                &mut c,
+                "wrong-key-0123456789",
+                &format!("198.51.100.{}", 50 + i),
+            )
+            .await
+            .status
+            .as_u16(),
+        );
+    }
+    assert_eq!(codes, [403, 403, 403, 429, 429]);
+
+    // The access log names the players, not the site.
+    drop(_nginx);
+    let log = std::fs::read_to_string(dir.join("access.log")).unwrap();
+    for player in [
+        "198.51.100.1 - - [",
+        "2001:db8:7:7:1::1 - - [",
+        "2001:db8:8::1 - - [",
+    ] {
+        assert!(log.contains(player), "{player:?} missing:\n{log}");
+    }
+    let site_lines = log.lines().filter(|l| l.starts_with("192.0.2.10 ")).count();
+    assert_eq!(
+        site_lines, 5,
+        "only the wrong-key requests are the site's:\n{log}"
+    );
+}

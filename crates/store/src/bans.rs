@@ -1,11 +1,15 @@
-//! The `bans` table of the ban jail: client addresses refused until a time.
+//! The `bans` table of the ban jail: client addresses and networks refused
+//! until a time.
 //!
 //! Every gamegate process on a database reads it (at start and periodically)
 //! and writes to it when it bans; `gamegate ban add|remove` edits it. One row
-//! per address, keyed by [`canonical_ip`], so `::ffff:1.2.3.4` and `1.2.3.4`
-//! are one ban.
+//! per address or network, keyed by [`canonical_net`], so `::ffff:1.2.3.4`,
+//! `1.2.3.4/32` and `1.2.3.4` are one ban, and `2001:db8:0:1::5/64` is
+//! `2001:db8:0:1::/64`.
 
 use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net};
 
 use sea_query::{Expr, ExprTrait, Func, Iden, OnConflict, Order, Query};
 use sqlx::Row;
@@ -29,7 +33,9 @@ pub const MAX_REASON_CHARS: usize = 200;
 /// One ban. Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ban {
-    pub ip: IpAddr,
+    /// The banned network, canonical ([`canonical_network`]): a single
+    /// address is a /32 (IPv4) or /128 (IPv6).
+    pub net: IpNet,
     pub banned_until: i64,
     pub reason: String,
     pub created_at: i64,
@@ -39,6 +45,40 @@ pub struct Ban {
 /// IPv4 address, IPv6 in its RFC 5952 form (compressed, lower case).
 pub fn canonical_ip(ip: IpAddr) -> String {
     ip.to_canonical().to_string()
+}
+
+/// One form per network: host bits cleared, an IPv4-mapped IPv6 network
+/// (`::ffff:192.0.2.0/120`) as the IPv4 one (`192.0.2.0/24`).
+pub fn canonical_network(net: IpNet) -> IpNet {
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+        && v6.prefix_len() >= 96
+    {
+        let v4 = Ipv4Net::new(v4, v6.prefix_len() - 96).expect("at most 32 bits");
+        return IpNet::V4(v4.trunc());
+    }
+    net.trunc()
+}
+
+/// The stored text of a network: a single address as the address alone
+/// ([`canonical_ip`], as rows were written before networks could be banned),
+/// a wider network as `address/prefix` of its [`canonical_network`].
+pub fn canonical_net(net: IpNet) -> String {
+    let net = canonical_network(net);
+    if net.prefix_len() == net.max_prefix_len() {
+        canonical_ip(net.addr())
+    } else {
+        net.to_string()
+    }
+}
+
+/// Reads a stored `ip`: an address or `address/prefix`.
+fn parse_net(text: &str) -> Option<IpNet> {
+    let net = match text.parse::<IpAddr>() {
+        Ok(ip) => IpNet::from(ip),
+        Err(_) => text.parse::<IpNet>().ok()?,
+    };
+    Some(canonical_network(net))
 }
 
 fn bounded_reason(reason: &str) -> &str {
@@ -57,12 +97,12 @@ impl<'a> Bans<'a> {
         Self { db }
     }
 
-    /// Bans `ip` until `banned_until`. An existing ban is only ever extended:
-    /// two processes banning the same address (or an operator's longer ban)
+    /// Bans `net` until `banned_until`. An existing ban is only ever extended:
+    /// two processes banning the same network (or an operator's longer ban)
     /// end with the later time, and the reason that goes with it.
     pub async fn upsert(
         &self,
-        ip: IpAddr,
+        net: IpNet,
         banned_until: i64,
         reason: &str,
         now: i64,
@@ -81,7 +121,7 @@ impl<'a> Bans<'a> {
                             Bans_::CreatedAt,
                         ])
                         .values_panic([
-                            canonical_ip(ip).into(),
+                            canonical_net(net).into(),
                             banned_until.into(),
                             reason.into(),
                             now.into(),
@@ -115,20 +155,21 @@ impl<'a> Bans<'a> {
             .await
     }
 
-    /// The stored ban of `ip`, running or not.
-    pub async fn get(&self, ip: IpAddr) -> Result<Option<Ban>, StoreError> {
+    /// The stored ban of exactly `net` (not of a network containing it),
+    /// running or not.
+    pub async fn get(&self, net: IpNet) -> Result<Option<Ban>, StoreError> {
         let rows = self
             .db
             .bounded(async {
                 let query = Query::select()
                     .columns([Bans_::BannedUntil, Bans_::Reason, Bans_::CreatedAt])
                     .from(Bans_::Table)
-                    .and_where(Expr::col(Bans_::Ip).eq(canonical_ip(ip)))
+                    .and_where(Expr::col(Bans_::Ip).eq(canonical_net(net)))
                     .take();
                 self.db
                     .fetch_all(&query, |r| {
                         Ok(Ban {
-                            ip: ip.to_canonical(),
+                            net: canonical_network(net),
                             banned_until: r.try_get(0)?,
                             reason: r.try_get(1)?,
                             created_at: r.try_get(2)?,
@@ -140,14 +181,14 @@ impl<'a> Bans<'a> {
         Ok(rows.into_iter().next())
     }
 
-    /// Lifts the ban of `ip`. `false` when there was none.
-    pub async fn remove(&self, ip: IpAddr) -> Result<bool, StoreError> {
+    /// Lifts the ban of exactly `net`. `false` when there was none.
+    pub async fn remove(&self, net: IpNet) -> Result<bool, StoreError> {
         self.db
             .bounded(async {
                 let (sql, values) = self.db.build(
                     Query::delete()
                         .from_table(Bans_::Table)
-                        .and_where(Expr::col(Bans_::Ip).eq(canonical_ip(ip))),
+                        .and_where(Expr::col(Bans_::Ip).eq(canonical_net(net))),
                 );
                 let done = sqlx::query_with(sql, values)
                     .execute(self.db.pool())
@@ -158,8 +199,8 @@ impl<'a> Bans<'a> {
     }
 
     /// Bans still running at `now`, longest first, at most `limit`. A row
-    /// whose `ip` is not an address (written by hand) is skipped with a
-    /// warning rather than failing every reader.
+    /// whose `ip` is neither an address nor a network (written by hand) is
+    /// skipped with a warning rather than failing every reader.
     pub async fn active(&self, now: i64, limit: u64) -> Result<Vec<Ban>, StoreError> {
         let rows = self
             .db
@@ -192,15 +233,15 @@ impl<'a> Bans<'a> {
         Ok(rows
             .into_iter()
             .filter_map(
-                |(ip, banned_until, reason, created_at)| match ip.parse::<IpAddr>() {
-                    Ok(addr) => Some(Ban {
-                        ip: addr.to_canonical(),
+                |(ip, banned_until, reason, created_at)| match parse_net(&ip) {
+                    Some(net) => Some(Ban {
+                        net,
                         banned_until,
                         reason,
                         created_at,
                     }),
-                    Err(_) => {
-                        tracing::warn!(ip = %ip, "bans: a row whose ip is not an address; ignored");
+                    None => {
+                        tracing::warn!(ip = %ip, "bans: a row whose ip is not an address or network; ignored");
                         None
                     }
                 },
@@ -245,11 +286,42 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn net(s: &str) -> IpNet {
+        match s.parse::<IpAddr>() {
+            Ok(ip) => IpNet::from(ip),
+            Err(_) => s.parse().unwrap(),
+        }
+    }
+
     #[test]
     fn addresses_have_one_text_form() {
         assert_eq!(canonical_ip(ip("::ffff:192.0.2.7")), "192.0.2.7");
         assert_eq!(canonical_ip(ip("2001:DB8:0:0:0:0:0:1")), "2001:db8::1");
         assert_eq!(canonical_ip(ip("198.51.100.1")), "198.51.100.1");
+    }
+
+    #[test]
+    fn networks_have_one_text_form() {
+        for (given, stored) in [
+            ("192.0.2.7", "192.0.2.7"),
+            ("192.0.2.7/32", "192.0.2.7"),
+            ("::ffff:192.0.2.7", "192.0.2.7"),
+            ("192.0.2.7/24", "192.0.2.0/24"),
+            ("::ffff:192.0.2.7/120", "192.0.2.0/24"),
+            ("2001:DB8:0:1::5/64", "2001:db8:0:1::/64"),
+            ("2001:db8::1/128", "2001:db8::1"),
+            ("0.0.0.0/0", "0.0.0.0/0"),
+        ] {
+            assert_eq!(canonical_net(net(given)), stored, "{given}");
+            assert_eq!(
+                parse_net(stored).map(canonical_net).as_deref(),
+                Some(stored),
+                "{stored} reads back"
+            );
+        }
+        assert_eq!(parse_net("nope"), None);
+        // The longest text fits the column (VARCHAR(45)).
+        assert!(canonical_net(net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124")).len() <= 45);
     }
 
     #[test]
@@ -263,17 +335,17 @@ mod tests {
     async fn a_ban_is_only_ever_extended_and_can_be_lifted() {
         let (db, _dir) = sqlite().await;
         let bans = db.bans();
-        let a = ip("198.51.100.1");
+        let a = net("198.51.100.1");
         bans.upsert(a, 2_000, "first", 1_000).await.unwrap();
         // Shorter: ignored, reason kept.
-        bans.upsert(ip("::ffff:198.51.100.1"), 1_500, "shorter", 1_100)
+        bans.upsert(net("::ffff:198.51.100.1"), 1_500, "shorter", 1_100)
             .await
             .unwrap();
         let active = bans.active(1_000, 10).await.unwrap();
         assert_eq!(
             active,
             vec![Ban {
-                ip: a,
+                net: a,
                 banned_until: 2_000,
                 reason: "first".into(),
                 created_at: 1_000
@@ -288,7 +360,7 @@ mod tests {
         );
 
         assert_eq!(
-            bans.get(ip("::ffff:198.51.100.1"))
+            bans.get(net("::ffff:198.51.100.1"))
                 .await
                 .unwrap()
                 .map(|b| b.banned_until),
@@ -305,23 +377,34 @@ mod tests {
     async fn only_running_bans_are_listed_and_expired_ones_purged() {
         let (db, _dir) = sqlite().await;
         let bans = db.bans();
-        bans.upsert(ip("2001:db8::1"), 100, "ended", 0)
+        bans.upsert(net("2001:db8::1"), 100, "ended", 0)
             .await
             .unwrap();
-        bans.upsert(ip("2001:db8::2"), 300, "running", 0)
+        bans.upsert(net("2001:db8::2"), 300, "running", 0)
             .await
             .unwrap();
-        bans.upsert(ip("192.0.2.1"), 500, "longest", 0)
+        bans.upsert(net("192.0.2.1"), 500, "longest", 0)
             .await
             .unwrap();
-        let listed: Vec<IpAddr> = bans
+        bans.upsert(net("2001:db8:0:7::9/64"), 400, "a network", 0)
+            .await
+            .unwrap();
+        let listed: Vec<IpNet> = bans
             .active(100, 10)
             .await
             .unwrap()
             .into_iter()
-            .map(|b| b.ip)
+            .map(|b| b.net)
             .collect();
-        assert_eq!(listed, vec![ip("192.0.2.1"), ip("2001:db8::2")]);
+        assert_eq!(
+            listed,
+            vec![
+                net("192.0.2.1"),
+                net("2001:db8:0:7::/64"),
+                net("2001:db8::2")
+            ]
+        );
+        assert!(bans.remove(net("2001:db8:0:7::/64")).await.unwrap());
         assert_eq!(bans.active(100, 1).await.unwrap().len(), 1, "bounded");
         assert_eq!(bans.purge_expired(300).await.unwrap(), 2);
         assert_eq!(bans.active(0, 10).await.unwrap().len(), 1);

@@ -4,10 +4,18 @@
 //!
 //! * The check runs on every request, so it is one read lock and one hash
 //!   lookup, and reads no clock unless the address is in the ban list.
-//! * Bans are exact addresses (IPv4-mapped IPv6 counts as the IPv4 address),
-//!   the same client IP the rate limiter uses: the socket peer unless it is a
-//!   trusted proxy. A spoofed `X-Forwarded-For` from anyone else changes
-//!   nothing, so it can neither escape a ban nor get someone else banned.
+//! * Failures are counted per client as the rate limiter keys it
+//!   ([`ClientKey`]: an IPv4 address, an IPv6 /`edge.ipv6_prefix`), for the
+//!   client the edge judges ([`Client`]): the socket peer unless it is a
+//!   trusted proxy, or the player a valid site key names. A spoofed
+//!   `X-Forwarded-For` from anyone else changes nothing, so it can neither
+//!   escape a ban nor get someone else banned.
+//! * A ban covers that key's network: an IPv4 address, an IPv6 /64. Bans
+//!   added by an operator may be any network (`gamegate ban add
+//!   203.0.113.0/24`); the check looks the address up once per prefix length
+//!   present in the ban list (one or two in practice).
+//! * Addresses in `edge.ban_ignore` (loopback by default) are never banned,
+//!   and a running ban that covers them is not enforced.
 //! * Bans live in memory and in the `bans` table. A background task writes
 //!   this process's new bans and re-reads the table every
 //!   `edge.ban_sync_interval_ms`, so other processes' bans and
@@ -25,11 +33,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gamegate_domain::{ErrorCode, Lang};
 use gamegate_store::{Database, StoreError};
+use ipnet::IpNet;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::Edge;
-use super::client_ip::ClientIp;
+use super::client_ip::{Client, ClientKey};
+use super::{Edge, SiteKeyLimited};
 use crate::config::EdgeConfig;
 use crate::http::ApiError;
 use crate::metrics::Metrics;
@@ -59,6 +68,10 @@ pub struct JailSettings {
     pub window_secs: u64,
     pub ban_secs: u64,
     pub sync_interval: Duration,
+    /// `edge.ipv6_prefix`: how much of an IPv6 network a ban covers.
+    pub ipv6_prefix: u8,
+    /// `edge.ban_ignore`: never banned.
+    pub ignore: Vec<IpNet>,
 }
 
 impl JailSettings {
@@ -73,6 +86,8 @@ impl JailSettings {
             window_secs: edge.ban_window_secs,
             ban_secs: edge.ban_secs,
             sync_interval: Duration::from_millis(edge.ban_sync_interval_ms),
+            ipv6_prefix: edge.ipv6_prefix,
+            ignore: edge.ban_ignore_nets()?,
         }))
     }
 }
@@ -156,6 +171,64 @@ impl FailureWindows {
     }
 }
 
+/// The running bans, by network, and the prefix lengths present in them per
+/// address family, so a lookup is one hash probe per length.
+#[derive(Debug, Default)]
+struct BanList {
+    by_net: HashMap<IpNet, i64>,
+    v4_lens: Vec<u8>,
+    v6_lens: Vec<u8>,
+}
+
+impl BanList {
+    fn len(&self) -> usize {
+        self.by_net.len()
+    }
+
+    fn contains(&self, net: &IpNet) -> bool {
+        self.by_net.contains_key(net)
+    }
+
+    /// Bans `net` until `until`, or longer if it already is.
+    fn insert(&mut self, net: IpNet, until: i64) {
+        let lens = match net {
+            IpNet::V4(_) => &mut self.v4_lens,
+            IpNet::V6(_) => &mut self.v6_lens,
+        };
+        if !lens.contains(&net.prefix_len()) {
+            lens.push(net.prefix_len());
+        }
+        let entry = self.by_net.entry(net).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    fn retain_running(&mut self, now: i64) {
+        self.by_net.retain(|_, &mut until| until > now);
+    }
+
+    /// The end of the longest ban covering `ip`.
+    fn until(&self, ip: IpAddr) -> Option<i64> {
+        let lens = match ip {
+            IpAddr::V4(_) => &self.v4_lens,
+            IpAddr::V6(_) => &self.v6_lens,
+        };
+        lens.iter()
+            .filter_map(|&len| {
+                let net = IpNet::new(ip, len).ok()?.trunc();
+                self.by_net.get(&net).copied()
+            })
+            .max()
+    }
+
+    /// Up to `limit` running bans, longest first.
+    fn longest(&self, limit: usize) -> Vec<(IpNet, i64)> {
+        let mut all: Vec<(IpNet, i64)> = self.by_net.iter().map(|(n, t)| (*n, *t)).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(limit);
+        all
+    }
+}
+
 /// A ban issued here that is not in the database yet.
 #[derive(Debug, Clone)]
 struct UnwrittenBan {
@@ -171,10 +244,10 @@ pub struct Jail {
     lang: Lang,
     db: Database,
     metrics: Arc<Metrics>,
-    /// Client IP → banned until (Unix seconds).
-    bans: RwLock<HashMap<IpAddr, i64>>,
+    /// Banned network → banned until (Unix seconds).
+    bans: RwLock<BanList>,
     failures: Mutex<FailureWindows>,
-    unwritten: Mutex<HashMap<IpAddr, UnwrittenBan>>,
+    unwritten: Mutex<HashMap<IpNet, UnwrittenBan>>,
     /// Wakes the sync task to write a new ban at once.
     ban_issued: Notify,
 }
@@ -196,7 +269,7 @@ impl Jail {
             lang,
             db,
             metrics,
-            bans: RwLock::new(HashMap::new()),
+            bans: RwLock::new(BanList::default()),
             unwritten: Mutex::new(HashMap::new()),
             ban_issued: Notify::new(),
         });
@@ -208,18 +281,42 @@ impl Jail {
     pub fn describe(&self) -> String {
         let counted: Vec<&str> = self.settings.counted.iter().map(|c| c.as_str()).collect();
         format!(
-            "{} failures ({}) within {} s ban an IP for {} s; {} ban(s) running",
+            "{} failures ({}) within {} s ban a client (IPv4 address, IPv6 /{}) for {} s; {} ban(s) running",
             self.settings.threshold,
             counted.join(", "),
             self.settings.window_secs,
+            self.settings.ipv6_prefix,
             self.settings.ban_secs,
             read(&self.bans).len()
         )
     }
 
-    /// Seconds left of `ip`'s ban (at least 1), or `None` when not banned.
+    /// Up to `limit` running bans, longest first: network and end (Unix
+    /// seconds). For the start-up banner.
+    pub fn running_bans(&self, limit: usize) -> Vec<(IpNet, i64)> {
+        let now = unix_now();
+        let mut bans = read(&self.bans).longest(limit);
+        bans.retain(|&(_, until)| until > now);
+        bans
+    }
+
+    /// How many bans are running (held in memory).
+    pub fn running_count(&self) -> usize {
+        read(&self.bans).len()
+    }
+
+    /// Whether `ip` is in `edge.ban_ignore`.
+    pub fn ignores(&self, ip: IpAddr) -> bool {
+        self.settings.ignore.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Seconds left of the longest ban covering `ip` (at least 1), or `None`
+    /// when none does or `ip` is in `edge.ban_ignore`.
     pub fn remaining_ban_secs(&self, ip: IpAddr) -> Option<u64> {
-        let until = *read(&self.bans).get(&ip)?;
+        let until = read(&self.bans).until(ip)?;
+        if self.ignores(ip) {
+            return None;
+        }
         let left = until - unix_now();
         (left > 0).then(|| left.unsigned_abs())
     }
@@ -229,46 +326,55 @@ impl Jail {
         self.settings.counted.contains(&code)
     }
 
-    /// Counts a failure of `ip`; bans it when that crosses the threshold.
-    pub fn record_failure(&self, ip: IpAddr, code: ErrorCode) {
+    /// Counts a failure of `client` by its key; bans the key's network when
+    /// that crosses the threshold. Clients in `edge.ban_ignore` are not
+    /// counted.
+    pub fn record_failure(&self, client: &Client, code: ErrorCode) {
+        if self.ignores(client.ip) {
+            return;
+        }
         let now = unix_now();
-        if lock(&self.failures).record(ip, now) {
+        if lock(&self.failures).record(client.key.0, now) {
             let reason = format!(
                 "{} failures within {} s, the last {}",
                 self.settings.threshold,
                 self.settings.window_secs,
                 code.as_str()
             );
-            self.ban(ip, now, reason);
+            self.ban(self.network_of(client.key), now, reason);
         }
     }
 
-    /// Bans `ip` from `now` for `ban_secs`: in memory at once, in the
+    /// The network a ban of `key` covers.
+    fn network_of(&self, key: ClientKey) -> IpNet {
+        key.network(self.settings.ipv6_prefix)
+    }
+
+    /// Bans `net` from `now` for `ban_secs`: in memory at once, in the
     /// database by the sync task.
-    fn ban(&self, ip: IpAddr, now: i64, reason: String) {
+    fn ban(&self, net: IpNet, now: i64, reason: String) {
         let until = now.saturating_add(i64::try_from(self.settings.ban_secs).unwrap_or(i64::MAX));
         {
             let mut bans = write(&self.bans);
             if bans.len() >= MAX_BANS {
-                bans.retain(|_, &mut t| t > now);
+                bans.retain_running(now);
             }
-            if bans.len() >= MAX_BANS && !bans.contains_key(&ip) {
-                tracing::error!(client_ip = %ip, max = MAX_BANS, "ban list full; not banned");
+            if bans.len() >= MAX_BANS && !bans.contains(&net) {
+                tracing::error!(client = %net, max = MAX_BANS, "ban list full; not banned");
                 return;
             }
-            let entry = bans.entry(ip).or_insert(until);
-            *entry = (*entry).max(until);
+            bans.insert(net, until);
             self.metrics.jail_active_bans.set(bans.len() as i64);
         }
-        tracing::warn!(client_ip = %ip, banned_until = until, %reason, "client banned");
+        tracing::warn!(client = %net, banned_until = until, %reason, "client banned");
         self.metrics.jail_bans_issued.inc();
         {
             let mut unwritten = lock(&self.unwritten);
             // Bounded like the ban list; a ban that is not written still holds
             // here until it ends.
-            if unwritten.len() < MAX_BANS || unwritten.contains_key(&ip) {
+            if unwritten.len() < MAX_BANS || unwritten.contains_key(&net) {
                 unwritten.insert(
-                    ip,
+                    net,
                     UnwrittenBan {
                         until,
                         issued_at: now,
@@ -307,7 +413,7 @@ impl Jail {
                         tracing::warn!(error = %e, "cannot read bans from the database; keeping the ones in memory");
                         let now = unix_now();
                         let mut bans = write(&self.bans);
-                        bans.retain(|_, &mut until| until > now);
+                        bans.retain_running(now);
                         self.metrics.jail_active_bans.set(bans.len() as i64);
                     }
                     let untracked = {
@@ -326,22 +432,22 @@ impl Jail {
     /// Writes the bans issued here that the table does not have yet. Stops at
     /// the first error (the database is likely down); they are retried later.
     async fn write_new_bans(&self) {
-        let pending: Vec<(IpAddr, UnwrittenBan)> = lock(&self.unwritten)
+        let pending: Vec<(IpNet, UnwrittenBan)> = lock(&self.unwritten)
             .iter()
-            .map(|(ip, ban)| (*ip, ban.clone()))
+            .map(|(net, ban)| (*net, ban.clone()))
             .collect();
-        for (ip, ban) in pending {
+        for (net, ban) in pending {
             match self
                 .db
                 .bans()
-                .upsert(ip, ban.until, &ban.reason, ban.issued_at)
+                .upsert(net, ban.until, &ban.reason, ban.issued_at)
                 .await
             {
                 Ok(()) => {
                     let mut unwritten = lock(&self.unwritten);
-                    // Unless a longer ban of the same IP arrived meanwhile.
-                    if unwritten.get(&ip).is_some_and(|b| b.until == ban.until) {
-                        unwritten.remove(&ip);
+                    // Unless a longer ban of the same network arrived meanwhile.
+                    if unwritten.get(&net).is_some_and(|b| b.until == ban.until) {
+                        unwritten.remove(&net);
                     }
                 }
                 Err(e) => {
@@ -363,14 +469,13 @@ impl Jail {
                 "the bans table has more running bans than are held in memory; the longest are kept"
             );
         }
-        let mut fresh: HashMap<IpAddr, i64> = stored
-            .into_iter()
-            .map(|ban| (ban.ip, ban.banned_until))
-            .collect();
-        for (ip, ban) in lock(&self.unwritten).iter() {
+        let mut fresh = BanList::default();
+        for ban in stored {
+            fresh.insert(ban.net, ban.banned_until);
+        }
+        for (net, ban) in lock(&self.unwritten).iter() {
             if ban.until > now {
-                let until = fresh.entry(*ip).or_insert(ban.until);
-                *until = (*until).max(ban.until);
+                fresh.insert(*net, ban.until);
             }
         }
         let count = fresh.len();
@@ -380,8 +485,8 @@ impl Jail {
     }
 
     #[cfg(test)]
-    fn ban_in_memory(&self, ip: IpAddr, until: i64) {
-        write(&self.bans).insert(ip, until);
+    fn ban_in_memory(&self, net: IpNet, until: i64) {
+        write(&self.bans).insert(net, until);
     }
 }
 
@@ -399,28 +504,28 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The outermost policy of the public listener: a banned client IP is refused
+/// The outermost policy of the public listener: a banned client is refused
 /// before anything else runs; otherwise the answer is inspected and counted
-/// if it is one of the configured failures.
+/// if it is one of the configured failures (a site key's aggregate limit
+/// excepted: the player it named did nothing wrong).
 pub(super) async fn guard(
     State((edge, jail)): State<(Edge, Arc<Jail>)>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let ip = edge.client_ip(&req);
-    if let Some(retry_after) = jail.remaining_ban_secs(ip) {
+    let client = edge.client(&mut req);
+    if let Some(retry_after) = jail.remaining_ban_secs(client.ip) {
         jail.metrics.jail_refused.inc();
         let mut error = ApiError::new(ErrorCode::Banned, jail.lang);
         error.retry_after_secs = Some(retry_after);
         return error.into_response();
     }
-    // The rate limiter inside needs the same address: computed once.
-    req.extensions_mut().insert(ClientIp(ip));
     let response = next.run(req).await;
     if let Some(&code) = response.extensions().get::<ErrorCode>()
         && jail.counts(code)
+        && response.extensions().get::<SiteKeyLimited>().is_none()
     {
-        jail.record_failure(ip, code);
+        jail.record_failure(&client, code);
     }
     response
 }
@@ -503,6 +608,39 @@ mod tests {
         assert_eq!(FailureWindows::new(20, 300).max_tracked, 50_000);
     }
 
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_ban_covers_its_network_and_lookups_probe_each_length_once() {
+        let mut bans = BanList::default();
+        bans.insert(net("2001:db8:1:2::/64"), 100);
+        bans.insert(net("198.51.100.7/32"), 200);
+        bans.insert(net("203.0.113.0/24"), 300);
+        bans.insert(net("2001:db8:1:2::/64"), 50);
+        assert_eq!(
+            bans.until(ip("2001:db8:1:2::1")),
+            Some(100),
+            "only extended"
+        );
+        assert_eq!(bans.until(ip("2001:db8:1:2:ffff::9")), Some(100));
+        assert_eq!(bans.until(ip("2001:db8:1:3::1")), None);
+        assert_eq!(bans.until(ip("198.51.100.7")), Some(200));
+        assert_eq!(bans.until(ip("198.51.100.8")), None);
+        assert_eq!(bans.until(ip("203.0.113.250")), Some(300));
+        bans.insert(net("198.51.100.0/24"), 400);
+        assert_eq!(bans.until(ip("198.51.100.7")), Some(400), "the longest");
+        assert_eq!((bans.v4_lens.len(), bans.v6_lens.len()), (2, 1));
+        assert_eq!(
+            bans.longest(2),
+            vec![(net("198.51.100.0/24"), 400), (net("203.0.113.0/24"), 300)]
+        );
+        bans.retain_running(250);
+        assert_eq!(bans.len(), 2);
+        assert_eq!(bans.until(ip("2001:db8:1:2::1")), None);
+    }
+
     const MAX_TRACKABLE_THRESHOLD: u32 = crate::config::MAX_BAN_THRESHOLD;
 
     /// The cost of the check on every request, with no bans and with many.
@@ -527,7 +665,7 @@ mod tests {
         let rounds = 2_000_000u32;
         for bans in [0u32, 10_000] {
             for i in 0..bans {
-                jail.ban_in_memory(IpAddr::from(i.to_be_bytes()), i64::MAX);
+                jail.ban_in_memory(IpNet::from(IpAddr::from(i.to_be_bytes())), i64::MAX);
             }
             let started = Instant::now();
             for _ in 0..rounds {
@@ -536,7 +674,7 @@ mod tests {
             let ns = started.elapsed().as_nanos() as f64 / f64::from(rounds);
             println!("jail check, {bans} bans, address not banned: {ns:.1} ns");
         }
-        jail.ban_in_memory(probe, i64::MAX);
+        jail.ban_in_memory(IpNet::from(probe), i64::MAX);
         let started = Instant::now();
         for _ in 0..rounds {
             std::hint::black_box(jail.remaining_ban_secs(std::hint::black_box(probe)));

@@ -1,6 +1,10 @@
 //! The in-process edge policy (docs/EDGE.md): API keys on `POST /api/register`,
-//! per-client-IP rate limits, the ban jail and CORS on the public listener of
+//! per-client rate limits, the ban jail and CORS on the public listener of
 //! `gamegate all`, and the key check on `serve register`.
+//!
+//! A client is an IPv4 address or an IPv6 network (`edge.ipv6_prefix`,
+//! [`client_ip::ClientKey`]); a request with a valid site key may name the
+//! player it is sent for in `X-Player-IP` ([`client_ip::Client`]).
 
 pub mod client_ip;
 pub mod jail;
@@ -19,11 +23,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use gamegate_domain::{ErrorCode, Lang};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use client_ip::{Client, ClientKey};
 pub use jail::{Jail, JailSettings};
 pub use key_file::{key_file_path, load_or_create_key};
 
@@ -31,6 +36,11 @@ use crate::config::Config;
 use crate::http::ApiError;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The header in which a request with a valid `X-API-Key` — the site's
+/// server — names the address of the player it speaks for. Ignored without a
+/// valid key (docs/EDGE.md#the-site-as-a-consumer).
+pub const PLAYER_IP_HEADER: &str = "x-player-ip";
 
 /// Where the process's API keys came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +80,10 @@ pub struct Policy {
     register_limit: Option<Arc<Limiter>>,
     status_limit: Option<Arc<Limiter>>,
     cors_origins: Vec<String>,
+    /// `edge.ipv6_prefix`.
+    ipv6_prefix: u8,
+    /// Per site key (by position in `keys`), all its players together.
+    site_limits: Option<Arc<SiteLimits>>,
 }
 
 impl Edge {
@@ -95,12 +109,15 @@ impl Edge {
         };
         Ok(Self(Arc::new(Policy {
             lang: config.lang()?,
-            keys: ApiKeys(keys),
             key_source,
             trusted: e.trusted_proxy_nets()?,
             register_limit: Limiter::new(e.register_per_minute, e.register_burst).map(Arc::new),
             status_limit: Limiter::new(e.status_per_minute, e.status_burst).map(Arc::new),
             cors_origins: e.cors_allowed_origins.clone(),
+            ipv6_prefix: e.ipv6_prefix,
+            site_limits: SiteLimits::new(e.site_key_per_minute, e.site_key_burst, keys.len())
+                .map(Arc::new),
+            keys: ApiKeys(keys),
         })))
     }
 
@@ -134,12 +151,22 @@ impl Edge {
         routes.route_layer(middleware::from_fn_with_state(self.clone(), check_key))
     }
 
-    /// Rate-limits the register routes per client IP.
+    /// Rate-limits the register routes per client and, when
+    /// `edge.site_key_per_minute` is set, per site key (inside the
+    /// per-client limit, so one player's refused excess costs the site's
+    /// budget nothing).
     pub fn limit_register(&self, routes: Router) -> Router {
+        let routes = match &self.site_limits {
+            Some(limits) => routes.route_layer(middleware::from_fn_with_state(
+                (self.clone(), limits.clone()),
+                site_limit,
+            )),
+            None => routes,
+        };
         self.limit(routes, self.register_limit.clone())
     }
 
-    /// Rate-limits the status routes per client IP.
+    /// Rate-limits the status routes per client.
     pub fn limit_status(&self, routes: Router) -> Router {
         self.limit(routes, self.status_limit.clone())
     }
@@ -152,6 +179,12 @@ impl Edge {
             )),
             None => routes,
         }
+    }
+
+    /// Resolves who every request of `router` is ([`Client`]) once, for the
+    /// limits, the jail and the access log. Wrap it around the jail.
+    pub fn identify(&self, router: Router) -> Router {
+        router.layer(middleware::from_fn_with_state(self.clone(), identify))
     }
 
     /// Puts `router` behind the ban jail: a banned client IP is refused
@@ -220,10 +253,56 @@ impl Edge {
         }))
     }
 
-    /// The client address of a request (see [`client_ip::client_ip`]).
-    fn client_ip(&self, req: &Request) -> IpAddr {
-        client_ip::of_request(req, &self.trusted)
+    /// Who `req` is judged as: what [`Edge::identify`] resolved, or
+    /// resolved here (and kept in the request) when it did not run.
+    fn client(&self, req: &mut Request) -> Client {
+        if let Some(client) = req.extensions().get::<Client>() {
+            return *client;
+        }
+        let client = self.resolve(req);
+        req.extensions_mut().insert(client);
+        client
     }
+
+    /// The connection's client address ([`client_ip::of_request`]), or —
+    /// with a valid site key — the player named in `X-Player-IP`. A missing
+    /// or unparsable player address leaves the request the site's own.
+    fn resolve(&self, req: &Request) -> Client {
+        let connection = client_ip::of_request(req, &self.trusted);
+        let headers = req.headers();
+        let site_key = headers
+            .get(API_KEY_HEADER)
+            .and_then(|given| self.keys.position(given.as_bytes()));
+        let player = match site_key {
+            Some(_) => {
+                let mut values = headers.get_all(PLAYER_IP_HEADER).iter();
+                // Exactly one value: two are ambiguous, and none is the site.
+                match (values.next(), values.next()) {
+                    (Some(value), None) => value
+                        .to_str()
+                        .ok()
+                        .and_then(|v| client_ip::parse_addr(v.trim())),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let ip = player.unwrap_or(connection);
+        Client {
+            ip,
+            key: ClientKey::new(ip, self.ipv6_prefix),
+            site_key,
+        }
+    }
+}
+
+/// The outermost edge layer: resolves the [`Client`] and hands it to the
+/// layers inside (request) and to the access log outside (response).
+async fn identify(State(edge): State<Edge>, mut req: Request, next: Next) -> Response {
+    let client = edge.client(&mut req);
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(client);
+    response
 }
 
 /// The valid keys. No `Debug`: keys are never logged. Also the statistics
@@ -238,11 +317,21 @@ impl ApiKeys {
     /// Compares against every key in constant time, without an early exit.
     /// (Only a key's length can leak, not its content.)
     pub(crate) fn accepts(&self, given: &[u8]) -> bool {
-        let mut ok = subtle::Choice::from(0);
-        for key in &self.0 {
-            ok |= key.as_bytes().ct_eq(given);
+        self.position(given).is_some()
+    }
+
+    /// Which key `given` is, compared with every key in constant time and
+    /// without an early exit, like [`ApiKeys::accepts`].
+    pub(crate) fn position(&self, given: &[u8]) -> Option<usize> {
+        use subtle::ConditionallySelectable;
+        let mut found = subtle::Choice::from(0);
+        let mut index = 0u32;
+        for (i, key) in self.0.iter().enumerate() {
+            let hit = key.as_bytes().ct_eq(given);
+            index.conditional_assign(&u32::try_from(i).unwrap_or(u32::MAX), hit);
+            found |= hit;
         }
-        ok.into()
+        bool::from(found).then_some(index as usize)
     }
 }
 
@@ -258,7 +347,7 @@ async fn check_key(State(edge): State<Edge>, req: Request, next: Next) -> Respon
     next.run(req).await
 }
 
-/// One route's per-IP limiter.
+/// One route's per-client limiter, keyed by [`ClientKey`]'s address.
 pub struct Limiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     burst: u32,
@@ -301,20 +390,80 @@ impl Limiter {
 
 async fn rate_limit(
     State((edge, limiter)): State<(Edge, Arc<Limiter>)>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    let ip = edge.client_ip(&req);
-    match limiter.check(ip) {
+    let client = edge.client(&mut req);
+    match limiter.check(client.key.0) {
+        Ok(()) => next.run(req).await,
+        Err(retry_after) => limited(edge.lang, limiter.burst, retry_after),
+    }
+}
+
+/// `429 rate_limited` with `Retry-After` and the `RateLimit-*` headers.
+fn limited(lang: Lang, burst: u32, retry_after: u64) -> Response {
+    let mut error = ApiError::new(ErrorCode::RateLimited, lang);
+    error.retry_after_secs = Some(retry_after);
+    let mut response = error.into_response();
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", HeaderValue::from(burst));
+    headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
+    headers.insert("ratelimit-reset", HeaderValue::from(retry_after));
+    response
+}
+
+/// The aggregate limit of each site key (`edge.site_key_per_minute`): what a
+/// leaked key can do, whatever players it names.
+pub struct SiteLimits {
+    per_key: Vec<DefaultDirectRateLimiter>,
+    burst: u32,
+}
+
+impl SiteLimits {
+    /// `None` when `per_minute` is 0 (off) or there is no key.
+    fn new(per_minute: u32, burst: u32, keys: usize) -> Option<Self> {
+        let rate = NonZeroU32::new(per_minute)?;
+        let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(rate).allow_burst(burst_nz);
+        (keys > 0).then(|| Self {
+            per_key: (0..keys).map(|_| RateLimiter::direct(quota)).collect(),
+            burst: burst_nz.get(),
+        })
+    }
+
+    /// `Err(seconds to wait)` when key `index` is over its limit; requests
+    /// without a valid key pass (the key check refuses them).
+    fn check(&self, index: Option<usize>) -> Result<(), u64> {
+        let Some(limiter) = index.and_then(|i| self.per_key.get(i)) else {
+            return Ok(());
+        };
+        limiter.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        })
+    }
+}
+
+/// Marks a `429` of a site key's aggregate limit: the player it named did
+/// nothing wrong, so the jail does not count it against them.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteKeyLimited;
+
+async fn site_limit(
+    State((edge, limits)): State<(Edge, Arc<SiteLimits>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let client = edge.client(&mut req);
+    match limits.check(client.site_key) {
         Ok(()) => next.run(req).await,
         Err(retry_after) => {
-            let mut error = ApiError::new(ErrorCode::RateLimited, edge.lang);
-            error.retry_after_secs = Some(retry_after);
-            let mut response = error.into_response();
-            let headers = response.headers_mut();
-            headers.insert("ratelimit-limit", HeaderValue::from(limiter.burst));
-            headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
-            headers.insert("ratelimit-reset", HeaderValue::from(retry_after));
+            tracing::warn!(
+                key = client.site_key.map_or(0, |i| i + 1),
+                "a site key is over edge.site_key_per_minute: a busy site or a leaked key"
+            );
+            let mut response = limited(edge.lang, limits.burst, retry_after);
+            response.extensions_mut().insert(SiteKeyLimited);
             response
         }
     }
@@ -333,6 +482,24 @@ mod tests {
         assert!(!keys.accepts(b"first-key-012345"));
         assert!(!keys.accepts(b"first-key-01234567"));
         assert!(!ApiKeys(Vec::new()).accepts(b""));
+        assert_eq!(keys.position(b"first-key-0123456"), Some(0));
+        assert_eq!(keys.position(b"second-key-012345"), Some(1));
+        assert_eq!(keys.position(b"third-key-0123456"), None);
+    }
+
+    #[test]
+    fn a_site_key_has_one_budget_for_all_its_players() {
+        let limits = SiteLimits::new(60, 3, 2).unwrap();
+        for _ in 0..3 {
+            assert!(limits.check(Some(0)).is_ok());
+        }
+        assert!(limits.check(Some(0)).is_err());
+        assert!(limits.check(Some(1)).is_ok(), "another key has its own");
+        assert!(
+            limits.check(None).is_ok(),
+            "no key: the key check refuses it"
+        );
+        assert!(SiteLimits::new(0, 3, 2).is_none(), "0 per minute is off");
     }
 
     #[test]

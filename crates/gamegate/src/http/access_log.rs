@@ -162,6 +162,13 @@ async fn log_request(State(log): State<AccessLog>, mut req: Request, next: Next)
     let referer = header_text(req.headers(), header::REFERER);
     let agent = header_text(req.headers(), header::USER_AGENT);
     let response = next.run(req).await;
+    // The client the edge judged, when it resolved one: a player a valid
+    // site key named is logged as that player, so a fail2ban reading this
+    // log bans the player's address, never the site's.
+    let client = response
+        .extensions()
+        .get::<crate::edge::Client>()
+        .map_or(client, |c| c.ip);
     let line = format_line(&Entry {
         client,
         time: OffsetDateTime::now_utc(),

@@ -7,9 +7,9 @@
 //! rather than the registration code directly: that way a demo registration
 //! passes the very edge a site's request passes — the ban jail, the register
 //! rate limit, the key check, the access log and the metrics — and cannot
-//! become a key-less way around them. The price, fine for a dev page: those
-//! limits then see the loopback address, so every browser using the demo
-//! shares one rate-limit bucket (and one jail record) for 127.0.0.1.
+//! become a key-less way around them. Like a real site it names the browser's
+//! address in `X-Player-IP`, so each browser has its own limits and jail
+//! record, and loopback (the forwarder's own address) is never the one judged.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -20,12 +20,12 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Router, extract::FromRef};
+use axum::{Extension, Router, extract::FromRef};
 use gamegate_domain::ErrorCode;
 
 use super::extract::JsonObject;
 use super::{ApiError, Common};
-use crate::edge::API_KEY_HEADER;
+use crate::edge::{API_KEY_HEADER, Client, PLAYER_IP_HEADER};
 
 const PAGE_TEMPLATE: &str = include_str!("demo/index.html");
 const SCRIPT: &str = include_str!("demo/app.js");
@@ -188,10 +188,12 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Option<V
 
 /// `POST /demo/register`: the browser's JSON object (read within
 /// `http.body_limit_bytes` by the same extractor as `/api/register`, so bad
-/// input gets the same JSON errors) goes to `/api/register` with the key;
-/// the answer comes back unchanged, with its `Retry-After`.
+/// input gets the same JSON errors) goes to `/api/register` with the key and
+/// the browser's address (as the edge resolved it) in `X-Player-IP`; the
+/// answer comes back unchanged, with its `Retry-After`.
 async fn forward(
     State(state): State<DemoState>,
+    client: Option<Extension<Client>>,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
@@ -199,6 +201,12 @@ async fn forward(
     let mut request = forwarder.client.post(&forwarder.register_url).json(&body);
     if let Some(key) = &forwarder.api_key {
         request = request.header(HeaderName::from_static(API_KEY_HEADER), key.clone());
+        if let Some(Extension(client)) = client {
+            // An address's text is always a valid header value.
+            if let Ok(ip) = HeaderValue::from_str(&client.ip.to_string()) {
+                request = request.header(HeaderName::from_static(PLAYER_IP_HEADER), ip);
+            }
+        }
     }
     let response = request.send().await.map_err(|e| {
         // reqwest's message names the URL (our own address), never a header.

@@ -116,6 +116,9 @@ struct Health {
     path = "/api/register",
     tag = "registration",
     request_body(content = RegisterBody, content_type = "application/json"),
+    params(("X-Player-IP" = Option<String>, Header,
+        description = "The player's address (one IPv4 or IPv6 address) when the site's server calls for a player: with a valid key, rate limits, the ban jail and the access log count that player instead of the site (docs/EDGE.md). Ignored without a valid key.",
+        example = "203.0.113.7")),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Account created in the database and on the game server", body = Registered),

@@ -15,7 +15,10 @@ use crate::http::ApiError;
 
 /// The access-log format shared with gamegate's own access log, so one
 /// fail2ban filter reads both. Changing it breaks `filter.d/gamegate.conf`.
-pub const LOG_FORMAT: &str = r#"'$remote_addr - - [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'"#;
+/// `$gamegate_log_client` is `$remote_addr`, or the player a request with a
+/// valid key names: a fail2ban reading the log then bans that player, never
+/// the site's server that speaks for every player.
+pub const LOG_FORMAT: &str = r#"'$gamegate_log_client - - [$time_local] "$request_method $uri $server_protocol" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time'"#;
 
 /// Headers a browser may send cross-origin; X-API-Key is why the site's
 /// requests are preflighted at all.
@@ -44,6 +47,10 @@ struct Site {
     cors: Cors,
     register_limit: Option<(u32, u32)>,
     status_limit: Option<(u32, u32)>,
+    /// `edge.site_key_per_minute` / `edge.site_key_burst`.
+    site_key_limit: Option<(u32, u32)>,
+    /// `edge.ipv6_prefix`, a multiple of 16 here.
+    ipv6_prefix: u8,
     body_limit: usize,
     read_timeout_secs: u64,
 }
@@ -138,6 +145,15 @@ impl Site {
             Cors::Origins(e.cors_allowed_origins.clone())
         };
 
+        // The zones key an IPv6 client by whole bytes of $binary_remote_addr
+        // and a player's address by whole groups of its text.
+        if !e.ipv6_prefix.is_multiple_of(16) {
+            bail!(
+                "edge.ipv6_prefix = {}: the rendered nginx keys IPv6 clients by whole 16-bit \
+                 groups; use 32, 48, 64, 80, 96, 112 or 128",
+                e.ipv6_prefix
+            );
+        }
         let limit = |per_minute: u32, burst: u32| (per_minute > 0).then_some((per_minute, burst));
         Ok(Self {
             lang: config.lang()?,
@@ -162,6 +178,8 @@ impl Site {
             cors,
             register_limit: limit(e.register_per_minute, e.register_burst),
             status_limit: limit(e.status_per_minute, e.status_burst),
+            site_key_limit: limit(e.site_key_per_minute, e.site_key_burst),
+            ipv6_prefix: e.ipv6_prefix,
             body_limit: config.http.body_limit_bytes,
             // Longer than the service's own backstop, so a slow registration
             // gets the service's JSON answer rather than nginx's 504.
@@ -179,8 +197,9 @@ impl Site {
             env!("CARGO_PKG_VERSION")
         )?;
         writeln!(o, "log_format gamegate {LOG_FORMAT};\n")?;
-        self.write_limits(o)?;
         self.write_key_map(o)?;
+        self.write_client_maps(o)?;
+        self.write_limits(o)?;
         self.write_cors_maps(o)?;
         for (name, servers) in [
             ("gamegate_register", &self.register_upstreams),
@@ -198,19 +217,111 @@ impl Site {
         self.write_tls_server(o)
     }
 
+    /// `$gamegate_client`: the client as the in-process edge keys it (an
+    /// IPv4 address, an IPv6 /`ipv6_prefix`); `$gamegate_register_client`:
+    /// on `/api/register`, the player a valid key names in `X-Player-IP`.
+    fn write_client_maps(&self, o: &mut String) -> std::fmt::Result {
+        let prefix = self.ipv6_prefix;
+        writeln!(
+            o,
+            "# The client a limit counts (edge.ipv6_prefix): an IPv4 address as is\n\
+             # (4 bytes), an IPv6 address by its first {prefix} bits — any IPv6 client\n\
+             # owns a whole /64, and would otherwise get a fresh budget per address."
+        )?;
+        writeln!(o, "map $binary_remote_addr $gamegate_client {{")?;
+        if prefix < 128 {
+            let bytes = prefix / 8;
+            writeln!(o, "    \"~(?s)^(.{{{bytes}}}).{{{}}}$\" $1;", 16 - bytes)?;
+        }
+        writeln!(o, "    default $binary_remote_addr;\n}}\n")?;
+
+        // The player's address as text: IPv4 as is; IPv6 cut to its first
+        // `groups` groups, written out or before a `::` that reaches them.
+        let groups = usize::from(prefix / 16);
+        let hex = "[0-9a-fA-F]{1,4}";
+        writeln!(
+            o,
+            "# The player a site names in X-Player-IP, keyed the same way from its text\n\
+             # (IPv6 in one form, as RFC 5952 prints it). Anything else names no one."
+        )?;
+        writeln!(
+            o,
+            "map $http_x_player_ip $gamegate_player {{\n    default \"\";"
+        )?;
+        writeln!(o, "    \"~^([0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}})$\" $1;")?;
+        if groups == 8 {
+            writeln!(o, "    \"~^([0-9a-fA-F:]{{2,39}})$\" $1;")?;
+        } else {
+            writeln!(
+                o,
+                "    \"~^({hex}(:{hex}){{{}}})(:[0-9a-fA-F:.]*)?$\" $1;",
+                groups - 1
+            )?;
+            writeln!(
+                o,
+                "    \"~^(({hex}(:{hex}){{0,{}}})?::)({hex}(:{hex}){{0,{}}})?$\" $1;",
+                groups.saturating_sub(2),
+                7 - groups
+            )?;
+        }
+        writeln!(o, "}}\n")?;
+        writeln!(
+            o,
+            "# The address logged: the player a valid key names, else the peer."
+        )?;
+        writeln!(
+            o,
+            "map $http_x_player_ip $gamegate_player_ip {{\n    default \"\";\n\
+             \x20   \"~^([0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}})$\" $1;\n\
+             \x20   \"~^([0-9a-fA-F:]{{2,39}})$\" $1;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "map $gamegate_key_ok:$gamegate_player_ip $gamegate_log_client {{\n\
+             \x20   \"~^1:(?<gamegate_logged>.+)$\" $gamegate_logged;\n\
+             \x20   default $remote_addr;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "# On /api/register a valid key speaks for the player it names: that\n\
+             # player's budget, not the site's. Without a valid key: the peer's."
+        )?;
+        writeln!(
+            o,
+            "map $gamegate_key_ok:$gamegate_player $gamegate_register_client {{\n\
+             \x20   \"~^1:(?<gamegate_named>.+)$\" \"player $gamegate_named\";\n\
+             \x20   default $gamegate_client;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "map $gamegate_key_ok $gamegate_site_key {{\n    1 $http_x_api_key;\n    default \"\";\n}}\n"
+        )
+    }
+
     fn write_limits(&self, o: &mut String) -> std::fmt::Result {
         writeln!(
             o,
-            "# Per client IP (behind edge.trusted_proxies: the forwarded one); 10m holds ~160k addresses."
+            "# Per client (behind edge.trusted_proxies: the forwarded one); 10m holds ~160k clients."
         )?;
-        for (zone, limit) in [
-            ("gamegate_register", self.register_limit),
-            ("gamegate_status", self.status_limit),
+        for (zone, key, limit) in [
+            (
+                "gamegate_register",
+                "$gamegate_register_client",
+                self.register_limit,
+            ),
+            ("gamegate_status", "$gamegate_client", self.status_limit),
+            // All requests of one valid key together; other requests have an
+            // empty key, which nginx does not count.
+            (
+                "gamegate_site_key",
+                "$gamegate_site_key",
+                self.site_key_limit,
+            ),
         ] {
             if let Some((per_minute, _)) = limit {
                 writeln!(
                     o,
-                    "limit_req_zone $binary_remote_addr zone={zone}:10m rate={per_minute}r/m;"
+                    "limit_req_zone {key} zone={zone}:10m rate={per_minute}r/m;"
                 )?;
             }
         }
@@ -420,6 +531,8 @@ impl Site {
              \x20   proxy_set_header X-Real-IP $remote_addr;\n\
              \x20   proxy_set_header X-Forwarded-For $remote_addr;\n\
              \x20   proxy_set_header X-Forwarded-Proto $scheme;\n\
+             \x20   # The player a site's request names; honoured upstream only with a valid key.\n\
+             \x20   proxy_set_header X-Player-IP $http_x_player_ip;\n\
              \x20   proxy_connect_timeout 5s;\n\
              \x20   proxy_send_timeout 10s;\n\
              \x20   proxy_read_timeout {}s;\n",
@@ -473,11 +586,12 @@ impl Site {
             "        if ($request_method = OPTIONS) {\n            return 204;\n        }\n";
         writeln!(
             o,
-            "    location = /api/register {{\n{preflight}{limit}\
+            "    location = /api/register {{\n{preflight}{limit}{site_limit}\
              \x20       # In the access phase, after limit_req: key guessing is rate-limited too.\n\
              \x20       auth_request /_gamegate/key;\n\
              \x20       proxy_pass http://gamegate_register;\n    }}\n",
-            limit = limit("gamegate_register", self.register_limit)
+            limit = limit("gamegate_register", self.register_limit),
+            site_limit = limit("gamegate_site_key", self.site_key_limit)
         )?;
         writeln!(
             o,
@@ -657,6 +771,41 @@ mod tests {
         // Nothing trusted by default: no real_ip directives at all.
         assert!(!text.contains("set_real_ip_from"), "{text}");
         assert!(!text.contains("real_ip_header"), "{text}");
+    }
+
+    #[test]
+    fn zones_key_ipv6_clients_by_network_and_site_requests_by_the_named_player() {
+        let text = render(&config()).unwrap();
+        for needle in [
+            "map $binary_remote_addr $gamegate_client {",
+            "\"~(?s)^(.{8}).{8}$\" $1;",
+            "limit_req_zone $gamegate_register_client zone=gamegate_register:10m rate=10r/m;",
+            "limit_req_zone $gamegate_client zone=gamegate_status:10m rate=30r/m;",
+            "map $gamegate_key_ok:$gamegate_player $gamegate_register_client {",
+            "proxy_set_header X-Player-IP $http_x_player_ip;",
+            "log_format gamegate '$gamegate_log_client - - [",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(!text.contains("zone=gamegate_site_key"), "off by default");
+
+        let mut c = config();
+        c.edge.ipv6_prefix = 48;
+        c.edge.site_key_per_minute = 60;
+        let text = render(&c).unwrap();
+        assert!(text.contains("\"~(?s)^(.{6}).{10}$\" $1;"), "{text}");
+        assert!(
+            text.contains("(:[0-9a-fA-F]{1,4}){2})"),
+            "three groups: {text}"
+        );
+        assert!(
+            text.contains("limit_req zone=gamegate_site_key burst=100 nodelay;"),
+            "{text}"
+        );
+        c.edge.ipv6_prefix = 128;
+        assert!(!render(&c).unwrap().contains("(?s)"), "whole addresses");
+        c.edge.ipv6_prefix = 56;
+        assert!(err(&c).contains("whole 16-bit groups"), "{}", err(&c));
     }
 
     #[test]

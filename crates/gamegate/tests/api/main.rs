@@ -9,6 +9,7 @@ mod demo;
 mod doctor;
 mod edge;
 mod errors;
+mod identity;
 mod jail;
 mod operator;
 mod register;
