@@ -63,21 +63,42 @@ impl MigrationSet {
                     include_str!("../migrations/accounts/postgres/0002_bans.sql"),
                 ),
             ],
-            (MigrationSet::Analytics, Backend::Sqlite) => &[(
-                1,
-                "battles",
-                include_str!("../migrations/analytics/sqlite/0001_battles.sql"),
-            )],
-            (MigrationSet::Analytics, Backend::Mysql) => &[(
-                1,
-                "battles",
-                include_str!("../migrations/analytics/mysql/0001_battles.sql"),
-            )],
-            (MigrationSet::Analytics, Backend::Postgres) => &[(
-                1,
-                "battles",
-                include_str!("../migrations/analytics/postgres/0001_battles.sql"),
-            )],
+            (MigrationSet::Analytics, Backend::Sqlite) => &[
+                (
+                    1,
+                    "battles",
+                    include_str!("../migrations/analytics/sqlite/0001_battles.sql"),
+                ),
+                (
+                    2,
+                    "login_key",
+                    include_str!("../migrations/analytics/sqlite/0002_login_key.sql"),
+                ),
+            ],
+            (MigrationSet::Analytics, Backend::Mysql) => &[
+                (
+                    1,
+                    "battles",
+                    include_str!("../migrations/analytics/mysql/0001_battles.sql"),
+                ),
+                (
+                    2,
+                    "login_key",
+                    include_str!("../migrations/analytics/mysql/0002_login_key.sql"),
+                ),
+            ],
+            (MigrationSet::Analytics, Backend::Postgres) => &[
+                (
+                    1,
+                    "battles",
+                    include_str!("../migrations/analytics/postgres/0001_battles.sql"),
+                ),
+                (
+                    2,
+                    "login_key",
+                    include_str!("../migrations/analytics/postgres/0002_login_key.sql"),
+                ),
+            ],
         }
     }
 
