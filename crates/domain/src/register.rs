@@ -93,8 +93,11 @@ impl RegistrationRules {
 /// Why a text is not a login under [`RegistrationRules::check_login`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginProblem {
+    /// Fewer NFC characters than `login_min_chars`.
     TooShort,
+    /// More NFC characters than `login_max_chars`.
     TooLong,
+    /// A character outside the login charset.
     Charset,
 }
 

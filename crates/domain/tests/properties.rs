@@ -8,6 +8,7 @@ use gamegate_domain::{
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use unicode_normalization::UnicodeNormalization;
 
 const KNOWN_FIELDS: [&str; 5] = [
     "login",
@@ -201,6 +202,36 @@ proptest! {
         let number = serde_json::from_str::<serde_json::Number>(&text).unwrap();
         if let Some(serde) = number.as_i64().map(i128::from).or(number.as_u64().map(i128::from)) {
             prop_assert_eq!(serde, value);
+        }
+    }
+}
+
+proptest! {
+    /// The login key does not depend on the Unicode form the login is
+    /// written in, is itself NFC, and keying a key changes nothing.
+    #[test]
+    fn the_login_key_ignores_the_normal_form(login in "\\PC{0,16}") {
+        let key = normalise_login(&login);
+        let nfd: String = login.nfd().collect();
+        let nfc: String = login.nfc().collect();
+        prop_assert_eq!(&normalise_login(&nfd), &key);
+        prop_assert_eq!(&normalise_login(&nfc), &key);
+        prop_assert_eq!(&normalise_login(&key), &key);
+        prop_assert!(unicode_normalization::is_nfc(&key));
+    }
+
+    /// The login rule judges a login and its decomposed spelling alike and
+    /// answers the NFC form.
+    #[test]
+    fn the_login_rule_is_the_same_for_every_normal_form(login in "[a-z\u{e9}\u{e8}\u{301}\u{300}]{1,20}") {
+        let rules = RegistrationRules::with_login_charset("a-z\u{e9}\u{e8}").unwrap();
+        let nfd: String = login.nfd().collect();
+        let nfc: String = login.nfc().collect();
+        let answer = rules.check_login(&login);
+        prop_assert_eq!(&rules.check_login(&nfd), &answer);
+        prop_assert_eq!(&rules.check_login(&nfc), &answer);
+        if let Ok(stored) = answer {
+            prop_assert_eq!(stored, nfc);
         }
     }
 }
