@@ -2,12 +2,12 @@
 //! request is accepted again when re-sent as its own fields.
 #![no_main]
 
-use gamegate_domain::{Lang, RegistrationRules, validate_register};
+use gamegate_domain::{Lang, ObjectText, RegistrationRules, validate_register};
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(data) else {
+    let Ok(body) = ObjectText::parse(data) else {
         return;
     };
     let rules = RegistrationRules::default();
@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
                     "gender": request.gender,
                     "telegram_id": request.telegram_id,
                 });
-                assert!(validate_register(again.as_object().unwrap(), &rules, lang).is_ok());
+                let again = ObjectText::from_map(again.as_object().unwrap());
+                assert!(validate_register(&again, &rules, lang).is_ok());
             }
             Err(errors) => assert!(!errors.is_empty()),
         }

@@ -2,6 +2,7 @@
 //! battle must respect (the statistics endpoint is internal, but a bug in the
 //! game server must not be able to write nonsense or unbounded rows).
 
+use gamegate_domain::{LoginProblem, RegistrationRules, normalise_login};
 use serde::{Deserialize, Serialize};
 
 /// Most participants one battle may list (the game has raids of 40).
@@ -82,10 +83,30 @@ impl std::fmt::Display for BattleError {
 }
 
 impl Battle {
-    /// Checks the invariants ingestion relies on: a positive id, a sane time
-    /// and duration, 1..=MAX_PARTICIPANTS participants with valid, distinct
-    /// logins, and for PvP exactly two teams of which exactly one won.
+    /// [`Battle::validate_with`] under the default registration rules.
     pub fn validate(&self) -> Result<(), BattleError> {
+        self.validate_with(&RegistrationRules::default())
+    }
+
+    /// Validates the battle ([`Battle::validate_with`]) and answers it with
+    /// every login in the form registration keeps (Unicode NFC), so a login
+    /// the game server writes decomposed is the same player's.
+    pub fn checked(mut self, rules: &RegistrationRules) -> Result<Battle, BattleError> {
+        self.validate_with(rules)?;
+        for p in &mut self.participants {
+            if let Ok(nfc) = rules.check_login(&p.login) {
+                p.login = nfc;
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks the invariants ingestion relies on: a positive id, a sane time
+    /// and duration, 1..=MAX_PARTICIPANTS participants whose logins pass the
+    /// registration's login rule (`rules`: the same charset, lengths and NFC)
+    /// and are distinct case-insensitively, and for PvP exactly two teams of
+    /// which exactly one won.
+    pub fn validate_with(&self, rules: &RegistrationRules) -> Result<(), BattleError> {
         if self.id <= 0 {
             return Err(BattleError::new("invalid_id", "id must be positive"));
         }
@@ -109,13 +130,20 @@ impl Battle {
         }
         let mut logins = std::collections::HashSet::new();
         for p in &self.participants {
-            if gamegate_login_shape(&p.login).is_none() {
+            if let Err(problem) = rules.check_login(&p.login) {
+                let why = match problem {
+                    LoginProblem::TooShort | LoginProblem::TooLong => "length",
+                    LoginProblem::Charset => "charset",
+                };
                 return Err(BattleError::new(
                     "invalid_login",
-                    "logins are 3 to 16 ASCII letters, digits or underscores",
+                    format!(
+                        "logins are {} (registration's rule; this one fails its {why})",
+                        rules.login_rule_text()
+                    ),
                 ));
             }
-            if !logins.insert(p.login.to_ascii_lowercase()) {
+            if !logins.insert(normalise_login(&p.login)) {
                 return Err(BattleError::new(
                     "duplicate_participant",
                     "a login appears twice in one battle",
@@ -163,12 +191,68 @@ impl Battle {
     }
 }
 
-/// Same shape rule as registration logins (3–16 of `[A-Za-z0-9_]`), so every
-/// account can appear in battle logs and nothing longer can be stored.
-fn gamegate_login_shape(login: &str) -> Option<()> {
-    let ok = (3..=16).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    ok.then_some(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pve(logins: &[&str]) -> Battle {
+        Battle {
+            id: 1,
+            mode: Mode::Pve,
+            started_at: 1_795_000_000,
+            duration_secs: 60,
+            participants: logins
+                .iter()
+                .map(|l| Participant {
+                    login: (*l).to_owned(),
+                    team: 1,
+                    won: true,
+                    kills: 0,
+                    deaths: 0,
+                    damage_dealt: 0,
+                    damage_taken: 0,
+                    level: 1,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn logins_follow_the_registration_rule() {
+        let cyrillic = RegistrationRules::with_login_charset("A-Za-z0-9_А-Яа-яЁё").unwrap();
+        let battle = pve(&["Жук_01", "hero"]);
+        assert_eq!(battle.validate().unwrap_err().code, "invalid_login");
+        assert!(battle.validate_with(&cyrillic).is_ok());
+        // 16 Cyrillic letters are 32 bytes and still a login; 17 are not.
+        assert!(
+            pve(&["Ж".repeat(16).as_str()])
+                .validate_with(&cyrillic)
+                .is_ok()
+        );
+        assert!(
+            pve(&["Ж".repeat(17).as_str()])
+                .validate_with(&cyrillic)
+                .is_err()
+        );
+        assert_eq!(pve(&["ab"]).validate().unwrap_err().code, "invalid_login");
+    }
+
+    #[test]
+    fn participants_are_distinct_by_the_login_key() {
+        let accents = RegistrationRules::with_login_charset("a-z\u{e9}").unwrap();
+        assert_eq!(
+            pve(&["Hero", "hero"]).validate().unwrap_err().code,
+            "duplicate_participant"
+        );
+        assert_eq!(
+            pve(&["\u{e9}lan", "e\u{301}lan"])
+                .validate_with(&accents)
+                .unwrap_err()
+                .code,
+            "duplicate_participant"
+        );
+        // A decomposed login is stored in the form registration keeps.
+        let checked = pve(&["e\u{301}lan"]).checked(&accents).unwrap();
+        assert_eq!(checked.participants[0].login, "\u{e9}lan");
+    }
 }

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use serde_json::{Value, json};
 
 use crate::error::{ErrorCode, FieldErrorCode};
+use crate::json::ObjectText;
 use crate::lang::Lang;
 use crate::register::{RegistrationRules, validate_register};
 
@@ -16,39 +17,78 @@ fn valid_request() -> Value {
     json!({"login": "Hero_01", "password": "secret12", "gender": 0, "telegram_id": 123456789})
 }
 
-/// One example per field code (two where the message depends on the field),
-/// as `(field, the value sent or None for "left out", code)`.
-fn field_examples() -> Vec<(&'static str, Option<Value>, FieldErrorCode)> {
+/// What an example sends for its field.
+enum Sent {
+    /// The field left out.
+    Missing,
+    /// The field's JSON text, as written in the body.
+    Text(String),
+    /// The field given twice with this JSON text.
+    Twice(String),
+}
+
+fn text(value: Value) -> Sent {
+    Sent::Text(value.to_string())
+}
+
+/// One example per field code (more where the message or the rule needs
+/// showing), as `(field, what is sent, code)`.
+fn field_examples() -> Vec<(&'static str, Sent, FieldErrorCode)> {
     vec![
-        ("login", None, FieldErrorCode::Required),
-        ("gender", Some(json!("0")), FieldErrorCode::Type),
-        ("login", Some(json!("ab")), FieldErrorCode::TooShort),
+        ("login", Sent::Missing, FieldErrorCode::Required),
+        ("gender", text(json!("0")), FieldErrorCode::Type),
+        (
+            "telegram_id",
+            Sent::Text("7000000001.0000001".into()),
+            FieldErrorCode::Type,
+        ),
+        ("login", text(json!("ab")), FieldErrorCode::TooShort),
         (
             "password",
-            Some(json!("p".repeat(21))),
+            text(json!("p".repeat(21))),
             FieldErrorCode::TooLong,
         ),
-        ("login", Some(json!("Hero 01")), FieldErrorCode::Charset),
+        ("login", text(json!("Hero 01")), FieldErrorCode::Charset),
         (
             "password",
-            Some(json!("secret\n12")),
+            text(json!("secret\n12")),
             FieldErrorCode::Charset,
         ),
-        ("gender", Some(json!(2)), FieldErrorCode::OutOfRange),
-        ("telegram_id", Some(json!(0)), FieldErrorCode::OutOfRange),
-        ("email", Some(json!("a@b.c")), FieldErrorCode::UnknownField),
+        ("gender", text(json!(2)), FieldErrorCode::OutOfRange),
+        ("telegram_id", text(json!(0)), FieldErrorCode::OutOfRange),
+        (
+            "telegram_id",
+            Sent::Text("1E400".into()),
+            FieldErrorCode::OutOfRange,
+        ),
+        ("email", text(json!("a@b.c")), FieldErrorCode::UnknownField),
+        (
+            "login",
+            Sent::Twice(json!("Hero_01").to_string()),
+            FieldErrorCode::Duplicate,
+        ),
     ]
 }
 
 /// The message the validator gives for one example, in `lang`.
-fn field_message(field: &str, value: &Option<Value>, code: FieldErrorCode, lang: Lang) -> String {
-    let mut body = valid_request();
-    let map = body.as_object_mut().expect("an object");
-    match value {
-        Some(v) => map.insert(field.to_owned(), v.clone()),
-        None => map.remove(field),
-    };
-    let errors = validate_register(map, &RegistrationRules::default(), lang)
+fn field_message(field: &str, sent: &Sent, code: FieldErrorCode, lang: Lang) -> String {
+    let valid = valid_request();
+    let mut members: Vec<String> = valid
+        .as_object()
+        .expect("an object")
+        .iter()
+        .filter(|(k, _)| k.as_str() != field)
+        .map(|(k, v)| format!("{}:{v}", json!(k)))
+        .collect();
+    let key = json!(field);
+    match sent {
+        Sent::Missing => {}
+        Sent::Text(t) => members.push(format!("{key}:{t}")),
+        Sent::Twice(t) => members.extend([format!("{key}:{t}"), format!("{key}:{t}")]),
+    }
+    let body = ObjectText::parse(format!("{{{}}}", members.join(",")).as_bytes())
+        .expect("the example is a JSON object");
+    let errors = validate_register(&body, &RegistrationRules::default(), lang)
         .expect_err("every example breaks one rule");
     let error = errors
         .into_iter()
@@ -63,15 +103,15 @@ fn cell(text: &str) -> String {
 }
 
 /// A JSON rendering of an example value short enough for a table.
-fn shown(value: &Option<Value>) -> String {
-    match value {
-        None => "(missing)".to_owned(),
-        Some(v) => {
-            let text = v.to_string();
-            if text.contains("pppppppppppppppppppp") {
+fn shown(sent: &Sent) -> String {
+    match sent {
+        Sent::Missing => "(missing)".to_owned(),
+        Sent::Twice(t) => format!("`{}` twice", t.replace('`', "'")),
+        Sent::Text(t) => {
+            if t.contains("pppppppppppppppppppp") {
                 "\"p\" × 21".to_owned()
             } else {
-                format!("`{}`", text.replace('`', "'"))
+                format!("`{}`", t.replace('`', "'"))
             }
         }
     }

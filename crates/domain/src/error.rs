@@ -202,8 +202,8 @@ impl ErrorCode {
                 "A POST without `Content-Type: application/json`.",
             ),
             ErrorCode::ValidationError => lang.pick(
-                "Поля отсутствуют, неверного JSON-типа, неизвестны или нарушают правила; ответ содержит `errors`.",
-                "Fields are missing, of the wrong JSON type, unknown, or break the rules; the answer has `errors`.",
+                "Поля отсутствуют, неверного JSON-типа, неизвестны, повторяются или нарушают правила; ответ содержит `errors` (не больше 20 записей, остальные — числом в `errors_omitted`).",
+                "Fields are missing, of the wrong JSON type, unknown, repeated, or break the rules; the answer has `errors` (at most 20 entries, the rest counted in `errors_omitted`).",
             ),
             ErrorCode::InvalidApiKey => lang.pick(
                 "`X-API-Key` отсутствует или не входит в `edge.api_keys`.",
@@ -335,11 +335,14 @@ pub enum FieldErrorCode {
     Charset,
     OutOfRange,
     UnknownField,
+    /// A key given more than once (at the top of the body or inside a field's
+    /// object): refused rather than resolved to one of the values.
+    Duplicate,
 }
 
 impl FieldErrorCode {
     /// Every field code, in the contract's order (API.md §2).
-    pub const ALL: [FieldErrorCode; 7] = [
+    pub const ALL: [FieldErrorCode; 8] = [
         FieldErrorCode::Required,
         FieldErrorCode::Type,
         FieldErrorCode::TooShort,
@@ -347,6 +350,7 @@ impl FieldErrorCode {
         FieldErrorCode::Charset,
         FieldErrorCode::OutOfRange,
         FieldErrorCode::UnknownField,
+        FieldErrorCode::Duplicate,
     ];
 
     /// What the site should do about a field with this code (docs/ERRORS.md).
@@ -357,8 +361,8 @@ impl FieldErrorCode {
                 "Mark the field `required` in the form and show the message next to it.",
             ),
             FieldErrorCode::Type => lang.pick(
-                "Ошибка в коде сайта: `gender` и `telegram_id` — числа JSON, не строки.",
-                "A bug in the site: `gender` and `telegram_id` are JSON numbers, not strings.",
+                "Ошибка в коде сайта: `gender` и `telegram_id` — целые числа JSON, не строки; `1.0` и `1e2` — целые, `1.5` и `1.0000000000000001` — нет (значение считается точно по записи числа).",
+                "A bug in the site: `gender` and `telegram_id` are JSON integers, not strings; `1.0` and `1e2` are integers, `1.5` and `1.0000000000000001` are not (the exact value of the number as written counts).",
             ),
             FieldErrorCode::TooShort | FieldErrorCode::TooLong => lang.pick(
                 "Покажите сообщение у поля; подсказки `minlength`/`maxlength` в форме ловят это раньше.",
@@ -376,6 +380,10 @@ impl FieldErrorCode {
                 "Ошибка в коде сайта: уберите лишнее поле или исправьте опечатку в имени.",
                 "A bug in the site: drop the extra field or fix the typo in its name.",
             ),
+            FieldErrorCode::Duplicate => lang.pick(
+                "Ошибка в коде сайта: каждый ключ JSON-объекта — один раз (сериализуйте объект, а не склеивайте строки).",
+                "A bug in the site: give each key of a JSON object once (serialise an object, do not concatenate strings).",
+            ),
         }
     }
 
@@ -388,6 +396,7 @@ impl FieldErrorCode {
             FieldErrorCode::Charset => "charset",
             FieldErrorCode::OutOfRange => "out_of_range",
             FieldErrorCode::UnknownField => "unknown_field",
+            FieldErrorCode::Duplicate => "duplicate",
         }
     }
 }
@@ -400,6 +409,11 @@ pub struct FieldError {
     pub code: FieldErrorCode,
     pub message: String,
 }
+
+/// Most entries the `errors` list of one answer carries; the rest are only
+/// counted (`errors_omitted`), so a body of thousands of unknown keys cannot
+/// make an answer many times its own size.
+pub const MAX_FIELD_ERRORS: usize = 20;
 
 #[cfg(test)]
 mod tests {

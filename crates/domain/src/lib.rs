@@ -1,4 +1,5 @@
-//! The rules of gamegate, with no I/O: request validation, error codes and their
+//! The rules of gamegate, with no I/O: request validation (exact JSON numbers,
+//! repeated keys, the login rule), error codes and their
 //! messages (ru/en), the account-limit policy and the shape of the status answer.
 //!
 //! Everything here is plain data and pure functions so it can be unit-tested,
@@ -6,15 +7,19 @@
 
 pub mod docs;
 pub mod error;
+pub mod json;
 pub mod lang;
+pub mod number;
 pub mod register;
 pub mod status;
 pub mod telegram;
 
-pub use error::{ErrorCode, FieldError, FieldErrorCode};
+pub use error::{ErrorCode, FieldError, FieldErrorCode, MAX_FIELD_ERRORS};
+pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;
 pub use register::{
-    AccountLimit, Password, RegisterRequest, RegistrationRules, normalise_login, validate_register,
+    AccountLimit, LoginProblem, Password, RegisterRequest, RegistrationRules, normalise_login,
+    validate_register,
 };
 pub use status::ServerStatus;
 pub use telegram::{AuthRejection, TelegramIdentity, is_group_member, verify_telegram_auth};

@@ -4,9 +4,12 @@ use std::fmt;
 
 use regex::Regex;
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{FieldError, FieldErrorCode};
+use crate::json::{ObjectText, repeated_key};
 use crate::lang::Lang;
+use crate::number::{JsonInteger, json_integer};
 
 /// The fields a registration request may carry; anything else is `unknown_field`.
 pub const REGISTER_FIELDS: [&str; 5] = [
@@ -57,6 +60,56 @@ impl RegistrationRules {
     pub fn login_charset(&self) -> &str {
         &self.login_charset
     }
+
+    /// The login rule, the one registration, battle ingestion and the
+    /// statistics lookups share: the text is NFC-normalised first (so `é`
+    /// written as one code point or as `e` + U+0301 is the same login), then
+    /// its length in characters and its charset are checked. Answers the NFC
+    /// form: what is stored, shown and sent to the game server.
+    pub fn check_login(&self, login: &str) -> Result<String, LoginProblem> {
+        let nfc: String = login.nfc().collect();
+        let chars = nfc.chars().count();
+        if chars < self.login_min_chars {
+            Err(LoginProblem::TooShort)
+        } else if chars > self.login_max_chars {
+            Err(LoginProblem::TooLong)
+        } else if !self.login_charset_re.is_match(&nfc) {
+            Err(LoginProblem::Charset)
+        } else {
+            Ok(nfc)
+        }
+    }
+
+    /// The login rule in words, e.g. `3 to 16 characters of [A-Za-z0-9_]`
+    /// (for API answers that are not shown to players).
+    pub fn login_rule_text(&self) -> String {
+        format!(
+            "{} to {} characters of [{}]",
+            self.login_min_chars, self.login_max_chars, self.login_charset
+        )
+    }
+}
+
+/// Why a text is not a login under [`RegistrationRules::check_login`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginProblem {
+    /// Fewer NFC characters than `login_min_chars`.
+    TooShort,
+    /// More NFC characters than `login_max_chars`.
+    TooLong,
+    /// A character outside the login charset.
+    Charset,
+}
+
+impl LoginProblem {
+    /// The field code a registration answers with.
+    pub const fn code(self) -> FieldErrorCode {
+        match self {
+            LoginProblem::TooShort => FieldErrorCode::TooShort,
+            LoginProblem::TooLong => FieldErrorCode::TooLong,
+            LoginProblem::Charset => FieldErrorCode::Charset,
+        }
+    }
 }
 
 impl Default for RegistrationRules {
@@ -89,6 +142,8 @@ impl fmt::Debug for Password {
 /// A request that passed every rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterRequest {
+    /// The login in Unicode NFC, as stored in `accounts.login` and sent to
+    /// the game server.
     pub login: String,
     pub password: Password,
     pub gender: u8,
@@ -105,9 +160,17 @@ impl RegisterRequest {
     }
 }
 
-/// The case-insensitive uniqueness key of a login, identical on every backend.
+/// The case-insensitive uniqueness key of a login, identical on every backend
+/// and computed here, never by a database's own `LOWER`: Unicode's canonical
+/// caseless form, NFC(lowercase(NFD(login))), so canonically equivalent
+/// spellings (`\u{e9}lan`, `e\u{301}lan`) and case variants (`ÉLAN`) share one
+/// key. ASCII logins take the plain ASCII lowercase.
 pub fn normalise_login(login: &str) -> String {
-    login.to_lowercase()
+    if login.is_ascii() {
+        return login.to_ascii_lowercase();
+    }
+    let decomposed: String = login.nfd().collect();
+    decomposed.to_lowercase().nfc().collect()
 }
 
 /// How many game accounts one Telegram id may own. Enforced by the database
@@ -225,67 +288,93 @@ impl Errors {
         };
         self.push(f.name, code, msg);
     }
+    fn duplicate(&mut self, f: &Field) {
+        let msg = match self.lang {
+            Lang::Ru => format!("{}: поле указано несколько раз.", f.label(self.lang)),
+            Lang::En => format!("{} is given more than once.", f.label(self.lang)),
+        };
+        self.push(f.name, FieldErrorCode::Duplicate, msg);
+    }
+
+    fn duplicate_inside(&mut self, f: &Field, key: &str) {
+        // The key is echoed back, so bound it: it is attacker-controlled text.
+        let shown: String = key.chars().take(64).collect();
+        let msg = match self.lang {
+            Lang::Ru => format!(
+                "{}: ключ «{shown}» указан несколько раз.",
+                f.label(self.lang)
+            ),
+            Lang::En => format!(
+                "{}: the key \"{shown}\" is given more than once.",
+                f.label(self.lang)
+            ),
+        };
+        self.push(f.name, FieldErrorCode::Duplicate, msg);
+    }
 }
 
-/// Looks a field up; `null` counts as missing because a form that sends
-/// `null` has not filled the field in.
-fn present<'a>(body: &'a Map<String, Value>, f: &Field) -> Option<&'a Value> {
-    body.get(f.name).filter(|v| !v.is_null())
+/// What the body holds for one field.
+enum Slot<'a> {
+    /// Absent, or `null`: a form that sends `null` has not filled the field in.
+    Missing,
+    /// The key appears more than once (whatever the values).
+    Repeated,
+    /// The value's JSON text.
+    One(&'a str),
 }
 
-fn check_text(
+fn slot<'a>(body: &'a ObjectText, f: &Field) -> Slot<'a> {
+    let mut values = body.values(f.name);
+    match (values.next(), values.next()) {
+        (None, _) => Slot::Missing,
+        (Some(_), Some(_)) => Slot::Repeated,
+        (Some(v), None) => match v.get().trim() {
+            "null" => Slot::Missing,
+            text => Slot::One(text),
+        },
+    }
+}
+
+/// A string field, or the error that it is missing, repeated or not a string.
+fn text_field(errors: &mut Errors, body: &ObjectText, f: &Field) -> Option<String> {
+    match slot(body, f) {
+        Slot::Missing => errors.required(f),
+        Slot::Repeated => errors.duplicate(f),
+        Slot::One(text) => match serde_json::from_str::<String>(text) {
+            Ok(value) if text.starts_with('"') => return Some(value),
+            _ => errors.wrong_type(f, "строка", "a string"),
+        },
+    }
+    None
+}
+
+/// An integer field judged on its JSON text ([`json_integer`]): a number
+/// whose exact value has a fraction, or anything but a number, is a `type`
+/// error; the integral value (possibly huge) is returned for the range check.
+fn integer_field(
     errors: &mut Errors,
-    body: &Map<String, Value>,
+    body: &ObjectText,
     f: &Field,
-    min: usize,
-    max: usize,
-    charset_ok: impl Fn(&str) -> bool,
-    charset_message: impl Fn(Lang) -> String,
-) -> Option<String> {
-    let Some(value) = present(body, f) else {
-        errors.required(f);
-        return None;
-    };
-    let Some(text) = value.as_str() else {
-        errors.wrong_type(f, "строка", "a string");
-        return None;
-    };
-    let chars = text.chars().count();
-    if chars < min {
-        errors.length(f, FieldErrorCode::TooShort, min, max);
-        None
-    } else if chars > max {
-        errors.length(f, FieldErrorCode::TooLong, min, max);
-        None
-    } else if !charset_ok(text) {
-        let msg = charset_message(errors.lang);
-        errors.push(f.name, FieldErrorCode::Charset, msg);
-        None
-    } else {
-        Some(text.to_owned())
+    expected_ru: &str,
+    expected_en: &str,
+) -> Option<JsonInteger> {
+    match slot(body, f) {
+        Slot::Missing => errors.required(f),
+        Slot::Repeated => errors.duplicate(f),
+        Slot::One(text) => match json_integer(text) {
+            Some(JsonInteger::Fraction) | None => errors.wrong_type(f, expected_ru, expected_en),
+            Some(integer) => return Some(integer),
+        },
     }
+    None
 }
 
-/// A JSON integer, as JSON Schema counts them: `1` and also `1.0` (a
-/// number with no fraction, exactly representable). Wide enough for any
-/// u64, so the rules can refuse what is out of their range.
-fn json_integer(v: &Value) -> Option<i128> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if let Some(i) = v.as_i64() {
-        return Some(i.into());
-    }
-    if let Some(u) = v.as_u64() {
-        return Some(u.into());
-    }
-    v.as_f64()
-        .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
-        .map(|f| f as i128)
-}
-
-/// Validates a parsed JSON object against the rules, checking every field at
-/// once so the site can show all problems in one round trip.
+/// Validates a JSON object read from the body against the rules, checking
+/// every field at once so the site can show all problems in one round trip.
+/// Numbers are judged on their text, a repeated key (at any depth of the
+/// body's fields) is a `duplicate` error, and the login is NFC-normalised.
 pub fn validate_register(
-    body: &Map<String, Value>,
+    body: &ObjectText,
     rules: &RegistrationRules,
     lang: Lang,
 ) -> Result<RegisterRequest, Vec<FieldError>> {
@@ -294,77 +383,78 @@ pub fn validate_register(
         list: Vec::new(),
     };
 
-    let login = check_text(
+    let login =
+        text_field(&mut errors, body, &LOGIN).and_then(|text| match rules.check_login(&text) {
+            Ok(login) => Some(login),
+            Err(LoginProblem::Charset) => {
+                let msg = match lang {
+                    Lang::Ru => format!(
+                        "Логин может содержать только символы [{}].",
+                        rules.login_charset
+                    ),
+                    Lang::En => format!(
+                        "Login may contain only the characters [{}].",
+                        rules.login_charset
+                    ),
+                };
+                errors.push(LOGIN.name, FieldErrorCode::Charset, msg);
+                None
+            }
+            Err(problem) => {
+                let (min, max) = (rules.login_min_chars, rules.login_max_chars);
+                errors.length(&LOGIN, problem.code(), min, max);
+                None
+            }
+        });
+
+    let password = text_field(&mut errors, body, &PASSWORD).and_then(|text| {
+        let (min, max) = (rules.password_min_chars, rules.password_max_chars);
+        let chars = text.chars().count();
+        if chars < min {
+            errors.length(&PASSWORD, FieldErrorCode::TooShort, min, max);
+            None
+        } else if chars > max {
+            errors.length(&PASSWORD, FieldErrorCode::TooLong, min, max);
+            None
+        } else if text.chars().any(char::is_control) {
+            let msg = lang
+                .pick(
+                    "Пароль не должен содержать управляющих символов.",
+                    "Password must not contain control characters.",
+                )
+                .to_owned();
+            errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
+            None
+        } else {
+            Some(text)
+        }
+    });
+
+    let gender = integer_field(
         &mut errors,
         body,
-        &LOGIN,
-        rules.login_min_chars,
-        rules.login_max_chars,
-        |s| rules.login_charset_re.is_match(s),
-        |lang| match lang {
-            Lang::Ru => format!(
-                "Логин может содержать только символы [{}].",
-                rules.login_charset
-            ),
-            Lang::En => format!(
-                "Login may contain only the characters [{}].",
-                rules.login_charset
-            ),
-        },
-    );
-
-    let password = check_text(
-        &mut errors,
-        body,
-        &PASSWORD,
-        rules.password_min_chars,
-        rules.password_max_chars,
-        |s| !s.chars().any(char::is_control),
-        |lang| {
-            lang.pick(
-                "Пароль не должен содержать управляющих символов.",
-                "Password must not contain control characters.",
-            )
-            .to_owned()
-        },
-    );
-
-    let gender = match present(body, &GENDER) {
-        None => {
-            errors.required(&GENDER);
+        &GENDER,
+        "целое число 0 или 1",
+        "the integer 0 or 1",
+    )
+    .and_then(|g| match g {
+        JsonInteger::Exact(g @ 0..=1) => Some(g as u8),
+        _ => {
+            let msg = lang
+                .pick(
+                    "Пол: допустимы только значения 0 и 1.",
+                    "Gender must be 0 or 1.",
+                )
+                .to_owned();
+            errors.push(GENDER.name, FieldErrorCode::OutOfRange, msg);
             None
         }
-        Some(v) => match json_integer(v) {
-            None => {
-                errors.wrong_type(&GENDER, "целое число 0 или 1", "the integer 0 or 1");
-                None
-            }
-            Some(g @ 0..=1) => Some(g as u8),
-            Some(_) => {
-                let msg = lang
-                    .pick(
-                        "Пол: допустимы только значения 0 и 1.",
-                        "Gender must be 0 or 1.",
-                    )
-                    .to_owned();
-                errors.push(GENDER.name, FieldErrorCode::OutOfRange, msg);
-                None
-            }
-        },
-    };
+    });
 
-    let telegram_id = match present(body, &TELEGRAM_ID) {
-        None => {
-            errors.required(&TELEGRAM_ID);
-            None
-        }
-        Some(v) => match json_integer(v) {
-            None => {
-                errors.wrong_type(&TELEGRAM_ID, "целое число", "an integer");
-                None
-            }
-            Some(id) if id > 0 && id <= i64::MAX.into() => Some(id as i64),
-            // Negative, zero, or above i64::MAX (a u64 that is not an i64).
+    let telegram_id = integer_field(&mut errors, body, &TELEGRAM_ID, "целое число", "an integer")
+        .and_then(|id| match id {
+            JsonInteger::Exact(id) if id > 0 && id <= i64::MAX.into() => Some(id as i64),
+            // Zero, negative, or beyond i64 however it is written (`1E400`).
             _ => {
                 let msg = lang
                     .pick(
@@ -375,24 +465,46 @@ pub fn validate_register(
                 errors.push(TELEGRAM_ID.name, FieldErrorCode::OutOfRange, msg);
                 None
             }
-        },
-    };
+        });
 
-    let telegram_auth = match present(body, &TELEGRAM_AUTH) {
-        None => None,
-        Some(Value::Object(map)) => Some(map.clone()),
-        Some(_) => {
-            errors.wrong_type(&TELEGRAM_AUTH, "объект", "an object");
+    let telegram_auth = match slot(body, &TELEGRAM_AUTH) {
+        Slot::Missing => None,
+        Slot::Repeated => {
+            errors.duplicate(&TELEGRAM_AUTH);
             None
+        }
+        Slot::One(text) => {
+            let raw = body
+                .values(TELEGRAM_AUTH.name)
+                .next()
+                .expect("the slot has one value");
+            match (
+                repeated_key(raw),
+                serde_json::from_str::<Map<String, Value>>(text),
+            ) {
+                (Some(key), _) => {
+                    errors.duplicate_inside(&TELEGRAM_AUTH, &key);
+                    None
+                }
+                (None, Ok(map)) => Some(map),
+                (None, Err(_)) => {
+                    errors.wrong_type(&TELEGRAM_AUTH, "объект", "an object");
+                    None
+                }
+            }
         }
     };
 
-    // Sorted so the answer is the same whatever order the site sent the keys in.
+    // Sorted (and each named once) so the answer is the same whatever order
+    // the site sent the keys in.
     let mut unknown: Vec<&String> = body
-        .keys()
+        .members()
+        .iter()
+        .map(|(k, _)| k)
         .filter(|k| !REGISTER_FIELDS.contains(&k.as_str()))
         .collect();
     unknown.sort();
+    unknown.dedup();
     for key in unknown {
         // The key is echoed back, so bound it: it is attacker-controlled text.
         let shown: String = key.chars().take(64).collect();
@@ -426,7 +538,7 @@ mod tests {
 
     fn run(v: Value) -> Result<RegisterRequest, Vec<FieldError>> {
         validate_register(
-            v.as_object().unwrap(),
+            &ObjectText::from_map(v.as_object().unwrap()),
             &RegistrationRules::default(),
             Lang::Ru,
         )
@@ -492,15 +604,16 @@ mod tests {
         // JSON Schema's integers: 1.0 is the integer 1 (schemathesis sends these).
         let body = json!({"login":"abc","password":"secret12","gender":1.0,"telegram_id":123.0});
         let request = validate_register(
-            body.as_object().unwrap(),
+            &ObjectText::from_map(body.as_object().unwrap()),
             &RegistrationRules::default(),
             Lang::Ru,
         )
         .expect("1.0 and 123.0 are integers");
         assert_eq!((request.gender, request.telegram_id), (1, 123));
+        // 1e300 is an integer (JSON Schema), far out of range.
         let got =
             codes(json!({"login":"abc","password":"secret12","gender":0,"telegram_id":1e300}));
-        assert_eq!(got, vec![("telegram_id".into(), "type")]);
+        assert_eq!(got, vec![("telegram_id".into(), "out_of_range")]);
     }
 
     #[test]
@@ -553,7 +666,7 @@ mod tests {
     #[test]
     fn english_messages_are_available() {
         let errs = validate_register(
-            json!({"login":"ab"}).as_object().unwrap(),
+            &ObjectText::from_map(json!({"login":"ab"}).as_object().unwrap()),
             &RegistrationRules::default(),
             Lang::En,
         )
@@ -565,7 +678,14 @@ mod tests {
     fn custom_charsets_are_checked_and_bad_ones_refused() {
         let rules = RegistrationRules::with_login_charset("a-z").unwrap();
         let body = json!({"login":"Abc","password":"secret","gender":1,"telegram_id":5});
-        assert!(validate_register(body.as_object().unwrap(), &rules, Lang::En).is_err());
+        assert!(
+            validate_register(
+                &ObjectText::from_map(body.as_object().unwrap()),
+                &rules,
+                Lang::En
+            )
+            .is_err()
+        );
         assert!(RegistrationRules::with_login_charset("a-z]+|.*[").is_err());
         assert!(RegistrationRules::with_login_charset("").is_err());
     }
@@ -577,5 +697,183 @@ mod tests {
         assert_eq!(limit.first_free_slot(&[0, 2]), Some(1));
         assert_eq!(limit.first_free_slot(&[0, 1, 2]), None);
         assert!(AccountLimit::new(0).is_err());
+    }
+
+    /// A body as the site sends it: the exact JSON text.
+    fn run_text(body: &str) -> Result<RegisterRequest, Vec<FieldError>> {
+        let body = ObjectText::parse(body.as_bytes()).expect("a JSON object");
+        validate_register(&body, &RegistrationRules::default(), Lang::En)
+    }
+
+    fn codes_text(body: &str) -> Vec<(String, &'static str)> {
+        run_text(body)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| (e.field, e.code.as_str()))
+            .collect()
+    }
+
+    /// A valid body whose gender and telegram_id are the given JSON texts.
+    fn numbers(gender: &str, telegram_id: &str) -> String {
+        format!(
+            r#"{{"login":"abc","password":"secret12","gender":{gender},"telegram_id":{telegram_id}}}"#
+        )
+    }
+
+    #[test]
+    fn numbers_are_integers_by_their_exact_value_not_a_rounded_float() {
+        for (text, id) in [
+            ("1", 1),
+            ("1.0", 1),
+            ("1e2", 100),
+            ("100E-2", 1),
+            ("7000000001", 7_000_000_001),
+            ("7000000001.000", 7_000_000_001),
+            ("7.000000001E9", 7_000_000_001),
+            ("9223372036854775807", i64::MAX),
+            ("9.223372036854775807e18", i64::MAX),
+        ] {
+            let request = run_text(&numbers("1", text)).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            assert_eq!(request.telegram_id, id, "{text}");
+        }
+        for text in ["0", "1", "1.0", "1e0", "100E-2", "-0", "0.0e7"] {
+            assert!(run_text(&numbers(text, "5")).is_ok(), "gender {text}");
+        }
+        assert_eq!(run_text(&numbers("-0", "5")).unwrap().gender, 0);
+        // Within 1e-16 of an integer, but not integers: an f64 rounds them.
+        assert_eq!(
+            codes_text(&numbers("1", "7000000001.0000001")),
+            [("telegram_id".into(), "type")]
+        );
+        assert_eq!(
+            codes_text(&numbers("1.0000000000000001", "5")),
+            [("gender".into(), "type")]
+        );
+        assert_eq!(
+            codes_text(&numbers("0.5", "1e-400")),
+            [("gender".into(), "type"), ("telegram_id".into(), "type")]
+        );
+    }
+
+    #[test]
+    fn integral_values_out_of_range_are_out_of_range_however_written() {
+        for text in [
+            "0",
+            "-0",
+            "0.0",
+            "0e5",
+            "-1",
+            "-1e2",
+            "9223372036854775808",
+            "9.223372036854775808e18",
+            "18446744073709551616",
+            "1E400",
+            "-1E400",
+            "1e999999999999999999999999",
+        ] {
+            assert_eq!(
+                codes_text(&numbers("1", text)),
+                [("telegram_id".into(), "out_of_range")],
+                "telegram_id {text}"
+            );
+        }
+        for text in ["2", "2.0", "-1", "1e1", "1E400", "255", "256"] {
+            assert_eq!(
+                codes_text(&numbers(text, "5")),
+                [("gender".into(), "out_of_range")],
+                "gender {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_every_level() {
+        let got = codes_text(
+            r#"{"login":"abc","login":"abd","password":"secret12","gender":1,"telegram_id":5}"#,
+        );
+        assert_eq!(got, [("login".into(), "duplicate")]);
+        // Same value twice, or a null and a value: still two keys.
+        let got = codes_text(
+            r#"{"login":"abc","password":"secret12","gender":1,"gender":1,"telegram_id":null,"telegram_id":5}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                ("gender".into(), "duplicate"),
+                ("telegram_id".into(), "duplicate")
+            ]
+        );
+        // Inside telegram_auth, at any depth; an escaped spelling is the same key.
+        for auth in [
+            r#"{"id":5,"id":6}"#,
+            r#"{"id":5,"\u0069d":5}"#,
+            r#"{"id":5,"extra":[{"a":1,"a":2}]}"#,
+        ] {
+            let body = format!(
+                r#"{{"login":"abc","password":"secret12","gender":1,"telegram_id":5,"telegram_auth":{auth}}}"#
+            );
+            let errors = run_text(&body).unwrap_err();
+            assert_eq!(errors.len(), 1, "{auth}");
+            assert_eq!(
+                (errors[0].field.as_str(), errors[0].code),
+                ("telegram_auth", FieldErrorCode::Duplicate)
+            );
+            assert!(errors[0].message.contains("is given more than once"));
+        }
+        // A repeated unknown key is named once.
+        let got = codes_text(
+            r#"{"login":"abc","password":"secret12","gender":1,"telegram_id":5,"x":1,"x":2}"#,
+        );
+        assert_eq!(got, [("x".into(), "unknown_field")]);
+        // Without repeats the object passes.
+        assert!(run_text(
+            r#"{"login":"abc","password":"secret12","gender":1,"telegram_id":5,"telegram_auth":{"id":5,"user":{"id":5}}}"#
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn logins_are_nfc_before_the_rules_and_before_case_folding() {
+        let rules = RegistrationRules::with_login_charset("A-Za-z0-9_\u{e9}\u{c9}").unwrap();
+        let body = |login: &str| {
+            let v = json!({"login": login, "password": "secret12", "gender": 1, "telegram_id": 5});
+            validate_register(
+                &ObjectText::from_map(v.as_object().unwrap()),
+                &rules,
+                Lang::En,
+            )
+        };
+        let precomposed = body("\u{e9}lan").unwrap();
+        let decomposed = body("e\u{301}lan").unwrap();
+        // The combining accent is not in the charset: only NFC makes it pass,
+        // and what is kept (stored, sent to the game server) is the NFC form.
+        assert_eq!(precomposed.login, "\u{e9}lan");
+        assert_eq!(decomposed.login, "\u{e9}lan");
+        assert_eq!(precomposed.login_key(), decomposed.login_key());
+        assert_eq!(body("\u{c9}LAN").unwrap().login_key(), "\u{e9}lan");
+        assert_eq!(normalise_login("E\u{301}LAN"), "\u{e9}lan");
+        // Length is counted on the NFC form: 16 accented letters written
+        // decomposed (32 code points) fit.
+        assert!(body(&"e\u{301}".repeat(16)).is_ok());
+        assert_eq!(
+            body(&"e\u{301}".repeat(17)).unwrap_err()[0].code,
+            FieldErrorCode::TooLong
+        );
+        assert_eq!(rules.check_login("ab"), Err(LoginProblem::TooShort));
+        assert_eq!(rules.check_login("a-b"), Err(LoginProblem::Charset));
+    }
+
+    #[test]
+    fn the_login_key_is_the_canonical_caseless_form() {
+        for (a, b) in [
+            ("Hero_01", "hero_01"),
+            ("\u{e9}lan", "e\u{301}lan"),
+            ("\u{c9}LAN", "e\u{301}lan"),
+            ("ЖУК", "жук"),
+            ("\u{419}ОД", "и\u{306}од"),
+        ] {
+            assert_eq!(normalise_login(a), normalise_login(b), "{a} / {b}");
+        }
+        assert_ne!(normalise_login("elan"), normalise_login("\u{e9}lan"));
     }
 }

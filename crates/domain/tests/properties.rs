@@ -1,12 +1,14 @@
 //! Property tests of the registration rules (API.md §3) and of telegram_auth
 //! verification: generated inputs, not hand-picked ones.
 
+use gamegate_domain::number::{JsonInteger, json_integer};
 use gamegate_domain::telegram::sign_login_widget;
 use gamegate_domain::{
-    Lang, RegistrationRules, normalise_login, validate_register, verify_telegram_auth,
+    Lang, ObjectText, RegistrationRules, normalise_login, validate_register, verify_telegram_auth,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
+use unicode_normalization::UnicodeNormalization;
 
 const KNOWN_FIELDS: [&str; 5] = [
     "login",
@@ -60,7 +62,7 @@ proptest! {
         telegram_id in 1i64..=i64::MAX,
     ) {
         let body = json!({"login": login, "password": password, "gender": gender, "telegram_id": telegram_id});
-        let request = validate_register(body.as_object().unwrap(), &RegistrationRules::default(), Lang::Ru)
+        let request = validate_register(&ObjectText::from_map(body.as_object().unwrap()), &RegistrationRules::default(), Lang::Ru)
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         prop_assert_eq!(&request.login, &login);
         prop_assert_eq!(request.password.expose(), password.as_str());
@@ -81,7 +83,7 @@ proptest! {
         lang in prop_oneof![Just(Lang::Ru), Just(Lang::En)],
     ) {
         let body: Map<String, Value> = fields.into_iter().collect();
-        if let Err(errors) = validate_register(&body, &RegistrationRules::default(), lang) {
+        if let Err(errors) = validate_register(&ObjectText::from_map(&body), &RegistrationRules::default(), lang) {
             prop_assert!(!errors.is_empty());
             for e in errors {
                 prop_assert!(!e.message.is_empty());
@@ -122,5 +124,114 @@ proptest! {
         // "123" for the number 123 signs the same text: not a change.
         prop_assume!(replacement != original.trim_matches('"'));
         prop_assert!(verify_telegram_auth(&altered, TOKEN, id, now, 60).is_err());
+    }
+}
+
+/// `n` written as `digits × 10^exponent` with `shift` digits moved behind a
+/// decimal point and `zeros` zeros appended: the same integer in another spelling.
+fn spell(n: i128, shift: usize, zeros: usize, upper: bool) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    let digits = format!("{}{}", n.unsigned_abs(), "0".repeat(zeros));
+    let exponent = shift as i64 - zeros as i64;
+    let e = if upper { "E" } else { "e" };
+    if shift == 0 {
+        return format!("{sign}{digits}{e}{exponent}");
+    }
+    // Pad so the mantissa keeps a non-empty integer part.
+    let padded = format!(
+        "{}{digits}",
+        "0".repeat(shift.saturating_sub(digits.len() - 1))
+    );
+    let (int, frac) = padded.split_at(padded.len() - shift);
+    let int = match int.trim_start_matches('0') {
+        "" => "0",
+        int => int,
+    };
+    format!("{sign}{int}.{frac}{e}{exponent}")
+}
+
+proptest! {
+    /// Any integer, in any spelling (point, exponent, trailing zeros), is that integer.
+    #[test]
+    fn every_spelling_of_an_integer_is_that_integer(
+        n in any::<i64>(),
+        shift in 0usize..25,
+        zeros in 0usize..25,
+        upper in any::<bool>(),
+    ) {
+        let text = spell(i128::from(n), shift, zeros, upper);
+        prop_assert_eq!(json_integer(&text), Some(JsonInteger::Exact(i128::from(n))), "{}", text);
+        prop_assert_eq!(json_integer(&n.to_string()), Some(JsonInteger::Exact(i128::from(n))));
+        prop_assert_eq!(
+            json_integer(&format!("{n}.{}", "0".repeat(shift + 1))),
+            Some(JsonInteger::Exact(i128::from(n)))
+        );
+    }
+
+    /// An integer plus any non-zero decimal fraction, however small, is not an integer.
+    #[test]
+    fn an_integer_plus_any_fraction_is_a_fraction(
+        n in any::<i64>(),
+        zeros in 0usize..40,
+        last in 1u8..=9,
+        exponent in 0i64..5,
+    ) {
+        // n.000…0d × 10^exponent: the fraction survives while it has more
+        // digits than the exponent shifts.
+        let text = format!("{n}.{}{last}e{exponent}", "0".repeat(zeros + exponent as usize));
+        prop_assert_eq!(json_integer(&text), Some(JsonInteger::Fraction), "{}", text);
+    }
+
+    /// What `json_integer` calls a number is exactly what serde_json parses
+    /// as a bare JSON number; it never panics on any text.
+    #[test]
+    fn the_number_grammar_is_json_s(text in "[-+0-9.eE]{0,12}|.{0,12}") {
+        let serde_number = text.trim() == text
+            && text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            && serde_json::from_str::<Box<serde_json::value::RawValue>>(&text).is_ok();
+        prop_assert_eq!(json_integer(&text).is_some(), serde_number, "{:?}", text);
+    }
+
+    /// 64-bit integers: the value of their digits, and where serde_json
+    /// reads them as integers (not as a float), the same value.
+    #[test]
+    fn plain_integers_agree_with_serde_json(n in any::<u64>(), negative in any::<bool>()) {
+        let text = if negative { format!("-{n}") } else { n.to_string() };
+        let value = if negative { -i128::from(n) } else { i128::from(n) };
+        prop_assert_eq!(json_integer(&text), Some(JsonInteger::Exact(value)));
+        let number = serde_json::from_str::<serde_json::Number>(&text).unwrap();
+        if let Some(serde) = number.as_i64().map(i128::from).or(number.as_u64().map(i128::from)) {
+            prop_assert_eq!(serde, value);
+        }
+    }
+}
+
+proptest! {
+    /// The login key does not depend on the Unicode form the login is
+    /// written in, is itself NFC, and keying a key changes nothing.
+    #[test]
+    fn the_login_key_ignores_the_normal_form(login in "\\PC{0,16}") {
+        let key = normalise_login(&login);
+        let nfd: String = login.nfd().collect();
+        let nfc: String = login.nfc().collect();
+        prop_assert_eq!(&normalise_login(&nfd), &key);
+        prop_assert_eq!(&normalise_login(&nfc), &key);
+        prop_assert_eq!(&normalise_login(&key), &key);
+        prop_assert!(unicode_normalization::is_nfc(&key));
+    }
+
+    /// The login rule judges a login and its decomposed spelling alike and
+    /// answers the NFC form.
+    #[test]
+    fn the_login_rule_is_the_same_for_every_normal_form(login in "[a-z\u{e9}\u{e8}\u{301}\u{300}]{1,20}") {
+        let rules = RegistrationRules::with_login_charset("a-z\u{e9}\u{e8}").unwrap();
+        let nfd: String = login.nfd().collect();
+        let nfc: String = login.nfc().collect();
+        let answer = rules.check_login(&login);
+        prop_assert_eq!(&rules.check_login(&nfd), &answer);
+        prop_assert_eq!(&rules.check_login(&nfc), &answer);
+        if let Ok(stored) = answer {
+            prop_assert_eq!(stored, nfc);
+        }
     }
 }

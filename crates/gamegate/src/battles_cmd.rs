@@ -245,6 +245,8 @@ pub async fn import(config: &Config, file: &Path, batch: usize) -> anyhow::Resul
     let mut line_no = 0u64;
     let mut read = 0u64;
     let mut pending = Vec::with_capacity(batch);
+    // Battle logins follow the registration's login rule.
+    let rules = config.rules()?;
     let result = async {
         loop {
             line.clear();
@@ -262,7 +264,7 @@ pub async fn import(config: &Config, file: &Path, batch: usize) -> anyhow::Resul
             }
             let parsed = serde_json::from_str::<Battle>(text)
                 .map_err(|e| e.to_string())
-                .and_then(|b| b.validate().map(|()| b).map_err(|e| e.to_string()));
+                .and_then(|b| b.checked(&rules).map_err(|e| e.to_string()));
             match parsed {
                 Ok(b) => pending.push(b),
                 Err(why) => {

@@ -9,10 +9,18 @@
 //! player row from the stored battles in (started_at, id) order, which is
 //! the order ingestion applies them in, so an in-order history gives the same
 //! ratings either way.
+//!
+//! A player is their login's case-insensitive key
+//! ([`gamegate_domain::normalise_login`], stored in `player_ratings.login_key`
+//! and computed here, not by the database): ingestion writes every battle
+//! with the spelling the player's row already has (or the first one seen),
+//! so `Hero` and `hero` in two battles are one player, and lookups by any
+//! case find them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gamegate_analytics::{Battle, Mode, Participant, Rating, RatingBook};
+use gamegate_domain::normalise_login;
 use sea_query::{Expr, ExprTrait, Iden, InsertStatement, OnConflict, Order, Query, SimpleExpr};
 use sqlx::Row;
 
@@ -48,6 +56,7 @@ enum BattleParticipants {
 enum PlayerRatings {
     Table,
     Login,
+    LoginKey,
     Mu,
     Sigma,
     Score,
@@ -285,6 +294,37 @@ impl<'a> BattleLog<'a> {
         }
         new.sort_by_key(|b| (b.started_at, b.id));
 
+        // One spelling per player: a login whose key has a row already is
+        // written with that row's spelling, a new one with the first spelling
+        // of this batch (in the order the battles are applied).
+        let keys: Vec<String> = new
+            .iter()
+            .flat_map(|b| b.participants.iter().map(|p| normalise_login(&p.login)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut spelling: HashMap<String, String> = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(IN_LIST) {
+            let (sql, values) = self.db.build(
+                Query::select()
+                    .columns([PlayerRatings::LoginKey, PlayerRatings::Login])
+                    .from(PlayerRatings::Table)
+                    .and_where(Expr::col(PlayerRatings::LoginKey).is_in(chunk.iter().cloned()))
+                    .order_by(PlayerRatings::Battles, Order::Desc)
+                    .order_by(PlayerRatings::Login, Order::Asc),
+            );
+            for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
+                spelling
+                    .entry(row.try_get::<String, _>(0)?)
+                    .or_insert(row.try_get::<String, _>(1)?);
+            }
+        }
+        let renamed: Vec<Battle> = new
+            .iter()
+            .map(|b| with_one_spelling(b, &mut spelling))
+            .collect();
+        let new: Vec<&Battle> = renamed.iter().collect();
+
         for chunk in new.chunks(INSERT_ROWS) {
             let mut insert = Query::insert();
             insert.into_table(Battles::Table).columns([
@@ -420,7 +460,11 @@ impl<'a> BattleLog<'a> {
         let mut book = RatingBook::new();
         let mut players: HashMap<String, PlayerStats> = HashMap::new();
         let mut done = 0u64;
+        let mut spelling: HashMap<String, String> = HashMap::new();
         self.for_each_battle(|battle| {
+            // Battles stored with another case of a player's login (before
+            // ingestion kept one spelling) count for the same player.
+            let battle = &with_one_spelling(battle, &mut spelling);
             book.apply(battle);
             for p in &battle.participants {
                 players
@@ -588,12 +632,18 @@ impl<'a> BattleLog<'a> {
             .await
     }
 
-    /// One player's row, `None` when the login never appeared in a battle.
+    /// One player's row, found by any case (and any Unicode normal form) of
+    /// the login; `None` when the login never appeared in a battle. Should two
+    /// rows share the key (two ingestions racing with a new player's two
+    /// spellings), the one with more battles answers.
     pub async fn player(&self, login: &str) -> Result<Option<PlayerStats>, StoreError> {
         self.db
             .bounded(async {
                 let query = player_select()
-                    .and_where(Expr::col(PlayerRatings::Login).eq(login))
+                    .and_where(Expr::col(PlayerRatings::LoginKey).eq(normalise_login(login)))
+                    .order_by(PlayerRatings::Battles, Order::Desc)
+                    .order_by(PlayerRatings::Login, Order::Asc)
+                    .limit(1)
                     .take();
                 let rows = self.db.fetch_all(&query, player_from_row).await?;
                 Ok(rows.into_iter().next())
@@ -601,17 +651,28 @@ impl<'a> BattleLog<'a> {
             .await
     }
 
-    /// The stored ratings of `logins` (absent logins are left out).
+    /// The stored ratings of `logins`, keyed by each login's case-insensitive
+    /// key ([`normalise_login`]); absent logins are left out.
     pub async fn ratings(&self, logins: &[&str]) -> Result<HashMap<String, Rating>, StoreError> {
+        let keys: Vec<String> = logins
+            .iter()
+            .map(|l| normalise_login(l))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         self.db
             .bounded(async {
                 let mut out = HashMap::new();
-                for chunk in logins.chunks(IN_LIST) {
+                for chunk in keys.chunks(IN_LIST) {
+                    // Fewest battles first: where two rows share a key, the
+                    // one with more battles is inserted last and answers.
                     let query = player_select()
-                        .and_where(Expr::col(PlayerRatings::Login).is_in(chunk.iter().copied()))
+                        .and_where(Expr::col(PlayerRatings::LoginKey).is_in(chunk.iter().cloned()))
+                        .order_by(PlayerRatings::Battles, Order::Asc)
+                        .order_by(PlayerRatings::Login, Order::Desc)
                         .take();
                     for s in self.db.fetch_all(&query, player_from_row).await? {
-                        out.insert(s.login, s.rating);
+                        out.insert(normalise_login(&s.login), s.rating);
                     }
                 }
                 Ok(out)
@@ -778,14 +839,32 @@ const PLAYER_VALUE_COLUMNS: [PlayerRatings; 12] = [
     PlayerRatings::UpdatedAt,
 ];
 
+/// `battle` with each participant's login replaced by the spelling its key
+/// has in `spelling`; a key not there yet takes this battle's spelling.
+fn with_one_spelling(battle: &Battle, spelling: &mut HashMap<String, String>) -> Battle {
+    let mut battle = battle.clone();
+    for p in &mut battle.participants {
+        let known = spelling
+            .entry(normalise_login(&p.login))
+            .or_insert_with(|| p.login.clone());
+        if *known != p.login {
+            p.login.clone_from(known);
+        }
+    }
+    battle
+}
+
 fn player_insert(rows: &[PlayerStats]) -> InsertStatement {
     let mut insert = Query::insert();
-    insert
-        .into_table(PlayerRatings::Table)
-        .columns(std::iter::once(PlayerRatings::Login).chain(PLAYER_VALUE_COLUMNS));
+    insert.into_table(PlayerRatings::Table).columns(
+        [PlayerRatings::Login, PlayerRatings::LoginKey]
+            .into_iter()
+            .chain(PLAYER_VALUE_COLUMNS),
+    );
     for s in rows {
         insert.values_panic([
             s.login.as_str().into(),
+            normalise_login(&s.login).into(),
             s.rating.mu.into(),
             s.rating.sigma.into(),
             s.rating.conservative().into(),

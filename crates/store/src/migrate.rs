@@ -63,28 +63,55 @@ impl MigrationSet {
                     include_str!("../migrations/accounts/postgres/0002_bans.sql"),
                 ),
             ],
-            (MigrationSet::Analytics, Backend::Sqlite) => &[(
-                1,
-                "battles",
-                include_str!("../migrations/analytics/sqlite/0001_battles.sql"),
-            )],
-            (MigrationSet::Analytics, Backend::Mysql) => &[(
-                1,
-                "battles",
-                include_str!("../migrations/analytics/mysql/0001_battles.sql"),
-            )],
-            (MigrationSet::Analytics, Backend::Postgres) => &[(
-                1,
-                "battles",
-                include_str!("../migrations/analytics/postgres/0001_battles.sql"),
-            )],
+            (MigrationSet::Analytics, Backend::Sqlite) => &[
+                (
+                    1,
+                    "battles",
+                    include_str!("../migrations/analytics/sqlite/0001_battles.sql"),
+                ),
+                (
+                    2,
+                    "login_key",
+                    include_str!("../migrations/analytics/sqlite/0002_login_key.sql"),
+                ),
+            ],
+            (MigrationSet::Analytics, Backend::Mysql) => &[
+                (
+                    1,
+                    "battles",
+                    include_str!("../migrations/analytics/mysql/0001_battles.sql"),
+                ),
+                (
+                    2,
+                    "login_key",
+                    include_str!("../migrations/analytics/mysql/0002_login_key.sql"),
+                ),
+            ],
+            (MigrationSet::Analytics, Backend::Postgres) => &[
+                (
+                    1,
+                    "battles",
+                    include_str!("../migrations/analytics/postgres/0001_battles.sql"),
+                ),
+                (
+                    2,
+                    "login_key",
+                    include_str!("../migrations/analytics/postgres/0002_login_key.sql"),
+                ),
+            ],
         }
     }
 
     fn migrator(self, backend: Backend) -> Migrator {
+        self.migrator_up_to(backend, i64::MAX)
+    }
+
+    /// The migrations up to version `last` (tests start from an older schema).
+    fn migrator_up_to(self, backend: Backend, last: i64) -> Migrator {
         let migrations = self
             .files(backend)
             .iter()
+            .filter(|(version, _, _)| *version <= last)
             .map(|(version, description, sql)| {
                 Migration::new(
                     *version,
@@ -240,5 +267,43 @@ impl Database {
             Ok(status)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PoolSettings;
+
+    /// A database the previous release migrated (analytics version 1) gets
+    /// `player_ratings.login_key` filled in, and its players are found by any
+    /// case of their login.
+    #[tokio::test]
+    async fn existing_players_get_their_login_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("analytics.db").display());
+        let db = Database::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        let set = MigrationSet::Analytics;
+        set.migrator_up_to(Backend::Sqlite, 1)
+            .run(db.pool())
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO player_ratings (login, mu, sigma, score, battles, wins, pvp_battles, \
+             pvp_wins, kills, deaths, damage_dealt, damage_taken, updated_at) \
+             VALUES ('Hero_01', 25, 8, 1, 3, 1, 3, 1, 0, 0, 0, 0, 0)",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(db.migration_status(set).await.unwrap().pending, [2]);
+        db.migrate(set).await.unwrap();
+        for asked in ["Hero_01", "HERO_01", "hero_01"] {
+            let found = db.battles().player(asked).await.unwrap().unwrap();
+            assert_eq!((found.login.as_str(), found.battles), ("Hero_01", 3));
+        }
+        assert!(db.migration_status(set).await.unwrap().up_to_date());
     }
 }

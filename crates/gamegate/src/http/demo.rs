@@ -188,17 +188,22 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Option<V
 
 /// `POST /demo/register`: the browser's JSON object (read within
 /// `http.body_limit_bytes` by the same extractor as `/api/register`, so bad
-/// input gets the same JSON errors) goes to `/api/register` with the key and
-/// the browser's address (as the edge resolved it) in `X-Player-IP`; the
-/// answer comes back unchanged, with its `Retry-After`.
+/// input gets the same JSON errors) goes to `/api/register` with the key,
+/// byte for byte (re-serialising would round numbers and merge repeated
+/// keys), and the browser's address (as the edge resolved it) in
+/// `X-Player-IP`; the answer comes back unchanged, with its `Retry-After`.
 async fn forward(
     State(state): State<DemoState>,
     client: Option<Extension<Client>>,
-    JsonObject(body): JsonObject,
+    JsonObject { bytes: body, .. }: JsonObject,
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
     let forwarder = &state.forwarder;
-    let mut request = forwarder.client.post(&forwarder.register_url).json(&body);
+    let mut request = forwarder
+        .client
+        .post(&forwarder.register_url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
     if let Some(key) = &forwarder.api_key {
         request = request.header(HeaderName::from_static(API_KEY_HEADER), key.clone());
         if let Some(Extension(client)) = client {

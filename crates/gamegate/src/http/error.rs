@@ -1,9 +1,11 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gamegate_domain::{ErrorCode, FieldError, Lang};
+use gamegate_domain::{ErrorCode, FieldError, Lang, MAX_FIELD_ERRORS};
 use serde::Serialize;
 
-/// Every non-2xx answer: `{"ok":false,"detail":…,"message":…[,"errors":[…]]}`.
+/// Every non-2xx answer: `{"ok":false,"detail":…,"message":…[,"errors":[…]]}`,
+/// `errors` cut to [`MAX_FIELD_ERRORS`] entries and the rest counted in
+/// `errors_omitted`.
 /// Internal causes are logged where they happen, never put in the body.
 #[derive(Debug)]
 pub struct ApiError {
@@ -20,6 +22,9 @@ struct Body<'a> {
     message: &'static str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldEntry<'a>],
+    /// How many failing fields are not listed in `errors` (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors_omitted: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -54,6 +59,7 @@ impl ApiError {
         let entries: Vec<FieldEntry<'_>> = self
             .errors
             .iter()
+            .take(MAX_FIELD_ERRORS)
             .map(|e| FieldEntry {
                 field: &e.field,
                 code: e.code.as_str(),
@@ -65,6 +71,8 @@ impl ApiError {
             detail: self.code.as_str(),
             message: self.code.message(self.lang),
             errors: &entries,
+            errors_omitted: Some(self.errors.len().saturating_sub(MAX_FIELD_ERRORS))
+                .filter(|n| *n > 0),
         })
         .expect("error body serialises")
     }

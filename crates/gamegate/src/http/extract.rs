@@ -1,15 +1,21 @@
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::header;
-use gamegate_domain::ErrorCode;
-use serde_json::{Map, Value};
+use gamegate_domain::{ErrorCode, ObjectText};
 
 use super::{ApiError, Common};
 
 /// A request body that is a JSON object, read within the body limit.
 /// Produces the contract's 415 / 413 / 400 answers instead of axum's
 /// plain-text rejections.
-pub struct JsonObject(pub Map<String, Value>);
+pub struct JsonObject {
+    /// The object with its members in order, repeats kept and each value as
+    /// its JSON text (numbers are judged on their digits, not on an `f64`).
+    pub object: ObjectText,
+    /// The body exactly as received: what a forwarder passes on, so nothing
+    /// (a number's digits, a repeated key) is changed by re-serialising.
+    pub bytes: Bytes,
+}
 
 pub(crate) fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
@@ -55,9 +61,9 @@ where
                 }));
             }
         };
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(JsonObject(map)),
-            _ => Err(fail(ErrorCode::InvalidJson)),
+        match ObjectText::parse(&bytes) {
+            Ok(object) => Ok(JsonObject { object, bytes }),
+            Err(_) => Err(fail(ErrorCode::InvalidJson)),
         }
     }
 }

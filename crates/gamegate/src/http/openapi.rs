@@ -20,8 +20,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
 #[derive(ToSchema, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
-    /// 3–16 characters of the login charset (default `[A-Za-z0-9_]`);
-    /// unique case-insensitively.
+    /// 3–16 characters of the login charset (default `[A-Za-z0-9_]`),
+    /// counted after Unicode NFC normalisation; unique case-insensitively
+    /// (NFC before case folding). Stored and sent to the game server in NFC.
     #[schema(
         min_length = 3,
         max_length = 16,
@@ -37,10 +38,15 @@ struct RegisterBody {
         example = "secret12"
     )]
     password: String,
-    /// 0 or 1.
+    /// 0 or 1. An integer by its exact decimal value, as JSON Schema counts
+    /// them: `1`, `1.0`, `1e0`, `100E-2` are 1; `1.0000000000000001` is not
+    /// an integer (`type`); other integers are `out_of_range`.
     #[schema(minimum = 0, maximum = 1, example = 0)]
     gender: u8,
-    /// The player's Telegram user id.
+    /// The player's Telegram user id: 1 … 2^63 − 1. An integer by its exact
+    /// decimal value (`7000000001.0` is 7000000001, `7000000001.0000001` is
+    /// not an integer: `type`); an integer outside the range however written
+    /// (`0`, `-0`, `9223372036854775808`, `1E400`) is `out_of_range`.
     #[schema(minimum = 1, example = 123_456_789)]
     telegram_id: i64,
     /// Telegram Login Widget object or `{"init_data": "…"}` (docs/TELEGRAM.md).
@@ -71,8 +77,11 @@ struct ErrorBody {
     detail: String,
     /// Ready to show to the player, in the configured language.
     message: String,
-    /// Only with `validation_error`: one entry per failing field.
+    /// Only with `validation_error`: one entry per failing field, at most 20.
     errors: Option<Vec<FieldErrorEntry>>,
+    /// Only when more than 20 fields fail: how many `errors` leaves out.
+    #[schema(minimum = 1)]
+    errors_omitted: Option<u64>,
 }
 
 #[allow(dead_code)]
@@ -259,7 +268,7 @@ struct PredictionBody {
     get,
     path = "/stats/players/{login}",
     tag = "statistics",
-    params(("login" = String, Path, description = "3–16 of `[A-Za-z0-9_]`", pattern = "^[A-Za-z0-9_]{3,16}$")),
+    params(("login" = String, Path, description = "A login under the registration's rule (3–16 of `[A-Za-z0-9_]` by default, after NFC), in any case: looked up case-insensitively", pattern = "^[A-Za-z0-9_]{3,16}$")),
     responses(
         (status = 200, description = "The player's totals and rating", body = PlayerStatsBody),
         (status = 403, description = "`banned`", body = ErrorBody),
@@ -403,5 +412,36 @@ mod tests {
             committed == super::document(),
             "docs/openapi.json is stale: run `gamegate docs openapi > docs/openapi.json`"
         );
+    }
+
+    /// The login patterns of the document are the domain's login rule under
+    /// the default rules (the document describes the defaults).
+    #[test]
+    fn login_patterns_are_the_domain_rule() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        let rules = gamegate_domain::RegistrationRules::default();
+        let charset = rules.login_charset();
+        let (min, max) = (rules.login_min_chars, rules.login_max_chars);
+        let login = &doc["components"]["schemas"]["RegisterBody"]["properties"]["login"];
+        assert_eq!(login["pattern"], format!("^[{charset}]+$"));
+        assert_eq!(
+            (login["minLength"].as_u64(), login["maxLength"].as_u64()),
+            (Some(min as u64), Some(max as u64))
+        );
+        let param = &doc["paths"]["/stats/players/{login}"]["get"]["parameters"][0];
+        assert_eq!(
+            param["schema"]["pattern"],
+            format!("^[{charset}]{{{min},{max}}}$")
+        );
+        for param in doc["paths"]["/ml/predict"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+        {
+            let one = format!("[{charset}]{{{min},{max}}}");
+            assert_eq!(
+                param["schema"]["pattern"],
+                format!("^{one}(,{one}){{0,31}}$")
+            );
+        }
     }
 }

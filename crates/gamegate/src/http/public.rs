@@ -64,7 +64,7 @@ struct Registered {
 
 async fn register(
     State(state): State<RegisterState>,
-    JsonObject(body): JsonObject,
+    JsonObject { object: body, .. }: JsonObject,
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
     let request = validate_register(&body, &state.common.rules, lang).map_err(|errors| {

@@ -13,7 +13,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gamegate_analytics::{Battle, Detector, Rating, RatingBook, win_probability};
-use gamegate_domain::{ErrorCode, FieldError, FieldErrorCode, Lang};
+use gamegate_domain::{
+    ErrorCode, FieldError, FieldErrorCode, Lang, RegistrationRules, normalise_login,
+};
 use gamegate_store::reports::Bucket;
 use gamegate_store::{Database, Ingested, LeaderboardMode, PlayerStats, StoreError};
 use serde_json::{Value, json};
@@ -289,12 +291,10 @@ fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Same shape rule as battle logins and registration logins.
-fn is_login(login: &str) -> bool {
-    (3..=16).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+/// The registration's login rule (lengths, charset, NFC), the one battle
+/// ingestion applies too; lookups then match case-insensitively.
+fn is_login(rules: &RegistrationRules, login: &str) -> bool {
+    rules.check_login(login).is_ok()
 }
 
 fn rating_json(s: &PlayerStats) -> Value {
@@ -343,12 +343,10 @@ async fn player(
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
     let mut params = Params::parse(raw, &[], lang);
-    if !is_login(&login) {
-        params.invalid(
-            "login",
-            FieldErrorCode::Charset,
-            "3 to 16 ASCII letters, digits or underscores",
-        );
+    let rules = &state.common.rules;
+    if !is_login(rules, &login) {
+        let rule = rules.login_rule_text();
+        params.invalid("login", FieldErrorCode::Charset, &rule);
     }
     params.finish()?;
     match state.analytics.battles().player(&login).await {
@@ -581,9 +579,9 @@ async fn ingest(State(state): State<StatsState>, req: Request<Body>) -> Result<R
         let id = item.get("id").and_then(Value::as_i64);
         let parsed = serde_json::from_value::<Battle>(item)
             .map_err(|e| ("invalid_battle".to_owned(), e.to_string()))
-            .and_then(|b| match b.validate() {
-                Ok(()) => Ok(b),
-                Err(e) => Err((e.code.to_owned(), e.message)),
+            .and_then(|b| {
+                b.checked(&state.common.rules)
+                    .map_err(|e| (e.code.to_owned(), e.message))
             });
         results.push((
             id,
@@ -634,7 +632,7 @@ async fn ingest(State(state): State<StatsState>, req: Request<Body>) -> Result<R
 const MAX_TEAM: usize = 32;
 
 /// A comma-separated team of distinct logins, or why not.
-fn team(params: &mut Params, name: &str) -> Vec<String> {
+fn team(params: &mut Params, rules: &RegistrationRules, name: &str) -> Vec<String> {
     let Some(text) = params.text(name).map(str::to_owned) else {
         params.invalid(name, FieldErrorCode::Required, "comma-separated logins");
         return Vec::new();
@@ -642,12 +640,9 @@ fn team(params: &mut Params, name: &str) -> Vec<String> {
     let logins: Vec<String> = text.split(',').map(str::to_owned).collect();
     if logins.len() > MAX_TEAM {
         params.invalid(name, FieldErrorCode::TooLong, "at most 32 logins");
-    } else if !logins.iter().all(|l| is_login(l)) {
-        params.invalid(
-            name,
-            FieldErrorCode::Charset,
-            "logins are 3 to 16 ASCII letters, digits or underscores",
-        );
+    } else if !logins.iter().all(|l| is_login(rules, l)) {
+        let rule = format!("logins are {}", rules.login_rule_text());
+        params.invalid(name, FieldErrorCode::Charset, &rule);
     }
     logins
 }
@@ -660,8 +655,8 @@ async fn predict(
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
     let mut params = Params::parse(raw, &["team_a", "team_b"], lang);
-    let a = team(&mut params, "team_a");
-    let b = team(&mut params, "team_b");
+    let a = team(&mut params, &state.common.rules, "team_a");
+    let b = team(&mut params, &state.common.rules, "team_b");
     // A login on both sides (or twice on one) is not refused: it is a
     // well-formed question, and its rating simply counts where it is listed.
     let mut all: Vec<&str> = a.iter().chain(&b).map(String::as_str).collect();
@@ -677,14 +672,14 @@ async fn predict(
     let side = |logins: &[String]| -> Vec<Rating> {
         logins
             .iter()
-            .map(|l| known.get(l).copied().unwrap_or_default())
+            .map(|l| known.get(&normalise_login(l)).copied().unwrap_or_default())
             .collect()
     };
     let p = win_probability(&side(&a), &side(&b));
     let unknown: Vec<&str> = all
         .iter()
         .copied()
-        .filter(|l| !known.contains_key(*l))
+        .filter(|l| !known.contains_key(&normalise_login(l)))
         .collect();
     Ok(axum::Json(json!({
         "team_a": a,

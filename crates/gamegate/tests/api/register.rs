@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, assert_error, player, spawn_app};
+use crate::helpers::{Backend, TestApp, assert_error, player, spawn_app, spawn_app_with};
 
 crate::on_every_backend!(
     a_registration_lands_in_the_database_and_on_the_game_server,
@@ -14,6 +14,7 @@ crate::on_every_backend!(
     fifty_parallel_registrations_for_one_telegram_id_create_exactly_five,
     fifty_parallel_registrations_of_one_login_create_exactly_one,
     fifty_parallel_distinct_registrations_all_succeed,
+    canonically_equivalent_logins_are_one_account,
 );
 
 /// Both stores hold the same accounts, all confirmed: no orphan anywhere.
@@ -184,6 +185,52 @@ async fn fifty_parallel_distinct_registrations_all_succeed(backend: Backend) {
         assert_eq!(*status, 200, "{body}");
     }
     assert_eq!(app.mock.account_count(), 50);
+    assert_stores_agree(&app).await;
+    app.stop().await;
+}
+
+/// With a charset that admits accents, `\u00e9lan` (one code point) and
+/// `e\u0301lan` (e + combining acute) look identical: they are one login. The
+/// login is stored and sent to the game server in NFC.
+async fn canonically_equivalent_logins_are_one_account(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.registration.login_charset = "A-Za-z0-9_\u{e9}\u{c9}".into();
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, body) = app.register(player("\u{e9}lan", 1)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["login"], "\u{e9}lan");
+    for same in ["e\u{301}lan", "\u{c9}LAN", "E\u{301}lan", "\u{e9}LAN"] {
+        let (status, body) = app.register(player(same, 2)).await;
+        assert_error(status, &body, 409, "login_taken");
+    }
+    // Written decomposed first: stored, answered and sent in NFC, and the
+    // precomposed spelling is then taken.
+    let (status, body) = app.register(player("Cafe\u{301}_01", 3)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["login"], "Caf\u{e9}_01");
+    let (status, body) = app.register(player("caf\u{e9}_01", 4)).await;
+    assert_error(status, &body, 409, "login_taken");
+    // Without the accent, another login.
+    assert_eq!(app.register(player("elan", 5)).await.0, 200);
+
+    let mut stored = app.db.accounts().logins().await.unwrap();
+    stored.sort();
+    assert_eq!(stored, ["Caf\u{e9}_01", "elan", "\u{e9}lan"]);
+    let mut in_game = app.mock.logins();
+    in_game.sort();
+    assert_eq!(in_game, ["Caf\u{e9}_01", "elan", "\u{e9}lan"]);
+    let row = app
+        .db
+        .accounts()
+        .find("E\u{301}LAN")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.login.as_str(), row.telegram_id), ("\u{e9}lan", 1));
     assert_stores_agree(&app).await;
     app.stop().await;
 }

@@ -26,6 +26,8 @@ crate::on_every_backend!(
     the_registration_reports_read_the_accounts_database,
     predictions_favour_the_stronger_team,
     planted_cheaters_are_flagged,
+    players_are_found_by_any_case_of_their_login,
+    logins_the_registration_accepts_are_accepted_by_statistics,
 );
 
 const TOKEN: &str = "ingest-token-0123456789abcdef";
@@ -749,5 +751,182 @@ async fn planted_cheaters_are_flagged(backend: Backend) {
     );
     let first = &answer["players"][0];
     assert!(first["score"].as_f64().unwrap() > 0.0 && first["reasons"][0]["sentence"].is_string());
+    app.stop().await;
+}
+
+/// A URL path segment for a login (`%`-encoded UTF-8).
+fn path_login(login: &str) -> String {
+    login
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `/stats/players/AAA` finds `aaa`: the lookup uses the registration's
+/// case-insensitive login key, and a player written in two cases is one.
+async fn players_are_found_by_any_case_of_their_login(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let now = unix_now();
+    ingest(
+        &app,
+        &[battle(
+            201,
+            "pvp",
+            now - 7200,
+            &[
+                ("aaa", 1, true, 3, 1, 500, 100, 5),
+                ("Bob_7", 2, false, 1, 3, 100, 500, 5),
+            ],
+        )],
+    )
+    .await;
+    for asked in ["aaa", "AAA", "aAa"] {
+        let (status, body) = player(&app, asked).await;
+        assert_eq!(status, 200, "{asked}: {body}");
+        assert_eq!(body["login"], "aaa", "{asked}");
+        assert_eq!(body["battles"], 1);
+    }
+    let (status, body) = player(&app, "bob_7").await;
+    assert_eq!((status.as_u16(), &body["login"]), (200, &json!("Bob_7")));
+    // The game server writes the same players in other cases: one row each,
+    // under the spelling seen first.
+    ingest(
+        &app,
+        &[battle(
+            202,
+            "pvp",
+            now - 3600,
+            &[
+                ("AAA", 1, false, 0, 2, 50, 300, 5),
+                ("BOB_7", 2, true, 2, 0, 300, 50, 5),
+            ],
+        )],
+    )
+    .await;
+    let (status, body) = player(&app, "Aaa").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            &body["login"],
+            &body["battles"],
+            &body["wins"],
+            &body["kills"]
+        ),
+        (&json!("aaa"), &json!(2), &json!(1), &json!(3))
+    );
+    let (_, board) = app.get_json(app.url("/stats/leaderboard?mode=all")).await;
+    let mut listed: Vec<&str> = board["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["login"].as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, ["Bob_7", "aaa"], "{board}");
+    // Predictions look ratings up the same way.
+    let (status, body) = app
+        .get_json(app.url("/ml/predict?team_a=AAA&team_b=bob_7"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["unknown_logins"], json!([]), "{body}");
+    // A rebuild keeps one row per player and the same lookups.
+    let text = battles_cmd::rebuild(&app.config).await.unwrap();
+    assert!(text.contains("2 players from 2 battles"), "{text}");
+    let (status, body) = player(&app, "AAA").await;
+    assert_eq!((status.as_u16(), &body["battles"]), (200, &json!(2)));
+    let (status, body) = player(&app, "ccc").await;
+    assert_error(status, &body, 404, "not_found");
+    app.stop().await;
+}
+
+/// With a Cyrillic (and accented) login charset, a login the registration
+/// accepts is accepted by battle ingestion and by `/stats/players/{login}`,
+/// in any case and either Unicode spelling; the default charset refuses it
+/// everywhere alike.
+async fn logins_the_registration_accepts_are_accepted_by_statistics(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.analytics.url = c.database.url.clone();
+        c.analytics.ingest_tokens = vec![TOKEN.into()];
+        c.registration.login_charset = "A-Za-z0-9_\u{410}-\u{44f}\u{401}\u{451}\u{e9}\u{c9}".into();
+    })
+    .await
+    else {
+        return;
+    };
+    // The registration takes it…
+    let (status, body) = app
+        .register(crate::helpers::player("\u{416}\u{443}\u{43a}_01", 77))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // …and so do battles, the decomposed é included.
+    let now = unix_now();
+    let body = ingest(
+        &app,
+        &[battle(
+            301,
+            "pvp",
+            now - 600,
+            &[
+                ("\u{416}\u{443}\u{43a}_01", 1, true, 4, 0, 900, 100, 3),
+                ("e\u{301}lan", 2, false, 0, 4, 100, 900, 3),
+            ],
+        )],
+    )
+    .await;
+    assert_eq!(body["inserted"], 1, "{body}");
+    for asked in [
+        "\u{416}\u{443}\u{43a}_01",
+        "\u{436}\u{443}\u{43a}_01",
+        "\u{416}\u{423}\u{41a}_01",
+    ] {
+        let (status, body) = player(&app, &path_login(asked)).await;
+        assert_eq!(status, 200, "{asked}: {body}");
+        assert_eq!(body["login"], "\u{416}\u{443}\u{43a}_01");
+    }
+    for asked in ["\u{e9}lan", "e\u{301}lan", "\u{c9}LAN"] {
+        let (status, body) = player(&app, &path_login(asked)).await;
+        assert_eq!(status, 200, "{asked}: {body}");
+        // Stored in NFC, as registration stores logins.
+        assert_eq!(body["login"], "\u{e9}lan");
+    }
+    // Still the rule: too long, or outside the charset.
+    let body = ingest(
+        &app,
+        &[battle(
+            302,
+            "pve",
+            now - 300,
+            &[("\u{416}\u{416}-\u{416}", 1, true, 0, 0, 0, 0, 1)],
+        )],
+    )
+    .await;
+    assert_eq!(body["results"][0]["error"], "invalid_login", "{body}");
+    let (status, body) = player(&app, &path_login(&"\u{416}".repeat(17))).await;
+    assert_error(status, &body, 422, "validation_error");
+    app.stop().await;
+
+    // The default charset: Cyrillic is refused by ingestion and lookups alike.
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let body = ingest(
+        &app,
+        &[battle(
+            303,
+            "pve",
+            now - 300,
+            &[("\u{416}\u{443}\u{43a}_01", 1, true, 0, 0, 0, 0, 1)],
+        )],
+    )
+    .await;
+    assert_eq!(body["results"][0]["error"], "invalid_login", "{body}");
+    let (status, body) = player(&app, &path_login("\u{416}\u{443}\u{43a}_01")).await;
+    assert_error(status, &body, 422, "validation_error");
+    assert_eq!(body["errors"][0]["field"], "login");
     app.stop().await;
 }
