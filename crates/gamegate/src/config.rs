@@ -1135,8 +1135,8 @@ impl Config {
         let pools = u64::from(self.database.max_connections)
             * per_db_connection(&self.database.url)
             + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
-        let game = self.game_server.pool_size as u64
-            * if self.game_server.embedded_mock { 2 } else { 1 };
+        let game =
+            self.game_server.pool_size as u64 * if self.game_server.embedded_mock { 2 } else { 1 };
         pools + game + u64::from(self.http.descriptor_reserve)
     }
 

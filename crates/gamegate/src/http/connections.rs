@@ -79,7 +79,11 @@ pub struct Admitted {
 impl Drop for Admitted {
     fn drop(&mut self) {
         {
-            let mut open = self.gate.open.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut open = self
+                .gate
+                .open
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             open.total = open.total.saturating_sub(1);
             if let Some(client) = self.client
                 && let Some(n) = open.by_client.get_mut(&client)
@@ -170,10 +174,7 @@ impl Gate {
                 reason: refusal.label(),
             })
             .inc();
-        let mut log = self
-            .refusals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut log = self.refusals.lock().unwrap_or_else(PoisonError::into_inner);
         match refusal {
             Refusal::PerIp => log.per_ip += 1,
             Refusal::Total => log.total += 1,

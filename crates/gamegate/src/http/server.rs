@@ -35,6 +35,7 @@ use hyper_util::server::conn::auto;
 use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -224,6 +225,7 @@ where
             None => match activity.idle_deadline(&limits) {
                 Some(deadline) => deadline,
                 None => {
+                    tracing::debug!(client_ip = %peer.ip(), "idle connection closed");
                     conn.as_mut().graceful_shutdown();
                     closing_until = Some(Instant::now() + limits.drain);
                     continue;
@@ -242,6 +244,8 @@ where
                     break; // drain over: dropped
                 }
             }
+            // A request started or ended: the deadline moves.
+            _ = activity.changed.notified(), if closing_until.is_none() => {}
             _ = shared.shutdown.cancelled(), if closing_until.is_none() => {
                 conn.as_mut().graceful_shutdown();
                 closing_until = Some(Instant::now() + limits.drain);
@@ -289,6 +293,9 @@ struct Activity {
     requests: AtomicU64,
     /// Milliseconds from `started` to the end of the last request.
     last_done_ms: AtomicU64,
+    /// Told when a request starts or ends (a permit is kept if the
+    /// connection's task is not waiting, so no change is missed).
+    changed: Notify,
 }
 
 impl Activity {
@@ -298,6 +305,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             last_done_ms: AtomicU64::new(0),
+            changed: Notify::new(),
         }
     }
 
@@ -327,6 +335,7 @@ impl InFlight {
     fn start(activity: Arc<Activity>) -> Self {
         activity.requests.fetch_add(1, Ordering::SeqCst);
         activity.in_flight.fetch_add(1, Ordering::SeqCst);
+        activity.changed.notify_one();
         Self(activity)
     }
 }
@@ -337,6 +346,7 @@ impl Drop for InFlight {
         let ms = u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         a.last_done_ms.store(ms, Ordering::SeqCst);
         a.in_flight.fetch_sub(1, Ordering::SeqCst);
+        a.changed.notify_one();
     }
 }
 
@@ -651,12 +661,18 @@ mod tests {
     #[test]
     fn hyper_refusals_are_recognised_and_answers_of_routes_are_not() {
         let date = "date: Mon, 30 Nov 2026 09:00:00 GMT\r\n";
-        for (status, reason) in [(400, "Bad Request"), (414, "URI Too Long"), (431, "Request Header Fields Too Large")] {
+        for (status, reason) in [
+            (400, "Bad Request"),
+            (414, "URI Too Long"),
+            (431, "Request Header Fields Too Large"),
+        ] {
             let head = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\n{date}\r\n");
             assert_eq!(refusal_status(head.as_bytes()), Some(status));
         }
         for head in [
-            format!("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n{date}\r\n"),
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n{date}\r\n"
+            ),
             format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\n{date}\r\n"),
             format!("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n{date}\r\n"),
             format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n{date}\r\nbody"),
@@ -667,7 +683,8 @@ mod tests {
 
     #[test]
     fn the_refusal_keeps_hyper_s_head_with_the_json_body() {
-        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let head =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
         let out = with_json_body(head, b"{\"ok\":false}");
         assert_eq!(
             &out[..],
