@@ -247,10 +247,20 @@ async fn malformed_requests_count_toward_the_jail_when_configured() {
 
 #[tokio::test]
 async fn a_stalled_body_is_cut_on_every_route_that_reads_one() {
-    let app = spawn_app_with(Backend::Sqlite, |c| c.http.body_read_timeout_ms = 300)
-        .await
-        .unwrap();
+    let token = "ingest-token-for-the-stalled-body-test";
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.http.body_read_timeout_ms = 300;
+        c.analytics.ingest_tokens = vec![token.into()];
+    })
+    .await
+    .unwrap();
     for (addr, head) in [
+        (
+            app.admin_addr,
+            format!(
+                "POST /stats/battles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            ),
+        ),
         (
             app.addr,
             "POST /demo/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
