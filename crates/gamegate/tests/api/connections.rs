@@ -623,3 +623,60 @@ async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
         .unwrap();
     assert_eq!(parse_raw(&answer).status, 503);
 }
+
+#[tokio::test]
+async fn http2_is_offered_over_tls_through_alpn_with_h2c_off() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (certs.path().join("c.pem"), certs.path().join("k.pem"));
+    std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+    std::fs::write(&key_file, certified.key_pair.serialize_pem()).unwrap();
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.http.tls_cert_file = cert_file.display().to_string();
+        c.http.tls_key_file = key_file.display().to_string();
+        c.http.idle_timeout_ms = 400;
+    })
+    .await
+    .unwrap();
+    assert!(!app.config.http.http2_cleartext);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = TcpStream::connect(app.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = hyper::Request::get("https://localhost/health")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = send.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), hyper::Version::HTTP_2);
+    // Idle with no stream: closed, over TLS too.
+    tokio::time::timeout(Duration::from_secs(5), driver)
+        .await
+        .expect("an idle h2 connection over TLS is closed")
+        .unwrap();
+    drop(send);
+    app.stop().await;
+}
