@@ -98,6 +98,8 @@ pub struct Application {
     /// Where requests the HTTP library refused are reported (the jail only
     /// on the public listener of `all`, the one it guards).
     refusals: http::server::RefusalReport,
+    /// The connection budget, in words for the banner.
+    connection_budget: String,
     access_log: Option<access_log::Writer>,
     jail: Option<Arc<Jail>>,
     demo_site: bool,
@@ -490,9 +492,16 @@ impl Application {
             connection_limits: ConnectionLimits {
                 header_read_timeout: config.header_read_timeout(),
                 idle_timeout: config.idle_timeout(),
+                stuck_timeout: config.request_timeout()
+                    + config.body_read_timeout()
+                    + config.idle_timeout(),
                 drain: config.request_timeout() + std::time::Duration::from_secs(5),
                 http2_cleartext: config.http.http2_cleartext,
             },
+            connection_budget: format!(
+                "{} public ({} per address), {} admin; {} descriptors, {} reserved",
+                budget.public, budget.per_ip, budget.admin, descriptors.soft, reserved
+            ),
             refusals: http::server::RefusalReport {
                 lang: common.lang,
                 metrics: metrics.clone(),
@@ -643,6 +652,7 @@ impl Application {
                 String::new()
             }
         });
+        out += &format!("  {:<9} {}\n", "conns", self.connection_budget);
         if let Some(jail) = &self.jail {
             out += &format!("  {:<9} {}\n", "ban jail", jail.describe());
         }

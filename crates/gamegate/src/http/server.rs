@@ -66,6 +66,11 @@ pub struct ConnectionLimits {
     /// A connection with no request in progress (HTTP/1) or no open stream
     /// (HTTP/2) is closed after this.
     pub idle_timeout: Duration,
+    /// A connection with requests in progress where none has started or
+    /// ended for this long is stuck (a client that reads no response, an
+    /// HTTP/2 stream it never opens its window for) and is closed like an
+    /// idle one. Well past every request's own timeouts.
+    pub stuck_timeout: Duration,
     /// On shutdown, how long in-flight requests may still run.
     pub drain: Duration,
     /// HTTP/2 with prior knowledge on a listener without TLS.
@@ -223,12 +228,17 @@ where
         let wake = match closing_until {
             Some(deadline) => deadline,
             None => match activity.idle_deadline(&limits) {
-                Some(deadline) => deadline,
-                None => {
+                Ok(deadline) => deadline,
+                Err(Expired::Idle) => {
                     tracing::debug!(client_ip = %peer.ip(), "idle connection closed");
                     conn.as_mut().graceful_shutdown();
                     closing_until = Some(Instant::now() + limits.drain);
                     continue;
+                }
+                Err(Expired::Stuck) => {
+                    // Nothing in progress would finish: dropped at once.
+                    tracing::debug!(client_ip = %peer.ip(), "stuck connection closed");
+                    break;
                 }
             },
         };
@@ -293,6 +303,8 @@ struct Activity {
     requests: AtomicU64,
     /// Milliseconds from `started` to the end of the last request.
     last_done_ms: AtomicU64,
+    /// Milliseconds from `started` to the last start or end of a request.
+    last_change_ms: AtomicU64,
     /// Told when a request starts or ends (a permit is kept if the
     /// connection's task is not waiting, so no change is missed).
     changed: Notify,
@@ -305,17 +317,31 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             last_done_ms: AtomicU64::new(0),
+            last_change_ms: AtomicU64::new(0),
             changed: Notify::new(),
         }
     }
 
-    /// When to look again, or `None` when the connection has been idle too
-    /// long: with no request yet, `header_read_timeout` from the start;
-    /// afterwards `idle_timeout` from the end of the last request.
-    fn idle_deadline(&self, limits: &ConnectionLimits) -> Option<Instant> {
+    /// Milliseconds since `started`, as the stamps are kept.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// When to look again, or why the connection is to be closed: with no
+    /// request yet, idle after `header_read_timeout` from the start;
+    /// afterwards after `idle_timeout` from the end of the last request;
+    /// with requests in progress, stuck after `stuck_timeout` from the last
+    /// start or end of one.
+    fn idle_deadline(&self, limits: &ConnectionLimits) -> Result<Instant, Expired> {
         let now = Instant::now();
         if self.in_flight.load(Ordering::SeqCst) > 0 {
-            return Some(now + limits.idle_timeout);
+            let since = Duration::from_millis(self.last_change_ms.load(Ordering::SeqCst));
+            let due = self.started + since + limits.stuck_timeout;
+            return if due > now {
+                Ok(due)
+            } else {
+                Err(Expired::Stuck)
+            };
         }
         let timeout = match self.requests.load(Ordering::SeqCst) {
             0 => limits.header_read_timeout,
@@ -323,8 +349,20 @@ impl Activity {
         };
         let since = self.started + Duration::from_millis(self.last_done_ms.load(Ordering::SeqCst));
         let due = since + timeout;
-        (due > now).then_some(due)
+        if due > now {
+            Ok(due)
+        } else {
+            Err(Expired::Idle)
+        }
     }
+}
+
+/// Why a connection's time is up.
+enum Expired {
+    /// Nothing in progress: closed gracefully (HTTP/2 gets a `GOAWAY`).
+    Idle,
+    /// Requests in progress that have not moved for `stuck_timeout`.
+    Stuck,
 }
 
 /// One request of a connection in progress, until its response body is
@@ -334,6 +372,9 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn start(activity: Arc<Activity>) -> Self {
         activity.requests.fetch_add(1, Ordering::SeqCst);
+        activity
+            .last_change_ms
+            .store(activity.now_ms(), Ordering::SeqCst);
         activity.in_flight.fetch_add(1, Ordering::SeqCst);
         activity.changed.notify_one();
         Self(activity)
@@ -343,8 +384,9 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         let a = &self.0;
-        let ms = u64::try_from(a.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let ms = a.now_ms();
         a.last_done_ms.store(ms, Ordering::SeqCst);
+        a.last_change_ms.store(ms, Ordering::SeqCst);
         a.in_flight.fetch_sub(1, Ordering::SeqCst);
         a.changed.notify_one();
     }

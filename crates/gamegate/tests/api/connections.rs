@@ -680,3 +680,45 @@ async fn http2_is_offered_over_tls_through_alpn_with_h2c_off() {
     drop(send);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_connection_whose_responses_never_move_is_dropped() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.http.http2_cleartext = true;
+        c.http.request_timeout_ms = 600;
+        c.database.operation_timeout_ms = 300;
+        c.http.body_read_timeout_ms = 100;
+        c.http.idle_timeout_ms = 100;
+    })
+    .await
+    .unwrap();
+    // An HTTP/2 client that opens no window for the response body: the
+    // stream stays open and no request ever ends.
+    let stream = TcpStream::connect(app.addr).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(0)
+        .handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let request = hyper::Request::get("http://localhost/openapi.json")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = send.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), driver)
+        .await
+        .expect("a stuck connection is dropped")
+        .unwrap();
+    let waited = started.elapsed();
+    // stuck after request + body-read + idle timeouts (0.8 s)
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_secs(4),
+        "dropped after {waited:?}"
+    );
+    drop((send, response));
+    app.stop().await;
+}
