@@ -177,9 +177,18 @@ pub async fn serve(
     Ok(())
 }
 
+/// `accept` failed for want of descriptors or buffers (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM): the connection stays queued and would fail again at once.
+#[cfg(unix)]
 fn out_of_descriptors(e: &std::io::Error) -> bool {
-    // EMFILE (24), ENFILE (23), ENOBUFS (105), ENOMEM (12) on Linux.
-    matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12))
+    use rustix::io::Errno;
+    Errno::from_io_error(e)
+        .is_some_and(|n| [Errno::MFILE, Errno::NFILE, Errno::NOBUFS, Errno::NOMEM].contains(&n))
+}
+
+#[cfg(not(unix))]
+fn out_of_descriptors(_: &std::io::Error) -> bool {
+    false
 }
 
 async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, admitted: Admitted) {
@@ -721,6 +730,18 @@ mod tests {
         ] {
             assert_eq!(refusal_status(head.as_bytes()), None, "{head}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn descriptor_exhaustion_is_told_from_other_accept_errors() {
+        for errno in [24, 23] {
+            assert!(out_of_descriptors(&std::io::Error::from_raw_os_error(
+                errno
+            )));
+        }
+        let aborted = std::io::Error::from(std::io::ErrorKind::ConnectionAborted);
+        assert!(!out_of_descriptors(&aborted));
     }
 
     #[test]
