@@ -451,9 +451,12 @@ async fn count_open(streams: &mut [TcpStream]) -> (usize, usize) {
     (open, closed)
 }
 
+/// The log lines a child process writes to stderr, collected as they come.
+type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 /// `gamegate all` as a child process whose soft and hard `RLIMIT_NOFILE`
-/// are 1,024; its public and admin addresses from the banner.
-async fn start_limited(dir: &std::path::Path) -> (Child, SocketAddr, SocketAddr) {
+/// are 1,024; its public and admin addresses from the banner, and its log.
+async fn start_limited(dir: &std::path::Path) -> (Child, SocketAddr, SocketAddr, LogLines) {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg("ulimit -n 1024 && exec \"$0\" all")
@@ -482,10 +485,19 @@ async fn start_limited(dir: &std::path::Path) -> (Child, SocketAddr, SocketAddr)
         .env("GAMEGATE_LOG__LEVEL", "warn")
         .env("GAMEGATE_LOG__ACCESS_LOG", "off")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("the gamegate binary starts");
+    let log = LogLines::default();
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    let collected = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = errors.next_line().await {
+            eprintln!("{line}");
+            collected.lock().unwrap().push(line);
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (public, admin) = tokio::time::timeout(Duration::from_secs(30), async {
         let (mut public, mut admin) = (None, None);
@@ -499,16 +511,23 @@ async fn start_limited(dir: &std::path::Path) -> (Child, SocketAddr, SocketAddr)
             } else if let Some(rest) = line.trim_start().strip_prefix("admin") {
                 admin = Some(address(rest));
             }
-            if let (Some(p), Some(a)) = (public, admin) {
-                return (p, a);
+            if let Some(rest) = line.trim_start().strip_prefix("conns") {
+                // The connection budget the binary computed from its limit.
+                assert!(
+                    rest.contains("1024 descriptors"),
+                    "the child does not run at 1,024 descriptors: {line}"
+                );
+                if let (Some(p), Some(a)) = (public, admin) {
+                    return (p, a);
+                }
             }
         }
-        panic!("gamegate all exited before printing its addresses");
+        panic!("gamegate all exited before printing its addresses and budget");
     })
     .await
     .expect("gamegate starts within 30 s");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, public, admin)
+    (child, public, admin, log)
 }
 
 /// What another client (its own loopback address) gets while the flood
@@ -547,7 +566,8 @@ async fn another_client_is_served(local: &str, public: SocketAddr, admin: Socket
 #[tokio::test]
 async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
     let dir = tempfile::tempdir().unwrap();
-    let (_child, public, admin) = start_limited(dir.path()).await;
+    let started = Instant::now();
+    let (_child, public, admin, log) = start_limited(dir.path()).await;
     let per_ip = 64; // http.max_connections_per_ip's default
 
     // 1,100 HTTP/1 connections from 127.0.0.1 that send nothing.
@@ -607,6 +627,18 @@ async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
     // one per place).
     let floor = 2 * (1_100 - per_ip) - per_ip;
     assert!(per_ip_refused >= floor as f64, "{metrics}");
+    // …and logged as a summary at most every 10 s, not once per connection.
+    let summaries = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("client connections refused"))
+        .count();
+    let most = 1 + started.elapsed().as_secs() / 10;
+    assert!(
+        (1..=most as usize).contains(&summaries),
+        "{summaries} refusal lines for {per_ip_refused} refusals"
+    );
 
     // A stalled demo body is cut (http.body_read_timeout_ms = 500).
     let mut stalled = connect_from("127.0.0.2", public).await.unwrap();
