@@ -566,7 +566,7 @@ async fn another_client_is_served(local: &str, public: SocketAddr, admin: Socket
 #[tokio::test]
 async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
     let dir = tempfile::tempdir().unwrap();
-    let started = Instant::now();
+    let test_started = Instant::now();
     let (_child, public, admin, log) = start_limited(dir.path()).await;
     let per_ip = 64; // http.max_connections_per_ip's default
 
@@ -634,7 +634,7 @@ async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
         .iter()
         .filter(|l| l.contains("client connections refused"))
         .count();
-    let most = 1 + started.elapsed().as_secs() / 10;
+    let most = 1 + test_started.elapsed().as_secs() / 10;
     assert!(
         (1..=most as usize).contains(&summaries),
         "{summaries} refusal lines for {per_ip_refused} refusals"
