@@ -25,12 +25,14 @@ pub enum ErrorCode {
     MethodNotAllowed,
     RequestTimeout,
     InternalError,
+    /// The HTTP library refused the request before any route saw it.
+    BadRequest,
 }
 
 impl ErrorCode {
     /// Every code: the contract's table in its order, then our additions
-    /// (`request_timeout`). Used to generate and check the docs.
-    pub const ALL: [ErrorCode; 18] = [
+    /// (`request_timeout`, `bad_request`). Used to generate and check the docs.
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -49,6 +51,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::RequestTimeout,
         ErrorCode::InternalError,
+        ErrorCode::BadRequest,
     ];
 
     /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
@@ -77,12 +80,13 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::BadRequest => "bad_request",
         }
     }
 
     pub const fn http_status(self) -> u16 {
         match self {
-            ErrorCode::InvalidJson => 400,
+            ErrorCode::InvalidJson | ErrorCode::BadRequest => 400,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::ValidationError => 422,
@@ -175,6 +179,10 @@ impl ErrorCode {
                 "Внутренняя ошибка сервера. Попробуйте позже.",
                 "Internal server error. Please try again later.",
             ),
+            ErrorCode::BadRequest => lang.pick(
+                "Некорректный HTTP-запрос.",
+                "Malformed HTTP request.",
+            ),
         }
     }
 }
@@ -251,12 +259,16 @@ impl ErrorCode {
                 "A known path with the wrong method (the `Allow` header lists the right ones).",
             ),
             ErrorCode::RequestTimeout => lang.pick(
-                "Регистрация заняла дольше `http.request_timeout_ms`.",
-                "The registration took longer than `http.request_timeout_ms`.",
+                "Регистрация заняла дольше `http.request_timeout_ms`, или тело запроса не пришло целиком за `http.body_read_timeout_ms` (соединение закрывается).",
+                "The registration took longer than `http.request_timeout_ms`, or the request body did not arrive in full within `http.body_read_timeout_ms` (the connection is closed).",
             ),
             ErrorCode::InternalError => lang.pick(
                 "Всё остальное; подробности только в логе сервера.",
                 "Anything else; the details are only in the server's log.",
+            ),
+            ErrorCode::BadRequest => lang.pick(
+                "HTTP-библиотека отвергла запрос до маршрута: мусор в строке запроса, управляющие байты или голый LF в заголовке, свёрнутые заголовки (obs-fold). Статус 400; слишком большие заголовки — 431, слишком длинный URI — 414, с тем же `detail`. Только HTTP/1; соединение закрывается.",
+                "The HTTP library refused the request before any route: a garbage request line, control bytes or a bare LF in a header, folded headers (obs-fold). Status 400; headers too large get 431 and a URI too long 414, with the same `detail`. HTTP/1 only; the connection is closed.",
             ),
         }
     }
@@ -267,7 +279,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidJson
             | ErrorCode::PayloadTooLarge
-            | ErrorCode::UnsupportedMediaType => lang.pick(
+            | ErrorCode::UnsupportedMediaType
+            | ErrorCode::BadRequest => lang.pick(
                 "Ошибка в коде сайта, не игрока: отправляйте JSON-объект с `Content-Type: application/json`. Игроку — общее сообщение; повтор не поможет.",
                 "A bug in the site, not the player: send a JSON object with `Content-Type: application/json`. Show the player a generic message; retrying will not help.",
             ),

@@ -116,6 +116,36 @@ pub struct HttpConfig {
     /// listener of `gamegate all`, with TLS off: a dev aid, so on by default
     /// for the one-command start; the split services never serve it.
     pub demo_site: bool,
+    // Connection caps and timeouts (docs/EDGE.md "Connections").
+    /// Open connections at once on the public listeners (the API listener
+    /// and the HTTP→HTTPS redirect together). 0: as many as the descriptor
+    /// budget allows (the soft `RLIMIT_NOFILE`, raised to the hard limit at
+    /// start, less `descriptor_reserve`, the database pools, the game-server
+    /// client and `admin_max_connections`); a larger value is lowered to that.
+    pub max_connections: u32,
+    /// Open connections at once from one client address (an IPv6 client by
+    /// its /64) on each listener; more are closed as soon as they are
+    /// accepted. Trusted proxies (`edge.trusted_proxies`) count only toward
+    /// the total: every client behind them shares their address.
+    pub max_connections_per_ip: u32,
+    /// Open connections at once on the admin listener, a budget of its own so
+    /// a flood of the public port cannot lock the operator out.
+    pub admin_max_connections: u32,
+    /// A keep-alive connection with no request in progress (HTTP/1) or no
+    /// open stream (HTTP/2) is closed after this.
+    pub idle_timeout_ms: u64,
+    /// A request body must have arrived completely within this from the end
+    /// of its headers; a body still arriving gets `503 request_timeout` and
+    /// the connection is closed. Every route that reads a body.
+    pub body_read_timeout_ms: u64,
+    /// HTTP/2 over plain TCP ("h2c", prior knowledge) on listeners without
+    /// TLS. Off: such listeners speak HTTP/1 only. Over TLS, HTTP/2 is
+    /// always offered through ALPN.
+    pub http2_cleartext: bool,
+    /// Descriptors kept free beyond the database pools and the game-server
+    /// client (log files, the listeners, DNS, the Bot API, SQLite's journal
+    /// files): connection caps are computed so these stay available.
+    pub descriptor_reserve: u32,
 }
 
 impl Default for HttpConfig {
@@ -131,6 +161,13 @@ impl Default for HttpConfig {
             tls_reload_interval_ms: 30_000,
             redirect_http_addr: String::new(),
             demo_site: true,
+            max_connections: 0,
+            max_connections_per_ip: 64,
+            admin_max_connections: 32,
+            idle_timeout_ms: 30_000,
+            body_read_timeout_ms: 15_000,
+            http2_cleartext: false,
+            descriptor_reserve: 64,
         }
     }
 }
@@ -1109,6 +1146,16 @@ impl Config {
         if self.http.header_read_timeout_ms == 0 || self.http.tls_reload_interval_ms == 0 {
             bail!("http.header_read_timeout_ms and http.tls_reload_interval_ms must be above 0");
         }
+        if self.http.max_connections_per_ip == 0
+            || self.http.admin_max_connections == 0
+            || self.http.idle_timeout_ms == 0
+            || self.http.body_read_timeout_ms == 0
+        {
+            bail!(
+                "http.max_connections_per_ip, http.admin_max_connections, http.idle_timeout_ms \
+                 and http.body_read_timeout_ms must be above 0"
+            );
+        }
         if self.backup.max_age_hours == 0 {
             bail!("backup.max_age_hours must be above 0");
         }
@@ -1184,6 +1231,31 @@ impl Config {
 
     pub fn header_read_timeout(&self) -> Duration {
         ms(self.http.header_read_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        ms(self.http.idle_timeout_ms)
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        ms(self.http.body_read_timeout_ms)
+    }
+
+    /// Descriptors the process needs besides its client connections: the
+    /// database pools (an SQLite connection holds the database, its journal
+    /// and its shared-memory file), the game-server client (and the embedded
+    /// mock's side of it), and `http.descriptor_reserve`.
+    pub fn descriptors_reserved(&self) -> u64 {
+        let per_db_connection = |url: &str| match gamegate_store::Backend::from_url(url) {
+            Ok(gamegate_store::Backend::Sqlite) => 3,
+            _ => 1,
+        };
+        let pools = u64::from(self.database.max_connections)
+            * per_db_connection(&self.database.url)
+            + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
+        let game =
+            self.game_server.pool_size as u64 * if self.game_server.embedded_mock { 2 } else { 1 };
+        pools + game + u64::from(self.http.descriptor_reserve)
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -8,6 +8,7 @@ pub mod ban_cmd;
 pub mod battles_cmd;
 pub mod cli;
 pub mod config;
+pub mod descriptors;
 pub mod doctor;
 pub mod edge;
 pub mod hashing;

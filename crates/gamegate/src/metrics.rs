@@ -110,6 +110,31 @@ impl EncodeLabelSet for Unlabelled {
     }
 }
 
+/// A listener by its role (`public`, `admin`, `redirect`, or a split
+/// service's name): a fixed set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    pub listener: &'static str,
+}
+
+/// Why a connection was closed as soon as it was accepted.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub listener: &'static str,
+    /// `per_ip` (the client address is at `http.max_connections_per_ip`),
+    /// `total` (the listener is at its total) or `descriptors` (accept
+    /// failed: the process is out of descriptors).
+    pub reason: &'static str,
+}
+
+/// A request the HTTP library refused, by the status it was answered with
+/// (400, 414 or 431).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MalformedLabels {
+    pub listener: &'static str,
+    pub status: u16,
+}
+
 fn latency_buckets() -> impl Iterator<Item = f64> {
     [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -147,6 +172,10 @@ pub struct Metrics {
     /// certificate this process serves, as Unix seconds; set at load and at
     /// every reload; absent when TLS is off.
     pub tls_certificate_expiry: Family<Unlabelled, Gauge>,
+    // Connection caps and malformed requests (docs/EDGE.md "Connections").
+    pub connections_open: Family<ListenerLabels, Gauge>,
+    pub connections_refused: Family<RefusedLabels, Counter>,
+    pub malformed_requests: Family<MalformedLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -264,6 +293,24 @@ impl Metrics {
             "notAfter of the served TLS certificate, in Unix seconds",
             tls_certificate_expiry.clone(),
         );
+        let connections_open = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Client connections open, by listener",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed as soon as accepted, by listener and reason",
+            connections_refused.clone(),
+        );
+        let malformed_requests = Family::<MalformedLabels, Counter>::default();
+        registry.register(
+            "http_malformed_requests",
+            "Requests the HTTP library refused before any route (answered bad_request)",
+            malformed_requests.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -283,6 +330,9 @@ impl Metrics {
             database_up,
             registrations_pending,
             tls_certificate_expiry,
+            connections_open,
+            connections_refused,
+            malformed_requests,
         }
     }
 

@@ -74,6 +74,9 @@ struct Listener {
     /// Served over TLS when certificates are configured (public and service
     /// listeners; the admin listener stays plain, on a private address).
     tls: bool,
+    /// Its connection budget: the admin listener's own, or the one the
+    /// public listeners share.
+    gate: Arc<http::server::Gate>,
 }
 
 pub struct Application {
@@ -92,6 +95,11 @@ pub struct Application {
     certificates: Option<CertificateFiles>,
     tls_reload_interval: std::time::Duration,
     connection_limits: ConnectionLimits,
+    /// Where requests the HTTP library refused are reported (the jail only
+    /// on the public listener of `all`, the one it guards).
+    refusals: http::server::RefusalReport,
+    /// The connection budget, in words for the banner.
+    connection_budget: String,
     access_log: Option<access_log::Writer>,
     jail: Option<Arc<Jail>>,
     demo_site: bool,
@@ -139,6 +147,7 @@ impl Application {
             rules: Arc::new(config.rules()?),
             body_limit: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),
+            body_read_timeout: config.body_read_timeout(),
         };
         // First, so `serve register` without a key fails before touching anything.
         let edge = match mode.registers() {
@@ -161,6 +170,43 @@ impl Application {
             Some((log, writer)) => (Some(log), Some(writer)),
             None => (None, None),
         };
+
+        // The descriptor budget: the soft limit raised to the hard one, and
+        // the connection caps computed so the reserve stays free.
+        let descriptors = crate::descriptors::raise_limit();
+        let reserved = config.descriptors_reserved();
+        let budget = crate::descriptors::budget(
+            descriptors.soft,
+            reserved,
+            config.http.max_connections,
+            config.http.admin_max_connections,
+            config.http.max_connections_per_ip,
+        );
+        tracing::info!(
+            descriptors = descriptors.soft,
+            raised_from = descriptors.raised_from,
+            reserved,
+            public_max_connections = budget.public,
+            admin_max_connections = budget.admin,
+            max_connections_per_ip = budget.per_ip,
+            "connection budget"
+        );
+        if config.http.max_connections > budget.public {
+            tracing::warn!(
+                configured = config.http.max_connections,
+                allowed = budget.public,
+                "http.max_connections lowered to what the descriptor limit allows"
+            );
+        }
+        let trusted = Arc::new(config.edge.trusted_proxy_nets()?);
+        let public_gate = Arc::new(
+            http::server::Gate::new(budget.public, budget.per_ip, trusted.clone(), metrics.clone())
+                .with_ipv6_prefix(config.edge.ipv6_prefix),
+        );
+        let admin_gate = Arc::new(
+            http::server::Gate::new(budget.admin, budget.per_ip, trusted.clone(), metrics.clone())
+                .with_ipv6_prefix(config.edge.ipv6_prefix),
+        );
 
         let accounts = match mode.needs_accounts() {
             true => Some(
@@ -365,10 +411,12 @@ impl Application {
                             ))
                         },
                         tls: true,
+                        gate: public_gate.clone(),
                     }
                 },
                 Listener {
                     role: "admin",
+                    gate: admin_gate.clone(),
                     socket: bind(config.http.admin_addr).await?,
                     // The public statistics too: the dashboard reads them from its own origin.
                     router: http::finish(
@@ -380,12 +428,14 @@ impl Application {
             ],
             Mode::Register => vec![Listener {
                 role: "register",
+                gate: public_gate.clone(),
                 socket: bind(config.services.register_addr).await?,
                 router: http::finish(register().merge(admin), common.clone()),
                 tls: true,
             }],
             Mode::Status => vec![Listener {
                 role: "status",
+                gate: public_gate.clone(),
                 socket: bind(config.services.status_addr).await?,
                 // The seed's service path, and the edge's, so either proxy rule works.
                 router: http::finish(
@@ -396,6 +446,7 @@ impl Application {
             }],
             Mode::Stats => vec![Listener {
                 role: "stats",
+                gate: public_gate.clone(),
                 socket: bind(config.services.stats_addr).await?,
                 router: http::finish(
                     stats_public().merge(stats_internal()).merge(admin),
@@ -413,6 +464,7 @@ impl Application {
                 socket: bind(addr).await?,
                 router: http::server::redirect_to_https(https_port),
                 tls: false,
+                gate: public_gate.clone(),
             });
         }
         if let Some(log) = &access_log {
@@ -440,7 +492,23 @@ impl Application {
             ),
             connection_limits: ConnectionLimits {
                 header_read_timeout: config.header_read_timeout(),
+                idle_timeout: config.idle_timeout(),
+                stuck_timeout: config.request_timeout()
+                    + config.body_read_timeout()
+                    + config.idle_timeout(),
                 drain: config.request_timeout() + std::time::Duration::from_secs(5),
+                http2_cleartext: config.http.http2_cleartext,
+            },
+            connection_budget: format!(
+                "{} public ({} per address), {} admin; {} descriptors, {} reserved",
+                budget.public, budget.per_ip, budget.admin, descriptors.soft, reserved
+            ),
+            refusals: http::server::RefusalReport {
+                lang: common.lang,
+                metrics: metrics.clone(),
+                access_log: access_log.clone(),
+                jail: jail.clone(),
+                trusted,
             },
             access_log: access_log_writer,
             jail,
@@ -585,6 +653,7 @@ impl Application {
                 String::new()
             }
         });
+        out += &format!("  {:<9} {}\n", "conns", self.connection_budget);
         if let Some(jail) = &self.jail {
             out += &format!("  {:<9} {}\n", "ban jail", jail.describe());
             out += &running_bans(jail);
@@ -675,11 +744,25 @@ impl Application {
             .map(|l| {
                 let shutdown = shutdown.clone();
                 let tls = tls.clone().filter(|_| l.tls);
+                let listening = http::server::Listening {
+                    role: l.role,
+                    gate: l.gate,
+                    refusals: http::server::RefusalReport {
+                        jail: self.refusals.jail.clone().filter(|_| l.role == "public"),
+                        ..self.refusals.clone()
+                    },
+                };
                 tokio::spawn(async move {
-                    let result =
-                        http::server::serve(l.socket, l.router, tls, limits, shutdown.clone())
-                            .await
-                            .with_context(|| format!("{} listener", l.role));
+                    let result = http::server::serve(
+                        l.socket,
+                        l.router,
+                        tls,
+                        limits,
+                        listening,
+                        shutdown.clone(),
+                    )
+                    .await
+                    .with_context(|| format!("{} listener", l.role));
                     // Whichever listener ends first (shutdown, or an error) ends the others.
                     shutdown.cancel();
                     result

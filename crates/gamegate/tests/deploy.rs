@@ -384,6 +384,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
             "NoNewPrivileges=yes",
             "ProtectSystem=strict",
             "Restart=on-failure",
+            "LimitNOFILE=65536",
         ] {
             assert!(text.contains(needle), "{needle}");
         }

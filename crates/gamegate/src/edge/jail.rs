@@ -326,6 +326,17 @@ impl Jail {
         self.settings.counted.contains(&code)
     }
 
+    /// [`Jail::record_failure`] for a bare address: a request that did not
+    /// even parse carries no key and no header to believe.
+    pub fn record_failure_of_address(&self, ip: IpAddr, code: ErrorCode) {
+        let client = Client {
+            ip,
+            key: ClientKey::new(ip, self.settings.ipv6_prefix),
+            site_key: None,
+        };
+        self.record_failure(&client, code);
+    }
+
     /// Counts a failure of `client` by its key; bans the key's network when
     /// that crosses the threshold. Clients in `edge.ban_ignore` are not
     /// counted.

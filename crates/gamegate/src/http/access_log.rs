@@ -149,6 +149,38 @@ impl AccessLog {
     pub fn wrap(&self, router: Router) -> Router {
         router.layer(middleware::from_fn_with_state(self.clone(), log_request))
     }
+
+    /// Logs a request the HTTP library refused before any route saw it (a
+    /// malformed request line or header, headers too large): the socket
+    /// peer as the client (no header of such a request is believed) and
+    /// `"-"` as the request, as nginx logs a request it could not parse.
+    /// `bytes` is the body sent, `seconds` the connection's age.
+    pub fn log_unparsed(&self, client: IpAddr, status: u16, bytes: u64, seconds: f64) {
+        let line = format_unparsed_line(client, OffsetDateTime::now_utc(), status, bytes, seconds);
+        let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        if buffer.len() + line.len() > BUFFER_MAX {
+            drop(buffer);
+            self.metrics.access_log_dropped.inc();
+        } else {
+            buffer.extend_from_slice(line.as_bytes());
+        }
+    }
+}
+
+/// `203.0.113.7 - - [25/Nov/2026:08:40:00 +0000] "-" 400 87 "-" "-" 0.001`
+fn format_unparsed_line(
+    client: IpAddr,
+    time: OffsetDateTime,
+    status: u16,
+    bytes: u64,
+    seconds: f64,
+) -> String {
+    use std::fmt::Write as _;
+    let mut line = String::with_capacity(96);
+    let _ = write!(line, "{client} - - [");
+    with_log_time(time, |time| line.push_str(time));
+    let _ = writeln!(line, "] \"-\" {status} {bytes} \"-\" \"-\" {seconds:.3}");
+    line
 }
 
 async fn log_request(State(log): State<AccessLog>, mut req: Request, next: Next) -> Response {
@@ -396,6 +428,20 @@ mod tests {
         assert!(line.contains("/a\\x22b"), "{line}");
         let long = vec![b'a'; 10_000];
         assert!(format_line(&entry("/", Some(&long))).len() < 600);
+    }
+
+    #[test]
+    fn an_unparsed_request_has_the_nginx_shape() {
+        assert_eq!(
+            format_unparsed_line(
+                "203.0.113.7".parse().unwrap(),
+                OffsetDateTime::from_unix_timestamp(1_795_596_000).unwrap(),
+                431,
+                87,
+                0.0012
+            ),
+            "203.0.113.7 - - [25/Nov/2026:08:40:00 +0000] \"-\" 431 87 \"-\" \"-\" 0.001\n"
+        );
     }
 
     #[test]

@@ -1,11 +1,18 @@
-//! Layers every listener shares: request metrics and panic containment, plus
-//! a timeout backstop for routes that wait on other systems; each answers in
-//! the contract's JSON shape.
+//! Layers every listener shares: request metrics and panic containment, a
+//! deadline on reading request bodies, plus a timeout backstop for routes
+//! that wait on other systems; each answers in the contract's JSON shape.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use gamegate_domain::ErrorCode;
@@ -14,9 +21,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::{ApiError, Common};
 use crate::metrics::{HttpLabels, Route, RouteLabels};
 
-/// Wraps a router: panics are caught outermost, then every request is measured.
+/// Wraps a router: panics are caught outermost, then every request is
+/// measured, then its body gets its deadline.
 pub fn apply(router: Router, common: Common) -> Router {
     router
+        .layer(middleware::from_fn_with_state(
+            common.clone(),
+            body_deadline,
+        ))
         .layer(middleware::from_fn_with_state(common, track))
         .layer(CatchPanicLayer::custom(panic_response))
 }
@@ -33,6 +45,91 @@ pub async fn backstop_timeout(State(common): State<Common>, req: Request, next: 
     match tokio::time::timeout(common.request_timeout, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(ErrorCode::RequestTimeout, common.lang).into_response(),
+    }
+}
+
+/// A request body must arrive within `http.body_read_timeout_ms` of the
+/// request's head, however the route reads it: past that, the body fails
+/// and the answer is `503 request_timeout` with `Connection: close` (a
+/// stalled upload holds no connection). No timer for a request without a
+/// body, nor for one whose body is already in.
+async fn body_deadline(State(common): State<Common>, req: Request, next: Next) -> Response {
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let expired = Arc::new(AtomicBool::new(false));
+    let deadline = tokio::time::Instant::now() + common.body_read_timeout;
+    let req = req.map(|body| {
+        Body::new(DeadlineBody {
+            body,
+            deadline,
+            timer: None,
+            expired: expired.clone(),
+        })
+    });
+    let response = next.run(req).await;
+    if !expired.load(Ordering::Relaxed) {
+        return response;
+    }
+    let mut response = ApiError::new(ErrorCode::RequestTimeout, common.lang).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A request body that fails once its deadline has passed.
+struct DeadlineBody {
+    body: Body,
+    deadline: tokio::time::Instant,
+    /// Armed the first time the body has nothing ready.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    expired: Arc<AtomicBool>,
+}
+
+/// The error a body past its deadline ends with.
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Pending => {
+                let deadline = this.deadline;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.expired.store(true, Ordering::Relaxed);
+                Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))))
+            }
+            ready => ready,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

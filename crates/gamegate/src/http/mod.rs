@@ -3,6 +3,7 @@
 
 pub mod access_log;
 mod admin;
+pub mod connections;
 pub mod dashboard;
 pub mod demo;
 mod error;
@@ -32,6 +33,8 @@ pub struct Common {
     pub rules: Arc<RegistrationRules>,
     pub body_limit: usize,
     pub request_timeout: std::time::Duration,
+    /// A request body must have arrived within this (`http.body_read_timeout_ms`).
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// Completes a listener's router from route sets: JSON answers for unknown

@@ -1,30 +1,114 @@
-//! Serving a router on a listener: plain HTTP or TLS (rustls), slow-client
-//! protection, graceful shutdown, and certificate reloads without dropping
-//! connections. axum-server does the connection handling; this module only
-//! chooses its settings.
+//! Serving a router on a listener: plain HTTP or TLS (rustls), connection
+//! caps per client address and in total, idle connections closed, slow-client
+//! protection, requests the HTTP library refuses made visible, graceful
+//! shutdown, and certificate reloads without dropping connections.
+//!
+//! The accept loop is our own, on hyper-util's HTTP/1 + HTTP/2 connection
+//! (the one axum-server drives), so each accepted socket can be checked
+//! against the caps ([`Gate`]) before anything is read from it, and each
+//! connection's idleness is known: hyper closes neither an HTTP/2
+//! connection that has no stream nor an idle keep-alive one by itself.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use anyhow::Context as _;
 use axum::Router;
-use axum::extract::Request;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum_server::Handle;
+use axum_server::accept::{Accept, DefaultAcceptor};
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
-use tokio::net::TcpListener;
+use bytes::{Buf, Bytes};
+use gamegate_domain::{ErrorCode, Lang};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use ipnet::IpNet;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+use super::ApiError;
+use super::access_log::AccessLog;
+pub use super::connections::Gate;
+use super::connections::{Admitted, Refusal};
+use crate::edge::jail::Jail;
+use crate::metrics::{MalformedLabels, Metrics};
+
+/// The most a request's head (request line and headers) may take; more is
+/// answered `431`. nginx allows 32 KiB (`large_client_header_buffers`);
+/// hyper's default (~400 KiB) would let each slow connection pin that much.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// After `accept` fails for want of descriptors, the loop waits this long
+/// (the pending connection stays queued; retrying at once would spin).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How connections are treated, the same on every listener.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
-    /// A request's headers (and a new connection's first request) must
-    /// arrive within this; a trickling client is disconnected.
+    /// A request's headers (and a new connection's first request, and a TLS
+    /// handshake) must arrive within this; a trickling client is disconnected.
     pub header_read_timeout: Duration,
+    /// A connection with no request in progress (HTTP/1) or no open stream
+    /// (HTTP/2) is closed after this.
+    pub idle_timeout: Duration,
+    /// A connection with requests in progress where none has started or
+    /// ended for this long is stuck (a client that reads no response, an
+    /// HTTP/2 stream it never opens its window for) and is closed like an
+    /// idle one. Well past every request's own timeouts.
+    pub stuck_timeout: Duration,
     /// On shutdown, how long in-flight requests may still run.
     pub drain: Duration,
+    /// HTTP/2 with prior knowledge on a listener without TLS.
+    pub http2_cleartext: bool,
+}
+
+/// One listener's place in the process: its role (the metrics' `listener`
+/// label), its connection budget, and where refused requests are reported.
+#[derive(Clone)]
+pub struct Listening {
+    pub role: &'static str,
+    pub gate: Arc<Gate>,
+    pub refusals: RefusalReport,
+}
+
+/// Where a request the HTTP library refused is reported: a metric, an
+/// access-log line, and a jail failure when `bad_request` is in
+/// `edge.ban_on` (never for a trusted proxy: the client behind it is not
+/// known for a request that did not parse).
+#[derive(Clone)]
+pub struct RefusalReport {
+    pub lang: Lang,
+    pub metrics: Arc<Metrics>,
+    pub access_log: Option<AccessLog>,
+    pub jail: Option<Arc<Jail>>,
+    pub trusted: Arc<Vec<IpNet>>,
+}
+
+/// What every connection task of a listener shares.
+struct Shared {
+    builder: auto::Builder<TokioExecutor>,
+    router: Router,
+    limits: ConnectionLimits,
+    listening: Listening,
+    tls: Option<RustlsAcceptor<DefaultAcceptor>>,
+    /// The JSON body answering a refused request.
+    refused_body: Bytes,
+    shutdown: CancellationToken,
 }
 
 /// Serves `router` until `shutdown` is cancelled; with `tls`, over TLS.
@@ -33,34 +117,487 @@ pub async fn serve(
     router: Router,
     tls: Option<RustlsConfig>,
     limits: ConnectionLimits,
+    listening: Listening,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let handle: Handle<SocketAddr> = Handle::new();
-    let stopper = handle.clone();
-    let watcher = tokio::spawn(async move {
-        shutdown.cancelled().await;
-        // Idle keep-alive connections close at once; running requests get `drain`.
-        stopper.graceful_shutdown(Some(limits.drain));
-    });
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let mut server = axum_server::Server::from_listener(socket)
-        .handle(handle)
-        .first_request_timeout(limits.header_read_timeout);
-    server
-        .http_builder()
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
         .http1()
-        .header_read_timeout(limits.header_read_timeout);
-    let result = match tls {
-        None => server.serve(service).await,
-        Some(tls) => {
-            server
-                .acceptor(RustlsAcceptor::new(tls).handshake_timeout(limits.header_read_timeout))
-                .serve(service)
-                .await
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder.http2().timer(TokioTimer::new());
+    if tls.is_none() && !limits.http2_cleartext {
+        builder = builder.http1_only();
+    }
+    let shared = Arc::new(Shared {
+        builder,
+        router,
+        limits,
+        refused_body: ApiError::new(ErrorCode::BadRequest, listening.refusals.lang)
+            .body()
+            .into(),
+        listening,
+        tls: tls.map(|config| {
+            RustlsAcceptor::new(config).handshake_timeout(limits.header_read_timeout)
+        }),
+        shutdown: shutdown.clone(),
+    });
+    let connections = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = socket.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) if out_of_descriptors(&e) => {
+                let l = &shared.listening;
+                l.gate.refused(l.role, Refusal::Descriptors);
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+            // The peer gave up before its connection was accepted, and the like.
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let l = &shared.listening;
+        let Some(admitted) = l.gate.admit(l.role, peer.ip()) else {
+            continue; // dropped: closed at once
+        };
+        connections.spawn(connection(shared.clone(), stream, peer, admitted));
+    }
+    drop(socket);
+    connections.close();
+    // Every connection saw the cancellation: idle ones close at once, busy
+    // ones within `drain` (then they are dropped).
+    let _ = tokio::time::timeout(limits.drain + Duration::from_secs(1), connections.wait()).await;
+    Ok(())
+}
+
+/// `accept` failed for want of descriptors or buffers (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM): the connection stays queued and would fail again at once.
+#[cfg(unix)]
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    Errno::from_io_error(e)
+        .is_some_and(|n| [Errno::MFILE, Errno::NFILE, Errno::NOBUFS, Errno::NOMEM].contains(&n))
+}
+
+#[cfg(not(unix))]
+fn out_of_descriptors(_: &std::io::Error) -> bool {
+    false
+}
+
+async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, admitted: Admitted) {
+    let _ = stream.set_nodelay(true);
+    match &shared.tls {
+        None => drive(&shared, stream, peer).await,
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                _ = shared.shutdown.cancelled() => return,
+                handshake = acceptor.accept(stream, ()) => handshake,
+            };
+            // A failed or timed-out handshake just closes the connection.
+            if let Ok((tls, _)) = handshake {
+                drive(&shared, tls, peer).await;
+            }
         }
+    }
+    drop(admitted);
+}
+
+/// Runs one connection until it ends, is idle for too long, or the
+/// listener shuts down; then reports a request hyper refused, if any.
+async fn drive<IO>(shared: &Shared, io: IO, peer: SocketAddr)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = shared.limits;
+    let activity = Arc::new(Activity::new());
+    let refused = Arc::new(AtomicU16::new(0));
+    let io = Watched {
+        io,
+        pending: None,
+        refused: refused.clone(),
+        body: shared.refused_body.clone(),
     };
-    watcher.abort();
-    result
+    let service = ConnectionService {
+        router: shared.router.clone(),
+        peer,
+        activity: activity.clone(),
+    };
+    let conn = shared.builder.serve_connection(TokioIo::new(io), service);
+    let mut conn = std::pin::pin!(conn);
+    // Set once the connection is told to close: by then it must be gone.
+    let mut closing_until: Option<Instant> = None;
+    loop {
+        let wake = match closing_until {
+            Some(deadline) => deadline,
+            None => match activity.idle_deadline(&limits) {
+                Ok(deadline) => deadline,
+                Err(Expired::Idle) => {
+                    tracing::debug!(client_ip = %peer.ip(), "idle connection closed");
+                    conn.as_mut().graceful_shutdown();
+                    closing_until = Some(Instant::now() + limits.drain);
+                    continue;
+                }
+                Err(Expired::Stuck) => {
+                    // Nothing in progress would finish: dropped at once.
+                    tracing::debug!(client_ip = %peer.ip(), "stuck connection closed");
+                    break;
+                }
+            },
+        };
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(client_ip = %peer.ip(), error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = tokio::time::sleep_until(wake) => {
+                if closing_until.is_some() {
+                    break; // drain over: dropped
+                }
+            }
+            // A request started or ended: the deadline moves.
+            _ = activity.changed.notified(), if closing_until.is_none() => {}
+            _ = shared.shutdown.cancelled(), if closing_until.is_none() => {
+                conn.as_mut().graceful_shutdown();
+                closing_until = Some(Instant::now() + limits.drain);
+            }
+        }
+    }
+    let status = refused.load(Ordering::Relaxed);
+    if status != 0 {
+        report_refused(shared, peer, status, activity.started.elapsed());
+    }
+}
+
+fn report_refused(shared: &Shared, peer: SocketAddr, status: u16, age: Duration) {
+    let Listening { role, refusals, .. } = &shared.listening;
+    let client = peer.ip().to_canonical();
+    tracing::debug!(client_ip = %client, status, "malformed request refused");
+    refusals
+        .metrics
+        .malformed_requests
+        .get_or_create(&MalformedLabels {
+            listener: role,
+            status,
+        })
+        .inc();
+    if let Some(log) = &refusals.access_log {
+        log.log_unparsed(
+            client,
+            status,
+            shared.refused_body.len() as u64,
+            age.as_secs_f64(),
+        );
+    }
+    if let Some(jail) = &refusals.jail
+        && jail.counts(ErrorCode::BadRequest)
+        && !refusals.trusted.iter().any(|net| net.contains(&client))
+    {
+        jail.record_failure_of_address(client, ErrorCode::BadRequest);
+    }
+}
+
+/// Requests in progress on a connection and when the last one ended.
+struct Activity {
+    started: Instant,
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
+    /// Milliseconds from `started` to the end of the last request.
+    last_done_ms: AtomicU64,
+    /// Milliseconds from `started` to the last start or end of a request.
+    last_change_ms: AtomicU64,
+    /// Told when a request starts or ends (a permit is kept if the
+    /// connection's task is not waiting, so no change is missed).
+    changed: Notify,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            last_done_ms: AtomicU64::new(0),
+            last_change_ms: AtomicU64::new(0),
+            changed: Notify::new(),
+        }
+    }
+
+    /// Milliseconds since `started`, as the stamps are kept.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// When to look again, or why the connection is to be closed: with no
+    /// request yet, idle after `header_read_timeout` from the start;
+    /// afterwards after `idle_timeout` from the end of the last request;
+    /// with requests in progress, stuck after `stuck_timeout` from the last
+    /// start or end of one.
+    fn idle_deadline(&self, limits: &ConnectionLimits) -> Result<Instant, Expired> {
+        let now = Instant::now();
+        if self.in_flight.load(Ordering::SeqCst) > 0 {
+            let since = Duration::from_millis(self.last_change_ms.load(Ordering::SeqCst));
+            let due = self.started + since + limits.stuck_timeout;
+            return if due > now {
+                Ok(due)
+            } else {
+                Err(Expired::Stuck)
+            };
+        }
+        let timeout = match self.requests.load(Ordering::SeqCst) {
+            0 => limits.header_read_timeout,
+            _ => limits.idle_timeout,
+        };
+        let since = self.started + Duration::from_millis(self.last_done_ms.load(Ordering::SeqCst));
+        let due = since + timeout;
+        if due > now {
+            Ok(due)
+        } else {
+            Err(Expired::Idle)
+        }
+    }
+}
+
+/// Why a connection's time is up.
+enum Expired {
+    /// Nothing in progress: closed gracefully (HTTP/2 gets a `GOAWAY`).
+    Idle,
+    /// Requests in progress that have not moved for `stuck_timeout`.
+    Stuck,
+}
+
+/// One request of a connection in progress, until its response body is
+/// sent (or dropped).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Ordering::SeqCst);
+        activity
+            .last_change_ms
+            .store(activity.now_ms(), Ordering::SeqCst);
+        activity.in_flight.fetch_add(1, Ordering::SeqCst);
+        activity.changed.notify_one();
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let a = &self.0;
+        let ms = a.now_ms();
+        a.last_done_ms.store(ms, Ordering::SeqCst);
+        a.last_change_ms.store(ms, Ordering::SeqCst);
+        a.in_flight.fetch_sub(1, Ordering::SeqCst);
+        a.changed.notify_one();
+    }
+}
+
+/// The router as one connection's hyper service: the peer address for
+/// `ConnectInfo`, and each request tracked until its body is sent.
+#[derive(Clone)]
+struct ConnectionService {
+    router: Router,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
+        let in_flight = InFlight::start(self.activity.clone());
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let router = self.router.clone();
+        Box::pin(async move {
+            let response = router.oneshot(req).await?;
+            Ok(response.map(|body| {
+                Body::new(Tracked {
+                    body,
+                    _in_flight: in_flight,
+                })
+            }))
+        })
+    }
+}
+
+/// A response body that ends its request's [`InFlight`] when dropped.
+struct Tracked {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The connection's socket, watching what hyper writes: hyper answers a
+/// request it cannot parse itself, with an empty 400 (414, 431) and no
+/// hook. That answer is recognised here and sent with the contract's JSON
+/// body instead, and its status kept for the report.
+struct Watched<IO> {
+    io: IO,
+    /// Bytes owed to the socket: the JSON answer, written before anything else.
+    pending: Option<Bytes>,
+    refused: Arc<AtomicU16>,
+    body: Bytes,
+}
+
+impl<IO: AsyncWrite + Unpin> Watched<IO> {
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while let Some(pending) = &mut self.pending {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            pending.advance(n);
+            if pending.is_empty() {
+                self.pending = None;
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// When `head` is hyper's own answer to a request it refused, queues
+    /// the JSON answer in its place; true when it did.
+    fn replace_refusal(&mut self, head: &[u8]) -> bool {
+        if self.refused.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        let Some(status) = refusal_status(head) else {
+            return false;
+        };
+        self.pending = Some(with_json_body(head, &self.body));
+        self.refused.store(status, Ordering::Relaxed);
+        true
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        ready!(self.poll_pending(cx))?;
+        if self.replace_refusal(buf) {
+            // Taken whole; the replacement goes out now or on the next flush.
+            if let Poll::Ready(Err(e)) = self.poll_pending(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        ready!(self.poll_pending(cx))?;
+        // hyper's refusal is a head alone, in one slice.
+        if let [only] = bufs
+            && self.replace_refusal(only)
+        {
+            if let Poll::Ready(Err(e)) = self.poll_pending(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(only.len()));
+        }
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.poll_pending(cx))?;
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// The status of hyper's automatic answer to a request it could not parse
+/// (`HTTP/1.1 400 Bad Request`, 414, 431: a head alone, `content-length: 0`,
+/// no `content-type`), or `None` for anything else. Every answer of the
+/// routes has a body and a `content-type`, so none is taken for it.
+fn refusal_status(head: &[u8]) -> Option<u16> {
+    let rest = head
+        .strip_prefix(b"HTTP/1.1 ")
+        .or_else(|| head.strip_prefix(b"HTTP/1.0 "))?;
+    let status = match rest.get(..4)? {
+        b"400 " => 400,
+        b"414 " => 414,
+        b"431 " => 431,
+        _ => return None,
+    };
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
+    if end + 4 != head.len() {
+        return None;
+    }
+    let lower = head.to_ascii_lowercase();
+    let has = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
+    (has(b"\r\ncontent-length: 0\r\n") && !has(b"\r\ncontent-type:")).then_some(status)
+}
+
+/// hyper's head with a JSON body: its status line and headers (`date`
+/// among them) kept, the length replaced.
+fn with_json_body(head: &[u8], body: &[u8]) -> Bytes {
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::with_capacity(head.len() + 64);
+    for line in text.split_inclusive("\r\n") {
+        if line.eq_ignore_ascii_case("content-length: 0\r\n") {
+            out.push_str("content-type: application/json\r\n");
+            out.push_str(&format!("content-length: {}\r\n", body.len()));
+        } else {
+            out.push_str(line);
+        }
+    }
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes.into()
 }
 
 /// The certificate pair of a TLS listener, reloaded when the files change.
@@ -183,5 +720,56 @@ fn redirect(req: &Request, https_port: u16) -> Response {
         )
             .into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, "bad request\n").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hyper_refusals_are_recognised_and_answers_of_routes_are_not() {
+        let date = "date: Mon, 30 Nov 2026 09:00:00 GMT\r\n";
+        for (status, reason) in [
+            (400, "Bad Request"),
+            (414, "URI Too Long"),
+            (431, "Request Header Fields Too Large"),
+        ] {
+            let head = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\n{date}\r\n");
+            assert_eq!(refusal_status(head.as_bytes()), Some(status));
+        }
+        for head in [
+            format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n{date}\r\n"
+            ),
+            format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\n{date}\r\n"),
+            format!("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n{date}\r\n"),
+            format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n{date}\r\nbody"),
+        ] {
+            assert_eq!(refusal_status(head.as_bytes()), None, "{head}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn descriptor_exhaustion_is_told_from_other_accept_errors() {
+        for errno in [24, 23] {
+            assert!(out_of_descriptors(&std::io::Error::from_raw_os_error(
+                errno
+            )));
+        }
+        let aborted = std::io::Error::from(std::io::ErrorKind::ConnectionAborted);
+        assert!(!out_of_descriptors(&aborted));
+    }
+
+    #[test]
+    fn the_refusal_keeps_hyper_s_head_with_the_json_body() {
+        let head =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let out = with_json_body(head, b"{\"ok\":false}");
+        assert_eq!(
+            &out[..],
+            &b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\ncontent-length: 12\r\ndate: x\r\n\r\n{\"ok\":false}"[..]
+        );
     }
 }

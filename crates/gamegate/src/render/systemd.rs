@@ -9,6 +9,11 @@ use crate::config::Config;
 
 pub const SERVICES: [&str; 3] = ["register", "status", "stats"];
 
+/// `LimitNOFILE=` of the service units: room for tens of thousands of client
+/// connections (each capped by `http.max_connections*`), where the default
+/// soft limit of 1,024 leaves a few hundred.
+pub const LIMIT_NOFILE: u32 = 65_536;
+
 /// `(file name, text)` of each unit.
 pub fn render(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
     let d = &config.deploy;
@@ -44,7 +49,10 @@ pub fn render(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
              RestartSec=2s\n\
              # SIGTERM lets in-flight requests finish; the service stops accepting at once.\n\
              KillSignal=SIGTERM\n\
-             TimeoutStopSec=30s\n\n\
+             TimeoutStopSec=30s\n\
+             # Descriptors: gamegate raises its soft limit to this hard one at start and\n\
+             # sizes its connection caps from it (docs/EDGE.md \"Connections\").\n\
+             LimitNOFILE={nofile}\n\n\
              # An unprivileged user allocated at start; the three units share it by name,\n\
              # so they can share the state and log directories.\n\
              DynamicUser=yes\n\
@@ -54,6 +62,7 @@ pub fn render(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
             bin = d.binary_path,
             config = d.config_path,
             env = d.environment_file,
+            nofile = LIMIT_NOFILE,
         );
         if let Some(name) = d.state_dir.strip_prefix("/var/lib/") {
             let _ = writeln!(o, "StateDirectory={name}");
@@ -209,6 +218,7 @@ mod tests {
             "ReadWritePaths=-/var/lib/gamegate -/var/log/gamegate\n",
             "StateDirectory=gamegate\n",
             "LogsDirectory=gamegate\n",
+            "LimitNOFILE=65536\n",
             "Restart=on-failure\n",
         ] {
             assert!(text.contains(needle), "missing {needle:?}:\n{text}");
