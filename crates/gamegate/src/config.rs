@@ -191,7 +191,16 @@ pub struct AnalyticsConfig {
     /// battles) into an analytics database with no battles, so the
     /// statistics are not empty on a first start.
     pub seed_demo_history: bool,
+    // Every public route limited: statistics queries bounded in time.
+    /// Longest a public statistics query (`/stats/summary`,
+    /// `/stats/leaderboard`, `/stats/players/{login}`, `/ml/predict`) may
+    /// take, waiting for a connection included; past it the answer is
+    /// `503 request_timeout` with `Retry-After`.
+    pub query_timeout_ms: u64,
 }
+
+/// Upper bound of `analytics.query_timeout_ms` (a minute).
+const MAX_QUERY_TIMEOUT_MS: u64 = 60_000;
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
@@ -203,6 +212,7 @@ impl Default for AnalyticsConfig {
             ingest_body_limit_bytes: 8 * 1024 * 1024,
             anomalies_refresh_secs: 300,
             seed_demo_history: true,
+            query_timeout_ms: 3_000,
         }
     }
 }
@@ -214,6 +224,7 @@ impl std::fmt::Debug for AnalyticsConfig {
             .field("max_connections", &self.max_connections)
             .field("ingest_tokens", &self.ingest_tokens.len())
             .field("ingest_max_batch", &self.ingest_max_batch)
+            .field("query_timeout_ms", &self.query_timeout_ms)
             .finish_non_exhaustive()
     }
 }
@@ -362,7 +373,16 @@ pub struct LogConfig {
     /// The access log (docs/EDGE.md#access-log): `stdout`, `off`, or a file
     /// path (appended to; reopened on SIGHUP for logrotate).
     pub access_log: String,
+    // Every public route limited: the access log sheds noise first.
+    /// Bytes of access-log lines buffered between two writes (every 100 ms).
+    /// When the writer falls behind, routine lines (2xx, 3xx, 404) may fill
+    /// half of it, other errors three quarters, and the lines fail2ban reads
+    /// (4xx/5xx on `/api/`) all of it (docs/EDGE.md#access-log).
+    pub access_log_buffer_bytes: usize,
 }
+
+/// Bounds of `log.access_log_buffer_bytes`: 4 KiB to 256 MiB.
+const ACCESS_LOG_BUFFER_BYTES: std::ops::RangeInclusive<usize> = 4096..=256 * 1024 * 1024;
 
 impl Default for LogConfig {
     fn default() -> Self {
@@ -370,6 +390,7 @@ impl Default for LogConfig {
             format: "pretty".into(),
             level: "info".into(),
             access_log: "stdout".into(),
+            access_log_buffer_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -409,6 +430,19 @@ pub struct EdgeConfig {
     /// How often bans are re-read from the database, so bans of other
     /// processes and of `gamegate ban add|remove` take effect here.
     pub ban_sync_interval_ms: u64,
+    // Every public route limited (docs/EDGE.md#limits-of-every-public-route).
+    /// Per client IP and minute on the public statistics (`GET /stats/summary`,
+    /// `/stats/leaderboard`, `/stats/players/{login}`: one budget for all) of
+    /// the public listener and of `serve stats`; 0 turns the limit off.
+    pub stats_per_minute: u32,
+    pub stats_burst: u32,
+    /// Per client IP and minute on `GET /ml/predict`; 0 turns it off.
+    pub predict_per_minute: u32,
+    pub predict_burst: u32,
+    /// Per client IP and minute on unknown paths (`404 not_found`), so a
+    /// scanner's flood is answered with cheap 429s; 0 turns it off.
+    pub not_found_per_minute: u32,
+    pub not_found_burst: u32,
 }
 
 /// Bounds of the jail settings: the sliding window keeps up to
@@ -435,6 +469,12 @@ impl Default for EdgeConfig {
             ban_window_secs: 300,
             ban_secs: 3_600,
             ban_sync_interval_ms: 5_000,
+            stats_per_minute: 60,
+            stats_burst: 20,
+            predict_per_minute: 30,
+            predict_burst: 10,
+            not_found_per_minute: 30,
+            not_found_burst: 10,
         }
     }
 }
@@ -459,6 +499,12 @@ impl std::fmt::Debug for EdgeConfig {
             .field("ban_window_secs", &self.ban_window_secs)
             .field("ban_secs", &self.ban_secs)
             .field("ban_sync_interval_ms", &self.ban_sync_interval_ms)
+            .field("stats_per_minute", &self.stats_per_minute)
+            .field("stats_burst", &self.stats_burst)
+            .field("predict_per_minute", &self.predict_per_minute)
+            .field("predict_burst", &self.predict_burst)
+            .field("not_found_per_minute", &self.not_found_per_minute)
+            .field("not_found_burst", &self.not_found_burst)
             .finish()
     }
 }
@@ -831,6 +877,9 @@ impl EdgeConfig {
         for (name, per_minute, burst) in [
             ("register", self.register_per_minute, self.register_burst),
             ("status", self.status_per_minute, self.status_burst),
+            ("stats", self.stats_per_minute, self.stats_burst),
+            ("predict", self.predict_per_minute, self.predict_burst),
+            ("not_found", self.not_found_per_minute, self.not_found_burst),
         ] {
             if per_minute > 0 && burst == 0 {
                 bail!("edge.{name}_burst must be at least 1 when edge.{name}_per_minute is set");
@@ -1013,6 +1062,20 @@ impl Config {
                  analytics.anomalies_refresh_secs must be positive"
             );
         }
+        if !ACCESS_LOG_BUFFER_BYTES.contains(&self.log.access_log_buffer_bytes) {
+            bail!(
+                "log.access_log_buffer_bytes must be between {} and {}, got {}",
+                ACCESS_LOG_BUFFER_BYTES.start(),
+                ACCESS_LOG_BUFFER_BYTES.end(),
+                self.log.access_log_buffer_bytes
+            );
+        }
+        if !(1..=MAX_QUERY_TIMEOUT_MS).contains(&self.analytics.query_timeout_ms) {
+            bail!(
+                "analytics.query_timeout_ms must be between 1 and {MAX_QUERY_TIMEOUT_MS}, got {}",
+                self.analytics.query_timeout_ms
+            );
+        }
         if self.http.body_limit_bytes == 0
             || self.status.refresh_interval_ms == 0
             || self.reconciler.interval_ms == 0
@@ -1045,6 +1108,11 @@ impl Config {
             sqlite_busy_timeout: ms(self.database.sqlite_busy_timeout_ms),
             operation_timeout: ms(self.database.operation_timeout_ms),
         }
+    }
+
+    /// `analytics.query_timeout_ms`.
+    pub fn stats_query_timeout(&self) -> Duration {
+        ms(self.analytics.query_timeout_ms)
     }
 
     pub fn analytics_pool_settings(&self) -> gamegate_store::PoolSettings {

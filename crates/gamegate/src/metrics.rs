@@ -56,6 +56,13 @@ pub struct RouteLabels {
     pub route: Route,
 }
 
+/// Access-log lines by shedding class (`routine`, `error`, `api_refusal`;
+/// see `http::access_log::LineClass`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LogClassLabels {
+    pub class: &'static str,
+}
+
 /// How a registration ended, as counted in `gamegate_registrations_total`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
@@ -112,7 +119,7 @@ pub struct Metrics {
     pub db_pool_size: Family<DatabaseLabels, Gauge>,
     pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
-    pub access_log_dropped: Counter,
+    pub access_log_dropped: Family<LogClassLabels, Counter>,
     pub telegram_calls: Family<ResultLabels, Counter>,
     pub jail_bans_issued: Counter,
     pub jail_active_bans: Gauge,
@@ -186,10 +193,10 @@ impl Metrics {
             "getChatMember calls to the Bot API by result (cache hits are not calls)",
             telegram_calls.clone(),
         );
-        let access_log_dropped = Counter::default();
+        let access_log_dropped = Family::<LogClassLabels, Counter>::default();
         registry.register(
             "access_log_dropped_lines",
-            "Access-log lines dropped because the writer fell behind",
+            "Access-log lines dropped because the writer fell behind, by class (routine first)",
             access_log_dropped.clone(),
         );
         let jail_bans_issued = Counter::default();

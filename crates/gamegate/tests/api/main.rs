@@ -10,6 +10,7 @@ mod doctor;
 mod edge;
 mod errors;
 mod jail;
+mod limits;
 mod register;
 mod reports;
 mod saga;
