@@ -251,8 +251,8 @@ impl ErrorCode {
                 "A known path with the wrong method (the `Allow` header lists the right ones).",
             ),
             ErrorCode::RequestTimeout => lang.pick(
-                "Регистрация заняла дольше `http.request_timeout_ms`.",
-                "The registration took longer than `http.request_timeout_ms`.",
+                "Регистрация заняла дольше `http.request_timeout_ms`, или публичный запрос статистики — дольше `analytics.query_timeout_ms` (тогда с `Retry-After`).",
+                "The registration took longer than `http.request_timeout_ms`, or a public statistics query longer than `analytics.query_timeout_ms` (then with `Retry-After`).",
             ),
             ErrorCode::InternalError => lang.pick(
                 "Всё остальное; подробности только в логе сервера.",

@@ -1506,6 +1506,29 @@ mod tests {
                 "10",
                 "edge.ban_sync_interval_ms",
             ),
+            // Every public route limited.
+            ("GAMEGATE_EDGE__STATS_BURST", "0", "edge.stats_burst"),
+            ("GAMEGATE_EDGE__PREDICT_BURST", "0", "edge.predict_burst"),
+            (
+                "GAMEGATE_EDGE__NOT_FOUND_BURST",
+                "0",
+                "edge.not_found_burst",
+            ),
+            (
+                "GAMEGATE_ANALYTICS__QUERY_TIMEOUT_MS",
+                "0",
+                "analytics.query_timeout_ms",
+            ),
+            (
+                "GAMEGATE_ANALYTICS__QUERY_TIMEOUT_MS",
+                "60001",
+                "analytics.query_timeout_ms",
+            ),
+            (
+                "GAMEGATE_LOG__ACCESS_LOG_BUFFER_BYTES",
+                "4095",
+                "log.access_log_buffer_bytes",
+            ),
         ] {
             let err = format!(
                 "{:#}",
@@ -1513,5 +1536,41 @@ mod tests {
             );
             assert!(err.contains(needle), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn every_public_route_has_its_limit_and_a_limit_can_be_turned_off() {
+        let (c, unknown) = Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_EDGE__STATS_PER_MINUTE", "120"),
+                ("GAMEGATE_EDGE__STATS_BURST", "7"),
+                ("GAMEGATE_EDGE__PREDICT_PER_MINUTE", "0"),
+                ("GAMEGATE_EDGE__PREDICT_BURST", "0"),
+                ("GAMEGATE_EDGE__NOT_FOUND_PER_MINUTE", "5"),
+                ("GAMEGATE_ANALYTICS__QUERY_TIMEOUT_MS", "750"),
+                ("GAMEGATE_LOG__ACCESS_LOG_BUFFER_BYTES", "65536"),
+            ]),
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!((c.edge.stats_per_minute, c.edge.stats_burst), (120, 7));
+        assert_eq!((c.edge.predict_per_minute, c.edge.predict_burst), (0, 0));
+        assert_eq!(
+            (c.edge.not_found_per_minute, c.edge.not_found_burst),
+            (5, 10)
+        );
+        assert_eq!(c.stats_query_timeout(), Duration::from_millis(750));
+        assert_eq!(c.log.access_log_buffer_bytes, 65_536);
+        let defaults = Config::default();
+        assert_eq!(
+            (
+                defaults.edge.stats_per_minute,
+                defaults.edge.predict_per_minute
+            ),
+            (60, 30)
+        );
+        assert_eq!(defaults.edge.not_found_per_minute, 30);
+        assert_eq!(defaults.analytics.query_timeout_ms, 3_000);
     }
 }

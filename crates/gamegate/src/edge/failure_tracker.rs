@@ -459,7 +459,11 @@ mod tests {
 
     /// The default sizing of the jail: 1,000,000 timestamps / threshold.
     fn jail_sized(threshold: usize) -> FailureWindows {
-        FailureWindows::with_capacity(threshold, 300, super::super::jail::tracker_capacity(threshold))
+        FailureWindows::with_capacity(
+            threshold,
+            300,
+            super::super::jail::tracker_capacity(threshold),
+        )
     }
 
     /// Fills the tracker with `addresses` forged clients, each failing
@@ -468,7 +472,10 @@ mod tests {
         let cap = (w.threshold as u32).saturating_sub(1).max(1);
         for i in from..from + addresses {
             for _ in 0..(1 + i % max_each).min(cap) {
-                assert!(!w.record(forged(i), now), "a forged client below the threshold");
+                assert!(
+                    !w.record(forged(i), now),
+                    "a forged client below the threshold"
+                );
             }
         }
     }

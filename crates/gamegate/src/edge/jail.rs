@@ -398,10 +398,17 @@ mod tests {
                 jail.record_failure(forged(i), ErrorCode::InvalidApiKey);
             }
         }
-        assert_eq!(read(&jail.bans).len(), 0, "no forged address reached the threshold");
+        assert_eq!(
+            read(&jail.bans).len(),
+            0,
+            "no forged address reached the threshold"
+        );
         let offender = ip("203.0.113.77");
         for n in 1..=threshold {
-            assert!(jail.remaining_ban_secs(offender).is_none(), "before failure {n}");
+            assert!(
+                jail.remaining_ban_secs(offender).is_none(),
+                "before failure {n}"
+            );
             jail.record_failure(offender, ErrorCode::InvalidApiKey);
             // More forged addresses, two failures each, in between.
             for i in 0..200 {
@@ -432,7 +439,10 @@ mod tests {
             })
             .min()
             .unwrap();
-        assert!(took < Duration::from_millis(100), "10,000 failures took {took:?}");
+        assert!(
+            took < Duration::from_millis(100),
+            "10,000 failures took {took:?}"
+        );
     }
 
     #[tokio::test]

@@ -383,9 +383,8 @@ fn write_lines(shared: &Shared, mut sink: Sink) {
 /// Warns about the lines dropped since the last warning, if any; `true`
 /// when it did.
 fn warn_dropped(shared: &Shared) -> bool {
-    let [routine, error, api_refusal] = LineClass::ALL.map(|class| {
-        shared.dropped[class as usize].swap(0, Ordering::Relaxed)
-    });
+    let [routine, error, api_refusal] =
+        LineClass::ALL.map(|class| shared.dropped[class as usize].swap(0, Ordering::Relaxed));
     if routine + error + api_refusal == 0 {
         return false;
     }
@@ -555,7 +554,10 @@ mod tests {
                 .get_or_create(&LogClassLabels { class })
                 .get()
         };
-        assert_eq!((metric("routine"), metric("error"), metric("api_refusal")), (11, 5, 2));
+        assert_eq!(
+            (metric("routine"), metric("error"), metric("api_refusal")),
+            (11, 5, 2)
+        );
         // The warning reports each count once.
         assert!(warn_dropped(&log.shared));
         assert!(!warn_dropped(&log.shared), "nothing new to report");

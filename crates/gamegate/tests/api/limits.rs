@@ -29,7 +29,11 @@ fn small_limits(c: &mut Config) {
     c.edge.not_found_burst = 4;
 }
 
-async fn get(http: &reqwest::Client, url: String, forwarded_for: Option<&str>) -> reqwest::Response {
+async fn get(
+    http: &reqwest::Client,
+    url: String,
+    forwarded_for: Option<&str>,
+) -> reqwest::Response {
     let mut request = http.get(url);
     if let Some(xff) = forwarded_for {
         request = request.header("x-forwarded-for", xff);
@@ -53,7 +57,11 @@ async fn assert_limited(response: reqwest::Response, burst: u32, what: &str) {
         (1..=60).contains(&retry_after),
         "{what}: one per minute, next slot within 60 s, got {retry_after}"
     );
-    assert_eq!(headers["ratelimit-limit"], burst.to_string().as_str(), "{what}");
+    assert_eq!(
+        headers["ratelimit-limit"],
+        burst.to_string().as_str(),
+        "{what}"
+    );
     assert_eq!(headers["ratelimit-remaining"], "0", "{what}");
     assert_eq!(
         headers["ratelimit-reset"].to_str().unwrap(),
@@ -68,9 +76,18 @@ async fn assert_limited(response: reqwest::Response, burst: u32, what: &str) {
 async fn every_public_route_is_limited(http: &reqwest::Client, base: &str, client: Option<&str>) {
     let url = |path: &str| format!("{base}{path}");
     // One budget of 3 for every public statistics route.
-    assert_eq!(get(http, url("/stats/summary?days=366"), client).await.status(), 200);
-    assert_eq!(get(http, url("/stats/leaderboard"), client).await.status(), 200);
-    let (status, body) = status_and_json(get(http, url("/stats/players/Nobody_1"), client).await).await;
+    assert_eq!(
+        get(http, url("/stats/summary?days=366"), client)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        get(http, url("/stats/leaderboard"), client).await.status(),
+        200
+    );
+    let (status, body) =
+        status_and_json(get(http, url("/stats/players/Nobody_1"), client).await).await;
     assert_error(status, &body, 404, "not_found");
     for path in [
         "/stats/summary?days=366",
@@ -89,7 +106,8 @@ async fn every_public_route_is_limited(http: &reqwest::Client, base: &str, clien
 
     // Unknown paths: a budget of 4, shared by every unknown path.
     for i in 0..4 {
-        let (status, body) = status_and_json(get(http, url(&format!("/no/such/{i}")), client).await).await;
+        let (status, body) =
+            status_and_json(get(http, url(&format!("/no/such/{i}")), client).await).await;
         assert_error(status, &body, 404, "not_found");
     }
     for path in ["/no/such/5", "/api/unknown", "/stats"] {
@@ -112,7 +130,12 @@ async fn gamegate_all_limits_statistics_predictions_and_unknown_paths_per_client
     // The spent budgets are the statistics', not the client's: its other
     // routes answer.
     assert_eq!(get(&app.http, app.url("/health"), a).await.status(), 200);
-    assert_eq!(get(&app.http, app.url("/api/server/status"), a).await.status(), 200);
+    assert_eq!(
+        get(&app.http, app.url("/api/server/status"), a)
+            .await
+            .status(),
+        200
+    );
     let response = app
         .http
         .post(app.url("/api/register"))
@@ -133,7 +156,9 @@ async fn gamegate_all_limits_statistics_predictions_and_unknown_paths_per_client
     // it) is not limited.
     for _ in 0..6 {
         assert_eq!(
-            get(&app.http, app.admin_url("/stats/summary"), None).await.status(),
+            get(&app.http, app.admin_url("/stats/summary"), None)
+                .await
+                .status(),
             200
         );
     }
@@ -171,7 +196,11 @@ async fn serve_stats_limits_its_public_statistics_and_unknown_paths() {
     .await;
     // Health, metrics and the token-protected ingestion are not limited.
     for path in ["/internal/health", "/metrics", "/internal/health"] {
-        assert_eq!(get(&http, format!("{base}{path}"), None).await.status(), 200, "{path}");
+        assert_eq!(
+            get(&http, format!("{base}{path}"), None).await.status(),
+            200,
+            "{path}"
+        );
     }
     let response = http
         .post(format!("{base}/stats/battles"))
@@ -252,11 +281,19 @@ async fn one_client_flooding_the_summary_gets_429s_while_players_register() {
     let stop = tokio_util::sync::CancellationToken::new();
     let floods: Vec<_> = (0..4)
         .map(|_| {
-            let (http, url, stop) = (app.http.clone(), app.url("/stats/summary?days=366"), stop.clone());
+            let (http, url, stop) = (
+                app.http.clone(),
+                app.url("/stats/summary?days=366"),
+                stop.clone(),
+            );
             tokio::spawn(async move {
                 let (mut ok, mut limited) = (0u32, 0u32);
                 while !stop.is_cancelled() {
-                    match get(&http, url.clone(), Some("203.0.113.66")).await.status().as_u16() {
+                    match get(&http, url.clone(), Some("203.0.113.66"))
+                        .await
+                        .status()
+                        .as_u16()
+                    {
                         200 => ok += 1,
                         429 => limited += 1,
                         other => panic!("the flood got {other}"),
@@ -292,7 +329,10 @@ async fn one_client_flooding_the_summary_gets_429s_while_players_register() {
         limited += l;
     }
     assert!(ok <= 5 + 2, "the burst and what refilled meanwhile: {ok}");
-    assert!(limited > ok, "the flood was answered with 429s: {limited} vs {ok}");
+    assert!(
+        limited > ok,
+        "the flood was answered with 429s: {limited} vs {ok}"
+    );
     assert_eq!(app.db_logins().await.len(), 20);
     app.stop().await;
 }
@@ -347,6 +387,9 @@ async fn a_404_flood_sheds_noise_but_keeps_every_bad_key_line_in_the_access_log(
     for flood in floods {
         flooded += flood.await.unwrap();
     }
+    // Every line is in the buffer before its answer is sent; the writer
+    // takes it within 100 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Every bad-key line is written (the writer flushes every 100 ms).
     let mut missing = Vec::new();
@@ -389,5 +432,76 @@ async fn a_404_flood_sheds_noise_but_keeps_every_bad_key_line_in_the_access_log(
         "every 404 is either written or counted as dropped"
     );
     assert_eq!(dropped("api_refusal"), 0);
+    app.stop().await;
+}
+
+/// A wrong-key registration from the client a trusted proxy names.
+async fn bad_key_as(app: &crate::helpers::TestApp, client: &str) -> (StatusCode, Value) {
+    let response = app
+        .http
+        .post(app.url("/api/register"))
+        .header("x-api-key", WRONG_KEY)
+        .header("x-forwarded-for", client)
+        .json(&player("Forged_1", 14))
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await
+}
+
+#[tokio::test]
+async fn a_jail_full_of_forged_addresses_still_bans_a_new_offender_through_a_trusted_proxy() {
+    // The highest threshold has the smallest tracker (1,024 clients), so a
+    // test can overfill it over HTTP.
+    let threshold = 1_000;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.edge.ban_threshold = threshold;
+        c.edge.ban_window_secs = 600;
+    })
+    .await
+    .unwrap();
+    let app = std::sync::Arc::new(app);
+    // 1,500 forged addresses with two failures each, from 8 connections.
+    let forgers: Vec<_> = (0..8u32)
+        .map(|f| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                for i in (f..1_500).step_by(8) {
+                    let client = format!("10.{}.{}.{}", 100 + i / 65_536, (i / 256) % 256, i % 256);
+                    for _ in 0..2 {
+                        let (status, body) = bad_key_as(&app, &client).await;
+                        assert_error(status, &body, 403, "invalid_api_key");
+                    }
+                }
+            })
+        })
+        .collect();
+    for forger in forgers {
+        forger.await.unwrap();
+    }
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics.contains("gamegate_jail_bans_issued_total 0"),
+        "no forged address was banned: {metrics}"
+    );
+
+    // A new offender, with more forged failures between its own: refused for
+    // its key up to its threshold-th failure, banned from the next request.
+    let offender = "203.0.113.88";
+    for n in 1..=threshold {
+        let (status, body) = bad_key_as(&app, offender).await;
+        assert_error(status, &body, 403, "invalid_api_key");
+        if n % 100 == 0 {
+            for i in 0..20u32 {
+                let client = format!("10.200.{}.{}", n / 100, i);
+                bad_key_as(&app, &client).await;
+                bad_key_as(&app, &client).await;
+            }
+        }
+    }
+    let (status, body) = bad_key_as(&app, offender).await;
+    assert_error(status, &body, 403, "banned");
+    let app = std::sync::Arc::into_inner(app).expect("every forger is done");
     app.stop().await;
 }
