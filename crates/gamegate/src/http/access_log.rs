@@ -375,6 +375,8 @@ fn write_lines(shared: &Shared, mut sink: Sink) {
             last_warning = Some(Instant::now());
         }
         if closing {
+            // What was dropped since the last warning is reported on the way out.
+            warn_dropped(shared);
             return;
         }
     }
