@@ -124,6 +124,8 @@ pub struct Metrics {
     pub jail_bans_issued: Counter,
     pub jail_active_bans: Gauge,
     pub jail_refused: Counter,
+    // A jail that cannot be filled up.
+    pub jail_tracker_evicted: Counter,
 }
 
 impl Default for Metrics {
@@ -217,6 +219,12 @@ impl Metrics {
             "Requests refused with 403 banned",
             jail_refused.clone(),
         );
+        let jail_tracker_evicted = Counter::default();
+        registry.register(
+            "jail_tracker_evicted",
+            "Clients the full failure tracker dropped to make room (the least active first)",
+            jail_tracker_evicted.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -232,6 +240,7 @@ impl Metrics {
             jail_bans_issued,
             jail_active_bans,
             jail_refused,
+            jail_tracker_evicted,
         }
     }
 

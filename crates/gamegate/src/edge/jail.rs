@@ -248,6 +248,7 @@ impl Jail {
                         (failures.take_evicted(), failures.capacity())
                     };
                     if evicted > 0 {
+                        self.metrics.jail_tracker_evicted.inc_by(evicted);
                         tracing::warn!(
                             evicted,
                             capacity,

@@ -464,6 +464,7 @@ async fn a_jail_full_of_forged_addresses_still_bans_a_new_offender_through_a_tru
         c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
         c.edge.ban_threshold = threshold;
         c.edge.ban_window_secs = 600;
+        c.edge.ban_sync_interval_ms = 100;
     })
     .await
     .unwrap();
@@ -508,6 +509,15 @@ async fn a_jail_full_of_forged_addresses_still_bans_a_new_offender_through_a_tru
     }
     let (status, body) = bad_key_as(&app, offender).await;
     assert_error(status, &body, 403, "banned");
+    // The drops that made room are counted (by the jail's background task).
+    app.eventually("evictions counted", Duration::from_secs(5), || async {
+        let metrics = app.metrics_text().await;
+        metrics.lines().any(|l| {
+            l.strip_prefix("gamegate_jail_tracker_evicted_total ")
+                .is_some_and(|n| n.trim().parse::<u64>().unwrap() >= 1_500 - 1_024)
+        })
+    })
+    .await;
     let app = std::sync::Arc::into_inner(app).expect("every forger is done");
     app.stop().await;
 }
