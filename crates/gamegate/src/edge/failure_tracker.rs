@@ -35,11 +35,12 @@
 //!   the window (nothing is evicted; idle entries are pruned in the
 //!   background).
 //! * Full: a client is dropped only while its weight is the lowest in the
-//!   tracker. Every failure adds exactly one to the sum of the weights (bans
-//!   and pruning only remove entries), so the lowest weight is at most
+//!   tracker, and its weight is at least its own failures since it entered.
+//!   Every failure adds exactly one to the sum of the weights (bans and
+//!   pruning only remove entries), so the lowest weight is at most
 //!   `F / capacity`, where `F` is the number of failures recorded since the
-//!   tracker was last empty. A client whose failures since its first one
-//!   exceed that is tracked; to keep a real offender from its ban, forged
+//!   tracker was last empty: a client with more failures than that since it
+//!   entered is never dropped. To keep a real offender from its ban, forged
 //!   failures must outnumber its own by the capacity factor (50,000 with the
 //!   default threshold): about a million forged failures per 20 real ones,
 //!   each forged address itself banned at its own 20th. What an evicted
