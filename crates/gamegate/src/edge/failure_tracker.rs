@@ -101,6 +101,18 @@ pub struct FailureWindows<K = IpAddr> {
 }
 
 impl<K: Hash + Eq + Copy> FailureWindows<K> {
+    /// `threshold` failures within `window_secs` ban; as many clients are
+    /// tracked as the jail's timestamp budget allows for `threshold`
+    /// (50,000 at 20, at least 1,024).
+    pub fn new(threshold: u32, window_secs: u64) -> Self {
+        let threshold = (threshold as usize).max(1);
+        Self::with_capacity(
+            threshold,
+            window_secs,
+            super::jail::tracker_capacity(threshold),
+        )
+    }
+
     /// `threshold` failures within `window_secs` ban; at most `capacity`
     /// clients are tracked at once (both at least 1).
     pub fn with_capacity(threshold: usize, window_secs: u64, capacity: usize) -> Self {
@@ -460,11 +472,7 @@ mod tests {
 
     /// The default sizing of the jail: 1,000,000 timestamps / threshold.
     fn jail_sized(threshold: usize) -> FailureWindows {
-        FailureWindows::with_capacity(
-            threshold,
-            300,
-            super::super::jail::tracker_capacity(threshold),
-        )
+        FailureWindows::new(threshold as u32, 300)
     }
 
     /// Fills the tracker with `addresses` forged clients, each failing
@@ -562,6 +570,18 @@ mod tests {
             "10,000 failures took {took:?}"
         );
         assert_consistent(&w);
+    }
+
+    #[test]
+    fn the_jail_sizes_the_tracker_by_its_timestamp_budget() {
+        let sized = |threshold| FailureWindows::<IpAddr>::new(threshold, 300).capacity();
+        assert_eq!(sized(20), 50_000);
+        assert_eq!(sized(1), 1_000_000);
+        assert_eq!(
+            sized(crate::config::MAX_BAN_THRESHOLD),
+            1_024,
+            "a high threshold still tracks a useful number of clients"
+        );
     }
 
     #[test]

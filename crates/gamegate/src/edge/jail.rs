@@ -45,10 +45,10 @@ use crate::registration::unix_now;
 const MAX_BANS: usize = 100_000;
 
 /// The failure windows keep at most this many timestamps in all (8 MiB), so
-/// the number of clients tracked at once is this divided by the threshold.
+/// the number of IPs tracked at once is this divided by the threshold.
 const FAILURE_TIMESTAMP_BUDGET: usize = 1_000_000;
 
-/// At least this many clients are tracked whatever the threshold.
+/// At least this many IPs are tracked whatever the threshold.
 const MIN_TRACKED_IPS: usize = 1_024;
 
 /// How many clients the failure tracker holds for `threshold`: 50,000 at the
@@ -119,10 +119,9 @@ impl Jail {
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, StoreError> {
         let jail = Arc::new(Self {
-            failures: Mutex::new(FailureWindows::with_capacity(
-                settings.threshold as usize,
+            failures: Mutex::new(FailureWindows::new(
+                settings.threshold,
                 settings.window_secs,
-                tracker_capacity(settings.threshold as usize),
             )),
             settings,
             lang,
