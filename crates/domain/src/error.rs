@@ -259,8 +259,8 @@ impl ErrorCode {
                 "A known path with the wrong method (the `Allow` header lists the right ones).",
             ),
             ErrorCode::RequestTimeout => lang.pick(
-                "Регистрация заняла дольше `http.request_timeout_ms`, или тело запроса не пришло целиком за `http.body_read_timeout_ms` (соединение закрывается).",
-                "The registration took longer than `http.request_timeout_ms`, or the request body did not arrive in full within `http.body_read_timeout_ms` (the connection is closed).",
+                "Регистрация заняла дольше `http.request_timeout_ms`, тело запроса не пришло целиком за `http.body_read_timeout_ms` (соединение закрывается), или публичный запрос статистики занял дольше `analytics.query_timeout_ms` (тогда с `Retry-After`).",
+                "The registration took longer than `http.request_timeout_ms`, the request body did not arrive in full within `http.body_read_timeout_ms` (the connection is closed), or a public statistics query took longer than `analytics.query_timeout_ms` (then with `Retry-After`).",
             ),
             ErrorCode::InternalError => lang.pick(
                 "Всё остальное; подробности только в логе сервера.",

@@ -232,7 +232,16 @@ pub struct AnalyticsConfig {
     /// battles) into an analytics database with no battles, so the
     /// statistics are not empty on a first start.
     pub seed_demo_history: bool,
+    // Every public route limited: statistics queries bounded in time.
+    /// Longest a public statistics query (`/stats/summary`,
+    /// `/stats/leaderboard`, `/stats/players/{login}`, `/ml/predict`) may
+    /// take, waiting for a connection included; past it the answer is
+    /// `503 request_timeout` with `Retry-After`.
+    pub query_timeout_ms: u64,
 }
+
+/// Upper bound of `analytics.query_timeout_ms` (a minute).
+const MAX_QUERY_TIMEOUT_MS: u64 = 60_000;
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
@@ -244,6 +253,7 @@ impl Default for AnalyticsConfig {
             ingest_body_limit_bytes: 8 * 1024 * 1024,
             anomalies_refresh_secs: 300,
             seed_demo_history: true,
+            query_timeout_ms: 3_000,
         }
     }
 }
@@ -255,6 +265,7 @@ impl std::fmt::Debug for AnalyticsConfig {
             .field("max_connections", &self.max_connections)
             .field("ingest_tokens", &self.ingest_tokens.len())
             .field("ingest_max_batch", &self.ingest_max_batch)
+            .field("query_timeout_ms", &self.query_timeout_ms)
             .finish_non_exhaustive()
     }
 }
@@ -407,7 +418,16 @@ pub struct LogConfig {
     /// The access log (docs/EDGE.md#access-log): `stdout`, `off`, or a file
     /// path (appended to; reopened on SIGHUP for logrotate).
     pub access_log: String,
+    // Every public route limited: the access log sheds noise first.
+    /// Bytes of access-log lines buffered between two writes (every 100 ms).
+    /// When the writer falls behind, routine lines (2xx, 3xx, 404) may fill
+    /// half of it, other errors three quarters, and the lines fail2ban reads
+    /// (4xx/5xx on `/api/`) all of it (docs/EDGE.md#access-log).
+    pub access_log_buffer_bytes: usize,
 }
+
+/// Bounds of `log.access_log_buffer_bytes`: 4 KiB to 256 MiB.
+const ACCESS_LOG_BUFFER_BYTES: std::ops::RangeInclusive<usize> = 4096..=256 * 1024 * 1024;
 
 impl Default for LogConfig {
     fn default() -> Self {
@@ -415,6 +435,7 @@ impl Default for LogConfig {
             format: "pretty".into(),
             level: "info".into(),
             access_log: "stdout".into(),
+            access_log_buffer_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -467,6 +488,19 @@ pub struct EdgeConfig {
     /// CIDRs (or single addresses) the jail never bans, like fail2ban's
     /// `ignoreip`; running bans that cover them are not enforced either.
     pub ban_ignore: Vec<String>,
+    // Every public route limited (docs/EDGE.md#limits-of-every-public-route).
+    /// Per client IP and minute on the public statistics (`GET /stats/summary`,
+    /// `/stats/leaderboard`, `/stats/players/{login}`: one budget for all) of
+    /// the public listener and of `serve stats`; 0 turns the limit off.
+    pub stats_per_minute: u32,
+    pub stats_burst: u32,
+    /// Per client IP and minute on `GET /ml/predict`; 0 turns it off.
+    pub predict_per_minute: u32,
+    pub predict_burst: u32,
+    /// Per client IP and minute on unknown paths (`404 not_found`), so a
+    /// scanner's flood is answered with cheap 429s; 0 turns it off.
+    pub not_found_per_minute: u32,
+    pub not_found_burst: u32,
 }
 
 /// The shortest `edge.ipv6_prefix`: a /32 is a whole provider's allocation.
@@ -500,6 +534,12 @@ impl Default for EdgeConfig {
             site_key_burst: 100,
             ipv6_prefix: 64,
             ban_ignore: vec!["127.0.0.0/8".into(), "::1".into()],
+            stats_per_minute: 60,
+            stats_burst: 20,
+            predict_per_minute: 30,
+            predict_burst: 10,
+            not_found_per_minute: 30,
+            not_found_burst: 10,
         }
     }
 }
@@ -528,6 +568,12 @@ impl std::fmt::Debug for EdgeConfig {
             .field("site_key_burst", &self.site_key_burst)
             .field("ipv6_prefix", &self.ipv6_prefix)
             .field("ban_ignore", &self.ban_ignore)
+            .field("stats_per_minute", &self.stats_per_minute)
+            .field("stats_burst", &self.stats_burst)
+            .field("predict_per_minute", &self.predict_per_minute)
+            .field("predict_burst", &self.predict_burst)
+            .field("not_found_per_minute", &self.not_found_per_minute)
+            .field("not_found_burst", &self.not_found_burst)
             .finish()
     }
 }
@@ -973,6 +1019,9 @@ impl EdgeConfig {
             ("register", self.register_per_minute, self.register_burst),
             ("status", self.status_per_minute, self.status_burst),
             ("site_key", self.site_key_per_minute, self.site_key_burst),
+            ("stats", self.stats_per_minute, self.stats_burst),
+            ("predict", self.predict_per_minute, self.predict_burst),
+            ("not_found", self.not_found_per_minute, self.not_found_burst),
         ] {
             if per_minute > 0 && burst == 0 {
                 bail!("edge.{name}_burst must be at least 1 when edge.{name}_per_minute is set");
@@ -1178,6 +1227,20 @@ impl Config {
                  analytics.anomalies_refresh_secs must be positive"
             );
         }
+        if !ACCESS_LOG_BUFFER_BYTES.contains(&self.log.access_log_buffer_bytes) {
+            bail!(
+                "log.access_log_buffer_bytes must be between {} and {}, got {}",
+                ACCESS_LOG_BUFFER_BYTES.start(),
+                ACCESS_LOG_BUFFER_BYTES.end(),
+                self.log.access_log_buffer_bytes
+            );
+        }
+        if !(1..=MAX_QUERY_TIMEOUT_MS).contains(&self.analytics.query_timeout_ms) {
+            bail!(
+                "analytics.query_timeout_ms must be between 1 and {MAX_QUERY_TIMEOUT_MS}, got {}",
+                self.analytics.query_timeout_ms
+            );
+        }
         if self.http.body_limit_bytes == 0
             || self.status.refresh_interval_ms == 0
             || self.reconciler.interval_ms == 0
@@ -1210,6 +1273,11 @@ impl Config {
             sqlite_busy_timeout: ms(self.database.sqlite_busy_timeout_ms),
             operation_timeout: ms(self.database.operation_timeout_ms),
         }
+    }
+
+    /// `analytics.query_timeout_ms`.
+    pub fn stats_query_timeout(&self) -> Duration {
+        ms(self.analytics.query_timeout_ms)
     }
 
     pub fn analytics_pool_settings(&self) -> gamegate_store::PoolSettings {
@@ -1675,6 +1743,29 @@ mod tests {
                 "10",
                 "edge.ban_sync_interval_ms",
             ),
+            // Every public route limited.
+            ("GAMEGATE_EDGE__STATS_BURST", "0", "edge.stats_burst"),
+            ("GAMEGATE_EDGE__PREDICT_BURST", "0", "edge.predict_burst"),
+            (
+                "GAMEGATE_EDGE__NOT_FOUND_BURST",
+                "0",
+                "edge.not_found_burst",
+            ),
+            (
+                "GAMEGATE_ANALYTICS__QUERY_TIMEOUT_MS",
+                "0",
+                "analytics.query_timeout_ms",
+            ),
+            (
+                "GAMEGATE_ANALYTICS__QUERY_TIMEOUT_MS",
+                "60001",
+                "analytics.query_timeout_ms",
+            ),
+            (
+                "GAMEGATE_LOG__ACCESS_LOG_BUFFER_BYTES",
+                "4095",
+                "log.access_log_buffer_bytes",
+            ),
         ] {
             let err = format!(
                 "{:#}",
@@ -1682,5 +1773,41 @@ mod tests {
             );
             assert!(err.contains(needle), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn every_public_route_has_its_limit_and_a_limit_can_be_turned_off() {
+        let (c, unknown) = Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_EDGE__STATS_PER_MINUTE", "120"),
+                ("GAMEGATE_EDGE__STATS_BURST", "7"),
+                ("GAMEGATE_EDGE__PREDICT_PER_MINUTE", "0"),
+                ("GAMEGATE_EDGE__PREDICT_BURST", "0"),
+                ("GAMEGATE_EDGE__NOT_FOUND_PER_MINUTE", "5"),
+                ("GAMEGATE_ANALYTICS__QUERY_TIMEOUT_MS", "750"),
+                ("GAMEGATE_LOG__ACCESS_LOG_BUFFER_BYTES", "65536"),
+            ]),
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!((c.edge.stats_per_minute, c.edge.stats_burst), (120, 7));
+        assert_eq!((c.edge.predict_per_minute, c.edge.predict_burst), (0, 0));
+        assert_eq!(
+            (c.edge.not_found_per_minute, c.edge.not_found_burst),
+            (5, 10)
+        );
+        assert_eq!(c.stats_query_timeout(), Duration::from_millis(750));
+        assert_eq!(c.log.access_log_buffer_bytes, 65_536);
+        let defaults = Config::default();
+        assert_eq!(
+            (
+                defaults.edge.stats_per_minute,
+                defaults.edge.predict_per_minute
+            ),
+            (60, 30)
+        );
+        assert_eq!(defaults.edge.not_found_per_minute, 30);
+        assert_eq!(defaults.analytics.query_timeout_ms, 3_000);
     }
 }

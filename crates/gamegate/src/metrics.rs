@@ -56,6 +56,13 @@ pub struct RouteLabels {
     pub route: Route,
 }
 
+/// Access-log lines by shedding class (`routine`, `error`, `api_refusal`;
+/// see `http::access_log::LineClass`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LogClassLabels {
+    pub class: &'static str,
+}
+
 /// How a registration ended, as counted in `gamegate_registrations_total`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
@@ -152,7 +159,7 @@ pub struct Metrics {
     pub db_pool_size: Family<DatabaseLabels, Gauge>,
     pub db_pool_idle: Family<DatabaseLabels, Gauge>,
     pub status_cache_age_seconds: Gauge,
-    pub access_log_dropped: Counter,
+    pub access_log_dropped: Family<LogClassLabels, Counter>,
     pub telegram_calls: Family<ResultLabels, Counter>,
     pub jail_bans_issued: Counter,
     pub jail_active_bans: Gauge,
@@ -176,6 +183,8 @@ pub struct Metrics {
     pub connections_open: Family<ListenerLabels, Gauge>,
     pub connections_refused: Family<RefusedLabels, Counter>,
     pub malformed_requests: Family<MalformedLabels, Counter>,
+    // A jail that cannot be filled up.
+    pub jail_tracker_evicted: Counter,
 }
 
 impl Default for Metrics {
@@ -245,10 +254,10 @@ impl Metrics {
             "getChatMember calls to the Bot API by result (cache hits are not calls)",
             telegram_calls.clone(),
         );
-        let access_log_dropped = Counter::default();
+        let access_log_dropped = Family::<LogClassLabels, Counter>::default();
         registry.register(
             "access_log_dropped_lines",
-            "Access-log lines dropped because the writer fell behind",
+            "Access-log lines dropped because the writer fell behind, by class (routine first)",
             access_log_dropped.clone(),
         );
         let jail_bans_issued = Counter::default();
@@ -311,6 +320,12 @@ impl Metrics {
             "Requests the HTTP library refused before any route (answered bad_request)",
             malformed_requests.clone(),
         );
+        let jail_tracker_evicted = Counter::default();
+        registry.register(
+            "jail_tracker_evicted",
+            "Clients the full failure tracker dropped to make room (the least active first)",
+            jail_tracker_evicted.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -333,6 +348,7 @@ impl Metrics {
             connections_open,
             connections_refused,
             malformed_requests,
+            jail_tracker_evicted,
         }
     }
 

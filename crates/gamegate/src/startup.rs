@@ -166,6 +166,7 @@ impl Application {
             access_log::Target::parse(&config.log.access_log),
             config.edge.trusted_proxy_nets()?,
             metrics.clone(),
+            config.log.access_log_buffer_bytes,
         )? {
             Some((log, writer)) => (Some(log), Some(writer)),
             None => (None, None),
@@ -316,10 +317,23 @@ impl Application {
         // Public: statistics any site may show. Internal (admin listener of
         // `all`, the service's own listener of `serve stats`): ingestion and
         // the accounts reports.
-        let stats_public = || {
+        // Their queries bounded by `analytics.query_timeout_ms`; on a public
+        // listener each route set behind its own per-IP limit.
+        let query_timeout = config.stats_query_timeout();
+        let stats_public = |limits: Option<&Edge>| {
             stats
                 .clone()
-                .map(http::stats::public_stats_routes)
+                .map(|mut s| {
+                    s.analytics = s.analytics.with_operation_timeout(query_timeout);
+                    let summaries = http::stats::public_stats_routes(s.clone());
+                    let predict = http::stats::predict_routes(s);
+                    match limits {
+                        Some(edge) => edge
+                            .limit_stats(summaries)
+                            .merge(edge.limit_predict(predict)),
+                        None => summaries.merge(predict),
+                    }
+                })
                 .unwrap_or_default()
         };
         let stats_internal = || {
@@ -397,12 +411,14 @@ impl Application {
                                     .merge(edge.limit_status(status_at(&["/api/server/status"])))
                                     .merge(http::edge_routes())
                                     .merge(http::openapi::routes())
-                                    .merge(stats_public())
+                                    .merge(stats_public(Some(edge)))
                                     .merge(demo),
                                 common.clone(),
                                 |router| {
-                                    // Who the client is, resolved once around
-                                    // the jail (a valid site key may name its player).
+                                    // Unknown paths limited inside the jail (their
+                                    // 429s count), and who the client is resolved once
+                                    // around it (a valid site key may name its player).
+                                    let router = edge.limit_unknown_paths(router);
                                     edge.identify(match &jail {
                                         Some(jail) => edge.jail(router, jail.clone()),
                                         None => router,
@@ -420,7 +436,7 @@ impl Application {
                     socket: bind(config.http.admin_addr).await?,
                     // The public statistics too: the dashboard reads them from its own origin.
                     router: http::finish(
-                        admin.merge(stats_internal()).merge(stats_public()),
+                        admin.merge(stats_internal()).merge(stats_public(None)),
                         common.clone(),
                     ),
                     tls: false,
@@ -444,16 +460,24 @@ impl Application {
                 ),
                 tls: true,
             }],
-            Mode::Stats => vec![Listener {
-                role: "stats",
-                gate: public_gate.clone(),
-                socket: bind(config.services.stats_addr).await?,
-                router: http::finish(
-                    stats_public().merge(stats_internal()).merge(admin),
-                    common.clone(),
-                ),
-                tls: true,
-            }],
+            Mode::Stats => {
+                // No key to check here; the public statistics and unknown
+                // paths are limited per client IP as on `gamegate all`.
+                let limits = Edge::without_keys(&config)?;
+                vec![Listener {
+                    role: "stats",
+                    gate: public_gate.clone(),
+                    socket: bind(config.services.stats_addr).await?,
+                    router: http::finish_guarded(
+                        stats_public(Some(&limits))
+                            .merge(stats_internal())
+                            .merge(admin),
+                        common.clone(),
+                        |router| limits.limit_unknown_paths(router),
+                    ),
+                    tls: true,
+                }]
+            }
         };
         let mut listeners = listeners;
         if !config.http.redirect_http_addr.is_empty() {

@@ -136,6 +136,16 @@ impl Database {
         })
     }
 
+    /// The same pool whose operations are bounded by `timeout` instead: a
+    /// handle for queries that must answer sooner than the pool's default
+    /// (the public statistics). Shares every connection with `self`.
+    pub fn with_operation_timeout(&self, timeout: Duration) -> Self {
+        Self {
+            operation_timeout: timeout,
+            ..self.clone()
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -7,6 +7,7 @@
 //! player it is sent for in `X-Player-IP` ([`client_ip::Client`]).
 
 pub mod client_ip;
+mod failure_tracker;
 pub mod jail;
 mod key_file;
 
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::bail;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -84,6 +85,10 @@ pub struct Policy {
     ipv6_prefix: u8,
     /// Per site key (by position in `keys`), all its players together.
     site_limits: Option<Arc<SiteLimits>>,
+    // Every public route limited.
+    stats_limit: Option<Arc<Limiter>>,
+    predict_limit: Option<Arc<Limiter>>,
+    not_found_limit: Option<Arc<Limiter>>,
 }
 
 impl Edge {
@@ -107,17 +112,37 @@ impl Edge {
                  (see docs/EDGE.md)"
             );
         };
+        Self::with_keys(config, keys, key_source)
+    }
+
+    /// The limits of a process that checks no key: `serve stats`, whose
+    /// public statistics and unknown paths are limited per client IP like
+    /// those of `gamegate all`.
+    pub fn without_keys(config: &Config) -> anyhow::Result<Self> {
+        Self::with_keys(config, Vec::new(), KeySource::Upstream)
+    }
+
+    fn with_keys(
+        config: &Config,
+        keys: Vec<String>,
+        key_source: KeySource,
+    ) -> anyhow::Result<Self> {
+        let e = &config.edge;
+        let limiter = |per_minute, burst| Limiter::new(per_minute, burst).map(Arc::new);
         Ok(Self(Arc::new(Policy {
             lang: config.lang()?,
             key_source,
             trusted: e.trusted_proxy_nets()?,
-            register_limit: Limiter::new(e.register_per_minute, e.register_burst).map(Arc::new),
-            status_limit: Limiter::new(e.status_per_minute, e.status_burst).map(Arc::new),
+            register_limit: limiter(e.register_per_minute, e.register_burst),
+            status_limit: limiter(e.status_per_minute, e.status_burst),
             cors_origins: e.cors_allowed_origins.clone(),
             ipv6_prefix: e.ipv6_prefix,
             site_limits: SiteLimits::new(e.site_key_per_minute, e.site_key_burst, keys.len())
                 .map(Arc::new),
             keys: ApiKeys(keys),
+            stats_limit: limiter(e.stats_per_minute, e.stats_burst),
+            predict_limit: limiter(e.predict_per_minute, e.predict_burst),
+            not_found_limit: limiter(e.not_found_per_minute, e.not_found_burst),
         })))
     }
 
@@ -169,6 +194,37 @@ impl Edge {
     /// Rate-limits the status routes per client.
     pub fn limit_status(&self, routes: Router) -> Router {
         self.limit(routes, self.status_limit.clone())
+    }
+
+    /// Rate-limits the public statistics routes per client IP (one budget
+    /// for all of them).
+    pub fn limit_stats(&self, routes: Router) -> Router {
+        self.limit(routes, self.stats_limit.clone())
+    }
+
+    /// Rate-limits `GET /ml/predict` per client IP.
+    pub fn limit_predict(&self, routes: Router) -> Router {
+        self.limit(routes, self.predict_limit.clone())
+    }
+
+    /// Rate-limits the unknown paths of a finished router (its fallback:
+    /// requests that matched no route) per client IP. Apply it inside the
+    /// jail, where `http::finish_guarded` puts its guard, so the 429s of a
+    /// scanner count like any other.
+    pub fn limit_unknown_paths(&self, router: Router) -> Router {
+        let Some(limiter) = self.not_found_limit.clone() else {
+            return router;
+        };
+        router.layer(middleware::from_fn_with_state(
+            (self.clone(), limiter),
+            |state: State<(Edge, Arc<Limiter>)>, req: Request, next: Next| async move {
+                // Routes carry their template; only the fallback has none.
+                match req.extensions().get::<MatchedPath>() {
+                    Some(_) => next.run(req).await,
+                    None => rate_limit(state, req, next).await,
+                }
+            },
+        ))
     }
 
     fn limit(&self, routes: Router, limiter: Option<Arc<Limiter>>) -> Router {

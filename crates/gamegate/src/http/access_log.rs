@@ -10,15 +10,20 @@
 //! Referer and User-Agent, or bodies — so keys and passwords cannot end up
 //! here. Requests append their line to a shared, bounded buffer that one
 //! writer thread swaps out and writes every [`FLUSH_EVERY`]: no wake-up per
-//! line, and a slow disk drops lines (counted in
-//! `gamegate_access_log_dropped_lines`) rather than slowing requests. A file
-//! is opened for appending and reopened on SIGHUP, so logrotate can either
-//! move it and send SIGHUP, or use `copytruncate`.
+//! line, and a flood the writer cannot keep up with drops lines rather than
+//! slowing requests — routine lines first ([`LineClass`]): 2xx/3xx/404 may
+//! fill half the buffer, other errors three quarters, and the lines fail2ban
+//! reads (4xx/5xx on `/api/`) all of it, so a 404 flood cannot push a bad-key
+//! line out. Drops are counted per class in
+//! `gamegate_access_log_dropped_lines_total{class}` and reported by a warning
+//! at most every [`DROP_WARNING_EVERY`]. A file is opened for appending and
+//! reopened on SIGHUP, so logrotate can either move it and send SIGHUP, or
+//! use `copytruncate`.
 
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -34,12 +39,57 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::edge::client_ip;
-use crate::metrics::Metrics;
+use crate::metrics::{LogClassLabels, Metrics};
 
-/// Bytes buffered between two writes before lines are dropped.
-const BUFFER_MAX: usize = 4 * 1024 * 1024;
 /// How often the writer writes what has been buffered.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// At most one warning about dropped lines per this interval.
+pub const DROP_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Which lines go first when the writer falls behind: the buffer
+/// (`log.access_log_buffer_bytes`) takes a line only while it holds less than
+/// the line's class may fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineClass {
+    /// 1xx/2xx/3xx and 404: noise in a flood. Up to half of the buffer.
+    Routine = 0,
+    /// Other 4xx/5xx off `/api/`. Up to three quarters.
+    Error = 1,
+    /// 4xx/5xx (404 aside) on `/api/`: what fail2ban reads (403 bad key,
+    /// 429, 403 banned) and registration failures. The whole buffer.
+    ApiRefusal = 2,
+}
+
+impl LineClass {
+    const ALL: [LineClass; 3] = [LineClass::Routine, LineClass::Error, LineClass::ApiRefusal];
+
+    /// The class of an answer with `status` to a request for `path`.
+    pub fn of(status: u16, path: &str) -> Self {
+        match status {
+            400.. if status != 404 && path.starts_with("/api/") => LineClass::ApiRefusal,
+            400.. if status != 404 => LineClass::Error,
+            _ => LineClass::Routine,
+        }
+    }
+
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            LineClass::Routine => "routine",
+            LineClass::Error => "error",
+            LineClass::ApiRefusal => "api_refusal",
+        }
+    }
+
+    /// The most the buffer may hold, this line included, of `buffer_max`.
+    fn ceiling(self, buffer_max: usize) -> usize {
+        match self {
+            LineClass::Routine => buffer_max / 2,
+            LineClass::Error => buffer_max / 4 * 3,
+            LineClass::ApiRefusal => buffer_max,
+        }
+    }
+}
 /// Longest User-Agent / Referer / path kept, so a line stays bounded.
 const FIELD_MAX: usize = 256;
 const PATH_MAX: usize = 512;
@@ -73,6 +123,10 @@ pub struct AccessLog {
 /// What requests and the writer thread share.
 struct Shared {
     buffer: Mutex<Vec<u8>>,
+    /// `log.access_log_buffer_bytes`.
+    buffer_max: usize,
+    /// Lines dropped per [`LineClass`] since the last warning.
+    dropped: [AtomicU64; 3],
     /// Set by SIGHUP: reopen the file before the next write.
     reopen: AtomicBool,
     /// Set at shutdown: write what is left and end.
@@ -107,6 +161,7 @@ impl AccessLog {
         target: Target,
         trusted: Vec<IpNet>,
         metrics: Arc<Metrics>,
+        buffer_max: usize,
     ) -> anyhow::Result<Option<(Self, Writer)>> {
         let sink = match &target {
             Target::Off => return Ok(None),
@@ -114,7 +169,9 @@ impl AccessLog {
             Target::File(path) => Sink::File(path.clone(), open_append(path)?),
         };
         let shared = Arc::new(Shared {
-            buffer: Mutex::new(Vec::with_capacity(64 * 1024)),
+            buffer: Mutex::new(Vec::with_capacity(buffer_max.min(64 * 1024))),
+            buffer_max,
+            dropped: Default::default(),
             reopen: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             wake: Condvar::new(),
@@ -154,13 +211,29 @@ impl AccessLog {
     /// malformed request line or header, headers too large): the socket
     /// peer as the client (no header of such a request is believed) and
     /// `"-"` as the request, as nginx logs a request it could not parse.
-    /// `bytes` is the body sent, `seconds` the connection's age.
+    /// `bytes` is the body sent, `seconds` the connection's age. Shed like
+    /// any other error line outside `/api/`.
     pub fn log_unparsed(&self, client: IpAddr, status: u16, bytes: u64, seconds: f64) {
         let line = format_unparsed_line(client, OffsetDateTime::now_utc(), status, bytes, seconds);
+        self.append(status, "-", &line);
+    }
+
+    /// Appends one formatted line of an answer with `status` to `path`,
+    /// unless the buffer already holds what the line's class may fill (the
+    /// line is then counted as dropped).
+    fn append(&self, status: u16, path: &str, line: &str) {
+        let class = LineClass::of(status, path);
+        let ceiling = class.ceiling(self.shared.buffer_max);
         let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        if buffer.len() + line.len() > BUFFER_MAX {
+        if buffer.len() + line.len() > ceiling {
             drop(buffer);
-            self.metrics.access_log_dropped.inc();
+            self.shared.dropped[class as usize].fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .access_log_dropped
+                .get_or_create(&LogClassLabels {
+                    class: class.label(),
+                })
+                .inc();
         } else {
             buffer.extend_from_slice(line.as_bytes());
         }
@@ -201,25 +274,20 @@ async fn log_request(State(log): State<AccessLog>, mut req: Request, next: Next)
         .extensions()
         .get::<crate::edge::Client>()
         .map_or(client, |c| c.ip);
+    let status = response.status().as_u16();
     let line = format_line(&Entry {
         client,
         time: OffsetDateTime::now_utc(),
         method: method.as_str(),
         path: &path,
         version: version_text(version),
-        status: response.status().as_u16(),
+        status,
         bytes: response.body().size_hint().exact().unwrap_or(0),
         referer: referer.as_ref().map(HeaderValue::as_bytes),
         agent: agent.as_ref().map(HeaderValue::as_bytes),
         seconds: started.elapsed().as_secs_f64(),
     });
-    let mut buffer = log.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
-    if buffer.len() + line.len() > BUFFER_MAX {
-        drop(buffer);
-        log.metrics.access_log_dropped.inc();
-    } else {
-        buffer.extend_from_slice(line.as_bytes());
-    }
+    log.append(status, &path, &line);
     response
 }
 
@@ -321,6 +389,7 @@ fn open_append(path: &PathBuf) -> anyhow::Result<std::fs::File> {
 /// disk then stalls only this thread, never the runtime's workers.
 fn write_lines(shared: &Shared, mut sink: Sink) {
     let mut batch = Vec::with_capacity(64 * 1024);
+    let mut last_warning: Option<Instant> = None;
     loop {
         let closing = {
             let buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
@@ -335,10 +404,34 @@ fn write_lines(shared: &Shared, mut sink: Sink) {
             reopen_file(&mut sink);
         }
         write_batch(&mut sink, &mut batch);
+        if last_warning.is_none_or(|at| at.elapsed() >= DROP_WARNING_EVERY) && warn_dropped(shared)
+        {
+            last_warning = Some(Instant::now());
+        }
         if closing {
+            // What was dropped since the last warning is reported on the way out.
+            warn_dropped(shared);
             return;
         }
     }
+}
+
+/// Warns about the lines dropped since the last warning, if any; `true`
+/// when it did.
+fn warn_dropped(shared: &Shared) -> bool {
+    let [routine, error, api_refusal] =
+        LineClass::ALL.map(|class| shared.dropped[class as usize].swap(0, Ordering::Relaxed));
+    if routine + error + api_refusal == 0 {
+        return false;
+    }
+    tracing::warn!(
+        routine,
+        error,
+        api_refusal,
+        buffer_bytes = shared.buffer_max,
+        "access log behind: lines dropped (routine first; see gamegate_access_log_dropped_lines_total)"
+    );
+    true
 }
 
 fn reopen_file(sink: &mut Sink) {
@@ -442,6 +535,82 @@ mod tests {
             ),
             "203.0.113.7 - - [25/Nov/2026:08:40:00 +0000] \"-\" 431 87 \"-\" \"-\" 0.001\n"
         );
+    }
+
+    #[test]
+    fn lines_are_classed_for_shedding() {
+        use LineClass::*;
+        for (status, path, class) in [
+            (200, "/api/register", Routine),
+            (304, "/", Routine),
+            (404, "/api/nope", Routine),
+            (404, "/wp-login.php", Routine),
+            (403, "/api/register", ApiRefusal),
+            (429, "/api/register", ApiRefusal),
+            (422, "/api/register", ApiRefusal),
+            (503, "/api/server/status", ApiRefusal),
+            (429, "/stats/summary", Error),
+            (403, "/", Error),
+            (500, "/stats/leaderboard", Error),
+        ] {
+            assert_eq!(LineClass::of(status, path), class, "{status} {path}");
+        }
+    }
+
+    /// An access log whose writer never runs: what `append` keeps.
+    fn unwritten_log(buffer_max: usize) -> AccessLog {
+        AccessLog {
+            shared: Arc::new(Shared {
+                buffer: Mutex::new(Vec::new()),
+                buffer_max,
+                dropped: Default::default(),
+                reopen: AtomicBool::new(false),
+                closing: AtomicBool::new(false),
+                wake: Condvar::new(),
+            }),
+            trusted: Arc::new(Vec::new()),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    #[test]
+    fn a_full_buffer_sheds_routine_lines_first_and_api_refusals_last() {
+        let log = unwritten_log(4_000);
+        let line = format!("{}\n", "x".repeat(99));
+        let kept = |log: &AccessLog| log.shared.buffer.lock().unwrap().len() / 100;
+        let dropped = |log: &AccessLog, class: LineClass| {
+            log.shared.dropped[class as usize].load(Ordering::Relaxed)
+        };
+        // Routine lines fill half the buffer, then are dropped.
+        for _ in 0..30 {
+            log.append(404, "/flood", &line);
+        }
+        assert_eq!((kept(&log), dropped(&log, LineClass::Routine)), (20, 10));
+        // Other errors still fit, up to three quarters.
+        for _ in 0..15 {
+            log.append(429, "/stats/summary", &line);
+        }
+        assert_eq!((kept(&log), dropped(&log, LineClass::Error)), (30, 5));
+        // What fail2ban reads fills the rest.
+        for _ in 0..12 {
+            log.append(403, "/api/register", &line);
+        }
+        assert_eq!((kept(&log), dropped(&log, LineClass::ApiRefusal)), (40, 2));
+        log.append(200, "/health", &line);
+        assert_eq!(dropped(&log, LineClass::Routine), 11);
+        let metric = |class| {
+            log.metrics
+                .access_log_dropped
+                .get_or_create(&LogClassLabels { class })
+                .get()
+        };
+        assert_eq!(
+            (metric("routine"), metric("error"), metric("api_refusal")),
+            (11, 5, 2)
+        );
+        // The warning reports each count once.
+        assert!(warn_dropped(&log.shared));
+        assert!(!warn_dropped(&log.shared), "nothing new to report");
     }
 
     #[test]

@@ -274,7 +274,10 @@ struct PredictionBody {
         (status = 403, description = "`banned`", body = ErrorBody),
         (status = 404, description = "`not_found`: never in a stored battle", body = ErrorBody),
         (status = 422, description = "`validation_error`: not a login", body = ErrorBody),
-        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past `edge.stats_per_minute` (one budget for every public statistics route)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next request is allowed"))),
+        (status = 503, description = "`database_unavailable`; `request_timeout` past `analytics.query_timeout_ms` (with Retry-After)", body = ErrorBody,
+            headers(("Retry-After" = Option<u64>, description = "with `request_timeout`: seconds to wait"))),
     )
 )]
 #[allow(dead_code)]
@@ -293,7 +296,10 @@ fn stats_player() {}
         (status = 200, description = "Players by conservative rating (mu − 3σ), best first", body = LeaderboardBody),
         (status = 403, description = "`banned`", body = ErrorBody),
         (status = 422, description = "`validation_error` with one entry per bad parameter", body = ErrorBody),
-        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past `edge.stats_per_minute` (one budget for every public statistics route)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next request is allowed"))),
+        (status = 503, description = "`database_unavailable`; `request_timeout` past `analytics.query_timeout_ms` (with Retry-After)", body = ErrorBody,
+            headers(("Retry-After" = Option<u64>, description = "with `request_timeout`: seconds to wait"))),
     )
 )]
 #[allow(dead_code)]
@@ -308,7 +314,10 @@ fn stats_leaderboard() {}
         (status = 200, description = "Battles and active players per day, and totals", body = SummaryBody),
         (status = 403, description = "`banned`", body = ErrorBody),
         (status = 422, description = "`validation_error`", body = ErrorBody),
-        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past `edge.stats_per_minute` (one budget for every public statistics route)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next request is allowed"))),
+        (status = 503, description = "`database_unavailable`; `request_timeout` past `analytics.query_timeout_ms` (with Retry-After)", body = ErrorBody,
+            headers(("Retry-After" = Option<u64>, description = "with `request_timeout`: seconds to wait"))),
     )
 )]
 #[allow(dead_code)]
@@ -326,7 +335,10 @@ fn stats_summary() {}
         (status = 200, description = "The probability that team A wins", body = PredictionBody),
         (status = 403, description = "`banned`", body = ErrorBody),
         (status = 422, description = "`validation_error`", body = ErrorBody),
-        (status = 503, description = "`database_unavailable`, `request_timeout`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: past `edge.predict_per_minute`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds until the next request is allowed"))),
+        (status = 503, description = "`database_unavailable`; `request_timeout` past `analytics.query_timeout_ms` (with Retry-After)", body = ErrorBody,
+            headers(("Retry-After" = Option<u64>, description = "with `request_timeout`: seconds to wait"))),
     )
 )]
 #[allow(dead_code)]

@@ -161,10 +161,14 @@ pub fn public_stats_routes(state: StatsState) -> Router {
         Router::new()
             .route("/stats/players/{login}", get(player))
             .route("/stats/leaderboard", get(leaderboard))
-            .route("/stats/summary", get(summary))
-            .route("/ml/predict", get(predict)),
+            .route("/stats/summary", get(summary)),
         &state,
     )
+}
+
+/// `GET /ml/predict`: public like the statistics, with a limit of its own.
+pub fn predict_routes(state: StatsState) -> Router {
+    bounded(Router::new().route("/ml/predict", get(predict)), &state)
 }
 
 /// `POST /stats/battles`: internal, token-protected.
@@ -287,6 +291,25 @@ pub(super) fn store_error(e: StoreError, lang: Lang) -> ApiError {
     }
 }
 
+/// A public statistics query that failed: past `analytics.query_timeout_ms`
+/// (the public routes' database handle carries it as its operation timeout)
+/// it is `503 request_timeout` with `Retry-After`, so a client knows to back
+/// off rather than retry at once; otherwise as [`store_error`].
+fn query_error(e: StoreError, lang: Lang) -> ApiError {
+    match e {
+        StoreError::TimedOut(after) => {
+            tracing::warn!(?after, "statistics query cut at analytics.query_timeout_ms");
+            let mut error = ApiError::new(ErrorCode::RequestTimeout, lang);
+            error.retry_after_secs = Some(QUERY_RETRY_AFTER_SECS);
+            error
+        }
+        e => store_error(e, lang),
+    }
+}
+
+/// `Retry-After` of a statistics query cut by its timeout.
+const QUERY_RETRY_AFTER_SECS: u64 = 5;
+
 fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -352,7 +375,7 @@ async fn player(
     match state.analytics.battles().player(&login).await {
         Ok(Some(stats)) => Ok(axum::Json(player_json(&stats)).into_response()),
         Ok(None) => Err(ApiError::new(ErrorCode::NotFound, lang)),
-        Err(e) => Err(store_error(e, lang)),
+        Err(e) => Err(query_error(e, lang)),
     }
 }
 
@@ -376,7 +399,7 @@ async fn leaderboard(
         .battles()
         .leaderboard(mode, limit, min_battles)
         .await
-        .map_err(|e| store_error(e, lang))?;
+        .map_err(|e| query_error(e, lang))?;
     let players: Vec<Value> = rows
         .iter()
         .enumerate()
@@ -426,7 +449,7 @@ async fn summary(
         .battles()
         .summary(since)
         .await
-        .map_err(|e| store_error(e, lang))?;
+        .map_err(|e| query_error(e, lang))?;
     let per_day: Vec<Value> = summary
         .days
         .iter()
@@ -668,7 +691,7 @@ async fn predict(
         .battles()
         .ratings(&all)
         .await
-        .map_err(|e| store_error(e, lang))?;
+        .map_err(|e| query_error(e, lang))?;
     let side = |logins: &[String]| -> Vec<Rating> {
         logins
             .iter()

@@ -128,6 +128,13 @@ pub fn test_config() -> Config {
     c.edge.register_burst = 1_000_000;
     c.edge.status_per_minute = 1_000_000;
     c.edge.status_burst = 1_000_000;
+    // Every public route limited: tested in limits.rs.
+    c.edge.stats_per_minute = 1_000_000;
+    c.edge.stats_burst = 1_000_000;
+    c.edge.predict_per_minute = 1_000_000;
+    c.edge.predict_burst = 1_000_000;
+    c.edge.not_found_per_minute = 1_000_000;
+    c.edge.not_found_burst = 1_000_000;
     c
 }
 

@@ -13,6 +13,7 @@ mod errors;
 mod identity;
 mod jail;
 mod operator;
+mod limits;
 mod register;
 mod reports;
 mod saga;
