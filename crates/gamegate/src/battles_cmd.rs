@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use gamegate_analytics::synth::{self, Cheat, CheatKind, SynthConfig, Truth};
 use gamegate_analytics::{Battle, evaluate};
+use gamegate_store::battles::demo_id;
 use gamegate_store::{Database, Ingested, MigrationSet};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -24,13 +25,21 @@ const MAX_REPORTED_LINES: u64 = 50;
 #[derive(Debug, Clone, Subcommand)]
 pub enum BattlesCommand {
     /// Ingest a JSONL file (one battle per line) into the analytics database; idempotent by battle id.
+    /// Exits 1 when a line was rejected (after importing the valid ones) unless --allow-partial.
     Import {
         file: PathBuf,
         /// Battles per transaction.
         #[arg(long, default_value_t = 1_000)]
         batch: usize,
+        /// Exit 0 even when some lines were rejected (they are still reported).
+        #[arg(long)]
+        allow_partial: bool,
     },
-    /// Generate synthetic battles with hidden true skills and planted cheaters.
+    /// Remove the synthetic history (`gamegate all`'s demo battles and `battles synth`'s
+    /// ingested ones, stored under negative ids) and rebuild the ratings from the real battles.
+    PurgeDemo,
+    /// Generate synthetic battles with hidden true skills and planted cheaters (ingested under
+    /// negative ids, apart from real battles, unless written to --out).
     Synth {
         #[command(flatten)]
         set: SynthArgs,
@@ -180,12 +189,14 @@ fn bar(len: u64, template: &str) -> ProgressBar {
 }
 
 /// What an import did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportReport {
     pub inserted: u64,
     pub duplicate: u64,
     pub invalid_lines: u64,
     pub participants: u64,
+    /// The ids of the first [`MAX_REPORTED_LINES`] duplicates (already stored).
+    pub duplicate_ids: Vec<i64>,
 }
 
 /// Ingests `battles` in transactions of `batch`, counting into `report`.
@@ -205,7 +216,12 @@ pub async fn ingest_all(
                     report.inserted += 1;
                     report.participants += b.participants.len() as u64;
                 }
-                Ingested::Duplicate => report.duplicate += 1,
+                Ingested::Duplicate => {
+                    report.duplicate += 1;
+                    if report.duplicate_ids.len() < MAX_REPORTED_LINES as usize {
+                        report.duplicate_ids.push(b.id);
+                    }
+                }
             }
         }
         pending.clear();
@@ -225,8 +241,15 @@ pub async fn ingest_all(
     Ok(())
 }
 
-/// `battles import FILE`: returns the summary line.
-pub async fn import(config: &Config, file: &Path, batch: usize) -> anyhow::Result<String> {
+/// `battles import FILE`: returns the summary line; an error (exit 1) when a
+/// line was rejected, unless `allow_partial` — the valid lines are imported
+/// either way.
+pub async fn import(
+    config: &Config,
+    file: &Path,
+    batch: usize,
+    allow_partial: bool,
+) -> anyhow::Result<String> {
     if !(1..=MAX_BATCH).contains(&batch) {
         bail!("--batch must be 1..={MAX_BATCH}");
     }
@@ -294,7 +317,7 @@ pub async fn import(config: &Config, file: &Path, batch: usize) -> anyhow::Resul
             report.invalid_lines - MAX_REPORTED_LINES
         );
     }
-    Ok(format!(
+    let summary = format!(
         "imported {}: {} inserted ({} participants), {} duplicate, {} invalid lines in {:.2} s ({:.0} participants/s)",
         file.display(),
         report.inserted,
@@ -303,7 +326,60 @@ pub async fn import(config: &Config, file: &Path, batch: usize) -> anyhow::Resul
         report.invalid_lines,
         secs,
         report.participants as f64 / secs.max(1e-9),
-    ))
+    );
+    let summary = match report.duplicate_ids.as_slice() {
+        [] => summary,
+        ids => {
+            let shown: Vec<String> = ids.iter().map(i64::to_string).collect();
+            let more = report.duplicate - ids.len() as u64;
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!(
+                "{summary}\nalready stored (skipped), by id: {}{more}",
+                shown.join(", ")
+            )
+        }
+    };
+    if report.invalid_lines > 0 && !allow_partial {
+        bail!(
+            "{summary}\n{} line(s) rejected (see above); the valid lines were imported. \
+             Fix the file and import it again (stored battles are skipped), or pass \
+             --allow-partial to accept a partial import",
+            report.invalid_lines
+        );
+    }
+    Ok(summary)
+}
+
+/// `battles purge-demo`: deletes the synthetic battles and rebuilds the
+/// ratings from what is left.
+pub async fn purge_demo(config: &Config) -> anyhow::Result<String> {
+    let db = open_analytics(config).await?;
+    let result = async {
+        let removed = db.battles().purge_demo().await?;
+        let rebuilt = db.battles().rebuild(|_, _| {}).await?;
+        anyhow::Ok(format!(
+            "removed {removed} synthetic battles from {}; rebuilt the ratings of {} players from {} battles",
+            db.display_url(),
+            rebuilt.players,
+            rebuilt.battles
+        ))
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+/// Synthetic battles as they are stored: under [`demo_id`]s, apart from
+/// every real battle.
+fn as_demo(battles: impl IntoIterator<Item = Battle>) -> impl Iterator<Item = Battle> {
+    battles.into_iter().map(|mut b| {
+        b.id = demo_id(b.id);
+        b
+    })
 }
 
 fn write_truth(path: &Path, truth: &Truth) -> anyhow::Result<()> {
@@ -355,14 +431,15 @@ pub async fn synthesize(
         None => {
             let db = open_analytics(config).await?;
             let mut report = ImportReport::default();
-            let result = ingest_all(&db, battles, 1_000, &mut report, |n| {
+            let result = ingest_all(&db, as_demo(battles), 1_000, &mut report, |n| {
                 progress.set_position(n)
             })
             .await;
             db.close().await;
             result?;
             format!(
-                "ingested {} synthetic battles ({} inserted, {} duplicate) into {}",
+                "ingested {} synthetic battles ({} inserted, {} duplicate; negative ids, removed by \
+                 `gamegate battles purge-demo`) into {}",
                 report.inserted + report.duplicate,
                 report.inserted,
                 report.duplicate,
@@ -379,8 +456,10 @@ pub async fn synthesize(
 }
 
 /// Seeds a small synthetic history into an empty analytics database (the
-/// dashboard of `gamegate all` is then not empty). Does nothing when the
-/// database holds any battle.
+/// dashboard of `gamegate all` is then not empty), under negative ids
+/// ([`demo_id`]) so it never collides with a real battle and `battles
+/// purge-demo` removes exactly it. Does nothing when the database holds any
+/// battle.
 pub async fn seed_if_empty(db: &Database, players: usize, battles: usize) -> anyhow::Result<bool> {
     if db.battles().count_battles().await? > 0 {
         return Ok(false);
@@ -398,7 +477,7 @@ pub async fn seed_if_empty(db: &Database, players: usize, battles: usize) -> any
         ..SynthConfig::default()
     });
     let mut report = ImportReport::default();
-    ingest_all(db, stream, 1_000, &mut report, |_| {}).await?;
+    ingest_all(db, as_demo(stream), 1_000, &mut report, |_| {}).await?;
     Ok(true)
 }
 

@@ -231,9 +231,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Battles { cmd } => {
             use crate::battles_cmd::BattlesCommand;
             let text = match cmd {
-                BattlesCommand::Import { file, batch } => {
-                    crate::battles_cmd::import(&config, &file, batch).await?
-                }
+                BattlesCommand::Import {
+                    file,
+                    batch,
+                    allow_partial,
+                } => crate::battles_cmd::import(&config, &file, batch, allow_partial).await?,
+                BattlesCommand::PurgeDemo => crate::battles_cmd::purge_demo(&config).await?,
                 BattlesCommand::Synth { set, out, truth } => {
                     crate::battles_cmd::synthesize(&config, &set, out.as_deref(), truth.as_deref())
                         .await?

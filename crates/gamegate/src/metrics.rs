@@ -63,6 +63,9 @@ pub struct LogClassLabels {
     pub class: &'static str,
 }
 
+/// The values of [`LogClassLabels::class`].
+pub const LOG_CLASSES: [&str; 3] = ["routine", "error", "api_refusal"];
+
 /// How a registration ended, as counted in `gamegate_registrations_total`.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
@@ -260,6 +263,11 @@ impl Metrics {
             "Access-log lines dropped because the writer fell behind, by class (routine first)",
             access_log_dropped.clone(),
         );
+        // Every class from the start, at 0: a rate over a series that
+        // appears only at the first drop would miss that drop.
+        for class in LOG_CLASSES {
+            let _ = access_log_dropped.get_or_create(&LogClassLabels { class });
+        }
         let jail_bans_issued = Counter::default();
         registry.register(
             "jail_bans_issued",

@@ -201,12 +201,22 @@ impl Application {
         }
         let trusted = Arc::new(config.edge.trusted_proxy_nets()?);
         let public_gate = Arc::new(
-            http::server::Gate::new(budget.public, budget.per_ip, trusted.clone(), metrics.clone())
-                .with_ipv6_prefix(config.edge.ipv6_prefix),
+            http::server::Gate::new(
+                budget.public,
+                budget.per_ip,
+                trusted.clone(),
+                metrics.clone(),
+            )
+            .with_ipv6_prefix(config.edge.ipv6_prefix),
         );
         let admin_gate = Arc::new(
-            http::server::Gate::new(budget.admin, budget.per_ip, trusted.clone(), metrics.clone())
-                .with_ipv6_prefix(config.edge.ipv6_prefix),
+            http::server::Gate::new(
+                budget.admin,
+                budget.per_ip,
+                trusted.clone(),
+                metrics.clone(),
+            )
+            .with_ipv6_prefix(config.edge.ipv6_prefix),
         );
 
         let accounts = match mode.needs_accounts() {
@@ -543,17 +553,20 @@ impl Application {
                     std::time::Duration::from_secs(config.analytics.anomalies_refresh_secs),
                 )
             }),
-            seed_demo_history: (mode == Mode::All && config.analytics.seed_demo_history).then(
-                || {
-                    (
-                        config.analytics.url.clone(),
-                        gamegate_store::PoolSettings {
-                            max_connections: 1,
-                            ..config.analytics_pool_settings()
-                        },
-                    )
-                },
-            ),
+            // Only into the embedded (SQLite) database of the demo: a server
+            // database is a real one.
+            seed_demo_history: (mode == Mode::All
+                && config.analytics.seed_demo_history
+                && gamegate_store::sqlite_file(&config.analytics.url).is_some())
+            .then(|| {
+                (
+                    config.analytics.url.clone(),
+                    gamegate_store::PoolSettings {
+                        max_connections: 1,
+                        ..config.analytics_pool_settings()
+                    },
+                )
+            }),
             shutdown,
         })
     }
@@ -640,7 +653,11 @@ impl Application {
                 }
                 _ => "GET /internal/health · GET /metrics",
             };
-            out += &format!("  {:<9} http://{addr}   {routes}\n", l.role);
+            let scheme = match l.tls && self.certificates.is_some() {
+                true => "https",
+                false => "http",
+            };
+            out += &format!("  {:<9} {scheme}://{addr}   {routes}\n", l.role);
         }
         if let Some(game) = &self.game_addr {
             let kind = if self.mock.is_some() {
@@ -698,10 +715,31 @@ impl Application {
                 Some("") | None => String::new(),
                 Some(header) => format!(" -H {header}"),
             };
+            // Over TLS: the certificate's own name, resolved to this listener,
+            // so curl verifies the certificate as a client on the internet would.
+            let (base, resolve, note) = match &self.certificates {
+                None => (format!("http://{public}"), String::new(), String::new()),
+                Some(certs) => {
+                    let name = certs.first_name().unwrap_or_else(|| "localhost".into());
+                    let ip = match public.ip() {
+                        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+                        ip => ip.to_string(),
+                    };
+                    let port = public.port();
+                    (
+                        format!("https://{name}:{port}"),
+                        format!(" --resolve {name}:{port}:{ip}"),
+                        format!(
+                            "  (a certificate no public CA signed: add --cacert {})\n",
+                            certs.cert_path().display()
+                        ),
+                    )
+                }
+            };
             out += &format!(
-                "Try it:\n  curl -s -X POST http://{public}/api/register{key_header} -H 'Content-Type: application/json' \
+                "Try it:\n  curl -s{resolve} -X POST {base}/api/register{key_header} -H 'Content-Type: application/json' \
                  -d '{{\"login\":\"Hero_01\",\"password\":\"secret12\",\"gender\":0,\"telegram_id\":123456789}}'\n  \
-                 curl -s http://{public}/api/server/status\n"
+                 curl -s{resolve} {base}/api/server/status\n{note}"
             );
         }
         out + "Ctrl-C stops it gracefully."
@@ -741,7 +779,8 @@ impl Application {
                     };
                     match seeded {
                         Ok(true) => tracing::info!(
-                            "seeded 5000 synthetic battles of 200 players into the empty analytics database"
+                            "seeded 5000 synthetic battles of 200 players into the empty analytics database \
+                             (negative ids; `gamegate battles purge-demo` removes them)"
                         ),
                         Ok(false) => {}
                         Err(e) => tracing::warn!(error = %e, "cannot seed the analytics database"),
@@ -768,6 +807,11 @@ impl Application {
             .map(|l| {
                 let shutdown = shutdown.clone();
                 let tls = tls.clone().filter(|_| l.tls);
+                // Over TLS every answer asks browsers to stay on HTTPS.
+                let router = match tls {
+                    Some(_) => http::server::with_hsts(l.router),
+                    None => l.router,
+                };
                 let listening = http::server::Listening {
                     role: l.role,
                     gate: l.gate,
@@ -779,7 +823,7 @@ impl Application {
                 tokio::spawn(async move {
                     let result = http::server::serve(
                         l.socket,
-                        l.router,
+                        router,
                         tls,
                         limits,
                         listening,

@@ -27,6 +27,14 @@ use sqlx::Row;
 use crate::db::{Backend, Database};
 use crate::error::{StoreError, database_error, is_transient};
 
+/// The id a synthetic (demo) battle is stored under: the generator's id
+/// `n` (1, 2, …) as `-n`. Real battles have positive ids (ingestion refuses
+/// others), so demo data can never collide with a real battle, and
+/// [`Battles::purge_demo`] removes exactly it.
+pub const fn demo_id(generated: i64) -> i64 {
+    -generated.abs()
+}
+
 #[derive(Iden)]
 enum Battles {
     Table,
@@ -614,6 +622,51 @@ impl<'a> BattleLog<'a> {
             }
         }
         Ok(battles)
+    }
+
+    /// How many stored battles are synthetic (ids below zero, see
+    /// [`demo_id`]).
+    pub async fn count_demo_battles(&self) -> Result<u64, StoreError> {
+        self.db
+            .bounded(async {
+                let query = Query::select()
+                    .expr(Expr::col(Battles::Id).count())
+                    .from(Battles::Table)
+                    .and_where(Expr::col(Battles::Id).lt(0))
+                    .take();
+                let n = self
+                    .db
+                    .fetch_all(&query, |r| r.try_get::<i64, _>(0))
+                    .await?;
+                Ok(Ord::max(n.first().copied().unwrap_or(0), 0) as u64)
+            })
+            .await
+    }
+
+    /// Deletes every synthetic battle (ids below zero) and its participants
+    /// in one transaction; returns how many battles went. The player rows
+    /// still count them until [`Battles::rebuild`] runs.
+    pub async fn purge_demo(&self) -> Result<u64, StoreError> {
+        let mut tx = self.db.begin_write().await?;
+        let (sql, values) = self.db.build(
+            &Query::delete()
+                .from_table(BattleParticipants::Table)
+                .and_where(Expr::col(BattleParticipants::BattleId).lt(0))
+                .to_owned(),
+        );
+        sqlx::query_with(sql, values).execute(&mut *tx).await?;
+        let (sql, values) = self.db.build(
+            &Query::delete()
+                .from_table(Battles::Table)
+                .and_where(Expr::col(Battles::Id).lt(0))
+                .to_owned(),
+        );
+        let removed = sqlx::query_with(sql, values)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(removed)
     }
 
     pub async fn count_battles(&self) -> Result<u64, StoreError> {

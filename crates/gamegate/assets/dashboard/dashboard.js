@@ -280,6 +280,21 @@
     table(box, [['login'], ['score (z)', 'num'], ['reasons']], rows);
   }
 
+  // Says when the figures include synthetic battles (gamegate all's demo
+  // history): an operator must never take them for players.
+  async function history() {
+    const box = document.getElementById('synthetic');
+    const result = await getJson('/admin/dashboard/history.json');
+    if (result.status !== 200 || !result.body) return;
+    const { battles, synthetic_battles: synthetic } = result.body;
+    box.dataset.synthetic = String(synthetic);
+    if (synthetic > 0) {
+      box.textContent = `Synthetic demo data: ${synthetic} of the ${battles} battles shown are generated, ` +
+        'not played. Remove them with: gamegate battles purge-demo';
+      box.hidden = false;
+    }
+  }
+
   function start() {
     const days = windowDays();
     document.getElementById('window-days').textContent = String(days);
@@ -289,6 +304,7 @@
       ['chart-ratings', ratings],
       ['leaderboard', leaderboard],
       ['flagged', flagged],
+      ['synthetic', history],
     ].map(([box, load]) =>
       load().catch((error) => {
         setState(document.getElementById(box), 'error', `Cannot load: ${error}`);

@@ -134,7 +134,8 @@ impl Gate {
     /// and (at most once per interval) logs the refusal.
     pub fn admit(self: &Arc<Self>, listener: &'static str, peer: IpAddr) -> Option<Admitted> {
         let peer = peer.to_canonical();
-        let client = (!self.exempt.iter().any(|net| net.contains(&peer))).then(|| ClientKey::new(peer, self.ipv6_prefix).0);
+        let client = (!self.exempt.iter().any(|net| net.contains(&peer)))
+            .then(|| ClientKey::new(peer, self.ipv6_prefix).0);
         let refusal = {
             let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
             let of_client = client.map_or(0, |c| open.by_client.get(&c).copied().unwrap_or(0));

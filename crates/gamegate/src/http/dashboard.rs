@@ -43,6 +43,7 @@ pub fn dashboard_routes(state: StatsState) -> Router {
         ));
     Router::new()
         .route("/admin/dashboard", get(page))
+        .route("/admin/dashboard/history.json", get(history))
         .route("/admin/dashboard/dashboard.js", get(script))
         .route("/admin/dashboard/dashboard.css", get(style))
         .merge(histogram)
@@ -73,6 +74,23 @@ async fn script() -> Response {
 
 async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+/// `GET /admin/dashboard/history.json`: `{"battles": N, "synthetic_battles":
+/// M}` — how much of the stored history is synthetic (negative ids: `gamegate
+/// all`'s demo history, `battles synth`), so the page can say so.
+async fn history(State(state): State<StatsState>) -> Result<Response, ApiError> {
+    let lang = state.common.lang;
+    let battles = state.analytics.battles();
+    let total = battles
+        .count_battles()
+        .await
+        .map_err(|e| super::stats::store_error(e, lang))?;
+    let synthetic = battles
+        .count_demo_battles()
+        .await
+        .map_err(|e| super::stats::store_error(e, lang))?;
+    Ok(axum::Json(json!({"battles": total, "synthetic_battles": synthetic})).into_response())
 }
 
 /// `GET /stats/ratings/histogram?bins=20&min_battles=1`: how many players'

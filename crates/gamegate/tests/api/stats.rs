@@ -491,9 +491,30 @@ async fn the_import_command_skips_invalid_lines_and_reports_them(backend: Backen
     );
     let path = app.dir.path().join("battles.jsonl");
     std::fs::write(&path, text).unwrap();
-    let summary = battles_cmd::import(&app.config, &path, 2).await.unwrap();
+    // Rejected lines fail the command (after the valid ones are in) …
+    let error = battles_cmd::import(&app.config, &path, 2, false)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
-        summary.contains("3 inserted (9 participants), 1 duplicate, 2 invalid lines"),
+        error.contains("3 inserted (9 participants), 1 duplicate, 2 invalid lines")
+            && error.contains("2 line(s) rejected")
+            && error.contains("--allow-partial"),
+        "{error}"
+    );
+    // … the duplicate is named by its id …
+    let first_id = fixture(now)[0]["id"].as_i64().unwrap();
+    assert!(
+        error.contains(&format!("already stored (skipped), by id: {first_id}\n")),
+        "{error}"
+    );
+    // … and a partial import is accepted when asked for: everything is a
+    // duplicate now, the invalid lines are still counted.
+    let summary = battles_cmd::import(&app.config, &path, 2, true)
+        .await
+        .unwrap();
+    assert!(
+        summary.contains("0 inserted (0 participants), 4 duplicate, 2 invalid lines"),
         "{summary}"
     );
     let (_, alice) = player(&app, "alice").await;
@@ -928,5 +949,92 @@ async fn logins_the_registration_accepts_are_accepted_by_statistics(backend: Bac
     let (status, body) = player(&app, &path_login("\u{416}\u{443}\u{43a}_01")).await;
     assert_error(status, &body, 422, "validation_error");
     assert_eq!(body["errors"][0]["field"], "login");
+    app.stop().await;
+}
+
+/// `gamegate all`'s synthetic history lives apart from real battles: real
+/// ids 1–3 import beside it, the dashboard says how much is synthetic, and
+/// `battles purge-demo` removes exactly it (and its players).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_history_is_apart_from_real_battles_and_can_be_purged() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.analytics.seed_demo_history = true;
+        c.analytics.anomalies_refresh_secs = 1;
+    })
+    .await
+    .unwrap();
+    let logins = |body: &Value| -> Vec<String> {
+        let mut all: Vec<String> = body["players"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["login"].as_str().unwrap().to_owned())
+            .collect();
+        all.sort();
+        all
+    };
+    let history = || async {
+        app.get_json(app.admin_url("/admin/dashboard/history.json"))
+            .await
+            .1
+    };
+    app.eventually(
+        "the demo history is seeded",
+        Duration::from_secs(60),
+        || async { history().await["battles"] == 5_000 },
+    )
+    .await;
+    assert_eq!(history().await["synthetic_battles"], 5_000);
+
+    // Real battles 1–3 (as a game server numbers them): all inserted.
+    let now = unix_now();
+    let real: Vec<String> = fixture(now)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut b)| {
+            b["id"] = json!(i + 1);
+            b.to_string()
+        })
+        .collect();
+    let path = app.dir.path().join("real.jsonl");
+    std::fs::write(&path, real.join("\n")).unwrap();
+    let summary = battles_cmd::import(&app.config, &path, 1_000, false)
+        .await
+        .unwrap();
+    assert!(summary.contains(": 3 inserted ("), "{summary}");
+    assert!(summary.contains(", 0 duplicate,"), "{summary}");
+    assert_eq!(
+        history().await,
+        json!({"battles": 5_003, "synthetic_battles": 5_000})
+    );
+    let (_, board) = app
+        .get_json(app.url("/stats/leaderboard?mode=all&limit=100"))
+        .await;
+    assert!(
+        logins(&board).iter().any(|l| l.starts_with("player_")),
+        "the demo players are on the board before the purge"
+    );
+
+    let text = battles_cmd::purge_demo(&app.config).await.unwrap();
+    assert!(
+        text.starts_with("removed 5000 synthetic battles from "),
+        "{text}"
+    );
+    assert!(text.ends_with("from 3 battles"), "{text}");
+    assert_eq!(
+        history().await,
+        json!({"battles": 3, "synthetic_battles": 0})
+    );
+    let (_, board) = app
+        .get_json(app.url("/stats/leaderboard?mode=all&limit=100"))
+        .await;
+    assert_eq!(
+        logins(&board),
+        vec!["alice", "bob_2", "carol", "dave_"],
+        "only the real players are left"
+    );
+    // A second purge has nothing to do.
+    let text = battles_cmd::purge_demo(&app.config).await.unwrap();
+    assert!(text.starts_with("removed 0 synthetic battles"), "{text}");
     app.stop().await;
 }

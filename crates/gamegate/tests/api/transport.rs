@@ -347,3 +347,70 @@ async fn the_access_log_has_one_line_per_request_and_no_secrets() {
         "{new}"
     );
 }
+
+/// Over TLS every answer carries HSTS (two years) and `nosniff`, and the
+/// banner shows `https://` with a curl line that verifies the certificate by
+/// its own name, resolved to this listener.
+#[tokio::test]
+async fn tls_answers_carry_hsts_and_the_banner_says_https() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (
+        certs.path().join("fullchain.pem"),
+        certs.path().join("privkey.pem"),
+    );
+    let cert = new_cert();
+    replace(&cert_file, &cert.cert_pem);
+    replace(&key_file, &cert.key_pem);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config();
+    config.database.url = format!("sqlite://{}", dir.path().join("g.db").display());
+    config.analytics.url = format!("sqlite://{}", dir.path().join("a.db").display());
+    config.http.tls_cert_file = cert_file.display().to_string();
+    config.http.tls_key_file = key_file.display().to_string();
+    let app = Application::build(config).await.unwrap();
+    let addr = app.public_addr();
+    let banner = app.banner();
+    let token = app.shutdown_token();
+    let running = tokio::spawn(app.run_until_stopped());
+
+    assert!(
+        banner.contains(&format!("public    https://{addr}")),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("admin     http://"),
+        "the admin listener has no TLS: {banner}"
+    );
+    let resolve = format!("--resolve localhost:{}:127.0.0.1", addr.port());
+    assert!(
+        banner.contains(&format!(
+            "curl -s {resolve} https://localhost:{}/api/server/status",
+            addr.port()
+        )),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&format!("--cacert {}", cert_file.display())),
+        "{banner}"
+    );
+
+    let client = tls_client(&[&cert]);
+    for path in ["/api/server/status", "/no/such/path", "/health"] {
+        let mut stream = connect_tls(&client, addr).await;
+        let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(
+            text.contains("\r\nstrict-transport-security: max-age=63072000\r\n"),
+            "{path}: {text}"
+        );
+        assert!(
+            text.contains("\r\nx-content-type-options: nosniff\r\n"),
+            "{path}: {text}"
+        );
+    }
+    token.cancel();
+    running.await.unwrap().unwrap();
+}
