@@ -1,0 +1,676 @@
+//! Docs that run: the shell examples of README.md and docs/*.md are executed against the
+//! binary this package just built, so a documented command cannot drift from it.
+//!
+//! # Why a harness of our own and not `trycmd`
+//!
+//! `trycmd` (with `snapbox`) is the kept crate for this job, and its `[..]`/`...` wildcards
+//! are what we want — but it runs one program with arguments per `$` line, without a shell:
+//! the README's tour needs shell variables (`KEY=$(cat gamegate.api-key)`), pipes
+//! (`curl … | grep`), redirections and a `gamegate all` running in the background while the
+//! commands talk to it. So this file keeps a small harness (no new dependency):
+//!
+//! - A fenced block whose info string is `sh`, `bash`, `shell` or `console` is a shell
+//!   example. The line right before its fence is its mark:
+//!   - `<!-- docs-test: run -->` — run it;
+//!   - `<!-- docs-test: run with gamegate all -->` — run it while a `gamegate all` (started
+//!     by the harness in the same directory) serves;
+//!   - either may end in `, exit N`: the block (a `sh` block as a whole, a `console` block's
+//!     last command) must exit with N instead of 0;
+//!   - `<!-- docs-test: skip REASON -->` — not runnable on a CI machine (root, docker, real
+//!     hosts, other servers); the reason is required.
+//!
+//!   An unmarked shell example fails [`every_shell_example_is_marked`], so a new example
+//!   that cannot run is a deliberate decision.
+//! - Each file is a session: one fresh temporary directory, its blocks in file order (as a
+//!   reader follows the file), the directory of this package's `gamegate` binary first on
+//!   `PATH`, no inherited `GAMEGATE_*` variable.
+//! - `sh` blocks run as one `bash -euo pipefail` script; `console` blocks run their `$ `
+//!   commands (with `\` continuation lines) in one `bash -uo pipefail` and compare each
+//!   command's output (stdout and stderr) with the lines under it. Each block has a timeout.
+//! - Ports: `gamegate all` is started on free ports, and `127.0.0.1:8000`, `:9000` and
+//!   `:5190` (the documented defaults) are rewritten to them in every block's text — commands
+//!   and expected output alike — always, so the test never depends on those ports being free
+//!   (the block shells also get the addresses as `GAMEGATE_HTTP__PUBLIC_ADDR`,
+//!   `GAMEGATE_HTTP__ADMIN_ADDR` and `GAMEGATE_GAME_SERVER__ADDR`).
+//! - In a block with `gamegate all`, the command `cargo run --release` (or `gamegate all`)
+//!   stands for that server: its expected output is compared with the server's stdout.
+//! - Expected output is compared loosely: `…` matches any text within a line, together with
+//!   the word characters right before it (`Vd0QnX3rJ4m…` stands for a whole key); a line that
+//!   is only `…` matches any number of lines; the numbers of JSON members that are
+//!   timestamps or latencies (keys ending in `_at`, `_ms`, `_seconds`, and `since`, `start`)
+//!   are not compared.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Info strings of shell examples.
+const SHELL_LANGS: &[&str] = &["sh", "bash", "shell", "console"];
+/// Longest one block (or the server's start) may take.
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(40);
+/// Separates the outputs of a console block's commands; followed by the exit status.
+const SEPARATOR: &str = "@@docs-test-status@@";
+
+/// What the line before a shell example's fence says about it.
+#[derive(Debug, Clone, PartialEq)]
+enum Mark {
+    Unmarked,
+    Skip(String),
+    Run { server: bool, exit: i32 },
+}
+
+/// One fenced shell example.
+#[derive(Debug, Clone)]
+struct Block {
+    file: String,
+    line: usize,
+    lang: String,
+    mark: Mark,
+    text: String,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// README.md and every docs/*.md, relative to the repository root, sorted.
+fn doc_files() -> Vec<String> {
+    let mut files = vec!["README.md".to_string()];
+    let mut docs: Vec<String> = fs::read_dir(repo_root().join("docs"))
+        .expect("docs/")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+fn parse_mark(file: &str, line: usize, prev: &str) -> Mark {
+    let prev = prev.trim();
+    let Some(body) = prev
+        .strip_prefix("<!-- docs-test:")
+        .and_then(|b| b.strip_suffix("-->"))
+    else {
+        return Mark::Unmarked;
+    };
+    let body = body.trim();
+    if let Some(reason) = body.strip_prefix("skip") {
+        let reason = reason.trim();
+        assert!(
+            !reason.is_empty(),
+            "{file}:{line}: `docs-test: skip` needs a reason"
+        );
+        return Mark::Skip(reason.to_string());
+    }
+    let (what, exit) = match body.split_once(',') {
+        Some((what, exit)) => {
+            let n = exit
+                .trim()
+                .strip_prefix("exit ")
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{file}:{line}: expected `, exit N` in {prev}"));
+            (what.trim(), n)
+        }
+        None => (body, 0),
+    };
+    match what {
+        "run" => Mark::Run {
+            server: false,
+            exit,
+        },
+        "run with gamegate all" => Mark::Run { server: true, exit },
+        _ => panic!("{file}:{line}: unknown mark {prev}"),
+    }
+}
+
+/// The shell examples of one file, in order.
+fn blocks(file: &str) -> Vec<Block> {
+    let text = fs::read_to_string(repo_root().join(file)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            let indent = lines[i].len() - trimmed.len();
+            let lang = info.trim().to_string();
+            let start = i;
+            let mut body = Vec::new();
+            i += 1;
+            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
+                let l = lines[i];
+                body.push(if l.len() >= indent && l[..indent].trim().is_empty() {
+                    &l[indent..]
+                } else {
+                    l.trim_start()
+                });
+                i += 1;
+            }
+            if SHELL_LANGS.contains(&lang.as_str()) {
+                let prev = if start > 0 { lines[start - 1] } else { "" };
+                out.push(Block {
+                    file: file.to_string(),
+                    line: start + 1,
+                    mark: parse_mark(file, start + 1, prev),
+                    lang,
+                    text: body.join("\n") + "\n",
+                });
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn every_shell_example_is_marked() {
+    let mut unmarked = Vec::new();
+    let mut runs = 0;
+    for file in doc_files() {
+        for b in blocks(&file) {
+            match b.mark {
+                Mark::Unmarked => unmarked.push(format!("{}:{} ```{}", b.file, b.line, b.lang)),
+                Mark::Run { .. } => runs += 1,
+                Mark::Skip(_) => {}
+            }
+        }
+    }
+    assert!(
+        unmarked.is_empty(),
+        "shell examples without a `<!-- docs-test: run -->` or `<!-- docs-test: skip REASON -->` \
+         line before their fence:\n{}",
+        unmarked.join("\n")
+    );
+    assert!(runs >= 8, "only {runs} runnable examples found");
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions
+
+/// Addresses the session's `gamegate all` listens on.
+struct Ports {
+    public: u16,
+    admin: u16,
+    game: u16,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `gamegate all` started by the harness; killed on drop.
+struct Server {
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One file's temporary directory, ports and (once a block asks for it) server.
+struct Session {
+    dir: tempfile::TempDir,
+    ports: Ports,
+    server: Option<Server>,
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_gamegate"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+impl Session {
+    fn new() -> Self {
+        Session {
+            dir: tempfile::tempdir().unwrap(),
+            ports: Ports {
+                public: free_port(),
+                admin: free_port(),
+                game: free_port(),
+            },
+            server: None,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A command with the session's directory, PATH and addresses.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("GAMEGATE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![bin_dir()];
+        paths.extend(std::env::split_paths(&path));
+        cmd.current_dir(self.path())
+            .env("PATH", std::env::join_paths(paths).unwrap())
+            .env(
+                "GAMEGATE_HTTP__PUBLIC_ADDR",
+                format!("127.0.0.1:{}", self.ports.public),
+            )
+            .env(
+                "GAMEGATE_HTTP__ADMIN_ADDR",
+                format!("127.0.0.1:{}", self.ports.admin),
+            )
+            .env(
+                "GAMEGATE_GAME_SERVER__ADDR",
+                format!("127.0.0.1:{}", self.ports.game),
+            )
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// The documented default addresses replaced by this session's.
+    fn rewrite(&self, text: &str) -> String {
+        text.replace(
+            "127.0.0.1:8000",
+            &format!("127.0.0.1:{}", self.ports.public),
+        )
+        .replace("127.0.0.1:9000", &format!("127.0.0.1:{}", self.ports.admin))
+        .replace("127.0.0.1:5190", &format!("127.0.0.1:{}", self.ports.game))
+    }
+
+    /// Starts `gamegate all` here unless it runs; returns once its banner is complete.
+    fn ensure_server(&mut self) {
+        if self.server.is_some() {
+            return;
+        }
+        let log = fs::File::create(self.path().join("server.stderr")).unwrap();
+        let mut child = self
+            .command(env!("CARGO_BIN_EXE_gamegate"))
+            .arg("all")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start gamegate all");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let reader = BufReader::new(child.stdout.take().unwrap());
+        let sink = Arc::clone(&stdout);
+        thread::spawn(move || {
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let server = Server { child, stdout };
+        let deadline = Instant::now() + BLOCK_TIMEOUT;
+        loop {
+            if server
+                .stdout
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("Ctrl-C stops it"))
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gamegate all did not finish its banner within {BLOCK_TIMEOUT:?}; stderr:\n{}",
+                fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        self.server = Some(server);
+    }
+
+    /// Runs `bash OPTIONS script` here with the block timeout: (exit code, stdout+stderr).
+    fn bash(&self, options: &str, script: &str) -> (i32, String) {
+        let file = self.path().join(".docs-test-block.sh");
+        fs::write(&file, script).unwrap();
+        let out_path = self.path().join(".docs-test-block.out");
+        let out = fs::File::create(&out_path).unwrap();
+        let mut child = self
+            .command("bash")
+            .args(options.split_whitespace())
+            .arg(&file)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("bash");
+        let deadline = Instant::now() + BLOCK_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let mut s = String::new();
+                fs::File::open(&out_path)
+                    .unwrap()
+                    .read_to_string(&mut s)
+                    .unwrap();
+                panic!("block timed out after {BLOCK_TIMEOUT:?}; output so far:\n{s}");
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let text = String::from_utf8_lossy(&fs::read(&out_path).unwrap()).into_owned();
+        (status.code().unwrap_or(-1), text)
+    }
+
+    /// Runs one marked block; Err describes how it failed.
+    fn run(&mut self, block: &Block) -> Result<(), String> {
+        let Mark::Run { server, exit } = block.mark else {
+            return Ok(());
+        };
+        if server {
+            self.ensure_server();
+        }
+        let text = self.rewrite(&block.text);
+        if block.lang == "console" {
+            self.run_console(&text, server, exit)
+        } else {
+            let (code, out) = self.bash("-euo pipefail", &text);
+            if code == exit {
+                Ok(())
+            } else {
+                Err(format!("exited {code}, expected {exit}; output:\n{out}"))
+            }
+        }
+    }
+
+    fn run_console(&self, text: &str, server: bool, exit: i32) -> Result<(), String> {
+        let commands = console_commands(text);
+        if commands.is_empty() {
+            return Err("a console block without `$ ` commands".into());
+        }
+        let mut script = String::from("exec 2>&1\n");
+        let mut shell_commands = Vec::new();
+        for c in &commands {
+            if is_server_command(&c.command) {
+                if !server {
+                    return Err(format!(
+                        "`{}` needs the mark `run with gamegate all`",
+                        c.command
+                    ));
+                }
+                continue;
+            }
+            script.push_str(&c.command);
+            script.push_str(&format!("\nprintf '\\n%s %s\\n' '{SEPARATOR}' \"$?\"\n"));
+            shell_commands.push(c);
+        }
+        for c in &commands {
+            if is_server_command(&c.command) {
+                let banner = self.server_banner(c.expected.last().map(String::as_str));
+                check_output(&c.command, &c.expected, &banner)?;
+            }
+        }
+        let (_, out) = self.bash("-uo pipefail", &script);
+        let mut rest = out.as_str();
+        for (n, c) in shell_commands.iter().enumerate() {
+            let marker = format!("\n{SEPARATOR} ");
+            let Some(at) = rest.find(&marker) else {
+                return Err(format!(
+                    "`{}` did not finish (the shell stopped); output:\n{rest}",
+                    c.command
+                ));
+            };
+            let output = &rest[..at];
+            let after = &rest[at + marker.len()..];
+            let (code, tail) = after.split_once('\n').unwrap_or((after, ""));
+            let code: i32 = code.trim().parse().unwrap();
+            rest = tail;
+            let want = if n + 1 == shell_commands.len() {
+                exit
+            } else {
+                0
+            };
+            if code != want {
+                return Err(format!(
+                    "`{}` exited {code}, expected {want}; output:\n{output}",
+                    c.command
+                ));
+            }
+            let actual: Vec<String> = output.lines().map(str::to_string).collect();
+            check_output(&c.command, &c.expected, &actual)?;
+        }
+        Ok(())
+    }
+
+    /// The server's stdout up to the line matching `last` (its banner), waiting for it.
+    fn server_banner(&self, last: Option<&str>) -> Vec<String> {
+        let server = self.server.as_ref().expect("server started");
+        let deadline = Instant::now() + BLOCK_TIMEOUT;
+        loop {
+            let lines = server.stdout.lock().unwrap().clone();
+            match last {
+                Some(last) => {
+                    if let Some(i) = lines.iter().position(|l| line_matches(last, l)) {
+                        return lines[..=i].to_vec();
+                    }
+                }
+                None => return Vec::new(),
+            }
+            if Instant::now() > deadline {
+                return lines;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `cargo run --release` / `gamegate all`: the server the harness started.
+fn is_server_command(command: &str) -> bool {
+    matches!(
+        command.trim(),
+        "cargo run --release" | "gamegate all" | "gamegate"
+    )
+}
+
+/// A console block's command with the output documented under it.
+#[derive(Debug)]
+struct ConsoleCommand {
+    command: String,
+    expected: Vec<String>,
+}
+
+fn console_commands(text: &str) -> Vec<ConsoleCommand> {
+    let mut out: Vec<ConsoleCommand> = Vec::new();
+    let mut continuing = false;
+    for line in text.lines() {
+        if continuing {
+            let c = out.last_mut().unwrap();
+            c.command.push('\n');
+            c.command.push_str(line);
+            continuing = line.ends_with('\\');
+        } else if let Some(cmd) = line.strip_prefix("$ ") {
+            out.push(ConsoleCommand {
+                command: cmd.to_string(),
+                expected: Vec::new(),
+            });
+            continuing = cmd.ends_with('\\');
+        } else if let Some(c) = out.last_mut() {
+            c.expected.push(line.to_string());
+        }
+    }
+    for c in &mut out {
+        while c.expected.last().is_some_and(|l| l.trim().is_empty()) {
+            c.expected.pop();
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Loose comparison
+
+fn check_output(command: &str, expected: &[String], actual: &[String]) -> Result<(), String> {
+    let exp: Vec<String> = expected.iter().map(|l| normalize(l)).collect();
+    let mut act: Vec<String> = actual.iter().map(|l| normalize(l)).collect();
+    while act.last().is_some_and(|l| l.trim().is_empty()) {
+        act.pop();
+    }
+    if lines_match(&exp, &act) {
+        Ok(())
+    } else {
+        Err(format!(
+            "output of `{command}` differs\n--- documented\n{}\n--- actual\n{}",
+            expected.join("\n"),
+            actual.join("\n")
+        ))
+    }
+}
+
+/// `…` alone on a line: any number of lines.
+fn lines_match(expected: &[String], actual: &[String]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((first, rest)) if first.trim() == "…" => {
+            (0..=actual.len()).any(|skip| lines_match(rest, &actual[skip..]))
+        }
+        Some((first, rest)) => match actual.split_first() {
+            Some((a, arest)) => line_matches(first, a) && lines_match(rest, arest),
+            None => false,
+        },
+    }
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || "_+/=-".contains(c)
+}
+
+/// `…` matches any text, together with the word characters right before it.
+fn line_matches(pattern: &str, actual: &str) -> bool {
+    let pattern = pattern.trim_end();
+    let actual = actual.trim_end();
+    let mut parts: Vec<&str> = pattern.split('…').collect();
+    if parts.len() == 1 {
+        return pattern == actual;
+    }
+    let last = parts.len() - 1;
+    for p in parts.iter_mut().take(last) {
+        *p = p.trim_end_matches(is_word);
+    }
+    let Some(mut rest) = actual.strip_prefix(parts[0]) else {
+        return false;
+    };
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        if i == last {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    unreachable!()
+}
+
+/// Numbers of timestamp and latency JSON members replaced by `#`.
+fn normalize(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("\":") {
+        let (head, tail) = rest.split_at(at + 2);
+        out.push_str(head);
+        let key_start = head[..at].rfind('"').map_or(0, |q| q + 1);
+        let key = &head[key_start..at];
+        let volatile = key.ends_with("_at")
+            || key.ends_with("_ms")
+            || key.ends_with("_seconds")
+            || key == "since"
+            || key == "start";
+        let num_len = tail
+            .find(|c: char| !(c.is_ascii_digit() || ".-+eE".contains(c)))
+            .unwrap_or(tail.len());
+        if volatile && num_len > 0 {
+            out.push('#');
+            rest = &tail[num_len..];
+        } else {
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn loose_comparison() {
+    assert!(line_matches(
+        "  api key   Vd0QnX3rJ4m…   (generated)",
+        "  api key   8Jgk_1Cv+/S1Hw=   (generated)"
+    ));
+    assert!(!line_matches(
+        "  api key   Vd0QnX3rJ4m…   (generated)",
+        "  api key   8Jgk (configured)"
+    ));
+    assert!(line_matches(r#"{"a":1,…}"#, r#"{"a":1,"b":2}"#));
+    assert!(!line_matches(r#"{"a":1,…}"#, r#"{"a":2,"b":2}"#));
+    assert!(!line_matches("exact", "exact but longer"));
+    assert_eq!(
+        normalize(r#"{"latency_ms":0.33,"ok":true,"updated_at":17,"n":5}"#),
+        r#"{"latency_ms":#,"ok":true,"updated_at":#,"n":5}"#
+    );
+    let lines = |s: &[&str]| s.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    assert!(lines_match(&lines(&["…", "b"]), &lines(&["x", "y", "b"])));
+    assert!(lines_match(&lines(&["…", "b"]), &lines(&["b"])));
+    assert!(!lines_match(&lines(&["a", "b"]), &lines(&["a", "b", "c"])));
+    let cmds = console_commands("$ a \\\n    b\nout\n\n$ c\n");
+    assert_eq!(cmds.len(), 2);
+    assert_eq!(cmds[0].command, "a \\\n    b");
+    assert_eq!(cmds[0].expected, vec!["out".to_string()]);
+    assert!(cmds[1].expected.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// The runs
+
+#[test]
+fn marked_examples_run() {
+    let handles: Vec<_> = doc_files()
+        .into_iter()
+        .map(|file| {
+            thread::spawn(move || {
+                let blocks: Vec<Block> = blocks(&file)
+                    .into_iter()
+                    .filter(|b| matches!(b.mark, Mark::Run { .. }))
+                    .collect();
+                if blocks.is_empty() {
+                    return Vec::new();
+                }
+                let mut session = Session::new();
+                let mut failures = Vec::new();
+                for b in &blocks {
+                    if let Err(e) = session.run(b) {
+                        failures.push(format!("{}:{} ```{}: {e}", b.file, b.line, b.lang));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    let failures: Vec<String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("a session panicked"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} documented example(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
