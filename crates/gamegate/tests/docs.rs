@@ -227,6 +227,8 @@ struct Session {
     dir: tempfile::TempDir,
     ports: Ports,
     server: Option<Server>,
+    /// Extra environment of every command (and the server) of this session.
+    env: Vec<(&'static str, &'static str)>,
 }
 
 fn bin_dir() -> PathBuf {
@@ -246,6 +248,7 @@ impl Session {
                 game: free_port(),
             },
             server: None,
+            env: Vec::new(),
         }
     }
 
@@ -278,6 +281,7 @@ impl Session {
                 "GAMEGATE_GAME_SERVER__ADDR",
                 format!("127.0.0.1:{}", self.ports.game),
             )
+            .envs(self.env.iter().copied())
             .stdin(Stdio::null());
         cmd
     }
@@ -314,9 +318,15 @@ impl Session {
                 sink.lock().unwrap().push(line);
             }
         });
-        let server = Server { child, stdout };
+        let mut server = Server { child, stdout };
         let deadline = Instant::now() + BLOCK_TIMEOUT;
         loop {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!(
+                    "gamegate all exited ({status}) before its banner was complete; stderr:\n{}",
+                    fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default()
+                );
+            }
             if server
                 .stdout
                 .lock()
@@ -673,4 +683,158 @@ fn marked_examples_run() {
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A newcomer's first steps, scripted
+
+/// HTTP status of `GET /api/server/status` on the session's public listener (curl, as in
+/// the README), 0 when it does not answer.
+fn status_code(session: &Session) -> u16 {
+    let out = session
+        .command("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!(
+            "http://127.0.0.1:{}/api/server/status",
+            session.ports.public
+        ))
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// Waits (up to `within`) until the status route answers `want`.
+fn wait_for_status(session: &Session, want: u16, within: Duration) -> u16 {
+    let deadline = Instant::now() + within;
+    loop {
+        let got = status_code(session);
+        if got == want || Instant::now() > deadline {
+            return got;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A fresh directory, the README's commands (its `gamegate all` banner and curl tour), real
+/// battles 1–3 imported into the running demo's analytics database, then a ban lifted from
+/// another directory: without `--config` a clear error and no file created, with it the
+/// running server lets the address in again within its ban sync interval (1 s here).
+#[test]
+fn newcomer_follows_the_readme() {
+    let mut session = Session::new();
+    // The polls below must not meet the status route's own rate limit.
+    session.env = vec![
+        ("GAMEGATE_EDGE__BAN_SYNC_INTERVAL_MS", "1000"),
+        ("GAMEGATE_EDGE__STATUS_PER_MINUTE", "6000"),
+        ("GAMEGATE_EDGE__STATUS_BURST", "1000"),
+        // Loopback is exempt from bans by default; the test client is on loopback.
+        ("GAMEGATE_EDGE__BAN_IGNORE", "192.0.2.1"),
+    ];
+    for b in blocks("README.md") {
+        if matches!(b.mark, Mark::Run { .. }) {
+            session
+                .run(&b)
+                .unwrap_or_else(|e| panic!("README.md:{}: {e}", b.line));
+        }
+    }
+    assert!(
+        session.server.is_some(),
+        "the README's tour starts gamegate all"
+    );
+
+    // Real battles 1–3: the demo history lives under negative ids, so none is a duplicate.
+    let battles: String = (1..=3)
+        .map(|id| {
+            format!(
+                r#"{{"id":{id},"mode":"pvp","started_at":1795585734,"duration_secs":300,"participants":[{{"login":"Hero_01","team":1,"won":true,"kills":5,"deaths":1,"damage_dealt":1200,"damage_taken":300,"level":12}},{{"login":"Rival_{id:02}","team":2,"won":false,"kills":1,"deaths":5,"damage_dealt":300,"damage_taken":1200,"level":11}}]}}"#
+            ) + "\n"
+        })
+        .collect();
+    fs::write(session.path().join("real.jsonl"), battles).unwrap();
+    let (code, out) = session.bash("-euo pipefail", "gamegate battles import real.jsonl\n");
+    assert_eq!(code, 0, "battles import: {out}");
+    assert!(
+        out.contains("3 inserted") && out.contains("0 duplicate") && out.contains("0 invalid"),
+        "battles import of ids 1–3 into the demo's database: {out}"
+    );
+
+    // The running server refuses a banned address once its ban sync has read the ban.
+    let (code, out) = session.bash("-euo pipefail", "gamegate ban add 127.0.0.1 --for 1h\n");
+    assert_eq!(code, 0, "ban add: {out}");
+    let sync = Duration::from_secs(5);
+    assert_eq!(
+        wait_for_status(&session, 403, sync),
+        403,
+        "the ban took effect"
+    );
+
+    // Another directory, no configuration: a clear error, nothing created.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = session
+        .command(env!("CARGO_BIN_EXE_gamegate"))
+        .current_dir(elsewhere.path())
+        .args(["ban", "remove", "127.0.0.1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "ban remove without a database: {stderr}"
+    );
+    let expected_db = elsewhere.path().join("gamegate.db");
+    assert!(
+        stderr.contains("no database at") && stderr.contains(&*expected_db.to_string_lossy()),
+        "names the absolute path it looked at: {stderr}"
+    );
+    assert!(
+        stderr.contains("--config"),
+        "says how to find the server's: {stderr}"
+    );
+    let left: Vec<_> = fs::read_dir(elsewhere.path()).unwrap().collect();
+    assert!(left.is_empty(), "created {left:?}");
+    assert_eq!(status_code(&session), 403, "the ban still holds");
+
+    // The same from there with the server's configuration: lifted on the running server.
+    let config = elsewhere.path().join("gamegate.toml");
+    fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\n\n[analytics]\nurl = \"sqlite://{}\"\n",
+            session.path().join("gamegate.db").display(),
+            session.path().join("gamegate-analytics.db").display()
+        ),
+    )
+    .unwrap();
+    let out = session
+        .command(env!("CARGO_BIN_EXE_gamegate"))
+        .current_dir(elsewhere.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["ban", "remove", "127.0.0.1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ban remove --config: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("lifted the ban of 127.0.0.1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        wait_for_status(&session, 200, sync),
+        200,
+        "the running server lets 127.0.0.1 in again within its ban sync interval"
+    );
+    let left: Vec<_> = fs::read_dir(elsewhere.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("gamegate.toml")]);
 }
