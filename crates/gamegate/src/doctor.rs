@@ -657,7 +657,7 @@ fn rate_limits(config: &Config) -> Check {
         return Check::fail(
             id,
             format!("{} = 0: no per-IP limit", off.join(" and ")),
-            "set them (the seed: register_per_minute = 10, status_per_minute = 30)",
+            "set them (e.g. register_per_minute = 10, status_per_minute = 30)",
         );
     }
     Check::pass(
