@@ -32,6 +32,8 @@
 //!   and expected output alike — always, so the test never depends on those ports being free
 //!   (the block shells also get the addresses as `GAMEGATE_HTTP__PUBLIC_ADDR`,
 //!   `GAMEGATE_HTTP__ADMIN_ADDR` and `GAMEGATE_GAME_SERVER__ADDR`).
+//! - The server counts as started once its banner is out and its start-up log says it
+//!   seeded the demo history (it does that in the background, after the banner).
 //! - In a block with `gamegate all`, the command `cargo run --release` (or `gamegate all`)
 //!   stands for that server: its expected output is compared with the server's stdout.
 //! - Expected output is compared loosely: `…` matches any text within a line, together with
@@ -240,6 +242,11 @@ fn bin_dir() -> PathBuf {
 
 impl Session {
     fn new() -> Self {
+        assert!(
+            !Path::new("/etc/gamegate/gamegate.toml").exists(),
+            "the examples run as on a fresh machine, but every command would read \
+             /etc/gamegate/gamegate.toml here: run this test where it does not exist"
+        );
         Session {
             dir: tempfile::tempdir().unwrap(),
             ports: Ports {
@@ -296,7 +303,9 @@ impl Session {
         .replace("127.0.0.1:5190", &format!("127.0.0.1:{}", self.ports.game))
     }
 
-    /// Starts `gamegate all` here unless it runs; returns once its banner is complete.
+    /// Starts `gamegate all` here unless it runs; returns once its banner is complete and
+    /// its demo history is seeded (it seeds in the background after the banner; every
+    /// session starts it on an empty analytics database).
     fn ensure_server(&mut self) {
         if self.server.is_some() {
             return;
@@ -333,12 +342,15 @@ impl Session {
                 .unwrap()
                 .iter()
                 .any(|l| l.starts_with("Ctrl-C stops it"))
+                && fs::read_to_string(self.path().join("server.stderr"))
+                    .unwrap_or_default()
+                    .contains("seeded 5000 synthetic battles")
             {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
-                "gamegate all did not finish its banner within {BLOCK_TIMEOUT:?}; stderr:\n{}",
+                "gamegate all did not finish its banner and demo seeding within {BLOCK_TIMEOUT:?}; stderr:\n{}",
                 fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default()
             );
             thread::sleep(Duration::from_millis(50));
@@ -744,6 +756,12 @@ fn newcomer_follows_the_readme() {
         session.server.is_some(),
         "the README's tour starts gamegate all"
     );
+    for file in ["gamegate.db", "gamegate-analytics.db", "gamegate.api-key"] {
+        assert!(
+            session.path().join(file).is_file(),
+            "the README says `cargo run --release` creates ./{file}"
+        );
+    }
 
     // Real battles 1–3: the demo history lives under negative ids, so none is a duplicate.
     let battles: String = (1..=3)
