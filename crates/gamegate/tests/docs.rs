@@ -20,7 +20,9 @@
 //!     hosts, other servers); the reason is required.
 //!
 //!   An unmarked shell example fails [`every_shell_example_is_marked`], so a new example
-//!   that cannot run is a deliberate decision.
+//!   that cannot run is a deliberate decision. What is not run is still checked by
+//!   [`every_named_command_and_flag_exists`]: every `gamegate …` in prose and in skipped
+//!   examples names subcommands and options the binary has.
 //! - Each file is a session: one fresh temporary directory, its blocks in file order (as a
 //!   reader follows the file), the directory of this package's `gamegate` binary first on
 //!   `PATH`, no inherited `GAMEGATE_*` variable.
@@ -855,4 +857,177 @@ fn newcomer_follows_the_readme() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("gamegate.toml")]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands named but not run
+
+/// `gamegate …` invocations of a line: in shell examples from `gamegate` to the end of the
+/// command (a pipe, `&&`, `;`, a redirection or a comment), in prose the inline code spans
+/// that start with `gamegate `.
+fn gamegate_invocations(line: &str, in_block: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if in_block {
+        let mut rest = line;
+        while let Some(at) = rest.find("gamegate ") {
+            let before = rest[..at].chars().last();
+            let after = &rest[at..];
+            rest = &rest[at + "gamegate ".len()..];
+            if before.is_some_and(|c| !(c.is_whitespace() || c == '(' || c == '$')) {
+                continue;
+            }
+            let end = [" | ", "&&", ";", " #", ")", ">", "<", "||"]
+                .iter()
+                .filter_map(|s| after.find(s))
+                .min()
+                .unwrap_or(after.len());
+            out.push(after[..end].to_string());
+        }
+    } else {
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 && span.starts_with("gamegate ") {
+                out.push(span.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Every `gamegate SUBCOMMAND [SUBCOMMAND] … --flag …` named in README.md and docs/*.md —
+/// in prose, in skipped examples and in run ones — names subcommands and flags the binary
+/// has (`a|b` alternatives each; a flag in the help of at least one of them). Catches the
+/// drift of what no test runs, such as a renamed flag in a production recipe.
+#[test]
+fn every_named_command_and_flag_exists() {
+    let mut help: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut help_of = |path: &[&str]| -> Option<String> {
+        help.entry(path.join(" "))
+            .or_insert_with(|| {
+                let out = Command::new(env!("CARGO_BIN_EXE_gamegate"))
+                    .args(path)
+                    .arg("--help")
+                    .output()
+                    .unwrap();
+                out.status
+                    .success()
+                    .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            })
+            .clone()
+    };
+    let is_name = |t: &str| {
+        !t.is_empty()
+            && t.split('|').all(|w| {
+                w.starts_with(|c: char| c.is_ascii_lowercase())
+                    && w.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+    };
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for file in doc_files() {
+        let text = fs::read_to_string(repo_root().join(&file)).unwrap();
+        let mut in_shell_block = false;
+        let mut in_console_block = false;
+        let mut in_other_block = false;
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if let Some(info) = trimmed.strip_prefix("```") {
+                if in_shell_block || in_other_block {
+                    in_shell_block = false;
+                    in_other_block = false;
+                } else if SHELL_LANGS.contains(&info.trim()) {
+                    in_shell_block = true;
+                    in_console_block = info.trim() == "console";
+                } else {
+                    in_other_block = true;
+                }
+                continue;
+            }
+            if in_other_block {
+                continue;
+            }
+            let line = line.trim_start();
+            // A console block's commands are its `$ ` lines; the rest is output.
+            let line = match line.strip_prefix("$ ") {
+                Some(command) => command,
+                None if in_shell_block && in_console_block => continue,
+                None => line,
+            };
+            for invocation in gamegate_invocations(line, in_shell_block) {
+                let tokens: Vec<&str> = invocation.split_whitespace().skip(1).collect();
+                // The subcommand path: one name, a second one where the first has commands.
+                let mut paths: Vec<Vec<&str>> = vec![vec![]];
+                for (depth, t) in tokens.iter().take(2).enumerate() {
+                    if !is_name(t) {
+                        break;
+                    }
+                    if depth == 1
+                        && !paths
+                            .iter()
+                            .any(|p| help_of(p).is_some_and(|h| h.contains("\nCommands:")))
+                    {
+                        break;
+                    }
+                    paths = paths
+                        .iter()
+                        .flat_map(|p| {
+                            t.split('|').map(move |w| {
+                                let mut p = p.clone();
+                                p.push(w);
+                                p
+                            })
+                        })
+                        .collect();
+                }
+                if paths[0].is_empty() {
+                    continue;
+                }
+                checked += 1;
+                let helps: Vec<Option<String>> = paths.iter().map(|p| help_of(p)).collect();
+                for (p, h) in paths.iter().zip(&helps) {
+                    if h.is_none() {
+                        problems.push(format!(
+                            "{file}:{}: `gamegate {}` is not a command (in `{invocation}`)",
+                            n + 1,
+                            p.join(" ")
+                        ));
+                    }
+                }
+                for t in &tokens {
+                    let flag = t
+                        .trim_start_matches(['[', '('])
+                        .split(['=', ']', ',', ')', '`', '.'])
+                        .next()
+                        .unwrap();
+                    let Some(name) = flag.strip_prefix("--") else {
+                        continue;
+                    };
+                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    {
+                        continue;
+                    }
+                    let known = helps.iter().flatten().any(|h| {
+                        h.match_indices(flag).any(|(at, _)| {
+                            !h[at + flag.len()..]
+                                .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+                        })
+                    });
+                    if !known && helps.iter().any(Option::is_some) {
+                        problems.push(format!(
+                            "{file}:{}: `{flag}` is not an option of `gamegate {}` (in `{invocation}`)",
+                            n + 1,
+                            paths[0].join(" ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} named command(s) or option(s) the binary does not have:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(checked >= 100, "only {checked} gamegate invocations found");
 }
