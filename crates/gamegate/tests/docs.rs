@@ -245,6 +245,13 @@ fn bin_dir() -> PathBuf {
 impl Session {
     fn new() -> Self {
         assert!(
+            Command::new("curl")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "the documented examples call curl: apt-get install -y curl (.ci/run installs it)"
+        );
+        assert!(
             !Path::new("/etc/gamegate/gamegate.toml").exists(),
             "the examples run as on a fresh machine, but every command would read \
              /etc/gamegate/gamegate.toml here: run this test where it does not exist"
