@@ -96,7 +96,15 @@ impl Database {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let display_url = mask_url_password(url);
+        // SQLite by its absolute path: a relative one means nothing in a log
+        // read elsewhere, or to a command run from another directory.
+        let display_url = match sqlite_file(url) {
+            Some(file) => format!(
+                "sqlite://{}",
+                std::path::absolute(&file).unwrap_or(file).display()
+            ),
+            None => mask_url_password(url),
+        };
         let url = match backend {
             Backend::Sqlite => sqlite_url_with_create(url),
             _ => url.to_owned(),
