@@ -346,26 +346,35 @@ impl Application {
                 })
                 .unwrap_or_default()
         };
+        // The operator routes (dashboard, accounts reports, anomalies,
+        // /metrics) behind `admin.tokens` when set; ingestion has its own token.
+        let admin_auth = http::AdminAuth::new(&config.admin.tokens, common.lang);
         let stats_internal = || {
             stats
                 .clone()
                 .map(|s| {
-                    http::stats::ingest_routes(s.clone())
-                        .merge(http::stats::admin_stats_routes(s.clone()))
-                        .merge(http::dashboard::dashboard_routes(s))
+                    http::stats::ingest_routes(s.clone()).merge(
+                        admin_auth.protect(
+                            http::stats::admin_stats_routes(s.clone())
+                                .merge(http::dashboard::dashboard_routes(s)),
+                        ),
+                    )
                 })
                 .unwrap_or_default()
         };
-        let admin = http::admin_routes(AdminState {
-            common: common.clone(),
-            service: mode.name(),
-            databases: [("accounts", &accounts), ("analytics", &analytics)]
-                .into_iter()
-                .filter_map(|(role, db)| db.clone().map(|db| (role, db)))
-                .collect(),
-            game: game.clone(),
-            status: status.clone(),
-        });
+        let admin = http::admin_routes(
+            AdminState {
+                common: common.clone(),
+                service: mode.name(),
+                databases: [("accounts", &accounts), ("analytics", &analytics)]
+                    .into_iter()
+                    .filter_map(|(role, db)| db.clone().map(|db| (role, db)))
+                    .collect(),
+                game: game.clone(),
+                status: status.clone(),
+            },
+            &admin_auth,
+        );
         // The key check on every process that registers; rate limits (outside
         // it, so key guessing is limited too) only on the all-in-one edge.
         let register = || match (registrar.clone(), &edge) {
