@@ -109,6 +109,8 @@ pub struct Application {
     /// database, through its own one-connection pool (URL and settings).
     seed_demo_history: Option<(String, gamegate_store::PoolSettings)>,
     shutdown: CancellationToken,
+    /// How many operator tokens guard the admin routes (`admin.tokens`).
+    admin_tokens: usize,
 }
 
 async fn open(
@@ -577,6 +579,7 @@ impl Application {
                 )
             }),
             shutdown,
+            admin_tokens: config.admin.tokens.len(),
         })
     }
 
@@ -703,6 +706,13 @@ impl Application {
                 String::new()
             }
         });
+        if self.admin_tokens > 0 {
+            out += &format!(
+                "  {:<9} /metrics, /admin/dashboard and the reports want one of {} token(s) of \
+                 admin.tokens (Bearer, or Basic with the token as password)\n",
+                "operator", self.admin_tokens
+            );
+        }
         out += &format!("  {:<9} {}\n", "conns", self.connection_budget);
         if let Some(jail) = &self.jail {
             out += &format!("  {:<9} {}\n", "ban jail", jail.describe());

@@ -275,16 +275,24 @@ async fn without_tokens_the_operator_routes_stay_open() {
     app.stop().await;
 }
 
+/// One split service started in-process.
+struct Service {
+    addr: SocketAddr,
+    banner: String,
+    shutdown: CancellationToken,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.running.await.unwrap().unwrap();
+    }
+}
+
 /// Starts one split service in-process on a random port.
-async fn start(
-    mode: Mode,
-    tokens: bool,
-) -> Option<(
-    SocketAddr,
-    CancellationToken,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-    tempfile::TempDir,
-)> {
+async fn start(mode: Mode, tokens: bool) -> Option<Service> {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(Backend::Sqlite, &dir).await?;
     let mut config = test_config();
@@ -298,19 +306,29 @@ async fn start(
     let app = Application::build_mode(config, mode)
         .await
         .expect("the service builds");
-    let addr = app.service_addr();
-    let shutdown = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
-    Some((addr, shutdown, running, dir))
+    Some(Service {
+        addr: app.service_addr(),
+        banner: app.banner(),
+        shutdown: app.shutdown_token(),
+        running: tokio::spawn(app.run_until_stopped()),
+        _dir: dir,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stats_wants_a_token_for_operator_routes_only() {
     let http = reqwest::Client::new();
-    let Some((addr, shutdown, running, _dir)) = start(Mode::Stats, true).await else {
+    let Some(service) = start(Mode::Stats, true).await else {
         return;
     };
-    let base = format!("http://{addr}");
+    // The banner says a token is needed, never which.
+    assert!(
+        service.banner.contains("one of 2 token(s) of admin.tokens"),
+        "{}",
+        service.banner
+    );
+    assert!(!service.banner.contains(OPERATOR) && !service.banner.contains(DEPUTY));
+    let base = format!("http://{}", service.addr);
     check_guarded(&http, &base, &GUARDED).await;
     check_open(&http, &base, &OPEN).await;
     let stored: Value = http
@@ -324,25 +342,28 @@ async fn serve_stats_wants_a_token_for_operator_routes_only() {
         .await
         .unwrap();
     assert_eq!(stored["results"][0]["status"], "inserted", "{stored}");
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    service.stop().await;
 
-    // The same service without tokens: open.
-    let Some((addr, shutdown, running, _dir)) = start(Mode::Stats, false).await else {
+    // The same service without tokens: open, and the banner says nothing.
+    let Some(service) = start(Mode::Stats, false).await else {
         return;
     };
-    check_open(&http, &format!("http://{addr}"), &GUARDED).await;
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    assert!(
+        !service.banner.contains("admin.tokens"),
+        "{}",
+        service.banner
+    );
+    check_open(&http, &format!("http://{}", service.addr), &GUARDED).await;
+    service.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_status_wants_the_token_for_metrics_but_not_for_health_or_status() {
     let http = reqwest::Client::new();
-    let Some((addr, shutdown, running, _dir)) = start(Mode::Status, true).await else {
+    let Some(service) = start(Mode::Status, true).await else {
         return;
     };
-    let base = format!("http://{addr}");
+    let base = format!("http://{}", service.addr);
     check_guarded(&http, &base, &["/metrics"]).await;
     check_open(
         &http,
@@ -350,6 +371,5 @@ async fn serve_status_wants_the_token_for_metrics_but_not_for_health_or_status()
         &["/internal/health", "/server/status", "/api/server/status"],
     )
     .await;
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    service.stop().await;
 }
