@@ -177,6 +177,15 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
     }
     let register = &compose["services"]["register-1"];
     assert!(strs(&register["secrets"]).contains(&"api_keys".to_owned()));
+    // The game server's battle token only where battles are posted.
+    for name in ["register-1", "status", "stats"] {
+        let s = &compose["services"][name];
+        assert_eq!(
+            s["environment"]["GAMEGATE_ANALYTICS__INGEST_TOKENS_FILE"].as_str(),
+            (name == "stats").then_some("/run/secrets/ingest_tokens"),
+            "{name}"
+        );
+    }
     assert_eq!(
         register["depends_on"]["mariadb"]["condition"].as_str(),
         Some("service_healthy")

@@ -30,6 +30,7 @@ pub const SECRETS: &[&str] = &[
     "game_server_token",
     "telegram_bot_token",
     "admin_tokens",
+    "ingest_tokens",
     "mariadb_password",
     "mariadb_root_password",
     "postgres_password",
@@ -327,7 +328,12 @@ pub fn render_compose(config: &Config) -> anyhow::Result<String> {
         "stats",
         d.stats_port,
         // The accounts database too: /stats/registrations and /stats/top-telegram.
-        &["analytics_url", "database_url", "admin_tokens"],
+        &[
+            "analytics_url",
+            "database_url",
+            "admin_tokens",
+            "ingest_tokens",
+        ],
         "postgres",
         // For the game server's battles and the operator's dashboard.
         Some(d.wg_client),
@@ -424,6 +430,7 @@ fn env_block(d: &Deploy, listener: Option<(&str, u16)>, secrets: &[&str]) -> Str
             "game_server_token" => "GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE",
             "telegram_bot_token" => "GAMEGATE_TELEGRAM__BOT_TOKEN_FILE",
             "admin_tokens" => "GAMEGATE_ADMIN__TOKENS_FILE",
+            "ingest_tokens" => "GAMEGATE_ANALYTICS__INGEST_TOKENS_FILE",
             other => unreachable!("no variable for secret {other}"),
         };
         let _ = writeln!(e, "      {var}: \"/run/secrets/{s}\"");
@@ -542,6 +549,13 @@ mod tests {
         assert!(traefik.contains("PathPrefix(`/stats/players/`)"));
         assert!(compose.contains("- \"10.8.0.2:8084:8084\""));
         assert_eq!(compose.matches("GAMEGATE_ADMIN__TOKENS_FILE").count(), 5);
+        assert_eq!(
+            compose
+                .matches("GAMEGATE_ANALYTICS__INGEST_TOKENS_FILE")
+                .count(),
+            1,
+            "the ingest token only where battles are posted"
+        );
     }
 
     #[test]
