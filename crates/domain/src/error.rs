@@ -27,12 +27,16 @@ pub enum ErrorCode {
     InternalError,
     /// The HTTP library refused the request before any route saw it.
     BadRequest,
+    /// An operator route (the dashboard, the admin reports, `/metrics`)
+    /// without a valid `admin.tokens` token.
+    Unauthorized,
 }
 
 impl ErrorCode {
     /// Every code: the contract's table in its order, then our additions
-    /// (`request_timeout`, `bad_request`). Used to generate and check the docs.
-    pub const ALL: [ErrorCode; 19] = [
+    /// (`request_timeout`, `bad_request`, `unauthorized`). Used to generate
+    /// and check the docs.
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -52,6 +56,7 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::InternalError,
         ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
     ];
 
     /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
@@ -81,12 +86,14 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
         }
     }
 
     pub const fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidJson | ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::ValidationError => 422,
@@ -183,6 +190,10 @@ impl ErrorCode {
                 "Некорректный HTTP-запрос.",
                 "Malformed HTTP request.",
             ),
+            ErrorCode::Unauthorized => lang.pick(
+                "Требуется вход оператора: неверный или отсутствующий токен администратора.",
+                "Operator login required: the admin token is missing or wrong.",
+            ),
         }
     }
 }
@@ -270,6 +281,10 @@ impl ErrorCode {
                 "HTTP-библиотека отвергла запрос до маршрута: мусор в строке запроса, управляющие байты или голый LF в заголовке, свёрнутые заголовки (obs-fold). Статус 400; слишком большие заголовки — 431, слишком длинный URI — 414, с тем же `detail`. Только HTTP/1; соединение закрывается.",
                 "The HTTP library refused the request before any route: a garbage request line, control bytes or a bare LF in a header, folded headers (obs-fold). Status 400; headers too large get 431 and a URI too long 414, with the same `detail`. HTTP/1 only; the connection is closed.",
             ),
+            ErrorCode::Unauthorized => lang.pick(
+                "Маршрут оператора (`/admin/dashboard`, `/stats/registrations`, `/stats/top-telegram`, `/ml/anomalies`, `/stats/ratings/histogram`, `/metrics`) при заданном `admin.tokens` — без `Authorization: Bearer <токен>` или Basic с токеном как паролем, либо с неверным токеном; есть `WWW-Authenticate`. Публичные маршруты не отвечают этим кодом.",
+                "An operator route (`/admin/dashboard`, `/stats/registrations`, `/stats/top-telegram`, `/ml/anomalies`, `/stats/ratings/histogram`, `/metrics`) while `admin.tokens` is set, without `Authorization: Bearer <token>` or Basic with the token as the password, or with a wrong token; carries `WWW-Authenticate`. Public routes never answer with it.",
+            ),
         }
     }
 
@@ -333,6 +348,10 @@ impl ErrorCode {
             ErrorCode::InternalError => lang.pick(
                 "Покажите `message`, предложите повторить позже; если повторяется — в поддержку (со временем запроса).",
                 "Show `message` and offer a retry later; if it repeats, contact support (with the time of the request).",
+            ),
+            ErrorCode::Unauthorized => lang.pick(
+                "Сайту не встречается: это ответ маршрутов оператора. Оператору — передать токен из `admin.tokens` (`Authorization: Bearer …`; браузер спросит логин и пароль — пароль это токен, логин любой).",
+                "A site never meets it: only operator routes answer with it. The operator sends a token of `admin.tokens` (`Authorization: Bearer …`; a browser asks for a user name and password — the password is the token, any user name).",
             ),
         }
     }
@@ -459,5 +478,10 @@ mod tests {
         assert_eq!(ErrorCode::RateLimited.http_status(), 429);
         assert_eq!(ErrorCode::GameServerUnavailable.http_status(), 503);
         assert_eq!(ErrorCode::MethodNotAllowed.http_status(), 405);
+        assert_eq!(ErrorCode::Unauthorized.http_status(), 401);
+        assert_eq!(
+            ErrorCode::from_code("unauthorized"),
+            Some(ErrorCode::Unauthorized)
+        );
     }
 }

@@ -21,6 +21,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "edge.api_keys",
     "telegram.bot_token",
     "analytics.ingest_tokens",
+    "admin.tokens",
 ];
 
 /// List keys: in an environment variable they are comma-separated
@@ -38,6 +39,7 @@ const LIST_KEYS: &[&str] = &[
     "edge.ban_on",
     "analytics.ingest_tokens",
     "edge.ban_ignore",
+    "admin.tokens",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -64,6 +66,8 @@ pub struct Config {
     pub backup: BackupConfig,
     // Monitoring: thresholds of `gamegate render prometheus-rules`.
     pub monitoring: MonitoringConfig,
+    // Operator authentication: the admin routes behind a token.
+    pub admin: AdminConfig,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Default for Config {
             deploy: DeployConfig::default(),
             backup: BackupConfig::default(),
             monitoring: MonitoringConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -797,6 +802,50 @@ impl MonitoringConfig {
     }
 }
 
+/// Who may open the operator routes: the dashboard (`/admin/dashboard` and
+/// its files), the accounts reports (`/stats/registrations`,
+/// `/stats/top-telegram`), `/ml/anomalies`, `/stats/ratings/histogram` and
+/// `/metrics` — on the admin listener of `gamegate all` and on every
+/// `serve …` listener (docs/CONFIGURATION.md#admin).
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Operator tokens, each at least 16 printable ASCII characters
+    /// (`gamegate keygen api-key` makes one). A request presents one as
+    /// `Authorization: Bearer <token>` or as the password of HTTP Basic
+    /// (any user name, so a browser can open the dashboard). Empty: the
+    /// operator routes are open, as on a loopback-only admin listener.
+    /// Secret: prefer `GAMEGATE_ADMIN__TOKENS_FILE` (one token a line).
+    pub tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field(
+                "tokens",
+                &format_args!("[{} token(s), ***]", self.tokens.len()),
+            )
+            .finish()
+    }
+}
+
+impl AdminConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        for token in &self.tokens {
+            if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                // Never the token itself in the message.
+                bail!(
+                    "admin.tokens: every token must be at least 16 printable ASCII characters \
+                     without spaces (one is {} characters)",
+                    token.len()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The Telegram gate (docs/TELEGRAM.md): group membership via the Bot API's
 /// `getChatMember`, and verification of `telegram_auth`. Membership is checked
 /// when both `bot_token` and `chat_id` are set.
@@ -1209,6 +1258,7 @@ impl Config {
             bail!("backup.max_age_hours must be above 0");
         }
         self.monitoring.validate()?;
+        self.admin.validate()?;
         if self.log.access_log.trim().is_empty() {
             bail!("log.access_log must be \"stdout\", \"off\" or a file path");
         }
@@ -1809,5 +1859,57 @@ mod tests {
         );
         assert_eq!(defaults.edge.not_found_per_minute, 30);
         assert_eq!(defaults.analytics.query_timeout_ms, 3_000);
+    }
+
+    #[test]
+    fn admin_tokens_come_from_a_list_variable_or_a_file_are_checked_and_masked() {
+        assert!(Config::default().admin.tokens.is_empty(), "open by default");
+        let (c, unknown) = Config::load_from(
+            None,
+            env(&[(
+                "GAMEGATE_ADMIN__TOKENS",
+                "operator-token-one-0001,operator-token-two-0002",
+            )]),
+        )
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert_eq!(
+            c.admin.tokens,
+            vec!["operator-token-one-0001", "operator-token-two-0002"]
+        );
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("operator-token") && shown.contains("2 token(s)"),
+            "{shown}"
+        );
+
+        let tokens = file("token-from-a-secret-file\n");
+        let (c, _) = Config::load_from(
+            None,
+            env(&[(
+                "GAMEGATE_ADMIN__TOKENS_FILE",
+                tokens.path().to_str().unwrap(),
+            )]),
+        )
+        .unwrap();
+        assert_eq!(c.admin.tokens, vec!["token-from-a-secret-file"]);
+
+        let f = file("[admin]\ntokens = [\"a-token-from-the-toml-file\"]\n");
+        let (c, _) = Config::load_from(Some(f.path()), env(&[])).unwrap();
+        assert_eq!(c.admin.tokens, vec!["a-token-from-the-toml-file"]);
+
+        for bad in [
+            "short-token",
+            "a token with spaces in it",
+            "tab\tin-the-token-here",
+        ] {
+            let f = file(&format!("[admin]\ntokens = [{bad:?}]\n"));
+            let e = format!(
+                "{:#}",
+                Config::load_from(Some(f.path()), env(&[])).unwrap_err()
+            );
+            assert!(e.contains("admin.tokens"), "{e}");
+            assert!(!e.contains(bad), "the token is never shown: {e}");
+        }
     }
 }

@@ -43,7 +43,8 @@ pub enum CheckId {
     Cors,
     RateLimits,
     TrustedProxies,
-    /// The admin listener (metrics, dashboard, reports) is not public.
+    /// The admin listener (metrics, dashboard, reports) and `serve stats`
+    /// are on loopback, or behind `admin.tokens`.
     AdminListener,
     AccountsDatabase,
     AnalyticsDatabase,
@@ -751,21 +752,51 @@ fn tls(config: &Config) -> Check {
     Check::pass(id, format!("plain HTTP on loopback only ({addr})"))
 }
 
+/// The operator routes (`/metrics`, `/admin/dashboard`, the accounts
+/// reports, `/ml/anomalies`) are on the admin listener of `gamegate all` and
+/// on the listener of `serve stats`: either may face other hosts only with
+/// `admin.tokens` set.
 fn admin_listener(config: &Config) -> Check {
     let id = CheckId::AdminListener;
-    let addr = config.http.admin_addr;
-    if reachable_from_outside(addr) {
+    let admin = config.http.admin_addr;
+    let stats = config.services.stats_addr;
+    let exposed: Vec<String> = [("http.admin_addr", admin), ("services.stats_addr", stats)]
+        .into_iter()
+        .filter(|(_, addr)| reachable_from_outside(*addr))
+        .map(|(key, addr)| format!("{key} {addr}"))
+        .collect();
+    let tokens = config.admin.tokens.len();
+    if tokens > 0 {
+        let place = match exposed.is_empty() {
+            true => format!("on loopback ({admin}, serve stats {stats})"),
+            false => format!("reachable on {}", exposed.join(" and ")),
+        };
+        return Check::pass(
+            id,
+            format!("admin routes {place}, behind {tokens} operator token(s) (admin.tokens)"),
+        );
+    }
+    if !exposed.is_empty() {
         return Check::fail(
             id,
             format!(
-                "http.admin_addr {addr} is reachable from other hosts, and the admin routes \
-                 (/metrics, /admin/dashboard, reports, /ml/anomalies) have no authentication"
+                "{} reachable from other hosts, and the admin routes (/metrics, \
+                 /admin/dashboard, reports, /ml/anomalies) have no authentication \
+                 (admin.tokens is empty)",
+                match exposed.len() {
+                    1 => format!("{} is", exposed[0]),
+                    _ => format!("{} are", exposed.join(" and ")),
+                }
             ),
-            "bind it to loopback (http.admin_addr = \"127.0.0.1:9000\") and reach it through an \
-             SSH tunnel or the private network's own access control",
+            "set admin.tokens (GAMEGATE_ADMIN__TOKENS_FILE; make one with `gamegate keygen \
+             api-key`), or bind to loopback (http.admin_addr = \"127.0.0.1:9000\") and reach it \
+             through an SSH tunnel",
         );
     }
-    Check::pass(id, format!("admin routes on loopback only ({addr})"))
+    Check::pass(
+        id,
+        format!("admin routes on loopback only ({admin}, serve stats {stats})"),
+    )
 }
 
 fn game_server_token(config: &Config) -> Check {

@@ -109,6 +109,8 @@ pub struct Application {
     /// database, through its own one-connection pool (URL and settings).
     seed_demo_history: Option<(String, gamegate_store::PoolSettings)>,
     shutdown: CancellationToken,
+    /// How many operator tokens guard the admin routes (`admin.tokens`).
+    admin_tokens: usize,
 }
 
 async fn open(
@@ -346,26 +348,35 @@ impl Application {
                 })
                 .unwrap_or_default()
         };
+        // The operator routes (dashboard, accounts reports, anomalies,
+        // /metrics) behind `admin.tokens` when set; ingestion has its own token.
+        let admin_auth = http::AdminAuth::new(&config.admin.tokens, common.lang);
         let stats_internal = || {
             stats
                 .clone()
                 .map(|s| {
-                    http::stats::ingest_routes(s.clone())
-                        .merge(http::stats::admin_stats_routes(s.clone()))
-                        .merge(http::dashboard::dashboard_routes(s))
+                    http::stats::ingest_routes(s.clone()).merge(
+                        admin_auth.protect(
+                            http::stats::admin_stats_routes(s.clone())
+                                .merge(http::dashboard::dashboard_routes(s)),
+                        ),
+                    )
                 })
                 .unwrap_or_default()
         };
-        let admin = http::admin_routes(AdminState {
-            common: common.clone(),
-            service: mode.name(),
-            databases: [("accounts", &accounts), ("analytics", &analytics)]
-                .into_iter()
-                .filter_map(|(role, db)| db.clone().map(|db| (role, db)))
-                .collect(),
-            game: game.clone(),
-            status: status.clone(),
-        });
+        let admin = http::admin_routes(
+            AdminState {
+                common: common.clone(),
+                service: mode.name(),
+                databases: [("accounts", &accounts), ("analytics", &analytics)]
+                    .into_iter()
+                    .filter_map(|(role, db)| db.clone().map(|db| (role, db)))
+                    .collect(),
+                game: game.clone(),
+                status: status.clone(),
+            },
+            &admin_auth,
+        );
         // The key check on every process that registers; rate limits (outside
         // it, so key guessing is limited too) only on the all-in-one edge.
         let register = || match (registrar.clone(), &edge) {
@@ -568,6 +579,7 @@ impl Application {
                 )
             }),
             shutdown,
+            admin_tokens: config.admin.tokens.len(),
         })
     }
 
@@ -694,6 +706,13 @@ impl Application {
                 String::new()
             }
         });
+        if self.admin_tokens > 0 {
+            out += &format!(
+                "  {:<9} /metrics, /admin/dashboard and the reports want one of {} token(s) of \
+                 admin.tokens (Bearer, or Basic with the token as password)\n",
+                "operator", self.admin_tokens
+            );
+        }
         out += &format!("  {:<9} {}\n", "conns", self.connection_budget);
         if let Some(jail) = &self.jail {
             out += &format!("  {:<9} {}\n", "ban jail", jail.describe());

@@ -11,6 +11,10 @@
 //!   (target/browser-screenshots/dashboard.png; docs/dashboard-screenshot.png
 //!   is a copy); over an empty history, every chart says there is no data.
 //!
+//! - Behind operator tokens (`admin.tokens`): refused without credentials,
+//!   drawn when opened with Basic credentials (the token as the password),
+//!   the page's own requests authenticated by the browser.
+//!
 //! Needs chromium and chromium-driver (`.ci/run` installs them). Without them
 //! the test is skipped with a notice — except under `CI`, where it fails.
 
@@ -539,4 +543,73 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
         assert!(text.starts_with("No "), "{id}: {text}");
     }
     assert_eq!(bars, 0);
+}
+
+const ADMIN_TOKEN: &str = "browser-operator-token-0123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_behind_an_admin_token_opens_with_basic_credentials_in_chromium() {
+    let Some((chromium, driver)) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path(), |c| {
+        c.analytics.seed_demo_history = false;
+        c.admin.tokens = vec![ADMIN_TOKEN.into()];
+    })
+    .await;
+    let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
+    let client = chromium_session(&chromium, &driver_url, "1280,1000").await;
+    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+        // Without credentials: the challenge, not the page.
+        client
+            .goto(&format!("http://{}/admin/dashboard", app.admin))
+            .await?;
+        let refused = client.source().await?;
+        let scripts = client.find_all(Locator::Css("script")).await?.len();
+        // With the token as the Basic password (any user name): the page,
+        // whose script and JSON requests the browser authenticates itself.
+        client
+            .goto(&format!(
+                "http://operator:{ADMIN_TOKEN}@{}/admin/dashboard",
+                app.admin
+            ))
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("body[data-loaded='true']"))
+            .await?;
+        let mut states = Vec::new();
+        for id in [
+            "chart-registrations",
+            "chart-battles",
+            "chart-ratings",
+            "leaderboard",
+            "flagged",
+        ] {
+            let element = client.find(Locator::Id(id)).await?;
+            states.push((id, element.attr("data-state").await?, element.text().await?));
+        }
+        Ok::<_, fantoccini::error::CmdError>((refused, scripts, states))
+    })
+    .await;
+    let _ = client.close().await;
+    let _ = chromedriver.kill().await;
+    app.shutdown.cancel();
+    let (refused, scripts, states) = match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => panic!("WebDriver command failed: {e}"),
+        Err(_) => panic!("the dashboard test did not finish within 60 s"),
+    };
+    // Headless Chromium cancels the login dialog: an empty document.
+    assert!(!refused.contains("dashboard"), "{refused}");
+    assert_eq!(
+        scripts, 0,
+        "no dashboard script without credentials: {refused}"
+    );
+    // Every guarded endpoint the page reads answered it (no "error" state).
+    for (id, state, text) in &states {
+        assert_eq!(state.as_deref(), Some("empty"), "{id}: {text}");
+    }
 }

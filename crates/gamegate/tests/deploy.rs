@@ -141,8 +141,19 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
         );
         assert!(s["deploy"]["resources"]["limits"]["memory"].is_string());
         assert!(s["deploy"]["resources"]["limits"]["cpus"].is_string());
-        // Reached through Traefik only.
-        assert!(s.get("ports").is_none(), "{name} publishes ports");
+        // Reached through Traefik only, apart from stats: published on the
+        // WireGuard address alone (battles from the game server, the
+        // operator's dashboard), never on every interface.
+        match name {
+            "stats" => assert_eq!(strs(&s["ports"]), ["10.8.0.2:18084:18084"], "{name}"),
+            _ => assert!(s.get("ports").is_none(), "{name} publishes ports"),
+        }
+        // The operator tokens guard /metrics (and stats' dashboard) everywhere.
+        assert_eq!(
+            s["environment"]["GAMEGATE_ADMIN__TOKENS_FILE"].as_str(),
+            Some("/run/secrets/admin_tokens"),
+            "{name}"
+        );
         // Secrets only as files.
         for (var, value) in s["environment"].as_mapping().unwrap() {
             let var = var.as_str().unwrap();
@@ -166,6 +177,15 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
     }
     let register = &compose["services"]["register-1"];
     assert!(strs(&register["secrets"]).contains(&"api_keys".to_owned()));
+    // The game server's battle token only where battles are posted.
+    for name in ["register-1", "status", "stats"] {
+        let s = &compose["services"][name];
+        assert_eq!(
+            s["environment"]["GAMEGATE_ANALYTICS__INGEST_TOKENS_FILE"].as_str(),
+            (name == "stats").then_some("/run/secrets/ingest_tokens"),
+            "{name}"
+        );
+    }
     assert_eq!(
         register["depends_on"]["mariadb"]["condition"].as_str(),
         Some("service_healthy")
@@ -209,14 +229,37 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
         rules,
         [
             "Path(`/api/register`)",
-            "Path(`/server/status`) || Path(`/api/server/status`)"
+            "Path(`/server/status`) || Path(`/api/server/status`)",
+            "(Method(`GET`) || Method(`HEAD`)) && (PathPrefix(`/stats/players/`) \
+             || Path(`/stats/leaderboard`) || Path(`/stats/summary`) || Path(`/ml/predict`))",
         ]
     );
-    assert!(
-        rules
-            .iter()
-            .all(|r| !r.contains("/internal") && !r.contains("/metrics") && !r.contains("Prefix")),
-        "{rules:?}"
+    // Nothing private is routed: no health, metrics, dashboard, reports or
+    // ingestion, and no prefix but the player statistics'.
+    for r in &rules {
+        for private in [
+            "/internal",
+            "/metrics",
+            "/admin",
+            "/stats/battles",
+            "/stats/registrations",
+            "/stats/top-telegram",
+            "/stats/ratings",
+            "/ml/anomalies",
+            "Method(`POST`)",
+        ] {
+            assert!(!r.contains(private), "{private} in {r}");
+        }
+        assert!(
+            r.replace("PathPrefix(`/stats/players/`)", "")
+                .find("Prefix")
+                .is_none(),
+            "{r}"
+        );
+    }
+    assert_eq!(
+        dynamic["http"]["routers"]["gamegate-stats"]["service"].as_str(),
+        Some("gamegate-stats")
     );
     let servers = |service: &str| -> Vec<String> {
         let lb = &dynamic["http"]["services"][service]["loadBalancer"];
@@ -233,10 +276,12 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
         ["http://register-1:18080", "http://register-2:18080"]
     );
     assert_eq!(servers("gamegate-status"), ["http://status:18081"]);
+    assert_eq!(servers("gamegate-stats"), ["http://stats:18084"]);
     // Every server Traefik names is a compose service on the config's port.
     for url in servers("gamegate-register")
         .iter()
         .chain(&servers("gamegate-status"))
+        .chain(&servers("gamegate-stats"))
     {
         let host = url.trim_start_matches("http://").split(':').next().unwrap();
         assert!(names.contains(&host), "{host}");

@@ -24,13 +24,18 @@
 
   // GET a JSON endpoint, bounded by a timeout. A 503 with Retry-After (the
   // anomaly pass has not finished yet) is retried after that many seconds.
+  // The URL is built on the origin, which never carries user:password@ (a
+  // page opened as http://operator:TOKEN@host/… would make fetch refuse a
+  // relative path); with admin.tokens set the browser resends the Basic
+  // credentials it authenticated the page with.
   async function getJson(path) {
+    const url = new URL(path, window.location.origin);
     for (let attempt = 0; ; attempt++) {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
       let response;
       try {
-        response = await fetch(path, {
+        response = await fetch(url, {
           signal: controller.signal,
           headers: { Accept: 'application/json' },
           credentials: 'same-origin',

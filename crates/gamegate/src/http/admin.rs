@@ -1,4 +1,5 @@
-//! The admin listener: health details and metrics, for operators only.
+//! The admin listener: health details and metrics, for operators only
+//! (`/metrics` behind the operator tokens when `admin.tokens` is set).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use gamegate_gameserver::GameServer;
 use gamegate_store::Database;
 use serde_json::json;
 
-use super::Common;
+use super::{AdminAuth, Common};
 use crate::metrics::{DatabaseLabels, Unlabelled};
 use crate::registration::unix_now;
 use crate::status_cache::StatusCache;
@@ -30,11 +31,12 @@ pub struct AdminState {
     pub status: Option<StatusCache>,
 }
 
-/// `GET /internal/health` and `GET /metrics`.
-pub fn admin_routes(state: AdminState) -> Router {
+/// `GET /internal/health` (always open: health checks carry no token) and
+/// `GET /metrics` (behind `auth`, the operator tokens, when configured).
+pub fn admin_routes(state: AdminState, auth: &AdminAuth) -> Router {
     Router::new()
         .route("/internal/health", get(internal_health))
-        .route("/metrics", get(metrics))
+        .merge(auth.protect(Router::new().route("/metrics", get(metrics))))
         .with_state(state)
 }
 

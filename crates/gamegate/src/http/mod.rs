@@ -3,6 +3,7 @@
 
 pub mod access_log;
 mod admin;
+pub mod admin_auth;
 pub mod connections;
 pub mod dashboard;
 pub mod demo;
@@ -20,6 +21,7 @@ use axum::Router;
 use gamegate_domain::{ErrorCode, Lang, RegistrationRules};
 
 pub use admin::{AdminState, admin_routes};
+pub use admin_auth::AdminAuth;
 pub use error::ApiError;
 pub use public::{edge_routes, register_routes, status_routes};
 

@@ -1,7 +1,13 @@
 //! The WG_CLIENT of the seed (`gamegate render compose|traefik`): a docker
 //! compose file with Traefik, the register replicas, status, stats, the mock
 //! game server (profile `mock`), MariaDB and PostgreSQL; and Traefik's
-//! dynamic file that routes the two public paths to them.
+//! dynamic file that routes the public paths to them: registration, status,
+//! and the public statistics reads (`GET` only) to `stats`.
+//!
+//! `stats` is also published on the WireGuard address (`{wg_client}:{stats
+//! port}`), never through Traefik: the game server posts battles there
+//! (`POST /stats/battles`, its ingest token), and the operator opens the
+//! dashboard there (the admin token, `admin.tokens`).
 //!
 //! YAML is written as text, like the nginx site: every inserted value is
 //! checked here first (names, images, numbers, addresses), and the strings
@@ -23,6 +29,8 @@ pub const SECRETS: &[&str] = &[
     "api_keys",
     "game_server_token",
     "telegram_bot_token",
+    "admin_tokens",
+    "ingest_tokens",
     "mariadb_password",
     "mariadb_root_password",
     "postgres_password",
@@ -178,14 +186,21 @@ fn register_names(n: u32) -> impl Iterator<Item = String> {
     (1..=n).map(|i| format!("register-{i}"))
 }
 
+/// Traefik's rule for the public statistics reads: `GET` (and `HEAD`) of
+/// exactly these paths; `POST /stats/battles`, the reports and the
+/// dashboard match no router (Traefik's 404).
+pub const STATS_RULE: &str = "(Method(`GET`) || Method(`HEAD`)) && (PathPrefix(`/stats/players/`) \
+     || Path(`/stats/leaderboard`) || Path(`/stats/summary`) || Path(`/ml/predict`))";
+
 pub fn render_traefik(config: &Config) -> anyhow::Result<String> {
     let d = Deploy::from_config(config)?;
     let mut o = String::new();
     header(&mut o, "traefik");
     o.push_str(
-        "# Traefik's dynamic configuration (file provider). Only the two public paths\n\
-         # are routed; /internal/* and /metrics answer Traefik's 404, they are for\n\
-         # the operator on the compose network only.\n\
+        "# Traefik's dynamic configuration (file provider). Only the public paths are\n\
+         # routed: registration, status, and GET of the public statistics. Battle\n\
+         # ingestion, the dashboard, the reports, /internal/* and /metrics answer\n\
+         # Traefik's 404: they are reached on the private network only.\n\
          http:\n  routers:\n",
     );
     for (router, rule) in [
@@ -194,6 +209,7 @@ pub fn render_traefik(config: &Config) -> anyhow::Result<String> {
             "gamegate-status",
             "Path(`/server/status`) || Path(`/api/server/status`)",
         ),
+        ("gamegate-stats", STATS_RULE),
     ] {
         let _ = writeln!(
             o,
@@ -205,7 +221,12 @@ pub fn render_traefik(config: &Config) -> anyhow::Result<String> {
         .map(|n| format!("http://{n}:{}", d.register_port))
         .collect();
     let status = vec![format!("http://status:{}", d.status_port)];
-    for (service, servers) in [("gamegate-register", register), ("gamegate-status", status)] {
+    let stats = vec![format!("http://stats:{}", d.stats_port)];
+    for (service, servers) in [
+        ("gamegate-register", register),
+        ("gamegate-status", status),
+        ("gamegate-stats", stats),
+    ] {
         let _ = writeln!(
             o,
             "    {service}:\n      loadBalancer:\n\
@@ -265,7 +286,7 @@ pub fn render_compose(config: &Config) -> anyhow::Result<String> {
         wg = d.wg_client,
         wgh = d.wg_host,
         deps = register_names(d.replicas)
-            .chain(["status".to_owned()])
+            .chain(["status".to_owned(), "stats".to_owned()])
             .collect::<Vec<_>>()
             .join(", "),
         cpus = d.service_cpus,
@@ -284,8 +305,10 @@ pub fn render_compose(config: &Config) -> anyhow::Result<String> {
                 "api_keys",
                 "game_server_token",
                 "telegram_bot_token",
+                "admin_tokens",
             ],
             "mariadb",
+            None,
         );
     }
     write_service(
@@ -294,8 +317,9 @@ pub fn render_compose(config: &Config) -> anyhow::Result<String> {
         "status",
         "status",
         d.status_port,
-        &["database_url"],
+        &["database_url", "admin_tokens"],
         "mariadb",
+        None,
     );
     write_service(
         &mut o,
@@ -304,8 +328,15 @@ pub fn render_compose(config: &Config) -> anyhow::Result<String> {
         "stats",
         d.stats_port,
         // The accounts database too: /stats/registrations and /stats/top-telegram.
-        &["analytics_url", "database_url"],
+        &[
+            "analytics_url",
+            "database_url",
+            "admin_tokens",
+            "ingest_tokens",
+        ],
         "postgres",
+        // For the game server's battles and the operator's dashboard.
+        Some(d.wg_client),
     );
 
     let _ = writeln!(
@@ -398,6 +429,8 @@ fn env_block(d: &Deploy, listener: Option<(&str, u16)>, secrets: &[&str]) -> Str
             "api_keys" => "GAMEGATE_EDGE__API_KEYS_FILE",
             "game_server_token" => "GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE",
             "telegram_bot_token" => "GAMEGATE_TELEGRAM__BOT_TOKEN_FILE",
+            "admin_tokens" => "GAMEGATE_ADMIN__TOKENS_FILE",
+            "ingest_tokens" => "GAMEGATE_ANALYTICS__INGEST_TOKENS_FILE",
             other => unreachable!("no variable for secret {other}"),
         };
         let _ = writeln!(e, "      {var}: \"/run/secrets/{s}\"");
@@ -422,6 +455,8 @@ fn env_block(d: &Deploy, listener: Option<(&str, u16)>, secrets: &[&str]) -> Str
     e
 }
 
+/// One `serve …` container; `published`: the private address (WireGuard)
+/// its port is also published on, beside Traefik.
 #[allow(clippy::too_many_arguments)]
 fn write_service(
     o: &mut String,
@@ -431,14 +466,32 @@ fn write_service(
     port: u16,
     secrets: &[&str],
     database: &str,
+    published: Option<std::net::IpAddr>,
 ) {
+    let reach = match published {
+        None => "\x20   # Reached through Traefik only: exposed on the compose network, not published.\n"
+            .to_owned(),
+        Some(ip) => {
+            let ip = match ip {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            };
+            format!(
+                "\x20   # Public reads through Traefik (GET only). Published on the WireGuard address\n\
+                 \x20   # only, never on the public interface: the game server posts battles to\n\
+                 \x20   # http://{ip}:{port}/stats/battles (or http://{name}:{port} on this network), the\n\
+                 \x20   # operator opens http://{ip}:{port}/admin/dashboard with an admin token.\n\
+                 \x20   ports:\n      - \"{ip}:{port}:{port}\"\n"
+            )
+        }
+    };
     let _ = writeln!(
         o,
         "  {name}:\n    image: \"{img}\"\n    restart: unless-stopped\n\
          \x20   command: [\"serve\", \"{service}\"]\n{env}\
          \x20   volumes:\n      - \"./gamegate.toml:{CONFIG_IN_CONTAINER}:ro\"\n\
          \x20   secrets: [{secrets}]\n\
-         \x20   # Reached through Traefik only: exposed on the compose network, not published.\n\
+         {reach}\
          \x20   expose: [\"{port}\"]\n\
          \x20   healthcheck:\n      test: [\"CMD\", \"gamegate\", \"healthcheck\", \"--service\", \"{service}\"]\n\
          \x20     interval: 15s\n      timeout: 5s\n      retries: 3\n      start_period: 20s\n\
@@ -488,8 +541,21 @@ mod tests {
         let traefik = render_traefik(&c).unwrap();
         assert!(traefik.contains("- url: \"http://register-3:8080\""));
         assert!(traefik.contains("- url: \"http://status:8081\""));
+        assert!(traefik.contains("- url: \"http://stats:8084\""));
         assert!(!traefik.contains("Path(`/internal"));
-        assert!(!traefik.contains("PathPrefix"));
+        assert!(!traefik.contains("/stats/battles") && !traefik.contains("/admin"));
+        // The one prefix is the player statistics'.
+        assert_eq!(traefik.matches("PathPrefix").count(), 1);
+        assert!(traefik.contains("PathPrefix(`/stats/players/`)"));
+        assert!(compose.contains("- \"10.8.0.2:8084:8084\""));
+        assert_eq!(compose.matches("GAMEGATE_ADMIN__TOKENS_FILE").count(), 5);
+        assert_eq!(
+            compose
+                .matches("GAMEGATE_ANALYTICS__INGEST_TOKENS_FILE")
+                .count(),
+            1,
+            "the ingest token only where battles are posted"
+        );
     }
 
     #[test]

@@ -346,8 +346,56 @@ async fn development_defaults_each_fail_with_a_fix() {
     assert_fails_alone(
         &doctor::run(&c, &[]).await,
         CheckId::AdminListener,
-        "0.0.0.0:9000 is reachable from other hosts",
+        "http.admin_addr 0.0.0.0:9000 is reachable from other hosts",
     );
+    // `serve stats` on a public address serves the dashboard too.
+    c.services.stats_addr = "10.8.0.2:8084".parse().unwrap();
+    assert_fails_alone(
+        &doctor::run(&c, &[]).await,
+        CheckId::AdminListener,
+        "http.admin_addr 0.0.0.0:9000 and services.stats_addr 10.8.0.2:8084 are reachable",
+    );
+    c.http.admin_addr = "127.0.0.1:9000".parse().unwrap();
+    let report = doctor::run(&c, &[]).await;
+    assert_fails_alone(
+        &report,
+        CheckId::AdminListener,
+        "services.stats_addr 10.8.0.2:8084 is reachable from other hosts",
+    );
+    assert!(
+        report
+            .get(CheckId::AdminListener)
+            .fix
+            .as_deref()
+            .is_some_and(|f| f.contains("admin.tokens")),
+        "{}",
+        report.to_text()
+    );
+    // Operator tokens put either right; the tokens themselves are never printed.
+    let token = "operator-token-for-the-doctor-0001";
+    for admin in ["0.0.0.0:9000", "[::]:9000", "127.0.0.1:9000"] {
+        c.http.admin_addr = admin.parse().unwrap();
+        c.admin.tokens = vec![token.into()];
+        let report = doctor::run(&c, &[]).await;
+        assert!(report.ok(), "{}", report.to_text());
+        let check = report.get(CheckId::AdminListener);
+        assert!(
+            check.reason.contains("1 operator token(s)"),
+            "{}",
+            check.reason
+        );
+        assert!(!report.to_text().contains(token));
+        assert!(!report.to_json().to_string().contains(token));
+        c.admin.tokens.clear();
+        assert_eq!(
+            doctor::run(&c, &[])
+                .await
+                .get(CheckId::AdminListener)
+                .outcome,
+            Outcome::Fail,
+            "{admin} without tokens"
+        );
+    }
     let mut c = s.config.clone();
     c.http.public_addr = "[::]:8000".parse().unwrap();
     c.edge.trusted_proxies = vec![];

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin_auth;
 mod backup;
 mod connections;
 mod dashboard;
