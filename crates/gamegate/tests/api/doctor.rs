@@ -725,3 +725,85 @@ async fn the_binary_exits_0_when_all_pass_and_1_when_one_fails() {
     );
     s.app.stop().await;
 }
+
+/// The production example of docs/CONFIGURATION.md, read from the file:
+/// with its secrets and the hosts of this machine filled in (every
+/// `CHANGE_ME` is a secret this test replaces; nothing else is touched but
+/// the addresses and paths that name production hosts), `gamegate doctor`
+/// passes every check. A documented production setting that doctor would
+/// refuse fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_production_config_passes_every_check() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/CONFIGURATION.md"
+    ))
+    .unwrap();
+    let section = docs
+        .split("## Example: production")
+        .nth(1)
+        .expect("the production example");
+    let toml_text = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("its TOML block");
+    let secrets = toml_text.matches("CHANGE_ME").count();
+    let (mut config, unknown) = Config::from_toml_str(toml_text, Vec::new()).expect("it parses");
+    assert!(unknown.is_empty());
+
+    // This machine's stand-ins for the production hosts.
+    let token = gamegate::keygen::api_key();
+    let bot = FakeBotApi::start(&[]).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        gate_on(c, &bot);
+        c.game_server.auth_token = token.clone();
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let domain = config.nginx.server_name.clone();
+    let (cert, key) = certificate(dir.path(), "prod", &[&domain], -1, 90);
+    let mut replaced = 0;
+    let mut fill = |value: &mut String, with: String| {
+        assert!(value.contains("CHANGE_ME"), "{value:?} is no placeholder");
+        *value = with;
+        replaced += 1;
+    };
+    fill(&mut config.database.url, app.config.database.url.clone());
+    fill(&mut config.analytics.url, app.config.analytics.url.clone());
+    fill(&mut config.game_server.auth_token, token.clone());
+    fill(&mut config.edge.api_keys[0], gamegate::keygen::api_key());
+    fill(&mut config.telegram.bot_token, BOT_TOKEN.into());
+    fill(&mut config.admin.tokens[0], gamegate::keygen::api_key());
+    assert_eq!(
+        replaced, secrets,
+        "every CHANGE_ME is a secret filled in here"
+    );
+    config.game_server.addr = app.mock.local_addr().to_string();
+    config.telegram.api_base = bot.base();
+    config.telegram.chat_id = app.config.telegram.chat_id.clone();
+    config.nginx.tls_certificate = cert.display().to_string();
+    config.nginx.tls_certificate_key = key.display().to_string();
+    config.log.access_log = dir.path().join("access.log").display().to_string();
+    config.backup.dir = dir.path().join("backups").display().to_string();
+    gamegate::backup::run(
+        &config,
+        &BackupArgs {
+            out: None,
+            analytics_out: None,
+        },
+    )
+    .await
+    .expect("backup runs");
+
+    let report = doctor::run(&config, &[]).await;
+    let text = report.to_text();
+    for check in &report.checks {
+        assert_eq!(check.outcome, Outcome::Pass, "{text}");
+    }
+    for secret in [&token, &config.edge.api_keys[0], &config.admin.tokens[0]] {
+        assert!(!text.contains(secret.as_str()));
+    }
+    app.stop().await;
+}
