@@ -517,7 +517,9 @@ impl Site {
         // The configured name, not $host: a client's Host header must not
         // choose where it is redirected. 308 keeps a POST a POST, as
         // gamegate's own redirect listener; the named location swaps nginx's
-        // HTML page for a JSON body and keeps the status and `Location`.
+        // HTML page for a JSON body and keeps the status and `Location`
+        // (`error_page` without `=code` keeps the 308; its `return 200` only
+        // supplies the body — `return 308 TEXT` would take TEXT as the URL).
         let origin = format!("https://{}{port}", self.server_name);
         writeln!(
             o,
