@@ -40,6 +40,7 @@ const LIST_KEYS: &[&str] = &[
     "analytics.ingest_tokens",
     "edge.ban_ignore",
     "admin.tokens",
+    "nginx.stats_upstreams",
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
@@ -610,6 +611,20 @@ pub struct NginxConfig {
     /// Served at `/.well-known/acme-challenge/` on the HTTP server so certbot
     /// `--webroot` renewals work through the redirect.
     pub acme_webroot: String,
+    // Statistics in the production topology, TLS graded (docs/EDGE.md#nginx-in-front).
+    /// `HOST:PORT` of the statistics upstream (`serve stats`, or Traefik in
+    /// front of it); nginx sends it only `GET /stats/players/{login}`,
+    /// `/stats/leaderboard`, `/stats/summary` and `/ml/predict`.
+    pub stats_upstreams: Vec<String>,
+    /// OCSP stapling (`ssl_stapling`, `ssl_stapling_verify`): `"auto"` (on
+    /// for Let's Encrypt's files, i.e. `tls_certificate` empty; off for a
+    /// certificate of your own), `"on"` or `"off"`. nginx ignores it, with a
+    /// warning, for a certificate that names no OCSP responder.
+    pub ocsp_stapling: String,
+    /// CA certificates nginx verifies OCSP answers with
+    /// (`ssl_trusted_certificate`). Empty: Let's Encrypt's `chain.pem` when
+    /// `tls_certificate` is empty, else `tls_certificate` itself (a full chain).
+    pub tls_trusted_certificate: String,
 }
 
 impl Default for NginxConfig {
@@ -625,6 +640,9 @@ impl Default for NginxConfig {
             access_log: "/var/log/nginx/gamegate-access.log".into(),
             error_log: "/var/log/nginx/gamegate-error.log".into(),
             acme_webroot: "/var/www/letsencrypt".into(),
+            stats_upstreams: vec!["10.8.0.2:1010".into()],
+            ocsp_stapling: "auto".into(),
+            tls_trusted_certificate: String::new(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The shipped nginx config and fail2ban filter against the real programs:
 //! `gamegate render nginx|fail2ban` (the real binary) → a real nginx on
 //! loopback with a self-signed certificate → a real `gamegate all` upstream;
-//! then `fail2ban-regex` over the access log nginx wrote.
+//! then `fail2ban-regex` over the access log nginx wrote; and sslyze grading
+//! both TLS endpoints (gamegate's own and nginx) against Mozilla's profile.
 //!
-//! Needs nginx, fail2ban and openssl (`.ci/run` installs them). Without them
-//! the suite is skipped with a notice — except under `CI`, where it fails.
+//! Needs nginx, fail2ban, openssl and sslyze (`.ci/run` installs them).
+//! Without them the suite is skipped with a notice — except under `CI`,
+//! where it fails.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,11 @@ const KEY2: &str = "Second+Key/0123.456789abc=";
 const ORIGIN: &str = "https://site.example";
 const REGISTER_BURST: u32 = 3;
 const STATUS_BURST: u32 = 3;
+const STATS_BURST: u32 = 3;
+/// The sslyze the suite is written against (`.ci/run` installs it).
+const SSLYZE_INSTALL: &str = "pip install sslyze==6.3.1";
+/// Two years: Mozilla's HSTS recommendation, which SSL Labs grades A+.
+const HSTS_MIN_AGE: u64 = 63_072_000;
 
 struct Tools {
     nginx: PathBuf,
@@ -208,7 +215,10 @@ async fn start_gamegate(dir: &Path, extra_env: &[(&str, &str)]) -> (Child, Socke
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.trim_start().strip_prefix("public") {
                 let url = rest.split_whitespace().next().unwrap();
-                return url.trim_start_matches("http://").parse().unwrap();
+                let host = url
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://");
+                return host.parse().unwrap();
             }
         }
         panic!("gamegate all exited before printing its public address");
@@ -332,6 +342,8 @@ register_per_minute = 10
 register_burst = {REGISTER_BURST}
 status_per_minute = 60
 status_burst = {STATUS_BURST}
+stats_per_minute = 60
+stats_burst = {STATS_BURST}
 [nginx]
 server_name = "localhost"
 listen_https = ["127.0.0.1:{https_port}"]
@@ -340,6 +352,7 @@ tls_certificate = "{cert}"
 tls_certificate_key = "{key}"
 register_upstreams = ["{upstream}"]
 status_upstreams = ["{upstream}"]
+stats_upstreams = ["{upstream}"]
 access_log = "{d}/access.log"
 error_log = "{d}/error.log"
 acme_webroot = "{d}/acme"
@@ -533,20 +546,149 @@ acme_webroot = "{d}/acme"
     .await
     .assert_error(413, "payload_too_large");
 
-    // Plain HTTP redirects to the TLS port, to the configured name.
-    let r = reqwest::Client::builder()
+    // The public statistics: answered through nginx with their own limit
+    // (60/min, burst 3: four at once), GET only; the private routes of the
+    // statistics service and the operator's routes never leave nginx.
+    let mut codes = Vec::new();
+    for _ in 0..STATS_BURST + 8 {
+        let r = c.send(c.req(Method::GET, "/stats/leaderboard")).await;
+        if r.status == 429 {
+            r.assert_error(429, "rate_limited");
+            assert_eq!(r.header("retry-after"), Some("1"), "60 s / 60");
+            codes.push(429);
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.json().is_object(), "{}", r.body);
+        codes.push(200);
+    }
+    assert_eq!(
+        codes.last(),
+        Some(&429),
+        "nginx limits /stats/leaderboard: {codes:?}"
+    );
+    assert!(codes.len() >= 5, "four at once: {codes:?}");
+    // Their own zone: the status budget was spent above, the stats one now;
+    // /ml/predict has a third.
+    let r = c
+        .send(c.req(Method::GET, "/ml/predict?login=Hero_01"))
+        .await;
+    assert_ne!(r.status, 429, "{}", r.body);
+    assert_ne!(r.status, 404, "{}", r.body);
+    c.send(c.req(Method::POST, "/stats/leaderboard"))
+        .await
+        .assert_error(405, "method_not_allowed");
+    let battle = json!({"battle_id": 9_000_001, "players": []});
+    for (method, path) in [
+        (Method::POST, "/stats/battles"),
+        (Method::GET, "/stats/registrations"),
+        (Method::GET, "/stats/top-telegram"),
+        (Method::GET, "/ml/anomalies"),
+        (Method::GET, "/admin/dashboard"),
+        (Method::GET, "/metrics"),
+        (Method::GET, "/internal/health"),
+        (
+            Method::GET,
+            "/stats/players/a%2F..%2F..%2Fadmin%2Fdashboard",
+        ),
+    ] {
+        let r = c
+            .send(
+                c.req(method.clone(), path)
+                    .header("authorization", "Bearer gamegate-dev-token")
+                    .json(&battle),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+        r.assert_error(404, "not_found");
+        assert_eq!(
+            r.header("strict-transport-security"),
+            Some("max-age=63072000"),
+            "{path}"
+        );
+    }
+
+    // Paths nginx normalises into a public route are refused too: nginx
+    // would pass them on as written. Sent raw (an HTTP client resolves the
+    // dot segments itself).
+    for path in [
+        "/admin/../stats/leaderboard",
+        "/stats/players/x/../../../admin/dashboard",
+        "/metrics/../stats/summary",
+        "/ml/predict/../../stats/summary",
+    ] {
+        let out = StdCommand::new(&t.openssl)
+            .args([
+                "s_client",
+                "-quiet",
+                "-connect",
+                &format!("127.0.0.1:{https_port}"),
+            ])
+            .args(["-servername", "localhost"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                write!(
+                    child.stdin.take().unwrap(),
+                    "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                )?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        let answer = String::from_utf8_lossy(&out.stdout);
+        assert!(answer.starts_with("HTTP/1.1 404 "), "{path}: {answer}");
+        assert!(
+            answer.contains(r#""detail":"not_found""#),
+            "{path}: {answer}"
+        );
+    }
+
+    // Plain HTTP redirects to the TLS port, to the configured name: a JSON
+    // 308, as gamegate's own redirect listener (a POST stays a POST).
+    let plain = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap()
-        .get(format!("http://127.0.0.1:{http_port}/api/server/status"))
+        .unwrap();
+    for (method, path) in [
+        (Method::GET, "/api/server/status"),
+        (Method::POST, "/api/register?x=1"),
+    ] {
+        let r = plain
+            .request(method, format!("http://127.0.0.1:{http_port}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(
+            r.headers()[LOCATION],
+            format!("https://localhost:{https_port}{path}").as_str()
+        );
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"ok": false, "redirect": format!("https://localhost:{https_port}")})
+        );
+    }
+    // certbot's challenge is still served from the webroot over plain HTTP.
+    std::fs::create_dir_all(dir.join("acme/.well-known/acme-challenge")).unwrap();
+    std::fs::write(
+        dir.join("acme/.well-known/acme-challenge/token-1"),
+        "token-1.thumbprint",
+    )
+    .unwrap();
+    let r = plain
+        .get(format!(
+            "http://127.0.0.1:{http_port}/.well-known/acme-challenge/token-1"
+        ))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
-    assert_eq!(
-        r.headers()[LOCATION],
-        format!("https://localhost:{https_port}/api/server/status").as_str()
-    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "token-1.thumbprint");
 
     // TLS 1.2 and 1.3 only. SECLEVEL=0 lets the client offer TLS 1.1, so the
     // refusal is the server's.
@@ -915,4 +1057,221 @@ error_log = "{d}/error.log"
         site_lines, 5,
         "only the wrong-key requests are the site's:\n{log}"
     );
+}
+
+/// A test CA and a 1-day certificate for `localhost` (and 127.0.0.1) it
+/// signed, by the openssl CLI: (CA, certificate, key). sslyze is given the
+/// CA (`--certinfo_ca_file`), so the certificate checks of Mozilla's
+/// profile run too instead of failing on an untrusted self-signed one.
+fn ca_signed_certificate(t: &Tools, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca-key.pem"));
+    let (cert, key, csr) = (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("cert.csr"),
+    );
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+    run(StdCommand::new(&t.openssl)
+        .args(["req", "-x509", "-nodes", "-days", "2"])
+        .args(ec)
+        .args(["-subj", "/CN=gamegate test CA"])
+        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        .arg("-keyout")
+        .arg(&ca_key)
+        .arg("-out")
+        .arg(&ca));
+    run(StdCommand::new(&t.openssl)
+        .args(["req", "-new", "-nodes"])
+        .args(ec)
+        .args(["-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    let ext = dir.join("cert.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n\
+         authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
+    )
+    .unwrap();
+    run(StdCommand::new(&t.openssl)
+        .args(["x509", "-req", "-days", "1", "-set_serial", "2"])
+        .arg("-in")
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca)
+        .arg("-CAkey")
+        .arg(&ca_key)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert));
+    (ca, cert, key)
+}
+
+/// `sslyze --mozilla_config=intermediate` against `localhost:port`: its
+/// verdict must be "compliant" (exit status 0). That covers the protocol
+/// versions, the cipher suites of TLS 1.2 and 1.3, the key-exchange groups,
+/// the ECDH sizes, the certificate (key type, signature, lifetime, the chain
+/// to the test CA) and the known vulnerabilities. sslyze 6 leaves HSTS out of
+/// its verdict, so the header it read (`--http_headers`) is checked here:
+/// `max-age` at least two years. Not checked here: OCSP stapling (the test CA
+/// runs no responder) and trust by public CAs.
+fn sslyze_intermediate(sslyze: &Path, ca: &Path, port: u16, dir: &Path, name: &str) {
+    let json_out = dir.join(format!("sslyze-{name}.json"));
+    let out = StdCommand::new(sslyze)
+        .args(["--mozilla_config=intermediate", "--http_headers"])
+        .arg(format!("--certinfo_ca_file={}", ca.display()))
+        .arg(format!("--json_out={}", json_out.display()))
+        .arg(format!("localhost:{port}{{127.0.0.1}}"))
+        .output()
+        .expect("sslyze runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(&format!("localhost:{port}: OK - Compliant.")),
+        "{name}: not compliant with Mozilla's intermediate profile ({}):\n{text}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&json_out).unwrap()).unwrap();
+    let scan = &report["server_scan_results"][0]["scan_result"];
+    let hsts = &scan["http_headers"]["result"]["strict_transport_security_header"];
+    let max_age = hsts["max_age"].as_u64();
+    assert!(
+        max_age.is_some_and(|age| age >= HSTS_MIN_AGE),
+        "{name}: HSTS {hsts}"
+    );
+    let curves: Vec<&str> = scan["elliptic_curves"]["result"]["supported_curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(curves, ["X25519", "secp256r1", "secp384r1"], "{name}");
+    let summary: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("Supported curves:") || l.contains("Max Age:") || l.contains("Compliant")
+        })
+        .map(str::trim)
+        .collect();
+    eprintln!("sslyze {name}: {summary:?}");
+}
+
+/// Offers h2 in ALPN (the client asks for h2 and HTTP/1.1).
+fn offers_h2(t: &Tools, port: u16) -> bool {
+    let out = StdCommand::new(&t.openssl)
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", "localhost", "-alpn", "h2,http/1.1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("ALPN protocol: h2")
+}
+
+/// Both TLS endpoints — gamegate's own listener (`gamegate all` with TLS) and
+/// the rendered nginx in front of a gamegate — pass sslyze's check against
+/// Mozilla's intermediate profile, send HSTS of at least two years and
+/// `nosniff`, and offer HTTP/2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_tls_endpoints_pass_sslyze_against_mozilla_intermediate() {
+    let Some(t) = tools() else { return };
+    let Some(sslyze) = required(which(&["sslyze"]), "sslyze", SSLYZE_INSTALL) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (ca, cert, key) = ca_signed_certificate(&t, dir);
+
+    // (a) gamegate's own TLS listener.
+    let tls_dir = dir.join("tls");
+    std::fs::create_dir(&tls_dir).unwrap();
+    let (_tls_gamegate, tls_addr) = start_gamegate(
+        &tls_dir,
+        &[
+            ("GAMEGATE_HTTP__TLS_CERT_FILE", cert.to_str().unwrap()),
+            ("GAMEGATE_HTTP__TLS_KEY_FILE", key.to_str().unwrap()),
+        ],
+    )
+    .await;
+
+    // (b) the rendered nginx in front of a plain gamegate.
+    let (_gamegate, upstream) = start_gamegate(dir, &[]).await;
+    let https_port = free_port();
+    let config = dir.join("gamegate.toml");
+    let d = dir.display();
+    std::fs::write(
+        &config,
+        format!(
+            r#"[edge]
+api_keys = ["{KEY}"]
+[nginx]
+server_name = "localhost"
+listen_https = ["127.0.0.1:{https_port}"]
+listen_http = []
+tls_certificate = "{cert}"
+tls_certificate_key = "{key}"
+ocsp_stapling = "on"
+tls_trusted_certificate = "{ca}"
+register_upstreams = ["{upstream}"]
+status_upstreams = ["{upstream}"]
+stats_upstreams = ["{upstream}"]
+access_log = "{d}/access.log"
+error_log = "{d}/error.log"
+"#,
+            cert = cert.display(),
+            key = key.display(),
+            ca = ca.display(),
+        ),
+    )
+    .unwrap();
+    let site = dir.join("site.conf");
+    render(&["nginx", "--out", site.to_str().unwrap()], &config);
+    let text = std::fs::read_to_string(&site).unwrap();
+    assert!(text.contains("ssl_stapling on;"), "{text}");
+    let conf = main_conf(dir, &site);
+    nginx_t(&t, dir, &conf);
+    let mut cmd = StdCommand::new(&t.nginx);
+    nginx_args(&mut cmd, dir, &conf, false);
+    let _nginx = Nginx(cmd.spawn().expect("nginx starts"));
+    wait_for_port(https_port).await;
+
+    let ca_cert = reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(ca_cert)
+        .resolve("localhost", ([127, 0, 0, 1], https_port).into())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    for (name, port, path) in [
+        ("gamegate", tls_addr.port(), "/api/server/status"),
+        ("nginx", https_port, "/api/server/status"),
+        ("nginx", https_port, "/nope"),
+    ] {
+        // The certificate verifies against the test CA: the handshake the
+        // scan grades is a real one.
+        let r = http
+            .get(format!("https://localhost:{port}{path}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            r.status() == 200 || path == "/nope",
+            "{name}: {}",
+            r.status()
+        );
+        let hsts = r.headers()["strict-transport-security"].to_str().unwrap();
+        let age: u64 = hsts
+            .strip_prefix("max-age=")
+            .and_then(|a| a.split(';').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: {hsts}"));
+        assert!(age >= HSTS_MIN_AGE, "{name}: {hsts}");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{name}");
+        assert!(offers_h2(&t, port), "{name} does not offer h2");
+    }
+
+    sslyze_intermediate(&sslyze, &ca, tls_addr.port(), dir, "gamegate");
+    sslyze_intermediate(&sslyze, &ca, https_port, dir, "nginx");
 }

@@ -1092,10 +1092,10 @@ fn status_workflow(net: &Net) {
         let https = format!("https://{SERVER_NAME}/api/server/status");
         assert_eq!(
             (r.status.as_u16(), r.header("location")),
-            (301, Some(https.as_str()))
+            (308, Some(https.as_str()))
         );
         hop(&format!(
-            "http://{SERVER_NAME}/api/server/status → 301 {https}"
+            "http://{SERVER_NAME}/api/server/status → 308 {https}"
         ));
     });
 }

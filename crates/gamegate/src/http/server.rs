@@ -802,6 +802,69 @@ mod tests {
         assert!(!out_of_descriptors(&aborted));
     }
 
+    /// The `ServerConfig` axum-server builds for a TLS listener (rustls'
+    /// ring provider with its defaults) offers exactly Mozilla's intermediate
+    /// profile: TLS 1.2 and 1.3, ECDHE AEAD suites only, the groups X25519,
+    /// P-256 and P-384, and h2 in ALPN. A provider with other defaults (a
+    /// post-quantum hybrid group, a CBC suite) fails here before sslyze
+    /// (tests/nginx.rs) has to find it.
+    #[tokio::test]
+    async fn the_tls_listener_offers_mozilla_intermediate_only() {
+        use rustls::{CipherSuite, NamedGroup, ProtocolVersion};
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let tls = RustlsConfig::from_pem(
+            cert.cert.pem().into_bytes(),
+            cert.key_pair.serialize_pem().into_bytes(),
+        )
+        .await
+        .unwrap();
+        let config = tls.get_inner();
+        let provider = config.crypto_provider();
+        let groups: Vec<NamedGroup> = provider.kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            groups,
+            [
+                NamedGroup::X25519,
+                NamedGroup::secp256r1,
+                NamedGroup::secp384r1
+            ]
+        );
+        let intermediate = [
+            CipherSuite::TLS13_AES_128_GCM_SHA256,
+            CipherSuite::TLS13_AES_256_GCM_SHA384,
+            CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ];
+        for suite in &provider.cipher_suites {
+            assert!(
+                intermediate.contains(&suite.suite()),
+                "{:?} is outside the profile",
+                suite.suite()
+            );
+        }
+        // rustls knows no version before 1.2; both are on.
+        let versions: std::collections::BTreeSet<u16> = provider
+            .cipher_suites
+            .iter()
+            .map(|s| u16::from(s.version().version))
+            .collect();
+        assert_eq!(
+            versions,
+            [ProtocolVersion::TLSv1_2, ProtocolVersion::TLSv1_3]
+                .map(u16::from)
+                .into()
+        );
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+    }
+
     #[test]
     fn the_refusal_keeps_hyper_s_head_with_the_json_body() {
         let head =

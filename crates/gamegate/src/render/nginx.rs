@@ -28,6 +28,27 @@ const CORS_ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 const CORS_EXPOSE_HEADERS: &str = "Retry-After";
 const CORS_MAX_AGE: &str = "600";
 
+/// `Strict-Transport-Security` of the TLS server: two years, as gamegate's
+/// own TLS listener sends ([`crate::http::server::HSTS`]).
+const HSTS: &str = crate::http::server::HSTS;
+
+/// Mozilla's "intermediate" profile (ssl-config.mozilla.org, version 5.7)
+/// without its two DHE suites: those need `ssl_dhparam`, and every client
+/// that could use them also speaks ECDHE. TLS 1.3 suites are OpenSSL's
+/// defaults, which are the profile's.
+const CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:\
+ECDHE-RSA-CHACHA20-POLY1305";
+/// The profile's key-exchange groups, in its order.
+const ECDH_CURVES: &str = "X25519:prime256v1:secp384r1";
+
+/// The public statistics routes nginx forwards, as the upstream must see
+/// them: matched against the request line as the client sent it, since
+/// nginx passes that on unchanged. Anything else under `/stats/`, `/ml/`,
+/// `/admin/`, `/internal/` or `/metrics` never leaves nginx.
+const STATS_REQUEST_URI: &str = r"^/stats/(leaderboard|summary|players/[^/?]+)(\?|$)";
+const PREDICT_REQUEST_URI: &str = r"^/ml/predict(\?|$)";
+
 /// Everything the renderer inserts, checked.
 struct Site {
     lang: Lang,
@@ -39,6 +60,7 @@ struct Site {
     certificate_key: String,
     register_upstreams: Vec<String>,
     status_upstreams: Vec<String>,
+    stats_upstreams: Vec<String>,
     access_log: String,
     error_log: String,
     acme_webroot: String,
@@ -47,6 +69,12 @@ struct Site {
     cors: Cors,
     register_limit: Option<(u32, u32)>,
     status_limit: Option<(u32, u32)>,
+    /// `edge.stats_per_minute` / `edge.stats_burst`.
+    stats_limit: Option<(u32, u32)>,
+    /// `edge.predict_per_minute` / `edge.predict_burst`.
+    predict_limit: Option<(u32, u32)>,
+    /// `ssl_trusted_certificate` when OCSP stapling is on.
+    ocsp_trusted: Option<String>,
     /// `edge.site_key_per_minute` / `edge.site_key_burst`.
     site_key_limit: Option<(u32, u32)>,
     /// `edge.ipv6_prefix`, a multiple of 16 here.
@@ -89,6 +117,25 @@ impl Site {
         let lets_encrypt = |file: &str| format!("/etc/letsencrypt/live/{server_name}/{file}");
         let certificate = non_empty_or(&n.tls_certificate, || lets_encrypt("fullchain.pem"));
         let certificate_key = non_empty_or(&n.tls_certificate_key, || lets_encrypt("privkey.pem"));
+        let own_certificate = !n.tls_certificate.trim().is_empty();
+        let stapling = match n.ocsp_stapling.trim() {
+            "auto" => !own_certificate,
+            "on" => true,
+            "off" => false,
+            other => bail!("nginx.ocsp_stapling = {other:?}: use \"auto\", \"on\" or \"off\""),
+        };
+        let ocsp_trusted = stapling.then(|| {
+            non_empty_or(&n.tls_trusted_certificate, || {
+                if own_certificate {
+                    certificate.clone()
+                } else {
+                    lets_encrypt("chain.pem")
+                }
+            })
+        });
+        if let Some(path) = &ocsp_trusted {
+            check_path("nginx.tls_trusted_certificate", path)?;
+        }
         for (what, path) in [
             ("nginx.tls_certificate", &certificate),
             ("nginx.tls_certificate_key", &certificate_key),
@@ -102,6 +149,7 @@ impl Site {
         for (what, list) in [
             ("nginx.register_upstreams", &n.register_upstreams),
             ("nginx.status_upstreams", &n.status_upstreams),
+            ("nginx.stats_upstreams", &n.stats_upstreams),
         ] {
             if list.is_empty() {
                 bail!("{what}: at least one HOST:PORT is needed");
@@ -165,6 +213,7 @@ impl Site {
             certificate_key,
             register_upstreams: n.register_upstreams.clone(),
             status_upstreams: n.status_upstreams.clone(),
+            stats_upstreams: n.stats_upstreams.clone(),
             access_log: n.access_log.clone(),
             error_log: n.error_log.clone(),
             acme_webroot: n.acme_webroot.clone(),
@@ -178,6 +227,9 @@ impl Site {
             cors,
             register_limit: limit(e.register_per_minute, e.register_burst),
             status_limit: limit(e.status_per_minute, e.status_burst),
+            stats_limit: limit(e.stats_per_minute, e.stats_burst),
+            predict_limit: limit(e.predict_per_minute, e.predict_burst),
+            ocsp_trusted,
             site_key_limit: limit(e.site_key_per_minute, e.site_key_burst),
             ipv6_prefix: e.ipv6_prefix,
             body_limit: config.http.body_limit_bytes,
@@ -204,6 +256,7 @@ impl Site {
         for (name, servers) in [
             ("gamegate_register", &self.register_upstreams),
             ("gamegate_status", &self.status_upstreams),
+            ("gamegate_stats", &self.stats_upstreams),
         ] {
             writeln!(o, "upstream {name} {{")?;
             for s in servers {
@@ -310,6 +363,8 @@ impl Site {
                 self.register_limit,
             ),
             ("gamegate_status", "$gamegate_client", self.status_limit),
+            ("gamegate_stats", "$gamegate_client", self.stats_limit),
+            ("gamegate_predict", "$gamegate_client", self.predict_limit),
             // All requests of one valid key together; other requests have an
             // empty key, which nginx does not count.
             (
@@ -334,12 +389,25 @@ impl Site {
         for (path, limit) in [
             ("/api/register", self.register_limit),
             ("/api/server/status", self.status_limit),
+            ("/stats/leaderboard", self.stats_limit),
+            ("/stats/summary", self.stats_limit),
+            ("~^/stats/players/", self.stats_limit),
+            ("/ml/predict", self.predict_limit),
         ] {
             if let Some((per_minute, _)) = limit {
                 writeln!(o, "    {path} {};", 60u32.div_ceil(per_minute).max(1))?;
             }
         }
-        writeln!(o, "}}\n")
+        writeln!(o, "}}\n")?;
+        writeln!(
+            o,
+            "# 1 for the public statistics routes as the client wrote them (nginx\n\
+             # forwards the request line unchanged, not the path it matched on)."
+        )?;
+        writeln!(
+            o,
+            "map $request_uri $gamegate_stats_uri {{\n    default 0;\n    \"~{STATS_REQUEST_URI}\" 1;\n    \"~{PREDICT_REQUEST_URI}\" 1;\n}}\n"
+        )
     }
 
     fn write_key_map(&self, o: &mut String) -> std::fmt::Result {
@@ -396,7 +464,7 @@ impl Site {
         let mut add = |name: &str, value: &str| {
             h += &format!("{indent}add_header {name} \"{value}\" always;\n");
         };
-        add("Strict-Transport-Security", "max-age=31536000");
+        add("Strict-Transport-Security", HSTS);
         add("X-Content-Type-Options", "nosniff");
         match &self.cors {
             Cors::Off => {}
@@ -447,18 +515,28 @@ impl Site {
             self.acme_webroot
         )?;
         // The configured name, not $host: a client's Host header must not
-        // choose where it is redirected.
+        // choose where it is redirected. 308 keeps a POST a POST, as
+        // gamegate's own redirect listener; the named location swaps nginx's
+        // HTML page for a JSON body and keeps the status and `Location`
+        // (`error_page` without `=code` keeps the 308; its `return 200` only
+        // supplies the body — `return 308 TEXT` would take TEXT as the URL).
+        let origin = format!("https://{}{port}", self.server_name);
         writeln!(
             o,
-            "    location / {{\n        return 301 https://{}{port}$request_uri;\n    }}\n}}\n",
-            self.server_name
+            "    location / {{\n        error_page 308 @gamegate_308;\n        \
+             return 308 {origin}$request_uri;\n    }}\n\
+             \x20   location @gamegate_308 {{\n        types {{}}\n        default_type application/json;\n        \
+             return 200 '{{\"ok\":false,\"redirect\":\"{origin}\"}}';\n    }}\n}}\n"
         )
     }
 
     fn write_tls_server(&self, o: &mut String) -> std::fmt::Result {
         writeln!(o, "server {{")?;
+        // `listen … http2` rather than `http2 on;`: Debian 12's nginx 1.22
+        // knows only the former; nginx 1.25.1 and later accept it with a
+        // deprecation warning.
         for l in &self.listen_https {
-            writeln!(o, "    listen {l} ssl;")?;
+            writeln!(o, "    listen {l} ssl http2;")?;
         }
         writeln!(
             o,
@@ -470,15 +548,26 @@ impl Site {
             "    ssl_certificate {};\n    ssl_certificate_key {};",
             self.certificate, self.certificate_key
         )?;
-        // Mozilla's "intermediate" profile: TLS 1.2 and 1.3 only.
-        o.push_str(
+        // Mozilla's "intermediate" profile: TLS 1.2 and 1.3, ECDHE only.
+        writeln!(
+            o,
             "    ssl_protocols TLSv1.2 TLSv1.3;\n\
-             \x20   ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384;\n\
+             \x20   ssl_ciphers {CIPHERS};\n\
+             \x20   ssl_ecdh_curve {ECDH_CURVES};\n\
              \x20   ssl_prefer_server_ciphers off;\n\
              \x20   ssl_session_cache shared:gamegate_tls:10m;\n\
              \x20   ssl_session_timeout 1d;\n\
-             \x20   ssl_session_tickets off;\n\n",
-        );
+             \x20   ssl_session_tickets off;"
+        )?;
+        if let Some(trusted) = &self.ocsp_trusted {
+            // nginx.ocsp_stapling; nginx resolves the responder named in the
+            // certificate when it loads this file.
+            writeln!(
+                o,
+                "    ssl_stapling on;\n    ssl_stapling_verify on;\n    ssl_trusted_certificate {trusted};"
+            )?;
+        }
+        o.push('\n');
         writeln!(
             o,
             "    access_log {} gamegate;\n    error_log {} warn;\n",
@@ -559,6 +648,7 @@ impl Site {
             ("400 414 494 497", "@gamegate_400"),
             ("403", "@gamegate_403"),
             ("404", "@gamegate_404"),
+            ("405", "@gamegate_405"),
             ("413", "@gamegate_413"),
             ("429", "@gamegate_429"),
             ("500", "@gamegate_500"),
@@ -607,6 +697,24 @@ impl Site {
              \x20       proxy_pass http://gamegate_status;\n    }}\n",
             limit = limit("gamegate_status", self.status_limit)
         )?;
+        // The public statistics: GET only, each group with its own per-client
+        // limit, and only the request lines the map lets through (a path
+        // nginx normalised into one of these is still refused).
+        for (location, zone, zone_limit) in [
+            ("= /stats/leaderboard", "gamegate_stats", self.stats_limit),
+            ("= /stats/summary", "gamegate_stats", self.stats_limit),
+            ("^~ /stats/players/", "gamegate_stats", self.stats_limit),
+            ("= /ml/predict", "gamegate_predict", self.predict_limit),
+        ] {
+            writeln!(
+                o,
+                "    location {location} {{\n\
+                 \x20       if ($gamegate_stats_uri != 1) {{\n            return 404;\n        }}\n\
+                 \x20       if ($request_method !~ ^(GET|HEAD)$) {{\n            return 405;\n        }}\n\
+                 {limit}\x20       proxy_pass http://gamegate_stats;\n    }}\n",
+                limit = limit(zone, zone_limit)
+            )?;
+        }
         // The edge's own liveness (API.md §1), answered without the upstream.
         writeln!(
             o,
@@ -625,6 +733,7 @@ impl Site {
             ("@gamegate_400", 400, ErrorCode::InvalidJson),
             ("@gamegate_403", 403, ErrorCode::InvalidApiKey),
             ("@gamegate_404", 404, ErrorCode::NotFound),
+            ("@gamegate_405", 405, ErrorCode::MethodNotAllowed),
             ("@gamegate_413", 413, ErrorCode::PayloadTooLarge),
             ("@gamegate_429", 429, ErrorCode::RateLimited),
             ("@gamegate_500", 500, ErrorCode::InternalError),
@@ -634,6 +743,11 @@ impl Site {
         ] {
             let body = json_body(code, self.lang).map_err(|_| std::fmt::Error)?;
             writeln!(o, "    location {name} {{")?;
+            if code == ErrorCode::MethodNotAllowed {
+                // Only the statistics routes answer 405: they are GET only.
+                o.push_str(&self.common_headers("        "));
+                writeln!(o, "        add_header Allow \"GET, HEAD\" always;")?;
+            }
             if code == ErrorCode::RateLimited {
                 o.push_str(&self.common_headers("        "));
                 writeln!(
@@ -744,8 +858,8 @@ mod tests {
         let text = render(&config()).unwrap();
         for needle in [
             "server 10.8.0.2:1010;",
-            "listen 443 ssl;",
-            "listen [::]:443 ssl;",
+            "listen 443 ssl http2;",
+            "listen [::]:443 ssl http2;",
             "listen 80;",
             "server_name api.example.com;",
             "ssl_certificate /etc/letsencrypt/live/api.example.com/fullchain.pem;",
@@ -759,7 +873,10 @@ mod tests {
             "access_log /var/log/nginx/gamegate-access.log gamegate;",
             "client_max_body_size 16384;",
             "server_tokens off;",
-            "return 301 https://api.example.com$request_uri;",
+            "return 308 https://api.example.com$request_uri;",
+            "error_page 308 @gamegate_308;",
+            r#"return 200 '{"ok":false,"redirect":"https://api.example.com"}';"#,
+            "location ^~ /.well-known/acme-challenge/ {",
             "proxy_set_header X-Forwarded-For $remote_addr;",
             "proxy_set_header X-Real-IP $remote_addr;",
             "/api/register 6;",
@@ -771,6 +888,96 @@ mod tests {
         // Nothing trusted by default: no real_ip directives at all.
         assert!(!text.contains("set_real_ip_from"), "{text}");
         assert!(!text.contains("real_ip_header"), "{text}");
+    }
+
+    #[test]
+    fn tls_follows_mozilla_intermediate_without_dhe() {
+        let text = render(&config()).unwrap();
+        for needle in [
+            "ssl_protocols TLSv1.2 TLSv1.3;",
+            "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+             ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+             ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;",
+            "ssl_ecdh_curve X25519:prime256v1:secp384r1;",
+            "ssl_prefer_server_ciphers off;",
+            "ssl_session_tickets off;",
+            "add_header Strict-Transport-Security \"max-age=63072000\" always;",
+            "add_header X-Content-Type-Options \"nosniff\" always;",
+            // Let's Encrypt's files by default: stapling on, verified with its chain.
+            "ssl_stapling on;",
+            "ssl_stapling_verify on;",
+            "ssl_trusted_certificate /etc/letsencrypt/live/api.example.com/chain.pem;",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert!(!text.contains(":DHE-"), "{text}");
+        assert!(!text.contains("max-age=31536000"), "{text}");
+
+        // A certificate of one's own: off unless asked for, then verified
+        // with that file (a full chain) or the configured CA file.
+        let mut c = config();
+        c.nginx.tls_certificate = "/etc/ssl/site/fullchain.pem".into();
+        c.nginx.tls_certificate_key = "/etc/ssl/site/key.pem".into();
+        assert!(!render(&c).unwrap().contains("ssl_stapling"));
+        c.nginx.ocsp_stapling = "on".into();
+        let text = render(&c).unwrap();
+        assert!(text.contains("ssl_trusted_certificate /etc/ssl/site/fullchain.pem;"));
+        c.nginx.tls_trusted_certificate = "/etc/ssl/site/ca.pem".into();
+        assert!(
+            render(&c)
+                .unwrap()
+                .contains("ssl_trusted_certificate /etc/ssl/site/ca.pem;")
+        );
+        c.nginx.ocsp_stapling = "off".into();
+        c.nginx.tls_certificate = String::new();
+        assert!(!render(&c).unwrap().contains("ssl_stapling"));
+        c.nginx.ocsp_stapling = "yes".into();
+        assert!(err(&c).contains("nginx.ocsp_stapling"), "{}", err(&c));
+        c.nginx.ocsp_stapling = "on".into();
+        c.nginx.tls_trusted_certificate = "/etc/ssl/ca.pem; ssl_stapling off".into();
+        assert!(
+            err(&c).contains("nginx.tls_trusted_certificate"),
+            "{}",
+            err(&c)
+        );
+    }
+
+    #[test]
+    fn only_the_public_statistics_reach_the_stats_upstream_with_their_own_limits() {
+        let mut c = config();
+        c.nginx.stats_upstreams = vec!["10.8.0.2:1011".into(), "10.8.0.3:1011".into()];
+        let text = render(&c).unwrap();
+        for needle in [
+            "upstream gamegate_stats {\n    server 10.8.0.2:1011;\n    server 10.8.0.3:1011;",
+            "limit_req_zone $gamegate_client zone=gamegate_stats:10m rate=60r/m;",
+            "limit_req_zone $gamegate_client zone=gamegate_predict:10m rate=30r/m;",
+            "location = /stats/leaderboard {",
+            "location = /stats/summary {",
+            "location ^~ /stats/players/ {",
+            "location = /ml/predict {",
+            "limit_req zone=gamegate_stats burst=20 nodelay;",
+            "limit_req zone=gamegate_predict burst=10 nodelay;",
+            "/stats/leaderboard 1;",
+            "~^/stats/players/ 1;",
+            "/ml/predict 2;",
+            "add_header Allow \"GET, HEAD\" always;",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+        assert_eq!(text.matches("proxy_pass http://gamegate_stats;").count(), 4);
+        for private in [
+            "/stats/battles",
+            "/stats/registrations",
+            "/admin",
+            "/metrics",
+            "/internal",
+        ] {
+            assert!(!text.contains(private), "{private} routed:\n{text}");
+        }
+        c.edge.predict_per_minute = 0;
+        assert!(!render(&c).unwrap().contains("zone=gamegate_predict"));
+        c.nginx.stats_upstreams.clear();
+        assert!(err(&c).contains("nginx.stats_upstreams"), "{}", err(&c));
     }
 
     #[test]
@@ -931,9 +1138,10 @@ mod tests {
         c.nginx.listen_https = vec!["127.0.0.1:8443".into()];
         c.edge.status_per_minute = 0;
         let text = render(&c).unwrap();
-        assert!(text.contains("return 301 https://api.example.com:8443$request_uri;"));
+        assert!(text.contains("return 308 https://api.example.com:8443$request_uri;"));
+        assert!(text.contains(r#""redirect":"https://api.example.com:8443"}"#));
         assert!(!text.contains("zone=gamegate_status"), "{text}");
-        assert!(text.contains("listen 127.0.0.1:8443 ssl;"));
+        assert!(text.contains("listen 127.0.0.1:8443 ssl http2;"));
         c.nginx.listen_https = vec!["443; evil".into()];
         assert!(err(&c).contains("nginx.listen_https"));
     }
