@@ -4,7 +4,7 @@
 //! ```text
 //! test client ──HTTPS──▶ host_server: nginx (rendered site, TLS) on 127.0.0.1:443
 //!                           │ wg 10.8.0.1  (boringtun; veth 172.30.8.0/30 is only its underlay)
-//!                           ├──▶ wg_client  10.8.0.2: serve register :8080, serve status :8081,
+//!                           ├──▶ wg_client  10.8.0.2: serve register :8080, serve status :8081, serve stats :8084,
 //!                           │                          gameserver-mock 127.0.0.1:5190
 //!                           └──▶ wg_client2 10.8.0.3: serve register :8080, gameserver-mock
 //!                                   (veth 172.30.8.4/30)      both on one SQLite file
@@ -57,6 +57,9 @@ const PUBLIC_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 const WG_HOST: Ipv4Addr = Ipv4Addr::new(10, 8, 0, 1);
 const REGISTER_PORT: u16 = 8080;
 const STATUS_PORT: u16 = 8081;
+const STATS_PORT: u16 = 8084;
+const INGEST_TOKEN: &str = "topology-ingest-token-0123456789";
+const ADMIN_TOKEN: &str = "topology-admin-token-0123456789ab";
 const GAME_PORT: u16 = 5190;
 const WG_PORT: u16 = 51820;
 const REGISTER_PER_MINUTE: u32 = 10;
@@ -651,6 +654,7 @@ fn seed_topology_nginx_wireguard_split_services() {
     register_workflow(&net);
     status_workflow(&net);
     limits_answer_429(&net);
+    statistics_public_ingestion_and_dashboard_private(&net);
     tunnel_carried_the_traffic(&t, &net, transfer_before);
     second_upstream_takes_over(&mut topo, &net);
     refusals_never_reached_the_services(&mut topo);
@@ -728,9 +732,13 @@ fn write_config(topo: &Topology, api_key: &str, db_url: &str) -> PathBuf {
 url = "{db_url}"
 [analytics]
 url = "sqlite://{d}/analytics.db"
+ingest_tokens = ["{INGEST_TOKEN}"]
+[admin]
+tokens = ["{ADMIN_TOKEN}"]
 [services]
 register_addr = "{wg1}:{REGISTER_PORT}"
 status_addr = "{wg1}:{STATUS_PORT}"
+stats_addr = "{wg1}:{STATS_PORT}"
 [game_server]
 addr = "127.0.0.1:{GAME_PORT}"
 auth_token = "{GAME_TOKEN}"
@@ -752,6 +760,7 @@ tls_certificate = "{d}/cert.pem"
 tls_certificate_key = "{d}/key.pem"
 register_upstreams = ["{wg1}:{REGISTER_PORT}", "{wg2}:{REGISTER_PORT}"]
 status_upstreams = ["{wg1}:{STATUS_PORT}"]
+stats_upstreams = ["{wg1}:{STATS_PORT}"]
 access_log = "{d}/nginx-access.log"
 error_log = "{d}/nginx-error.log"
 acme_webroot = "{d}/acme"
@@ -910,6 +919,9 @@ fn start_services(topo: &mut Topology, config: &Path, client_ns: &[String]) {
             ("GAMEGATE_EDGE__TRUSTED_PROXIES", WG_HOST.to_string()),
             ("GAMEGATE_EDGE__REGISTER_PER_MINUTE", "0".into()),
             ("GAMEGATE_EDGE__STATUS_PER_MINUTE", "0".into()),
+            ("GAMEGATE_EDGE__STATS_PER_MINUTE", "0".into()),
+            ("GAMEGATE_EDGE__PREDICT_PER_MINUTE", "0".into()),
+            ("GAMEGATE_EDGE__NOT_FOUND_PER_MINUTE", "0".into()),
             ("GAMEGATE_LOG__LEVEL", "warn".into()),
         ];
         let mock = ["gameserver-mock", "--listen", &game];
@@ -919,7 +931,8 @@ fn start_services(topo: &mut Topology, config: &Path, client_ns: &[String]) {
         let mut ports = vec![REGISTER_PORT];
         if i == 0 {
             topo.spawn(ns, "status-wg_client", bin, &["serve", "status"], &env);
-            ports.push(STATUS_PORT);
+            topo.spawn(ns, "stats-wg_client", bin, &["serve", "stats"], &env);
+            ports.extend([STATUS_PORT, STATS_PORT]);
         }
         for port in ports {
             let addr = SocketAddr::from((c.wg, port));
@@ -982,7 +995,7 @@ fn services_only_through_the_tunnel(t: &Tools, net: &Net) {
         c1.wg, net.wg_host_if
     ));
     in_netns(&net.host_ns, || async {
-        for port in [REGISTER_PORT, STATUS_PORT, GAME_PORT] {
+        for port in [REGISTER_PORT, STATUS_PORT, STATS_PORT, GAME_PORT] {
             let underlay = SocketAddr::from((c1.underlay_client, port));
             let got = connect(underlay, Duration::from_secs(2)).await;
             assert_eq!(got, Connect::Refused, "{underlay} from host_server");
@@ -1001,7 +1014,7 @@ fn services_only_through_the_tunnel(t: &Tools, net: &Net) {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
-        for port in [REGISTER_PORT, STATUS_PORT] {
+        for port in [REGISTER_PORT, STATUS_PORT, STATS_PORT] {
             let url = format!("http://{}:{port}/internal/health", c1.wg);
             let r = http.get(&url).send().await.unwrap();
             assert_eq!(r.status(), 200, "{url}");
@@ -1138,6 +1151,110 @@ fn limits_answer_429(net: &Net) {
         assert!(refused >= REGISTER_BURST, "429 after only {refused}");
         hop(&format!(
             "register flood without a key from 127.0.0.67: {refused} × 403, then 429 rate_limited"
+        ));
+    });
+}
+
+/// The statistics service: the game server posts battles over the tunnel
+/// (its token), the site reads the public statistics through nginx, and
+/// neither ingestion nor the dashboard is reachable from the internet; the
+/// dashboard opens on the private side with the operator's token only.
+fn statistics_public_ingestion_and_dashboard_private(net: &Net) {
+    let stats = format!("http://{}:{STATS_PORT}", CLIENTS[0].wg);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let battle = json!([{
+        "id": 4242, "mode": "pvp", "started_at": now - 600, "duration_secs": 300,
+        "participants": [
+            {"login": "Topo_A", "team": 1, "won": true, "kills": 3, "deaths": 1,
+             "damage_dealt": 900, "damage_taken": 300, "level": 10},
+            {"login": "Topo_B", "team": 2, "won": false, "kills": 1, "deaths": 3,
+             "damage_dealt": 300, "damage_taken": 900, "level": 10}
+        ]
+    }]);
+    // The private side: the game server on the WG_CLIENT's network.
+    in_netns(&net.client_ns[0], || async {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let posted = http
+            .post(format!("{stats}/stats/battles"))
+            .bearer_auth(INGEST_TOKEN)
+            .json(&battle)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 200, "{:?}", posted.text().await);
+        let refused = http
+            .get(format!("{stats}/admin/dashboard"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+        assert!(refused.headers().contains_key("www-authenticate"));
+        let shown = http
+            .get(format!("{stats}/admin/dashboard"))
+            .basic_auth("operator", Some(ADMIN_TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(shown.status(), 200);
+        hop(&format!(
+            "wg_client → {stats}: POST /stats/battles with the ingest token 200; /admin/dashboard 401 without the admin token, 200 with it"
+        ));
+    });
+    // The public side: through nginx.
+    in_netns(&net.host_ns, || async {
+        let site = net.site(70);
+        let board = site
+            .send(
+                site.http
+                    .get(format!("https://{SERVER_NAME}/stats/players/topo_a")),
+            )
+            .await;
+        assert_eq!(board.status, 200, "{}", board.body);
+        assert_eq!(board.json()["login"], json!("Topo_A"), "{}", board.body);
+        let leaderboard = site
+            .send(
+                site.http
+                    .get(format!("https://{SERVER_NAME}/stats/leaderboard")),
+            )
+            .await;
+        assert_eq!(leaderboard.status, 200, "{}", leaderboard.body);
+        let ingest = site
+            .send(
+                site.http
+                    .post(format!("https://{SERVER_NAME}/stats/battles"))
+                    .bearer_auth(INGEST_TOKEN)
+                    .json(&battle),
+            )
+            .await;
+        let dashboard = site
+            .send(
+                site.http
+                    .get(format!("https://{SERVER_NAME}/admin/dashboard"))
+                    .basic_auth("operator", Some(ADMIN_TOKEN)),
+            )
+            .await;
+        for (what, answer) in [
+            ("POST /stats/battles", &ingest),
+            ("GET /admin/dashboard", &dashboard),
+        ] {
+            assert!(
+                [404, 405].contains(&answer.status.as_u16()),
+                "{what} through nginx: {} {}",
+                answer.status,
+                answer.body
+            );
+        }
+        hop(&format!(
+            "site → nginx: /stats/players/topo_a and /stats/leaderboard 200; POST /stats/battles {} and /admin/dashboard {} even with the tokens",
+            ingest.status.as_u16(),
+            dashboard.status.as_u16()
         ));
     });
 }
