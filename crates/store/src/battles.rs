@@ -627,20 +627,7 @@ impl<'a> BattleLog<'a> {
     /// How many stored battles are synthetic (ids below zero, see
     /// [`demo_id`]).
     pub async fn count_demo_battles(&self) -> Result<u64, StoreError> {
-        self.db
-            .bounded(async {
-                let query = Query::select()
-                    .expr(Expr::col(Battles::Id).count())
-                    .from(Battles::Table)
-                    .and_where(Expr::col(Battles::Id).lt(0))
-                    .take();
-                let n = self
-                    .db
-                    .fetch_all(&query, |r| r.try_get::<i64, _>(0))
-                    .await?;
-                Ok(Ord::max(n.first().copied().unwrap_or(0), 0) as u64)
-            })
-            .await
+        self.count(Some(Expr::col(Battles::Id).lt(0))).await
     }
 
     /// Deletes every synthetic battle (ids below zero) and its participants
@@ -669,13 +656,22 @@ impl<'a> BattleLog<'a> {
         Ok(removed)
     }
 
+    /// How many battles are stored, real and synthetic.
     pub async fn count_battles(&self) -> Result<u64, StoreError> {
+        self.count(None).await
+    }
+
+    /// `COUNT(*)` of the battles matching `condition` (all when `None`).
+    async fn count(&self, condition: Option<SimpleExpr>) -> Result<u64, StoreError> {
         self.db
             .bounded(async {
-                let query = Query::select()
+                let mut query = Query::select()
                     .expr(Expr::col(Battles::Id).count())
                     .from(Battles::Table)
                     .take();
+                if let Some(condition) = condition {
+                    query.and_where(condition);
+                }
                 let n = self
                     .db
                     .fetch_all(&query, |r| r.try_get::<i64, _>(0))
