@@ -152,6 +152,12 @@ pub struct HttpConfig {
     /// client (log files, the listeners, DNS, the Bot API, SQLite's journal
     /// files): connection caps are computed so these stay available.
     pub descriptor_reserve: u32,
+    // Rolling restarts (docs/UPGRADING.md).
+    /// On SIGTERM/Ctrl-C, how long the listeners still accept and serve new
+    /// connections before they close and in-flight requests drain: time for
+    /// a load balancer to take this replica out, so no connection is reset in
+    /// the listen backlog. 0: close at once. At most 60 000.
+    pub shutdown_delay_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -174,6 +180,7 @@ impl Default for HttpConfig {
             body_read_timeout_ms: 15_000,
             http2_cleartext: false,
             descriptor_reserve: 64,
+            shutdown_delay_ms: 1_000,
         }
     }
 }
@@ -1270,6 +1277,12 @@ impl Config {
             bail!(
                 "http.max_connections_per_ip, http.admin_max_connections, http.idle_timeout_ms \
                  and http.body_read_timeout_ms must be above 0"
+            );
+        }
+        if self.http.shutdown_delay_ms > 60_000 {
+            bail!(
+                "http.shutdown_delay_ms must be at most 60000, got {}",
+                self.http.shutdown_delay_ms
             );
         }
         if self.backup.max_age_hours == 0 {

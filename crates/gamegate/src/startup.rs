@@ -542,6 +542,7 @@ impl Application {
                     + config.body_read_timeout()
                     + config.idle_timeout(),
                 drain: config.request_timeout() + std::time::Duration::from_secs(5),
+                shutdown_delay: std::time::Duration::from_millis(config.http.shutdown_delay_ms),
                 http2_cleartext: config.http.http2_cleartext,
             },
             connection_budget: format!(

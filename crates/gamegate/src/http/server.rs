@@ -73,6 +73,11 @@ pub struct ConnectionLimits {
     pub stuck_timeout: Duration,
     /// On shutdown, how long in-flight requests may still run.
     pub drain: Duration,
+    /// On shutdown, how long the listener still accepts and serves new
+    /// connections before it closes (`http.shutdown_delay_ms`): a load
+    /// balancer that has not yet taken this replica out still gets answers
+    /// instead of connections reset in the listen backlog.
+    pub shutdown_delay: Duration,
     /// HTTP/2 with prior knowledge on a listener without TLS.
     pub http2_cleartext: bool,
 }
@@ -141,12 +146,27 @@ pub async fn serve(
         tls: tls.map(|config| {
             RustlsAcceptor::new(config).handshake_timeout(limits.header_read_timeout)
         }),
-        shutdown: shutdown.clone(),
+        // The connections' own signal, given once the listener has closed.
+        shutdown: CancellationToken::new(),
     });
     let connections = TaskTracker::new();
+    // After the shutdown signal: accepting until then, `shutdown_delay` on.
+    let mut stop_at: Option<Instant> = None;
     loop {
         let accepted = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled(), if stop_at.is_none() => {
+                if limits.shutdown_delay.is_zero() {
+                    break;
+                }
+                stop_at = Some(Instant::now() + limits.shutdown_delay);
+                continue;
+            }
+            _ = async {
+                match stop_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => break,
             accepted = socket.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -170,9 +190,10 @@ pub async fn serve(
         connections.spawn(connection(shared.clone(), stream, peer, admitted));
     }
     drop(socket);
+    // Now every connection is told: idle ones close at once, busy ones
+    // within `drain` (then they are dropped).
+    shared.shutdown.cancel();
     connections.close();
-    // Every connection saw the cancellation: idle ones close at once, busy
-    // ones within `drain` (then they are dropped).
     let _ = tokio::time::timeout(limits.drain + Duration::from_secs(1), connections.wait()).await;
     Ok(())
 }

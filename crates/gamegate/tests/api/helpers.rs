@@ -108,6 +108,8 @@ pub fn test_config() -> Config {
     let mut c = Config::default();
     c.http.public_addr = "127.0.0.1:0".parse().unwrap();
     c.http.admin_addr = "127.0.0.1:0".parse().unwrap();
+    // Tests stop hundreds of apps: no load balancer to wait for.
+    c.http.shutdown_delay_ms = 0;
     c.game_server.addr = "127.0.0.1:0".into();
     c.game_server.embedded_mock = true;
     c.game_server.call_timeout_ms = 400;
