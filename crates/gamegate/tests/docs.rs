@@ -316,9 +316,26 @@ impl Session {
     /// its demo history is seeded (it seeds in the background after the banner; every
     /// session starts it on an empty analytics database).
     fn ensure_server(&mut self) {
-        if self.server.is_some() {
-            return;
+        // Free ports are picked by binding and releasing them, so another
+        // process may take one before gamegate binds it: then new ports.
+        for _ in 0..3 {
+            if self.server.is_some() {
+                return;
+            }
+            if self.try_start_server() {
+                return;
+            }
+            self.ports = Ports {
+                public: free_port(),
+                admin: free_port(),
+                game: free_port(),
+            };
         }
+        panic!("gamegate all could not bind free ports three times");
+    }
+
+    /// One start of `gamegate all`; `false` when a port was taken meanwhile.
+    fn try_start_server(&mut self) -> bool {
         let log = fs::File::create(self.path().join("server.stderr")).unwrap();
         let mut child = self
             .command(env!("CARGO_BIN_EXE_gamegate"))
@@ -340,9 +357,13 @@ impl Session {
         let deadline = Instant::now() + BLOCK_TIMEOUT;
         loop {
             if let Some(status) = server.child.try_wait().unwrap() {
+                let stderr =
+                    fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default();
+                if stderr.contains("Address already in use") {
+                    return false;
+                }
                 panic!(
-                    "gamegate all exited ({status}) before its banner was complete; stderr:\n{}",
-                    fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default()
+                    "gamegate all exited ({status}) before its banner was complete; stderr:\n{stderr}"
                 );
             }
             if server
@@ -365,6 +386,7 @@ impl Session {
             thread::sleep(Duration::from_millis(50));
         }
         self.server = Some(server);
+        true
     }
 
     /// Runs `bash OPTIONS script` here with the block timeout: (exit code, stdout+stderr).
