@@ -57,9 +57,20 @@ impl ObjectText {
     }
 }
 
+/// How deep [`repeated_key`] looks: serde_json's own recursion limit, past
+/// which it refuses to build a `Value` anyway (so such a value is refused as
+/// the wrong type, not searched). Without it, a few thousand nested arrays
+/// in a small body would overflow the stack.
+pub const MAX_DEPTH: usize = 128;
+
 /// The first key that appears twice in one object anywhere inside `value`
-/// (objects in arrays included), or `None`.
+/// (objects in arrays included) down to [`MAX_DEPTH`] levels, or `None`.
 pub fn repeated_key(value: &RawValue) -> Option<String> {
+    repeated_key_within(value, MAX_DEPTH)
+}
+
+fn repeated_key_within(value: &RawValue, depth: usize) -> Option<String> {
+    let depth = depth.checked_sub(1)?;
     let text = value.get().trim_start();
     if text.starts_with('{') {
         let Members(members) = serde_json::from_str(text).ok()?;
@@ -69,10 +80,12 @@ pub fn repeated_key(value: &RawValue) -> Option<String> {
                 return Some(key.clone());
             }
         }
-        members.iter().find_map(|(_, v)| repeated_key(v))
+        members
+            .iter()
+            .find_map(|(_, v)| repeated_key_within(v, depth))
     } else if text.starts_with('[') {
         let items: Vec<Box<RawValue>> = serde_json::from_str(text).ok()?;
-        items.iter().find_map(|v| repeated_key(v))
+        items.iter().find_map(|v| repeated_key_within(v, depth))
     } else {
         None
     }
@@ -143,6 +156,23 @@ mod tests {
             assert!(ObjectText::parse(text.as_bytes()).is_err(), "{text}");
         }
         assert!(ObjectText::parse(b"{}").unwrap().members().is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_not_searched_past_the_limit_and_never_overflows() {
+        for depth in [4_000, 100_000] {
+            let text = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+            let raw: Box<RawValue> = serde_json::from_str(&text).unwrap();
+            assert_eq!(repeated_key(&raw), None, "depth {depth}");
+        }
+        // Within the limit a repeat is still found.
+        let within = format!(
+            "{}{{\"x\":1,\"x\":2}}{}",
+            "[".repeat(MAX_DEPTH - 2),
+            "]".repeat(MAX_DEPTH - 2)
+        );
+        let raw: Box<RawValue> = serde_json::from_str(&within).unwrap();
+        assert_eq!(repeated_key(&raw).as_deref(), Some("x"));
     }
 
     #[test]

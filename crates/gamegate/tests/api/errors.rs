@@ -281,6 +281,37 @@ async fn repeated_keys_are_refused_at_every_level() {
     app.stop().await;
 }
 
+/// Thousands of nested arrays inside `telegram_auth`, in a body under the
+/// body limit: refused as the wrong type (deeper than any JSON value is
+/// built), never a crashed process — the repeated-key search once recursed
+/// once per level and overflowed the stack at about 4,000.
+#[tokio::test]
+async fn deep_nesting_inside_telegram_auth_is_refused_and_the_process_lives() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    for depth in [200, 4_000, 7_000] {
+        let body = format!(
+            r#"{{"login":"Deep","password":"secret12","gender":0,"telegram_id":5,"telegram_auth":{{"a":{}{}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let (status, answer) = post(&app, Some("application/json"), body).await;
+        assert_error(status, &answer, 422, "validation_error");
+        assert_eq!(
+            field_codes(&answer),
+            [("telegram_auth".to_owned(), "type".to_owned())],
+            "depth {depth}"
+        );
+    }
+    let (status, _) = post(
+        &app,
+        Some("application/json"),
+        r#"{"login":"Deep","password":"secret12","gender":0,"telegram_id":5}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "the process still answers");
+    app.stop().await;
+}
+
 /// 2,000 unknown keys in a body just under the 16 KiB limit: about 15.7 KB.
 fn unknown_keys_body() -> String {
     let mut body =
