@@ -391,16 +391,20 @@ impl ApiKeys {
     }
 }
 
-async fn check_key(State(edge): State<Edge>, req: Request, next: Next) -> Response {
-    let given = req
-        .headers()
-        .get(API_KEY_HEADER)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if !edge.keys.accepts(given) {
+/// The key was compared (in constant time) once, when the request's
+/// [`Client`] was resolved: its `site_key` is the answer.
+async fn check_key(State(edge): State<Edge>, mut req: Request, next: Next) -> Response {
+    if edge.client(&mut req).site_key.is_none() {
         return ApiError::new(ErrorCode::InvalidApiKey, edge.lang).into_response();
     }
     next.run(req).await
+}
+
+/// The seconds until a refused request may go again, for `Retry-After`:
+/// rounded up, at least 1 (`Retry-After: 0` invites a busy loop).
+fn retry_after_secs(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> u64 {
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 /// One route's per-client limiter, keyed by [`ClientKey`]'s address.
@@ -431,11 +435,7 @@ impl Limiter {
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
         }
-        self.limiter.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            // Rounded up, at least 1: `Retry-After: 0` invites a busy loop.
-            wait.as_secs_f64().ceil().max(1.0) as u64
-        })
+        self.limiter.check_key(&ip).map_err(retry_after_secs)
     }
 
     #[cfg(test)]
@@ -493,10 +493,7 @@ impl SiteLimits {
         let Some(limiter) = index.and_then(|i| self.per_key.get(i)) else {
             return Ok(());
         };
-        limiter.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs_f64().ceil().max(1.0) as u64
-        })
+        limiter.check().map_err(retry_after_secs)
     }
 }
 
