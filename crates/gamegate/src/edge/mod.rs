@@ -10,11 +10,9 @@ pub mod client_ip;
 mod failure_tracker;
 pub mod jail;
 mod key_file;
+pub mod limiter;
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::bail;
 use axum::Router;
@@ -23,8 +21,6 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use gamegate_domain::{ErrorCode, Lang};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -32,6 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub use client_ip::{Client, ClientKey};
 pub use jail::{Jail, JailSettings};
 pub use key_file::{key_file_path, load_or_create_key};
+pub use limiter::{Limiter, SiteLimits};
 
 use crate::config::Config;
 use crate::http::ApiError;
@@ -400,57 +397,13 @@ async fn check_key(State(edge): State<Edge>, mut req: Request, next: Next) -> Re
     next.run(req).await
 }
 
-/// The seconds until a refused request may go again, for `Retry-After`:
-/// rounded up, at least 1 (`Retry-After: 0` invites a busy loop).
-fn retry_after_secs(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> u64 {
-    let wait = not_until.wait_time_from(DefaultClock::default().now());
-    wait.as_secs_f64().ceil().max(1.0) as u64
-}
-
-/// One route's per-client limiter, keyed by [`ClientKey`]'s address.
-pub struct Limiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    burst: u32,
-    checks: AtomicU64,
-}
-
-/// Forgets idle clients every this many checks, so memory stays bounded.
-const RETAIN_EVERY: u64 = 4096;
-
-impl Limiter {
-    /// `None` when `per_minute` is 0 (off).
-    fn new(per_minute: u32, burst: u32) -> Option<Self> {
-        let rate = NonZeroU32::new(per_minute)?;
-        let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        Some(Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst_nz)),
-            burst: burst_nz.get(),
-            checks: AtomicU64::new(0),
-        })
-    }
-
-    /// `Err(seconds to wait)` when `ip` is over its limit.
-    fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-        }
-        self.limiter.check_key(&ip).map_err(retry_after_secs)
-    }
-
-    #[cfg(test)]
-    fn tracked(&self) -> usize {
-        self.limiter.len()
-    }
-}
-
 async fn rate_limit(
     State((edge, limiter)): State<(Edge, Arc<Limiter>)>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let client = edge.client(&mut req);
-    match limiter.check(client.key.0) {
+    match limiter.check(client.key.0).await {
         Ok(()) => next.run(req).await,
         Err(retry_after) => limited(edge.lang, limiter.burst, retry_after),
     }
@@ -466,35 +419,6 @@ fn limited(lang: Lang, burst: u32, retry_after: u64) -> Response {
     headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
     headers.insert("ratelimit-reset", HeaderValue::from(retry_after));
     response
-}
-
-/// The aggregate limit of each site key (`edge.site_key_per_minute`): what a
-/// leaked key can do, whatever players it names.
-pub struct SiteLimits {
-    per_key: Vec<DefaultDirectRateLimiter>,
-    burst: u32,
-}
-
-impl SiteLimits {
-    /// `None` when `per_minute` is 0 (off) or there is no key.
-    fn new(per_minute: u32, burst: u32, keys: usize) -> Option<Self> {
-        let rate = NonZeroU32::new(per_minute)?;
-        let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(rate).allow_burst(burst_nz);
-        (keys > 0).then(|| Self {
-            per_key: (0..keys).map(|_| RateLimiter::direct(quota)).collect(),
-            burst: burst_nz.get(),
-        })
-    }
-
-    /// `Err(seconds to wait)` when key `index` is over its limit; requests
-    /// without a valid key pass (the key check refuses them).
-    fn check(&self, index: Option<usize>) -> Result<(), u64> {
-        let Some(limiter) = index.and_then(|i| self.per_key.get(i)) else {
-            return Ok(());
-        };
-        limiter.check().map_err(retry_after_secs)
-    }
 }
 
 /// Marks a `429` of a site key's aggregate limit: the player it named did
@@ -538,38 +462,5 @@ mod tests {
         assert_eq!(keys.position(b"first-key-0123456"), Some(0));
         assert_eq!(keys.position(b"second-key-012345"), Some(1));
         assert_eq!(keys.position(b"third-key-0123456"), None);
-    }
-
-    #[test]
-    fn a_site_key_has_one_budget_for_all_its_players() {
-        let limits = SiteLimits::new(60, 3, 2).unwrap();
-        for _ in 0..3 {
-            assert!(limits.check(Some(0)).is_ok());
-        }
-        assert!(limits.check(Some(0)).is_err());
-        assert!(limits.check(Some(1)).is_ok(), "another key has its own");
-        assert!(
-            limits.check(None).is_ok(),
-            "no key: the key check refuses it"
-        );
-        assert!(SiteLimits::new(0, 3, 2).is_none(), "0 per minute is off");
-    }
-
-    #[test]
-    fn the_limiter_allows_the_burst_then_asks_to_wait() {
-        let limiter = Limiter::new(60, 3).unwrap();
-        let a: IpAddr = "198.51.100.1".parse().unwrap();
-        let b: IpAddr = "198.51.100.2".parse().unwrap();
-        for _ in 0..3 {
-            assert!(limiter.check(a).is_ok());
-        }
-        let wait = limiter.check(a).unwrap_err();
-        assert!((1..=2).contains(&wait), "{wait}");
-        assert!(
-            limiter.check(b).is_ok(),
-            "another client has its own budget"
-        );
-        assert_eq!(limiter.tracked(), 2);
-        assert!(Limiter::new(0, 5).is_none(), "0 per minute is off");
     }
 }
