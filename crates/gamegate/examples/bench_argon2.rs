@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
+use gamegate::app::hashing::PasswordHasher;
 use gamegate::config::PasswordHashConfig;
-use gamegate::hashing::PasswordHasher;
 use gamegate_domain::Password;
 
 #[tokio::main(flavor = "current_thread")]

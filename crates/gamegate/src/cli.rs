@@ -75,12 +75,12 @@ pub enum Command {
     /// Admin reports over the accounts database (registrations per hour or day, top Telegram ids).
     Report {
         #[command(subcommand)]
-        report: crate::report_cmd::ReportCommand,
+        report: crate::commands::report::ReportCommand,
     },
     /// Write configuration for the software around gamegate from this configuration (docs/EDGE.md).
     Render {
         #[command(subcommand)]
-        target: crate::render::RenderTarget,
+        target: crate::commands::render::RenderTarget,
     },
     /// Print generated documentation (e.g. `gamegate docs errors > docs/ERRORS.md`).
     Docs {
@@ -92,7 +92,7 @@ pub enum Command {
     Healthcheck {
         /// Which process to ask; the URL comes from its listener in the config.
         #[arg(long, value_enum, default_value = "all")]
-        service: crate::healthcheck::Target,
+        service: crate::commands::healthcheck::Target,
         /// Ask this URL instead (e.g. https://NAME:8080/internal/health with TLS on).
         #[arg(long)]
         url: Option<String>,
@@ -100,22 +100,22 @@ pub enum Command {
     /// New secrets: an API key, or a WireGuard key pair.
     Keygen {
         #[command(subcommand)]
-        key: crate::keygen::KeygenCommand,
+        key: crate::commands::keygen::KeygenCommand,
     },
     /// Battle logs in the analytics database: import a JSONL file, generate synthetic ones.
     Battles {
         #[command(subcommand)]
-        cmd: crate::battles_cmd::BattlesCommand,
+        cmd: crate::commands::battles::BattlesCommand,
     },
     /// Player ratings in the analytics database.
     Ratings {
         #[command(subcommand)]
-        cmd: crate::battles_cmd::RatingsCommand,
+        cmd: crate::commands::battles::RatingsCommand,
     },
     /// Win prediction: held-out evaluation.
     Ml {
         #[command(subcommand)]
-        cmd: crate::battles_cmd::MlCommand,
+        cmd: crate::commands::battles::MlCommand,
     },
     /// Check this configuration against the production checklist: one line per
     /// item (✓/✗/–) with the reason and the fix; exit 1 when an item fails.
@@ -125,15 +125,15 @@ pub enum Command {
         json: bool,
         /// Leave out a check that belongs to another host (e.g. `certificate` on the WG_CLIENT).
         #[arg(long, value_enum)]
-        skip: Vec<crate::doctor::CheckId>,
+        skip: Vec<crate::commands::doctor::CheckId>,
     },
     /// Online copy of each SQLite database into backup.dir (mode 0600, retention
     /// backup.keep); for MySQL/PostgreSQL prints the dump recipe and exits 1.
-    Backup(crate::backup::BackupArgs),
+    Backup(crate::commands::backup::BackupArgs),
     /// The ban jail's bans in the accounts database: list, add, remove.
     Ban {
         #[command(subcommand)]
-        ban: crate::ban_cmd::BanCommand,
+        ban: crate::commands::ban::BanCommand,
     },
 }
 
@@ -191,20 +191,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GameserverMock { listen, state } => run_mock(config, listen, state).await,
         Command::Migrate => migrate(config).await,
         Command::Report { report } => {
-            let text = crate::report_cmd::run(&config, report).await?;
+            let text = crate::commands::report::run(&config, report).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
         Command::Healthcheck { service, url } => {
             let url = match url {
                 Some(url) => url,
-                None => crate::healthcheck::default_url(&config, service)?,
+                None => crate::commands::healthcheck::default_url(&config, service)?,
             };
-            crate::healthcheck::run(&url).await
+            crate::commands::healthcheck::run(&url).await
         }
-        Command::Keygen { key } => crate::keygen::run(key),
+        Command::Keygen { key } => crate::commands::keygen::run(key),
         Command::Doctor { json, skip } => {
-            let report = crate::doctor::run(&config, &skip).await;
+            let report = crate::commands::doctor::run(&config, &skip).await;
             let text = match json {
                 true => format!("{:#}\n", report.to_json()),
                 false => report.to_text(),
@@ -218,43 +218,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup(args) => {
-            let outcomes = crate::backup::run(&config, &args).await?;
-            let (text, all_copied) = crate::backup::describe(&outcomes, &config);
+            let outcomes = crate::commands::backup::run(&config, &args).await?;
+            let (text, all_copied) = crate::commands::backup::describe(&outcomes, &config);
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             if !all_copied {
                 anyhow::bail!("not every database was backed up (see the recipe above)");
             }
             Ok(())
         }
-        Command::Render { target } => crate::render::run(&config, target),
+        Command::Render { target } => crate::commands::render::run(&config, target),
         Command::Docs { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Battles { cmd } => {
-            use crate::battles_cmd::BattlesCommand;
+            use crate::commands::battles::BattlesCommand;
             let text = match cmd {
                 BattlesCommand::Import {
                     file,
                     batch,
                     allow_partial,
-                } => crate::battles_cmd::import(&config, &file, batch, allow_partial).await?,
-                BattlesCommand::PurgeDemo => crate::battles_cmd::purge_demo(&config).await?,
+                } => crate::commands::battles::import(&config, &file, batch, allow_partial).await?,
+                BattlesCommand::PurgeDemo => crate::commands::battles::purge_demo(&config).await?,
                 BattlesCommand::Synth { set, out, truth } => {
-                    crate::battles_cmd::synthesize(&config, &set, out.as_deref(), truth.as_deref())
-                        .await?
+                    crate::commands::battles::synthesize(
+                        &config,
+                        &set,
+                        out.as_deref(),
+                        truth.as_deref(),
+                    )
+                    .await?
                 }
             };
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
         Command::Ratings {
-            cmd: crate::battles_cmd::RatingsCommand::Rebuild,
+            cmd: crate::commands::battles::RatingsCommand::Rebuild,
         } => {
-            let text = crate::battles_cmd::rebuild(&config).await?;
+            let text = crate::commands::battles::rebuild(&config).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
         Command::Ml {
             cmd:
-                crate::battles_cmd::MlCommand::Evaluate {
+                crate::commands::battles::MlCommand::Evaluate {
                     file,
                     truth,
                     synthetic,
@@ -262,7 +267,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     holdout,
                 },
         } => {
-            let text = crate::battles_cmd::ml_evaluate(
+            let text = crate::commands::battles::ml_evaluate(
                 file.as_deref(),
                 truth.as_deref(),
                 synthetic,
@@ -273,7 +278,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ban { ban } => {
-            let text = crate::ban_cmd::run(&config, ban).await?;
+            let text = crate::commands::ban::run(&config, ban).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }

@@ -2,27 +2,21 @@
 //!
 //! The binary (`main.rs`) only parses the command line; everything else is
 //! here so the integration tests start exactly what production runs.
+//!
+//! Rooms (docs/ARCHITECTURE.md): [`app`] — the application layer (the
+//! registration saga, the reconciler, caches, Telegram, hashing, metrics);
+//! [`http`] — listeners, handlers and the edge; [`commands`] — one module per
+//! operator command, imported only by [`cli`]; bootstrap at the root
+//! ([`config`], [`startup`], [`telemetry`], [`descriptors`]).
 
-pub mod backup;
-pub mod ban_cmd;
-pub mod battles_cmd;
+pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod descriptors;
-pub mod doctor;
-pub mod edge;
-pub mod hashing;
-pub mod healthcheck;
 pub mod http;
-pub mod keygen;
-pub mod metrics;
-pub mod reconciler;
-pub mod registration;
-pub mod render;
-pub mod report_cmd;
+pub mod shared;
 pub mod startup;
-pub mod status_cache;
-pub mod telegram;
 pub mod telemetry;
 
 pub use config::Config;

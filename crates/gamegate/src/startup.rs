@@ -12,17 +12,17 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app::hashing::PasswordHasher;
+use crate::app::metrics::Metrics;
+use crate::app::reconciler::Reconciler;
+use crate::app::registration::Registrar;
+use crate::app::status_cache::StatusCache;
+use crate::app::telegram::Telegram;
 use crate::config::Config;
-use crate::edge::{Edge, Jail, JailSettings};
-use crate::hashing::PasswordHasher;
 use crate::http::access_log::{self, AccessLog};
+use crate::http::edge::{Edge, Jail, JailSettings};
 use crate::http::server::{CertificateFiles, ConnectionLimits};
 use crate::http::{self, AdminState, Common};
-use crate::metrics::Metrics;
-use crate::reconciler::Reconciler;
-use crate::registration::Registrar;
-use crate::status_cache::StatusCache;
-use crate::telegram::Telegram;
 
 /// What one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -686,7 +686,7 @@ impl Application {
             }
         }
         let key = self.edge.as_ref().map(|edge| match edge.key_source() {
-            crate::edge::KeySource::File(path) => {
+            crate::http::edge::KeySource::File(path) => {
                 let key = edge.generated_key().unwrap_or_default();
                 out += &format!(
                     "  {:<9} {key}   (generated, kept in {})\n",
@@ -695,11 +695,11 @@ impl Application {
                 );
                 format!("'X-API-Key: {key}'")
             }
-            crate::edge::KeySource::Configured => {
+            crate::http::edge::KeySource::Configured => {
                 out += &format!("  {:<9} from edge.api_keys\n", "api key");
                 "\"X-API-Key: $GAMEGATE_API_KEY\"".to_owned()
             }
-            crate::edge::KeySource::Upstream => {
+            crate::http::edge::KeySource::Upstream => {
                 out += &format!(
                     "  {:<9} checked upstream (edge.keys_checked_upstream)\n",
                     "api key"
@@ -791,7 +791,7 @@ impl Application {
                     let seeded = match Database::connect(&url, &settings).await {
                         Ok(seed_db) => {
                             let seeded =
-                                crate::battles_cmd::seed_if_empty(&seed_db, 200, 5_000).await;
+                                crate::app::battle_import::seed_if_empty(&seed_db, 200, 5_000).await;
                             seed_db.close().await;
                             seeded
                         }
@@ -897,7 +897,7 @@ fn running_bans(jail: &Jail) -> String {
     if bans.is_empty() {
         return String::new();
     }
-    let now = crate::registration::unix_now();
+    let now = crate::app::registration::unix_now();
     let mut out = String::new();
     for (net, until) in &bans {
         let net = gamegate_store::bans::canonical_net(*net);

@@ -215,7 +215,7 @@ fn printing_to_stdout_and_refusing_tests_without_a_rules_file() {
 
     let json_text = ok(&mut gamegate(&config, &["grafana-dashboard", "--out", "-"]));
     let dashboard: Value = serde_json::from_str(&json_text).unwrap();
-    assert_eq!(dashboard, gamegate::render::grafana::dashboard());
+    assert_eq!(dashboard, gamegate::commands::render::grafana::dashboard());
     let file = dir.path().join("dash.json");
     let said = ok(gamegate(&config, &["grafana-dashboard", "--out"]).arg(&file));
     assert!(said.contains("import it in Grafana"), "{said}");
@@ -495,14 +495,16 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     // that only have samples after an event this scenario does not cause
     // (no Telegram gate is configured) must at least be declared.
     let event_only = ["gamegate_telegram_calls_total"];
-    let dashboard = gamegate::render::grafana::dashboard();
-    let rules: serde_norway::Value =
-        serde_norway::from_str(&gamegate::render::prometheus::render(&Config::default()).unwrap())
-            .unwrap();
-    let mut queries: Vec<(String, String)> = gamegate::render::grafana::queries(&dashboard)
-        .into_iter()
-        .map(|q| ("dashboard".to_owned(), q))
-        .collect();
+    let dashboard = gamegate::commands::render::grafana::dashboard();
+    let rules: serde_norway::Value = serde_norway::from_str(
+        &gamegate::commands::render::prometheus::render(&Config::default()).unwrap(),
+    )
+    .unwrap();
+    let mut queries: Vec<(String, String)> =
+        gamegate::commands::render::grafana::queries(&dashboard)
+            .into_iter()
+            .map(|q| ("dashboard".to_owned(), q))
+            .collect();
     for rule in rules["groups"][0]["rules"].as_sequence().unwrap() {
         queries.push((
             rule["alert"].as_str().unwrap().to_owned(),

@@ -38,8 +38,8 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::edge::client_ip;
-use crate::metrics::{LogClassLabels, Metrics};
+use crate::app::metrics::{LogClassLabels, Metrics};
+use crate::http::edge::client_ip;
 
 /// How often the writer writes what has been buffered.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
@@ -272,7 +272,7 @@ async fn log_request(State(log): State<AccessLog>, mut req: Request, next: Next)
     // log bans the player's address, never the site's.
     let client = response
         .extensions()
-        .get::<crate::edge::Client>()
+        .get::<crate::http::edge::Client>()
         .map_or(client, |c| c.ip);
     let status = response.status().as_u16();
     let line = format_line(&Entry {

@@ -14,9 +14,9 @@ use gamegate_store::Database;
 use serde_json::json;
 
 use super::{AdminAuth, Common};
-use crate::metrics::{DatabaseLabels, Unlabelled};
-use crate::registration::unix_now;
-use crate::status_cache::StatusCache;
+use crate::app::metrics::{DatabaseLabels, Unlabelled};
+use crate::app::registration::unix_now;
+use crate::app::status_cache::StatusCache;
 
 /// What a service's health and metrics report on.
 #[derive(Clone)]

@@ -22,7 +22,7 @@ use base64::Engine as _;
 use gamegate_domain::{ErrorCode, Lang};
 
 use super::ApiError;
-use crate::edge::ApiKeys;
+use crate::http::edge::ApiKeys;
 
 /// The challenge of a refused request: browsers show their login dialog.
 pub const CHALLENGE: &str = "Basic realm=\"gamegate admin\", charset=\"UTF-8\"";

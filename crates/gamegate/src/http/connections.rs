@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
-use crate::edge::client_ip::ClientKey;
-use crate::metrics::{ListenerLabels, Metrics, RefusedLabels};
+use crate::app::metrics::{ListenerLabels, Metrics, RefusedLabels};
+use crate::http::edge::client_ip::ClientKey;
 
 /// Refusals are logged at most this often, as one line with their counts.
 pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);

@@ -25,7 +25,7 @@ use gamegate_domain::ErrorCode;
 
 use super::extract::JsonObject;
 use super::{ApiError, Common};
-use crate::edge::{API_KEY_HEADER, Client, PLAYER_IP_HEADER};
+use crate::http::edge::{API_KEY_HEADER, Client, PLAYER_IP_HEADER};
 
 const PAGE_TEMPLATE: &str = include_str!("demo/index.html");
 const SCRIPT: &str = include_str!("demo/app.js");

@@ -19,7 +19,7 @@ use gamegate_domain::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{ApiError, Common};
-use crate::metrics::{HttpLabels, Route, RouteLabels};
+use crate::app::metrics::{HttpLabels, Route, RouteLabels};
 
 /// Wraps a router: panics are caught outermost, then every request is
 /// measured, then its body gets its deadline.

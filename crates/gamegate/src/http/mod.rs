@@ -7,6 +7,7 @@ pub mod admin_auth;
 pub mod connections;
 pub mod dashboard;
 pub mod demo;
+pub mod edge;
 mod error;
 mod extract;
 pub(crate) mod middleware;
@@ -25,7 +26,7 @@ pub use admin_auth::AdminAuth;
 pub use error::ApiError;
 pub use public::{edge_routes, register_routes, status_routes};
 
-use crate::metrics::Metrics;
+use crate::app::metrics::Metrics;
 
 /// What every handler may need to build an answer.
 #[derive(Clone)]

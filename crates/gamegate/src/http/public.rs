@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::extract::JsonObject;
 use super::{ApiError, Common, middleware};
-use crate::registration::Registrar;
-use crate::status_cache::StatusCache;
+use crate::app::registration::Registrar;
+use crate::app::status_cache::StatusCache;
 
 #[derive(Clone)]
 struct RegisterState {
@@ -71,7 +71,7 @@ async fn register(
         state
             .common
             .metrics
-            .registration(crate::metrics::Outcome::invalid);
+            .registration(crate::app::metrics::Outcome::invalid);
         ApiError::validation(errors, lang)
     })?;
     let login = request.login.clone();

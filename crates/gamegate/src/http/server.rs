@@ -45,8 +45,8 @@ use super::ApiError;
 use super::access_log::AccessLog;
 pub use super::connections::Gate;
 use super::connections::{Admitted, Refusal};
-use crate::edge::jail::Jail;
-use crate::metrics::{MalformedLabels, Metrics};
+use crate::app::metrics::{MalformedLabels, Metrics};
+use crate::http::edge::jail::Jail;
 
 /// The most a request's head (request line and headers) may take; more is
 /// answered `431`. nginx allows 32 KiB (`large_client_header_buffers`);
@@ -627,7 +627,7 @@ pub struct CertificateFiles {
     key: PathBuf,
     pub config: RustlsConfig,
     /// Where the certificate's expiry date is published, if anywhere.
-    metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    metrics: Option<std::sync::Arc<crate::app::metrics::Metrics>>,
 }
 
 impl CertificateFiles {
@@ -643,7 +643,7 @@ impl CertificateFiles {
         use rustls_pki_types::pem::PemObject as _;
         let pem = std::fs::read(&self.cert).ok()?;
         let der = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
-        let facts = crate::doctor::CertFacts::parse(&der).ok()?;
+        let facts = crate::shared::certificate::CertFacts::parse(&der).ok()?;
         facts.names.into_iter().find(|n| !n.starts_with('*'))
     }
 
@@ -669,7 +669,7 @@ impl CertificateFiles {
 
     /// Publishes the certificate's expiry date now and after every reload
     /// (`gamegate_tls_certificate_expiry_timestamp_seconds`).
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::app::metrics::Metrics>) -> Self {
         metrics.tls_certificate(&self.cert);
         self.metrics = Some(metrics);
         self
@@ -725,10 +725,7 @@ fn stamp(cert: &Path, key: &Path) -> [Option<(SystemTime, u64)>; 2] {
     [of(cert), of(key)]
 }
 
-/// `Strict-Transport-Security` on a TLS listener: two years, Mozilla's
-/// recommendation (<https://infosec.mozilla.org/guidelines/web_security#http-strict-transport-security>)
-/// and what SSL Labs grades A+.
-pub const HSTS: &str = "max-age=63072000";
+pub use crate::shared::HSTS;
 
 /// `router` with `Strict-Transport-Security` ([`HSTS`]) and
 /// `X-Content-Type-Options: nosniff` on every answer (a handler's own

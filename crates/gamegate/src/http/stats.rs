@@ -21,7 +21,7 @@ use gamegate_store::{Database, Ingested, LeaderboardMode, PlayerStats, StoreErro
 use serde_json::{Value, json};
 
 use super::{ApiError, Common, middleware};
-use crate::edge::ApiKeys;
+use crate::http::edge::ApiKeys;
 
 /// Most entries a leaderboard or top-telegram answer lists.
 pub const MAX_LIMIT: u64 = 100;
@@ -455,7 +455,7 @@ async fn summary(
         .iter()
         .map(|d| {
             json!({
-                "date": &crate::report_cmd::format_utc(d.day_start)[..10],
+                "date": &crate::commands::report::format_utc(d.day_start)[..10],
                 "day_start": d.day_start,
                 "battles": d.battles,
                 "active_players": d.active_players,
@@ -482,7 +482,7 @@ async fn registrations(
     let mut params = Params::parse(raw, &["since", "by"], lang);
     let window = match params.text("since") {
         None => Ok(86_400),
-        Some(text) => crate::report_cmd::parse_duration(text),
+        Some(text) => crate::commands::report::parse_duration(text),
     };
     let window = match window {
         Ok(w) if w <= MAX_REGISTRATIONS_WINDOW => w,
@@ -513,7 +513,7 @@ async fn registrations(
         .registrations_since(unix_now() - window, bucket)
         .await
         .map_err(|e| store_error(e, lang))?;
-    Ok(json_response(crate::report_cmd::registrations_json(
+    Ok(json_response(crate::commands::report::registrations_json(
         &report,
     )))
 }
@@ -535,7 +535,9 @@ async fn top_telegram(
         .top_telegram(limit)
         .await
         .map_err(|e| store_error(e, lang))?;
-    Ok(json_response(crate::report_cmd::top_telegram_json(&rows)))
+    Ok(json_response(crate::commands::report::top_telegram_json(
+        &rows,
+    )))
 }
 
 /// The token of `Authorization: Bearer <token>`, or empty.

@@ -135,7 +135,7 @@ fn with_tokens(c: &mut Config) {
 }
 
 fn battles() -> Value {
-    let now = gamegate::registration::unix_now();
+    let now = gamegate::app::registration::unix_now();
     let player = |login: &str, team: u8, won: bool| {
         json!({"login": login, "team": team, "won": won, "kills": 3, "deaths": 1,
                "damage_dealt": 500, "damage_taken": 200, "level": 10})

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use gamegate::backup::{BackupArgs, Outcome as BackupOutcome};
-use gamegate::doctor::{self, CheckId, Outcome};
+use gamegate::commands::backup::{BackupArgs, Outcome as BackupOutcome};
+use gamegate::commands::doctor::{self, CheckId, Outcome};
 use reqwest::StatusCode;
 
 use crate::doctor::run_recipe;
@@ -93,7 +93,7 @@ fn restore(backend: Backend, dump: &Path, url: &str) {
 }
 
 fn only_file(dir: &Path, prefix: &str) -> PathBuf {
-    let found = gamegate::backup::backups(dir, prefix).unwrap();
+    let found = gamegate::commands::backup::backups(dir, prefix).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     found.into_iter().next().unwrap()
 }
@@ -123,7 +123,7 @@ async fn a_backup_taken_during_registrations_restores_the_same_accounts(backend:
     let dir = tempfile::tempdir().unwrap();
     let mut config = app.config.clone();
     config.backup.dir = dir.path().join("backups").display().to_string();
-    let outcomes = gamegate::backup::run(
+    let outcomes = gamegate::commands::backup::run(
         &config,
         &BackupArgs {
             out: None,
@@ -228,7 +228,7 @@ async fn out_files_retention_and_server_backends_explained() {
 
     // --out: exactly the file named, accounts only.
     let out = dir.path().join("before-upgrade.db");
-    let outcomes = gamegate::backup::run(
+    let outcomes = gamegate::commands::backup::run(
         &config,
         &BackupArgs {
             out: Some(out.clone()),
@@ -247,7 +247,7 @@ async fn out_files_retention_and_server_backends_explained() {
     assert_eq!(n, 5, "the copy is a whole database");
     // An existing temporary name or target never yields a half file: a
     // second copy to the same name replaces it whole.
-    gamegate::backup::run(
+    gamegate::commands::backup::run(
         &config,
         &BackupArgs {
             out: Some(out.clone()),
@@ -261,7 +261,7 @@ async fn out_files_retention_and_server_backends_explained() {
     config.backup.dir = dir.path().join("b").display().to_string();
     config.backup.keep = 2;
     for _ in 0..4 {
-        gamegate::backup::run(
+        gamegate::commands::backup::run(
             &config,
             &BackupArgs {
                 out: None,
@@ -274,13 +274,13 @@ async fn out_files_retention_and_server_backends_explained() {
     }
     let b = Path::new(&config.backup.dir);
     assert_eq!(
-        gamegate::backup::backups(b, "gamegate-accounts-")
+        gamegate::commands::backup::backups(b, "gamegate-accounts-")
             .unwrap()
             .len(),
         2
     );
     assert_eq!(
-        gamegate::backup::backups(b, "gamegate-analytics-")
+        gamegate::commands::backup::backups(b, "gamegate-analytics-")
             .unwrap()
             .len(),
         2
@@ -288,7 +288,7 @@ async fn out_files_retention_and_server_backends_explained() {
 
     // A server database is not pretended to be backed up: the recipe, masked.
     config.database.url = "mysql://game:hunter2secret@db.internal:3306/game".into();
-    let outcomes = gamegate::backup::run(
+    let outcomes = gamegate::commands::backup::run(
         &config,
         &BackupArgs {
             out: None,
@@ -297,7 +297,7 @@ async fn out_files_retention_and_server_backends_explained() {
     )
     .await
     .unwrap();
-    let (text, all_copied) = gamegate::backup::describe(&outcomes, &config);
+    let (text, all_copied) = gamegate::commands::backup::describe(&outcomes, &config);
     assert!(!all_copied);
     assert!(text.contains("NOT backed up"), "{text}");
     assert!(text.contains("mysqldump --single-transaction"), "{text}");

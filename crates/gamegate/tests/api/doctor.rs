@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use gamegate::Config;
-use gamegate::backup::{BackupArgs, Outcome as BackupOutcome};
-use gamegate::doctor::{self, CheckId, Outcome, Report};
+use gamegate::commands::backup::{BackupArgs, Outcome as BackupOutcome};
+use gamegate::commands::doctor::{self, CheckId, Outcome, Report};
 use time::OffsetDateTime;
 
 use crate::helpers::{Backend, TestApp, fresh_database, spawn_app_with};
@@ -65,7 +65,7 @@ pub fn run_recipe(command: &str) {
 /// Everything a production checklist wants, on `backend`.
 pub async fn good_setup(backend: Backend) -> Option<Setup> {
     let bot = FakeBotApi::start(&[]).await;
-    let token = gamegate::keygen::api_key();
+    let token = gamegate::shared::keys::api_key();
     let app = spawn_app_with(backend, |c| {
         gate_on(c, &bot);
         c.game_server.auth_token = token.clone();
@@ -83,12 +83,12 @@ pub async fn good_setup(backend: Backend) -> Option<Setup> {
     config.nginx.server_name = DOMAIN.into();
     config.nginx.tls_certificate = cert.display().to_string();
     config.nginx.tls_certificate_key = key.display().to_string();
-    config.edge.api_keys = vec![gamegate::keygen::api_key()];
+    config.edge.api_keys = vec![gamegate::shared::keys::api_key()];
     config.edge.cors_allowed_origins = vec!["https://game.test".into()];
     config.edge.trusted_proxies = vec!["10.8.0.1".into(), "172.30.0.0/24".into()];
     config.log.access_log = "stdout".into();
     config.backup.dir = dir.path().join("backups").display().to_string();
-    let outcomes = gamegate::backup::run(
+    let outcomes = gamegate::commands::backup::run(
         &config,
         &BackupArgs {
             out: None,
@@ -268,7 +268,7 @@ async fn missing_or_weak_api_keys_fail_without_showing_them() {
         "abcabcabcabcabcabcabcabcabcabcabcabc",
     ] {
         let mut c = s.config.clone();
-        c.edge.api_keys = vec![gamegate::keygen::api_key(), weak.into()];
+        c.edge.api_keys = vec![gamegate::shared::keys::api_key(), weak.into()];
         let report = doctor::run(&c, &[]).await;
         assert_fails_alone(&report, CheckId::ApiKeys, "weak API key (key 2 of 2");
         assert!(!report.to_text().contains(weak));
@@ -514,7 +514,7 @@ async fn a_game_server_down_or_refusing_auth_fails() {
     let s = sqlite_setup().await;
     let mut c = s.config.clone();
     // A strong token, but not the one the game server knows.
-    let wrong = gamegate::keygen::api_key();
+    let wrong = gamegate::shared::keys::api_key();
     c.game_server.auth_token = wrong.clone();
     let report = doctor::run(&c, &[]).await;
     assert_fails_alone(&report, CheckId::GameServer, "refused the auth");
@@ -709,7 +709,7 @@ async fn the_binary_exits_0_when_all_pass_and_1_when_one_fails() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("mode 0600"));
     let dir = Path::new(&c.backup.dir);
     assert_eq!(
-        gamegate::backup::backups(dir, "gamegate-accounts-")
+        gamegate::commands::backup::backups(dir, "gamegate-accounts-")
             .unwrap()
             .len(),
         1
@@ -753,7 +753,7 @@ async fn the_documented_production_config_passes_every_check() {
     assert!(unknown.is_empty());
 
     // This machine's stand-ins for the production hosts.
-    let token = gamegate::keygen::api_key();
+    let token = gamegate::shared::keys::api_key();
     let bot = FakeBotApi::start(&[]).await;
     let app = spawn_app_with(Backend::Sqlite, |c| {
         gate_on(c, &bot);
@@ -773,9 +773,15 @@ async fn the_documented_production_config_passes_every_check() {
     fill(&mut config.database.url, app.config.database.url.clone());
     fill(&mut config.analytics.url, app.config.analytics.url.clone());
     fill(&mut config.game_server.auth_token, token.clone());
-    fill(&mut config.edge.api_keys[0], gamegate::keygen::api_key());
+    fill(
+        &mut config.edge.api_keys[0],
+        gamegate::shared::keys::api_key(),
+    );
     fill(&mut config.telegram.bot_token, BOT_TOKEN.into());
-    fill(&mut config.admin.tokens[0], gamegate::keygen::api_key());
+    fill(
+        &mut config.admin.tokens[0],
+        gamegate::shared::keys::api_key(),
+    );
     assert_eq!(
         replaced, secrets,
         "every CHANGE_ME is a secret filled in here"
@@ -787,7 +793,7 @@ async fn the_documented_production_config_passes_every_check() {
     config.nginx.tls_certificate_key = key.display().to_string();
     config.log.access_log = dir.path().join("access.log").display().to_string();
     config.backup.dir = dir.path().join("backups").display().to_string();
-    gamegate::backup::run(
+    gamegate::commands::backup::run(
         &config,
         &BackupArgs {
             out: None,

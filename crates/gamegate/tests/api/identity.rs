@@ -108,7 +108,7 @@ fn net(s: &str) -> IpNet {
 }
 
 fn unix_now() -> i64 {
-    gamegate::registration::unix_now()
+    gamegate::app::registration::unix_now()
 }
 
 async fn stored_bans(app: &TestApp) -> Vec<IpNet> {

@@ -36,7 +36,7 @@ fn small_jail(c: &mut Config) {
 }
 
 fn unix_now() -> i64 {
-    gamegate::registration::unix_now()
+    gamegate::app::registration::unix_now()
 }
 
 /// An address (a /32 or /128) or a network.

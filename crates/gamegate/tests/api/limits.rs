@@ -222,7 +222,7 @@ async fn seeded_analytics(dir: &tempfile::TempDir, battles: usize) -> String {
     let db = Database::connect(&url, &Default::default()).await.unwrap();
     db.migrate(MigrationSet::Analytics).await.unwrap();
     assert!(
-        gamegate::battles_cmd::seed_if_empty(&db, 300, battles)
+        gamegate::app::battle_import::seed_if_empty(&db, 300, battles)
             .await
             .unwrap()
     );

@@ -72,7 +72,9 @@ async fn a_registration_lands_in_the_database_and_on_the_game_server(backend: Ba
         .await
         .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(gamegate::hashing::PasswordHasher::verify("secret12", &hash));
+    assert!(gamegate::app::hashing::PasswordHasher::verify(
+        "secret12", &hash
+    ));
     assert_stores_agree(&app).await;
     app.stop().await;
 }

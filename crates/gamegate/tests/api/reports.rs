@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::join_all;
-use gamegate::report_cmd::{self, BucketArg, ReportCommand};
+use gamegate::commands::report::{self, BucketArg, ReportCommand};
 use gamegate_store::reports::{Bucket, TopTelegram};
 use serde_json::Value;
 
@@ -277,7 +277,7 @@ async fn the_report_command_reads_the_configured_database(backend: Backend) {
     let old = Bucket::Day.start_of(before) - 2 * DAY + 7;
     insert_account(&app, "old_a", 333, 3, None, "synced", old).await;
 
-    let text = report_cmd::run(
+    let text = report::run(
         &app.config,
         ReportCommand::TopTelegram {
             limit: 2,
@@ -295,7 +295,7 @@ async fn the_report_command_reads_the_configured_database(backend: Backend) {
         ])
     );
 
-    let text = report_cmd::run(
+    let text = report::run(
         &app.config,
         ReportCommand::Registrations {
             since: "1h".into(),
@@ -324,7 +324,7 @@ async fn the_report_command_reads_the_configured_database(backend: Backend) {
     assert_eq!(counted, REGISTERED_TOTAL, "{value}");
 
     // A week back by day reaches the old row.
-    let text = report_cmd::run(
+    let text = report::run(
         &app.config,
         ReportCommand::Registrations {
             since: "7d".into(),
@@ -334,7 +334,7 @@ async fn the_report_command_reads_the_configured_database(backend: Backend) {
     )
     .await
     .unwrap();
-    let day = report_cmd::format_utc(Bucket::Day.start_of(old));
+    let day = report::format_utc(Bucket::Day.start_of(old));
     assert!(text.contains("by day"), "{text}");
     assert!(
         text.contains(&format!(

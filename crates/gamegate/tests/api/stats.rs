@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use gamegate::battles_cmd;
+use gamegate::app::battle_import;
+use gamegate::commands::battles;
 use gamegate_analytics::synth::{self, SynthConfig};
 use gamegate_analytics::{Battle, Rating, RatingBook};
 use reqwest::StatusCode;
@@ -492,7 +493,7 @@ async fn the_import_command_skips_invalid_lines_and_reports_them(backend: Backen
     let path = app.dir.path().join("battles.jsonl");
     std::fs::write(&path, text).unwrap();
     // Rejected lines fail the command (after the valid ones are in) …
-    let error = battles_cmd::import(&app.config, &path, 2, false)
+    let error = battles::import(&app.config, &path, 2, false)
         .await
         .unwrap_err()
         .to_string();
@@ -510,9 +511,7 @@ async fn the_import_command_skips_invalid_lines_and_reports_them(backend: Backen
     );
     // … and a partial import is accepted when asked for: everything is a
     // duplicate now, the invalid lines are still counted.
-    let summary = battles_cmd::import(&app.config, &path, 2, true)
-        .await
-        .unwrap();
+    let summary = battles::import(&app.config, &path, 2, true).await.unwrap();
     assert!(
         summary.contains("0 inserted (0 participants), 4 duplicate, 2 invalid lines"),
         "{summary}"
@@ -587,7 +586,7 @@ async fn a_rebuild_gives_the_ratings_ingestion_computed(backend: Backend) {
         assert!(close(rating.mu, book.get(login).mu), "{login}");
     }
 
-    let text = battles_cmd::rebuild(&app.config).await.unwrap();
+    let text = battles::rebuild(&app.config).await.unwrap();
     assert!(text.contains("60 players from 600 battles"), "{text}");
     let rebuilt = stored_players(&app).await;
     assert_eq!(rebuilt.len(), incremental.len());
@@ -686,8 +685,8 @@ async fn predictions_favour_the_stronger_team(backend: Backend) {
         return;
     };
     let (battles, truth) = synthetic(80, 3_000, 0.0);
-    let mut report = battles_cmd::ImportReport::default();
-    battles_cmd::ingest_all(&app.db, battles, 1_000, &mut report, |_| {})
+    let mut report = battle_import::ImportReport::default();
+    battle_import::ingest_all(&app.db, battles, 1_000, &mut report, |_| {})
         .await
         .unwrap();
     assert_eq!(report.inserted, 3_000);
@@ -732,8 +731,8 @@ async fn planted_cheaters_are_flagged(backend: Backend) {
     // The analytics crate's stated set, smaller: 200 players, 5% planted.
     let (battles, truth) = synthetic(200, 12_000, 0.05);
     let expected = battles.len() as u64;
-    let mut report = battles_cmd::ImportReport::default();
-    battles_cmd::ingest_all(&app.db, battles, 1_000, &mut report, |_| {})
+    let mut report = battle_import::ImportReport::default();
+    battle_import::ingest_all(&app.db, battles, 1_000, &mut report, |_| {})
         .await
         .unwrap();
     // The cache refreshes every second in this configuration.
@@ -856,7 +855,7 @@ async fn players_are_found_by_any_case_of_their_login(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["unknown_logins"], json!([]), "{body}");
     // A rebuild keeps one row per player and the same lookups.
-    let text = battles_cmd::rebuild(&app.config).await.unwrap();
+    let text = battles::rebuild(&app.config).await.unwrap();
     assert!(text.contains("2 players from 2 battles"), "{text}");
     let (status, body) = player(&app, "AAA").await;
     assert_eq!((status.as_u16(), &body["battles"]), (200, &json!(2)));
@@ -998,7 +997,7 @@ async fn the_demo_history_is_apart_from_real_battles_and_can_be_purged() {
         .collect();
     let path = app.dir.path().join("real.jsonl");
     std::fs::write(&path, real.join("\n")).unwrap();
-    let summary = battles_cmd::import(&app.config, &path, 1_000, false)
+    let summary = battles::import(&app.config, &path, 1_000, false)
         .await
         .unwrap();
     assert!(summary.contains(": 3 inserted ("), "{summary}");
@@ -1015,7 +1014,7 @@ async fn the_demo_history_is_apart_from_real_battles_and_can_be_purged() {
         "the demo players are on the board before the purge"
     );
 
-    let text = battles_cmd::purge_demo(&app.config).await.unwrap();
+    let text = battles::purge_demo(&app.config).await.unwrap();
     assert!(
         text.starts_with("removed 5000 synthetic battles from "),
         "{text}"
@@ -1034,7 +1033,7 @@ async fn the_demo_history_is_apart_from_real_battles_and_can_be_purged() {
         "only the real players are left"
     );
     // A second purge has nothing to do.
-    let text = battles_cmd::purge_demo(&app.config).await.unwrap();
+    let text = battles::purge_demo(&app.config).await.unwrap();
     assert!(text.starts_with("removed 0 synthetic battles"), "{text}");
     app.stop().await;
 }

@@ -321,7 +321,7 @@ async fn telegram_auth_proves_the_id_and_stores_the_username() {
     })
     .await
     .unwrap();
-    let now = gamegate::registration::unix_now();
+    let now = gamegate::app::registration::unix_now();
     let widget = |id: i64, auth_date: i64, token: &str| {
         let fields = json!({"id": id, "first_name": "Ivan", "username": "ivan_hero", "auth_date": auth_date});
         Value::Object(sign_login_widget(fields.as_object().unwrap(), token))

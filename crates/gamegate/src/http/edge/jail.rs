@@ -43,10 +43,10 @@ use tokio_util::sync::CancellationToken;
 use super::client_ip::{Client, ClientKey};
 pub use super::failure_tracker::FailureWindows;
 use super::{Edge, SiteKeyLimited};
+use crate::app::metrics::Metrics;
+use crate::app::registration::unix_now;
 use crate::config::EdgeConfig;
 use crate::http::ApiError;
-use crate::metrics::Metrics;
-use crate::registration::unix_now;
 
 /// At most this many bans are held (and read from the database) at once:
 /// about 4 MiB. Far beyond what one game's edge sees; a warning says when

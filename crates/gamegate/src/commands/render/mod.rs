@@ -167,8 +167,8 @@ pub fn run(config: &Config, target: RenderTarget) -> anyhow::Result<()> {
         } => {
             let text = std::fs::read_to_string(&private_key_file)
                 .with_context(|| format!("cannot read {}", private_key_file.display()))?;
-            let private = crate::keygen::WgKey::parse("--private-key-file", &text)?;
-            let peer = crate::keygen::WgKey::parse("--peer-public-key", &peer_public_key)?;
+            let private = crate::shared::keys::WgKey::parse("--private-key-file", &text)?;
+            let peer = crate::shared::keys::WgKey::parse("--peer-public-key", &peer_public_key)?;
             if peer == private.public() {
                 bail!("--peer-public-key is this end's own public key; give the other end's");
             }

@@ -11,9 +11,9 @@ use gamegate_gameserver::{CallError, GameServer, RegisterError};
 use gamegate_store::accounts::KnownRefusal;
 use gamegate_store::{Database, NewAccount, ReserveError, StoreError};
 
-use crate::hashing::PasswordHasher;
-use crate::metrics::{Metrics, Outcome};
-use crate::telegram::{Telegram, TelegramUnavailable};
+use crate::app::hashing::PasswordHasher;
+use crate::app::metrics::{Metrics, Outcome};
+use crate::app::telegram::{Telegram, TelegramUnavailable};
 
 pub fn unix_now() -> i64 {
     SystemTime::now()

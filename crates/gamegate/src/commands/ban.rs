@@ -15,7 +15,7 @@ use gamegate_store::bans::{Ban, MAX_REASON_CHARS, canonical_net, canonical_netwo
 use ipnet::IpNet;
 use serde_json::json;
 
-use crate::report_cmd::{format_utc, parse_duration};
+use crate::commands::report::{format_utc, parse_duration};
 
 const OPERATOR_REASON: &str = "added by an operator";
 
@@ -108,7 +108,7 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
     }
     // The server's database, never a new one (a relative path read in another
     // directory would give an empty jail that the server never sees).
-    let db = crate::backup::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
+    let db = crate::commands::backup::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
     let result = async {
         // The table may be new to this database (created by an older version).
         db.migrate(MigrationSet::Accounts)
@@ -178,7 +178,7 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
 }
 
 fn unix_now() -> i64 {
-    crate::registration::unix_now()
+    crate::app::registration::unix_now()
 }
 
 pub fn bans_table(bans: &[Ban], now: i64) -> String {

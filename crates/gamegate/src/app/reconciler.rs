@@ -8,8 +8,8 @@ use gamegate_gameserver::GameServer;
 use gamegate_store::Database;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{Metrics, ResultLabels, Unlabelled};
-use crate::registration::unix_now;
+use crate::app::metrics::{Metrics, ResultLabels, Unlabelled};
+use crate::app::registration::unix_now;
 
 pub struct Reconciler {
     pub db: Database,

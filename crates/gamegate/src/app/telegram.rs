@@ -15,9 +15,9 @@ use gamegate_domain::{AuthRejection, TelegramIdentity, is_group_member, verify_t
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::app::metrics::Metrics;
+use crate::app::registration::unix_now;
 use crate::config::TelegramConfig;
-use crate::metrics::Metrics;
-use crate::registration::unix_now;
 
 /// Members are remembered for at most this many ids (LRU-like eviction).
 const CACHE_CAPACITY: u64 = 100_000;

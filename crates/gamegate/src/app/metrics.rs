@@ -368,7 +368,7 @@ impl Metrics {
         use rustls_pki_types::pem::PemObject as _;
         let not_after = std::fs::read(cert_file).ok().and_then(|pem| {
             let der = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
-            let facts = crate::doctor::CertFacts::parse(&der).ok()?;
+            let facts = crate::shared::certificate::CertFacts::parse(&der).ok()?;
             Some(facts.not_after.unix_timestamp())
         });
         match not_after {

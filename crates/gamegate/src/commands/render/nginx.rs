@@ -12,6 +12,8 @@ use gamegate_domain::{ErrorCode, Lang};
 use super::{check_chars, check_host, check_host_port, check_path};
 use crate::config::Config;
 use crate::http::ApiError;
+// Strict-Transport-Security of the TLS server, as gamegate's own TLS listener sends.
+use crate::shared::HSTS;
 
 /// The access-log format shared with gamegate's own access log, so one
 /// fail2ban filter reads both. Changing it breaks `filter.d/gamegate.conf`.
@@ -27,10 +29,6 @@ const CORS_ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 /// Lets the site's script read how long to wait after a 429.
 const CORS_EXPOSE_HEADERS: &str = "Retry-After";
 const CORS_MAX_AGE: &str = "600";
-
-/// `Strict-Transport-Security` of the TLS server: two years, as gamegate's
-/// own TLS listener sends ([`crate::http::server::HSTS`]).
-const HSTS: &str = crate::http::server::HSTS;
 
 /// Mozilla's "intermediate" profile (ssl-config.mozilla.org, version 5.7)
 /// without its two DHE suites: those need `ssl_dhparam`, and every client

@@ -10,17 +10,15 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use gamegate_analytics::synth::{self, Cheat, CheatKind, SynthConfig, Truth};
 use gamegate_analytics::{Battle, evaluate};
-use gamegate_store::battles::demo_id;
-use gamegate_store::{Database, Ingested, MigrationSet};
+use gamegate_store::{Database, MigrationSet};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
+use crate::app::battle_import::{ImportReport, MAX_REPORTED_LINES, as_demo, ingest_all};
 use crate::config::Config;
 
 /// Most battles per ingestion transaction from the command line.
 const MAX_BATCH: usize = 10_000;
-/// Invalid lines reported one by one; past this only counted.
-const MAX_REPORTED_LINES: u64 = 50;
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum BattlesCommand {
@@ -188,59 +186,6 @@ fn bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-/// What an import did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ImportReport {
-    pub inserted: u64,
-    pub duplicate: u64,
-    pub invalid_lines: u64,
-    pub participants: u64,
-    /// The ids of the first [`MAX_REPORTED_LINES`] duplicates (already stored).
-    pub duplicate_ids: Vec<i64>,
-}
-
-/// Ingests `battles` in transactions of `batch`, counting into `report`.
-pub async fn ingest_all(
-    db: &Database,
-    battles: impl IntoIterator<Item = Battle>,
-    batch: usize,
-    report: &mut ImportReport,
-    mut progress: impl FnMut(u64),
-) -> anyhow::Result<()> {
-    let mut pending = Vec::with_capacity(batch);
-    let flush = async |pending: &mut Vec<Battle>, report: &mut ImportReport| {
-        let outcome = db.battles().ingest(pending).await?;
-        for (b, o) in pending.iter().zip(outcome) {
-            match o {
-                Ingested::Inserted => {
-                    report.inserted += 1;
-                    report.participants += b.participants.len() as u64;
-                }
-                Ingested::Duplicate => {
-                    report.duplicate += 1;
-                    if report.duplicate_ids.len() < MAX_REPORTED_LINES as usize {
-                        report.duplicate_ids.push(b.id);
-                    }
-                }
-            }
-        }
-        pending.clear();
-        anyhow::Ok(())
-    };
-    for battle in battles {
-        pending.push(battle);
-        if pending.len() == batch {
-            flush(&mut pending, report).await?;
-            progress(report.inserted + report.duplicate);
-        }
-    }
-    if !pending.is_empty() {
-        flush(&mut pending, report).await?;
-        progress(report.inserted + report.duplicate);
-    }
-    Ok(())
-}
-
 /// `battles import FILE`: returns the summary line; an error (exit 1) when a
 /// line was rejected, unless `allow_partial` — the valid lines are imported
 /// either way.
@@ -373,15 +318,6 @@ pub async fn purge_demo(config: &Config) -> anyhow::Result<String> {
     result
 }
 
-/// Synthetic battles as they are stored: under [`demo_id`]s, apart from
-/// every real battle.
-fn as_demo(battles: impl IntoIterator<Item = Battle>) -> impl Iterator<Item = Battle> {
-    battles.into_iter().map(|mut b| {
-        b.id = demo_id(b.id);
-        b
-    })
-}
-
 fn write_truth(path: &Path, truth: &Truth) -> anyhow::Result<()> {
     let text = serde_json::to_string(&TruthFile::from_truth(truth))?;
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -453,32 +389,6 @@ pub async fn synthesize(
         "{text}; {} players, {cheaters} planted cheaters, seed {}",
         set.players, set.seed
     ))
-}
-
-/// Seeds a small synthetic history into an empty analytics database (the
-/// dashboard of `gamegate all` is then not empty), under negative ids
-/// ([`demo_id`]) so it never collides with a real battle and `battles
-/// purge-demo` removes exactly it. Does nothing when the database holds any
-/// battle.
-pub async fn seed_if_empty(db: &Database, players: usize, battles: usize) -> anyhow::Result<bool> {
-    if db.battles().count_battles().await? > 0 {
-        return Ok(false);
-    }
-    let (stream, _) = synth::stream(&SynthConfig {
-        players,
-        battles,
-        seed: 42,
-        // Recent, so the default 7-day summary shows it (a few thousand
-        // battles span about two days of the generator's clock).
-        start_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-            - 3 * 86_400,
-        ..SynthConfig::default()
-    });
-    let mut report = ImportReport::default();
-    ingest_all(db, as_demo(stream), 1_000, &mut report, |_| {}).await?;
-    Ok(true)
 }
 
 /// `ratings rebuild`.

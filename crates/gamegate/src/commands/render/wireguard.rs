@@ -5,7 +5,7 @@
 
 use super::compose::{endpoint_host, parse_ip};
 use crate::config::Config;
-use crate::keygen::WgKey;
+use crate::shared::keys::WgKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Side {
@@ -79,8 +79,8 @@ mod tests {
     #[test]
     fn both_ends_point_at_each_other() {
         let c = Config::default();
-        let (a, a_pub) = crate::keygen::wireguard_pair();
-        let (_, b_pub) = crate::keygen::wireguard_pair();
+        let (a, a_pub) = crate::shared::keys::wireguard_pair();
+        let (_, b_pub) = crate::shared::keys::wireguard_pair();
         let host = render(&c, Side::Host, &a, &b_pub).unwrap();
         assert!(host.contains("Address = 10.8.0.1/24\n"));
         assert!(host.contains("ListenPort = 51820\n"));

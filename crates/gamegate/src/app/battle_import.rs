@@ -1,0 +1,98 @@
+//! Battles into the analytics store in batches (the `battles import`
+//! command, the synthetic history) and the demo history of `gamegate all`.
+
+use gamegate_analytics::Battle;
+use gamegate_analytics::synth::{self, SynthConfig};
+use gamegate_store::battles::demo_id;
+use gamegate_store::{Database, Ingested};
+
+/// How many duplicate ids an [`ImportReport`] keeps (and a report names).
+pub const MAX_REPORTED_LINES: u64 = 50;
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub inserted: u64,
+    pub duplicate: u64,
+    pub invalid_lines: u64,
+    pub participants: u64,
+    /// The ids of the first [`MAX_REPORTED_LINES`] duplicates (already stored).
+    pub duplicate_ids: Vec<i64>,
+}
+
+/// Ingests `battles` in transactions of `batch`, counting into `report`.
+pub async fn ingest_all(
+    db: &Database,
+    battles: impl IntoIterator<Item = Battle>,
+    batch: usize,
+    report: &mut ImportReport,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<()> {
+    let mut pending = Vec::with_capacity(batch);
+    let flush = async |pending: &mut Vec<Battle>, report: &mut ImportReport| {
+        let outcome = db.battles().ingest(pending).await?;
+        for (b, o) in pending.iter().zip(outcome) {
+            match o {
+                Ingested::Inserted => {
+                    report.inserted += 1;
+                    report.participants += b.participants.len() as u64;
+                }
+                Ingested::Duplicate => {
+                    report.duplicate += 1;
+                    if report.duplicate_ids.len() < MAX_REPORTED_LINES as usize {
+                        report.duplicate_ids.push(b.id);
+                    }
+                }
+            }
+        }
+        pending.clear();
+        anyhow::Ok(())
+    };
+    for battle in battles {
+        pending.push(battle);
+        if pending.len() == batch {
+            flush(&mut pending, report).await?;
+            progress(report.inserted + report.duplicate);
+        }
+    }
+    if !pending.is_empty() {
+        flush(&mut pending, report).await?;
+        progress(report.inserted + report.duplicate);
+    }
+    Ok(())
+}
+
+/// Synthetic battles as they are stored: under [`demo_id`]s, apart from
+/// every real battle.
+pub fn as_demo(battles: impl IntoIterator<Item = Battle>) -> impl Iterator<Item = Battle> {
+    battles.into_iter().map(|mut b| {
+        b.id = demo_id(b.id);
+        b
+    })
+}
+
+/// Seeds a small synthetic history into an empty analytics database (the
+/// dashboard of `gamegate all` is then not empty), under negative ids
+/// ([`demo_id`]) so it never collides with a real battle and `battles
+/// purge-demo` removes exactly it. Does nothing when the database holds any
+/// battle.
+pub async fn seed_if_empty(db: &Database, players: usize, battles: usize) -> anyhow::Result<bool> {
+    if db.battles().count_battles().await? > 0 {
+        return Ok(false);
+    }
+    let (stream, _) = synth::stream(&SynthConfig {
+        players,
+        battles,
+        seed: 42,
+        // Recent, so the default 7-day summary shows it (a few thousand
+        // battles span about two days of the generator's clock).
+        start_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+            - 3 * 86_400,
+        ..SynthConfig::default()
+    });
+    let mut report = ImportReport::default();
+    ingest_all(db, as_demo(stream), 1_000, &mut report, |_| {}).await?;
+    Ok(true)
+}

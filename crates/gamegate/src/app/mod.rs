@@ -1,0 +1,11 @@
+//! The application layer: what runs while the process serves, independent of
+//! HTTP — the registration saga and its reconciler, the status cache,
+//! the Telegram check, password hashing and the metrics registry.
+
+pub mod battle_import;
+pub mod hashing;
+pub mod metrics;
+pub mod reconciler;
+pub mod registration;
+pub mod status_cache;
+pub mod telegram;
