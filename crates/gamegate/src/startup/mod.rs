@@ -1,0 +1,635 @@
+//! `Application::build`: one bootstrap shared by the binary and the tests,
+//! for the all-in-one process and for each service of the split topology.
+//!
+//! The build is a list: the shared base (metrics, pools, certificates, the
+//! access log, connection budgets), then each service of the mode
+//! ([`services`]: its routes, background loops and shutdown steps), then the
+//! listeners. [`Application::run_until_stopped`] runs what the list holds.
+
+mod banner;
+mod services;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use gamegate_gameserver::MockHandle;
+use gamegate_store::{Database, MigrationSet, mask_url_password};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::metrics::Metrics;
+use crate::config::Config;
+use crate::http::access_log::{self, AccessLog};
+use crate::http::edge::Edge;
+use crate::http::server::{CertificateFiles, ConnectionLimits, Gate, RefusalReport};
+use crate::http::{self, AdminState, Common};
+
+use services::{GameLink, Parts, Registration, Stage};
+
+/// What one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything: public listener (edge routes) + admin listener, optional
+    /// in-process mock game server.
+    All,
+    /// `serve register` (API_Father): `POST /api/register` + health + metrics.
+    Register,
+    /// `serve status` (API_1): `GET /server/status` + health + metrics.
+    Status,
+    /// `serve stats` (API_4): battle ingestion, statistics and reports.
+    Stats,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::All => "all",
+            Mode::Register => "register",
+            Mode::Status => "status",
+            Mode::Stats => "stats",
+        }
+    }
+
+    /// Every mode opens the accounts database: `all` and `register` store
+    /// accounts, `status` reads the constants from it, `stats` reads it for
+    /// the registration reports (`/stats/registrations`, `/stats/top-telegram`).
+    fn needs_analytics(self) -> bool {
+        matches!(self, Mode::All | Mode::Stats)
+    }
+
+    fn registers(self) -> bool {
+        matches!(self, Mode::All | Mode::Register)
+    }
+}
+
+struct Listener {
+    /// `public`, `admin`, `redirect`, or the service's name.
+    role: &'static str,
+    socket: TcpListener,
+    router: Router,
+    /// Served over TLS when certificates are configured (public and service
+    /// listeners; the admin listener stays plain, on a private address).
+    tls: bool,
+    /// Its connection budget: the admin listener's own, or the one the
+    /// public listeners share.
+    gate: Arc<Gate>,
+    /// Where the requests the HTTP library refused are reported (the jail
+    /// only on the public listener of `all`, the one it guards).
+    refusals: RefusalReport,
+}
+
+/// A process ready to serve: its bound listeners, the loops to run and the
+/// steps of its shutdown.
+pub struct Application {
+    mode: Mode,
+    listeners: Vec<Listener>,
+    /// `accounts` first (every mode has it), then `analytics` where used.
+    databases: Vec<(&'static str, Database)>,
+    game: GameLink,
+    background: Vec<(&'static str, services::Task)>,
+    teardown: Vec<(&'static str, services::Task)>,
+    /// TLS of the listeners marked `tls` (empty config: plain HTTP).
+    tls: Tls,
+    connection_limits: ConnectionLimits,
+    banner: String,
+    shutdown: CancellationToken,
+}
+
+/// Whether the listeners marked `tls` serve TLS, and with what.
+enum Tls {
+    Off,
+    On(axum_server::tls_rustls::RustlsConfig),
+}
+
+async fn open(
+    url: &str,
+    settings: &gamegate_store::PoolSettings,
+    set: MigrationSet,
+) -> anyhow::Result<Database> {
+    let db = Database::connect(url, settings)
+        .await
+        .with_context(|| format!("cannot open the database {}", mask_url_password(url)))?;
+    db.migrate(set)
+        .await
+        .with_context(|| format!("cannot migrate {}", db.display_url()))?;
+    Ok(db)
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// The connection budgets: the descriptor soft limit raised to the hard one,
+/// and the caps computed so the reserve stays free.
+struct Budget {
+    public: Arc<Gate>,
+    admin: Arc<Gate>,
+    trusted: Arc<Vec<ipnet::IpNet>>,
+    /// In words, for the banner.
+    words: String,
+}
+
+impl Budget {
+    fn compute(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<Self> {
+        let descriptors = crate::descriptors::raise_limit();
+        let reserved = config.descriptors_reserved();
+        let budget = crate::descriptors::budget(
+            descriptors.soft,
+            reserved,
+            config.http.max_connections,
+            config.http.admin_max_connections,
+            config.http.max_connections_per_ip,
+        );
+        tracing::info!(
+            descriptors = descriptors.soft,
+            raised_from = descriptors.raised_from,
+            reserved,
+            public_max_connections = budget.public,
+            admin_max_connections = budget.admin,
+            max_connections_per_ip = budget.per_ip,
+            "connection budget"
+        );
+        if config.http.max_connections > budget.public {
+            tracing::warn!(
+                configured = config.http.max_connections,
+                allowed = budget.public,
+                "http.max_connections lowered to what the descriptor limit allows"
+            );
+        }
+        let trusted = Arc::new(config.edge.trusted_proxy_nets()?);
+        let gate = |max| {
+            Arc::new(
+                Gate::new(max, budget.per_ip, trusted.clone(), metrics.clone())
+                    .with_ipv6_prefix(config.edge.ipv6_prefix),
+            )
+        };
+        Ok(Self {
+            public: gate(budget.public),
+            admin: gate(budget.admin),
+            words: format!(
+                "{} public ({} per address), {} admin; {} descriptors, {} reserved",
+                budget.public, budget.per_ip, budget.admin, descriptors.soft, reserved
+            ),
+            trusted,
+        })
+    }
+}
+
+impl Application {
+    /// The all-in-one process.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_mode(config, Mode::All).await
+    }
+
+    /// Builds the process of `mode`: opens and migrates its databases, binds
+    /// its listeners and prepares (but does not start) its loops.
+    ///
+    /// # Errors
+    /// A configuration that cannot run (no API key for `serve register`, an
+    /// unreadable certificate, a database that cannot be opened or migrated,
+    /// an address that cannot be bound), with a message naming the setting.
+    pub async fn build_mode(config: Config, mode: Mode) -> anyhow::Result<Self> {
+        let shutdown = CancellationToken::new();
+        let mut parts = Parts::new(shutdown.clone());
+        let metrics = Arc::new(Metrics::new());
+        let common = Common {
+            lang: config.lang()?,
+            metrics: metrics.clone(),
+            rules: Arc::new(config.rules()?),
+            body_limit: config.http.body_limit_bytes,
+            request_timeout: config.request_timeout(),
+            body_read_timeout: config.body_read_timeout(),
+        };
+        // First, so `serve register` without a key fails before touching anything.
+        let edge = match mode.registers() {
+            true => Some(Edge::new(&config, mode == Mode::All)?),
+            false => None,
+        };
+        let certificates = match config.http.tls_cert_file.is_empty() {
+            true => None,
+            false => Some(
+                CertificateFiles::load(&config.http.tls_cert_file, &config.http.tls_key_file)
+                    .await?
+                    .with_metrics(metrics.clone()),
+            ),
+        };
+        let access_log = match AccessLog::start(
+            access_log::Target::parse(&config.log.access_log),
+            config.edge.trusted_proxy_nets()?,
+            metrics.clone(),
+            config.log.access_log_buffer_bytes,
+        )? {
+            Some((log, writer)) => {
+                // Bounded in case a connection task outlives the drain.
+                let wait = std::time::Duration::from_secs(2);
+                parts.at_shutdown(Stage::AccessLog, "access log", async move {
+                    let _ = tokio::time::timeout(wait, writer.finished()).await;
+                });
+                Some(log)
+            }
+            None => None,
+        };
+        let budget = Budget::compute(&config, &metrics)?;
+
+        let accounts = open(
+            &config.database.url,
+            &config.pool_settings(),
+            MigrationSet::Accounts,
+        )
+        .await?;
+        let mut databases = vec![("accounts", accounts.clone())];
+        if mode.needs_analytics() {
+            let analytics = open(
+                &config.analytics.url,
+                &config.analytics_pool_settings(),
+                MigrationSet::Analytics,
+            )
+            .await?;
+            databases.push(("analytics", analytics));
+        }
+
+        // The services of this mode, each adding its loops and shutdown steps.
+        let status = match mode {
+            Mode::All | Mode::Status => {
+                Some(services::status(&config, &accounts, &mut parts).await?)
+            }
+            _ => None,
+        };
+        let jail = match mode {
+            Mode::All => services::jail(&config, &common, &accounts, &mut parts).await?,
+            _ => None,
+        };
+        let game = GameLink::start(&config, mode, &mut parts).await?;
+        let registration = match game.addr() {
+            Some(addr) => Some(Registration::build(
+                &config, &accounts, addr, &metrics, &mut parts,
+            )?),
+            None => None,
+        };
+        let stats = databases.get(1).map(|(_, analytics)| {
+            services::stats(&config, mode, &common, analytics, &accounts, &mut parts)
+        });
+
+        let admin_auth = http::AdminAuth::new(&config.admin.tokens, common.lang);
+        let admin = http::admin_routes(
+            AdminState {
+                common: common.clone(),
+                service: mode.name(),
+                databases: databases.clone(),
+                game: registration.as_ref().map(|r| r.game.clone()),
+                status: status.clone(),
+            },
+            &admin_auth,
+        );
+        let register = |edge: &Edge| match &registration {
+            Some(r) => r.routes(&common, edge, mode),
+            None => Router::new(),
+        };
+        let status_at = |paths: &[&str]| {
+            status
+                .clone()
+                .map(|s| http::status_routes(s, paths))
+                .unwrap_or_default()
+        };
+        let stats_public = |limits: Option<&Edge>| {
+            stats
+                .as_ref()
+                .map(|s| services::stats_public(s, &config, limits))
+                .unwrap_or_default()
+        };
+        let stats_internal = || {
+            stats
+                .as_ref()
+                .map(|s| services::stats_internal(s, &admin_auth))
+                .unwrap_or_default()
+        };
+
+        // The demo page only in the all-in-one process, and only over plain
+        // HTTP: its forwarder calls the public listener by IP, which a real
+        // certificate would not name.
+        let demo_site = mode == Mode::All && config.http.demo_site && certificates.is_none();
+        if mode == Mode::All && config.http.demo_site && certificates.is_some() {
+            tracing::info!("http.demo_site is ignored with TLS on (a dev page; see docs/SITE.md)");
+        }
+        let refusals = RefusalReport {
+            lang: common.lang,
+            metrics: metrics.clone(),
+            access_log: access_log.clone(),
+            jail: None,
+            trusted: budget.trusted.clone(),
+        };
+        let listener = |role, socket, router, tls, gate: &Arc<Gate>| Listener {
+            role,
+            socket,
+            router,
+            tls,
+            gate: gate.clone(),
+            refusals: refusals.clone(),
+        };
+        let mut listeners = match mode {
+            Mode::All => {
+                let socket = bind(config.http.public_addr).await?;
+                let edge = edge.as_ref().expect("all registers");
+                let demo = match demo_site {
+                    true => http::demo::demo_routes(
+                        common.clone(),
+                        http::demo::Forwarder::new(
+                            socket.local_addr()?,
+                            edge.key_for_own_forwarding(),
+                            common.request_timeout,
+                        )?,
+                    ),
+                    false => Router::new(),
+                };
+                // CORS outermost so a browser on an allowed site can read
+                // even a `banned` answer; inside it the jail, before every
+                // rate limit, key check and route (the demo page's included:
+                // a banned browser gets nothing).
+                let router = edge.cors(http::finish_guarded(
+                    register(edge)
+                        .merge(edge.limit_status(status_at(&["/api/server/status"])))
+                        .merge(http::edge_routes())
+                        .merge(http::openapi::routes())
+                        .merge(stats_public(Some(edge)))
+                        .merge(demo),
+                    common.clone(),
+                    |router| {
+                        // Unknown paths limited inside the jail (their 429s
+                        // count), and who the client is resolved once around
+                        // it (a valid site key may name its player).
+                        let router = edge.limit_unknown_paths(router);
+                        edge.identify(match &jail {
+                            Some(jail) => edge.jail(router, jail.clone()),
+                            None => router,
+                        })
+                    },
+                ));
+                let mut public = listener("public", socket, router, true, &budget.public);
+                public.refusals.jail = jail.clone();
+                vec![
+                    public,
+                    listener(
+                        "admin",
+                        bind(config.http.admin_addr).await?,
+                        // The public statistics too: the dashboard reads them
+                        // from its own origin.
+                        http::finish(
+                            admin.merge(stats_internal()).merge(stats_public(None)),
+                            common.clone(),
+                        ),
+                        false,
+                        &budget.admin,
+                    ),
+                ]
+            }
+            Mode::Register => vec![listener(
+                "register",
+                bind(config.services.register_addr).await?,
+                http::finish(
+                    register(edge.as_ref().expect("register registers")).merge(admin),
+                    common.clone(),
+                ),
+                true,
+                &budget.public,
+            )],
+            Mode::Status => vec![listener(
+                "status",
+                bind(config.services.status_addr).await?,
+                // The seed's service path, and the edge's, so either proxy rule works.
+                http::finish(
+                    status_at(&["/server/status", "/api/server/status"]).merge(admin),
+                    common.clone(),
+                ),
+                true,
+                &budget.public,
+            )],
+            Mode::Stats => {
+                // No key to check here; the public statistics and unknown
+                // paths are limited per client IP as on `gamegate all`.
+                let limits = Edge::without_keys(&config)?;
+                vec![listener(
+                    "stats",
+                    bind(config.services.stats_addr).await?,
+                    http::finish_guarded(
+                        stats_public(Some(&limits))
+                            .merge(stats_internal())
+                            .merge(admin),
+                        common.clone(),
+                        |router| limits.limit_unknown_paths(router),
+                    ),
+                    true,
+                    &budget.public,
+                )]
+            }
+        };
+        if !config.http.redirect_http_addr.is_empty() {
+            let https_port = listeners[0].socket.local_addr()?.port();
+            let addr = config.http.redirect_http_addr.parse()?;
+            listeners.push(listener(
+                "redirect",
+                bind(addr).await?,
+                http::server::redirect_to_https(https_port),
+                false,
+                &budget.public,
+            ));
+        }
+        if let Some(log) = &access_log {
+            for l in &mut listeners {
+                l.router = log.wrap(std::mem::take(&mut l.router));
+            }
+        }
+        for (_, db) in &databases {
+            let db = db.clone();
+            parts.at_shutdown(
+                Stage::Pools,
+                "database pool",
+                async move { db.close().await },
+            );
+        }
+
+        let banner = banner::Facts {
+            mode,
+            listeners: listeners
+                .iter()
+                .map(|l| Ok((l.role, l.socket.local_addr()?, l.tls)))
+                .collect::<std::io::Result<_>>()?,
+            demo_site,
+            game: game
+                .addr()
+                .map(|addr| (addr, matches!(game, GameLink::Mock(_)))),
+            databases: &databases,
+            edge: edge.as_ref(),
+            admin_tokens: config.admin.tokens.len(),
+            connection_budget: &budget.words,
+            jail: jail.as_deref(),
+            telegram: registration
+                .as_ref()
+                .map(|r| r.registrar.telegram.summary()),
+            certificates: certificates.as_ref(),
+        }
+        .render();
+        let tls = match certificates {
+            Some(certificates) => {
+                let config_now = certificates.config.clone();
+                let every = std::time::Duration::from_millis(config.http.tls_reload_interval_ms);
+                parts.run("certificate reload", move |token| {
+                    certificates.watch(every, token)
+                });
+                Tls::On(config_now)
+            }
+            None => Tls::Off,
+        };
+
+        Ok(Self {
+            mode,
+            listeners,
+            databases,
+            game,
+            background: std::mem::take(&mut parts.background),
+            teardown: parts.teardown(),
+            tls,
+            connection_limits: ConnectionLimits {
+                header_read_timeout: config.header_read_timeout(),
+                idle_timeout: config.idle_timeout(),
+                stuck_timeout: config.request_timeout()
+                    + config.body_read_timeout()
+                    + config.idle_timeout(),
+                drain: config.request_timeout() + std::time::Duration::from_secs(5),
+                shutdown_delay: std::time::Duration::from_millis(config.http.shutdown_delay_ms),
+                http2_cleartext: config.http.http2_cleartext,
+            },
+            banner,
+            shutdown,
+        })
+    }
+
+    fn addr_of(&self, role: &str) -> SocketAddr {
+        self.listener_addr(role)
+            .unwrap_or_else(|| panic!("this {} process has no {role} listener", self.mode.name()))
+    }
+
+    /// The address of the listener with this role (`public`, `admin`,
+    /// `redirect`, or a service name), if this process has one.
+    pub fn listener_addr(&self, role: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| l.role == role)
+            .and_then(|l| l.socket.local_addr().ok())
+    }
+
+    /// The public listener of the all-in-one process.
+    pub fn public_addr(&self) -> SocketAddr {
+        self.addr_of("public")
+    }
+
+    /// The admin listener of the all-in-one process.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.addr_of("admin")
+    }
+
+    /// The single listener of a split service (`serve …`).
+    pub fn service_addr(&self) -> SocketAddr {
+        self.listeners[0]
+            .socket
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// The accounts database (every mode opens it).
+    pub fn database(&self) -> &Database {
+        &self.databases[0].1
+    }
+
+    /// The analytics database of `all` and `serve stats`.
+    pub fn analytics_database(&self) -> Option<&Database> {
+        self.databases.get(1).map(|(_, db)| db)
+    }
+
+    /// The in-process mock game server, when `game_server.embedded_mock` is on.
+    pub fn mock(&self) -> Option<&MockHandle> {
+        match &self.game {
+            GameLink::Mock(mock) => Some(mock),
+            _ => None,
+        }
+    }
+
+    /// Cancelling this token shuts the application down gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// What the operator sees on start: where everything is and a request to try.
+    pub fn banner(&self) -> String {
+        self.banner.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then lets in-flight
+    /// requests finish, stops the background loops and runs the shutdown
+    /// steps in order (sagas in flight, the mock, the pools, the access log).
+    ///
+    /// # Errors
+    /// The first listener that failed (the others are shut down with it).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let tasks = TaskTracker::new();
+        for (name, task) in self.background {
+            tracing::debug!(task = name, "background loop started");
+            tasks.spawn(task);
+        }
+        let shutdown = self.shutdown.clone();
+        let limits = self.connection_limits;
+        let servers: Vec<_> = self
+            .listeners
+            .into_iter()
+            .map(|l| {
+                let shutdown = shutdown.clone();
+                let tls = match (&self.tls, l.tls) {
+                    (Tls::On(config), true) => Some(config.clone()),
+                    _ => None,
+                };
+                // Over TLS every answer asks browsers to stay on HTTPS.
+                let router = match tls {
+                    Some(_) => http::server::with_hsts(l.router),
+                    None => l.router,
+                };
+                let listening = http::server::Listening {
+                    role: l.role,
+                    gate: l.gate,
+                    refusals: l.refusals,
+                };
+                tokio::spawn(async move {
+                    let result = http::server::serve(
+                        l.socket,
+                        router,
+                        tls,
+                        limits,
+                        listening,
+                        shutdown.clone(),
+                    )
+                    .await
+                    .with_context(|| format!("{} listener", l.role));
+                    // Whichever listener ends first (shutdown, or an error) ends the others.
+                    shutdown.cancel();
+                    result
+                })
+            })
+            .collect();
+        // Collect every outcome first: an early return here would skip the
+        // draining below.
+        let mut results = Vec::new();
+        for server in servers {
+            results.push(server.await.context("listener task").and_then(|r| r));
+        }
+        tasks.close();
+        tasks.wait().await;
+        for (name, step) in self.teardown {
+            tracing::debug!(step = name, "shutdown step");
+            step.await;
+        }
+        results.into_iter().collect()
+    }
+}
