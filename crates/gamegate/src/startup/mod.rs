@@ -7,6 +7,7 @@
 //! listeners. [`Application::run_until_stopped`] runs what the list holds.
 
 mod banner;
+mod budget;
 mod services;
 
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use crate::http::edge::Edge;
 use crate::http::server::{CertificateFiles, ConnectionLimits, Gate, RefusalReport};
 use crate::http::{self, AdminState, Common};
 
+use budget::Budget;
 use services::{GameLink, Parts, Registration, Stage};
 
 /// What one process runs.
@@ -122,62 +124,6 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))
-}
-
-/// The connection budgets: the descriptor soft limit raised to the hard one,
-/// and the caps computed so the reserve stays free.
-struct Budget {
-    public: Arc<Gate>,
-    admin: Arc<Gate>,
-    trusted: Arc<Vec<ipnet::IpNet>>,
-    /// In words, for the banner.
-    words: String,
-}
-
-impl Budget {
-    fn compute(config: &Config, metrics: &Arc<Metrics>) -> anyhow::Result<Self> {
-        let descriptors = crate::descriptors::raise_limit();
-        let reserved = config.descriptors_reserved();
-        let budget = crate::descriptors::budget(
-            descriptors.soft,
-            reserved,
-            config.http.max_connections,
-            config.http.admin_max_connections,
-            config.http.max_connections_per_ip,
-        );
-        tracing::info!(
-            descriptors = descriptors.soft,
-            raised_from = descriptors.raised_from,
-            reserved,
-            public_max_connections = budget.public,
-            admin_max_connections = budget.admin,
-            max_connections_per_ip = budget.per_ip,
-            "connection budget"
-        );
-        if config.http.max_connections > budget.public {
-            tracing::warn!(
-                configured = config.http.max_connections,
-                allowed = budget.public,
-                "http.max_connections lowered to what the descriptor limit allows"
-            );
-        }
-        let trusted = Arc::new(config.edge.trusted_proxy_nets()?);
-        let gate = |max| {
-            Arc::new(
-                Gate::new(max, budget.per_ip, trusted.clone(), metrics.clone())
-                    .with_ipv6_prefix(config.edge.ipv6_prefix),
-            )
-        };
-        Ok(Self {
-            public: gate(budget.public),
-            admin: gate(budget.admin),
-            words: format!(
-                "{} public ({} per address), {} admin; {} descriptors, {} reserved",
-                budget.public, budget.per_ip, budget.admin, descriptors.soft, reserved
-            ),
-            trusted,
-        })
-    }
 }
 
 impl Application {
