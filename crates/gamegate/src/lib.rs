@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only parses the command line; everything else is
 //! here so the integration tests start exactly what production runs.
 
+pub mod atomic_file;
 pub mod backup;
 pub mod ban_cmd;
 pub mod battles_cmd;

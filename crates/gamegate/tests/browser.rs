@@ -18,19 +18,16 @@
 //! Needs chromium and chromium-driver (`.ci/run` installs them). Without them
 //! the test is skipped with a notice — except under `CI`, where it fails.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 use gamegate::Config;
-use gamegate::startup::Application;
 use tokio::process::{Child, Command};
 
-#[path = "support/tools.rs"]
-mod tools;
-use tools::{free_port, which};
+mod support;
+use support::tools::{free_port, required, which};
 
 const API_KEY: &str = "browser-suite-key-0123456789abcdef";
 const TAKEN_RU: &str = "Этот логин уже занят. Выберите другой.";
@@ -38,21 +35,11 @@ const REGISTERED_RU: &str = "Регистрация успешна!";
 
 /// Chromium and chromedriver, or `None` (with a notice) outside CI.
 fn browser() -> Option<(PathBuf, PathBuf)> {
+    let install = "apt-get install -y chromium chromium-driver";
     let chromium = which(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver = which(&["chromedriver"]);
-    match (chromium, driver) {
-        (Some(chromium), Some(driver)) => Some((chromium, driver)),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "chromium or chromedriver is not installed, but CI must run the browser test \
-             (apt-get install -y chromium chromium-driver; see .ci/run)"
-        ),
-        _ => {
-            eprintln!(
-                "SKIPPED: chromium not installed (apt-get install -y chromium chromium-driver)"
-            );
-            None
-        }
-    }
+    let chromium = required(chromium, "chromium", install)?;
+    let driver = required(which(&["chromedriver"]), "chromedriver", install)?;
+    Some((chromium, driver))
 }
 
 /// chromedriver on a free loopback port, once it answers `/status`.
@@ -79,41 +66,16 @@ async fn start_chromedriver(driver: &Path) -> (Child, String) {
     panic!("chromedriver did not answer on {url} within 20 s");
 }
 
-/// A started `gamegate all`.
-struct RunningApp {
-    public: SocketAddr,
-    admin: SocketAddr,
-    accounts: gamegate_store::Database,
-    shutdown: tokio_util::sync::CancellationToken,
-}
-
 /// `gamegate all` on random ports with the demo page on (its default), a
 /// fresh SQLite database and the embedded mock game server; `tweak` adjusts
 /// the configuration.
-async fn start_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> RunningApp {
-    let mut c = Config::default();
-    c.http.public_addr = "127.0.0.1:0".parse().unwrap();
-    c.http.admin_addr = "127.0.0.1:0".parse().unwrap();
+async fn start_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> support::Started {
+    let mut c = support::local_config();
     assert!(c.http.demo_site, "the demo page is on by default");
-    c.game_server.addr = "127.0.0.1:0".into();
-    c.game_server.embedded_mock = true;
-    c.password_hash.memory_kib = 1024;
-    c.password_hash.iterations = 1;
-    c.log.level = "warn".into();
-    c.log.access_log = "off".into();
     c.edge.api_keys = vec![API_KEY.into()];
-    c.database.url = format!("sqlite://{}", dir.join("gamegate.db").display());
-    c.analytics.url = format!("sqlite://{}", dir.join("analytics.db").display());
+    support::sqlite_in(&mut c, dir);
     tweak(&mut c);
-    let app = Application::build(c).await.expect("application builds");
-    let running = RunningApp {
-        public: app.public_addr(),
-        admin: app.admin_addr(),
-        accounts: app.database().clone(),
-        shutdown: app.shutdown_token(),
-    };
-    tokio::spawn(app.run_until_stopped());
-    running
+    support::start(c).await
 }
 
 /// A headless Chromium session of this window size.
@@ -370,7 +332,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
                 "UPDATE telegram_players SET created_at = created_at - {} WHERE login_norm = 'dash_{i}'",
                 i * DAY
             )))
-            .execute(app.accounts.pool())
+            .execute(app.db.pool())
             .await
             .unwrap();
         }

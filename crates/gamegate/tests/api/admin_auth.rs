@@ -16,7 +16,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{
+use crate::support::{
     Backend, assert_error, fresh_database, spawn_app, spawn_app_with, test_config,
 };
 

@@ -10,7 +10,7 @@ use gamegate_analytics::synth::{self, SynthConfig};
 use reqwest::header::{CONTENT_SECURITY_POLICY as CSP, CONTENT_TYPE};
 use serde_json::Value;
 
-use crate::helpers::{
+use crate::support::{
     Backend, TestApp, assert_error, fresh_database, spawn_app, spawn_app_with, test_config,
 };
 

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};
 
-use crate::helpers::{
+use crate::support::{
     Backend, TEST_API_KEY, TestApp, assert_error, fresh_database, player, spawn_app,
     spawn_app_with, test_config,
 };

@@ -12,7 +12,7 @@ use gamegate::backup::{BackupArgs, Outcome as BackupOutcome};
 use gamegate::doctor::{self, CheckId, Outcome, Report};
 use time::OffsetDateTime;
 
-use crate::helpers::{Backend, TestApp, fresh_database, spawn_app_with};
+use crate::support::{Backend, TestApp, binary, fresh_database, spawn_app_with};
 use crate::telegram::{BOT_TOKEN, FakeBotApi, Mode, gate_on};
 
 pub const DOMAIN: &str = "api.game.test";
@@ -663,12 +663,7 @@ async fn json_output_carries_every_check_with_outcome_reason_and_fix() {
 fn gamegate(config: &Config, dir: &Path, args: &[&str]) -> std::process::Output {
     let path = dir.join("gamegate.toml");
     std::fs::write(&path, toml::to_string(config).unwrap()).unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
-        .arg("--config")
-        .arg(&path)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    binary::with_config(&path, args)
         .output()
         .expect("runs gamegate")
 }

@@ -6,12 +6,12 @@ use gamegate::startup::{Application, Mode};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TEST_API_KEY, assert_error, player, spawn_app_with, test_config};
+use crate::support::{Backend, TEST_API_KEY, assert_error, player, spawn_app_with, test_config};
 
 const SECOND_KEY: &str = "second-key-for-rotation-0001";
 
 async fn post_register(
-    app: &crate::helpers::TestApp,
+    app: &crate::support::TestApp,
     key: Option<&str>,
     forwarded_for: Option<&str>,
     body: Value,

@@ -13,7 +13,8 @@ use ipnet::IpNet;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with};
+use crate::support::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with};
+use gamegate_store::unix_now;
 
 const WRONG_KEY: &str = "wrong-key-0123456789abcdef";
 
@@ -105,10 +106,6 @@ fn net(s: &str) -> IpNet {
     s.parse::<IpAddr>()
         .map(IpNet::from)
         .unwrap_or_else(|_| s.parse().unwrap())
-}
-
-fn unix_now() -> i64 {
-    gamegate::registration::unix_now()
 }
 
 async fn stored_bans(app: &TestApp) -> Vec<IpNet> {

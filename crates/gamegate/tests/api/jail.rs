@@ -14,7 +14,10 @@ use gamegate::startup::Application;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with};
+use crate::support::{
+    Backend, TEST_API_KEY, TestApp, assert_error, binary, player, spawn_app_with,
+};
+use gamegate_store::unix_now;
 
 crate::on_every_backend!(
     bans_are_persisted_and_restored_after_a_restart,
@@ -33,10 +36,6 @@ fn small_jail(c: &mut Config) {
     c.edge.ban_window_secs = 60;
     c.edge.ban_secs = BAN_SECS;
     c.edge.ban_sync_interval_ms = 100;
-}
-
-fn unix_now() -> i64 {
-    gamegate::registration::unix_now()
 }
 
 /// An address (a /32 or /128) or a network.
@@ -391,11 +390,9 @@ async fn bans_added_or_lifted_in_the_database_reach_a_running_process(backend: B
 
 /// `gamegate ban …` as a separate process: its output and exit code.
 async fn ban_command(db_url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
-        .arg("ban")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let mut cmd = binary::command();
+    cmd.arg("ban").args(args);
+    tokio::process::Command::from(cmd)
         .env("GAMEGATE_DATABASE__URL", db_url)
         .env("GAMEGATE_LOG__LEVEL", "warn")
         .output()

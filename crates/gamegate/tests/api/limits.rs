@@ -13,7 +13,7 @@ use gamegate_store::{Database, MigrationSet};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{
+use crate::support::{
     Backend, TEST_API_KEY, assert_error, fresh_database, player, spawn_app_with, test_config,
 };
 
@@ -442,7 +442,7 @@ async fn a_404_flood_sheds_noise_but_keeps_every_bad_key_line_in_the_access_log(
 }
 
 /// A wrong-key registration from the client a trusted proxy names.
-async fn bad_key_as(app: &crate::helpers::TestApp, client: &str) -> (StatusCode, Value) {
+async fn bad_key_as(app: &crate::support::TestApp, client: &str) -> (StatusCode, Value) {
     let response = app
         .http
         .post(app.url("/api/register"))

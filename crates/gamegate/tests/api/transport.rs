@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::helpers::{Backend, TEST_API_KEY, player, spawn_app_with, test_config};
+use crate::support::{Backend, TEST_API_KEY, player, spawn_app_with, test_config};
 
 struct TestCert {
     cert_pem: String,
