@@ -154,7 +154,7 @@ async fn the_demo_page_registers_and_shows_login_taken_in_chromium() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path(), |_| {}).await;
-    let (addr, shutdown) = (app.public, app.shutdown);
+    let (addr, shutdown) = (app.public(), app.shutdown);
     let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
     let client = chromium_session(&chromium, &driver_url, "720,1100").await;
 
@@ -299,7 +299,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let admin = |path: &str| format!("http://{}{path}", app.admin);
+    let admin = |path: &str| format!("http://{}{path}", app.admin());
 
     // Battles through the ingestion endpoint, as a game server sends them.
     let (battles, cheaters) = recent_history();
@@ -317,7 +317,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
     // (the API stamps them now) so the chart has a history.
     for i in 0..8i64 {
         let r = http
-            .post(format!("http://{}/api/register", app.public))
+            .post(format!("http://{}/api/register", app.public()))
             .header("x-api-key", API_KEY)
             .json(
                 &serde_json::json!({"login": format!("Dash_{i}"), "password": "secret12",
@@ -469,7 +469,7 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
     let client = chromium_session(&chromium, &driver_url, "1280,1000").await;
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         client
-            .goto(&format!("http://{}/admin/dashboard", app.admin))
+            .goto(&format!("http://{}/admin/dashboard", app.admin()))
             .await?;
         client
             .wait()
@@ -525,7 +525,7 @@ async fn the_dashboard_behind_an_admin_token_opens_with_basic_credentials_in_chr
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         // Without credentials: the challenge, not the page.
         client
-            .goto(&format!("http://{}/admin/dashboard", app.admin))
+            .goto(&format!("http://{}/admin/dashboard", app.admin()))
             .await?;
         let refused = client.source().await?;
         let scripts = client.find_all(Locator::Css("script")).await?.len();
@@ -534,7 +534,7 @@ async fn the_dashboard_behind_an_admin_token_opens_with_basic_credentials_in_chr
         client
             .goto(&format!(
                 "http://operator:{ADMIN_TOKEN}@{}/admin/dashboard",
-                app.admin
+                app.admin()
             ))
             .await?;
         client

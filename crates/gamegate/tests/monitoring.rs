@@ -371,10 +371,10 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     let mock = app.mock.clone().expect("embedded mock");
     let https = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
-        .resolve("localhost", app.public)
+        .resolve("localhost", app.public())
         .build()
         .unwrap();
-    let base = format!("https://localhost:{}", app.public.port());
+    let base = format!("https://localhost:{}", app.public().port());
     let register = |login: &str| {
         https
             .post(format!("{base}/api/register"))
@@ -395,7 +395,7 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
         .unwrap();
     assert_eq!(status.status(), StatusCode::OK);
 
-    let s = scrape_until(&plain, app.admin, "a reconciler pass", |s| {
+    let s = scrape_until(&plain, app.admin(), "a reconciler pass", |s| {
         s.has_sample("gamegate_registrations_pending")
     })
     .await;
@@ -426,14 +426,14 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
         StatusCode::SERVICE_UNAVAILABLE
     );
     mock.set_behaviour(Behaviour::Refuse).await;
-    let s = scrape_until(&plain, app.admin, "one pending registration", |s| {
+    let s = scrape_until(&plain, app.admin(), "one pending registration", |s| {
         s.value("gamegate_registrations_pending", "") == Some(1.0)
     })
     .await;
     assert_eq!(s.value("gamegate_game_server_up", ""), Some(0.0));
     // Back: the reconciler settles it and the backlog empties.
     mock.set_behaviour(Behaviour::Normal).await;
-    let s = scrape_until(&plain, app.admin, "an empty backlog", |s| {
+    let s = scrape_until(&plain, app.admin(), "an empty backlog", |s| {
         s.value("gamegate_registrations_pending", "") == Some(0.0)
             && s.value("gamegate_reconciler_settled_total", "result=\"removed\"") == Some(1.0)
     })
@@ -446,9 +446,15 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     std::fs::write(dir.path().join("fullchain.new"), cert_pem2).unwrap();
     std::fs::rename(dir.path().join("privkey.new"), &key).unwrap();
     std::fs::rename(dir.path().join("fullchain.new"), &cert).unwrap();
-    let s = scrape_until(&plain, app.admin, "the renewed certificate's expiry", |s| {
-        s.value("gamegate_tls_certificate_expiry_timestamp_seconds", "") == Some(not_after2 as f64)
-    })
+    let s = scrape_until(
+        &plain,
+        app.admin(),
+        "the renewed certificate's expiry",
+        |s| {
+            s.value("gamegate_tls_certificate_expiry_timestamp_seconds", "")
+                == Some(not_after2 as f64)
+        },
+    )
     .await;
 
     // Every metric named by a panel or an alert is in this scrape. Families

@@ -10,12 +10,11 @@ use std::process::Output;
 use std::time::Duration;
 
 use gamegate::Config;
-use gamegate::startup::Application;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::{
-    Backend, TEST_API_KEY, TestApp, assert_error, binary, player, spawn_app_with,
+    Backend, TEST_API_KEY, TestApp, assert_error, binary, player, spawn_app_with, start,
 };
 use gamegate_store::unix_now;
 
@@ -321,16 +320,13 @@ async fn bans_are_persisted_and_restored_after_a_restart(backend: Backend) {
     // A second process on the same database refuses the client from its
     // first request: the ban is read before it serves.
     let (config, dir) = app.stop_keeping_data().await;
-    let again = Application::build(config).await.expect("restarts");
-    let addr = again.public_addr();
-    let shutdown = again.shutdown_token();
-    let running = tokio::spawn(again.run_until_stopped());
+    let again = start(config).await;
+    let addr = again.public();
     let response = reqwest::get(format!("http://{addr}/api/server/status"))
         .await
         .unwrap();
     assert_banned(response).await;
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    again.stop().await;
     drop(dir);
 }
 

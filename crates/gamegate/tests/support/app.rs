@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gamegate::Config;
-use gamegate::startup::Application;
+use gamegate::startup::{Application, Mode};
 use gamegate_gameserver::MockHandle;
 use gamegate_store::Database;
 use reqwest::StatusCode;
@@ -78,9 +78,12 @@ pub fn test_config() -> Config {
 
 /// A running in-process application.
 pub struct Started {
-    pub public: SocketAddr,
-    pub admin: SocketAddr,
-    /// The accounts database.
+    /// Every listener by role (`public`, `admin`, `redirect`, or a service
+    /// name: `register`, `status`, `stats`).
+    pub listeners: Vec<(&'static str, SocketAddr)>,
+    /// What the binary would print on start.
+    pub banner: String,
+    /// The accounts database (every mode has one).
     pub db: Database,
     /// The embedded mock game server, when the configuration runs one.
     pub mock: Option<MockHandle>,
@@ -88,15 +91,56 @@ pub struct Started {
     pub running: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-/// Builds and runs the application with `config`; it stops when
-/// `shutdown` is cancelled.
+impl Started {
+    /// The address of the listener with this role; panics without one.
+    pub fn addr(&self, role: &str) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|(r, _)| *r == role)
+            .unwrap_or_else(|| panic!("no {role} listener: {:?}", self.listeners))
+            .1
+    }
+
+    /// The public listener of `gamegate all`.
+    pub fn public(&self) -> SocketAddr {
+        self.addr("public")
+    }
+
+    /// The admin listener of `gamegate all`.
+    pub fn admin(&self) -> SocketAddr {
+        self.addr("admin")
+    }
+
+    /// The single listener of a split service (`serve …`).
+    pub fn service(&self) -> SocketAddr {
+        self.listeners[0].1
+    }
+
+    /// Shuts it down gracefully; panics unless it stopped cleanly.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.running.await.unwrap().unwrap();
+    }
+}
+
+/// Builds and runs `gamegate all` with `config`; it stops when `shutdown`
+/// is cancelled.
 pub async fn start(config: Config) -> Started {
-    let app = Application::build(config)
+    start_mode(config, Mode::All).await
+}
+
+/// Builds and runs the application in `mode` (`all` or one `serve` service).
+pub async fn start_mode(config: Config, mode: Mode) -> Started {
+    let app = Application::build_mode(config, mode)
         .await
         .expect("application builds");
+    let roles = ["public", "admin", "redirect", "register", "status", "stats"];
     Started {
-        public: app.public_addr(),
-        admin: app.admin_addr(),
+        listeners: roles
+            .into_iter()
+            .filter_map(|role| Some((role, app.listener_addr(role)?)))
+            .collect(),
+        banner: app.banner(),
         db: app.database().clone(),
         mock: app.mock().cloned(),
         shutdown: app.shutdown_token(),
@@ -133,8 +177,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 
     let started = start(config.clone()).await;
     Some(TestApp {
-        addr: started.public,
-        admin_addr: started.admin,
+        addr: started.public(),
+        admin_addr: started.admin(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
