@@ -12,6 +12,7 @@ use gamegate::backup::{BackupArgs, Outcome as BackupOutcome};
 use gamegate::doctor::{self, CheckId, Outcome, Report};
 use time::OffsetDateTime;
 
+use crate::support::tools::free_port;
 use crate::support::{Backend, TestApp, binary, fresh_database, spawn_app_with};
 use crate::telegram::{BOT_TOKEN, FakeBotApi, Mode, gate_on};
 
@@ -490,11 +491,7 @@ async fn an_unreachable_database_fails_within_the_bound() {
     );
 
     // A server that is not there, with a password that must not be shown.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut c = s.config.clone();
     c.database.url = format!("mysql://game:hunter2secret@127.0.0.1:{port}/game");
     let started = std::time::Instant::now();
@@ -520,11 +517,7 @@ async fn a_game_server_down_or_refusing_auth_fails() {
     assert_fails_alone(&report, CheckId::GameServer, "refused the auth");
     assert!(!report.to_text().contains(&wrong));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut c = s.config.clone();
     c.game_server.addr = format!("127.0.0.1:{port}");
     assert_fails_alone(
