@@ -319,10 +319,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         let r = http
             .post(format!("http://{}/api/register", app.public()))
             .header("x-api-key", API_KEY)
-            .json(
-                &serde_json::json!({"login": format!("Dash_{i}"), "password": "secret12",
-                                      "gender": 0, "telegram_id": 500_000 + i}),
-            )
+            .json(&support::player(&format!("Dash_{i}"), 500_000 + i))
             .send()
             .await
             .unwrap();

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use gamegate::Config;
 use gamegate_gameserver::Behaviour;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod support;
 use support::binary;
@@ -379,9 +379,7 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
         https
             .post(format!("{base}/api/register"))
             .header("X-API-Key", API_KEY)
-            .json(
-                &json!({"login": login, "password": "secret12", "gender": 0, "telegram_id": 4242}),
-            )
+            .json(&support::player(login, 4242))
             .send()
     };
     let plain = reqwest::Client::new();

@@ -880,17 +880,14 @@ error_log = "{d}/error.log"
     // A site (one address) speaking for 5 players: each has the burst of 3.
     let site = "192.0.2.10";
     let mut n = 0;
-    let mut register = async |c: &mut Client, key: &str, player: &str| {
+    let mut register = async |c: &mut Client, key: &str, player_ip: &str| {
         n += 1;
         c.send(
             c.req(Method::POST, "/api/register")
                 .header("x-forwarded-for", site)
                 .header("x-api-key", key)
-                .header("x-player-ip", player)
-                .json(
-                    &json!({"login": format!("Ngx_{n:03}"), "password": "secret12",
-                              "gender": 0, "telegram_id": 5000 + n}),
-                ),
+                .header("x-player-ip", player_ip)
+                .json(&player(&format!("Ngx_{n:03}"), 5000 + n)),
         )
         .await
     };

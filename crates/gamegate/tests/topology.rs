@@ -523,9 +523,7 @@ impl Site {
             .http
             .post(format!("https://{SERVER_NAME}/api/register"))
             .header("origin", ORIGIN)
-            .json(&json!({
-                "login": login, "password": "secret12", "gender": 0, "telegram_id": telegram_id
-            }));
+            .json(&support::player(login, telegram_id));
         if let Some(key) = key {
             req = req.header("x-api-key", key);
         }
