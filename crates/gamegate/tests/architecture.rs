@@ -40,7 +40,10 @@ fn module_of(src: &Path, file: &Path) -> String {
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts.join("::")
@@ -153,7 +156,14 @@ fn graph_of(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn no_crate_has_an_import_circle() {
-    for krate in ["domain", "store", "gameserver", "analytics", "soak", "gamegate"] {
+    for krate in [
+        "domain",
+        "store",
+        "gameserver",
+        "analytics",
+        "soak",
+        "gamegate",
+    ] {
         let graph = graph_of(&crates_dir().join(krate).join("src"));
         assert!(graph.len() > 1, "{krate}: no modules found");
         if let Some(cycle) = find_cycle(&graph) {
@@ -205,7 +215,10 @@ fn only_the_cli_imports_operator_commands() {
             crossing.push(format!("{module} → super::super"));
         }
     }
-    assert!(crossing.is_empty(), "commands importing commands: {crossing:?}");
+    assert!(
+        crossing.is_empty(),
+        "commands importing commands: {crossing:?}"
+    );
 }
 
 #[test]
@@ -240,13 +253,23 @@ const MAX_CODE_LINES: usize = 600;
 #[test]
 fn no_source_file_is_too_long_to_read() {
     let mut long = Vec::new();
-    for krate in ["domain", "store", "gameserver", "analytics", "soak", "gamegate"] {
+    for krate in [
+        "domain",
+        "store",
+        "gameserver",
+        "analytics",
+        "soak",
+        "gamegate",
+    ] {
         let src = crates_dir().join(krate).join("src");
         for file in rust_files(&src) {
             let text = std::fs::read_to_string(&file).unwrap();
             let end = text.find("\n#[cfg(test)]\nmod tests").unwrap_or(text.len());
             let lines = text[..end].lines().count();
-            let rel = format!("crates/{krate}/src/{}", file.strip_prefix(&src).unwrap().display());
+            let rel = format!(
+                "crates/{krate}/src/{}",
+                file.strip_prefix(&src).unwrap().display()
+            );
             let excused = LONG_FILES.iter().any(|(f, _)| *f == rel);
             if lines > MAX_CODE_LINES && !excused {
                 long.push(format!("{rel}: {lines} lines"));

@@ -18,19 +18,16 @@
 //! Needs chromium and chromium-driver (`.ci/run` installs them). Without them
 //! the test is skipped with a notice — except under `CI`, where it fails.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 use gamegate::Config;
-use gamegate::startup::Application;
 use tokio::process::{Child, Command};
 
-#[path = "support/tools.rs"]
-mod tools;
-use tools::{free_port, which};
+mod support;
+use support::tools::{free_port, required, which};
 
 const API_KEY: &str = "browser-suite-key-0123456789abcdef";
 const TAKEN_RU: &str = "Этот логин уже занят. Выберите другой.";
@@ -38,21 +35,11 @@ const REGISTERED_RU: &str = "Регистрация успешна!";
 
 /// Chromium and chromedriver, or `None` (with a notice) outside CI.
 fn browser() -> Option<(PathBuf, PathBuf)> {
+    let install = "apt-get install -y chromium chromium-driver";
     let chromium = which(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver = which(&["chromedriver"]);
-    match (chromium, driver) {
-        (Some(chromium), Some(driver)) => Some((chromium, driver)),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "chromium or chromedriver is not installed, but CI must run the browser test \
-             (apt-get install -y chromium chromium-driver; see .ci/run)"
-        ),
-        _ => {
-            eprintln!(
-                "SKIPPED: chromium not installed (apt-get install -y chromium chromium-driver)"
-            );
-            None
-        }
-    }
+    let chromium = required(chromium, "chromium", install)?;
+    let driver = required(which(&["chromedriver"]), "chromedriver", install)?;
+    Some((chromium, driver))
 }
 
 /// chromedriver on a free loopback port, once it answers `/status`.
@@ -79,41 +66,16 @@ async fn start_chromedriver(driver: &Path) -> (Child, String) {
     panic!("chromedriver did not answer on {url} within 20 s");
 }
 
-/// A started `gamegate all`.
-struct RunningApp {
-    public: SocketAddr,
-    admin: SocketAddr,
-    accounts: gamegate_store::Database,
-    shutdown: tokio_util::sync::CancellationToken,
-}
-
 /// `gamegate all` on random ports with the demo page on (its default), a
 /// fresh SQLite database and the embedded mock game server; `tweak` adjusts
 /// the configuration.
-async fn start_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> RunningApp {
-    let mut c = Config::default();
-    c.http.public_addr = "127.0.0.1:0".parse().unwrap();
-    c.http.admin_addr = "127.0.0.1:0".parse().unwrap();
+async fn start_app(dir: &Path, tweak: impl FnOnce(&mut Config)) -> support::Started {
+    let mut c = support::local_config();
     assert!(c.http.demo_site, "the demo page is on by default");
-    c.game_server.addr = "127.0.0.1:0".into();
-    c.game_server.embedded_mock = true;
-    c.password_hash.memory_kib = 1024;
-    c.password_hash.iterations = 1;
-    c.log.level = "warn".into();
-    c.log.access_log = "off".into();
     c.edge.api_keys = vec![API_KEY.into()];
-    c.database.url = format!("sqlite://{}", dir.join("gamegate.db").display());
-    c.analytics.url = format!("sqlite://{}", dir.join("analytics.db").display());
+    support::sqlite_in(&mut c, dir);
     tweak(&mut c);
-    let app = Application::build(c).await.expect("application builds");
-    let running = RunningApp {
-        public: app.public_addr(),
-        admin: app.admin_addr(),
-        accounts: app.database().clone(),
-        shutdown: app.shutdown_token(),
-    };
-    tokio::spawn(app.run_until_stopped());
-    running
+    support::start(c).await
 }
 
 /// A headless Chromium session of this window size.
@@ -192,7 +154,7 @@ async fn the_demo_page_registers_and_shows_login_taken_in_chromium() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path(), |_| {}).await;
-    let (addr, shutdown) = (app.public, app.shutdown);
+    let (addr, shutdown) = (app.public(), app.shutdown);
     let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
     let client = chromium_session(&chromium, &driver_url, "720,1100").await;
 
@@ -337,7 +299,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let admin = |path: &str| format!("http://{}{path}", app.admin);
+    let admin = |path: &str| format!("http://{}{path}", app.admin());
 
     // Battles through the ingestion endpoint, as a game server sends them.
     let (battles, cheaters) = recent_history();
@@ -355,12 +317,9 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
     // (the API stamps them now) so the chart has a history.
     for i in 0..8i64 {
         let r = http
-            .post(format!("http://{}/api/register", app.public))
+            .post(format!("http://{}/api/register", app.public()))
             .header("x-api-key", API_KEY)
-            .json(
-                &serde_json::json!({"login": format!("Dash_{i}"), "password": "secret12",
-                                      "gender": 0, "telegram_id": 500_000 + i}),
-            )
+            .json(&support::player(&format!("Dash_{i}"), 500_000 + i))
             .send()
             .await
             .unwrap();
@@ -370,7 +329,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
                 "UPDATE telegram_players SET created_at = created_at - {} WHERE login_norm = 'dash_{i}'",
                 i * DAY
             )))
-            .execute(app.accounts.pool())
+            .execute(app.db.pool())
             .await
             .unwrap();
         }
@@ -507,7 +466,7 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
     let client = chromium_session(&chromium, &driver_url, "1280,1000").await;
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         client
-            .goto(&format!("http://{}/admin/dashboard", app.admin))
+            .goto(&format!("http://{}/admin/dashboard", app.admin()))
             .await?;
         client
             .wait()
@@ -563,7 +522,7 @@ async fn the_dashboard_behind_an_admin_token_opens_with_basic_credentials_in_chr
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         // Without credentials: the challenge, not the page.
         client
-            .goto(&format!("http://{}/admin/dashboard", app.admin))
+            .goto(&format!("http://{}/admin/dashboard", app.admin()))
             .await?;
         let refused = client.source().await?;
         let scripts = client.find_all(Locator::Css("script")).await?.len();
@@ -572,7 +531,7 @@ async fn the_dashboard_behind_an_admin_token_opens_with_basic_credentials_in_chr
         client
             .goto(&format!(
                 "http://operator:{ADMIN_TOKEN}@{}/admin/dashboard",
-                app.admin
+                app.admin()
             ))
             .await?;
         client

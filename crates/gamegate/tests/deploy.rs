@@ -10,15 +10,13 @@
 //! but some containers lack it or its unit search paths).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_norway::Value;
 
-#[path = "support/tools.rs"]
-mod tools;
-use tools::{required, which};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+mod support;
+use support::binary::{self, BIN, Process, ok_stdout};
+use support::tools::{free_port, required, which};
 
 /// The tool, or `None` with a notice; under `CI` a missing tool fails.
 fn tool(name: &str, package: &str) -> Option<PathBuf> {
@@ -29,26 +27,9 @@ fn tool(name: &str, package: &str) -> Option<PathBuf> {
     )
 }
 
-fn gamegate(config: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .output()
-        .expect("runs gamegate")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+/// `gamegate --config CONFIG ARGS…`, which must succeed: its stdout.
+fn gamegate(config: &Path, args: &[&str]) -> String {
+    ok_stdout(&mut binary::with_config(config, args))
 }
 
 /// Non-default ports and replicas, so the assertions prove the files follow
@@ -91,14 +72,14 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
     let config = test_config(dir.path());
     let compose_path = dir.path().join("docker-compose.yml");
     let traefik_path = dir.path().join("traefik-dynamic.yml");
-    ok(gamegate(
+    gamegate(
         &config,
         &["render", "compose", "--out", compose_path.to_str().unwrap()],
-    ));
-    ok(gamegate(
+    );
+    gamegate(
         &config,
         &["render", "traefik", "--out", traefik_path.to_str().unwrap()],
-    ));
+    );
 
     let compose = yaml(&compose_path);
     let services = compose["services"].as_mapping().unwrap();
@@ -292,12 +273,8 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
 fn injected_values_are_refused_by_the_binary_with_the_key_name() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .args(["render", "compose", "--out"])
+    let out = binary::with_config(&config, &["render", "compose", "--out"])
         .arg(dir.path().join("c.yml"))
-        .env_clear()
         .env("GAMEGATE_DEPLOY__IMAGE", "x\"\n    privileged: true")
         .output()
         .unwrap();
@@ -311,7 +288,7 @@ fn wireguard_keys_match_wg_pubkey_and_both_configs_parse() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
     let (host_key, client_key) = (dir.path().join("host.key"), dir.path().join("client.key"));
-    let host_pub = ok(gamegate(
+    let host_pub = gamegate(
         &config,
         &[
             "keygen",
@@ -319,8 +296,8 @@ fn wireguard_keys_match_wg_pubkey_and_both_configs_parse() {
             "--private-key-file",
             host_key.to_str().unwrap(),
         ],
-    ));
-    let client_pub = ok(gamegate(
+    );
+    let client_pub = gamegate(
         &config,
         &[
             "keygen",
@@ -328,7 +305,7 @@ fn wireguard_keys_match_wg_pubkey_and_both_configs_parse() {
             "--private-key-file",
             client_key.to_str().unwrap(),
         ],
-    ));
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -342,7 +319,7 @@ fn wireguard_keys_match_wg_pubkey_and_both_configs_parse() {
         ("client", &client_key, &host_pub),
     ] {
         let out = dir.path().join(format!("wg-{side}.conf"));
-        ok(gamegate(
+        gamegate(
             &config,
             &[
                 "render",
@@ -356,7 +333,7 @@ fn wireguard_keys_match_wg_pubkey_and_both_configs_parse() {
                 "--out",
                 out.to_str().unwrap(),
             ],
-        ));
+        );
         files.push(out);
     }
     let host = std::fs::read_to_string(&files[0]).unwrap();
@@ -376,21 +353,17 @@ fn wireguard_keys_match_wg_pubkey_and_both_configs_parse() {
         return;
     };
     for (key, ours) in [(&host_key, &host_pub), (&client_key, &client_pub)] {
-        let theirs = ok(Command::new(&wg)
-            .arg("pubkey")
-            .stdin(std::fs::File::open(key).unwrap())
-            .output()
-            .unwrap());
+        let theirs = ok_stdout(
+            Command::new(&wg)
+                .arg("pubkey")
+                .stdin(std::fs::File::open(key).unwrap()),
+        );
         assert_eq!(theirs.trim(), ours.trim(), "wg pubkey disagrees");
     }
     // wg-quick's own parser: it strips its extensions (Address, …) and
     // leaves what `wg setconf` reads; a syntax error fails it.
     for file in &files {
-        let stripped = ok(Command::new(&wg_quick)
-            .arg("strip")
-            .arg(file)
-            .output()
-            .unwrap());
+        let stripped = ok_stdout(Command::new(&wg_quick).arg("strip").arg(file));
         assert!(stripped.contains("[Interface]") && stripped.contains("[Peer]"));
         assert!(!stripped.contains("Address ="), "{stripped}");
     }
@@ -401,10 +374,10 @@ fn systemd_units_pass_systemd_analyze_verify() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
     let units = dir.path().join("units");
-    ok(gamegate(
+    gamegate(
         &config,
         &["render", "systemd", "--out", units.to_str().unwrap()],
-    ));
+    );
     let files: Vec<PathBuf> = ["register", "status", "stats"]
         .iter()
         .map(|s| units.join(format!("gamegate-{s}.service")))
@@ -478,10 +451,10 @@ fn logrotate_accepts_the_rendered_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
     let file = dir.path().join("gamegate-logrotate");
-    ok(gamegate(
+    gamegate(
         &config,
         &["render", "logrotate", "--out", file.to_str().unwrap()],
-    ));
+    );
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("# gamegate"));
     assert!(text.contains("/var/log/gamegate/access.log {\n"));
@@ -514,15 +487,11 @@ fn logrotate_accepts_the_rendered_file() {
 fn keygen_api_key_is_32_bytes_and_the_nginx_renderer_accepts_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = test_config(dir.path());
-    let key = ok(gamegate(&config, &["keygen", "api-key"]));
+    let key = gamegate(&config, &["keygen", "api-key"]);
     let key = key.trim();
     assert_eq!(key.len(), 44);
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
-        .args(["render", "nginx", "--out"])
+    let out = binary::with_config(&config, &["render", "nginx", "--out"])
         .arg(dir.path().join("site.conf"))
-        .env_clear()
         .env("GAMEGATE_EDGE__API_KEYS", key)
         .output()
         .unwrap();
@@ -562,46 +531,27 @@ fn dockerfile_runs_non_root_with_the_healthcheck_subcommand() {
 #[test]
 fn healthcheck_exits_0_on_a_running_service_and_1_without_one() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let env = |cmd: &mut Command| {
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "GAMEGATE_DATABASE__URL",
-                format!("sqlite://{}", dir.path().join("a.db").display()),
-            )
-            .env(
-                "GAMEGATE_ANALYTICS__URL",
-                format!("sqlite://{}", dir.path().join("b.db").display()),
-            )
-            .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
-            .env("GAMEGATE_HTTP__ADMIN_ADDR", format!("127.0.0.1:{port}"))
-            .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
-            .env("GAMEGATE_LOG__LEVEL", "warn")
-            .env("GAMEGATE_LOG__ACCESS_LOG", "off");
+        cmd.envs(binary::local_env(dir.path()))
+            .env("GAMEGATE_HTTP__ADMIN_ADDR", format!("127.0.0.1:{port}"));
     };
     let check = || {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = binary::command();
         cmd.args(["healthcheck", "--service", "all"]);
         env(&mut cmd);
         cmd.output().unwrap().status.code()
     };
     assert_eq!(check(), Some(1), "nothing runs yet");
-    let mut all = Command::new(BIN);
-    all.arg("all").stdout(std::process::Stdio::null());
+    let mut all = binary::command();
+    all.arg("all");
     env(&mut all);
-    let mut child = all.spawn().unwrap();
+    let _all = Process::spawn(&mut all);
     let started = std::time::Instant::now();
     let mut code = check();
     while code != Some(0) && started.elapsed() < std::time::Duration::from_secs(30) {
         std::thread::sleep(std::time::Duration::from_millis(200));
         code = check();
     }
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(code, Some(0));
 }

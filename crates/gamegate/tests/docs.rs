@@ -45,13 +45,15 @@
 //!   are not compared.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+mod support;
+use support::binary::{self, Process};
+use support::tools::free_port;
 
 /// Info strings of shell examples.
 const SHELL_LANGS: &[&str] = &["sh", "bash", "shell", "console"];
@@ -205,41 +207,18 @@ struct Ports {
     game: u16,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `gamegate all` started by the harness; killed on drop.
-struct Server {
-    child: Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// One file's temporary directory, ports and (once a block asks for it) server.
 struct Session {
     dir: tempfile::TempDir,
     ports: Ports,
-    server: Option<Server>,
+    /// The `gamegate all` the harness started (killed on drop).
+    server: Option<Process>,
     /// Extra environment of every command (and the server) of this session.
     env: Vec<(&'static str, &'static str)>,
 }
 
 fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_gamegate"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(binary::BIN).parent().unwrap().to_path_buf()
 }
 
 impl Session {
@@ -337,51 +316,23 @@ impl Session {
     /// One start of `gamegate all`; `false` when a port was taken meanwhile.
     fn try_start_server(&mut self) -> bool {
         let log = fs::File::create(self.path().join("server.stderr")).unwrap();
-        let mut child = self
-            .command(env!("CARGO_BIN_EXE_gamegate"))
-            .arg("all")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("start gamegate all");
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let reader = BufReader::new(child.stdout.take().unwrap());
-        let sink = Arc::clone(&stdout);
-        thread::spawn(move || {
-            for line in reader.lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let mut server = Server { child, stdout };
+        let mut server = Process::spawn(self.command(binary::BIN).arg("all").stderr(log));
+        let stderr = || fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default();
         let deadline = Instant::now() + BLOCK_TIMEOUT;
         loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                let stderr =
-                    fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default();
-                if stderr.contains("Address already in use") {
-                    return false;
-                }
-                panic!(
-                    "gamegate all exited ({status}) before its banner was complete; stderr:\n{stderr}"
-                );
-            }
-            if server
-                .stdout
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.starts_with("Ctrl-C stops it"))
-                && fs::read_to_string(self.path().join("server.stderr"))
-                    .unwrap_or_default()
-                    .contains("seeded 5000 synthetic battles")
-            {
-                break;
+            match server.try_banner() {
+                Err(_) if stderr().contains("Address already in use") => return false,
+                Err(status) => panic!(
+                    "gamegate all exited ({status}) before its banner was complete; stderr:\n{}",
+                    stderr()
+                ),
+                Ok(Some(_)) if stderr().contains("seeded 5000 synthetic battles") => break,
+                Ok(_) => {}
             }
             assert!(
                 Instant::now() < deadline,
                 "gamegate all did not finish its banner and demo seeding within {BLOCK_TIMEOUT:?}; stderr:\n{}",
-                fs::read_to_string(self.path().join("server.stderr")).unwrap_or_default()
+                stderr()
             );
             thread::sleep(Duration::from_millis(50));
         }
@@ -509,7 +460,7 @@ impl Session {
         let server = self.server.as_ref().expect("server started");
         let deadline = Instant::now() + BLOCK_TIMEOUT;
         loop {
-            let lines = server.stdout.lock().unwrap().clone();
+            let lines = server.stdout();
             match last {
                 Some(last) => {
                     if let Some(i) = lines.iter().position(|l| line_matches(last, l)) {
@@ -823,7 +774,7 @@ fn newcomer_follows_the_readme() {
     // Another directory, no configuration: a clear error, nothing created.
     let elsewhere = tempfile::tempdir().unwrap();
     let out = session
-        .command(env!("CARGO_BIN_EXE_gamegate"))
+        .command(binary::BIN)
         .current_dir(elsewhere.path())
         .args(["ban", "remove", "127.0.0.1"])
         .output()
@@ -858,7 +809,7 @@ fn newcomer_follows_the_readme() {
     )
     .unwrap();
     let out = session
-        .command(env!("CARGO_BIN_EXE_gamegate"))
+        .command(binary::BIN)
         .current_dir(elsewhere.path())
         .arg("--config")
         .arg(&config)
@@ -932,7 +883,7 @@ fn every_named_command_and_flag_exists() {
     let mut help_of = |path: &[&str]| -> Option<String> {
         help.entry(path.join(" "))
             .or_insert_with(|| {
-                let out = Command::new(env!("CARGO_BIN_EXE_gamegate"))
+                let out = Command::new(binary::BIN)
                     .args(path)
                     .arg("--help")
                     .output()

@@ -16,16 +16,13 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use gamegate::Config;
-use gamegate::startup::Application;
-use gamegate_gameserver::{Behaviour, MockHandle};
+use gamegate_gameserver::Behaviour;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-#[path = "support/tools.rs"]
-mod tools;
-use tools::{required, which};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+mod support;
+use support::binary;
+use support::tools::{required, which};
 const API_KEY: &str = "monitoring-suite-key-0123456789";
 
 fn promtool() -> Option<PathBuf> {
@@ -49,26 +46,15 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Runs `cmd`, which must succeed: its stdout and stderr.
 fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}",
-        out.status,
-        text(&out)
-    );
-    text(&out)
+    text(&binary::ok(cmd))
 }
 
 /// `gamegate --config CONFIG render ARGS…` through the real binary.
 fn gamegate(config: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("--config")
-        .arg(config)
-        .arg("render")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    let mut cmd = binary::with_config(config, &["render"]);
+    cmd.args(args);
     cmd
 }
 
@@ -239,43 +225,16 @@ fn certificate(days: i64) -> (String, String, i64) {
     (cert.pem(), key.serialize_pem(), not_after.unix_timestamp())
 }
 
-struct Running {
-    public: SocketAddr,
-    admin: SocketAddr,
-    mock: MockHandle,
-    shutdown: tokio_util::sync::CancellationToken,
-}
-
-async fn start(dir: &Path, cert: &Path, key: &Path) -> Running {
-    let mut c = Config::default();
-    c.http.public_addr = "127.0.0.1:0".parse().unwrap();
-    c.http.admin_addr = "127.0.0.1:0".parse().unwrap();
+async fn start(dir: &Path, cert: &Path, key: &Path) -> support::Started {
+    let mut c = support::local_config();
+    support::sqlite_in(&mut c, dir);
     c.http.tls_cert_file = cert.display().to_string();
     c.http.tls_key_file = key.display().to_string();
     c.http.tls_reload_interval_ms = 100;
-    c.game_server.addr = "127.0.0.1:0".into();
-    c.game_server.embedded_mock = true;
-    c.game_server.call_timeout_ms = 400;
-    c.game_server.connect_timeout_ms = 300;
-    c.password_hash.memory_kib = 1024;
-    c.password_hash.iterations = 1;
-    c.reconciler.interval_ms = 200;
-    c.reconciler.grace_ms = 1_000;
-    c.log.level = "warn".into();
-    c.log.access_log = "off".into();
+    support::quick_timeouts(&mut c);
     c.analytics.seed_demo_history = false;
     c.edge.api_keys = vec![API_KEY.into()];
-    c.database.url = format!("sqlite://{}", dir.join("accounts.db").display());
-    c.analytics.url = format!("sqlite://{}", dir.join("analytics.db").display());
-    let app = Application::build(c).await.expect("application builds");
-    let running = Running {
-        public: app.public_addr(),
-        admin: app.admin_addr(),
-        mock: app.mock().expect("embedded mock").clone(),
-        shutdown: app.shutdown_token(),
-    };
-    tokio::spawn(app.run_until_stopped());
-    running
+    support::start(c).await
 }
 
 /// A scrape: sample values by series (`name{labels}`), and the declared
@@ -409,19 +368,18 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, &key_pem).unwrap();
     let app = start(dir.path(), &cert, &key).await;
+    let mock = app.mock.clone().expect("embedded mock");
     let https = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
-        .resolve("localhost", app.public)
+        .resolve("localhost", app.public())
         .build()
         .unwrap();
-    let base = format!("https://localhost:{}", app.public.port());
+    let base = format!("https://localhost:{}", app.public().port());
     let register = |login: &str| {
         https
             .post(format!("{base}/api/register"))
             .header("X-API-Key", API_KEY)
-            .json(
-                &json!({"login": login, "password": "secret12", "gender": 0, "telegram_id": 4242}),
-            )
+            .json(&support::player(login, 4242))
             .send()
     };
     let plain = reqwest::Client::new();
@@ -435,7 +393,7 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
         .unwrap();
     assert_eq!(status.status(), StatusCode::OK);
 
-    let s = scrape_until(&plain, app.admin, "a reconciler pass", |s| {
+    let s = scrape_until(&plain, app.admin(), "a reconciler pass", |s| {
         s.has_sample("gamegate_registrations_pending")
     })
     .await;
@@ -460,20 +418,20 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
 
     // The game server loses an answer, then stops answering: the
     // registration stays pending, the backlog and the ping show it.
-    app.mock.set_behaviour(Behaviour::DropAfterRead).await;
+    mock.set_behaviour(Behaviour::DropAfterRead).await;
     assert_eq!(
         register("Hero_02").await.unwrap().status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    app.mock.set_behaviour(Behaviour::Refuse).await;
-    let s = scrape_until(&plain, app.admin, "one pending registration", |s| {
+    mock.set_behaviour(Behaviour::Refuse).await;
+    let s = scrape_until(&plain, app.admin(), "one pending registration", |s| {
         s.value("gamegate_registrations_pending", "") == Some(1.0)
     })
     .await;
     assert_eq!(s.value("gamegate_game_server_up", ""), Some(0.0));
     // Back: the reconciler settles it and the backlog empties.
-    app.mock.set_behaviour(Behaviour::Normal).await;
-    let s = scrape_until(&plain, app.admin, "an empty backlog", |s| {
+    mock.set_behaviour(Behaviour::Normal).await;
+    let s = scrape_until(&plain, app.admin(), "an empty backlog", |s| {
         s.value("gamegate_registrations_pending", "") == Some(0.0)
             && s.value("gamegate_reconciler_settled_total", "result=\"removed\"") == Some(1.0)
     })
@@ -486,9 +444,15 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
     std::fs::write(dir.path().join("fullchain.new"), cert_pem2).unwrap();
     std::fs::rename(dir.path().join("privkey.new"), &key).unwrap();
     std::fs::rename(dir.path().join("fullchain.new"), &cert).unwrap();
-    let s = scrape_until(&plain, app.admin, "the renewed certificate's expiry", |s| {
-        s.value("gamegate_tls_certificate_expiry_timestamp_seconds", "") == Some(not_after2 as f64)
-    })
+    let s = scrape_until(
+        &plain,
+        app.admin(),
+        "the renewed certificate's expiry",
+        |s| {
+            s.value("gamegate_tls_certificate_expiry_timestamp_seconds", "")
+                == Some(not_after2 as f64)
+        },
+    )
     .await;
 
     // Every metric named by a panel or an alert is in this scrape. Families

@@ -13,17 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use reqwest::header::{LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-#[path = "support/tools.rs"]
-mod tools;
-use tools::{free_port, required, which};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+mod support;
+use support::binary::{self, Process, ok};
+use support::tools::{free_port, required, which};
+use support::{Answer, player};
 const KEY: &str = "nginx-suite-key-0123456789";
 /// Has the two regex metacharacters a key may carry (`+`, `.`).
 const KEY2: &str = "Second+Key/0123.456789abc=";
@@ -60,25 +57,11 @@ fn tools() -> Option<Tools> {
     })
 }
 
-fn run(cmd: &mut StdCommand) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// A self-signed certificate for `localhost`, by the openssl CLI (already
 /// needed for the TLS-version checks; no certificate crate to build).
 fn certificate(t: &Tools, dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    run(StdCommand::new(&t.openssl)
+    ok(StdCommand::new(&t.openssl)
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
         .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
         .args(["-subj", "/CN=localhost"])
@@ -125,18 +108,16 @@ fn nginx_t(t: &Tools, dir: &Path, conf: &Path) {
     let mut cmd = StdCommand::new(&t.nginx);
     cmd.arg("-t");
     nginx_args(&mut cmd, dir, conf, true);
-    run(&mut cmd);
+    ok(&mut cmd);
 }
 
 /// `gamegate render …` through the real binary; returns stdout and stderr.
 fn render(args: &[&str], config: &Path) -> (String, String) {
-    let out = run(StdCommand::new(BIN)
+    let out = ok(binary::command()
         .args(["render"])
         .args(args)
         .arg("--config")
-        .arg(config)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default()));
+        .arg(config));
     (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
@@ -146,7 +127,7 @@ fn render(args: &[&str], config: &Path) -> (String, String) {
 /// Runs `fail2ban-regex` with the filter rendered into `dir/fail2ban` over
 /// `log`: the number of matched lines, and the whole report.
 fn fail2ban_matches(t: &Tools, log: &Path, dir: &Path) -> (usize, String) {
-    let out = run(StdCommand::new(&t.fail2ban_regex)
+    let out = ok(StdCommand::new(&t.fail2ban_regex)
         .arg(log)
         .arg(dir.join("fail2ban/filter.d/gamegate.conf")));
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -177,56 +158,22 @@ impl Drop for Nginx {
 
 /// `gamegate all` on random ports; its own limits raised so the limits seen
 /// are nginx's, and nginx (127.0.0.1) trusted for the client address.
-async fn start_gamegate(dir: &Path, extra_env: &[(&str, &str)]) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .arg("all")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "GAMEGATE_DATABASE__URL",
-            format!("sqlite://{}", dir.join("accounts.db").display()),
-        )
-        .env(
-            "GAMEGATE_ANALYTICS__URL",
-            format!("sqlite://{}", dir.join("analytics.db").display()),
-        )
-        .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_HTTP__ADMIN_ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_PASSWORD_HASH__MEMORY_KIB", "1024")
-        .env("GAMEGATE_PASSWORD_HASH__ITERATIONS", "1")
+async fn start_gamegate(dir: &Path, extra_env: &[(&str, &str)]) -> (Process, SocketAddr) {
+    let mut cmd = binary::command();
+    cmd.arg("all")
+        .envs(binary::local_env(dir))
         .env("GAMEGATE_EDGE__API_KEYS", format!("{KEY},{KEY2}"))
         .env("GAMEGATE_EDGE__TRUSTED_PROXIES", "127.0.0.1")
         .env("GAMEGATE_EDGE__REGISTER_PER_MINUTE", "100000")
         .env("GAMEGATE_EDGE__REGISTER_BURST", "10000")
         .env("GAMEGATE_EDGE__STATUS_PER_MINUTE", "100000")
         .env("GAMEGATE_EDGE__STATUS_BURST", "10000")
-        .env("GAMEGATE_LOG__LEVEL", "warn")
-        .env("GAMEGATE_LOG__ACCESS_LOG", "off")
         // Later settings win: a test's own values replace the ones above.
         .envs(extra_env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the gamegate binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.trim_start().strip_prefix("public") {
-                let url = rest.split_whitespace().next().unwrap();
-                let host = url
-                    .trim_start_matches("https://")
-                    .trim_start_matches("http://");
-                return host.parse().unwrap();
-            }
-        }
-        panic!("gamegate all exited before printing its public address");
-    })
-    .await
-    .expect("gamegate starts within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+        .stderr(Stdio::inherit());
+    let mut process = Process::spawn(&mut cmd);
+    let addr = process.banner(binary::BANNER_WITHIN).await.addr("public");
+    (process, addr)
 }
 
 async fn wait_for_port(port: u16) {
@@ -237,45 +184,6 @@ async fn wait_for_port(port: u16) {
     {
         assert!(Instant::now() < deadline, "nginx did not listen on {port}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn player(login: &str) -> Value {
-    json!({"login": login, "password": "secret12", "gender": 0, "telegram_id": 4242})
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    /// The contract's error body, served as JSON.
-    fn assert_error(&self, status: u16, detail: &str) {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        let body = self.json();
-        assert_eq!(body["ok"], json!(false), "{body}");
-        assert_eq!(body["detail"], json!(detail), "{body}");
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert_eq!(self.header("content-type"), Some("application/json"));
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
-    fn cors_headers(&self) -> Vec<String> {
-        self.headers
-            .keys()
-            .map(|k| k.as_str().to_owned())
-            .filter(|k| k.starts_with("access-control-"))
-            .collect()
     }
 }
 
@@ -292,11 +200,7 @@ impl Client {
         let req = req.build().unwrap();
         let on_api = req.url().path().starts_with("/api/");
         let r = self.http.execute(req).await.expect("nginx answers");
-        let answer = Answer {
-            status: r.status(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        };
+        let answer = Answer::read(r).await;
         if on_api && matches!(answer.status.as_u16(), 403 | 429) {
             self.api_failures += 1;
         }
@@ -308,7 +212,9 @@ impl Client {
     }
 
     async fn register(&mut self, key: Option<&str>, login: &str) -> Answer {
-        let mut req = self.req(Method::POST, "/api/register").json(&player(login));
+        let mut req = self
+            .req(Method::POST, "/api/register")
+            .json(&player(login, 4242));
         if let Some(key) = key {
             req = req.header("x-api-key", key);
         }
@@ -414,7 +320,7 @@ acme_webroot = "{d}/acme"
     c.send(
         c.req(Method::POST, "/api/register")
             .header("user-agent", "curl/8.0\" 200 0 \"-\" \"x")
-            .json(&player("No_Key")),
+            .json(&player("No_Key", 4242)),
     )
     .await
     .assert_error(403, "invalid_api_key");
@@ -455,7 +361,7 @@ acme_webroot = "{d}/acme"
                 .header("x-api-key", KEY)
                 .header("x-forwarded-for", "198.51.100.7")
                 .header("x-real-ip", "198.51.100.8")
-                .json(&player("Spoofer")),
+                .json(&player("Spoofer", 4242)),
         )
         .await;
     spoofed.assert_error(429, "rate_limited");
@@ -712,7 +618,7 @@ acme_webroot = "{d}/acme"
     assert!(s_client(&["-tls1_3"]), "TLS 1.3 refused");
 
     // Upstream down: the contract's JSON with nginx's 502.
-    gamegate.kill().await.unwrap();
+    gamegate.kill();
     let mut down = None;
     for _ in 0..5 {
         // One status request per second is admitted again.
@@ -747,7 +653,7 @@ acme_webroot = "{d}/acme"
 
     // The jail parses with the distribution's actions (a copy of /etc/fail2ban).
     let f2b = dir.join("etc-fail2ban");
-    run(StdCommand::new("cp")
+    ok(StdCommand::new("cp")
         .arg("-r")
         .arg("/etc/fail2ban")
         .arg(&f2b));
@@ -755,7 +661,7 @@ acme_webroot = "{d}/acme"
     for f in ["filter.d/gamegate.conf", "jail.d/gamegate.conf"] {
         std::fs::copy(dir.join("fail2ban").join(f), f2b.join(f)).unwrap();
     }
-    run(StdCommand::new(&t.fail2ban_client)
+    ok(StdCommand::new(&t.fail2ban_client)
         .arg("-c")
         .arg(&f2b)
         .arg("-t"));
@@ -799,7 +705,7 @@ async fn the_fail2ban_filter_reads_gamegate_s_own_access_log() {
         let r = http
             .post(&url)
             .header("x-api-key", key)
-            .json(&player(&format!("F2b_{i:02}")))
+            .json(&player(&format!("F2b_{i:02}"), 4242))
             .send()
             .await
             .unwrap();
@@ -819,11 +725,7 @@ async fn the_fail2ban_filter_reads_gamegate_s_own_access_log() {
     let failures = codes.iter().filter(|c| matches!(c, 403 | 429)).count();
 
     // SIGTERM: a graceful stop flushes the log.
-    let _ = StdCommand::new("kill")
-        .arg("-TERM")
-        .arg(gamegate.id().unwrap().to_string())
-        .status();
-    let _ = gamegate.wait().await;
+    gamegate.terminate(Duration::from_secs(30)).await;
 
     let config = dir.join("gamegate.toml");
     std::fs::write(&config, "[nginx]\nserver_name = \"localhost\"\n").unwrap();
@@ -978,17 +880,14 @@ error_log = "{d}/error.log"
     // A site (one address) speaking for 5 players: each has the burst of 3.
     let site = "192.0.2.10";
     let mut n = 0;
-    let mut register = async |c: &mut Client, key: &str, player: &str| {
+    let mut register = async |c: &mut Client, key: &str, player_ip: &str| {
         n += 1;
         c.send(
             c.req(Method::POST, "/api/register")
                 .header("x-forwarded-for", site)
                 .header("x-api-key", key)
-                .header("x-player-ip", player)
-                .json(
-                    &json!({"login": format!("Ngx_{n:03}"), "password": "secret12",
-                              "gender": 0, "telegram_id": 5000 + n}),
-                ),
+                .header("x-player-ip", player_ip)
+                .json(&player(&format!("Ngx_{n:03}"), 5000 + n)),
         )
         .await
     };
@@ -1071,7 +970,7 @@ fn ca_signed_certificate(t: &Tools, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         dir.join("cert.csr"),
     );
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    run(StdCommand::new(&t.openssl)
+    ok(StdCommand::new(&t.openssl)
         .args(["req", "-x509", "-nodes", "-days", "2"])
         .args(ec)
         .args(["-subj", "/CN=gamegate test CA"])
@@ -1080,7 +979,7 @@ fn ca_signed_certificate(t: &Tools, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .arg(&ca_key)
         .arg("-out")
         .arg(&ca));
-    run(StdCommand::new(&t.openssl)
+    ok(StdCommand::new(&t.openssl)
         .args(["req", "-new", "-nodes"])
         .args(ec)
         .args(["-subj", "/CN=localhost"])
@@ -1096,7 +995,7 @@ fn ca_signed_certificate(t: &Tools, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
          authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
     )
     .unwrap();
-    run(StdCommand::new(&t.openssl)
+    ok(StdCommand::new(&t.openssl)
         .args(["x509", "-req", "-days", "1", "-set_serial", "2"])
         .arg("-in")
         .arg(&csr)

@@ -11,24 +11,18 @@ use std::time::Duration;
 
 use gamegate_soak::SoakConfig;
 
-const MYSQL_ENV: &str = "GAMEGATE_TEST_MYSQL_URL";
+mod support;
+use support::{Backend, binary, server_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn soak_30_seconds_with_faults_keeps_both_stores_in_step() {
     // The database faults need a server behind a TCP proxy: SQLite has no
     // connection to cut. Skipped with a notice without one, failed under CI.
-    let mysql_url = match std::env::var(MYSQL_ENV) {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("{MYSQL_ENV} is not set, but CI must run the soak test (see .ci/run)")
-        }
-        _ => {
-            eprintln!("SKIPPED: {MYSQL_ENV} is not set (CI sets it; see .ci/run)");
-            return;
-        }
+    let Some(mysql_url) = server_url(Backend::Mysql) else {
+        return;
     };
     let report = gamegate_soak::run(&SoakConfig {
-        gamegate_bin: env!("CARGO_BIN_EXE_gamegate").into(),
+        gamegate_bin: binary::BIN.into(),
         mysql_url,
         duration: Duration::from_secs(30),
         rate_per_sec: 50.0,

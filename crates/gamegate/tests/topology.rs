@@ -36,14 +36,12 @@ use std::time::{Duration, Instant};
 
 use gamegate_gameserver::{GameServer as _, TcpGameServer, TcpGameServerConfig};
 use gamegate_store::{Database, PoolSettings};
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-#[path = "support/tools.rs"]
-mod tools;
-use tools::{required, unavailable, which};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+mod support;
+use support::Answer;
+use support::binary::{self, BIN, ok_stdout};
+use support::tools::{required, unavailable, which};
 /// Namespaces (`ggtopo<pid>_…`) and interfaces (`gt<pid>…`) of this run carry
 /// the process id, so parallel runs never collide and a later run can tell
 /// an aborted run's leftovers (dead pid) from a live one's.
@@ -146,7 +144,7 @@ fn prerequisites() -> Option<Tools> {
         .output();
     match made {
         Ok(out) if out.status.success() => {
-            run(Command::new(&tools.ip).args(["netns", "del", &probe]));
+            ok_stdout(Command::new(&tools.ip).args(["netns", "del", &probe]));
         }
         Ok(out) => {
             let why = String::from_utf8_lossy(&out.stderr);
@@ -168,20 +166,6 @@ fn prerequisites() -> Option<Tools> {
         }
     }
     Some(tools)
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 fn pid_of(name: &str, prefix: &str) -> Option<u32> {
@@ -280,7 +264,7 @@ impl<'t> Topology<'t> {
     }
 
     fn ip(&self, args: &[&str]) {
-        run(Command::new(&self.tools.ip).args(args));
+        ok_stdout(Command::new(&self.tools.ip).args(args));
     }
 
     fn add_namespace(&mut self, role: &str) -> String {
@@ -465,13 +449,13 @@ async fn connect(addr: SocketAddr, within: Duration) -> Connect {
 
 /// `gamegate …` through the real binary, with `config` and extra settings.
 fn gamegate(config: &Path, args: &[&str], envs: &[(&str, String)]) -> String {
-    run(Command::new(BIN)
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(envs.iter().map(|(k, v)| (k, v))))
+    ok_stdout(
+        binary::command()
+            .args(args)
+            .arg("--config")
+            .arg(config)
+            .envs(envs.iter().map(|(k, v)| (k, v))),
+    )
 }
 
 /// The value of `key = value` in a rendered INI-style file.
@@ -487,10 +471,12 @@ fn ini_value<'a>(text: &'a str, key: &str) -> &'a str {
 /// One column of `wg show IFACE WHAT` for `peer` (public key), e.g.
 /// `["180", "420"]` for `transfer` (received, sent bytes).
 fn wg_show(t: &Tools, ns: &str, iface: &str, what: &str, peer: &str) -> Vec<String> {
-    let table = run(Command::new(&t.ip)
-        .args(["netns", "exec", ns])
-        .arg(&t.wg)
-        .args(["show", iface, what]));
+    let table = ok_stdout(
+        Command::new(&t.ip)
+            .args(["netns", "exec", ns])
+            .arg(&t.wg)
+            .args(["show", iface, what]),
+    );
     table
         .lines()
         .find_map(|l| {
@@ -504,31 +490,6 @@ fn wg_show(t: &Tools, ns: &str, iface: &str, what: &str, peer: &str) -> Vec<Stri
 fn wg_transfer(t: &Tools, ns: &str, iface: &str, peer: &str) -> (u64, u64) {
     let bytes = wg_show(t, ns, iface, "transfer", peer);
     (bytes[0].parse().unwrap(), bytes[1].parse().unwrap())
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    fn assert_error(&self, status: u16, detail: &str) {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        let body = self.json();
-        assert_eq!(body["ok"], json!(false), "{body}");
-        assert_eq!(body["detail"], json!(detail), "{body}");
-        assert_eq!(self.header("content-type"), Some("application/json"));
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
 }
 
 /// The site's HTTPS client inside host_server: trusts only the test's
@@ -554,12 +515,7 @@ impl Site {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
-        let r = req.send().await.expect("nginx answers");
-        Answer {
-            status: r.status(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
+        Answer::read(req.send().await.expect("nginx answers")).await
     }
 
     async fn register(&self, key: Option<&str>, login: &str, telegram_id: i64) -> Answer {
@@ -567,9 +523,7 @@ impl Site {
             .http
             .post(format!("https://{SERVER_NAME}/api/register"))
             .header("origin", ORIGIN)
-            .json(&json!({
-                "login": login, "password": "secret12", "gender": 0, "telegram_id": telegram_id
-            }));
+            .json(&support::player(login, telegram_id));
         if let Some(key) = key {
             req = req.header("x-api-key", key);
         }
@@ -669,7 +623,7 @@ fn seed_topology_nginx_wireguard_split_services() {
 /// the mock game servers and nginx, each waited for.
 fn build(topo: &mut Topology) -> Net {
     let (host_ns, client_ns) = underlay(topo);
-    let api_key = run(Command::new(BIN).args(["keygen", "api-key"]))
+    let api_key = ok_stdout(Command::new(BIN).args(["keygen", "api-key"]))
         .trim()
         .to_owned();
     let cert = rcgen::generate_simple_self_signed(vec![SERVER_NAME.into()]).unwrap();
@@ -874,13 +828,15 @@ fn wireguard(
         let full = topo.path(&format!("{iface}.conf"));
         fs::write(&full, conf).unwrap();
         let stripped = topo.path(&format!("{iface}.stripped"));
-        let text = run(Command::new(&t.wg_quick).arg("strip").arg(&full));
+        let text = ok_stdout(Command::new(&t.wg_quick).arg("strip").arg(&full));
         fs::write(&stripped, text).unwrap();
-        run(Command::new(&t.ip)
-            .args(["netns", "exec", ns])
-            .arg(&t.wg)
-            .args(["setconf", iface])
-            .arg(&stripped));
+        ok_stdout(
+            Command::new(&t.ip)
+                .args(["netns", "exec", ns])
+                .arg(&t.wg)
+                .args(["setconf", iface])
+                .arg(&stripped),
+        );
         let address = ini_value(conf, "Address");
         topo.ip(&["-n", ns, "addr", "add", address, "dev", iface]);
         topo.ip(&["-n", ns, "link", "set", iface, "up"]);
@@ -972,7 +928,7 @@ fn start_nginx(topo: &mut Topology, config: &Path, host_ns: &str, api_key: &str)
     .unwrap();
     let conf = nginx_conf.display().to_string();
     let globals = |daemon: &str| format!("{daemon}pid {d}/nginx.pid; error_log stderr;");
-    run(Command::new(&t.nginx).args(["-t", "-p", &d, "-c", &conf, "-g", &globals("")]));
+    ok_stdout(Command::new(&t.nginx).args(["-t", "-p", &d, "-c", &conf, "-g", &globals("")]));
     let args = ["-p", &d, "-c", &conf, "-g", &globals("daemon off; ")];
     topo.spawn(host_ns, "nginx", &t.nginx, &args, &[]);
     let public = SocketAddr::from((PUBLIC_IP, 443));
@@ -984,8 +940,13 @@ fn start_nginx(topo: &mut Topology, config: &Path, host_ns: &str, api_key: &str)
 /// From host_server, the services answer on the tunnel address only.
 fn services_only_through_the_tunnel(t: &Tools, net: &Net) {
     let c1 = &CLIENTS[0];
-    let route =
-        run(Command::new(&t.ip).args(["-n", &net.host_ns, "route", "get", &c1.wg.to_string()]));
+    let route = ok_stdout(Command::new(&t.ip).args([
+        "-n",
+        &net.host_ns,
+        "route",
+        "get",
+        &c1.wg.to_string(),
+    ]));
     assert!(
         route.contains(&format!("dev {}", net.wg_host_if)),
         "{route}"

@@ -10,34 +10,15 @@
 use std::time::Duration;
 
 use gamegate_domain::AccountLimit;
-use sea_query::{Expr, ExprTrait, Iden, Order, Query};
+use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::Row;
 
 use crate::db::Database;
 use crate::error::{StoreError, database_error, is_transient, is_unique_violation};
-
-#[derive(Iden)]
-enum Players {
-    Table,
-    Login,
-    LoginNorm,
-    PasswordHash,
-    Gender,
-    State,
-    GameAccountId,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(Iden)]
-enum TelegramPlayers {
-    Table,
-    LoginNorm,
-    TelegramId,
-    Slot,
-    Username,
-    CreatedAt,
-}
+use crate::tables::{Players, TelegramPlayers};
+// `created_at` is stamped inside each reservation attempt, so time spent
+// waiting on locks before it never makes a fresh row look old to the reconciler.
+use crate::unix_now;
 
 const PENDING: &str = "pending";
 const SYNCED: &str = "synced";
@@ -56,15 +37,6 @@ pub struct NewAccount<'a> {
     pub gender: u8,
     pub telegram_id: i64,
     pub telegram_username: Option<&'a str>,
-}
-
-/// Unix seconds. `created_at` is stamped inside each reservation attempt, so
-/// time spent waiting on locks before it never makes a fresh row look old to
-/// the reconciler.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,7 @@ use sqlx::Row;
 
 use crate::db::{Backend, Database};
 use crate::error::{StoreError, database_error, is_transient};
+use crate::unix_now;
 
 /// The id a synthetic (demo) battle is stored under: the generator's id
 /// `n` (1, 2, …) as `-n`. Real battles have positive ids (ingestion refuses
@@ -180,12 +181,6 @@ pub struct Summary {
 
 fn clamp_u64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 enum Attempt<T> {

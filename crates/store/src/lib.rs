@@ -11,15 +11,18 @@ pub mod accounts;
 mod backup;
 pub mod bans;
 pub mod battles;
+mod clock;
 pub mod constants;
 mod db;
 mod error;
 mod migrate;
 pub mod reports;
+mod tables;
 
 pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
 pub use bans::{Ban, Bans};
 pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, RatingHistogram, Summary};
+pub use clock::unix_now;
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password, sqlite_file};
 pub use error::StoreError;

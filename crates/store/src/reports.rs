@@ -9,27 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use sea_query::{Expr, ExprTrait, Iden, Order, Query};
+use sea_query::{Expr, ExprTrait, Order, Query};
 use sqlx::Row;
 
 use crate::db::Database;
 use crate::error::StoreError;
-
-#[derive(Iden)]
-enum Players {
-    Table,
-    LoginNorm,
-    State,
-}
-
-#[derive(Iden)]
-enum TelegramPlayers {
-    Table,
-    LoginNorm,
-    TelegramId,
-    Username,
-    CreatedAt,
-}
+use crate::tables::{Players, TelegramPlayers};
 
 const SYNCED: &str = "synced";
 

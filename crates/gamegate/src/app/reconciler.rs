@@ -9,7 +9,7 @@ use gamegate_store::Database;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::metrics::{Metrics, ResultLabels, Unlabelled};
-use crate::app::registration::unix_now;
+use gamegate_store::unix_now;
 
 pub struct Reconciler {
     pub db: Database,

@@ -4,7 +4,7 @@
 //! leaves it `pending` for the reconciler.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use gamegate_domain::{AccountLimit, AuthRejection, ErrorCode, RegisterRequest};
 use gamegate_gameserver::{CallError, GameServer, RegisterError};
@@ -15,11 +15,9 @@ use crate::app::hashing::PasswordHasher;
 use crate::app::metrics::{Metrics, Outcome};
 use crate::app::telegram::{Telegram, TelegramUnavailable};
 
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+/// The one wall clock (`gamegate_store::unix_now`), named here for this
+/// crate's modules.
+use gamegate_store::unix_now;
 
 /// Why a registration did not succeed; each maps to one contract code.
 #[derive(Debug, thiserror::Error)]

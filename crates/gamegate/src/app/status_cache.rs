@@ -9,7 +9,7 @@ use gamegate_domain::ServerStatus;
 use gamegate_store::{Database, StoreError};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::registration::unix_now;
+use gamegate_store::unix_now;
 
 #[derive(Clone)]
 pub struct StatusCache {

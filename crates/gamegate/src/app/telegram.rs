@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::metrics::Metrics;
-use crate::app::registration::unix_now;
 use crate::config::TelegramConfig;
+use gamegate_store::unix_now;
 
 /// Members are remembered for at most this many ids (LRU-like eviction).
 const CACHE_CAPACITY: u64 = 100_000;

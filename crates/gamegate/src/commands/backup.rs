@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use gamegate_store::{Backend, Database, PoolSettings};
 
 use crate::config::Config;
+use crate::shared::atomic_file::Pending;
 
 /// Bound on one `VACUUM INTO`. Generous: it is proportional to the database
 /// size (docs/BENCHMARKS.md has the measured rate), and nothing waits on it.
@@ -212,53 +213,23 @@ async fn back_up(config: &Config, which: Which, target: Target) -> anyhow::Resul
 /// 0600, so the copy is never readable by others), fsync, rename: `path`
 /// is either absent or a complete backup. Returns its size.
 pub async fn copy_sqlite(db: &Database, path: &Path) -> anyhow::Result<u64> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    create_private_file(&tmp)?;
-    let result = async {
-        db.sqlite_backup_into(&tmp, COPY_LIMIT)
-            .await
-            .with_context(|| format!("VACUUM INTO {} failed", tmp.display()))?;
-        let file = std::fs::File::open(&tmp)?;
-        file.sync_all()?;
-        let bytes = file.metadata()?.len();
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot rename the copy to {}", path.display()))?;
-        // The rename is durable once the directory is synced.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(bytes)
+    // Created empty, then filled by SQLite; removed again on any error.
+    let (pending, _) = Pending::create(path, 0o600)?;
+    db.sqlite_backup_into(pending.path(), COPY_LIMIT)
+        .await
+        .with_context(|| format!("VACUUM INTO {} failed", pending.path().display()))?;
+    let file = std::fs::File::open(pending.path())?;
+    file.sync_all()?;
+    let bytes = file.metadata()?.len();
+    let dir = pending.dir().to_owned();
+    pending
+        .commit()
+        .with_context(|| format!("cannot rename the copy to {}", path.display()))?;
+    // The rename is durable once the directory is synced.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
     }
-    .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn create_private_file(path: &Path) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(())
+    Ok(bytes)
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

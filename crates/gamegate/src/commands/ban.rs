@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use gamegate_store::MigrationSet;
 use gamegate_store::bans::{Ban, MAX_REASON_CHARS, canonical_net, canonical_network};
+use gamegate_store::unix_now;
 use ipnet::IpNet;
 use serde_json::json;
 
@@ -175,10 +176,6 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
     .await;
     db.close().await;
     result
-}
-
-fn unix_now() -> i64 {
-    crate::app::registration::unix_now()
 }
 
 pub fn bans_table(bans: &[Ban], now: i64) -> String {

@@ -39,7 +39,11 @@ pub fn run(command: KeygenCommand) -> anyhow::Result<()> {
                     if path.exists() {
                         bail!("{} exists; not overwriting a key", path.display());
                     }
-                    super::render::write_file(&path, &format!("{}\n", private.to_base64()), 0o600)?;
+                    crate::shared::atomic_file::write(
+                        &path,
+                        &format!("{}\n", private.to_base64()),
+                        0o600,
+                    )?;
                     eprintln!(
                         "gamegate: wrote the private key to {} (mode 0600)",
                         path.display()

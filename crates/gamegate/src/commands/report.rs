@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use gamegate_store::MigrationSet;
 use gamegate_store::reports::{Bucket, RegistrationsReport, TopTelegram};
+use gamegate_store::unix_now;
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -100,12 +101,6 @@ pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<S
     .await;
     db.close().await;
     result
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Parses `90m`, `1h`, `24h`, `7d`, `30s` into seconds: ASCII digits, then

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use super::{AdminAuth, Common};
 use crate::app::metrics::{DatabaseLabels, Unlabelled};
-use crate::app::registration::unix_now;
 use crate::app::status_cache::StatusCache;
+use gamegate_store::unix_now;
 
 /// What a service's health and metrics report on.
 #[derive(Clone)]

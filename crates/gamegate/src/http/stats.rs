@@ -17,6 +17,7 @@ use gamegate_domain::{
     ErrorCode, FieldError, FieldErrorCode, Lang, RegistrationRules, normalise_login,
 };
 use gamegate_store::reports::Bucket;
+use gamegate_store::unix_now;
 use gamegate_store::{Database, Ingested, LeaderboardMode, PlayerStats, StoreError};
 use serde_json::{Value, json};
 
@@ -426,12 +427,6 @@ async fn leaderboard(
         "players": players,
     }))
     .into_response())
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 async fn summary(

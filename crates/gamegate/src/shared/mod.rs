@@ -8,3 +8,4 @@ pub mod keys;
 /// recommendation (<https://infosec.mozilla.org/guidelines/web_security#http-strict-transport-security>)
 /// and what SSL Labs grades A+.
 pub const HSTS: &str = "max-age=63072000";
+pub mod atomic_file;

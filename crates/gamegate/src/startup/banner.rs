@@ -175,7 +175,7 @@ fn running_bans(jail: &Jail) -> String {
     if bans.is_empty() {
         return String::new();
     }
-    let now = crate::app::registration::unix_now();
+    let now = gamegate_store::unix_now();
     let mut out = String::new();
     for (net, until) in &bans {
         let net = gamegate_store::bans::canonical_net(*net);

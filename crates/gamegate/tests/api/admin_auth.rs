@@ -6,18 +6,16 @@
 //! Basic; health, the public statistics and battle ingestion stay as they
 //! were. Without tokens everything is open as before.
 
-use std::net::SocketAddr;
-
 use base64::Engine as _;
 use gamegate::config::Config;
 use gamegate::http::admin_auth::CHALLENGE;
-use gamegate::startup::{Application, Mode};
+use gamegate::startup::Mode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{
-    Backend, assert_error, fresh_database, spawn_app, spawn_app_with, test_config,
+use crate::support::{
+    Backend, Started, assert_error, fresh_database, spawn_app, spawn_app_with, start_mode,
+    test_config,
 };
 
 const OPERATOR: &str = "operator-token-0123456789abcdef";
@@ -135,7 +133,7 @@ fn with_tokens(c: &mut Config) {
 }
 
 fn battles() -> Value {
-    let now = gamegate::app::registration::unix_now();
+    let now = gamegate_store::unix_now();
     let player = |login: &str, team: u8, won: bool| {
         json!({"login": login, "team": team, "won": won, "kills": 3, "deaths": 1,
                "damage_dealt": 500, "damage_taken": 200, "level": 10})
@@ -275,20 +273,10 @@ async fn without_tokens_the_operator_routes_stay_open() {
     app.stop().await;
 }
 
-/// One split service started in-process.
+/// One split service started in-process, with its directory.
 struct Service {
-    addr: SocketAddr,
-    banner: String,
-    shutdown: CancellationToken,
-    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+    app: Started,
     _dir: tempfile::TempDir,
-}
-
-impl Service {
-    async fn stop(self) {
-        self.shutdown.cancel();
-        self.running.await.unwrap().unwrap();
-    }
 }
 
 /// Starts one split service in-process on a random port.
@@ -303,14 +291,8 @@ async fn start(mode: Mode, tokens: bool) -> Option<Service> {
     if tokens {
         with_tokens(&mut config);
     }
-    let app = Application::build_mode(config, mode)
-        .await
-        .expect("the service builds");
     Some(Service {
-        addr: app.service_addr(),
-        banner: app.banner(),
-        shutdown: app.shutdown_token(),
-        running: tokio::spawn(app.run_until_stopped()),
+        app: start_mode(config, mode).await,
         _dir: dir,
     })
 }
@@ -323,12 +305,15 @@ async fn serve_stats_wants_a_token_for_operator_routes_only() {
     };
     // The banner says a token is needed, never which.
     assert!(
-        service.banner.contains("one of 2 token(s) of admin.tokens"),
+        service
+            .app
+            .banner
+            .contains("one of 2 token(s) of admin.tokens"),
         "{}",
-        service.banner
+        service.app.banner
     );
-    assert!(!service.banner.contains(OPERATOR) && !service.banner.contains(DEPUTY));
-    let base = format!("http://{}", service.addr);
+    assert!(!service.app.banner.contains(OPERATOR) && !service.app.banner.contains(DEPUTY));
+    let base = format!("http://{}", service.app.service());
     check_guarded(&http, &base, &GUARDED).await;
     check_open(&http, &base, &OPEN).await;
     let stored: Value = http
@@ -342,19 +327,24 @@ async fn serve_stats_wants_a_token_for_operator_routes_only() {
         .await
         .unwrap();
     assert_eq!(stored["results"][0]["status"], "inserted", "{stored}");
-    service.stop().await;
+    service.app.stop().await;
 
     // The same service without tokens: open, and the banner says nothing.
     let Some(service) = start(Mode::Stats, false).await else {
         return;
     };
     assert!(
-        !service.banner.contains("admin.tokens"),
+        !service.app.banner.contains("admin.tokens"),
         "{}",
-        service.banner
+        service.app.banner
     );
-    check_open(&http, &format!("http://{}", service.addr), &GUARDED).await;
-    service.stop().await;
+    check_open(
+        &http,
+        &format!("http://{}", service.app.service()),
+        &GUARDED,
+    )
+    .await;
+    service.app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -363,7 +353,7 @@ async fn serve_status_wants_the_token_for_metrics_but_not_for_health_or_status()
     let Some(service) = start(Mode::Status, true).await else {
         return;
     };
-    let base = format!("http://{}", service.addr);
+    let base = format!("http://{}", service.app.service());
     check_guarded(&http, &base, &["/metrics"]).await;
     check_open(
         &http,
@@ -371,5 +361,5 @@ async fn serve_status_wants_the_token_for_metrics_but_not_for_health_or_status()
         &["/internal/health", "/server/status", "/api/server/status"],
     )
     .await;
-    service.stop().await;
+    service.app.stop().await;
 }

@@ -16,7 +16,7 @@ use gamegate::commands::doctor::{self, CheckId, Outcome};
 use reqwest::StatusCode;
 
 use crate::doctor::run_recipe;
-use crate::helpers::{Backend, TEST_API_KEY, fresh_database, player, spawn_app_with};
+use crate::support::{Backend, TEST_API_KEY, fresh_database, player, spawn_app_with};
 
 /// login → (password hash, telegram id, state), read with portable SQL.
 async fn accounts(pool: &sqlx::AnyPool) -> BTreeMap<String, (String, i64, String)> {

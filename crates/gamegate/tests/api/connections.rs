@@ -5,20 +5,18 @@
 //! one address holds 1,100 connections.
 
 use std::net::{IpAddr, SocketAddr};
-use std::process::Stdio;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::process::{Child, Command};
 
-use crate::helpers::{Backend, TEST_API_KEY, player, spawn_app_with};
-
-const BIN: &str = env!("CARGO_BIN_EXE_gamegate");
+use crate::support::binary::{self, Process};
+use crate::support::{Backend, TEST_API_KEY, player, spawn_app_with};
 
 /// A TCP connection from a chosen loopback address (127.0.0.0/8 is all
 /// local on Linux), so a test can be "another client".
@@ -453,29 +451,17 @@ async fn count_open(streams: &mut [TcpStream]) -> (usize, usize) {
     (open, closed)
 }
 
-/// The log lines a child process writes to stderr, collected as they come.
-type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-
 /// `gamegate all` as a child process whose soft and hard `RLIMIT_NOFILE`
-/// are 1,024; its public and admin addresses from the banner, and its log.
-async fn start_limited(dir: &std::path::Path) -> (Child, SocketAddr, SocketAddr, LogLines) {
-    let mut child = Command::new("sh")
-        .arg("-c")
+/// are 1,024 (its stderr collected); its public and admin addresses from the banner.
+async fn start_limited(dir: &std::path::Path) -> (Process, SocketAddr, SocketAddr) {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg("ulimit -n 1024 && exec \"$0\" all")
-        .arg(BIN)
+        .arg(binary::BIN)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "GAMEGATE_DATABASE__URL",
-            format!("sqlite://{}", dir.join("accounts.db").display()),
-        )
-        .env(
-            "GAMEGATE_ANALYTICS__URL",
-            format!("sqlite://{}", dir.join("analytics.db").display()),
-        )
+        .envs(binary::local_env(dir))
         .env("GAMEGATE_ANALYTICS__SEED_DEMO_HISTORY", "false")
-        .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_HTTP__ADMIN_ADDR", "127.0.0.1:0")
         .env("GAMEGATE_HTTP__HTTP2_CLEARTEXT", "true")
         .env("GAMEGATE_HTTP__HEADER_READ_TIMEOUT_MS", "30000")
         // Long enough that the whole flood is open before the first of it
@@ -483,56 +469,16 @@ async fn start_limited(dir: &std::path::Path) -> (Child, SocketAddr, SocketAddr,
         // admit more than the cap).
         .env("GAMEGATE_HTTP__IDLE_TIMEOUT_MS", "10000")
         .env("GAMEGATE_HTTP__BODY_READ_TIMEOUT_MS", "500")
-        .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_PASSWORD_HASH__MEMORY_KIB", "1024")
-        .env("GAMEGATE_PASSWORD_HASH__ITERATIONS", "1")
-        .env("GAMEGATE_EDGE__API_KEYS", TEST_API_KEY)
-        .env("GAMEGATE_LOG__LEVEL", "warn")
-        .env("GAMEGATE_LOG__ACCESS_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the gamegate binary starts");
-    let log = LogLines::default();
-    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-    let collected = log.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = errors.next_line().await {
-            eprintln!("{line}");
-            collected.lock().unwrap().push(line);
-        }
-    });
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (public, admin) = tokio::time::timeout(Duration::from_secs(30), async {
-        let (mut public, mut admin) = (None, None);
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let address = |rest: &str| -> SocketAddr {
-                let url = rest.split_whitespace().next().unwrap();
-                url.trim_start_matches("http://").parse().unwrap()
-            };
-            if let Some(rest) = line.trim_start().strip_prefix("public") {
-                public = Some(address(rest));
-            } else if let Some(rest) = line.trim_start().strip_prefix("admin") {
-                admin = Some(address(rest));
-            }
-            if let Some(rest) = line.trim_start().strip_prefix("conns") {
-                // The connection budget the binary computed from its limit.
-                assert!(
-                    rest.contains("1024 descriptors"),
-                    "the child does not run at 1,024 descriptors: {line}"
-                );
-                if let (Some(p), Some(a)) = (public, admin) {
-                    return (p, a);
-                }
-            }
-        }
-        panic!("gamegate all exited before printing its addresses and budget");
-    })
-    .await
-    .expect("gamegate starts within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, public, admin, log)
+        .env("GAMEGATE_EDGE__API_KEYS", TEST_API_KEY);
+    let mut process = Process::spawn_capturing_stderr(&mut cmd);
+    let banner = process.banner(binary::BANNER_WITHIN).await;
+    // The connection budget the binary computed from its limit.
+    let conns = banner.line("conns").unwrap_or_default();
+    assert!(
+        conns.contains("1024 descriptors"),
+        "the child does not run at 1,024 descriptors: {conns}"
+    );
+    (process, banner.addr("public"), banner.addr("admin"))
 }
 
 /// What another client (its own loopback address) gets while the flood
@@ -572,7 +518,7 @@ async fn another_client_is_served(local: &str, public: SocketAddr, admin: Socket
 async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
     let dir = tempfile::tempdir().unwrap();
     let test_started = Instant::now();
-    let (_child, public, admin, log) = start_limited(dir.path()).await;
+    let (process, public, admin) = start_limited(dir.path()).await;
     let per_ip = 64; // http.max_connections_per_ip's default
 
     // 1,100 HTTP/1 connections from 127.0.0.1 that send nothing.
@@ -633,9 +579,8 @@ async fn one_address_cannot_exhaust_a_process_limited_to_1024_descriptors() {
     let floor = 2 * (1_100 - per_ip) - per_ip;
     assert!(per_ip_refused >= floor as f64, "{metrics}");
     // …and logged as a summary at most every 10 s, not once per connection.
-    let summaries = log
-        .lock()
-        .unwrap()
+    let summaries = process
+        .stderr()
         .iter()
         .filter(|l| l.contains("client connections refused"))
         .count();

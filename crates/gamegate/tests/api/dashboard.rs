@@ -5,13 +5,14 @@
 //! the charts in tests/browser.rs.
 
 use gamegate::http::dashboard::CONTENT_SECURITY_POLICY;
-use gamegate::startup::{Application, Mode};
+use gamegate::startup::Mode;
 use gamegate_analytics::synth::{self, SynthConfig};
 use reqwest::header::{CONTENT_SECURITY_POLICY as CSP, CONTENT_TYPE};
 use serde_json::Value;
 
-use crate::helpers::{
-    Backend, TestApp, assert_error, fresh_database, spawn_app, spawn_app_with, test_config,
+use crate::support::{
+    Backend, TestApp, assert_error, fresh_database, spawn_app, spawn_app_with, start_mode,
+    test_config,
 };
 
 crate::backend_tests!(routes => Sqlite:
@@ -76,12 +77,8 @@ async fn serve_stats_serves_the_dashboard(backend: Backend) {
     config.database.url = url;
     config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
     config.services.stats_addr = "127.0.0.1:0".parse().unwrap();
-    let app = Application::build_mode(config, Mode::Stats)
-        .await
-        .expect("the service builds");
-    let addr = app.service_addr();
-    let shutdown = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
+    let app = start_mode(config, Mode::Stats).await;
+    let addr = app.service();
     let http = reqwest::Client::new();
     for (path, _) in ASSETS {
         let r = http
@@ -92,8 +89,7 @@ async fn serve_stats_serves_the_dashboard(backend: Backend) {
         assert_eq!(r.status(), 200, "serve stats serves {path}");
         assert_eq!(r.headers()[CSP], CONTENT_SECURITY_POLICY);
     }
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 /// The app with its analytics tables on the backend under test and an

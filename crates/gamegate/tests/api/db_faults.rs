@@ -16,14 +16,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::helpers::{Backend, TestApp, player, spawn_app_with};
 use crate::register::assert_stores_agree;
+use crate::support::{Backend, TestApp, player, server_url, spawn_app_with};
 
 // The SQLite database is a file inside the process: there is no connection
 // a proxy could cut, so these tests exist for the server backends only (no
 // `sqlite` module is generated — they do not pass vacuously on SQLite).
 // Without a server URL they skip with a notice, and fail under `CI`, like
-// every other server-backend test (`Backend::server_url`).
+// every other server-backend test (`support::server_url`).
 crate::on_server_backends!(
     registrations_survive_a_database_that_drops_connections,
     registrations_survive_a_database_that_stops_answering,
@@ -315,7 +315,7 @@ struct Timeline {
 }
 
 async fn outage_scenario(backend: Backend, mode: DownMode) {
-    let Some(server) = backend.server_url() else {
+    let Some(server) = server_url(backend) else {
         return;
     };
     let proxy = Proxy::start(upstream_of(&server, backend), mode).await;

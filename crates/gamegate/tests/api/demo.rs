@@ -4,14 +4,14 @@
 //! tests/browser.rs; these check the HTTP side. SQLite only: nothing here
 //! depends on the backend.
 
-use gamegate::startup::{Application, Mode};
+use gamegate::startup::Mode;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};
 
-use crate::helpers::{
+use crate::support::{
     Backend, TEST_API_KEY, TestApp, assert_error, fresh_database, player, spawn_app,
-    spawn_app_with, test_config,
+    spawn_app_with, start_mode, test_config,
 };
 
 crate::backend_tests!(sqlite => Sqlite:
@@ -207,12 +207,8 @@ async fn split_services_never_serve_the_page(backend: Backend) {
     config.services.status_addr = "127.0.0.1:0".parse().unwrap();
     let http = reqwest::Client::new();
     for mode in [Mode::Register, Mode::Status] {
-        let app = Application::build_mode(config.clone(), mode)
-            .await
-            .expect("the service builds");
-        let addr = app.service_addr();
-        let shutdown = app.shutdown_token();
-        let running = tokio::spawn(app.run_until_stopped());
+        let app = start_mode(config.clone(), mode).await;
+        let addr = app.service();
         for path in ["/", "/demo/app.js"] {
             let r = http
                 .get(format!("http://{addr}{path}"))
@@ -221,7 +217,6 @@ async fn split_services_never_serve_the_page(backend: Backend) {
                 .unwrap();
             assert_eq!(r.status(), 404, "{mode:?} serves {path}");
         }
-        shutdown.cancel();
-        running.await.unwrap().unwrap();
+        app.stop().await;
     }
 }

@@ -12,7 +12,8 @@ use gamegate::commands::backup::{BackupArgs, Outcome as BackupOutcome};
 use gamegate::commands::doctor::{self, CheckId, Outcome, Report};
 use time::OffsetDateTime;
 
-use crate::helpers::{Backend, TestApp, fresh_database, spawn_app_with};
+use crate::support::tools::free_port;
+use crate::support::{Backend, TestApp, binary, fresh_database, spawn_app_with};
 use crate::telegram::{BOT_TOKEN, FakeBotApi, Mode, gate_on};
 
 pub const DOMAIN: &str = "api.game.test";
@@ -490,11 +491,7 @@ async fn an_unreachable_database_fails_within_the_bound() {
     );
 
     // A server that is not there, with a password that must not be shown.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut c = s.config.clone();
     c.database.url = format!("mysql://game:hunter2secret@127.0.0.1:{port}/game");
     let started = std::time::Instant::now();
@@ -520,11 +517,7 @@ async fn a_game_server_down_or_refusing_auth_fails() {
     assert_fails_alone(&report, CheckId::GameServer, "refused the auth");
     assert!(!report.to_text().contains(&wrong));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut c = s.config.clone();
     c.game_server.addr = format!("127.0.0.1:{port}");
     assert_fails_alone(
@@ -663,12 +656,7 @@ async fn json_output_carries_every_check_with_outcome_reason_and_fix() {
 fn gamegate(config: &Config, dir: &Path, args: &[&str]) -> std::process::Output {
     let path = dir.join("gamegate.toml");
     std::fs::write(&path, toml::to_string(config).unwrap()).unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
-        .arg("--config")
-        .arg(&path)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    binary::with_config(&path, args)
         .output()
         .expect("runs gamegate")
 }

@@ -6,12 +6,14 @@ use gamegate::startup::{Application, Mode};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TEST_API_KEY, assert_error, player, spawn_app_with, test_config};
+use crate::support::{
+    Backend, TEST_API_KEY, assert_error, player, spawn_app_with, start_mode, test_config,
+};
 
 const SECOND_KEY: &str = "second-key-for-rotation-0001";
 
 async fn post_register(
-    app: &crate::helpers::TestApp,
+    app: &crate::support::TestApp,
     key: Option<&str>,
     forwarded_for: Option<&str>,
     body: Value,
@@ -130,12 +132,8 @@ async fn serve_register_refuses_to_start_without_keys_unless_told_an_edge_checks
     .unwrap();
     config.game_server.embedded_mock = false;
     config.game_server.addr = mock.local_addr().to_string();
-    let app = Application::build_mode(config, Mode::Register)
-        .await
-        .expect("starts when the edge in front checks keys");
-    let addr = app.service_addr();
-    let shutdown = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
+    let app = start_mode(config, Mode::Register).await;
+    let addr = app.service();
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/api/register"))
         .json(&player("Upstream_01", 9))
@@ -144,8 +142,7 @@ async fn serve_register_refuses_to_start_without_keys_unless_told_an_edge_checks
         .unwrap();
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert!(mock.contains("Upstream_01"));
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
     game.cancel();
 }
 

@@ -4,17 +4,17 @@
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, assert_error, spawn_app, spawn_app_with};
+use crate::support::{Backend, assert_error, spawn_app, spawn_app_with};
 
 async fn post(
-    app: &crate::helpers::TestApp,
+    app: &crate::support::TestApp,
     content_type: Option<&str>,
     body: impl Into<reqwest::Body>,
 ) -> (reqwest::StatusCode, Value) {
     let mut req = app
         .http
         .post(app.url("/api/register"))
-        .header("x-api-key", crate::helpers::TEST_API_KEY)
+        .header("x-api-key", crate::support::TEST_API_KEY)
         .body(body);
     if let Some(ct) = content_type {
         req = req.header(CONTENT_TYPE, ct);
@@ -37,7 +37,7 @@ async fn malformed_json_is_400() {
 #[tokio::test]
 async fn a_body_that_is_not_declared_json_is_415() {
     let app = spawn_app(Backend::Sqlite).await.unwrap();
-    let valid = crate::helpers::player("Hero", 1).to_string();
+    let valid = crate::support::player("Hero", 1).to_string();
     for ct in [
         None,
         Some("text/plain"),
@@ -144,7 +144,7 @@ async fn messages_follow_the_configured_language() {
         body["errors"][0]["message"],
         "Login must be 3 to 16 characters long."
     );
-    let (status, body) = app.register(crate::helpers::player("Hero", 1)).await;
+    let (status, body) = app.register(crate::support::player("Hero", 1)).await;
     assert_eq!(status, 200);
     assert_eq!(body["message"], "Registration successful!");
     app.stop().await;
@@ -336,7 +336,7 @@ async fn thousands_of_unknown_keys_get_a_short_answer_here_and_through_the_demo(
         let response = app
             .http
             .post(app.url(path))
-            .header("x-api-key", crate::helpers::TEST_API_KEY)
+            .header("x-api-key", crate::support::TEST_API_KEY)
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone())
             .send()

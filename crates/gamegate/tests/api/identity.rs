@@ -13,7 +13,8 @@ use ipnet::IpNet;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with};
+use crate::support::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with, start};
+use gamegate_store::unix_now;
 
 const WRONG_KEY: &str = "wrong-key-0123456789abcdef";
 
@@ -105,10 +106,6 @@ fn net(s: &str) -> IpNet {
     s.parse::<IpAddr>()
         .map(IpNet::from)
         .unwrap_or_else(|_| s.parse().unwrap())
-}
-
-fn unix_now() -> i64 {
-    gamegate::app::registration::unix_now()
 }
 
 async fn stored_bans(app: &TestApp) -> Vec<IpNet> {
@@ -544,18 +541,15 @@ async fn thirty_demo_registrations_from_one_visitor_never_ban_loopback_even_afte
     assert_eq!(health(&app, As::default()).await, 200);
 
     let (config, dir) = app.stop_keeping_data().await;
-    let again = Application::build(config).await.expect("restarts");
-    let addr = again.public_addr();
-    let shutdown = again.shutdown_token();
-    let running = tokio::spawn(again.run_until_stopped());
+    let again = start(config).await;
+    let addr = again.public();
     let response = reqwest::get(format!("http://{addr}/health")).await.unwrap();
     assert_eq!(
         response.status(),
         200,
         "loopback is not banned after a restart"
     );
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    again.stop().await;
     drop(dir);
 }
 

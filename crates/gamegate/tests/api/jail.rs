@@ -10,11 +10,13 @@ use std::process::Output;
 use std::time::Duration;
 
 use gamegate::Config;
-use gamegate::startup::Application;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with};
+use crate::support::{
+    Backend, TEST_API_KEY, TestApp, assert_error, binary, player, spawn_app_with, start,
+};
+use gamegate_store::unix_now;
 
 crate::on_every_backend!(
     bans_are_persisted_and_restored_after_a_restart,
@@ -33,10 +35,6 @@ fn small_jail(c: &mut Config) {
     c.edge.ban_window_secs = 60;
     c.edge.ban_secs = BAN_SECS;
     c.edge.ban_sync_interval_ms = 100;
-}
-
-fn unix_now() -> i64 {
-    gamegate::app::registration::unix_now()
 }
 
 /// An address (a /32 or /128) or a network.
@@ -322,16 +320,13 @@ async fn bans_are_persisted_and_restored_after_a_restart(backend: Backend) {
     // A second process on the same database refuses the client from its
     // first request: the ban is read before it serves.
     let (config, dir) = app.stop_keeping_data().await;
-    let again = Application::build(config).await.expect("restarts");
-    let addr = again.public_addr();
-    let shutdown = again.shutdown_token();
-    let running = tokio::spawn(again.run_until_stopped());
+    let again = start(config).await;
+    let addr = again.public();
     let response = reqwest::get(format!("http://{addr}/api/server/status"))
         .await
         .unwrap();
     assert_banned(response).await;
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    again.stop().await;
     drop(dir);
 }
 
@@ -391,11 +386,9 @@ async fn bans_added_or_lifted_in_the_database_reach_a_running_process(backend: B
 
 /// `gamegate ban …` as a separate process: its output and exit code.
 async fn ban_command(db_url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
-        .arg("ban")
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let mut cmd = binary::command();
+    cmd.arg("ban").args(args);
+    tokio::process::Command::from(cmd)
         .env("GAMEGATE_DATABASE__URL", db_url)
         .env("GAMEGATE_LOG__LEVEL", "warn")
         .output()

@@ -8,13 +8,14 @@
 use std::time::Duration;
 
 use gamegate::Config;
-use gamegate::startup::{Application, Mode};
+use gamegate::startup::Mode;
 use gamegate_store::{Database, MigrationSet};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{
-    Backend, TEST_API_KEY, assert_error, fresh_database, player, spawn_app_with, test_config,
+use crate::support::{
+    Backend, TEST_API_KEY, assert_error, fresh_database, player, spawn_app_with, start_mode,
+    test_config,
 };
 
 const WRONG_KEY: &str = "wrong-key-0123456789abcdef";
@@ -178,12 +179,8 @@ async fn serve_stats_limits_its_public_statistics_and_unknown_paths() {
     config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
     config.services.stats_addr = "127.0.0.1:0".parse().unwrap();
     small_limits(&mut config);
-    let app = Application::build_mode(config, Mode::Stats)
-        .await
-        .expect("the service builds");
-    let base = format!("http://{}", app.service_addr());
-    let shutdown = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
+    let app = start_mode(config, Mode::Stats).await;
+    let base = format!("http://{}", app.service());
     let http = reqwest::Client::new();
 
     // No trusted proxy: the socket peer is the client, whatever it claims.
@@ -211,8 +208,7 @@ async fn serve_stats_limits_its_public_statistics_and_unknown_paths() {
         .unwrap();
     let (status, body) = status_and_json(response).await;
     assert_error(status, &body, 403, "invalid_api_key");
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 /// An analytics database with `battles` synthetic battles, for queries that
@@ -442,7 +438,7 @@ async fn a_404_flood_sheds_noise_but_keeps_every_bad_key_line_in_the_access_log(
 }
 
 /// A wrong-key registration from the client a trusted proxy names.
-async fn bad_key_as(app: &crate::helpers::TestApp, client: &str) -> (StatusCode, Value) {
+async fn bad_key_as(app: &crate::support::TestApp, client: &str) -> (StatusCode, Value) {
     let response = app
         .http
         .post(app.url("/api/register"))

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real application over real sockets, per backend.
 
-mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod admin_auth;
 mod backup;

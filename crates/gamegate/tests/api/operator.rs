@@ -8,16 +8,14 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, spawn_app_with};
+use crate::support::{Backend, binary, spawn_app_with};
 
 /// `gamegate ARGS` in `cwd` with nothing from the test's environment but
 /// PATH (no `GAMEGATE_*`, so only `--config` or the defaults apply).
 fn gamegate_in(cwd: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
+    binary::command()
         .args(args)
         .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GAMEGATE_LOG__LEVEL", "warn")
         .output()
         .expect("the gamegate binary runs")

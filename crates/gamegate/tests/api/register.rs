@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, assert_error, player, spawn_app, spawn_app_with};
+use crate::support::{Backend, TestApp, assert_error, player, spawn_app, spawn_app_with};
 
 crate::on_every_backend!(
     a_registration_lands_in_the_database_and_on_the_game_server,

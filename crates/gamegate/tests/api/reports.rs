@@ -8,7 +8,8 @@ use gamegate::commands::report::{self, BucketArg, ReportCommand};
 use gamegate_store::reports::{Bucket, TopTelegram};
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, player, spawn_app, spawn_app_with};
+use crate::support::{Backend, TestApp, player, spawn_app, spawn_app_with};
+use gamegate_store::unix_now;
 
 crate::on_every_backend!(
     reports_count_what_was_registered_and_respect_the_window,
@@ -18,13 +19,6 @@ crate::on_every_backend!(
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 86_400;
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// Telegram id → accounts registered through the API. 111 and 333 tie, so
 /// the id decides their order.

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use gamegate_gameserver::{Behaviour, GameServer, TcpGameServer, TcpGameServerConfig};
 
-use crate::helpers::{Backend, assert_error, player, spawn_app};
 use crate::register::assert_stores_agree;
+use crate::support::{Backend, assert_error, player, spawn_app};
 
 crate::on_every_backend!(
     a_login_taken_on_the_game_server_is_409_and_leaves_no_row,

@@ -16,8 +16,8 @@ use gamegate_gameserver::Behaviour;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::helpers::{Backend, TestApp, player, spawn_app};
 use crate::register::assert_stores_agree;
+use crate::support::{Backend, TestApp, player, spawn_app};
 
 const LOGINS: [&str; 5] = ["Hero_a", "hero_A", "Hero_b", "Hero_c", "Hero_d"];
 const TELEGRAM_IDS: [i64; 2] = [7001, 7002];

@@ -1,7 +1,7 @@
 //! The seed's constraints live in the schema itself: rows written straight in
 //! SQL, bypassing gamegate, are refused by the database on every backend.
 
-use crate::helpers::{Backend, spawn_app};
+use crate::support::{Backend, spawn_app};
 
 crate::on_every_backend!(the_database_itself_refuses_rows_that_break_the_invariants);
 

@@ -8,11 +8,10 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use gamegate_gameserver::MockGameServer;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Backend, TEST_API_KEY, assert_error, fresh_database, player, test_config};
+use crate::support::binary::{self, BANNER_WITHIN, Process};
+use crate::support::{Backend, TEST_API_KEY, assert_error, fresh_database, player, test_config};
 
 crate::on_every_backend!(
     three_register_processes_keep_every_invariant,
@@ -21,19 +20,17 @@ crate::on_every_backend!(
 
 const TOKEN: &str = "split-test-token";
 
-/// Starts `gamegate serve <service>` on a random port; returns the child and
-/// the address it printed in its banner.
+/// Starts `gamegate serve <service>` on a random port; returns the process
+/// and the address it printed in its banner.
 async fn serve(
     service: &str,
     db_url: &str,
     game_addr: &str,
     analytics_url: &str,
-) -> (Child, String) {
+) -> (Process, String) {
     let c = test_config();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gamegate"))
-        .args(["serve", service])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    let mut cmd = binary::command();
+    cmd.args(["serve", service])
         .env("GAMEGATE_DATABASE__URL", db_url)
         .env("GAMEGATE_ANALYTICS__URL", analytics_url)
         .env(
@@ -64,29 +61,10 @@ async fn serve(
         )
         .env("GAMEGATE_LOG__LEVEL", "warn")
         .env("GAMEGATE_EDGE__API_KEYS", TEST_API_KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the gamegate binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(url) = line
-                .trim_start()
-                .strip_prefix(service)
-                .and_then(|rest| rest.split_whitespace().next())
-            {
-                return url.trim_start_matches("http://").to_owned();
-            }
-        }
-        panic!("gamegate serve {service} exited before printing its address");
-    })
-    .await
-    .expect("the service starts within 30 s");
-    // Keep reading so the child never writes into a closed pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+        .stderr(Stdio::inherit());
+    let mut process = Process::spawn(&mut cmd);
+    let addr = process.banner(BANNER_WITHIN).await.addr(service);
+    (process, addr.to_string())
 }
 
 async fn post(http: &reqwest::Client, addr: &str, body: Value) -> (u16, Value) {
@@ -212,17 +190,11 @@ async fn three_register_processes_keep_every_invariant(backend: Backend) {
 const STOP_WITHIN: Duration = Duration::from_secs(30);
 
 /// Stops a process as systemd and docker do (SIGTERM), and waits for it.
-async fn terminate(child: &mut Child) {
-    let pid = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
-    if let Some(pid) = pid {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
-    let status = tokio::time::timeout(STOP_WITHIN, child.wait())
+async fn terminate(process: &mut Process) {
+    let status = process
+        .terminate(STOP_WITHIN)
         .await
-        .expect("a register process drains and exits after SIGTERM")
-        .unwrap();
+        .expect("a register process drains and exits after SIGTERM");
     assert!(status.success(), "a graceful stop exits 0: {status:?}");
 }
 

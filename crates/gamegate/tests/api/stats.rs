@@ -13,7 +13,8 @@ use gamegate_analytics::{Battle, Rating, RatingBook};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_error, spawn_app_with};
+use crate::support::{Backend, TestApp, assert_error, spawn_app_with};
+use gamegate_store::unix_now;
 
 crate::on_every_backend!(
     ingestion_is_idempotent_by_battle_id,
@@ -43,13 +44,6 @@ async fn spawn_stats(backend: Backend) -> Option<TestApp> {
         c.analytics.max_connections = 4;
     })
     .await
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 async fn post_battles(app: &TestApp, body: &Value, token: Option<&str>) -> (StatusCode, Value) {
@@ -656,7 +650,7 @@ async fn the_registration_reports_read_the_accounts_database(backend: Backend) {
     };
     for (i, telegram_id) in [(0, 5), (1, 5), (2, 9)] {
         let (status, body) = app
-            .register(crate::helpers::player(&format!("reg_{i}"), telegram_id))
+            .register(crate::support::player(&format!("reg_{i}"), telegram_id))
             .await;
         assert_eq!(status, 200, "{body}");
     }
@@ -880,7 +874,7 @@ async fn logins_the_registration_accepts_are_accepted_by_statistics(backend: Bac
     };
     // The registration takes it…
     let (status, body) = app
-        .register(crate::helpers::player("\u{416}\u{443}\u{43a}_01", 77))
+        .register(crate::support::player("\u{416}\u{443}\u{43a}_01", 77))
         .await;
     assert_eq!(status, 200, "{body}");
     // …and so do battles, the decomposed é included.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Backend, player, spawn_app};
+use crate::support::{Backend, player, spawn_app};
 
 crate::on_every_backend!(status_matches_the_constants_table_and_follows_changes);
 
@@ -49,7 +49,7 @@ async fn status_is_served_from_memory_when_the_database_is_gone() {
     assert_eq!(health["databases"]["accounts"]["ok"], false);
     assert_eq!(health["databases"]["analytics"]["ok"], true);
     let (status, body) = app.register(player("Nodb", 1)).await;
-    crate::helpers::assert_error(status, &body, 503, "database_unavailable");
+    crate::support::assert_error(status, &body, 503, "database_unavailable");
     app.shutdown.cancel();
 }
 

@@ -17,7 +17,7 @@ use gamegate_domain::telegram::{sign_init_data, sign_login_widget};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::helpers::{Backend, TestApp, assert_error, player, spawn_app_with};
+use crate::support::{Backend, TestApp, assert_error, binary, player, spawn_app_with};
 
 pub const BOT_TOKEN: &str = "7000001:AAH-fake-bot-token-for-tests_xyz";
 const CHAT: &str = "-1001234567890";
@@ -321,7 +321,7 @@ async fn telegram_auth_proves_the_id_and_stores_the_username() {
     })
     .await
     .unwrap();
-    let now = gamegate::app::registration::unix_now();
+    let now = gamegate_store::unix_now();
     let widget = |id: i64, auth_date: i64, token: &str| {
         let fields = json!({"id": id, "first_name": "Ivan", "username": "ivan_hero", "auth_date": auth_date});
         Value::Object(sign_login_widget(fields.as_object().unwrap(), token))
@@ -401,75 +401,28 @@ async fn telegram_auth_proves_the_id_and_stores_the_username() {
 /// debug level, through member answers, refusals and every fault, may show it.
 #[tokio::test]
 async fn no_log_line_contains_the_bot_token() {
-    use tokio::io::AsyncBufReadExt;
-
     let fake = FakeBotApi::start(&[(501, Member::Status("member"))]).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gamegate"))
-        .arg("all")
-        .env_clear()
+    let mut cmd = binary::command();
+    cmd.arg("all")
+        .envs(binary::local_env(dir.path()))
+        // Debug logging (RUST_LOG) is the point: no configured level.
+        .env_remove("GAMEGATE_LOG__LEVEL")
         .env("RUST_LOG", "debug")
         .env("GAMEGATE_LOG__ACCESS_LOG", "stdout")
-        .env(
-            "GAMEGATE_DATABASE__URL",
-            format!("sqlite://{}", dir.path().join("a.db").display()),
-        )
-        .env(
-            "GAMEGATE_ANALYTICS__URL",
-            format!("sqlite://{}", dir.path().join("b.db").display()),
-        )
-        .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_HTTP__ADMIN_ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
-        .env("GAMEGATE_PASSWORD_HASH__MEMORY_KIB", "1024")
-        .env("GAMEGATE_PASSWORD_HASH__ITERATIONS", "1")
-        .env("GAMEGATE_EDGE__API_KEYS", crate::helpers::TEST_API_KEY)
+        .env("GAMEGATE_EDGE__API_KEYS", crate::support::TEST_API_KEY)
         .env("GAMEGATE_TELEGRAM__BOT_TOKEN", BOT_TOKEN)
         .env("GAMEGATE_TELEGRAM__CHAT_ID", CHAT)
         .env("GAMEGATE_TELEGRAM__API_BASE", fake.base())
         .env("GAMEGATE_TELEGRAM__CALL_TIMEOUT_MS", "300")
-        .env("GAMEGATE_TELEGRAM__NON_MEMBER_CACHE_SECS", "0")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let collect = |stream: Box<dyn tokio::io::AsyncRead + Unpin + Send>| {
-        tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stream).lines();
-            let mut all = Vec::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                all.push(line);
-            }
-            all
-        })
-    };
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
-    let out = tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let mut all = Vec::new();
-        let mut addr_tx = Some(addr_tx);
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.trim_start().strip_prefix("public")
-                && let Some(tx) = addr_tx.take()
-            {
-                let _ = tx.send(rest.split_whitespace().next().unwrap().to_owned());
-            }
-            all.push(line);
-        }
-        all
-    });
-    let err = collect(Box::new(child.stderr.take().unwrap()));
-    let base = tokio::time::timeout(Duration::from_secs(30), addr_rx)
-        .await
-        .unwrap()
-        .unwrap();
+        .env("GAMEGATE_TELEGRAM__NON_MEMBER_CACHE_SECS", "0");
+    let mut process = binary::Process::spawn_capturing_stderr(&mut cmd);
+    let base = process.banner(binary::BANNER_WITHIN).await.url("public");
 
     let http = reqwest::Client::new();
     let post = |login: &'static str, id: i64| {
         http.post(format!("{base}/api/register"))
-            .header("x-api-key", crate::helpers::TEST_API_KEY)
+            .header("x-api-key", crate::support::TEST_API_KEY)
             .json(&player(login, id))
             .send()
     };
@@ -483,11 +436,8 @@ async fn no_log_line_contains_the_bot_token() {
         fake.set_mode(mode).await;
         assert_eq!(post("Logs_3", 503).await.unwrap().status(), 503);
     }
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status();
-    let _ = child.wait().await;
-    let lines: Vec<String> = [out.await.unwrap(), err.await.unwrap()].concat();
+    process.terminate(Duration::from_secs(30)).await;
+    let lines: Vec<String> = [process.stdout(), process.stderr()].concat();
     assert!(lines.len() > 10, "debug logging produced output: {lines:?}");
     let secret = BOT_TOKEN.split(':').nth(1).unwrap();
     let leaks: Vec<_> = lines.iter().filter(|l| l.contains(secret)).collect();

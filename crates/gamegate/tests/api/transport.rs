@@ -6,14 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamegate::startup::Application;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use crate::helpers::{Backend, TEST_API_KEY, player, spawn_app_with, test_config};
+use crate::support::{Backend, TEST_API_KEY, player, spawn_app_with, start, test_config};
 
 struct TestCert {
     cert_pem: String,
@@ -170,11 +169,9 @@ async fn the_redirect_listener_sends_plain_http_to_https() {
     config.http.tls_cert_file = certs.path().join("c.pem").display().to_string();
     config.http.tls_key_file = certs.path().join("k.pem").display().to_string();
     config.http.redirect_http_addr = "127.0.0.1:0".into();
-    let app = Application::build(config).await.unwrap();
-    let https = app.public_addr();
-    let http = app.listener_addr("redirect").expect("a redirect listener");
-    let shutdown = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
+    let app = start(config).await;
+    let https = app.public();
+    let http = app.addr("redirect");
 
     let no_follow = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -191,8 +188,7 @@ async fn the_redirect_listener_sends_plain_http_to_https() {
         response.headers()["location"],
         format!("https://api.example.com:{}/api/register?x=1", https.port()).as_str()
     );
-    shutdown.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -367,11 +363,9 @@ async fn tls_answers_carry_hsts_and_the_banner_says_https() {
     config.analytics.url = format!("sqlite://{}", dir.path().join("a.db").display());
     config.http.tls_cert_file = cert_file.display().to_string();
     config.http.tls_key_file = key_file.display().to_string();
-    let app = Application::build(config).await.unwrap();
-    let addr = app.public_addr();
-    let banner = app.banner();
-    let token = app.shutdown_token();
-    let running = tokio::spawn(app.run_until_stopped());
+    let app = start(config).await;
+    let addr = app.public();
+    let banner = app.banner.clone();
 
     assert!(
         banner.contains(&format!("public    https://{addr}")),
@@ -411,6 +405,5 @@ async fn tls_answers_carry_hsts_and_the_banner_says_https() {
             "{path}: {text}"
         );
     }
-    token.cancel();
-    running.await.unwrap().unwrap();
+    app.stop().await;
 }

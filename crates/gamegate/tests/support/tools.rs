@@ -1,7 +1,6 @@
 //! External programs the suites of separate test binaries (nginx, deploy,
 //! browser, topology) drive: found on PATH or in the sbin/lib directories Debian uses,
 //! required under `CI` and skipped with a notice elsewhere.
-#![allow(dead_code)] // each binary uses its own part
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -245,43 +245,7 @@ fn rules_path_from(tests: &Path, rules: &Path) -> anyhow::Result<String> {
 /// Writes through a temporary file in the same directory and renames it, so
 /// a reload never reads half a file; the mode is set on creation, so a file
 /// with keys is never readable by others, not even for a moment.
-pub(crate) fn write_file(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let result = (|| {
-        let mut f = options
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot replace {}", path.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+pub(crate) use crate::shared::atomic_file::write as write_file;
 
 /// Refuses a value that would change the meaning of the generated file
 /// instead of escaping it: no quoting rule is shared by nginx and fail2ban,

@@ -44,9 +44,9 @@ use super::client_ip::{Client, ClientKey};
 pub use super::failure_tracker::FailureWindows;
 use super::{Edge, SiteKeyLimited};
 use crate::app::metrics::Metrics;
-use crate::app::registration::unix_now;
 use crate::config::EdgeConfig;
 use crate::http::ApiError;
+use gamegate_store::unix_now;
 
 /// At most this many bans are held (and read from the database) at once:
 /// about 4 MiB. Far beyond what one game's edge sees; a warning says when

@@ -1,0 +1,30 @@
+//! Identifiers of the account tables, shared by the modules that query them
+//! ([`crate::accounts`] writes, [`crate::reports`] reads): one spelling of
+//! each table and column name (the migrations create them).
+
+use sea_query::Iden;
+
+/// `players`: one row per account.
+#[derive(Iden)]
+pub(crate) enum Players {
+    Table,
+    Login,
+    LoginNorm,
+    PasswordHash,
+    Gender,
+    State,
+    GameAccountId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// `telegram_players`: which Telegram id owns which login, in which slot.
+#[derive(Iden)]
+pub(crate) enum TelegramPlayers {
+    Table,
+    LoginNorm,
+    TelegramId,
+    Slot,
+    Username,
+    CreatedAt,
+}
