@@ -15,7 +15,7 @@ use gamegate_store::bans::{Ban, MAX_REASON_CHARS, canonical_net, canonical_netwo
 use ipnet::IpNet;
 use serde_json::json;
 
-use crate::report_cmd::{format_utc, parse_duration};
+use crate::timefmt::{format_utc, parse_duration};
 
 const OPERATOR_REASON: &str = "added by an operator";
 

@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) only parses the command line; everything else is
 //! here so the integration tests start exactly what production runs.
 
+pub mod anomaly_cache;
 pub mod backup;
 pub mod ban_cmd;
 pub mod battles_cmd;
@@ -20,10 +21,12 @@ pub mod reconciler;
 pub mod registration;
 pub mod render;
 pub mod report_cmd;
+pub mod report_view;
 pub mod startup;
 pub mod status_cache;
 pub mod telegram;
 pub mod telemetry;
+pub mod timefmt;
 
 pub use config::Config;
 pub use startup::Application;

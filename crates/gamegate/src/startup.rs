@@ -104,7 +104,7 @@ pub struct Application {
     jail: Option<Arc<Jail>>,
     demo_site: bool,
     /// The anomaly cache to keep fresh, with its refresh interval.
-    anomalies: Option<(Arc<http::stats::AnomalyCache>, std::time::Duration)>,
+    anomalies: Option<(Arc<crate::anomaly_cache::AnomalyCache>, std::time::Duration)>,
     /// `gamegate all`: seed a synthetic history into an empty analytics
     /// database, through its own one-connection pool (URL and settings).
     seed_demo_history: Option<(String, gamegate_store::PoolSettings)>,
@@ -319,7 +319,7 @@ impl Application {
             analytics: db,
             accounts: accounts.clone(),
             ingest: Arc::new(http::stats::IngestPolicy::from_config(&config)),
-            anomalies: Arc::new(http::stats::AnomalyCache::default()),
+            anomalies: Arc::new(crate::anomaly_cache::AnomalyCache::default()),
         });
         if stats.is_some() && config.analytics.ingest_tokens.is_empty() {
             tracing::info!(

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::stats::{Params, StatsState};
+use super::query::Params;
+use super::stats::StatsState;
 use super::{ApiError, middleware};
 
 const PAGE: &str = include_str!("../../assets/dashboard/index.html");

@@ -334,7 +334,7 @@ async fn the_report_command_reads_the_configured_database(backend: Backend) {
     )
     .await
     .unwrap();
-    let day = report_cmd::format_utc(Bucket::Day.start_of(old));
+    let day = gamegate::timefmt::format_utc(Bucket::Day.start_of(old));
     assert!(text.contains("by day"), "{text}");
     assert!(
         text.contains(&format!(
