@@ -1,6 +1,9 @@
 //! The public statistics routes: a player's totals, the leaderboard, the
 //! activity summary and win prediction. Each handler carries its
-//! `#[utoipa::path]`: these are the operations of the OpenAPI document.
+//! `#[utoipa::path]`: these are the operations of the OpenAPI document, and
+//! their answers are the `ToSchema` types of [`super::body`]. A doc comment
+//! on a handler would become its operation's summary and description in
+//! docs/openapi.json, so notes on handlers here are plain comments.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
