@@ -389,10 +389,11 @@ impl Application {
             }
             _ => Router::new(),
         };
-        let status_at = |paths: &[&str]| {
+        // `/api/server/status`, and the seed's other paths of it where given.
+        let status_at = |aliases: &[&str]| {
             status
                 .clone()
-                .map(|s| http::status_routes(s, paths))
+                .map(|s| http::status_routes(s, aliases))
                 .unwrap_or_default()
         };
 
@@ -429,7 +430,7 @@ impl Application {
                             // demo page's included: a banned browser gets nothing).
                             edge.cors(http::finish_guarded(
                                 register()
-                                    .merge(edge.limit_status(status_at(&["/api/server/status"])))
+                                    .merge(edge.limit_status(status_at(&[])))
                                     .merge(http::edge_routes())
                                     .merge(http::openapi::routes())
                                     .merge(stats_public(Some(edge)))
@@ -475,10 +476,7 @@ impl Application {
                 gate: public_gate.clone(),
                 socket: bind(config.services.status_addr).await?,
                 // The seed's service path, and the edge's, so either proxy rule works.
-                router: http::finish(
-                    status_at(&["/server/status", "/api/server/status"]).merge(admin),
-                    common.clone(),
-                ),
+                router: http::finish(status_at(&["/server/status"]).merge(admin), common.clone()),
                 tls: true,
             }],
             Mode::Stats => {

@@ -4,10 +4,12 @@
 //! The operations are the handlers' own `#[utoipa::path]` attributes
 //! (http/public.rs, http/stats/public.rs) and the answers' schemas are the
 //! types the handlers serialise (`ToSchema` beside `Serialize`), so the
-//! document is generated from what the service runs. A test requests every
-//! documented path on a running app, so a route cannot be documented without
-//! existing, and schemathesis (bench/schemathesis.sh) checks every answer
-//! against this document.
+//! document is generated from what the service runs. Each public route set
+//! is built by one `utoipa_axum` `OpenApiRouter`, which gives both its router
+//! and its part of this document: a documented path is the routed path. A
+//! test requests every documented path on a running app, so a route set
+//! cannot be documented without being mounted, and schemathesis
+//! (bench/schemathesis.sh) checks every answer against this document.
 //!
 //! The few schemas still written here have no serialised Rust type of that
 //! shape to derive from: the register request (read as a raw JSON object and
@@ -24,12 +26,6 @@ use axum::routing::get;
 use gamegate_domain::ErrorCode;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
-
-use super::public::{Health, Registered};
-use super::stats::body::{
-    LeaderboardBody, LeaderboardEntry, PlayerStatsBody, PredictionBody, RatingBody, SummaryBody,
-    SummaryDay,
-};
 
 /// `POST /api/register` body. Unknown fields are refused (422).
 #[allow(dead_code)] // a schema only: never built (see the module's doc)
@@ -117,24 +113,16 @@ pub(super) struct ServerStatus {
     updated_at: i64,
 }
 
+/// The document's frame: its title, tags and the schemas written in this
+/// file. The operations and the answers' schemas come from the route sets'
+/// own builders ([`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "gamegate public API",
         description = "Registration and server status for the game's website (docs/API.md); player statistics, the leaderboard and win prediction (docs/ANALYTICS.md)."
     ),
-    paths(
-        super::public::register,
-        super::public::server_status,
-        super::public::health,
-        super::stats::public::player,
-        super::stats::public::leaderboard,
-        super::stats::public::summary,
-        super::stats::public::predict,
-    ),
-    components(schemas(RegisterBody, Registered, ErrorBody, FieldErrorEntry, ServerStatus, Rates, Health,
-        RatingBody, PlayerStatsBody, LeaderboardEntry, LeaderboardBody, SummaryDay, SummaryBody, PredictionBody)),
-    modifiers(&ApiKeyScheme, &ErrorCodes),
+    components(schemas(RegisterBody, ErrorBody, FieldErrorEntry, ServerStatus, Rates)),
     tags((name = "registration"), (name = "status"), (name = "statistics"))
 )]
 struct PublicApi;
@@ -177,9 +165,17 @@ impl Modify for ErrorCodes {
     }
 }
 
-/// The document as served and committed.
+/// The document as served and committed: the frame, then the operations of
+/// the public listener's route sets as their routers are built (http/public.rs,
+/// http/stats/mod.rs), then the API key scheme and the error codes.
 pub fn document() -> String {
     let mut doc = PublicApi::openapi();
+    doc.merge(super::public::openapi());
+    doc.merge(super::stats::public_openapi());
+    // After the merge: a merge keeps the first schema of a name, and
+    // `ErrorCodes` rewrites the one that stays.
+    ApiKeyScheme.modify(&mut doc);
+    ErrorCodes.modify(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").into();
     doc.to_pretty_json().expect("the document serialises") + "\n"
 }

@@ -3,11 +3,13 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use gamegate_domain::{ErrorCode, validate_register};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::JsonObject;
 use super::openapi::{ErrorBody, RegisterBody, ServerStatus};
@@ -27,25 +29,50 @@ impl axum::extract::FromRef<RegisterState> for Common {
     }
 }
 
+// Each route set below is built from its `OpenApiRouter`: the path is the
+// one of the handler's `#[utoipa::path]`, and [`openapi`] takes the document
+// from the same builders, so the two cannot disagree.
+
+fn register_api() -> OpenApiRouter<RegisterState> {
+    OpenApiRouter::new().routes(routes!(register))
+}
+
+fn status_api() -> OpenApiRouter<StatusCache> {
+    OpenApiRouter::new().routes(routes!(server_status))
+}
+
+fn edge_api() -> OpenApiRouter {
+    OpenApiRouter::new().routes(routes!(health))
+}
+
+/// The OpenAPI operations of this file's routes (registration, status,
+/// health) and the schemas they name.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = register_api().into_openapi();
+    doc.merge(status_api().into_openapi());
+    doc.merge(edge_api().into_openapi());
+    doc
+}
+
 /// `POST /api/register`, bounded by the backstop timeout.
 pub fn register_routes(common: Common, registrar: Registrar) -> Router {
-    Router::new()
-        .route(
-            "/api/register",
-            post(register).route_layer(axum::middleware::from_fn_with_state(
-                common.clone(),
-                middleware::backstop_timeout,
-            )),
-        )
+    let (router, _) = register_api().split_for_parts();
+    router
+        .route_layer(axum::middleware::from_fn_with_state(
+            common.clone(),
+            middleware::backstop_timeout,
+        ))
         .with_state(RegisterState { common, registrar })
 }
 
-/// The status answer on each of `paths` (`/api/server/status` at the edge,
-/// `/server/status` on the split status service, as in the seed).
-pub fn status_routes(status: StatusCache, paths: &[&str]) -> Router {
-    paths
+/// The status answer at `/api/server/status` and at each of `aliases`
+/// (`/server/status` on the split status service, as in the seed; not in
+/// the document).
+pub fn status_routes(status: StatusCache, aliases: &[&str]) -> Router {
+    let (router, _) = status_api().split_for_parts();
+    aliases
         .iter()
-        .fold(Router::new(), |router, path| {
+        .fold(router, |router, path| {
             router.route(path, get(server_status))
         })
         .with_state(status)
@@ -53,7 +80,7 @@ pub fn status_routes(status: StatusCache, paths: &[&str]) -> Router {
 
 /// The edge's liveness answer.
 pub fn edge_routes() -> Router {
-    Router::new().route("/health", get(health))
+    edge_api().split_for_parts().0
 }
 
 /// The success answer.

@@ -21,6 +21,8 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use gamegate_domain::{ErrorCode, Lang, RegistrationRules};
 use gamegate_store::{Database, StoreError};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiError, Common, middleware};
 use crate::anomaly_cache::AnomalyCache;
@@ -74,24 +76,38 @@ fn bounded(router: Router<StatsState>, state: &StatsState) -> Router {
         .with_state(state.clone())
 }
 
+// The public route sets are built from `OpenApiRouter`s: each path is the
+// one of its handler's `#[utoipa::path]`, and [`public_openapi`] takes the
+// document from the same builders.
+
+fn public_stats_api() -> OpenApiRouter<StatsState> {
+    OpenApiRouter::new()
+        .routes(routes!(public::player))
+        .routes(routes!(public::leaderboard))
+        .routes(routes!(public::summary))
+}
+
+fn predict_api() -> OpenApiRouter<StatsState> {
+    OpenApiRouter::new().routes(routes!(public::predict))
+}
+
+/// The OpenAPI operations of the public statistics routes and the schemas
+/// of their answers.
+pub(in crate::http) fn public_openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = public_stats_api().into_openapi();
+    doc.merge(predict_api().into_openapi());
+    doc
+}
+
 /// Player statistics, the leaderboard and the activity summary: fine for a
 /// public listener.
 pub fn public_stats_routes(state: StatsState) -> Router {
-    bounded(
-        Router::new()
-            .route("/stats/players/{login}", get(public::player))
-            .route("/stats/leaderboard", get(public::leaderboard))
-            .route("/stats/summary", get(public::summary)),
-        &state,
-    )
+    bounded(public_stats_api().split_for_parts().0, &state)
 }
 
 /// `GET /ml/predict`: public like the statistics, with a limit of its own.
 pub fn predict_routes(state: StatsState) -> Router {
-    bounded(
-        Router::new().route("/ml/predict", get(public::predict)),
-        &state,
-    )
+    bounded(predict_api().split_for_parts().0, &state)
 }
 
 /// `POST /stats/battles`: internal, token-protected.
