@@ -11,13 +11,11 @@
 //! cannot be documented without being mounted, and schemathesis
 //! (bench/schemathesis.sh) checks every answer against this document.
 //!
-//! The few schemas still written here have no serialised Rust type of that
+//! The two schemas still written here have no serialised Rust type of that
 //! shape to derive from: the register request (read as a raw JSON object and
 //! validated field by field by the domain, for exact error codes, with the
-//! domain's default rules as constraints, API.md §3), the error answer (its
-//! type lives in http/error.rs, private to it) and the status answer (the
-//! domain's `ServerStatus`, whose `rates` is an open map in Rust; the document
-//! names the three rates the game has).
+//! domain's default rules as constraints, API.md §3) and the error answer
+//! (its serialised type is private to http/error.rs).
 
 use axum::Router;
 use axum::http::header;
@@ -94,25 +92,6 @@ pub(super) struct FieldErrorEntry {
     message: String,
 }
 
-#[allow(dead_code)] // a schema only: never built (see the module's doc)
-#[derive(ToSchema)]
-pub(super) struct Rates {
-    exp: f64,
-    pve: f64,
-    pvp: f64,
-}
-
-/// `GET /api/server/status`.
-#[allow(dead_code)] // a schema only: never built (see the module's doc)
-#[derive(ToSchema)]
-pub(super) struct ServerStatus {
-    server_status: f64,
-    rates: Rates,
-    client_status: f64,
-    /// Unix seconds of the last read of the constants.
-    updated_at: i64,
-}
-
 /// The document's frame: its title, tags and the schemas written in this
 /// file. The operations and the answers' schemas come from the route sets'
 /// own builders ([`document`]).
@@ -122,7 +101,7 @@ pub(super) struct ServerStatus {
         title = "gamegate public API",
         description = "Registration and server status for the game's website (docs/API.md); player statistics, the leaderboard and win prediction (docs/ANALYTICS.md)."
     ),
-    components(schemas(RegisterBody, ErrorBody, FieldErrorEntry, ServerStatus, Rates)),
+    components(schemas(RegisterBody, ErrorBody, FieldErrorEntry)),
     tags((name = "registration"), (name = "status"), (name = "statistics"))
 )]
 struct PublicApi;

@@ -5,14 +5,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use gamegate_domain::{ErrorCode, validate_register};
+use gamegate_domain::{ErrorCode, ServerStatus, validate_register};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::JsonObject;
-use super::openapi::{ErrorBody, RegisterBody, ServerStatus};
+use super::openapi::{ErrorBody, RegisterBody};
 use super::{ApiError, Common, middleware};
 use crate::registration::Registrar;
 use crate::status_cache::StatusCache;
