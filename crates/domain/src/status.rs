@@ -4,11 +4,20 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-/// The status answer (API.md §6). `server_status`, `rates` and `client_status`
-/// keep their names and types; `updated_at` is an addition.
+/// `GET /api/server/status` (API.md §6): the game's constants. `server_status`,
+/// `rates` and `client_status` keep the seed's names and types; `updated_at` is an addition.
+// With the `openapi` feature this type is the answer's schema in the
+// service's OpenAPI document: its doc comments are the descriptions there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerStatus {
     pub server_status: f64,
+    /// Every constant `rate_<name>` as `<name>` (the migration seeds `exp`,
+    /// `pve` and `pvp`).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = json!({"exp": 1.0, "pve": 1.0, "pvp": 1.0}))
+    )]
     pub rates: BTreeMap<String, f64>,
     pub client_status: f64,
     /// Unix seconds of the moment the constants were read from the database.

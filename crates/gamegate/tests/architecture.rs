@@ -1,7 +1,8 @@
 //! The layering rules of docs/ARCHITECTURE.md, checked on the sources: no
 //! import circle between the modules of a crate, no module but the CLI
-//! imports an operator command, each shared rule exists once, and no file
-//! grows past the size a newcomer can read (exceptions named with a reason).
+//! imports an operator command, and no file grows past the size a newcomer
+//! can read (exceptions named with a reason). That `unix_now` exists once is
+//! checked beside it, in crates/store/src/clock.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -219,28 +220,6 @@ fn only_the_cli_imports_operator_commands() {
         crossing.is_empty(),
         "commands importing commands: {crossing:?}"
     );
-}
-
-#[test]
-fn each_shared_rule_exists_once() {
-    let mut found: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for file in rust_files(&crates_dir()) {
-        if file.components().any(|c| c.as_os_str() == "target") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        for needle in ["fn unix_now("] {
-            if text.contains(needle) {
-                found
-                    .entry(needle)
-                    .or_default()
-                    .push(file.display().to_string());
-            }
-        }
-    }
-    for (needle, files) in &found {
-        assert_eq!(files.len(), 1, "`{needle}` is defined in {files:?}");
-    }
 }
 
 /// Source files that may be longer than [`MAX_CODE_LINES`], each with its

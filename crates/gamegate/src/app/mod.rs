@@ -2,10 +2,12 @@
 //! HTTP — the registration saga and its reconciler, the status cache,
 //! the Telegram check, password hashing and the metrics registry.
 
+pub mod anomaly_cache;
 pub mod battle_import;
 pub mod hashing;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;
+pub mod report_view;
 pub mod status_cache;
 pub mod telegram;

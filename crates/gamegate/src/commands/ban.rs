@@ -16,7 +16,7 @@ use gamegate_store::unix_now;
 use ipnet::IpNet;
 use serde_json::json;
 
-use crate::commands::report::{format_utc, parse_duration};
+use crate::shared::timefmt::{format_utc, parse_duration};
 
 const OPERATOR_REASON: &str = "added by an operator";
 

@@ -8,15 +8,16 @@
 //! Also `GET /stats/ratings/histogram`, the one figure the page needs that
 //! no other endpoint gives.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use axum::{Json, Router};
+use serde::Serialize;
 
-use super::stats::{Params, StatsState};
+use super::query::Params;
+use super::stats::StatsState;
 use super::{ApiError, middleware};
 
 const PAGE: &str = include_str!("../../assets/dashboard/index.html");
@@ -76,10 +77,44 @@ async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
 }
 
+/// The answer of `history.json`.
+#[derive(Serialize)]
+struct History {
+    /// Every stored battle.
+    battles: u64,
+    /// Those with negative ids (synthetic).
+    synthetic_battles: u64,
+}
+
+/// The answer of `/stats/ratings/histogram`.
+#[derive(Serialize)]
+struct Histogram {
+    /// Always `conservative` (mu − 3σ).
+    rating: &'static str,
+    min_battles: u64,
+    /// Players counted.
+    players: i64,
+    /// Lower edge of the first bin; `null` when no player qualifies.
+    min: Option<f64>,
+    /// Upper edge of the last bin; `null` when no player qualifies.
+    max: Option<f64>,
+    bin_width: f64,
+    /// Lowest first; empty when no player qualifies.
+    bins: Vec<Bin>,
+}
+
+/// Players whose rating is in `from..to` (the last bin includes `to`).
+#[derive(Serialize)]
+struct Bin {
+    from: f64,
+    to: f64,
+    players: i64,
+}
+
 /// `GET /admin/dashboard/history.json`: `{"battles": N, "synthetic_battles":
 /// M}` — how much of the stored history is synthetic (negative ids: `gamegate
 /// all`'s demo history, `battles synth`), so the page can say so.
-async fn history(State(state): State<StatsState>) -> Result<Response, ApiError> {
+async fn history(State(state): State<StatsState>) -> Result<Json<History>, ApiError> {
     let lang = state.common.lang;
     let battles = state.analytics.battles();
     let total = battles
@@ -90,7 +125,10 @@ async fn history(State(state): State<StatsState>) -> Result<Response, ApiError> 
         .count_demo_battles()
         .await
         .map_err(|e| super::stats::store_error(e, lang))?;
-    Ok(axum::Json(json!({"battles": total, "synthetic_battles": synthetic})).into_response())
+    Ok(Json(History {
+        battles: total,
+        synthetic_battles: synthetic,
+    }))
 }
 
 /// `GET /stats/ratings/histogram?bins=20&min_battles=1`: how many players'
@@ -100,7 +138,7 @@ async fn history(State(state): State<StatsState>) -> Result<Response, ApiError> 
 async fn rating_histogram(
     State(state): State<StatsState>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Histogram>, ApiError> {
     let lang = state.common.lang;
     let mut params = Params::parse(raw, &["bins", "min_battles"], lang);
     let bins = params.number("bins", 20, 1, MAX_BINS);
@@ -112,23 +150,26 @@ async fn rating_histogram(
         .rating_histogram(bins as usize, min_battles)
         .await
         .map_err(|e| super::stats::store_error(e, lang))?;
-    let bins: Vec<Value> = histogram
+    let bins = histogram
         .counts
         .iter()
         .enumerate()
-        .map(|(i, players)| {
+        .map(|(i, &players)| {
             let from = histogram.min.unwrap_or_default() + histogram.bin_width * i as f64;
-            json!({"from": from, "to": from + histogram.bin_width, "players": players})
+            Bin {
+                from,
+                to: from + histogram.bin_width,
+                players,
+            }
         })
         .collect();
-    Ok(axum::Json(json!({
-        "rating": "conservative",
-        "min_battles": min_battles,
-        "players": histogram.players,
-        "min": histogram.min,
-        "max": histogram.max,
-        "bin_width": histogram.bin_width,
-        "bins": bins,
+    Ok(Json(Histogram {
+        rating: "conservative",
+        min_battles,
+        players: histogram.players,
+        min: histogram.min,
+        max: histogram.max,
+        bin_width: histogram.bin_width,
+        bins,
     }))
-    .into_response())
 }

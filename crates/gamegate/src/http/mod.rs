@@ -13,6 +13,7 @@ mod extract;
 pub(crate) mod middleware;
 pub mod openapi;
 mod public;
+mod query;
 pub mod server;
 pub mod stats;
 

@@ -9,3 +9,4 @@ pub mod keys;
 /// and what SSL Labs grades A+.
 pub const HSTS: &str = "max-age=63072000";
 pub mod atomic_file;
+pub mod timefmt;

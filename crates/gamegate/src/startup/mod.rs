@@ -236,10 +236,11 @@ impl Application {
             Some(r) => r.routes(&common, edge, mode),
             None => Router::new(),
         };
-        let status_at = |paths: &[&str]| {
+        // `/api/server/status`, and the seed's other paths of it where given.
+        let status_at = |aliases: &[&str]| {
             status
                 .clone()
-                .map(|s| http::status_routes(s, paths))
+                .map(|s| http::status_routes(s, aliases))
                 .unwrap_or_default()
         };
         let stats_public = |limits: Option<&Edge>| {
@@ -298,7 +299,7 @@ impl Application {
                 // a banned browser gets nothing).
                 let router = edge.cors(http::finish_guarded(
                     register(edge)
-                        .merge(edge.limit_status(status_at(&["/api/server/status"])))
+                        .merge(edge.limit_status(status_at(&[])))
                         .merge(http::edge_routes())
                         .merge(http::openapi::routes())
                         .merge(stats_public(Some(edge)))
@@ -347,10 +348,7 @@ impl Application {
                 "status",
                 bind(config.services.status_addr).await?,
                 // The seed's service path, and the edge's, so either proxy rule works.
-                http::finish(
-                    status_at(&["/server/status", "/api/server/status"]).merge(admin),
-                    common.clone(),
-                ),
+                http::finish(status_at(&["/server/status"]).merge(admin), common.clone()),
                 true,
                 &budget.public,
             )],

@@ -239,7 +239,7 @@ pub fn stats(
         analytics: analytics.clone(),
         accounts: Some(accounts.clone()),
         ingest: Arc::new(http::stats::IngestPolicy::from_config(config)),
-        anomalies: Arc::new(http::stats::AnomalyCache::default()),
+        anomalies: Arc::new(crate::app::anomaly_cache::AnomalyCache::default()),
     };
     if config.analytics.ingest_tokens.is_empty() {
         tracing::info!(

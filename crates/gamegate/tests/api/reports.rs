@@ -328,7 +328,7 @@ async fn the_report_command_reads_the_configured_database(backend: Backend) {
     )
     .await
     .unwrap();
-    let day = report::format_utc(Bucket::Day.start_of(old));
+    let day = gamegate::shared::timefmt::format_utc(Bucket::Day.start_of(old));
     assert!(text.contains("by day"), "{text}");
     assert!(
         text.contains(&format!(
