@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
-use gamegate_store::{Backend, Database, PoolSettings};
+use gamegate_store::{Backend, Database};
 
 use crate::config::Config;
 use crate::shared::atomic_file::Pending;
+pub use crate::shared::backup_files::{Which, backups, databases, newest};
+pub use crate::shared::operator_db::open_existing;
 
 /// Bound on one `VACUUM INTO`. Generous: it is proportional to the database
 /// size (docs/BENCHMARKS.md has the measured rate), and nothing waits on it.
@@ -30,48 +32,6 @@ pub struct BackupArgs {
     pub analytics_out: Option<PathBuf>,
 }
 
-/// The two databases, with the file-name prefix of their backups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
-    Accounts,
-    Analytics,
-}
-
-impl Which {
-    pub fn name(self) -> &'static str {
-        match self {
-            Which::Accounts => "accounts",
-            Which::Analytics => "analytics",
-        }
-    }
-
-    /// Every backup of this database in `backup.dir` starts with it, whoever
-    /// wrote it (`gamegate backup` or the dump recipes); doctor looks for it.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Which::Accounts => "gamegate-accounts-",
-            Which::Analytics => "gamegate-analytics-",
-        }
-    }
-
-    pub fn url(self, config: &Config) -> &str {
-        match self {
-            Which::Accounts => &config.database.url,
-            Which::Analytics => &config.analytics.url,
-        }
-    }
-}
-
-/// The databases a backup covers: both, or only accounts when analytics
-/// lives in the same database.
-pub fn databases(config: &Config) -> Vec<Which> {
-    if config.analytics.url == config.database.url {
-        vec![Which::Accounts]
-    } else {
-        vec![Which::Accounts, Which::Analytics]
-    }
-}
-
 /// What happened to one database.
 #[derive(Debug)]
 pub enum Outcome {
@@ -84,45 +44,6 @@ pub enum Outcome {
     },
     /// Not SQLite: the dump command to run instead (password masked).
     Recipe(String),
-}
-
-/// Opens an existing database without creating it: for SQLite, `mode=rw`
-/// (the store's default `rwc` would turn a wrong path into a new, empty
-/// database). Short timeouts: these are operator commands, not requests.
-///
-/// A SQLite file that does not exist fails with its absolute path and what
-/// to do — the usual cause is a command run in another directory than the
-/// server, with the default relative `sqlite://gamegate.db`.
-pub async fn open_existing(url: &str, timeout: Duration) -> anyhow::Result<Database> {
-    if let Some(file) = gamegate_store::sqlite_file(url)
-        && !file.exists()
-    {
-        let absolute = std::path::absolute(&file).unwrap_or(file);
-        anyhow::bail!(
-            "no database at {} — run the command where the server runs (its working \
-             directory), or pass the server's configuration with --config (or GAMEGATE_CONFIG)",
-            absolute.display()
-        );
-    }
-    let url = match Backend::from_url(url)? {
-        Backend::Sqlite if !url.contains("mode=") => {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{separator}mode=rw")
-        }
-        _ => url.to_owned(),
-    };
-    let settings = PoolSettings {
-        max_connections: 1,
-        min_connections: 0,
-        acquire_timeout: timeout,
-        sqlite_busy_timeout: timeout,
-        operation_timeout: timeout,
-    };
-    let connect = Database::connect(&url, &settings);
-    let db = tokio::time::timeout(timeout, connect)
-        .await
-        .map_err(|_| anyhow::anyhow!("no connection within {} ms", timeout.as_millis()))??;
-    Ok(db)
 }
 
 /// Runs the command's work and returns one outcome per database copied or
@@ -262,35 +183,6 @@ pub fn timestamp(at: SystemTime) -> String {
         t.second(),
         t.millisecond()
     )
-}
-
-/// Backups of one database in `dir` (files starting with `prefix`, not the
-/// hidden temporary ones), newest name first: the names sort by time.
-pub fn backups(dir: &Path, prefix: &str) -> std::io::Result<Vec<PathBuf>> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-        .map(|e| e.path())
-        .collect();
-    found.sort();
-    found.reverse();
-    Ok(found)
-}
-
-/// The newest backup by modification time, with its age.
-pub fn newest(dir: &Path, prefix: &str) -> std::io::Result<Option<(PathBuf, Duration)>> {
-    let mut best: Option<(PathBuf, SystemTime)> = None;
-    for path in backups(dir, prefix)? {
-        let modified = std::fs::metadata(&path)?.modified()?;
-        if best.as_ref().is_none_or(|(_, m)| modified > *m) {
-            best = Some((path, modified));
-        }
-    }
-    Ok(best.map(|(p, m)| {
-        let age = SystemTime::now().duration_since(m).unwrap_or_default();
-        (p, age)
-    }))
 }
 
 /// Deletes all but the newest `keep` backups of one database; returns them.

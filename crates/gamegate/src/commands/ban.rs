@@ -109,7 +109,8 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
     }
     // The server's database, never a new one (a relative path read in another
     // directory would give an empty jail that the server never sees).
-    let db = crate::commands::backup::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
+    let db =
+        crate::shared::operator_db::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
     let result = async {
         // The table may be new to this database (created by an older version).
         db.migrate(MigrationSet::Accounts)

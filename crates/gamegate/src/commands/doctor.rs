@@ -16,9 +16,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::commands::backup::{self, Which};
 use crate::config::{Config, DEV_GAME_SERVER_TOKEN};
+use crate::shared::backup_files::{self, Which};
 use crate::shared::certificate::{CertFacts, CertProblem};
+use crate::shared::operator_db::open_existing;
 
 /// Bound on each network check (connect + the question asked).
 pub const NETWORK_LIMIT: Duration = Duration::from_secs(5);
@@ -781,7 +782,7 @@ async fn database(config: &Config, which: Which) -> Check {
     let url = which.url(config);
     let shown = gamegate_store::mask_url_password(url);
     let started = Instant::now();
-    let db = match backup::open_existing(url, Duration::from_secs(3)).await {
+    let db = match open_existing(url, Duration::from_secs(3)).await {
         Ok(db) => db,
         Err(e) => {
             return Check::fail(
@@ -1104,8 +1105,8 @@ fn backup_check(config: &Config) -> Check {
     }
     let max_age = Duration::from_secs(b.max_age_hours * 3600);
     let mut found = Vec::new();
-    for which in backup::databases(config) {
-        match backup::newest(dir, which.prefix()) {
+    for which in backup_files::databases(config) {
+        match backup_files::newest(dir, which.prefix()) {
             Ok(Some((path, age))) if age <= max_age => found.push(format!(
                 "{} {} h old ({})",
                 which.name(),

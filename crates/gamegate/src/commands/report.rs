@@ -67,7 +67,8 @@ pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<S
     };
     // The server's database, never a new one; and a clear word when it has
     // not been migrated (the reports' tables would be missing).
-    let db = crate::commands::backup::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
+    let db =
+        crate::shared::operator_db::open_existing(&config.database.url, OPERATOR_TIMEOUT).await?;
     let status = db.migration_status(MigrationSet::Accounts).await?;
     if !status.table_exists || !status.pending.is_empty() {
         let shown = db.display_url().to_owned();

@@ -9,4 +9,6 @@ pub mod keys;
 /// and what SSL Labs grades A+.
 pub const HSTS: &str = "max-age=63072000";
 pub mod atomic_file;
+pub mod backup_files;
+pub mod operator_db;
 pub mod timefmt;
