@@ -8,14 +8,19 @@ use serde::Serialize;
 /// keep their names and types; `updated_at` is an addition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerStatus {
+    /// Constant `server_status` (0 when the row is missing).
     pub server_status: f64,
+    /// Every constant `rate_<name>` as `<name> → value`, keys sorted; a row named
+    /// just `rate_` is ignored.
     pub rates: BTreeMap<String, f64>,
+    /// Constant `client_status` (0 when the row is missing).
     pub client_status: f64,
     /// Unix seconds of the moment the constants were read from the database.
     pub updated_at: i64,
 }
 
 impl ServerStatus {
+    /// `rate_`: the name prefix of the constants that become `rates`.
     pub const RATE_PREFIX: &'static str = "rate_";
 
     /// Builds the answer from `(name, value)` rows: every `rate_<name>` row

@@ -39,6 +39,7 @@ pub fn is_group_member(status: &str, is_member: Option<bool>) -> bool {
 /// A `telegram_auth` that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelegramIdentity {
+    /// The Telegram user id the payload was signed for.
     pub id: i64,
     /// Without the `@`; stored in `telegram_players.username`.
     pub username: Option<String>,
@@ -60,6 +61,8 @@ pub enum AuthRejection {
 }
 
 impl AuthRejection {
+    /// The reason's log label: `malformed`, `bad_signature`, `expired` or
+    /// `id_mismatch`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthRejection::Malformed => "malformed",
