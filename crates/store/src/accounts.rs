@@ -50,11 +50,18 @@ const MAX_RESERVE_ATTEMPTS: u32 = 64;
 /// What a reservation writes. `password_hash` is a PHC string, never a password.
 #[derive(Debug, Clone)]
 pub struct NewAccount<'a> {
+    /// The login as the player typed it, in Unicode NFC (`players.login`).
     pub login: &'a str,
+    /// The case-insensitive key ([`gamegate_domain::normalise_login`]),
+    /// `players.login_norm`, UNIQUE: what makes a login single.
     pub login_norm: &'a str,
+    /// The password's Argon2id hash as a PHC string (`$argon2id$v=19$…`).
     pub password_hash: &'a str,
+    /// `0` or `1` (`players.gender`).
     pub gender: u8,
+    /// The owner's Telegram user id (`telegram_players.telegram_id`).
     pub telegram_id: i64,
+    /// Without the `@` (`telegram_players.username`); `None` when unknown.
     pub telegram_username: Option<&'a str>,
 }
 
@@ -67,12 +74,18 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Why [`Accounts::reserve`] wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ReserveError {
+    /// Every slot `0..limit` of the Telegram id is taken (answered as
+    /// `limit_exceeded`).
     #[error("the telegram id has reached its account limit")]
     LimitExceeded,
+    /// Another account has the same `login_norm` (answered as `login_taken`).
     #[error("the login is taken")]
     LoginTaken,
+    /// The database failed; see [`StoreError`]. Losing the slot race more than
+    /// 64 times in a row is reported as [`StoreError::Unavailable`].
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -80,28 +93,45 @@ pub enum ReserveError {
 /// A reservation whose game-server outcome is unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAccount {
+    /// The login as stored (NFC), to ask the game server about.
     pub login: String,
+    /// The case-insensitive key the row is found by.
     pub login_norm: String,
+    /// When the reservation was made, Unix seconds.
     pub created_at: i64,
 }
 
 /// One stored account, as reports and tests see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
+    /// The login as stored (NFC).
     pub login: String,
+    /// `"pending"` (reserved, game-server outcome unknown) or `"synced"`.
     pub state: String,
+    /// The owner's Telegram user id.
     pub telegram_id: i64,
+    /// The account's slot under its Telegram id, `0..limit`.
     pub slot: i64,
+    /// The game server's id of the account, when it reported one (protocol v1
+    /// `ok` answer); `None` while pending.
     pub game_account_id: Option<i64>,
 }
 
 /// Why a cheap pre-check already knows the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KnownRefusal {
+    /// The Telegram id already has `limit` accounts.
     LimitExceeded,
+    /// An account with the same `login_norm` exists (in any state).
     LoginTaken,
 }
 
+/// The account aggregate (`players` + `telegram_players`) of one database,
+/// from [`Database::accounts`]. Every operation runs within
+/// [`PoolSettings::operation_timeout`](crate::PoolSettings::operation_timeout)
+/// and errs with [`StoreError::TimedOut`] past it,
+/// [`StoreError::Unavailable`] when the database cannot be reached or a lock
+/// conflict outlasts the retries, [`StoreError::Query`] otherwise.
 pub struct Accounts<'a> {
     db: &'a Database,
 }
@@ -385,6 +415,8 @@ impl<'a> Accounts<'a> {
             .await
     }
 
+    /// How many accounts (`telegram_players` rows, any state) the Telegram id
+    /// owns. Errs as every [`Accounts`] operation.
     pub async fn count_for_telegram(&self, telegram_id: i64) -> Result<i64, StoreError> {
         self.db
             .bounded(async {

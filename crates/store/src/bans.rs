@@ -36,8 +36,11 @@ pub struct Ban {
     /// The banned network, canonical ([`canonical_network`]): a single
     /// address is a /32 (IPv4) or /128 (IPv6).
     pub net: IpNet,
+    /// End of the ban, Unix seconds (exclusive: the ban is over at this second).
     pub banned_until: i64,
+    /// Why, for the operator (at most [`MAX_REASON_CHARS`] characters).
     pub reason: String,
+    /// When the ban was first written, Unix seconds.
     pub created_at: i64,
 }
 
@@ -88,6 +91,11 @@ fn bounded_reason(reason: &str) -> &str {
     }
 }
 
+/// The `bans` table of one database, from [`Database::bans`]: one row per
+/// canonical network, keyed by its text ([`canonical_net`]). Every operation
+/// runs within the pool's operation timeout and errs with
+/// [`StoreError::TimedOut`], [`StoreError::Unavailable`] or
+/// [`StoreError::Query`] like every store operation.
 pub struct Bans<'a> {
     db: &'a Database,
 }

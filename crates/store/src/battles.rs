@@ -30,7 +30,7 @@ use crate::error::{StoreError, database_error, is_transient};
 /// The id a synthetic (demo) battle is stored under: the generator's id
 /// `n` (1, 2, …) as `-n`. Real battles have positive ids (ingestion refuses
 /// others), so demo data can never collide with a real battle, and
-/// [`Battles::purge_demo`] removes exactly it.
+/// [`BattleLog::purge_demo`] removes exactly it.
 pub const fn demo_id(generated: i64) -> i64 {
     -generated.abs()
 }
@@ -97,6 +97,7 @@ const MAX_ATTEMPTS: u32 = 8;
 /// What ingestion did with one battle of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {
+    /// Newly stored; its players' totals (and, for PvP, ratings) were updated.
     Inserted,
     /// Already stored (or earlier in the same batch): nothing changed.
     Duplicate,
@@ -105,16 +106,30 @@ pub enum Ingested {
 /// One player's row: totals over every stored battle and the rating.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayerStats {
+    /// The login with the spelling first seen for this player (NFC); the row's
+    /// key is its [`normalise_login`] form.
     pub login: String,
+    /// Weng-Lin rating (mu, sigma); moves only in PvP battles.
     pub rating: Rating,
+    /// Battles of any mode.
     pub battles: i64,
+    /// Battles of any mode the player's team won.
     pub wins: i64,
+    /// PvP battles.
     pub pvp_battles: i64,
+    /// PvP battles won.
     pub pvp_wins: i64,
+    /// Kills over every battle.
     pub kills: i64,
+    /// Deaths over every battle.
     pub deaths: i64,
+    /// Damage dealt over every battle, in the game server's damage points
+    /// (saturates at `i64::MAX`).
     pub damage_dealt: i64,
+    /// Damage taken over every battle, in the game server's damage points
+    /// (saturates at `i64::MAX`).
     pub damage_taken: i64,
+    /// When the row was last written, Unix seconds.
     pub updated_at: i64,
 }
 
@@ -152,8 +167,11 @@ impl PlayerStats {
 /// Which battles a leaderboard counts for its `min_battles` filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderboardMode {
+    /// Count PvP battles (`pvp_battles`).
     Pvp,
+    /// Count PvE battles (`battles − pvp_battles`).
     Pve,
+    /// Count battles of any mode.
     All,
 }
 
@@ -162,17 +180,25 @@ pub enum LeaderboardMode {
 pub struct DaySummary {
     /// Unix seconds of the day's start (UTC).
     pub day_start: i64,
+    /// Battles started that day.
     pub battles: i64,
+    /// Distinct players (case-insensitive logins) in those battles.
     pub active_players: i64,
 }
 
 /// Activity from `since_day_start` on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
+    /// Start of the window: the UTC midnight (Unix seconds) of the day holding the
+    /// `since` asked for.
     pub since: i64,
+    /// Battles in the window.
     pub battles: i64,
+    /// PvP battles in the window.
     pub pvp_battles: i64,
+    /// Participant rows in the window (one per player per battle).
     pub participants: i64,
+    /// Distinct players in the window.
     pub active_players: i64,
     /// Only days with at least one battle, ascending.
     pub days: Vec<DaySummary>,
@@ -193,6 +219,11 @@ enum Attempt<T> {
     Retry,
 }
 
+/// The battle log (`battles`, `battle_participants`, `player_ratings`) of one
+/// database, from [`Database::battles`]. Every operation runs within the
+/// pool's operation timeout and errs with [`StoreError::TimedOut`],
+/// [`StoreError::Unavailable`] (unreachable, or a lock conflict that outlasts
+/// the retries) or [`StoreError::Query`].
 pub struct BattleLog<'a> {
     db: &'a Database,
 }
@@ -632,7 +663,7 @@ impl<'a> BattleLog<'a> {
 
     /// Deletes every synthetic battle (ids below zero) and its participants
     /// in one transaction; returns how many battles went. The player rows
-    /// still count them until [`Battles::rebuild`] runs.
+    /// still count them until [`BattleLog::rebuild`] runs.
     pub async fn purge_demo(&self) -> Result<u64, StoreError> {
         let mut tx = self.db.begin_write().await?;
         let (sql, values) = self.db.build(
@@ -862,7 +893,9 @@ impl<'a> BattleLog<'a> {
 /// What `rebuild` recomputed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RebuildReport {
+    /// Stored battles replayed.
     pub battles: u64,
+    /// `player_ratings` rows written.
     pub players: u64,
 }
 
@@ -976,9 +1009,11 @@ pub struct RatingHistogram {
     pub min: Option<f64>,
     /// Upper edge of the last bin (the highest rating, inclusive).
     pub max: Option<f64>,
+    /// Width of each bin, in rating points; `0.0` when no player qualifies.
     pub bin_width: f64,
     /// Players per bin, lowest first; empty when no player qualifies.
     pub counts: Vec<i64>,
+    /// Players counted (those with enough PvP battles).
     pub players: i64,
 }
 

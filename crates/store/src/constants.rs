@@ -14,6 +14,9 @@ enum Constants_ {
     Value,
 }
 
+/// The `constants` table (name → number) of one database, from
+/// [`Database::constants`]. Errs like every store operation:
+/// [`StoreError::TimedOut`], [`StoreError::Unavailable`], [`StoreError::Query`].
 pub struct Constants<'a> {
     db: &'a Database,
 }

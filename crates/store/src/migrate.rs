@@ -10,6 +10,8 @@ use crate::error::StoreError;
 /// and analytics schemas can share one database or live in two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MigrationSet {
+    /// Players, Telegram ownership, bans and constants (version table
+    /// `_gamegate_migrations_accounts`).
     Accounts,
     /// Battle logs, participants and per-player ratings (issue 6).
     Analytics,
@@ -191,6 +193,8 @@ pub struct MigrationStatus {
 }
 
 impl MigrationStatus {
+    /// Whether the database needs nothing: the version table exists and no
+    /// migration is pending, dirty, changed or unknown.
     pub fn up_to_date(&self) -> bool {
         self.table_exists
             && self.pending.is_empty()
