@@ -176,6 +176,7 @@ impl MockHandle {
             .contains_key(&normalise(login))
     }
 
+    /// How many accounts the mock holds now.
     pub fn account_count(&self) -> usize {
         lock(&self.shared.accounts).by_key.len()
     }
@@ -320,8 +321,18 @@ impl Accounts {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum StateEntry {
-    Created { login: String, id: u64 },
-    Deleted { login: String },
+    /// `{"op":"created","login":…,"id":…}`: an account was registered.
+    Created {
+        /// The login as sent (NFC).
+        login: String,
+        /// The account id the mock answered (from 1001 up).
+        id: u64,
+    },
+    /// `{"op":"deleted","login":…}`: an account was deleted.
+    Deleted {
+        /// The login as sent to `delete`.
+        login: String,
+    },
 }
 
 /// The journal a mock started with a state file wrote, in order. A missing
