@@ -110,6 +110,7 @@ impl std::fmt::Display for BattleError {
 
 impl Battle {
     /// [`Battle::validate_with`] under the default registration rules.
+    /// Errs as [`Battle::validate_with`].
     pub fn validate(&self) -> Result<(), BattleError> {
         self.validate_with(&RegistrationRules::default())
     }
@@ -117,6 +118,7 @@ impl Battle {
     /// Validates the battle ([`Battle::validate_with`]) and answers it with
     /// every login in the form registration keeps (Unicode NFC), so a login
     /// the game server writes decomposed is the same player's.
+    /// Errs as [`Battle::validate_with`].
     pub fn checked(mut self, rules: &RegistrationRules) -> Result<Battle, BattleError> {
         self.validate_with(rules)?;
         for p in &mut self.participants {
@@ -132,6 +134,9 @@ impl Battle {
     /// registration's login rule (`rules`: the same charset, lengths and NFC)
     /// and are distinct case-insensitively, and for PvP exactly two teams of
     /// which exactly one won.
+    /// Errs with the first broken invariant's [`BattleError`] (see
+    /// [`BattleError::code`] for the codes). `started_at` must lie between 1970
+    /// and the year 3000, `duration_secs` be at most [`MAX_DURATION_SECS`].
     pub fn validate_with(&self, rules: &RegistrationRules) -> Result<(), BattleError> {
         if self.id <= 0 {
             return Err(BattleError::new("invalid_id", "id must be positive"));

@@ -44,6 +44,7 @@ impl RegistrationRules {
 
     /// Builds rules with a custom login charset (a character-class body such as
     /// `A-Za-z0-9_`). Fails on a charset that is not a valid class.
+    /// The error is a message for the operator naming the charset.
     pub fn with_login_charset(charset: &str) -> Result<Self, String> {
         if charset.is_empty() || charset.contains(']') && !charset.contains("\\]") {
             return Err(format!(
@@ -74,6 +75,8 @@ impl RegistrationRules {
     /// written as one code point or as `e` + U+0301 is the same login), then
     /// its length in characters and its charset are checked. Answers the NFC
     /// form: what is stored, shown and sent to the game server.
+    /// Errs with the first broken rule, in this order: too short, too long,
+    /// charset.
     pub fn check_login(&self, login: &str) -> Result<String, LoginProblem> {
         let nfc: String = login.nfc().collect();
         let chars = nfc.chars().count();

@@ -76,6 +76,12 @@ impl AuthRejection {
 /// Verifies `payload` (Login Widget object, or `{"init_data": "…"}` from a
 /// Mini App) for the bot `bot_token`, at time `now` (Unix seconds), and that
 /// it is `telegram_id`'s.
+/// `max_age_secs` bounds how old `auth_date` may be. Errs with the
+/// [`AuthRejection`] that applies, checked in this order: the payload's shape
+/// ([`Malformed`](AuthRejection::Malformed)), the HMAC-SHA-256 signature
+/// compared in constant time ([`BadSignature`](AuthRejection::BadSignature)),
+/// then, reading only signed data, the age ([`Expired`](AuthRejection::Expired))
+/// and the user id ([`IdMismatch`](AuthRejection::IdMismatch)).
 pub fn verify_telegram_auth(
     payload: &Map<String, Value>,
     bot_token: &str,

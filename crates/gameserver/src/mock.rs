@@ -54,6 +54,7 @@ pub struct MockGameServer;
 impl MockGameServer {
     /// Binds `addr` (port 0 allowed) and serves until `shutdown` is
     /// cancelled.
+    /// Errs when `addr` cannot be bound.
     pub async fn start(
         addr: SocketAddr,
         auth_token: String,
@@ -65,6 +66,8 @@ impl MockGameServer {
     /// [`MockGameServer::start`], keeping the accounts in `state` (a journal,
     /// see [`read_state`]) so they survive a restart of the process, as a
     /// real game server's would: the soak test kills and restarts it.
+    /// Errs when the state file cannot be read or opened for appending, or
+    /// `addr` cannot be bound.
     pub async fn start_with_state(
         addr: SocketAddr,
         auth_token: String,
@@ -337,6 +340,8 @@ pub enum StateEntry {
 
 /// The journal a mock started with a state file wrote, in order. A missing
 /// file is an empty journal; a torn last line (killed mid-write) is skipped.
+/// Any other line that does not parse is skipped too. Errs only when the file
+/// exists but cannot be read.
 pub fn read_state(path: &Path) -> std::io::Result<Vec<StateEntry>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

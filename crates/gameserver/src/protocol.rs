@@ -230,11 +230,15 @@ impl ProtocolError {
 }
 
 /// Parses one request line (with or without its trailing `\n`).
+/// Errs with [`ProtocolError::TooLong`] over [`MAX_LINE_BYTES`], else
+/// [`ProtocolError::Malformed`] for bad JSON, an unknown `cmd` or a missing
+/// or mistyped field (unknown extra fields are ignored).
 pub fn parse_request_line(line: &[u8]) -> Result<Request, ProtocolError> {
     parse_line(line)
 }
 
 /// Parses one reply line (with or without its trailing `\n`).
+/// Errs like [`parse_request_line`].
 pub fn parse_reply_line(line: &[u8]) -> Result<Reply, ProtocolError> {
     parse_line(line)
 }

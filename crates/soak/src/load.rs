@@ -71,6 +71,8 @@ pub fn is_register(n: u64, share: f64) -> bool {
 
 /// Runs the load for `config.duration`, then waits for the requests in
 /// flight. `started` is the instant offsets are measured from.
+/// Errs only when the HTTP client cannot be built; failed requests are
+/// recorded as answers, not errors.
 pub async fn drive(config: &LoadConfig, started: Instant) -> anyhow::Result<Vec<Answer>> {
     let client = reqwest::Client::builder()
         .timeout(config.request_timeout)

@@ -171,12 +171,15 @@ impl MockProcess {
     }
 
     /// Kills the process (SIGKILL: calls in flight lose their answers).
+    /// Errs when the kill signal cannot be sent.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         self.child.kill().await?;
         Ok(())
     }
 
     /// Starts it again on the same address and state file.
+    /// Tries for 5 s (50 attempts, 100 ms apart: the old port may linger); errs
+    /// with the last start error after that.
     pub async fn start_again(&mut self) -> anyhow::Result<()> {
         // The old listener is closed; the port may linger a moment.
         let mut last = None;

@@ -148,6 +148,10 @@ impl<'a> Accounts<'a> {
 
     /// Reserves the login and a slot of the Telegram id in one transaction,
     /// as a `pending` account. Checks in the seed's order: limit, then login.
+    /// Retries, up to 64 times, a lost slot race or a lock conflict; errs with
+    /// [`ReserveError::LimitExceeded`], [`ReserveError::LoginTaken`], or
+    /// [`ReserveError::Store`] (past the operation timeout, unreachable, or the
+    /// retries exhausted).
     pub async fn reserve(
         &self,
         new: &NewAccount<'_>,
@@ -303,6 +307,7 @@ impl<'a> Accounts<'a> {
 
     /// Confirms a reservation once the game server has the account. Returns
     /// false when there was no pending row (already settled by the reconciler).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn mark_synced(
         &self,
         login_norm: &str,
@@ -332,6 +337,7 @@ impl<'a> Accounts<'a> {
 
     /// Removes a reservation that never reached the game server. Only pending
     /// rows are touched, so a late call can never delete a confirmed account.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn remove_pending(&self, login_norm: &str) -> Result<bool, StoreError> {
         self.db
             .bounded(async {
@@ -366,6 +372,7 @@ impl<'a> Accounts<'a> {
 
     /// Pending reservations created at or before `created_before` (Unix
     /// seconds), oldest first, for the reconciler.
+    /// At most `limit` rows. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn pending_before(
         &self,
         created_before: i64,
@@ -397,6 +404,7 @@ impl<'a> Accounts<'a> {
     /// How many pending reservations were created at or before
     /// `created_before` (Unix seconds): the reconciler's backlog, exported as
     /// `gamegate_registrations_pending` (index `(state, created_at)`).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_pending_before(&self, created_before: i64) -> Result<i64, StoreError> {
         self.db
             .bounded(async {
@@ -435,6 +443,7 @@ impl<'a> Accounts<'a> {
     }
 
     /// Looks an account up by login, case-insensitively.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn find(&self, login: &str) -> Result<Option<AccountRow>, StoreError> {
         self.db
             .bounded(async {
@@ -473,6 +482,7 @@ impl<'a> Accounts<'a> {
     }
 
     /// Counts accounts by state: `(synced, pending)`.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_by_state(&self) -> Result<(i64, i64), StoreError> {
         self.db
             .bounded(async {
@@ -501,6 +511,7 @@ impl<'a> Accounts<'a> {
     }
 
     /// Every login in the accounts table (tests and reconciliation reports).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn logins(&self) -> Result<Vec<String>, StoreError> {
         self.db
             .bounded(async {

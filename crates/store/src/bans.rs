@@ -108,6 +108,7 @@ impl<'a> Bans<'a> {
     /// Bans `net` until `banned_until`. An existing ban is only ever extended:
     /// two processes banning the same network (or an operator's longer ban)
     /// end with the later time, and the reason that goes with it.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn upsert(
         &self,
         net: IpNet,
@@ -165,6 +166,7 @@ impl<'a> Bans<'a> {
 
     /// The stored ban of exactly `net` (not of a network containing it),
     /// running or not.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn get(&self, net: IpNet) -> Result<Option<Ban>, StoreError> {
         let rows = self
             .db
@@ -190,6 +192,7 @@ impl<'a> Bans<'a> {
     }
 
     /// Lifts the ban of exactly `net`. `false` when there was none.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn remove(&self, net: IpNet) -> Result<bool, StoreError> {
         self.db
             .bounded(async {
@@ -258,6 +261,7 @@ impl<'a> Bans<'a> {
     }
 
     /// Deletes bans that ended at or before `now`; returns how many.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
         self.db
             .bounded(async {

@@ -261,6 +261,10 @@ impl<'a> BattleLog<'a> {
     /// answers, per battle in input order, whether it was new. Players of the
     /// new battles get their totals and ratings updated; new battles are
     /// applied in (started_at, id) order.
+    /// Retries a lock conflict or a concurrent writer up to 8 times, then errs
+    /// with [`StoreError::Unavailable`]; otherwise errs like every operation:
+    /// [`StoreError::TimedOut`] past the operation timeout,
+    /// [`StoreError::Unavailable`] when unreachable, [`StoreError::Query`].
     pub async fn ingest(&self, battles: &[Battle]) -> Result<Vec<Ingested>, StoreError> {
         if battles.is_empty() {
             return Ok(Vec::new());
@@ -490,6 +494,8 @@ impl<'a> BattleLog<'a> {
     /// is called with (battles done, battles in total) after each page.
     /// Ingestion running meanwhile may be overwritten: run it while the game
     /// server's ingestion is paused, or run it again afterwards.
+    /// Each page read is bounded by the operation timeout; the final write, which
+    /// grows with the number of players, is not. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn rebuild(
         &self,
         mut progress: impl FnMut(u64, u64),
@@ -545,6 +551,7 @@ impl<'a> BattleLog<'a> {
 
     /// Calls `visit` with every stored battle in (started_at, id) order, a
     /// page at a time (each page's queries within the operation timeout).
+    /// Stops at the first failing page. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn for_each_battle(&self, mut visit: impl FnMut(&Battle)) -> Result<(), StoreError> {
         let mut after: Option<(i64, i64)> = None;
         loop {
@@ -657,6 +664,7 @@ impl<'a> BattleLog<'a> {
 
     /// How many stored battles are synthetic (ids below zero, see
     /// [`demo_id`]).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_demo_battles(&self) -> Result<u64, StoreError> {
         self.count(Some(Expr::col(Battles::Id).lt(0))).await
     }
@@ -664,6 +672,7 @@ impl<'a> BattleLog<'a> {
     /// Deletes every synthetic battle (ids below zero) and its participants
     /// in one transaction; returns how many battles went. The player rows
     /// still count them until [`BattleLog::rebuild`] runs.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn purge_demo(&self) -> Result<u64, StoreError> {
         let mut tx = self.db.begin_write().await?;
         let (sql, values) = self.db.build(
@@ -688,6 +697,7 @@ impl<'a> BattleLog<'a> {
     }
 
     /// How many battles are stored, real and synthetic.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_battles(&self) -> Result<u64, StoreError> {
         self.count(None).await
     }
@@ -716,6 +726,7 @@ impl<'a> BattleLog<'a> {
     /// the login; `None` when the login never appeared in a battle. Should two
     /// rows share the key (two ingestions racing with a new player's two
     /// spellings), the one with more battles answers.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn player(&self, login: &str) -> Result<Option<PlayerStats>, StoreError> {
         self.db
             .bounded(async {
@@ -733,6 +744,7 @@ impl<'a> BattleLog<'a> {
 
     /// The stored ratings of `logins`, keyed by each login's case-insensitive
     /// key ([`normalise_login`]); absent logins are left out.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn ratings(&self, logins: &[&str]) -> Result<HashMap<String, Rating>, StoreError> {
         let keys: Vec<String> = logins
             .iter()
@@ -763,6 +775,7 @@ impl<'a> BattleLog<'a> {
     /// Players by conservative rating (mu − 3σ), best first, ties by login;
     /// only those with at least `min_battles` (and at least one) battles of
     /// `mode`.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn leaderboard(
         &self,
         mode: LeaderboardMode,
@@ -792,6 +805,7 @@ impl<'a> BattleLog<'a> {
 
     /// Battles and active players per UTC day from the start of the day
     /// holding `since` on, and totals over that window.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn summary(&self, since: i64) -> Result<Summary, StoreError> {
         self.db
             .bounded(async {
@@ -1023,6 +1037,7 @@ impl BattleLog<'_> {
     /// `bins` bins. Counted in the database — one `COUNT(CASE …)` per bin in a
     /// single scan, portable to every backend — so no rating leaves it. When
     /// every rating is equal, one unit-wide range holds them all.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn rating_histogram(
         &self,
         bins: usize,

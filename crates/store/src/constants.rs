@@ -27,6 +27,7 @@ impl<'a> Constants<'a> {
     }
 
     /// Every constant, ordered by name.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn all(&self) -> Result<Vec<(String, f64)>, StoreError> {
         self.db
             .bounded(async {
@@ -43,6 +44,7 @@ impl<'a> Constants<'a> {
     }
 
     /// Inserts or replaces one constant.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn set(&self, name: &str, value: f64) -> Result<(), StoreError> {
         self.db
             .bounded(async {

@@ -187,6 +187,7 @@ impl Database {
     }
 
     /// A cheap round trip for health checks.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.bounded(async {
             sqlx::query("SELECT 1").execute(&self.pool).await?;

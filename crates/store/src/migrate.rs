@@ -142,6 +142,10 @@ impl MigrationSet {
 
 impl Database {
     /// Applies every pending migration of the set; a no-op when up to date.
+    /// Not bounded by the operation timeout. Errs with [`StoreError::Migrate`]
+    /// when a migration fails or an applied one differs from this binary's, with
+    /// [`StoreError::Unavailable`] when (MySQL/MariaDB) another process held the
+    /// migration lock for 120 s or the database cannot be reached.
     pub async fn migrate(&self, set: MigrationSet) -> Result<(), StoreError> {
         let migrator = set.migrator(self.backend());
         if self.backend() != Backend::Mysql {
@@ -207,6 +211,8 @@ impl MigrationStatus {
 impl Database {
     /// Compares the set's version table with the embedded migrations. Never
     /// creates the table: a database nobody migrated reports `table_exists: false`.
+    /// Errs with [`StoreError::Unavailable`] when the database cannot be reached,
+    /// [`StoreError::Query`] when the version table cannot be read.
     pub async fn migration_status(&self, set: MigrationSet) -> Result<MigrationStatus, StoreError> {
         use sqlx::migrate::Migrate as _;
 

@@ -122,6 +122,7 @@ impl<'a> Reports<'a> {
     /// Admin-report windows are hours or days, so the rows are few,
     /// `idx_telegram_created` serves the range scan, and one statement gives
     /// totals and buckets from the same snapshot, so they always agree.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn registrations_since(
         &self,
         since_unix: i64,
@@ -182,6 +183,7 @@ impl<'a> Reports<'a> {
     /// The Telegram ids with the most accounts: most first, ties by id
     /// ascending, at most `limit` of them. Counts every link, pending or not,
     /// like the seed's query.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn top_telegram(&self, limit: u64) -> Result<Vec<TopTelegram>, StoreError> {
         self.db
             .bounded(async {
