@@ -7,6 +7,9 @@
 //! The two parsers ([`parse_request_line`], [`parse_reply_line`]) are pure,
 //! never panic and enforce [`MAX_LINE_BYTES`]. Their error messages never
 //! contain any part of the input (which may hold a token or a password).
+//!
+//! The contract, with examples of every command and reply: docs/API.md,
+//! "Game-server protocol v1".
 
 use std::fmt;
 

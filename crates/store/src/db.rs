@@ -11,7 +11,8 @@ use crate::error::StoreError;
 /// Which SQL dialect a database speaks, chosen from its URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// `sqlite://PATH` (or `sqlite:PATH`): one file, WAL mode.
+    /// `sqlite://PATH` (or `sqlite:PATH`): one file (created on first start),
+    /// WAL mode.
     Sqlite,
     /// `mysql://` or `mariadb://`: MySQL or MariaDB.
     Mysql,
