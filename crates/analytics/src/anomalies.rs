@@ -43,24 +43,37 @@ const BIN_WIDTH: f64 = 0.02;
 /// ln(1 + damage) up to 24 (damage ≈ 2.6e10) gets its own bin; above, the last.
 const BINS: usize = 1200;
 
+/// Why a player is flagged; serialised as
+/// `{"kind": "improbable_wins" | "damage_outlier", …the variant's fields, "sentence": "…"}`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
     /// Won far more PvP battles than the ratings before each predicted.
     ImprobableWins {
+        /// PvP battles in the most surprising run of consecutive PvP battles.
         battles: u32,
+        /// Battles of that run the player's team won.
         wins: u32,
+        /// Wins the ratings before each battle predicted for that run (Σ p).
         expected: f64,
+        /// (wins − expected) / √Σ p(1 − p), in standard deviations; flagged at
+        /// [`WIN_Z`] and above.
         z: f64,
     },
     /// Deals damage far outside the distribution of their level.
     DamageOutlier {
+        /// The player's level in their latest battle.
         level: u16,
+        /// Recent damage dealt over the median of the player's (mode, level bucket),
+        /// as a factor (the exponentially weighted geometric mean; 3.0 = three times).
         ratio_to_median: f64,
+        /// Recent robust z of damage (EWMA, weight 0.1 per battle) in standard
+        /// deviations; flagged at [`DAMAGE_Z`] and above.
         z: f64,
     },
 }
 
 impl Reason {
+    /// The reason's stable tag: `"improbable_wins"` or `"damage_outlier"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Reason::ImprobableWins { .. } => "improbable_wins",
@@ -68,6 +81,7 @@ impl Reason {
         }
     }
 
+    /// The reason's z, in standard deviations.
     pub fn z(&self) -> f64 {
         match self {
             Reason::ImprobableWins { z, .. } | Reason::DamageOutlier { z, .. } => *z,
@@ -139,11 +153,15 @@ impl Serialize for Reason {
     }
 }
 
+/// A flagged player, as `GET /ml/anomalies` lists them:
+/// `{"login", "score", "reasons": [Reason…]}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Anomaly {
+    /// The player's login as the battles spell it.
     pub login: String,
     /// The largest z among the reasons: how improbable, in standard deviations.
     pub score: f64,
+    /// Every reason the player is flagged for, at least one.
     pub reasons: Vec<Reason>,
 }
 
@@ -261,6 +279,10 @@ impl LevelBucket {
     }
 }
 
+/// The anomaly detector: running sums per player and a damage histogram per
+/// (mode, level bucket), fed battle by battle in time order
+/// ([`observe`](Self::observe)). Memory is O(players + buckets), not
+/// O(battles).
 #[derive(Debug, Clone, Default)]
 pub struct Detector {
     players: HashMap<String, PlayerSums>,
@@ -268,6 +290,7 @@ pub struct Detector {
 }
 
 impl Detector {
+    /// An empty detector.
     pub fn new() -> Self {
         Self::default()
     }
@@ -277,6 +300,7 @@ impl Detector {
         self.players.len()
     }
 
+    /// Whether no player has been seen yet.
     pub fn is_empty(&self) -> bool {
         self.players.is_empty()
     }

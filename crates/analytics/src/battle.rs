@@ -10,14 +10,19 @@ pub const MAX_PARTICIPANTS: usize = 64;
 /// Longest battle accepted, in seconds (a day).
 pub const MAX_DURATION_SECS: u32 = 86_400;
 
+/// A battle's mode; JSON `"pvp"` or `"pve"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// Players against players: exactly two teams, one of which won. Only these
+    /// move ratings.
     Pvp,
+    /// Players against the environment: one team, won or lost together.
     Pve,
 }
 
 impl Mode {
+    /// `"pvp"` or `"pve"`, as JSON and the database store it.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Pvp => "pvp",
@@ -25,6 +30,7 @@ impl Mode {
         }
     }
 
+    /// The mode named `"pvp"` or `"pve"` (exact, lower case); `None` otherwise.
     pub fn parse(s: &str) -> Option<Mode> {
         match s {
             "pvp" => Some(Mode::Pvp),
@@ -34,36 +40,56 @@ impl Mode {
     }
 }
 
+/// One battle as the game server posts it (`POST /stats/battles`,
+/// docs/ANALYTICS.md): `{"id", "mode", "started_at", "duration_secs",
+/// "participants": [Participant…]}`, unknown keys refused. Check it with
+/// [`Battle::checked`] before storing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Battle {
     /// The game server's battle id: ingestion is idempotent by it.
     pub id: i64,
+    /// `pvp` or `pve`.
     pub mode: Mode,
     /// Unix seconds.
     pub started_at: i64,
+    /// Length of the battle in seconds, at most [`MAX_DURATION_SECS`].
     pub duration_secs: u32,
+    /// 1..=[`MAX_PARTICIPANTS`] players with distinct (case-insensitive) logins.
     pub participants: Vec<Participant>,
 }
 
+/// One player's part in a battle: `{"login", "team", "won", "kills", "deaths",
+/// "damage_dealt", "damage_taken", "level"}`, unknown keys refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
+    /// The player's login; must pass the registration login rule.
     pub login: String,
     /// Team number within the battle (PvP: two teams; PvE: everyone on one).
     pub team: u8,
+    /// Whether the player's team won (the same for every member of a team).
     pub won: bool,
+    /// Opponents the player killed.
     pub kills: u32,
+    /// Times the player died.
     pub deaths: u32,
+    /// Damage dealt, in the game's damage points.
     pub damage_dealt: u64,
+    /// Damage taken, in the game's damage points.
     pub damage_taken: u64,
+    /// The player's character level during the battle.
     pub level: u16,
 }
 
 /// Why a battle is refused; `code` is stable for API clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BattleError {
+    /// Stable snake_case code: `invalid_id`, `invalid_started_at`,
+    /// `invalid_duration`, `invalid_participants`, `invalid_login`,
+    /// `duplicate_participant`, `invalid_teams` or `invalid_outcome`.
     pub code: &'static str,
+    /// What is wrong, in English, for the API answer and the log.
     pub message: String,
 }
 
@@ -84,6 +110,7 @@ impl std::fmt::Display for BattleError {
 
 impl Battle {
     /// [`Battle::validate_with`] under the default registration rules.
+    /// Errs as [`Battle::validate_with`].
     pub fn validate(&self) -> Result<(), BattleError> {
         self.validate_with(&RegistrationRules::default())
     }
@@ -91,6 +118,7 @@ impl Battle {
     /// Validates the battle ([`Battle::validate_with`]) and answers it with
     /// every login in the form registration keeps (Unicode NFC), so a login
     /// the game server writes decomposed is the same player's.
+    /// Errs as [`Battle::validate_with`].
     pub fn checked(mut self, rules: &RegistrationRules) -> Result<Battle, BattleError> {
         self.validate_with(rules)?;
         for p in &mut self.participants {
@@ -106,6 +134,9 @@ impl Battle {
     /// registration's login rule (`rules`: the same charset, lengths and NFC)
     /// and are distinct case-insensitively, and for PvP exactly two teams of
     /// which exactly one won.
+    /// Errs with the first broken invariant's [`BattleError`] (see
+    /// [`BattleError::code`] for the codes). `started_at` must lie between 1970
+    /// and the year 3000, `duration_secs` be at most [`MAX_DURATION_SECS`].
     pub fn validate_with(&self, rules: &RegistrationRules) -> Result<(), BattleError> {
         if self.id <= 0 {
             return Err(BattleError::new("invalid_id", "id must be positive"));

@@ -14,6 +14,7 @@ use crate::synth::{Truth, bayes_optimal};
 /// confident miss cannot make the log-loss infinite.
 const EPS: f64 = 1e-12;
 
+/// Quality of a set of win predictions over PvP battles.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Metrics {
     /// Mean −ln P(actual outcome); 0.6931 (ln 2) for a coin toss.
@@ -22,11 +23,15 @@ pub struct Metrics {
     pub brier: f64,
     /// Share of battles whose favourite (p > 0.5) won; p = 0.5 counts as half.
     pub accuracy: f64,
+    /// PvP battles scored.
     pub n: usize,
 }
 
+/// Result of [`evaluate`](crate::evaluate()): the rating model against the 50% baseline and, on
+/// synthetic data, the Bayes-optimal ceiling, all on the same held-out battles.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Evaluation {
+    /// Predictions from the ratings learned so far (Weng-Lin).
     pub model: Metrics,
     /// Always 0.5.
     pub baseline: Metrics,

@@ -3,6 +3,8 @@
 //! synthetic battle generator. Storage and HTTP live in `gamegate-store` and
 //! `gamegate`; everything here is plain data and pure functions.
 
+#![warn(missing_docs)]
+
 pub mod anomalies;
 pub mod battle;
 pub mod evaluate;

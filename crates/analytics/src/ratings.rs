@@ -9,9 +9,14 @@ use skillratings::weng_lin::{WengLinConfig, WengLinRating, weng_lin_two_teams};
 
 use crate::battle::{Battle, Mode};
 
+/// A Weng-Lin skill rating; JSON `{"mu", "sigma"}`. A new player starts at
+/// mu = 25, sigma = 25/3 ≈ 8.33.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rating {
+    /// Mean skill estimate.
     pub mu: f64,
+    /// Uncertainty of `mu` (one standard deviation); shrinks as battles are
+    /// played.
     pub sigma: f64,
 }
 
@@ -55,6 +60,7 @@ pub struct RatingBook {
 }
 
 impl RatingBook {
+    /// An empty book: every player reads as [`Rating::default`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -67,18 +73,22 @@ impl RatingBook {
         }
     }
 
+    /// The player's current rating, or the default one if never seen.
     pub fn get(&self, login: &str) -> Rating {
         self.ratings.get(login).copied().unwrap_or_default()
     }
 
+    /// Every rated player and their rating, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Rating)> {
         self.ratings.iter().map(|(k, v)| (k.as_str(), *v))
     }
 
+    /// Players with a rating.
     pub fn len(&self) -> usize {
         self.ratings.len()
     }
 
+    /// Whether no player has a rating yet.
     pub fn is_empty(&self) -> bool {
         self.ratings.is_empty()
     }

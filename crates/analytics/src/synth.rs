@@ -20,10 +20,10 @@
 //!   up to 100.
 //!
 //! Two kinds of cheater are planted (alternating): an aimbot wins far more
-//! than its true skill implies (skill +12, about 2.4 standard deviations) with
+//! than its true skill implies (skill +20, 4 standard deviations) with
 //! damage only as high as that skill explains; a damage hack deals 3–6× the
 //! damage of its level with a small skill gain (+3). Cheating starts at a
-//! random point between 5% and 50% of the timeline, as it would for accounts
+//! random point between 20% and 60% of the timeline, as it would for accounts
 //! that were honest before.
 
 use std::collections::{HashMap, HashSet};
@@ -48,8 +48,12 @@ const AIMBOT_BOOST: f64 = 20.0;
 /// `battles` themselves (memory, time) is the caller's business.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthConfig {
+    /// Players generated (`player_000000`, …); default 1,000.
     pub players: usize,
+    /// Battles generated, 1–59 s apart (30 s on average) from `start_at`;
+    /// default 50,000.
     pub battles: usize,
+    /// RNG seed: the same config gives the same battles; default 42.
     pub seed: u64,
     /// Share of players planted as cheaters (rounded to a whole number).
     pub cheater_fraction: f64,
@@ -76,15 +80,21 @@ impl Default for SynthConfig {
     }
 }
 
+/// The two kinds of planted cheater; JSON `"aimbot"` or `"damage_hack"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheatKind {
+    /// Wins far beyond the true skill: +20 skill (4 standard deviations of the
+    /// population), damage only as that skill explains.
     Aimbot,
+    /// Deals 3–6× the damage of its level, with a small skill gain (+3).
     DamageHack,
 }
 
+/// How one planted cheater cheats.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Cheat {
+    /// Which kind of cheat.
     pub kind: CheatKind,
     /// Unix seconds from which this player cheats (battles at or after it).
     pub since: i64,
@@ -97,7 +107,9 @@ pub struct Cheat {
 /// What the generator knows and the analytics must not see.
 #[derive(Debug, Clone, Default)]
 pub struct Truth {
+    /// True skill per login, drawn from Normal(25, 5).
     pub skill: HashMap<String, f64>,
+    /// Logins planted as cheaters.
     pub cheaters: HashSet<String>,
     /// How and since when each cheater cheats (keys = `cheaters`).
     pub cheats: HashMap<String, Cheat>,

@@ -7,23 +7,61 @@ use crate::lang::Lang;
 /// contract: sites branch on it, so variants are only ever added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// `invalid_json` (400): the body is not a JSON object.
     InvalidJson,
+    /// `payload_too_large` (413): the body is over `http.body_limit_bytes`
+    /// (default 16 KiB).
     PayloadTooLarge,
+    /// `unsupported_media_type` (415): a POST without
+    /// `Content-Type: application/json`.
     UnsupportedMediaType,
+    /// `validation_error` (422): fields missing, of the wrong JSON type, unknown,
+    /// repeated or breaking a rule; the answer carries `errors`
+    /// (at most [`MAX_FIELD_ERRORS`] entries, the rest counted in `errors_omitted`).
     ValidationError,
+    /// `invalid_api_key` (403): `X-API-Key` missing or not one of `edge.api_keys`.
     InvalidApiKey,
+    /// `not_in_telegram_group` (403): the membership check is on and the
+    /// `telegram_id` is not a member of the project's group.
     NotInTelegramGroup,
+    /// `telegram_auth_invalid` (403): `telegram_auth` failed verification
+    /// (see [`AuthRejection`](crate::AuthRejection)) or is missing while
+    /// `telegram.require_auth` is on.
     TelegramAuthInvalid,
+    /// `limit_exceeded` (403): the `telegram_id` already owns
+    /// `registration.account_limit` accounts (default 5, see
+    /// [`AccountLimit`](crate::AccountLimit)).
     LimitExceeded,
+    /// `banned` (403): the client IP is in the ban jail; carries `Retry-After`
+    /// (seconds).
     Banned,
+    /// `login_taken` (409): the login exists, case-insensitively
+    /// ([`normalise_login`](crate::normalise_login)), in the database or on the
+    /// game server.
     LoginTaken,
+    /// `rate_limited` (429): the client IP went over its rate limit; carries
+    /// `Retry-After` (seconds).
     RateLimited,
+    /// `game_server_unavailable` (503): the game server is down, refused or timed
+    /// out; nothing is left half-created.
     GameServerUnavailable,
+    /// `telegram_unavailable` (503): the Bot API is unreachable and
+    /// `telegram.fail_policy` is `"closed"`.
     TelegramUnavailable,
+    /// `database_unavailable` (503): the database is unreachable or did not answer
+    /// in time.
     DatabaseUnavailable,
+    /// `not_found` (404): an unknown path.
     NotFound,
+    /// `method_not_allowed` (405): a known path with the wrong method; the `Allow`
+    /// header lists the right ones.
     MethodNotAllowed,
+    /// `request_timeout` (503, our addition): the registration took longer than
+    /// `http.request_timeout_ms`, the body did not arrive within
+    /// `http.body_read_timeout_ms`, or a public statistics query took longer than
+    /// `analytics.query_timeout_ms` (then with `Retry-After`).
     RequestTimeout,
+    /// `internal_error` (500): anything else; details only in the server's log.
     InternalError,
     /// The HTTP library refused the request before any route saw it.
     BadRequest,
@@ -65,6 +103,7 @@ impl ErrorCode {
         Self::ALL.into_iter().find(|c| c.as_str() == code)
     }
 
+    /// The stable snake_case string sent as `detail`, e.g. `"login_taken"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidJson => "invalid_json",
@@ -90,6 +129,9 @@ impl ErrorCode {
         }
     }
 
+    /// The HTTP status the code is answered with (400–503; the table in
+    /// docs/API.md, "Error codes"). [`BadRequest`](Self::BadRequest) is 400 here; the
+    /// HTTP library answers it as 431/414 for oversized headers/URIs.
     pub const fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidJson | ErrorCode::BadRequest => 400,
@@ -360,12 +402,23 @@ impl ErrorCode {
 /// Per-field validation codes (`errors[].code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldErrorCode {
+    /// `required`: the field is missing.
     Required,
+    /// `type`: the wrong JSON type (a string for a number, a non-integral number
+    /// judged exactly by [`json_integer`](crate::number::json_integer)).
     Type,
+    /// `too_short`: fewer characters than the rule's minimum (counted after NFC).
     TooShort,
+    /// `too_long`: more characters than the rule's maximum (counted after NFC).
     TooLong,
+    /// `charset`: a character outside the allowed set (the login charset, or a
+    /// control character in the password).
     Charset,
+    /// `out_of_range`: an integer outside its range (`gender` 0–1,
+    /// `telegram_id` 1..=2^63−1).
     OutOfRange,
+    /// `unknown_field`: a key that is not in
+    /// [`REGISTER_FIELDS`](crate::register::REGISTER_FIELDS).
     UnknownField,
     /// A key given more than once (at the top of the body or inside a field's
     /// object): refused rather than resolved to one of the values.
@@ -419,6 +472,7 @@ impl FieldErrorCode {
         }
     }
 
+    /// The stable snake_case string sent as `errors[].code`, e.g. `"too_short"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             FieldErrorCode::Required => "required",
@@ -437,8 +491,11 @@ impl FieldErrorCode {
 /// value: it may be a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
+    /// The request key the error is about, e.g. `"login"`.
     pub field: String,
+    /// What is wrong with it.
     pub code: FieldErrorCode,
+    /// Text for the player, in the configured [`Lang`]; never echoes the value.
     pub message: String,
 }
 

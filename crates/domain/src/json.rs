@@ -24,6 +24,8 @@ impl ObjectText {
     /// Reads `bytes` as one JSON object (whitespace around it allowed).
     /// Any JSON the object holds is accepted here, numbers of any size
     /// included; the rules judge the values.
+    /// Errs with [`NotAnObject`] when `bytes` is not UTF-8 JSON, has trailing
+    /// data, or is a JSON value other than an object.
     pub fn parse(bytes: &[u8]) -> Result<Self, NotAnObject> {
         serde_json::from_slice::<Members>(bytes)
             .map(|Members(members)| ObjectText { members })

@@ -1,3 +1,5 @@
+//! The language of human-readable messages (`message` in answers, docs/ERRORS.md).
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -5,12 +7,15 @@ use std::str::FromStr;
 /// (`detail`) never depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
+    /// Russian, the default (`language = "ru"`).
     #[default]
     Ru,
+    /// English (`language = "en"`).
     En,
 }
 
 impl Lang {
+    /// The configuration spelling: `"ru"` or `"en"` (also the `Display` form).
     pub const fn as_str(self) -> &'static str {
         match self {
             Lang::Ru => "ru",

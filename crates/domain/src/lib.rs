@@ -5,6 +5,8 @@
 //! Everything here is plain data and pure functions so it can be unit-tested,
 //! fuzzed and property-tested without a runtime, a database or a socket.
 
+#![warn(missing_docs)]
+
 pub mod docs;
 pub mod error;
 pub mod json;

@@ -14,7 +14,10 @@ pub enum JsonInteger {
     Exact(i128),
     /// An integral value too large for an `i128` (magnitude ≥ 2^127, e.g.
     /// `1E400`): out of range for every field, `negative` telling its sign.
-    Huge { negative: bool },
+    Huge {
+        /// `true` for a negative value.
+        negative: bool,
+    },
     /// Not integral: `0.5`, `1.0000000000000001`, `1e-400`.
     Fraction,
 }

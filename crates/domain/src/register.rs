@@ -24,20 +24,27 @@ pub const REGISTER_FIELDS: [&str; 5] = [
 /// charset is configurable because some game servers accept more than ASCII.
 #[derive(Debug, Clone)]
 pub struct RegistrationRules {
+    /// Fewest characters (Unicode scalar values after NFC) a login may have;
+    /// default 3.
     pub login_min_chars: usize,
+    /// Most characters (after NFC) a login may have; default 16.
     pub login_max_chars: usize,
     /// A regex character-class body, e.g. `A-Za-z0-9_`.
     login_charset: String,
     login_charset_re: Regex,
+    /// Fewest characters a password may have; default 6.
     pub password_min_chars: usize,
+    /// Most characters a password may have; default 20.
     pub password_max_chars: usize,
 }
 
 impl RegistrationRules {
+    /// `A-Za-z0-9_`: the contract's login charset (docs/API.md, "Logins").
     pub const DEFAULT_LOGIN_CHARSET: &'static str = "A-Za-z0-9_";
 
     /// Builds rules with a custom login charset (a character-class body such as
     /// `A-Za-z0-9_`). Fails on a charset that is not a valid class.
+    /// The error is a message for the operator naming the charset.
     pub fn with_login_charset(charset: &str) -> Result<Self, String> {
         if charset.is_empty() || charset.contains(']') && !charset.contains("\\]") {
             return Err(format!(
@@ -57,6 +64,8 @@ impl RegistrationRules {
         })
     }
 
+    /// The login charset as configured: a regex character-class body without the
+    /// brackets.
     pub fn login_charset(&self) -> &str {
         &self.login_charset
     }
@@ -66,6 +75,8 @@ impl RegistrationRules {
     /// written as one code point or as `e` + U+0301 is the same login), then
     /// its length in characters and its charset are checked. Answers the NFC
     /// form: what is stored, shown and sent to the game server.
+    /// Errs with the first broken rule, in this order: too short, too long,
+    /// charset.
     pub fn check_login(&self, login: &str) -> Result<String, LoginProblem> {
         let nfc: String = login.nfc().collect();
         let chars = nfc.chars().count();
@@ -124,10 +135,12 @@ impl Default for RegistrationRules {
 pub struct Password(String);
 
 impl Password {
+    /// Wraps a plaintext password; no rule is checked here.
     pub fn new(plain: String) -> Self {
         Self(plain)
     }
 
+    /// The plaintext, for the hasher and the game-server call only.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -145,8 +158,12 @@ pub struct RegisterRequest {
     /// The login in Unicode NFC, as stored in `accounts.login` and sent to
     /// the game server.
     pub login: String,
+    /// The password as sent: 6–20 characters by default, no control characters.
     pub password: Password,
+    /// `0` or `1`, as the game server stores it.
     pub gender: u8,
+    /// The Telegram user id: a positive integer up to 2^63−1 (ids above 2^31
+    /// exist).
     pub telegram_id: i64,
     /// Telegram Login Widget / Mini App data, verified by the Telegram connector
     /// when verification is on.
@@ -179,10 +196,13 @@ pub fn normalise_login(login: &str) -> String {
 pub struct AccountLimit(u32);
 
 impl AccountLimit {
+    /// 5 accounts per Telegram id: the contract's limit.
     pub const DEFAULT: AccountLimit = AccountLimit(5);
     /// A bound that keeps the slot search cheap and the column a SMALLINT.
     pub const MAX: u32 = 1000;
 
+    /// A limit of `limit` accounts. Errs (with a message for the operator) unless
+    /// `1 <= limit <= MAX`.
     pub fn new(limit: u32) -> Result<Self, String> {
         if (1..=Self::MAX).contains(&limit) {
             Ok(Self(limit))
@@ -194,6 +214,7 @@ impl AccountLimit {
         }
     }
 
+    /// The limit as a number of accounts.
     pub fn get(self) -> u32 {
         self.0
     }

@@ -11,6 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerStatus {
+    /// Constant `server_status` (0 when the row is missing).
     pub server_status: f64,
     /// Every constant `rate_<name>` as `<name>` (the migration seeds `exp`,
     /// `pve` and `pvp`).
@@ -19,12 +20,14 @@ pub struct ServerStatus {
         schema(example = json!({"exp": 1.0, "pve": 1.0, "pvp": 1.0}))
     )]
     pub rates: BTreeMap<String, f64>,
+    /// Constant `client_status` (0 when the row is missing).
     pub client_status: f64,
     /// Unix seconds of the moment the constants were read from the database.
     pub updated_at: i64,
 }
 
 impl ServerStatus {
+    /// `rate_`: the name prefix of the constants that become `rates`.
     pub const RATE_PREFIX: &'static str = "rate_";
 
     /// Builds the answer from `(name, value)` rows: every `rate_<name>` row

@@ -39,6 +39,7 @@ pub fn is_group_member(status: &str, is_member: Option<bool>) -> bool {
 /// A `telegram_auth` that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelegramIdentity {
+    /// The Telegram user id the payload was signed for.
     pub id: i64,
     /// Without the `@`; stored in `telegram_players.username`.
     pub username: Option<String>,
@@ -60,6 +61,8 @@ pub enum AuthRejection {
 }
 
 impl AuthRejection {
+    /// The reason's log label: `malformed`, `bad_signature`, `expired` or
+    /// `id_mismatch`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthRejection::Malformed => "malformed",
@@ -73,6 +76,12 @@ impl AuthRejection {
 /// Verifies `payload` (Login Widget object, or `{"init_data": "…"}` from a
 /// Mini App) for the bot `bot_token`, at time `now` (Unix seconds), and that
 /// it is `telegram_id`'s.
+/// `max_age_secs` bounds how old `auth_date` may be. Errs with the
+/// [`AuthRejection`] that applies, checked in this order: the payload's shape
+/// ([`Malformed`](AuthRejection::Malformed)), the HMAC-SHA-256 signature
+/// compared in constant time ([`BadSignature`](AuthRejection::BadSignature)),
+/// then, reading only signed data, the age ([`Expired`](AuthRejection::Expired))
+/// and the user id ([`IdMismatch`](AuthRejection::IdMismatch)).
 pub fn verify_telegram_auth(
     payload: &Map<String, Value>,
     bot_token: &str,

@@ -179,7 +179,7 @@ fn only_the_cli_imports_operator_commands() {
     let mut offenders = Vec::new();
     for file in rust_files(&src) {
         let module = module_of(&src, &file);
-        if module == "cli" || module == "" || module.starts_with("commands") {
+        if module == "cli" || module.is_empty() || module.starts_with("commands") {
             continue;
         }
         let code = code_of(&std::fs::read_to_string(&file).unwrap());

@@ -36,8 +36,12 @@ pub trait GameServer: Send + Sync + 'static {
 /// Failure of [`GameServer::register`].
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
+    /// The game server answered `register` with `login_taken`: the login exists
+    /// there (case-insensitively). Nothing was created.
     #[error("login taken on the game server")]
     LoginTaken,
+    /// The call failed otherwise; [`CallError`] tells whether the request may
+    /// have run.
     #[error(transparent)]
     Call(#[from] CallError),
 }

@@ -1,6 +1,8 @@
 //! Client for the game server's registration protocol (v1), plus an
 //! in-memory mock server speaking the same protocol.
 
+#![warn(missing_docs)]
+
 pub mod client;
 mod framing;
 pub mod mock;

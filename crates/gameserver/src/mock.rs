@@ -54,6 +54,7 @@ pub struct MockGameServer;
 impl MockGameServer {
     /// Binds `addr` (port 0 allowed) and serves until `shutdown` is
     /// cancelled.
+    /// Errs when `addr` cannot be bound.
     pub async fn start(
         addr: SocketAddr,
         auth_token: String,
@@ -65,6 +66,8 @@ impl MockGameServer {
     /// [`MockGameServer::start`], keeping the accounts in `state` (a journal,
     /// see [`read_state`]) so they survive a restart of the process, as a
     /// real game server's would: the soak test kills and restarts it.
+    /// Errs when the state file cannot be read or opened for appending, or
+    /// `addr` cannot be bound.
     pub async fn start_with_state(
         addr: SocketAddr,
         auth_token: String,
@@ -176,6 +179,7 @@ impl MockHandle {
             .contains_key(&normalise(login))
     }
 
+    /// How many accounts the mock holds now.
     pub fn account_count(&self) -> usize {
         lock(&self.shared.accounts).by_key.len()
     }
@@ -320,12 +324,24 @@ impl Accounts {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum StateEntry {
-    Created { login: String, id: u64 },
-    Deleted { login: String },
+    /// `{"op":"created","login":…,"id":…}`: an account was registered.
+    Created {
+        /// The login as sent (NFC).
+        login: String,
+        /// The account id the mock answered (from 1001 up).
+        id: u64,
+    },
+    /// `{"op":"deleted","login":…}`: an account was deleted.
+    Deleted {
+        /// The login as sent to `delete`.
+        login: String,
+    },
 }
 
 /// The journal a mock started with a state file wrote, in order. A missing
 /// file is an empty journal; a torn last line (killed mid-write) is skipped.
+/// Any other line that does not parse is skipped too. Errs only when the file
+/// exists but cannot be read.
 pub fn read_state(path: &Path) -> std::io::Result<Vec<StateEntry>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -7,6 +7,9 @@
 //! The two parsers ([`parse_request_line`], [`parse_reply_line`]) are pure,
 //! never panic and enforce [`MAX_LINE_BYTES`]. Their error messages never
 //! contain any part of the input (which may hold a token or a password).
+//!
+//! The contract, with examples of every command and reply: docs/API.md,
+//! "Game-server protocol v1".
 
 use std::fmt;
 
@@ -28,12 +31,16 @@ pub const ERR_INTERNAL: &str = "internal";
 /// One request line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
+    /// The request's id (unsigned 64-bit); the reply echoes it. The client numbers
+    /// its requests from 1 up, one counter for all its connections.
     pub id: u64,
+    /// The command, flattened into the same object (`"cmd"` plus its fields).
     #[serde(flatten)]
     pub command: Command,
 }
 
 impl Request {
+    /// A request with this id and command.
     pub fn new(id: u64, command: Command) -> Self {
         Self { id, command }
     }
@@ -48,21 +55,37 @@ impl Request {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
+    /// `{"cmd":"auth","token":…}`: authenticates the connection; must come first
+    /// on every connection (else `unauthorized`).
     Auth {
+        /// `game_server.auth_token`, compared by the server.
         token: String,
     },
+    /// `{"cmd":"register","login":…,"password":…,"gender":…}`: creates an account.
+    /// Answers `account_id` on success, error `login_taken` when the login exists.
     Register {
+        /// The login in Unicode NFC (gamegate's stored form).
         login: String,
+        /// The plaintext password (the game server hashes it its own way).
         password: String,
+        /// `0` or `1`.
         gender: u8,
     },
+    /// `{"cmd":"exists","login":…}`: whether the login exists, case-insensitively
+    /// (answered in `exists`). The reconciler's question.
     Exists {
+        /// The login to look up (NFC).
         login: String,
     },
+    /// `{"cmd":"delete","login":…}`: removes the account; `ok` also when it did
+    /// not exist.
     Delete {
+        /// The login to delete (NFC).
         login: String,
     },
+    /// `{"cmd":"ping"}`: liveness; answers plain `ok`.
     Ping,
+    /// `{"cmd":"online"}`: players online now (answered in `online`).
     Online,
 }
 
@@ -106,14 +129,21 @@ impl fmt::Debug for Command {
 /// One reply line. `None` fields are not serialised.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
+    /// The id of the request this answers.
     pub id: u64,
+    /// `true` when the command succeeded.
     pub ok: bool,
+    /// With `ok: false`: the error code ([`ERR_UNAUTHORIZED`], [`ERR_LOGIN_TAKEN`],
+    /// [`ERR_INVALID`], [`ERR_INTERNAL`], or one this version does not know).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With a successful `register`: the new account's id on the game server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<u64>,
+    /// With a successful `exists`: whether the login exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
+    /// With a successful `online`: the number of players online.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<u64>,
 }
@@ -138,16 +168,19 @@ impl Reply {
         }
     }
 
+    /// Sets `account_id` (a `register` reply).
     pub fn with_account_id(mut self, account_id: u64) -> Self {
         self.account_id = Some(account_id);
         self
     }
 
+    /// Sets `exists` (an `exists` reply).
     pub fn with_exists(mut self, exists: bool) -> Self {
         self.exists = Some(exists);
         self
     }
 
+    /// Sets `online` (an `online` reply).
     pub fn with_online(mut self, online: u64) -> Self {
         self.online = Some(online);
         self
@@ -172,12 +205,20 @@ fn to_line<T: Serialize>(value: &T) -> Vec<u8> {
 pub enum ProtocolError {
     /// The line is longer than [`MAX_LINE_BYTES`].
     #[error("line too long ({len} bytes, at most {MAX_LINE_BYTES} allowed)")]
-    TooLong { len: usize },
+    TooLong {
+        /// The line's length in bytes, without its terminator.
+        len: usize,
+    },
     /// The line is not a valid message (bad JSON, unknown command, missing
     /// or mistyped field). `id` is the request/reply id when one could be
     /// read from the line.
     #[error("malformed line: {reason}")]
-    Malformed { id: Option<u64>, reason: String },
+    Malformed {
+        /// The line's `id`, when it could be read.
+        id: Option<u64>,
+        /// What is wrong, in words that never quote the line.
+        reason: String,
+    },
 }
 
 impl ProtocolError {
@@ -192,11 +233,15 @@ impl ProtocolError {
 }
 
 /// Parses one request line (with or without its trailing `\n`).
+/// Errs with [`ProtocolError::TooLong`] over [`MAX_LINE_BYTES`], else
+/// [`ProtocolError::Malformed`] for bad JSON, an unknown `cmd` or a missing
+/// or mistyped field (unknown extra fields are ignored).
 pub fn parse_request_line(line: &[u8]) -> Result<Request, ProtocolError> {
     parse_line(line)
 }
 
 /// Parses one reply line (with or without its trailing `\n`).
+/// Errs like [`parse_request_line`].
 pub fn parse_reply_line(line: &[u8]) -> Result<Reply, ProtocolError> {
     parse_line(line)
 }

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// The three faults the soak injects; JSON `"game_server_restart"`,
+/// `"game_server_slow"`, `"database_drop"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
@@ -28,12 +30,16 @@ const KINDS: [FaultKind; 3] = [
 /// One planned fault, as offsets from the start of the load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Fault {
+    /// Which fault.
     pub kind: FaultKind,
+    /// When it starts, from the start of the load.
     pub at: Duration,
+    /// How long it lasts: half its slot, at most 8 s.
     pub length: Duration,
 }
 
 impl Fault {
+    /// When it ends (`at + length`), from the start of the load.
     pub fn end(&self) -> Duration {
         self.at + self.length
     }
@@ -42,6 +48,7 @@ impl Fault {
 /// No fault in the first `WARM_UP_SHARE` of the run (a baseline) and in the
 /// last `RECOVERY_SHARE` (the system must be seen serving again).
 pub const WARM_UP_SHARE: f64 = 0.15;
+/// No fault in the last 20% of the run: the system must be seen serving again.
 pub const RECOVERY_SHARE: f64 = 0.20;
 /// One fault per this much of the faulty window, but at least one of each kind.
 const SLOT: Duration = Duration::from_secs(15);

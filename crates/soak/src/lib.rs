@@ -6,6 +6,8 @@
 //! answers are checked against both stores ([`verify`]) and the gamegate
 //! process's memory over time against a flat line.
 
+#![warn(missing_docs)]
+
 pub mod faults;
 pub mod load;
 pub mod processes;

@@ -9,14 +9,19 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+/// What the load generator sends, how fast and for how long.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     /// `http://ADDR` of the public listener.
     pub base_url: String,
+    /// The `X-API-Key` every registration carries (one of gamegate's
+    /// `edge.api_keys`).
     pub api_key: String,
     /// Requests started per second (fewer when all `concurrency` slots are busy).
     pub rate_per_sec: f64,
+    /// Requests in flight at most.
     pub concurrency: usize,
+    /// How long requests are started for.
     pub duration: Duration,
     /// Share of requests that are registrations (the rest read the status).
     pub register_share: f64,
@@ -29,19 +34,24 @@ pub struct LoadConfig {
     pub request_timeout: Duration,
 }
 
+/// What a request was; JSON `"register"` or `"status"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// `POST /api/register` with a login never sent before.
     Register,
+    /// `GET /api/server/status`.
     Status,
 }
 
 /// One request and what came back.
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
+    /// Registration or status read.
     pub kind: Kind,
     /// When it was sent, from the start of the load.
     pub sent_at: Duration,
+    /// From sending to the answer's body (or to the transport error).
     pub latency: Duration,
     /// The login sent, for registrations.
     pub login: Option<String>,
@@ -61,6 +71,8 @@ pub fn is_register(n: u64, share: f64) -> bool {
 
 /// Runs the load for `config.duration`, then waits for the requests in
 /// flight. `started` is the instant offsets are measured from.
+/// Errs only when the HTTP client cannot be built; failed requests are
+/// recorded as answers, not errors.
 pub async fn drive(config: &LoadConfig, started: Instant) -> anyhow::Result<Vec<Answer>> {
     let client = reqwest::Client::builder()
         .timeout(config.request_timeout)

@@ -58,12 +58,19 @@ async fn read_banner<T>(
 
 /// `gamegate all`, configured entirely by `env`.
 pub struct Gamegate {
+    /// The running process (killed when dropped).
     pub child: Child,
+    /// The public listener, read from its banner.
     pub public: SocketAddr,
+    /// The admin listener, read from its banner.
     pub admin: SocketAddr,
 }
 
 impl Gamegate {
+    /// Starts `gamegate all` in `workdir` with only `env` for its `GAMEGATE_*`
+    /// settings (stderr to `gamegate.log` there) and waits for its banner. Errs
+    /// when the process cannot start, exits first, or prints no banner within
+    /// 60 s.
     pub async fn start(
         bin: &Path,
         workdir: &Path,
@@ -93,6 +100,7 @@ impl Gamegate {
         })
     }
 
+    /// The process id, for the RSS probe; `None` once it has exited.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
     }
@@ -104,13 +112,20 @@ pub struct MockProcess {
     bin: PathBuf,
     workdir: PathBuf,
     token: String,
+    /// The state journal (`mock-accounts.jsonl` in the work directory), read
+    /// back with [`gamegate_gameserver::read_state`].
     pub state: PathBuf,
+    /// Where it listens; the same address after a restart.
     pub addr: SocketAddr,
     child: Child,
+    /// How many times [`start_again`](Self::start_again) ran.
     pub restarts: u64,
 }
 
 impl MockProcess {
+    /// Starts `gamegate gameserver-mock --listen 127.0.0.1:0 --state …` in
+    /// `workdir`, requiring `token`, and waits for its banner. Errs when it
+    /// cannot start or prints no banner within 60 s.
     pub async fn start(bin: &Path, workdir: &Path, token: &str) -> anyhow::Result<Self> {
         let state = workdir.join("mock-accounts.jsonl");
         let (child, addr) =
@@ -156,12 +171,15 @@ impl MockProcess {
     }
 
     /// Kills the process (SIGKILL: calls in flight lose their answers).
+    /// Errs when the kill signal cannot be sent.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         self.child.kill().await?;
         Ok(())
     }
 
     /// Starts it again on the same address and state file.
+    /// Tries for 5 s (50 attempts, 100 ms apart: the old port may linger); errs
+    /// with the last start error after that.
     pub async fn start_again(&mut self) -> anyhow::Result<()> {
         // The old listener is closed; the port may linger a moment.
         let mut last = None;

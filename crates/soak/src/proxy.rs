@@ -16,8 +16,10 @@ use tokio_util::sync::CancellationToken;
 /// Bound on connecting to the upstream; past it the client is dropped.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// What the proxy does with traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Bytes pass through both ways.
     Pass,
     /// Open connections are cut, new ones closed at once.
     Down,
@@ -25,6 +27,8 @@ pub enum Mode {
     Slow(Duration),
 }
 
+/// A TCP proxy on `127.0.0.1` in front of one upstream, switched between
+/// [`Mode`]s by the fault schedule. Stops when dropped.
 pub struct FaultProxy {
     addr: SocketAddr,
     mode: watch::Sender<Mode>,
@@ -34,6 +38,8 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
+    /// Listens on an ephemeral port of `127.0.0.1` and forwards to `upstream`
+    /// (connect bound: 2 s). Errs when the port cannot be bound.
     pub async fn start(upstream: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -57,10 +63,12 @@ impl FaultProxy {
         })
     }
 
+    /// The address clients connect to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// Switches the mode; `Down` cuts every open connection at once.
     pub fn set_mode(&self, mode: Mode) {
         self.mode.send_replace(mode);
     }

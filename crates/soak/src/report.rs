@@ -7,12 +7,19 @@ use serde::Serialize;
 use crate::load::{Answer, Kind};
 use crate::verify::{FaultWindow, RssCheck, Verdict};
 
+/// Latency percentiles of the answered requests of one kind, in
+/// milliseconds (JSON `{"count", "p50_ms", "p90_ms", "p99_ms", "max_ms"}`).
 #[derive(Debug, Serialize)]
 pub struct Latency {
+    /// Requests answered (with any status).
     pub count: usize,
+    /// Median, ms.
     pub p50_ms: f64,
+    /// 90th percentile, ms.
     pub p90_ms: f64,
+    /// 99th percentile, ms.
     pub p99_ms: f64,
+    /// Slowest, ms.
     pub max_ms: f64,
 }
 
@@ -40,35 +47,53 @@ pub fn latency(answers: &[Answer], kind: Kind) -> Latency {
     }
 }
 
+/// The whole run's result: [`summary`](Self::summary) for people, JSON
+/// (docs/soak.json) for the docs.
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// Unix seconds when the run began (also its id).
     pub started_unix: u64,
+    /// How long the load ran, seconds.
     pub duration_secs: f64,
+    /// Requests started per second asked for.
     pub target_rate_per_sec: f64,
+    /// Requests in flight at most.
     pub concurrency: usize,
+    /// Share of requests that were registrations, 0–1.
     pub register_share: f64,
+    /// Requests sent.
     pub requests: usize,
+    /// Requests sent per second over the load.
     pub achieved_rate_per_sec: f64,
+    /// `POST /api/register` latencies.
     pub register_latency: Latency,
+    /// `GET /api/server/status` latencies.
     pub status_latency: Latency,
+    /// The faults as they happened.
     pub faults: Vec<FaultWindow>,
+    /// Times the mock game server was restarted.
     pub mock_restarts: u64,
+    /// Connections gamegate opened to the database (through the fault proxy).
     pub database_proxy_connections: u64,
     /// From the end of the load until no row was pending.
     pub settle_secs: f64,
+    /// What the end-of-run checks found.
     pub verdict: Verdict,
     /// (seconds from the start of the load, VmRSS KiB) of the gamegate process.
     pub rss_kib: Vec<(f64, u64)>,
+    /// The RSS judgement; `None` with too few samples after warm-up.
     pub rss: Option<RssCheck>,
     /// Everything that failed; empty means the soak passed.
     pub failures: Vec<String>,
 }
 
 impl Report {
+    /// Whether the soak passed: no failure recorded.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
 
+    /// The multi-line text printed at the end of a run.
     pub fn summary(&self) -> String {
         let mut out = format!(
             "soak: {} requests in {:.0} s ({:.1}/s, target {:.1}/s, {} in flight at most)\n",
@@ -138,6 +163,7 @@ impl Report {
     }
 }
 
+/// A duration in seconds, fractional.
 pub fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }

@@ -36,6 +36,8 @@ const SETTLE_PATIENCE: Duration = Duration::from_secs(60);
 const API_KEY: &str = "soak-api-key-0123456789abcdef";
 const GAME_TOKEN: &str = "soak-game-token";
 
+/// One soak run's parameters; the `gamegate-soak` flags map onto them
+/// (defaults there: 600 s, 100/s, 32 in flight, 0.3, 20%).
 #[derive(Debug, Clone)]
 pub struct SoakConfig {
     /// The gamegate binary.
@@ -43,15 +45,28 @@ pub struct SoakConfig {
     /// A MariaDB/MySQL server URL; the soak creates its own database there
     /// (`gg_test_soak_*`, dropped at the end unless `keep_database`).
     pub mysql_url: String,
+    /// How long the load runs.
     pub duration: Duration,
+    /// Requests started per second.
     pub rate_per_sec: f64,
+    /// Requests in flight at most.
     pub concurrency: usize,
+    /// Share of requests that are registrations, 0–1 (the rest read the status).
     pub register_share: f64,
     /// Allowed RSS growth, last third against first third after warm-up.
     pub rss_tolerance_pct: f64,
+    /// Keep the soak's database for inspection instead of dropping it.
     pub keep_database: bool,
 }
 
+/// Runs one soak: creates a database, starts the mock game server and
+/// `gamegate all` behind fault proxies, drives the load while injecting
+/// [`faults::schedule`], waits up to 60 s for the
+/// reconciler to settle, then verifies. A failed check is not an error: it is
+/// in [`Report::failures`](crate::report::Report::failures). Errs when the run
+/// itself cannot go on: no gamegate binary, a bad or unreachable `mysql_url`,
+/// a database that cannot be created, a process that does not start, or
+/// gamegate exiting during the soak.
 pub async fn run(config: &SoakConfig) -> anyhow::Result<Report> {
     // The processes start in a work directory: a relative path would not resolve there.
     let bin = std::fs::canonicalize(&config.gamegate_bin)

@@ -21,12 +21,17 @@ pub const FAULT_CODES: [&str; 3] = [
 /// A fault as it happened, in offsets from the start of the load.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct FaultWindow {
+    /// Which fault.
     pub kind: crate::faults::FaultKind,
+    /// When it began (for a restart: the kill).
     pub started: Duration,
+    /// When it ended (for a restart: the mock listening again).
     pub ended: Duration,
 }
 
+/// Everything the checks look at, recorded during and after the run.
 pub struct Observed<'a> {
+    /// Every request the load generator sent, with its answer.
     pub answers: &'a [Answer],
     /// Logins in the accounts table after settling.
     pub db_logins: &'a [String],
@@ -34,12 +39,15 @@ pub struct Observed<'a> {
     pub db_pending: i64,
     /// The mock game server's state journal.
     pub game_journal: &'a [StateEntry],
+    /// The faults as they happened.
     pub faults: &'a [FaultWindow],
     /// How long after a fault ends a 503 still counts as caused by it
     /// (pools reconnecting, a call that started during the fault).
     pub fault_slack: Duration,
 }
 
+/// The outcome of [`verify`]: answers by class, how registrations settled,
+/// and every rule broken.
 #[derive(Debug, Default, Serialize)]
 pub struct Verdict {
     /// `kind status detail` → count; `kind transport_error` for no answer.
@@ -51,8 +59,11 @@ pub struct Verdict {
     pub settled_without_200: u64,
     /// Registrations not answered 200 that are in neither store.
     pub absent_after_failure: u64,
+    /// Accounts in the database after settling.
     pub db_accounts: u64,
+    /// Accounts on the game server after settling (journal replayed).
     pub game_accounts: u64,
+    /// Broken rules, one line each: the rule, how many, and up to 5 examples.
     pub violations: Vec<String>,
 }
 
@@ -63,6 +74,12 @@ fn key(login: &str) -> String {
     login.to_lowercase()
 }
 
+/// Checks the run against the rules: no login twice in either store, no
+/// pending row left, every answer within gamegate's own timeout, 5xx only
+/// during a fault (plus `fault_slack`) and only with a [`FAULT_CODES`] code,
+/// no 4xx to a valid request, every 200 in both stores, every other
+/// registration in both stores or in neither, nothing created after a 4xx,
+/// no account nobody asked for.
 pub fn verify(seen: &Observed<'_>) -> Verdict {
     let mut verdict = Verdict::default();
     let mut rules: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -199,11 +216,17 @@ pub fn verify(seen: &Observed<'_>) -> Verdict {
 /// third against the mean of the first third.
 #[derive(Debug, Clone, Serialize)]
 pub struct RssCheck {
+    /// Samples taken after warm-up.
     pub samples_judged: usize,
+    /// Mean RSS of the first third of them, KiB.
     pub first_third_mean_kib: f64,
+    /// Mean RSS of the last third of them, KiB.
     pub last_third_mean_kib: f64,
+    /// Growth from the first to the last third, percent.
     pub change_pct: f64,
+    /// Growth allowed, percent.
     pub tolerance_pct: f64,
+    /// Whether `change_pct` is within `tolerance_pct`.
     pub flat: bool,
 }
 

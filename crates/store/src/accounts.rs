@@ -31,20 +31,33 @@ const MAX_RESERVE_ATTEMPTS: u32 = 64;
 /// What a reservation writes. `password_hash` is a PHC string, never a password.
 #[derive(Debug, Clone)]
 pub struct NewAccount<'a> {
+    /// The login as the player typed it, in Unicode NFC (`players.login`).
     pub login: &'a str,
+    /// The case-insensitive key ([`gamegate_domain::normalise_login`]),
+    /// `players.login_norm`, UNIQUE: what makes a login single.
     pub login_norm: &'a str,
+    /// The password's Argon2id hash as a PHC string (`$argon2id$v=19$…`).
     pub password_hash: &'a str,
+    /// `0` or `1` (`players.gender`).
     pub gender: u8,
+    /// The owner's Telegram user id (`telegram_players.telegram_id`).
     pub telegram_id: i64,
+    /// Without the `@` (`telegram_players.username`); `None` when unknown.
     pub telegram_username: Option<&'a str>,
 }
 
+/// Why [`Accounts::reserve`] wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ReserveError {
+    /// Every slot `0..limit` of the Telegram id is taken (answered as
+    /// `limit_exceeded`).
     #[error("the telegram id has reached its account limit")]
     LimitExceeded,
+    /// Another account has the same `login_norm` (answered as `login_taken`).
     #[error("the login is taken")]
     LoginTaken,
+    /// The database failed; see [`StoreError`]. Losing the slot race more than
+    /// 64 times in a row is reported as [`StoreError::Unavailable`].
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -52,28 +65,45 @@ pub enum ReserveError {
 /// A reservation whose game-server outcome is unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAccount {
+    /// The login as stored (NFC), to ask the game server about.
     pub login: String,
+    /// The case-insensitive key the row is found by.
     pub login_norm: String,
+    /// When the reservation was made, Unix seconds.
     pub created_at: i64,
 }
 
 /// One stored account, as reports and tests see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
+    /// The login as stored (NFC).
     pub login: String,
+    /// `"pending"` (reserved, game-server outcome unknown) or `"synced"`.
     pub state: String,
+    /// The owner's Telegram user id.
     pub telegram_id: i64,
+    /// The account's slot under its Telegram id, `0..limit`.
     pub slot: i64,
+    /// The game server's id of the account, when it reported one (protocol v1
+    /// `ok` answer); `None` while pending.
     pub game_account_id: Option<i64>,
 }
 
 /// Why a cheap pre-check already knows the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KnownRefusal {
+    /// The Telegram id already has `limit` accounts.
     LimitExceeded,
+    /// An account with the same `login_norm` exists (in any state).
     LoginTaken,
 }
 
+/// The account aggregate (`players` + `telegram_players`) of one database,
+/// from [`Database::accounts`]. Every operation runs within
+/// [`PoolSettings::operation_timeout`](crate::PoolSettings::operation_timeout)
+/// and errs with [`StoreError::TimedOut`] past it,
+/// [`StoreError::Unavailable`] when the database cannot be reached or a lock
+/// conflict outlasts the retries, [`StoreError::Query`] otherwise.
 pub struct Accounts<'a> {
     db: &'a Database,
 }
@@ -90,6 +120,10 @@ impl<'a> Accounts<'a> {
 
     /// Reserves the login and a slot of the Telegram id in one transaction,
     /// as a `pending` account. Checks in the seed's order: limit, then login.
+    /// Retries, up to 64 times, a lost slot race or a lock conflict; errs with
+    /// [`ReserveError::LimitExceeded`], [`ReserveError::LoginTaken`], or
+    /// [`ReserveError::Store`] (past the operation timeout, unreachable, or the
+    /// retries exhausted).
     pub async fn reserve(
         &self,
         new: &NewAccount<'_>,
@@ -245,6 +279,7 @@ impl<'a> Accounts<'a> {
 
     /// Confirms a reservation once the game server has the account. Returns
     /// false when there was no pending row (already settled by the reconciler).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn mark_synced(
         &self,
         login_norm: &str,
@@ -274,6 +309,7 @@ impl<'a> Accounts<'a> {
 
     /// Removes a reservation that never reached the game server. Only pending
     /// rows are touched, so a late call can never delete a confirmed account.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn remove_pending(&self, login_norm: &str) -> Result<bool, StoreError> {
         self.db
             .bounded(async {
@@ -308,6 +344,7 @@ impl<'a> Accounts<'a> {
 
     /// Pending reservations created at or before `created_before` (Unix
     /// seconds), oldest first, for the reconciler.
+    /// At most `limit` rows. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn pending_before(
         &self,
         created_before: i64,
@@ -339,6 +376,7 @@ impl<'a> Accounts<'a> {
     /// How many pending reservations were created at or before
     /// `created_before` (Unix seconds): the reconciler's backlog, exported as
     /// `gamegate_registrations_pending` (index `(state, created_at)`).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_pending_before(&self, created_before: i64) -> Result<i64, StoreError> {
         self.db
             .bounded(async {
@@ -357,6 +395,8 @@ impl<'a> Accounts<'a> {
             .await
     }
 
+    /// How many accounts (`telegram_players` rows, any state) the Telegram id
+    /// owns. Errs as every [`Accounts`] operation.
     pub async fn count_for_telegram(&self, telegram_id: i64) -> Result<i64, StoreError> {
         self.db
             .bounded(async {
@@ -375,6 +415,7 @@ impl<'a> Accounts<'a> {
     }
 
     /// Looks an account up by login, case-insensitively.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn find(&self, login: &str) -> Result<Option<AccountRow>, StoreError> {
         self.db
             .bounded(async {
@@ -413,6 +454,7 @@ impl<'a> Accounts<'a> {
     }
 
     /// Counts accounts by state: `(synced, pending)`.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_by_state(&self) -> Result<(i64, i64), StoreError> {
         self.db
             .bounded(async {
@@ -441,6 +483,7 @@ impl<'a> Accounts<'a> {
     }
 
     /// Every login in the accounts table (tests and reconciliation reports).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn logins(&self) -> Result<Vec<String>, StoreError> {
         self.db
             .bounded(async {

@@ -16,6 +16,9 @@ impl Database {
     /// Writes a consistent copy of this SQLite database to `target`, which
     /// must not exist. Bounded by `limit`, not by the operation timeout: a
     /// large database takes longer than a request's query.
+    /// Errs with [`StoreError::Query`] on a MySQL or PostgreSQL database, a path
+    /// that is not UTF-8, an existing `target` or a failed copy;
+    /// [`StoreError::TimedOut`] past `limit`.
     pub async fn sqlite_backup_into(
         &self,
         target: &Path,

@@ -36,8 +36,11 @@ pub struct Ban {
     /// The banned network, canonical ([`canonical_network`]): a single
     /// address is a /32 (IPv4) or /128 (IPv6).
     pub net: IpNet,
+    /// End of the ban, Unix seconds (exclusive: the ban is over at this second).
     pub banned_until: i64,
+    /// Why, for the operator (at most [`MAX_REASON_CHARS`] characters).
     pub reason: String,
+    /// When the ban was first written, Unix seconds.
     pub created_at: i64,
 }
 
@@ -88,6 +91,11 @@ fn bounded_reason(reason: &str) -> &str {
     }
 }
 
+/// The `bans` table of one database, from [`Database::bans`]: one row per
+/// canonical network, keyed by its text ([`canonical_net`]). Every operation
+/// runs within the pool's operation timeout and errs with
+/// [`StoreError::TimedOut`], [`StoreError::Unavailable`] or
+/// [`StoreError::Query`] like every store operation.
 pub struct Bans<'a> {
     db: &'a Database,
 }
@@ -100,6 +108,7 @@ impl<'a> Bans<'a> {
     /// Bans `net` until `banned_until`. An existing ban is only ever extended:
     /// two processes banning the same network (or an operator's longer ban)
     /// end with the later time, and the reason that goes with it.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn upsert(
         &self,
         net: IpNet,
@@ -157,6 +166,7 @@ impl<'a> Bans<'a> {
 
     /// The stored ban of exactly `net` (not of a network containing it),
     /// running or not.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn get(&self, net: IpNet) -> Result<Option<Ban>, StoreError> {
         let rows = self
             .db
@@ -182,6 +192,7 @@ impl<'a> Bans<'a> {
     }
 
     /// Lifts the ban of exactly `net`. `false` when there was none.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn remove(&self, net: IpNet) -> Result<bool, StoreError> {
         self.db
             .bounded(async {
@@ -250,6 +261,7 @@ impl<'a> Bans<'a> {
     }
 
     /// Deletes bans that ended at or before `now`; returns how many.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
         self.db
             .bounded(async {

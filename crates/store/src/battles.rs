@@ -31,7 +31,7 @@ use crate::unix_now;
 /// The id a synthetic (demo) battle is stored under: the generator's id
 /// `n` (1, 2, …) as `-n`. Real battles have positive ids (ingestion refuses
 /// others), so demo data can never collide with a real battle, and
-/// [`Battles::purge_demo`] removes exactly it.
+/// [`BattleLog::purge_demo`] removes exactly it.
 pub const fn demo_id(generated: i64) -> i64 {
     -generated.abs()
 }
@@ -98,6 +98,7 @@ const MAX_ATTEMPTS: u32 = 8;
 /// What ingestion did with one battle of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {
+    /// Newly stored; its players' totals (and, for PvP, ratings) were updated.
     Inserted,
     /// Already stored (or earlier in the same batch): nothing changed.
     Duplicate,
@@ -106,16 +107,30 @@ pub enum Ingested {
 /// One player's row: totals over every stored battle and the rating.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayerStats {
+    /// The login with the spelling first seen for this player (NFC); the row's
+    /// key is its [`normalise_login`] form.
     pub login: String,
+    /// Weng-Lin rating (mu, sigma); moves only in PvP battles.
     pub rating: Rating,
+    /// Battles of any mode.
     pub battles: i64,
+    /// Battles of any mode the player's team won.
     pub wins: i64,
+    /// PvP battles.
     pub pvp_battles: i64,
+    /// PvP battles won.
     pub pvp_wins: i64,
+    /// Kills over every battle.
     pub kills: i64,
+    /// Deaths over every battle.
     pub deaths: i64,
+    /// Damage dealt over every battle, in the game server's damage points
+    /// (saturates at `i64::MAX`).
     pub damage_dealt: i64,
+    /// Damage taken over every battle, in the game server's damage points
+    /// (saturates at `i64::MAX`).
     pub damage_taken: i64,
+    /// When the row was last written, Unix seconds.
     pub updated_at: i64,
 }
 
@@ -153,8 +168,11 @@ impl PlayerStats {
 /// Which battles a leaderboard counts for its `min_battles` filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaderboardMode {
+    /// Count PvP battles (`pvp_battles`).
     Pvp,
+    /// Count PvE battles (`battles − pvp_battles`).
     Pve,
+    /// Count battles of any mode.
     All,
 }
 
@@ -163,17 +181,25 @@ pub enum LeaderboardMode {
 pub struct DaySummary {
     /// Unix seconds of the day's start (UTC).
     pub day_start: i64,
+    /// Battles started that day.
     pub battles: i64,
+    /// Distinct players (case-insensitive logins) in those battles.
     pub active_players: i64,
 }
 
 /// Activity from `since_day_start` on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
+    /// Start of the window: the UTC midnight (Unix seconds) of the day holding the
+    /// `since` asked for.
     pub since: i64,
+    /// Battles in the window.
     pub battles: i64,
+    /// PvP battles in the window.
     pub pvp_battles: i64,
+    /// Participant rows in the window (one per player per battle).
     pub participants: i64,
+    /// Distinct players in the window.
     pub active_players: i64,
     /// Only days with at least one battle, ascending.
     pub days: Vec<DaySummary>,
@@ -188,6 +214,11 @@ enum Attempt<T> {
     Retry,
 }
 
+/// The battle log (`battles`, `battle_participants`, `player_ratings`) of one
+/// database, from [`Database::battles`]. Every operation runs within the
+/// pool's operation timeout and errs with [`StoreError::TimedOut`],
+/// [`StoreError::Unavailable`] (unreachable, or a lock conflict that outlasts
+/// the retries) or [`StoreError::Query`].
 pub struct BattleLog<'a> {
     db: &'a Database,
 }
@@ -225,6 +256,10 @@ impl<'a> BattleLog<'a> {
     /// answers, per battle in input order, whether it was new. Players of the
     /// new battles get their totals and ratings updated; new battles are
     /// applied in (started_at, id) order.
+    /// Retries a lock conflict or a concurrent writer up to 8 times, then errs
+    /// with [`StoreError::Unavailable`]; otherwise errs like every operation:
+    /// [`StoreError::TimedOut`] past the operation timeout,
+    /// [`StoreError::Unavailable`] when unreachable, [`StoreError::Query`].
     pub async fn ingest(&self, battles: &[Battle]) -> Result<Vec<Ingested>, StoreError> {
         if battles.is_empty() {
             return Ok(Vec::new());
@@ -454,6 +489,8 @@ impl<'a> BattleLog<'a> {
     /// is called with (battles done, battles in total) after each page.
     /// Ingestion running meanwhile may be overwritten: run it while the game
     /// server's ingestion is paused, or run it again afterwards.
+    /// Each page read is bounded by the operation timeout; the final write, which
+    /// grows with the number of players, is not. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn rebuild(
         &self,
         mut progress: impl FnMut(u64, u64),
@@ -509,6 +546,7 @@ impl<'a> BattleLog<'a> {
 
     /// Calls `visit` with every stored battle in (started_at, id) order, a
     /// page at a time (each page's queries within the operation timeout).
+    /// Stops at the first failing page. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn for_each_battle(&self, mut visit: impl FnMut(&Battle)) -> Result<(), StoreError> {
         let mut after: Option<(i64, i64)> = None;
         loop {
@@ -621,13 +659,15 @@ impl<'a> BattleLog<'a> {
 
     /// How many stored battles are synthetic (ids below zero, see
     /// [`demo_id`]).
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_demo_battles(&self) -> Result<u64, StoreError> {
         self.count(Some(Expr::col(Battles::Id).lt(0))).await
     }
 
     /// Deletes every synthetic battle (ids below zero) and its participants
     /// in one transaction; returns how many battles went. The player rows
-    /// still count them until [`Battles::rebuild`] runs.
+    /// still count them until [`BattleLog::rebuild`] runs.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn purge_demo(&self) -> Result<u64, StoreError> {
         let mut tx = self.db.begin_write().await?;
         let (sql, values) = self.db.build(
@@ -652,6 +692,7 @@ impl<'a> BattleLog<'a> {
     }
 
     /// How many battles are stored, real and synthetic.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_battles(&self) -> Result<u64, StoreError> {
         self.count(None).await
     }
@@ -680,6 +721,7 @@ impl<'a> BattleLog<'a> {
     /// the login; `None` when the login never appeared in a battle. Should two
     /// rows share the key (two ingestions racing with a new player's two
     /// spellings), the one with more battles answers.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn player(&self, login: &str) -> Result<Option<PlayerStats>, StoreError> {
         self.db
             .bounded(async {
@@ -697,6 +739,7 @@ impl<'a> BattleLog<'a> {
 
     /// The stored ratings of `logins`, keyed by each login's case-insensitive
     /// key ([`normalise_login`]); absent logins are left out.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn ratings(&self, logins: &[&str]) -> Result<HashMap<String, Rating>, StoreError> {
         let keys: Vec<String> = logins
             .iter()
@@ -727,6 +770,7 @@ impl<'a> BattleLog<'a> {
     /// Players by conservative rating (mu − 3σ), best first, ties by login;
     /// only those with at least `min_battles` (and at least one) battles of
     /// `mode`.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn leaderboard(
         &self,
         mode: LeaderboardMode,
@@ -756,6 +800,7 @@ impl<'a> BattleLog<'a> {
 
     /// Battles and active players per UTC day from the start of the day
     /// holding `since` on, and totals over that window.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn summary(&self, since: i64) -> Result<Summary, StoreError> {
         self.db
             .bounded(async {
@@ -857,7 +902,9 @@ impl<'a> BattleLog<'a> {
 /// What `rebuild` recomputed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RebuildReport {
+    /// Stored battles replayed.
     pub battles: u64,
+    /// `player_ratings` rows written.
     pub players: u64,
 }
 
@@ -971,9 +1018,11 @@ pub struct RatingHistogram {
     pub min: Option<f64>,
     /// Upper edge of the last bin (the highest rating, inclusive).
     pub max: Option<f64>,
+    /// Width of each bin, in rating points; `0.0` when no player qualifies.
     pub bin_width: f64,
     /// Players per bin, lowest first; empty when no player qualifies.
     pub counts: Vec<i64>,
+    /// Players counted (those with enough PvP battles).
     pub players: i64,
 }
 
@@ -983,6 +1032,7 @@ impl BattleLog<'_> {
     /// `bins` bins. Counted in the database — one `COUNT(CASE …)` per bin in a
     /// single scan, portable to every backend — so no rating leaves it. When
     /// every rating is equal, one unit-wide range holds them all.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn rating_histogram(
         &self,
         bins: usize,

@@ -14,6 +14,9 @@ enum Constants_ {
     Value,
 }
 
+/// The `constants` table (name → number) of one database, from
+/// [`Database::constants`]. Errs like every store operation:
+/// [`StoreError::TimedOut`], [`StoreError::Unavailable`], [`StoreError::Query`].
 pub struct Constants<'a> {
     db: &'a Database,
 }
@@ -24,6 +27,7 @@ impl<'a> Constants<'a> {
     }
 
     /// Every constant, ordered by name.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn all(&self) -> Result<Vec<(String, f64)>, StoreError> {
         self.db
             .bounded(async {
@@ -40,6 +44,7 @@ impl<'a> Constants<'a> {
     }
 
     /// Inserts or replaces one constant.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn set(&self, name: &str, value: f64) -> Result<(), StoreError> {
         self.db
             .bounded(async {

@@ -11,12 +11,19 @@ use crate::error::StoreError;
 /// Which SQL dialect a database speaks, chosen from its URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// `sqlite://PATH` (or `sqlite:PATH`): one file (created on first start),
+    /// WAL mode.
     Sqlite,
+    /// `mysql://` or `mariadb://`: MySQL or MariaDB.
     Mysql,
+    /// `postgres://` or `postgresql://`.
     Postgres,
 }
 
 impl Backend {
+    /// The backend a database URL's scheme names (case-insensitive). Errs with
+    /// [`StoreError::UnsupportedUrl`] (the URL's password masked) on any other
+    /// scheme.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
         match scheme.to_ascii_lowercase().as_str() {
@@ -27,6 +34,7 @@ impl Backend {
         }
     }
 
+    /// `"sqlite"`, `"mysql"` or `"postgres"`, for logs and metrics labels.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
@@ -58,8 +66,12 @@ pub fn mask_url_password(raw: &str) -> String {
 /// for the database before answering `database_unavailable`.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
+    /// Most connections the pool opens; default 10.
     pub max_connections: u32,
+    /// Connections the pool keeps open when idle; default 0.
     pub min_connections: u32,
+    /// Longest wait for a free connection before the operation fails as
+    /// [`StoreError::Unavailable`]; default 3 s.
     pub acquire_timeout: Duration,
     /// How long SQLite waits for a write lock before reporting BUSY.
     pub sqlite_busy_timeout: Duration,
@@ -154,6 +166,7 @@ impl Database {
         }
     }
 
+    /// The dialect this database speaks.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -163,6 +176,8 @@ impl Database {
         &self.display_url
     }
 
+    /// The underlying sqlx pool, for queries outside the aggregates (tests,
+    /// migrations).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -173,6 +188,7 @@ impl Database {
     }
 
     /// A cheap round trip for health checks.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.bounded(async {
             sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -181,6 +197,8 @@ impl Database {
         .await
     }
 
+    /// Closes the pool: waits for checked-out connections to come back, then
+    /// closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -236,14 +254,17 @@ impl Database {
         Ok(tx)
     }
 
+    /// The account aggregate ([`Accounts`](crate::Accounts)).
     pub fn accounts(&self) -> crate::Accounts<'_> {
         crate::Accounts::new(self)
     }
 
+    /// The IP bans ([`Bans`](crate::Bans)).
     pub fn bans(&self) -> crate::Bans<'_> {
         crate::Bans::new(self)
     }
 
+    /// The status constants ([`Constants`](crate::Constants)).
     pub fn constants(&self) -> crate::Constants<'_> {
         crate::Constants::new(self)
     }
@@ -253,6 +274,7 @@ impl Database {
         crate::BattleLog::new(self)
     }
 
+    /// The operator reports ([`Reports`](crate::reports::Reports)).
     pub fn reports(&self) -> crate::reports::Reports<'_> {
         crate::reports::Reports::new(self)
     }

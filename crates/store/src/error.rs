@@ -6,6 +6,9 @@ pub enum StoreError {
     #[error(
         "unsupported database URL {0:?}: use sqlite://PATH, mysql://USER:PASS@HOST/DB or postgres://USER:PASS@HOST/DB"
     )]
+    /// The database URL's scheme is none of `sqlite`, `mysql`/`mariadb`,
+    /// `postgres`/`postgresql`, or sqlx cannot parse the URL. Holds the URL with
+    /// its password masked.
     UnsupportedUrl(String),
     /// The database cannot be reached right now (pool timeout, connection
     /// refused or dropped, lock wait); retrying later may succeed.
@@ -17,11 +20,16 @@ pub enum StoreError {
     /// The database answered with an error that retrying will not fix.
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),
+    /// Applying or checking the embedded migrations failed (a failed statement,
+    /// or an applied migration that differs from this binary's).
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 impl StoreError {
+    /// Whether the failure is temporary ([`Unavailable`](Self::Unavailable) or
+    /// [`TimedOut`](Self::TimedOut)): answered as `database_unavailable` (503),
+    /// where a retry later may succeed.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::TimedOut(_))
     }

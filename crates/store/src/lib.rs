@@ -7,6 +7,8 @@
 //! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`],
 //! [`battles`] (the analytics database).
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 mod backup;
 pub mod bans;

@@ -10,6 +10,8 @@ use crate::error::StoreError;
 /// and analytics schemas can share one database or live in two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MigrationSet {
+    /// Players, Telegram ownership, bans and constants (version table
+    /// `_gamegate_migrations_accounts`).
     Accounts,
     /// Battle logs, participants and per-player ratings (issue 6).
     Analytics,
@@ -140,6 +142,10 @@ impl MigrationSet {
 
 impl Database {
     /// Applies every pending migration of the set; a no-op when up to date.
+    /// Not bounded by the operation timeout. Errs with [`StoreError::Migrate`]
+    /// when a migration fails or an applied one differs from this binary's, with
+    /// [`StoreError::Unavailable`] when (MySQL/MariaDB) another process held the
+    /// migration lock for 120 s or the database cannot be reached.
     pub async fn migrate(&self, set: MigrationSet) -> Result<(), StoreError> {
         let migrator = set.migrator(self.backend());
         if self.backend() != Backend::Mysql {
@@ -191,6 +197,8 @@ pub struct MigrationStatus {
 }
 
 impl MigrationStatus {
+    /// Whether the database needs nothing: the version table exists and no
+    /// migration is pending, dirty, changed or unknown.
     pub fn up_to_date(&self) -> bool {
         self.table_exists
             && self.pending.is_empty()
@@ -203,6 +211,8 @@ impl MigrationStatus {
 impl Database {
     /// Compares the set's version table with the embedded migrations. Never
     /// creates the table: a database nobody migrated reports `table_exists: false`.
+    /// Errs with [`StoreError::Unavailable`] when the database cannot be reached,
+    /// [`StoreError::Query`] when the version table cannot be read.
     pub async fn migration_status(&self, set: MigrationSet) -> Result<MigrationStatus, StoreError> {
         use sqlx::migrate::Migrate as _;
 

@@ -21,11 +21,14 @@ const SYNCED: &str = "synced";
 /// The width of one row of a registrations report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
+    /// One hour (3,600 s) per row.
     Hour,
+    /// One UTC day (86,400 s) per row.
     Day,
 }
 
 impl Bucket {
+    /// The bucket's width in seconds: 3,600 or 86,400.
     pub fn seconds(self) -> i64 {
         match self {
             Bucket::Hour => 3_600,
@@ -39,6 +42,8 @@ impl Bucket {
         unix - unix.rem_euclid(self.seconds())
     }
 
+    /// `"hour"` or `"day"`, as the report's JSON and the `bucket` parameter spell
+    /// it.
     pub fn name(self) -> &'static str {
         match self {
             Bucket::Hour => "hour",
@@ -52,6 +57,7 @@ impl Bucket {
 pub struct RegistrationsReport {
     /// The window's start, Unix seconds, inclusive.
     pub since: i64,
+    /// The width of each entry of `buckets`.
     pub bucket: Bucket,
     /// Every registration in the window: `synced + pending`.
     pub total: i64,
@@ -68,13 +74,18 @@ pub struct RegistrationsReport {
 /// One Telegram id and how many accounts it owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopTelegram {
+    /// The Telegram user id.
     pub telegram_id: i64,
     /// `MAX(username)` over the id's rows; NULL (this version never fills
     /// `username`) unless some row has one.
     pub username: Option<String>,
+    /// Accounts (`telegram_players` rows) the id owns, any state.
     pub accounts: i64,
 }
 
+/// The operator reports of one database, from [`Database::reports`]. Errs
+/// like every store operation: [`StoreError::TimedOut`],
+/// [`StoreError::Unavailable`], [`StoreError::Query`].
 pub struct Reports<'a> {
     db: &'a Database,
 }
@@ -96,6 +107,7 @@ impl<'a> Reports<'a> {
     /// Admin-report windows are hours or days, so the rows are few,
     /// `idx_telegram_created` serves the range scan, and one statement gives
     /// totals and buckets from the same snapshot, so they always agree.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn registrations_since(
         &self,
         since_unix: i64,
@@ -156,6 +168,7 @@ impl<'a> Reports<'a> {
     /// The Telegram ids with the most accounts: most first, ties by id
     /// ascending, at most `limit` of them. Counts every link, pending or not,
     /// like the seed's query.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn top_telegram(&self, limit: u64) -> Result<Vec<TopTelegram>, StoreError> {
         self.db
             .bounded(async {

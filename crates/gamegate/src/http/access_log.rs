@@ -9,7 +9,7 @@
 //! Only the path is logged — never the query string, headers other than
 //! Referer and User-Agent, or bodies — so keys and passwords cannot end up
 //! here. Requests append their line to a shared, bounded buffer that one
-//! writer thread swaps out and writes every [`FLUSH_EVERY`]: no wake-up per
+//! writer thread swaps out and writes every 100 ms (`FLUSH_EVERY`): no wake-up per
 //! line, and a flood the writer cannot keep up with drops lines rather than
 //! slowing requests — routine lines first ([`LineClass`]): 2xx/3xx/404 may
 //! fill half the buffer, other errors three quarters, and the lines fail2ban

@@ -75,7 +75,7 @@ pub enum RenderTarget {
     },
     /// Prometheus alerting rules (game server down, registration errors, 5xx,
     /// pending registrations, database down, certificate expiry, ban spikes)
-    /// with the thresholds of [monitoring]; check with `promtool check rules`.
+    /// with the thresholds of the `[monitoring]` section; check with `promtool check rules`.
     PrometheusRules {
         /// Where to write the rule file; `-` prints it.
         #[arg(long, default_value = "gamegate-rules.yml")]

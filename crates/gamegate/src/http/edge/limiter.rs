@@ -16,7 +16,7 @@ fn retry_after_secs(not_until: governor::NotUntil<<DefaultClock as Clock>::Insta
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
-/// One route's per-client limiter, keyed by [`ClientKey`]'s address.
+/// One route's per-client limiter, keyed by [`ClientKey`](super::ClientKey)'s address.
 pub struct Limiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     pub(super) burst: u32,
