@@ -113,6 +113,13 @@ enum Attempt {
     Retry,
 }
 
+impl Database {
+    /// The account aggregate ([`Accounts`]).
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(self)
+    }
+}
+
 impl<'a> Accounts<'a> {
     pub(crate) fn new(db: &'a Database) -> Self {
         Self { db }

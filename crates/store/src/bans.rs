@@ -100,6 +100,13 @@ pub struct Bans<'a> {
     db: &'a Database,
 }
 
+impl Database {
+    /// The IP bans ([`Bans`]).
+    pub fn bans(&self) -> Bans<'_> {
+        Bans::new(self)
+    }
+}
+
 impl<'a> Bans<'a> {
     pub(crate) fn new(db: &'a Database) -> Self {
         Self { db }

@@ -223,6 +223,13 @@ pub struct BattleLog<'a> {
     db: &'a Database,
 }
 
+impl Database {
+    /// Battle logs and player ratings (the analytics database; [`BattleLog`]).
+    pub fn battles(&self) -> BattleLog<'_> {
+        BattleLog::new(self)
+    }
+}
+
 impl<'a> BattleLog<'a> {
     pub(crate) fn new(db: &'a Database) -> Self {
         Self { db }

@@ -21,6 +21,13 @@ pub struct Constants<'a> {
     db: &'a Database,
 }
 
+impl Database {
+    /// The status constants ([`Constants`]).
+    pub fn constants(&self) -> Constants<'_> {
+        Constants::new(self)
+    }
+}
+
 impl<'a> Constants<'a> {
     pub(crate) fn new(db: &'a Database) -> Self {
         Self { db }

@@ -253,31 +253,6 @@ impl Database {
         };
         Ok(tx)
     }
-
-    /// The account aggregate ([`Accounts`](crate::Accounts)).
-    pub fn accounts(&self) -> crate::Accounts<'_> {
-        crate::Accounts::new(self)
-    }
-
-    /// The IP bans ([`Bans`](crate::Bans)).
-    pub fn bans(&self) -> crate::Bans<'_> {
-        crate::Bans::new(self)
-    }
-
-    /// The status constants ([`Constants`](crate::Constants)).
-    pub fn constants(&self) -> crate::Constants<'_> {
-        crate::Constants::new(self)
-    }
-
-    /// Battle logs and player ratings (the analytics database).
-    pub fn battles(&self) -> crate::BattleLog<'_> {
-        crate::BattleLog::new(self)
-    }
-
-    /// The operator reports ([`Reports`](crate::reports::Reports)).
-    pub fn reports(&self) -> crate::reports::Reports<'_> {
-        crate::reports::Reports::new(self)
-    }
 }
 
 /// `sqlite://file.db` should create the file on first start, as the

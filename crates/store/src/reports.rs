@@ -90,6 +90,13 @@ pub struct Reports<'a> {
     db: &'a Database,
 }
 
+impl Database {
+    /// The operator reports ([`Reports`]).
+    pub fn reports(&self) -> Reports<'_> {
+        Reports::new(self)
+    }
+}
+
 impl<'a> Reports<'a> {
     pub(crate) fn new(db: &'a Database) -> Self {
         Self { db }
