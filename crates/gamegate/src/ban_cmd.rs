@@ -69,6 +69,9 @@ pub fn parse_net(text: &str) -> anyhow::Result<IpNet> {
     Ok(canonical_network(net))
 }
 
+use crate::edge::jail::BanEvent;
+use crate::edge::redis_store::{RedisSettings, publish_once};
+
 fn check_reason(reason: &str) -> anyhow::Result<()> {
     if reason.trim().is_empty() {
         bail!("--reason is empty");
@@ -138,8 +141,9 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
                 } else {
                     ""
                 };
+                let published = publish(config, BanEvent::Ban { net, until: stored }).await;
                 Ok(format!(
-                    "banned {} until {} UTC{kept}",
+                    "banned {} until {} UTC{kept}{published}",
                     canonical_net(net),
                     format_utc(stored)
                 ))
@@ -148,7 +152,8 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
                 let net = parse_net(&ip)?;
                 let shown = canonical_net(net);
                 if db.bans().remove(net).await? {
-                    return Ok(format!("lifted the ban of {shown}"));
+                    let published = publish(config, BanEvent::Unban { net }).await;
+                    return Ok(format!("lifted the ban of {shown}{published}"));
                 }
                 // Not banned by that name: say which running ban covers it.
                 let covering: Vec<String> = db
@@ -175,6 +180,21 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
     .await;
     db.close().await;
     result
+}
+
+/// With a Redis store (`edge.rate_limit_store`), tells the running
+/// processes at once (they would read the table within
+/// `edge.ban_sync_interval_ms` anyway); the words to add to the answer.
+async fn publish(config: &crate::Config, event: BanEvent) -> String {
+    match RedisSettings::from_config(&config.edge) {
+        Ok(Some(settings)) => match publish_once(&settings, &event).await {
+            Ok(()) => "; published to the running processes".into(),
+            Err(e) => format!(
+                "; not published ({e}): running processes take it within edge.ban_sync_interval_ms"
+            ),
+        },
+        _ => String::new(),
+    }
 }
 
 fn unix_now() -> i64 {

@@ -514,6 +514,19 @@ pub struct EdgeConfig {
     /// scanner's flood is answered with cheap 429s; 0 turns it off.
     pub not_found_per_minute: u32,
     pub not_found_burst: u32,
+    // Limits shared by replicas (docs/EDGE.md#the-redis-store).
+    /// Where the rate limits keep their state: `memory` (each process its
+    /// own) or `redis://[user:password@]host[:port][/db]` (shared by every
+    /// process with the same store and prefix; bans are published there
+    /// too). The password never appears in logs, errors or `Debug`.
+    pub rate_limit_store: String,
+    /// Each call to the Redis store is cut after this many milliseconds
+    /// (1–5000); the check then falls back to the in-process limiter.
+    pub rate_limit_store_timeout_ms: u64,
+    /// Prefix of every Redis key and channel, so several deployments (or
+    /// tests) can share one Redis: `{prefix}:rl:{route}:{client}`,
+    /// `{prefix}:bans`.
+    pub rate_limit_store_prefix: String,
 }
 
 /// The shortest `edge.ipv6_prefix`: a /32 is a whole provider's allocation.
@@ -553,6 +566,9 @@ impl Default for EdgeConfig {
             predict_burst: 10,
             not_found_per_minute: 30,
             not_found_burst: 10,
+            rate_limit_store: "memory".into(),
+            rate_limit_store_timeout_ms: 100,
+            rate_limit_store_prefix: "gamegate".into(),
         }
     }
 }
@@ -587,6 +603,15 @@ impl std::fmt::Debug for EdgeConfig {
             .field("predict_burst", &self.predict_burst)
             .field("not_found_per_minute", &self.not_found_per_minute)
             .field("not_found_burst", &self.not_found_burst)
+            .field(
+                "rate_limit_store",
+                &gamegate_store::mask_url_password(&self.rate_limit_store),
+            )
+            .field(
+                "rate_limit_store_timeout_ms",
+                &self.rate_limit_store_timeout_ms,
+            )
+            .field("rate_limit_store_prefix", &self.rate_limit_store_prefix)
             .finish()
     }
 }
@@ -1106,6 +1131,7 @@ impl EdgeConfig {
                 bail!("edge.cors_allowed_origins: {origin:?} is not a valid origin");
             }
         }
+        crate::edge::redis_store::RedisSettings::from_config(self)?;
         Ok(())
     }
 }

@@ -13,7 +13,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::edge::jail::BanEvent;
+use crate::edge::redis_store::{BAN_OUTBOX, RedisStore};
 use crate::edge::{Edge, Jail, JailSettings};
+
+/// [`App`]'s `ban_bus`.
+type BanBus = (
+    Arc<RedisStore>,
+    Arc<Jail>,
+    tokio::sync::mpsc::Receiver<BanEvent>,
+);
 use crate::hashing::PasswordHasher;
 use crate::http::access_log::{self, AccessLog};
 use crate::http::server::{CertificateFiles, ConnectionLimits};
@@ -102,6 +111,9 @@ pub struct Application {
     connection_budget: String,
     access_log: Option<access_log::Writer>,
     jail: Option<Arc<Jail>>,
+    /// The Redis store's ban bus: the store, the jail it serves, and the
+    /// jail's outbox of bans to publish.
+    ban_bus: Option<BanBus>,
     demo_site: bool,
     /// The anomaly cache to keep fresh, with its refresh interval.
     anomalies: Option<(Arc<http::stats::AnomalyCache>, std::time::Duration)>,
@@ -260,6 +272,26 @@ impl Application {
                     .await
                     .context("cannot read the bans table")?,
             ),
+            _ => None,
+        };
+
+        // Limits shared through Redis: count its fallbacks here, and (with a
+        // jail) publish and receive bans there.
+        let rate_store = edge.as_ref().and_then(Edge::rate_store);
+        if let Some(store) = &rate_store {
+            store.attach_metrics(metrics.clone());
+            tracing::info!(
+                store = %store.settings().shown_url(),
+                prefix = %store.settings().prefix,
+                "rate limits shared through Redis"
+            );
+        }
+        let ban_bus = match (&rate_store, &jail) {
+            (Some(store), Some(jail)) => {
+                let (outbox, pending) = tokio::sync::mpsc::channel(BAN_OUTBOX);
+                jail.publish_bans_to(outbox);
+                Some((store.clone(), jail.clone(), pending))
+            }
             _ => None,
         };
 
@@ -485,6 +517,9 @@ impl Application {
                 // No key to check here; the public statistics and unknown
                 // paths are limited per client IP as on `gamegate all`.
                 let limits = Edge::without_keys(&config)?;
+                if let Some(store) = limits.rate_store() {
+                    store.attach_metrics(metrics.clone());
+                }
                 vec![Listener {
                     role: "stats",
                     gate: public_gate.clone(),
@@ -558,6 +593,7 @@ impl Application {
             },
             access_log: access_log_writer,
             jail,
+            ban_bus,
             demo_site,
             anomalies: stats.as_ref().map(|s| {
                 (
@@ -819,6 +855,9 @@ impl Application {
         let limits = self.connection_limits;
         if let Some(jail) = &self.jail {
             tasks.spawn(jail.clone().run_sync(shutdown.child_token()));
+        }
+        if let Some((store, jail, outbox)) = self.ban_bus {
+            tasks.spawn(store.run_ban_bus(jail, outbox, shutdown.child_token()));
         }
 
         let servers: Vec<_> = self
