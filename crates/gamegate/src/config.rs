@@ -1652,6 +1652,60 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_limit_store_comes_from_the_environment_and_its_password_never_shows() {
+        let (c, _) = Config::load_from(
+            None,
+            env(&[
+                (
+                    "GAMEGATE_EDGE__RATE_LIMIT_STORE",
+                    "redis://gg:pw-0f9e8d@10.0.0.5:6380/3",
+                ),
+                ("GAMEGATE_EDGE__RATE_LIMIT_STORE_TIMEOUT_MS", "250"),
+                ("GAMEGATE_EDGE__RATE_LIMIT_STORE_PREFIX", "prod-eu"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.edge.rate_limit_store,
+            "redis://gg:pw-0f9e8d@10.0.0.5:6380/3"
+        );
+        assert_eq!(c.edge.rate_limit_store_timeout_ms, 250);
+        assert_eq!(c.edge.rate_limit_store_prefix, "prod-eu");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pw-0f9e8d"), "{shown}");
+        assert!(shown.contains("redis://gg:***@10.0.0.5:6380/3"), "{shown}");
+        // Refused at load, the password masked in the error.
+        for (value, expected) in [
+            (
+                "redis://gg:pw-0f9e8d@10.0.0.5:6380/x",
+                "edge.rate_limit_store",
+            ),
+            ("rediss://gg:pw-0f9e8d@10.0.0.5:6380", "rediss://"),
+            ("memcached://gg:pw-0f9e8d@h", "edge.rate_limit_store"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Config::load_from(None, env(&[("GAMEGATE_EDGE__RATE_LIMIT_STORE", value)]))
+                    .unwrap_err()
+            );
+            assert!(err.contains(expected), "{value}: {err}");
+            assert!(!err.contains("pw-0f9e8d"), "{value}: {err}");
+        }
+        let err = format!(
+            "{:#}",
+            Config::load_from(
+                None,
+                env(&[
+                    ("GAMEGATE_EDGE__RATE_LIMIT_STORE", "redis://127.0.0.1"),
+                    ("GAMEGATE_EDGE__RATE_LIMIT_STORE_PREFIX", "a b"),
+                ])
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("edge.rate_limit_store_prefix"), "{err}");
+    }
+
+    #[test]
     fn number_like_secrets_stay_strings() {
         let (c, _) =
             Config::load_from(None, env(&[("GAMEGATE_GAME_SERVER__AUTH_TOKEN", "00123")])).unwrap();
