@@ -277,7 +277,11 @@ impl Application {
 
         // Limits shared through Redis: count its fallbacks here, and (with a
         // jail) publish and receive bans there.
-        let rate_store = edge.as_ref().and_then(Edge::rate_store);
+        // (`serve register` applies no rate limit: nginx's zones do.)
+        let rate_store = edge
+            .as_ref()
+            .filter(|_| mode == Mode::All)
+            .and_then(Edge::rate_store);
         if let Some(store) = &rate_store {
             store.attach_metrics(metrics.clone());
             tracing::info!(
