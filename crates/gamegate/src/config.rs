@@ -514,6 +514,19 @@ pub struct EdgeConfig {
     /// scanner's flood is answered with cheap 429s; 0 turns it off.
     pub not_found_per_minute: u32,
     pub not_found_burst: u32,
+    // Limits shared by replicas (docs/EDGE.md#the-redis-store).
+    /// Where the rate limits keep their state: `memory` (each process its
+    /// own) or `redis://[user:password@]host[:port][/db]` (shared by every
+    /// process with the same store and prefix; bans are published there
+    /// too). The password never appears in logs, errors or `Debug`.
+    pub rate_limit_store: String,
+    /// Each call to the Redis store is cut after this many milliseconds
+    /// (1–5000); the check then falls back to the in-process limiter.
+    pub rate_limit_store_timeout_ms: u64,
+    /// Prefix of every Redis key and channel, so several deployments (or
+    /// tests) can share one Redis: `{prefix}:rl:{route}:{client}`,
+    /// `{prefix}:bans`.
+    pub rate_limit_store_prefix: String,
 }
 
 /// The shortest `edge.ipv6_prefix`: a /32 is a whole provider's allocation.
@@ -553,6 +566,9 @@ impl Default for EdgeConfig {
             predict_burst: 10,
             not_found_per_minute: 30,
             not_found_burst: 10,
+            rate_limit_store: "memory".into(),
+            rate_limit_store_timeout_ms: 100,
+            rate_limit_store_prefix: "gamegate".into(),
         }
     }
 }
@@ -587,6 +603,15 @@ impl std::fmt::Debug for EdgeConfig {
             .field("predict_burst", &self.predict_burst)
             .field("not_found_per_minute", &self.not_found_per_minute)
             .field("not_found_burst", &self.not_found_burst)
+            .field(
+                "rate_limit_store",
+                &gamegate_store::mask_url_password(&self.rate_limit_store),
+            )
+            .field(
+                "rate_limit_store_timeout_ms",
+                &self.rate_limit_store_timeout_ms,
+            )
+            .field("rate_limit_store_prefix", &self.rate_limit_store_prefix)
             .finish()
     }
 }
@@ -1106,6 +1131,7 @@ impl EdgeConfig {
                 bail!("edge.cors_allowed_origins: {origin:?} is not a valid origin");
             }
         }
+        crate::http::edge::redis_store::RedisSettings::from_config(self)?;
         Ok(())
     }
 }
@@ -1623,6 +1649,60 @@ mod tests {
         assert_eq!(c.http.public_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.game_server.call_timeout_ms, 1500);
         assert!(!c.game_server.embedded_mock);
+    }
+
+    #[test]
+    fn the_rate_limit_store_comes_from_the_environment_and_its_password_never_shows() {
+        let (c, _) = Config::load_from(
+            None,
+            env(&[
+                (
+                    "GAMEGATE_EDGE__RATE_LIMIT_STORE",
+                    "redis://gg:pw-0f9e8d@10.0.0.5:6380/3",
+                ),
+                ("GAMEGATE_EDGE__RATE_LIMIT_STORE_TIMEOUT_MS", "250"),
+                ("GAMEGATE_EDGE__RATE_LIMIT_STORE_PREFIX", "prod-eu"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.edge.rate_limit_store,
+            "redis://gg:pw-0f9e8d@10.0.0.5:6380/3"
+        );
+        assert_eq!(c.edge.rate_limit_store_timeout_ms, 250);
+        assert_eq!(c.edge.rate_limit_store_prefix, "prod-eu");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pw-0f9e8d"), "{shown}");
+        assert!(shown.contains("redis://gg:***@10.0.0.5:6380/3"), "{shown}");
+        // Refused at load, the password masked in the error.
+        for (value, expected) in [
+            (
+                "redis://gg:pw-0f9e8d@10.0.0.5:6380/x",
+                "edge.rate_limit_store",
+            ),
+            ("rediss://gg:pw-0f9e8d@10.0.0.5:6380", "rediss://"),
+            ("memcached://gg:pw-0f9e8d@h", "edge.rate_limit_store"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Config::load_from(None, env(&[("GAMEGATE_EDGE__RATE_LIMIT_STORE", value)]))
+                    .unwrap_err()
+            );
+            assert!(err.contains(expected), "{value}: {err}");
+            assert!(!err.contains("pw-0f9e8d"), "{value}: {err}");
+        }
+        let err = format!(
+            "{:#}",
+            Config::load_from(
+                None,
+                env(&[
+                    ("GAMEGATE_EDGE__RATE_LIMIT_STORE", "redis://127.0.0.1"),
+                    ("GAMEGATE_EDGE__RATE_LIMIT_STORE_PREFIX", "a b"),
+                ])
+            )
+            .unwrap_err()
+        );
+        assert!(err.contains("edge.rate_limit_store_prefix"), "{err}");
     }
 
     #[test]

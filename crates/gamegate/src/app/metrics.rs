@@ -188,6 +188,14 @@ pub struct Metrics {
     pub malformed_requests: Family<MalformedLabels, Counter>,
     // A jail that cannot be filled up.
     pub jail_tracker_evicted: Counter,
+    // The shared rate-limit store (edge.rate_limit_store, docs/EDGE.md).
+    /// `gamegate_rate_limit_store_fallbacks_total`: rate-limit checks answered
+    /// by the in-process limiter because the Redis store was down or failed.
+    pub rate_limit_store_fallbacks: Counter,
+    /// `gamegate_rate_limit_store_up`: 1 while the Redis store answers, 0
+    /// while checks fall back to the in-process limiter; only in processes
+    /// configured with a Redis store.
+    pub rate_limit_store_up: Family<Unlabelled, Gauge>,
 }
 
 impl Default for Metrics {
@@ -286,6 +294,18 @@ impl Metrics {
             "Requests refused with 403 banned",
             jail_refused.clone(),
         );
+        let rate_limit_store_fallbacks = Counter::default();
+        registry.register(
+            "rate_limit_store_fallbacks",
+            "Rate-limit checks answered by the in-process limiter because the Redis store was down or failed",
+            rate_limit_store_fallbacks.clone(),
+        );
+        let rate_limit_store_up = Family::<Unlabelled, Gauge>::default();
+        registry.register(
+            "rate_limit_store_up",
+            "1 while the shared (Redis) rate-limit store answers, 0 while checks fall back to in-process limits",
+            rate_limit_store_up.clone(),
+        );
         let game_server_up = Family::<Unlabelled, Gauge>::default();
         registry.register(
             "game_server_up",
@@ -350,6 +370,8 @@ impl Metrics {
             jail_active_bans,
             jail_refused,
             game_server_up,
+            rate_limit_store_fallbacks,
+            rate_limit_store_up,
             database_up,
             registrations_pending,
             tls_certificate_expiry,

@@ -16,6 +16,8 @@ use gamegate_store::unix_now;
 use ipnet::IpNet;
 use serde_json::json;
 
+use crate::http::edge::jail::BanEvent;
+use crate::http::edge::redis_store::{RedisSettings, publish_once};
 use crate::shared::timefmt::{format_utc, parse_duration};
 
 const OPERATOR_REASON: &str = "added by an operator";
@@ -140,8 +142,9 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
                 } else {
                     ""
                 };
+                let published = publish(config, BanEvent::Ban { net, until: stored }).await;
                 Ok(format!(
-                    "banned {} until {} UTC{kept}",
+                    "banned {} until {} UTC{kept}{published}",
                     canonical_net(net),
                     format_utc(stored)
                 ))
@@ -150,7 +153,8 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
                 let net = parse_net(&ip)?;
                 let shown = canonical_net(net);
                 if db.bans().remove(net).await? {
-                    return Ok(format!("lifted the ban of {shown}"));
+                    let published = publish(config, BanEvent::Unban { net }).await;
+                    return Ok(format!("lifted the ban of {shown}{published}"));
                 }
                 // Not banned by that name: say which running ban covers it.
                 let covering: Vec<String> = db
@@ -177,6 +181,21 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
     .await;
     db.close().await;
     result
+}
+
+/// With a Redis store (`edge.rate_limit_store`), tells the running
+/// processes at once (they would read the table within
+/// `edge.ban_sync_interval_ms` anyway); the words to add to the answer.
+async fn publish(config: &crate::Config, event: BanEvent) -> String {
+    match RedisSettings::from_config(&config.edge) {
+        Ok(Some(settings)) => match publish_once(&settings, &event).await {
+            Ok(()) => "; published to the running processes".into(),
+            Err(e) => format!(
+                "; not published ({e}): running processes take it within edge.ban_sync_interval_ms"
+            ),
+        },
+        _ => String::new(),
+    }
 }
 
 pub fn bans_table(bans: &[Ban], now: i64) -> String {

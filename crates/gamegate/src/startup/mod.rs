@@ -156,6 +156,21 @@ impl Application {
             true => Some(Edge::new(&config, mode == Mode::All)?),
             false => None,
         };
+        // Limits shared through Redis: count its fallbacks here, and (with a
+        // jail) publish and receive bans there. (`serve register` applies no
+        // rate limit: nginx's zones do.)
+        let rate_store = edge
+            .as_ref()
+            .filter(|_| mode == Mode::All)
+            .and_then(Edge::rate_store);
+        if let Some(store) = &rate_store {
+            store.attach_metrics(metrics.clone());
+            tracing::info!(
+                store = %store.settings().shown_url(),
+                prefix = %store.settings().prefix,
+                "rate limits shared through Redis"
+            );
+        }
         let certificates = match config.http.tls_cert_file.is_empty() {
             true => None,
             false => Some(
@@ -207,7 +222,9 @@ impl Application {
             _ => None,
         };
         let jail = match mode {
-            Mode::All => services::jail(&config, &common, &accounts, &mut parts).await?,
+            Mode::All => {
+                services::jail(&config, &common, &accounts, rate_store, &mut parts).await?
+            }
             _ => None,
         };
         let game = GameLink::start(&config, mode, &mut parts).await?;
@@ -356,6 +373,9 @@ impl Application {
                 // No key to check here; the public statistics and unknown
                 // paths are limited per client IP as on `gamegate all`.
                 let limits = Edge::without_keys(&config)?;
+                if let Some(store) = limits.rate_store() {
+                    store.attach_metrics(metrics.clone());
+                }
                 vec![listener(
                     "stats",
                     bind(config.services.stats_addr).await?,

@@ -6,7 +6,7 @@
 //! | register | `POST /api/register` (key check, limits on `all`)  | the reconciler              |
 //! | status   | `GET /api/server/status` (`/server/status` split)  | the status cache's refresh  |
 //! | stats    | public statistics, ingestion, reports, dashboard   | demo seeding, anomaly cache |
-//! | edge     | the jail around the public listener                | the jail's ban sync         |
+//! | edge     | the jail around the public listener                | ban sync, Redis ban bus     |
 //! | demo     | `GET /` and its forwarder (`http.demo_site`)       | —                           |
 
 use std::future::Future;
@@ -28,6 +28,7 @@ use crate::app::registration::Registrar;
 use crate::app::status_cache::StatusCache;
 use crate::app::telegram::Telegram;
 use crate::config::Config;
+use crate::http::edge::redis_store::{BAN_OUTBOX, RedisStore};
 use crate::http::edge::{Edge, Jail, JailSettings};
 use crate::http::{self, Common};
 
@@ -327,11 +328,14 @@ pub fn stats_internal(state: &http::stats::StatsState, admin_auth: &http::AdminA
 }
 
 /// The ban jail of the all-in-one process's public listener: its bans are
-/// in the accounts database, read before serving, and kept in sync.
+/// in the accounts database, read before serving, and kept in sync; with a
+/// Redis store (`edge.rate_limit_store`) its bans are also published to the
+/// other replicas, and theirs received, at once.
 pub async fn jail(
     config: &Config,
     common: &Common,
     accounts: &Database,
+    rate_store: Option<Arc<RedisStore>>,
     parts: &mut Parts,
 ) -> anyhow::Result<Option<Arc<Jail>>> {
     let Some(settings) = JailSettings::from_config(&config.edge)? else {
@@ -347,5 +351,13 @@ pub async fn jail(
     .context("cannot read the bans table")?;
     let sync = jail.clone();
     parts.run("ban sync", move |token| sync.run_sync(token));
+    if let Some(store) = rate_store {
+        let (outbox, pending) = tokio::sync::mpsc::channel(BAN_OUTBOX);
+        jail.publish_bans_to(outbox);
+        let bus = jail.clone();
+        parts.run("ban bus", move |token| {
+            store.run_ban_bus(bus, pending, token)
+        });
+    }
     Ok(Some(jail))
 }

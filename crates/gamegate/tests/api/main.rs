@@ -21,6 +21,7 @@ mod reports;
 mod saga;
 mod saga_properties;
 mod schema;
+mod shared_limits;
 mod split;
 mod stats;
 mod status;

@@ -22,13 +22,18 @@
 //!   `gamegate ban add|remove` take effect here, and bans survive a restart.
 //!   A database that is down never fails a request: the ban holds in memory
 //!   and is written when the database is back.
+//! * With a Redis store (`edge.rate_limit_store`), a ban issued here is
+//!   also published there at once, and bans published by other processes
+//!   are enforced here at once ([`Jail::apply_remote_ban`],
+//!   [`super::redis_store::RedisStore::run_ban_bus`]); the database sync
+//!   stays the record and the path when Redis is down.
 //! * Failures are counted by a bounded tracker ([`FailureWindows`]) whose
 //!   eviction cannot be steered by forged addresses into forgetting a real
 //!   offender cheaply, and never bans before the threshold.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -37,7 +42,7 @@ use axum::response::{IntoResponse, Response};
 use gamegate_domain::{ErrorCode, Lang};
 use gamegate_store::{Database, StoreError};
 use ipnet::IpNet;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::client_ip::{Client, ClientKey};
@@ -133,6 +138,10 @@ impl BanList {
         *entry = (*entry).max(until);
     }
 
+    fn remove(&mut self, net: &IpNet) -> bool {
+        self.by_net.remove(net).is_some()
+    }
+
     fn retain_running(&mut self, now: i64) {
         self.by_net.retain(|_, &mut until| until > now);
     }
@@ -168,6 +177,19 @@ struct UnwrittenBan {
     reason: String,
 }
 
+/// A ban or its lifting, as processes tell each other through the Redis
+/// store's ban channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BanEvent {
+    /// `net` is banned until `until` (Unix seconds).
+    Ban { net: IpNet, until: i64 },
+    /// The ban of `net` is lifted.
+    Unban { net: IpNet },
+}
+
+/// The reason stored for a ban another process published.
+const REMOTE_REASON: &str = "banned by another process (rate-limit store)";
+
 /// The jail of one process. Cheap to share: the middleware and the sync task
 /// hold the same `Arc`.
 pub struct Jail {
@@ -181,6 +203,8 @@ pub struct Jail {
     unwritten: Mutex<HashMap<IpNet, UnwrittenBan>>,
     /// Wakes the sync task to write a new ban at once.
     ban_issued: Notify,
+    /// Where new bans are published (a Redis store's ban bus), if anywhere.
+    bus: OnceLock<mpsc::Sender<BanEvent>>,
 }
 
 impl Jail {
@@ -203,6 +227,7 @@ impl Jail {
             bans: RwLock::new(BanList::default()),
             unwritten: Mutex::new(HashMap::new()),
             ban_issued: Notify::new(),
+            bus: OnceLock::new(),
         });
         jail.reload().await?;
         Ok(jail)
@@ -310,6 +335,66 @@ impl Jail {
         }
         tracing::warn!(client = %net, banned_until = until, %reason, "client banned");
         self.metrics.jail_bans_issued.inc();
+        if let Some(bus) = self.bus.get()
+            && bus.try_send(BanEvent::Ban { net, until }).is_err()
+        {
+            tracing::warn!(client = %net, "ban not published: the outbox is full; other processes read it from the database");
+        }
+        self.hold_unwritten(net, until, now, reason);
+        self.ban_issued.notify_one();
+    }
+
+    /// Publishes the bans issued here to `bus` from now on (the first call
+    /// wins).
+    pub fn publish_bans_to(&self, bus: mpsc::Sender<BanEvent>) {
+        let _ = self.bus.set(bus);
+    }
+
+    /// Enforces a ban another process published (until Unix seconds
+    /// `until`), and writes it to this process's database (a no-op when the
+    /// processes share one) so a restart keeps it.
+    pub fn apply_remote_ban(&self, net: IpNet, until: i64) {
+        let now = unix_now();
+        if until <= now {
+            return;
+        }
+        {
+            let mut bans = write(&self.bans);
+            if bans.len() >= MAX_BANS {
+                bans.retain_running(now);
+            }
+            if bans.len() >= MAX_BANS && !bans.contains(&net) {
+                tracing::error!(client = %net, max = MAX_BANS, "ban list full; a published ban is not enforced");
+                return;
+            }
+            bans.insert(net, until);
+            self.metrics.jail_active_bans.set(bans.len() as i64);
+        }
+        tracing::info!(client = %net, banned_until = until, "client banned by another process");
+        self.hold_unwritten(net, until, now, REMOTE_REASON.to_owned());
+        self.ban_issued.notify_one();
+    }
+
+    /// Lifts the ban of `net` another process (`gamegate ban remove`)
+    /// published: from memory at once, and from this process's database.
+    pub async fn lift_remote_ban(&self, net: IpNet) {
+        let removed = {
+            let mut bans = write(&self.bans);
+            let removed = bans.remove(&net);
+            self.metrics.jail_active_bans.set(bans.len() as i64);
+            removed
+        };
+        lock(&self.unwritten).remove(&net);
+        if let Err(e) = self.db.bans().remove(net).await {
+            tracing::debug!(error = %e, "cannot remove a lifted ban from the database");
+        }
+        if removed {
+            tracing::info!(client = %net, "ban lifted by another process");
+        }
+    }
+
+    /// Keeps a ban until the sync task has written it.
+    fn hold_unwritten(&self, net: IpNet, until: i64, now: i64, reason: String) {
         {
             let mut unwritten = lock(&self.unwritten);
             // Bounded like the ban list; a ban that is not written still holds
@@ -325,7 +410,6 @@ impl Jail {
                 );
             }
         }
-        self.ban_issued.notify_one();
     }
 
     /// Writes this process's new bans and re-reads the table until

@@ -1,9 +1,16 @@
-//! The per-client rate limiters of the edge (GCRA, by `governor`): one
-//! [`Limiter`] per route group keyed by [`super::ClientKey`]'s address, and
-//! [`SiteLimits`], one budget per site key.
+//! The per-client rate limiters of the edge (GCRA): one [`Limiter`] per
+//! route group keyed by [`super::ClientKey`]'s address, and [`SiteLimits`],
+//! one budget per site key.
+//!
+//! A [`Limiter`] keeps its state in process (`governor`), or — with
+//! `edge.rate_limit_store = "redis://…"` — in Redis, shared by every
+//! replica ([`RedisStore`]); its in-process limiter then answers only while
+//! Redis does not (docs/EDGE.md#the-redis-store). [`SiteLimits`] stays in
+//! process.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::{Clock, DefaultClock};
@@ -16,18 +23,52 @@ fn retry_after_secs(not_until: governor::NotUntil<<DefaultClock as Clock>::Insta
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
+use super::redis_store::{RedisSettings, RedisStore};
+use crate::config::EdgeConfig;
+
+/// Where the limiters of one [`super::Edge`] keep their state
+/// (`edge.rate_limit_store`).
+#[derive(Debug, Clone)]
+pub enum RateStore {
+    /// Each process its own (`memory`).
+    Memory,
+    /// Shared through Redis, with the in-process limiter as the fallback.
+    Redis(Arc<RedisStore>),
+}
+
+impl RateStore {
+    /// From `edge.rate_limit_store` (validated; connects on first use).
+    pub fn from_config(edge: &EdgeConfig) -> anyhow::Result<Self> {
+        Ok(match RedisSettings::from_config(edge)? {
+            None => Self::Memory,
+            Some(settings) => Self::Redis(Arc::new(RedisStore::new(settings)?)),
+        })
+    }
+}
+
 /// One route's per-client limiter, keyed by [`ClientKey`](super::ClientKey)'s address.
 pub struct Limiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     pub(super) burst: u32,
     checks: AtomicU64,
+    shared: Option<Shared>,
+}
+
+/// A limiter's budget in the Redis store.
+struct Shared {
+    store: Arc<RedisStore>,
+    /// The route group in the key (`register`, `status`, …).
+    route: &'static str,
+    /// `60 s / per_minute`, in microseconds.
+    interval_us: u64,
 }
 
 /// Forgets idle clients every this many checks, so memory stays bounded.
 const RETAIN_EVERY: u64 = 4096;
 
 impl Limiter {
-    /// `None` when `per_minute` is 0 (off).
+    /// An in-process limiter of `per_minute` requests per client and
+    /// minute with `burst`; `None` when `per_minute` is 0 (off).
     pub fn new(per_minute: u32, burst: u32) -> Option<Self> {
         let rate = NonZeroU32::new(per_minute)?;
         let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
@@ -35,12 +76,46 @@ impl Limiter {
             limiter: RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst_nz)),
             burst: burst_nz.get(),
             checks: AtomicU64::new(0),
+            shared: None,
         })
     }
 
+    /// [`Limiter::new`] keeping its state in `store`, under the route group
+    /// `route` (part of the Redis key: `{prefix}:rl:{route}:{client}`).
+    pub fn with_store(
+        store: &RateStore,
+        route: &'static str,
+        per_minute: u32,
+        burst: u32,
+    ) -> Option<Self> {
+        let mut limiter = Self::new(per_minute, burst)?;
+        if let RateStore::Redis(store) = store {
+            limiter.shared = Some(Shared {
+                store: store.clone(),
+                route,
+                interval_us: (60_000_000 / u64::from(per_minute)).max(1),
+            });
+        }
+        Some(limiter)
+    }
+
+    /// The Redis store this limiter shares its budget through, if any.
+    pub fn store(&self) -> Option<&Arc<RedisStore>> {
+        self.shared.as_ref().map(|s| &s.store)
+    }
+
     /// `Err(seconds to wait)` when `ip` is over its limit. `async`: a
-    /// shared store (Redis) answers over the network.
+    /// shared store (Redis) answers over the network; when it does not
+    /// answer (down, late, failing), the in-process limiter does.
     pub async fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        if let Some(shared) = &self.shared
+            && let Some(answer) = shared
+                .store
+                .check(shared.route, ip, shared.interval_us, self.burst)
+                .await
+        {
+            return answer;
+        }
         if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
@@ -51,6 +126,23 @@ impl Limiter {
     #[cfg(test)]
     pub(super) fn tracked(&self) -> usize {
         self.limiter.len()
+    }
+}
+
+impl super::Edge {
+    /// The Redis store of this edge's limiters (`None` with the `memory`
+    /// store, or when every limit is off), for the metrics and the ban bus.
+    pub fn rate_store(&self) -> Option<Arc<RedisStore>> {
+        [
+            &self.register_limit,
+            &self.status_limit,
+            &self.stats_limit,
+            &self.predict_limit,
+            &self.not_found_limit,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|limiter| limiter.store().cloned())
     }
 }
 

@@ -11,6 +11,7 @@ mod failure_tracker;
 pub mod jail;
 mod key_file;
 pub mod limiter;
+pub mod redis_store;
 
 use std::sync::Arc;
 
@@ -125,21 +126,25 @@ impl Edge {
         key_source: KeySource,
     ) -> anyhow::Result<Self> {
         let e = &config.edge;
-        let limiter = |per_minute, burst| Limiter::new(per_minute, burst).map(Arc::new);
+        // `memory` or Redis (shared by replicas): docs/EDGE.md#the-redis-store.
+        let store = limiter::RateStore::from_config(e)?;
+        let limiter = |route, per_minute, burst| {
+            Limiter::with_store(&store, route, per_minute, burst).map(Arc::new)
+        };
         Ok(Self(Arc::new(Policy {
             lang: config.lang()?,
             key_source,
             trusted: e.trusted_proxy_nets()?,
-            register_limit: limiter(e.register_per_minute, e.register_burst),
-            status_limit: limiter(e.status_per_minute, e.status_burst),
+            register_limit: limiter("register", e.register_per_minute, e.register_burst),
+            status_limit: limiter("status", e.status_per_minute, e.status_burst),
             cors_origins: e.cors_allowed_origins.clone(),
             ipv6_prefix: e.ipv6_prefix,
             site_limits: SiteLimits::new(e.site_key_per_minute, e.site_key_burst, keys.len())
                 .map(Arc::new),
             keys: ApiKeys(keys),
-            stats_limit: limiter(e.stats_per_minute, e.stats_burst),
-            predict_limit: limiter(e.predict_per_minute, e.predict_burst),
-            not_found_limit: limiter(e.not_found_per_minute, e.not_found_burst),
+            stats_limit: limiter("stats", e.stats_per_minute, e.stats_burst),
+            predict_limit: limiter("predict", e.predict_per_minute, e.predict_burst),
+            not_found_limit: limiter("not_found", e.not_found_per_minute, e.not_found_burst),
         })))
     }
 
