@@ -1,0 +1,393 @@
+//! Ingestion (one transaction per batch, idempotent by battle id) and
+//! `rebuild` of the per-player rows.
+
+use super::*;
+
+/// What `rebuild` recomputed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Stored battles replayed.
+    pub battles: u64,
+    /// `player_ratings` rows written.
+    pub players: u64,
+}
+
+/// Which key an insert-ignore skips on.
+#[derive(Clone, Copy)]
+pub(super) enum ConflictKey {
+    Battle,
+    Player,
+}
+
+/// `battle` with each participant's login replaced by the spelling its key
+/// has in `spelling`; a key not there yet takes this battle's spelling.
+pub(super) fn with_one_spelling(battle: &Battle, spelling: &mut HashMap<String, String>) -> Battle {
+    let mut battle = battle.clone();
+    for p in &mut battle.participants {
+        let known = spelling
+            .entry(normalise_login(&p.login))
+            .or_insert_with(|| p.login.clone());
+        if *known != p.login {
+            p.login.clone_from(known);
+        }
+    }
+    battle
+}
+
+pub(super) fn player_insert(rows: &[PlayerStats]) -> InsertStatement {
+    let mut insert = Query::insert();
+    insert.into_table(PlayerRatings::Table).columns(
+        [PlayerRatings::Login, PlayerRatings::LoginKey]
+            .into_iter()
+            .chain(PLAYER_VALUE_COLUMNS),
+    );
+    for s in rows {
+        insert.values_panic([
+            s.login.as_str().into(),
+            normalise_login(&s.login).into(),
+            s.rating.mu.into(),
+            s.rating.sigma.into(),
+            s.rating.conservative().into(),
+            s.battles.into(),
+            s.wins.into(),
+            s.pvp_battles.into(),
+            s.pvp_wins.into(),
+            s.kills.into(),
+            s.deaths.into(),
+            s.damage_dealt.into(),
+            s.damage_taken.into(),
+            s.updated_at.into(),
+        ]);
+    }
+    insert
+}
+
+/// Lock conflicts and deadlocks between concurrent batches: a fresh
+/// transaction gets past them.
+pub(super) fn is_retryable(err: &StoreError) -> bool {
+    match err {
+        StoreError::Unavailable(e) => database_error(e).is_some_and(is_transient),
+        _ => false,
+    }
+}
+
+impl<'a> BattleLog<'a> {
+    /// An INSERT that skips rows whose key exists: `ON CONFLICT DO NOTHING`
+    /// (SQLite, PostgreSQL), `INSERT IGNORE` on MySQL, where sea-query has no
+    /// spelling for it (its `ON DUPLICATE KEY UPDATE k = k` polyfill counts
+    /// skipped rows as affected, and ingestion needs the true count).
+    pub(super) fn build_insert_ignore(
+        &self,
+        mut insert: InsertStatement,
+        key: ConflictKey,
+    ) -> (sqlx::AssertSqlSafe<String>, sea_query_sqlx::SqlxValues) {
+        if self.db.backend() == Backend::Mysql {
+            let (sql, values) = self.db.build(&insert);
+            let sql = sql.0.replacen("INSERT ", "INSERT IGNORE ", 1);
+            return (sqlx::AssertSqlSafe(sql), values);
+        }
+        let on_conflict = match key {
+            ConflictKey::Battle => OnConflict::column(Battles::Id).do_nothing().to_owned(),
+            ConflictKey::Player => OnConflict::column(PlayerRatings::Login)
+                .do_nothing()
+                .to_owned(),
+        };
+        insert.on_conflict(on_conflict);
+        self.db.build(&insert)
+    }
+
+    /// Stores a batch of (already validated) battles in one transaction and
+    /// answers, per battle in input order, whether it was new. Players of the
+    /// new battles get their totals and ratings updated; new battles are
+    /// applied in (started_at, id) order.
+    /// Retries a lock conflict or a concurrent writer up to 8 times, then errs
+    /// with [`StoreError::Unavailable`]; otherwise errs like every operation:
+    /// [`StoreError::TimedOut`] past the operation timeout,
+    /// [`StoreError::Unavailable`] when unreachable, [`StoreError::Query`].
+    pub async fn ingest(&self, battles: &[Battle]) -> Result<Vec<Ingested>, StoreError> {
+        if battles.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.db
+            .bounded(async {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match self.try_ingest(battles).await {
+                        Ok(Attempt::Done(result)) => return Ok(result),
+                        Ok(Attempt::Retry) if attempt < MAX_ATTEMPTS => {}
+                        Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {}
+                        Ok(Attempt::Retry) => {
+                            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                                "too many concurrent ingestions of the same battles".into(),
+                            )));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt)))
+                        .await;
+                }
+            })
+            .await
+    }
+
+    pub(super) async fn try_ingest(
+        &self,
+        battles: &[Battle],
+    ) -> Result<Attempt<Vec<Ingested>>, StoreError> {
+        let mut tx = self.db.begin_write().await?;
+        let now = unix_now();
+
+        // Ids already stored.
+        let ids: Vec<i64> = battles
+            .iter()
+            .map(|b| b.id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut stored = BTreeSet::new();
+        for chunk in ids.chunks(IN_LIST) {
+            let (sql, values) = self.db.build(
+                Query::select()
+                    .column(Battles::Id)
+                    .from(Battles::Table)
+                    .and_where(Expr::col(Battles::Id).is_in(chunk.iter().copied())),
+            );
+            for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
+                stored.insert(row.try_get::<i64, _>(0)?);
+            }
+        }
+        // Per input position; a repeated id in the batch is a duplicate of its
+        // first occurrence.
+        let mut seen = BTreeSet::new();
+        let outcome: Vec<Ingested> = battles
+            .iter()
+            .map(|b| match !stored.contains(&b.id) && seen.insert(b.id) {
+                true => Ingested::Inserted,
+                false => Ingested::Duplicate,
+            })
+            .collect();
+        let mut new: Vec<&Battle> = battles
+            .iter()
+            .zip(&outcome)
+            .filter(|(_, o)| **o == Ingested::Inserted)
+            .map(|(b, _)| b)
+            .collect();
+        if new.is_empty() {
+            tx.rollback().await?;
+            return Ok(Attempt::Done(outcome));
+        }
+        new.sort_by_key(|b| (b.started_at, b.id));
+
+        // One spelling per player: a login whose key has a row already is
+        // written with that row's spelling, a new one with the first spelling
+        // of this batch (in the order the battles are applied).
+        let keys: Vec<String> = new
+            .iter()
+            .flat_map(|b| b.participants.iter().map(|p| normalise_login(&p.login)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut spelling: HashMap<String, String> = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(IN_LIST) {
+            let (sql, values) = self.db.build(
+                Query::select()
+                    .columns([PlayerRatings::LoginKey, PlayerRatings::Login])
+                    .from(PlayerRatings::Table)
+                    .and_where(Expr::col(PlayerRatings::LoginKey).is_in(chunk.iter().cloned()))
+                    .order_by(PlayerRatings::Battles, Order::Desc)
+                    .order_by(PlayerRatings::Login, Order::Asc),
+            );
+            for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
+                spelling
+                    .entry(row.try_get::<String, _>(0)?)
+                    .or_insert(row.try_get::<String, _>(1)?);
+            }
+        }
+        let renamed: Vec<Battle> = new
+            .iter()
+            .map(|b| with_one_spelling(b, &mut spelling))
+            .collect();
+        let new: Vec<&Battle> = renamed.iter().collect();
+
+        for chunk in new.chunks(INSERT_ROWS) {
+            let mut insert = Query::insert();
+            insert.into_table(Battles::Table).columns([
+                Battles::Id,
+                Battles::Mode,
+                Battles::StartedAt,
+                Battles::Day,
+                Battles::DurationSecs,
+                Battles::IngestedAt,
+            ]);
+            for b in chunk {
+                insert.values_panic([
+                    b.id.into(),
+                    b.mode.as_str().into(),
+                    b.started_at.into(),
+                    b.started_at.div_euclid(DAY).into(),
+                    i64::from(b.duration_secs).into(),
+                    now.into(),
+                ]);
+            }
+            let (sql, values) = self.build_insert_ignore(insert, ConflictKey::Battle);
+            let done = sqlx::query_with(sql, values).execute(&mut *tx).await?;
+            if done.rows_affected() != chunk.len() as u64 {
+                // Another writer stored some of these since we looked: start
+                // over, the next look sees them.
+                tx.rollback().await?;
+                return Ok(Attempt::Retry);
+            }
+        }
+
+        let rows: Vec<(i64, &Participant)> = new
+            .iter()
+            .flat_map(|b| b.participants.iter().map(move |p| (b.id, p)))
+            .collect();
+        for chunk in rows.chunks(INSERT_ROWS) {
+            let mut insert = Query::insert();
+            insert.into_table(BattleParticipants::Table).columns([
+                BattleParticipants::BattleId,
+                BattleParticipants::Login,
+                BattleParticipants::Team,
+                BattleParticipants::Won,
+                BattleParticipants::Kills,
+                BattleParticipants::Deaths,
+                BattleParticipants::DamageDealt,
+                BattleParticipants::DamageTaken,
+                BattleParticipants::Level,
+            ]);
+            for (id, p) in chunk {
+                insert.values_panic([
+                    (*id).into(),
+                    p.login.as_str().into(),
+                    i64::from(p.team).into(),
+                    i64::from(p.won).into(),
+                    i64::from(p.kills).into(),
+                    i64::from(p.deaths).into(),
+                    clamp_u64(p.damage_dealt).into(),
+                    clamp_u64(p.damage_taken).into(),
+                    i64::from(p.level).into(),
+                ]);
+            }
+            let (sql, values) = self.db.build(&insert);
+            sqlx::query_with(sql, values).execute(&mut *tx).await?;
+        }
+
+        // The players' rows: make sure each exists, lock them (in login order,
+        // so concurrent batches do not deadlock each other), update in memory.
+        let logins: Vec<&str> = rows
+            .iter()
+            .map(|(_, p)| p.login.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let blanks: Vec<PlayerStats> = logins.iter().map(|l| PlayerStats::new(l, now)).collect();
+        for chunk in blanks.chunks(INSERT_ROWS) {
+            let (sql, values) = self.build_insert_ignore(player_insert(chunk), ConflictKey::Player);
+            sqlx::query_with(sql, values).execute(&mut *tx).await?;
+        }
+        let mut players: HashMap<String, PlayerStats> = HashMap::with_capacity(logins.len());
+        for chunk in logins.chunks(IN_LIST) {
+            let (sql, values) = self.db.build(
+                player_select()
+                    .and_where(Expr::col(PlayerRatings::Login).is_in(chunk.iter().copied()))
+                    .order_by(PlayerRatings::Login, Order::Asc)
+                    .lock_exclusive(),
+            );
+            for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
+                let stats = player_from_row(&row)?;
+                players.insert(stats.login.clone(), stats);
+            }
+        }
+        let mut book =
+            RatingBook::with_ratings(players.iter().map(|(l, s)| (l.clone(), s.rating)).collect());
+        for battle in &new {
+            for (login, rating) in book.apply(battle) {
+                if let Some(stats) = players.get_mut(&login) {
+                    stats.rating = rating;
+                }
+            }
+            for p in &battle.participants {
+                if let Some(stats) = players.get_mut(&p.login) {
+                    stats.add(battle.mode, p);
+                    stats.updated_at = now;
+                }
+            }
+        }
+        let mut updated: Vec<PlayerStats> = players.into_values().collect();
+        updated.sort_by(|a, b| a.login.cmp(&b.login));
+        for chunk in updated.chunks(INSERT_ROWS) {
+            let (sql, values) = self.db.build(
+                player_insert(chunk).on_conflict(
+                    OnConflict::column(PlayerRatings::Login)
+                        .update_columns(PLAYER_VALUE_COLUMNS)
+                        .to_owned(),
+                ),
+            );
+            sqlx::query_with(sql, values).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(Attempt::Done(outcome))
+    }
+
+    /// Recomputes every player row from the stored battles, in (started_at,
+    /// id) order, and replaces `player_ratings` in one transaction. `progress`
+    /// is called with (battles done, battles in total) after each page.
+    /// Ingestion running meanwhile may be overwritten: run it while the game
+    /// server's ingestion is paused, or run it again afterwards.
+    /// Each page read is bounded by the operation timeout; the final write, which
+    /// grows with the number of players, is not. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
+    pub async fn rebuild(
+        &self,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<RebuildReport, StoreError> {
+        let total = self.count_battles().await?;
+        let now = unix_now();
+        let mut book = RatingBook::new();
+        let mut players: HashMap<String, PlayerStats> = HashMap::new();
+        let mut done = 0u64;
+        let mut spelling: HashMap<String, String> = HashMap::new();
+        self.for_each_battle(|battle| {
+            // Battles stored with another case of a player's login (before
+            // ingestion kept one spelling) count for the same player.
+            let battle = &with_one_spelling(battle, &mut spelling);
+            book.apply(battle);
+            for p in &battle.participants {
+                players
+                    .entry(p.login.clone())
+                    .or_insert_with(|| PlayerStats::new(&p.login, now))
+                    .add(battle.mode, p);
+            }
+            done += 1;
+            if done.is_multiple_of(PAGE) {
+                progress(done, total);
+            }
+        })
+        .await?;
+        progress(done, total);
+        let mut rows: Vec<PlayerStats> = players
+            .into_values()
+            .map(|mut s| {
+                s.rating = book.get(&s.login);
+                s
+            })
+            .collect();
+        rows.sort_by(|a, b| a.login.cmp(&b.login));
+
+        let mut tx = self.db.begin_write().await?;
+        let (sql, values) = self
+            .db
+            .build(&Query::delete().from_table(PlayerRatings::Table).to_owned());
+        sqlx::query_with(sql, values).execute(&mut *tx).await?;
+        for chunk in rows.chunks(INSERT_ROWS) {
+            let (sql, values) = self.db.build(&player_insert(chunk));
+            sqlx::query_with(sql, values).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(RebuildReport {
+            battles: done,
+            players: rows.len() as u64,
+        })
+    }
+}
