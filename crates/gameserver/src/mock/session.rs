@@ -1,0 +1,236 @@
+//! One connection of the mock: authentication, pipelined requests answered
+//! in order, and the configured misbehaviour.
+
+use super::*;
+
+pub(super) async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    stop: CancellationToken,
+    connections: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                shared.accepted_connections.fetch_add(1, Ordering::SeqCst);
+                tracing::debug!(%peer, "mock game server accepted a connection");
+                connections.spawn(serve_connection(
+                    Arc::clone(&shared),
+                    stream,
+                    peer,
+                    stop.clone(),
+                ));
+            }
+            Err(err) => {
+                // e.g. too many open files: back off instead of spinning.
+                tracing::warn!(%err, "mock game server accept failed");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+            }
+        }
+    }
+    // Dropping the listener here stops accepting: connects are refused.
+}
+
+/// Per-connection state; keeps `online` in step even on early return.
+struct Session {
+    shared: Arc<Shared>,
+    authenticated: bool,
+}
+
+impl Session {
+    fn set_authenticated(&mut self, authenticated: bool) {
+        if authenticated != self.authenticated {
+            if authenticated {
+                self.shared.online.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.shared.online.fetch_sub(1, Ordering::SeqCst);
+            }
+            self.authenticated = authenticated;
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.set_authenticated(false);
+    }
+}
+
+/// What to do after a request.
+enum Outcome {
+    Reply(Reply),
+    /// Close the connection without replying.
+    Close,
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    stop: CancellationToken,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut stream = BufReader::new(stream);
+    let mut session = Session {
+        shared,
+        authenticated: false,
+    };
+    let mut buf = Vec::new();
+    loop {
+        let read = tokio::select! {
+            _ = stop.cancelled() => break,
+            read = read_line(&mut stream, &mut buf) => read,
+        };
+        let request = match read {
+            Ok(LineRead::Line) => parse_request_line(&buf),
+            Ok(LineRead::TooLong) => Err(ProtocolError::TooLong { len: buf.len() }),
+            Ok(LineRead::Eof | LineRead::Truncated) => break,
+            Err(err) => {
+                tracing::debug!(%peer, %err, "mock connection read failed");
+                break;
+            }
+        };
+        let request = match request {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::debug!(%peer, %err, "mock game server got an invalid line; closing");
+                let reply = Reply::error(err.id().unwrap_or(0), ERR_INVALID);
+                close_after_invalid(stream, &reply, &stop).await;
+                return;
+            }
+        };
+        let outcome = tokio::select! {
+            _ = stop.cancelled() => break,
+            outcome = handle(&mut session, request, peer) => outcome,
+        };
+        let reply = match outcome {
+            Outcome::Reply(reply) => reply,
+            Outcome::Close => break,
+        };
+        let line = reply.to_line();
+        let written = tokio::select! {
+            _ = stop.cancelled() => break,
+            written = stream.get_mut().write_all(&line) => written,
+        };
+        if let Err(err) = written {
+            tracing::debug!(%peer, %err, "mock connection write failed");
+            break;
+        }
+    }
+    tracing::debug!(%peer, "mock game server closed a connection");
+}
+
+/// Sends the `invalid` reply, half-closes, then drains the peer's input for
+/// a short while so the close does not turn into a reset that could discard
+/// the reply before the peer reads it.
+async fn close_after_invalid(
+    mut stream: BufReader<TcpStream>,
+    reply: &Reply,
+    stop: &CancellationToken,
+) {
+    let stream = stream.get_mut();
+    let linger = async {
+        stream.write_all(&reply.to_line()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        std::io::Result::Ok(())
+    };
+    tokio::select! {
+        _ = stop.cancelled() => {}
+        _ = tokio::time::timeout(LINGER, linger) => {}
+    }
+}
+
+async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Outcome {
+    let Request { id, command } = request;
+    let shared = Arc::clone(&session.shared);
+    match command {
+        Command::Auth { token } => {
+            // A failed auth also de-authenticates an authenticated connection.
+            let ok = token == shared.auth_token;
+            session.set_authenticated(ok);
+            if ok {
+                tracing::debug!(%peer, "mock connection authenticated");
+                Outcome::Reply(Reply::ok(id))
+            } else {
+                tracing::info!(%peer, "mock game server rejected an auth token");
+                Outcome::Reply(Reply::error(id, ERR_UNAUTHORIZED))
+            }
+        }
+        other if !session.authenticated => {
+            tracing::debug!(%peer, cmd = other.name(), "mock: command before auth");
+            Outcome::Reply(Reply::error(id, ERR_UNAUTHORIZED))
+        }
+        Command::Register { login, gender, .. } => {
+            shared.register_calls.fetch_add(1, Ordering::SeqCst);
+            let behaviour = lock(&shared.behaviour).clone();
+            tracing::debug!(%peer, %login, gender, ?behaviour, "mock: register");
+            match behaviour {
+                Behaviour::Normal | Behaviour::Refuse => {}
+                Behaviour::Delay(delay) => tokio::time::sleep(delay).await,
+                Behaviour::DropAfterRead => return Outcome::Close,
+                Behaviour::InternalError => {
+                    return Outcome::Reply(Reply::error(id, ERR_INTERNAL));
+                }
+            }
+            let mut accounts = lock(&shared.accounts);
+            let key = normalise(&login);
+            if accounts.by_key.contains_key(&key) {
+                return Outcome::Reply(Reply::error(id, ERR_LOGIN_TAKEN));
+            }
+            let account_id = FIRST_ACCOUNT_ID + accounts.next_id;
+            accounts.next_id += 1;
+            record(
+                &shared,
+                &StateEntry::Created {
+                    login: login.clone(),
+                    id: account_id,
+                },
+            );
+            accounts.by_key.insert(
+                key,
+                Account {
+                    login: login.clone(),
+                    id: account_id,
+                },
+            );
+            tracing::info!(%login, account_id, "mock: account created");
+            Outcome::Reply(Reply::ok(id).with_account_id(account_id))
+        }
+        Command::Exists { login } => {
+            let exists = lock(&shared.accounts)
+                .by_key
+                .contains_key(&normalise(&login));
+            Outcome::Reply(Reply::ok(id).with_exists(exists))
+        }
+        Command::Delete { login } => {
+            let removed = {
+                let mut accounts = lock(&shared.accounts);
+                let removed = accounts.by_key.remove(&normalise(&login)).is_some();
+                if removed {
+                    record(
+                        &shared,
+                        &StateEntry::Deleted {
+                            login: login.clone(),
+                        },
+                    );
+                }
+                removed
+            };
+            tracing::info!(%login, removed, "mock: delete");
+            Outcome::Reply(Reply::ok(id))
+        }
+        Command::Ping => Outcome::Reply(Reply::ok(id)),
+        Command::Online => {
+            Outcome::Reply(Reply::ok(id).with_online(shared.online.load(Ordering::SeqCst)))
+        }
+    }
+}
