@@ -1,6 +1,7 @@
 //! The layering rules of docs/ARCHITECTURE.md, checked on the sources: no
 //! import circle between the modules of a crate, no module but the CLI
-//! imports an operator command, and no file grows past the size a newcomer
+//! imports an operator command, the application layer imports neither HTTP nor
+//! bootstrap, and no file grows past the size a newcomer
 //! can read (exceptions named with a reason). That `unix_now` exists once is
 //! checked beside it, in crates/store/src/clock.rs.
 
@@ -259,4 +260,27 @@ fn no_source_file_is_too_long_to_read() {
         long.is_empty(),
         "split these files (or name them with a reason in LONG_FILES and docs/ARCHITECTURE.md): {long:#?}"
     );
+}
+
+#[test]
+fn the_application_layer_knows_nothing_of_http_or_bootstrap() {
+    let src = crates_dir().join("gamegate/src");
+    let mut offenders = Vec::new();
+    for room in ["app", "shared"] {
+        for file in rust_files(&src.join(room)) {
+            let code = code_of(&std::fs::read_to_string(&file).unwrap());
+            for outer in ["http", "commands", "startup", "cli"] {
+                if code.contains(&format!("crate::{outer}")) {
+                    offenders.push(format!("{} → {outer}", module_of(&src, &file)));
+                }
+            }
+        }
+    }
+    // `shared` is below `app` too: it imports nothing of it.
+    for file in rust_files(&src.join("shared")) {
+        if code_of(&std::fs::read_to_string(&file).unwrap()).contains("crate::app") {
+            offenders.push(format!("{} → app", module_of(&src, &file)));
+        }
+    }
+    assert!(offenders.is_empty(), "arrows pointing up: {offenders:?}");
 }
