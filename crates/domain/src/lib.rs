@@ -5,6 +5,7 @@
 //! Everything here is plain data and pure functions so it can be unit-tested,
 //! fuzzed and property-tested without a runtime, a database or a socket.
 
+pub mod body;
 pub mod docs;
 pub mod error;
 pub mod json;
@@ -14,6 +15,7 @@ pub mod register;
 pub mod status;
 pub mod telegram;
 
+pub use body::ErrorBody;
 pub use error::{ErrorCode, FieldError, FieldErrorCode, MAX_FIELD_ERRORS};
 pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;

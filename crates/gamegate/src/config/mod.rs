@@ -1518,7 +1518,7 @@ mod tests {
     /// key: it must load as it stands and name each key the code knows.
     #[test]
     fn the_documented_production_example_is_complete_and_valid() {
-        let doc = include_str!("../../../docs/CONFIGURATION.md");
+        let doc = include_str!("../../../../docs/CONFIGURATION.md");
         let example = doc
             .split("## Example: production")
             .nth(1)
