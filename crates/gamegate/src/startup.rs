@@ -8,6 +8,7 @@ use anyhow::Context;
 use axum::Router;
 use gamegate_gameserver::{GameServer, MockGameServer, MockHandle, TcpGameServer};
 use gamegate_store::{Database, MigrationSet, mask_url_password};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -144,7 +145,7 @@ impl Application {
         let mock_shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         let common = Common {
-            lang: config.lang()?,
+            lang: config.lang(),
             metrics: metrics.clone(),
             rules: Arc::new(config.rules()?),
             body_limit: config.http.body_limit_bytes,
@@ -166,7 +167,7 @@ impl Application {
         };
         let (access_log, access_log_writer) = match AccessLog::start(
             access_log::Target::parse(&config.log.access_log),
-            config.edge.trusted_proxy_nets()?,
+            config.edge.trusted_proxies.clone(),
             metrics.clone(),
             config.log.access_log_buffer_bytes,
         )? {
@@ -201,7 +202,7 @@ impl Application {
                 "http.max_connections lowered to what the descriptor limit allows"
             );
         }
-        let trusted = Arc::new(config.edge.trusted_proxy_nets()?);
+        let trusted = Arc::new(config.edge.trusted_proxies.clone());
         let public_gate = Arc::new(
             http::server::Gate::new(
                 budget.public,
@@ -275,7 +276,7 @@ impl Application {
             // registrations can finish during a graceful shutdown.
             let handle = MockGameServer::start(
                 addr,
-                config.game_server.auth_token.clone(),
+                config.game_server.auth_token.expose_secret().to_owned(),
                 mock_shutdown.clone(),
             )
             .await
@@ -350,7 +351,10 @@ impl Application {
         };
         // The operator routes (dashboard, accounts reports, anomalies,
         // /metrics) behind `admin.tokens` when set; ingestion has its own token.
-        let admin_auth = http::AdminAuth::new(&config.admin.tokens, common.lang);
+        let admin_auth = http::AdminAuth::new(
+            &crate::config::expose_all(&config.admin.tokens),
+            common.lang,
+        );
         let stats_internal = || {
             stats
                 .clone()

@@ -17,6 +17,8 @@ use gamegate_domain::telegram::{sign_init_data, sign_login_widget};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use gamegate::config::FailPolicy;
+
 use crate::helpers::{Backend, TestApp, assert_error, player, spawn_app_with};
 
 pub const BOT_TOKEN: &str = "7000001:AAH-fake-bot-token-for-tests_xyz";
@@ -267,7 +269,11 @@ async fn bot_api_faults_refuse_when_closed_and_let_through_when_open() {
         let fake = FakeBotApi::start(&[]).await;
         let app = spawn_app_with(Backend::Sqlite, |c| {
             gate_on(c, &fake);
-            c.telegram.fail_policy = if fail_open { "open" } else { "closed" }.into();
+            c.telegram.fail_policy = if fail_open {
+                FailPolicy::Open
+            } else {
+                FailPolicy::Closed
+            };
         })
         .await
         .unwrap();

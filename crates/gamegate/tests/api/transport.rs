@@ -13,6 +13,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use gamegate::config::networks;
+
 use crate::helpers::{Backend, TEST_API_KEY, player, spawn_app_with, test_config};
 
 struct TestCert {
@@ -247,7 +249,7 @@ async fn the_access_log_has_one_line_per_request_and_no_secrets() {
     let log_file = logs.path().join("access.log");
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.log.access_log = log_file.display().to_string();
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
     })
     .await
     .unwrap();
