@@ -147,7 +147,7 @@ impl Application {
         let common = Common {
             lang: config.lang(),
             metrics: metrics.clone(),
-            rules: Arc::new(config.rules()?),
+            rules: Arc::new(config.rules()),
             body_limit: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),
             body_read_timeout: config.body_read_timeout(),
@@ -298,7 +298,7 @@ impl Application {
                 db: db.clone(),
                 game: client.clone(),
                 hasher: PasswordHasher::new(&config.password_hash)?,
-                limit: config.account_limit()?,
+                limit: config.account_limit(),
                 metrics: metrics.clone(),
                 telegram: Arc::new(Telegram::new(&config.telegram, metrics.clone())?),
                 tasks: TaskTracker::new(),

@@ -10,17 +10,20 @@ use super::types;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RegistrationConfig {
-    /// Maximum game accounts per Telegram id.
-    pub account_limit: u32,
-    /// A regex character-class body for logins.
-    pub login_charset: String,
+    /// Maximum game accounts per Telegram id (1 to 1000, checked at load).
+    pub account_limit: AccountLimit,
+    /// A regex character-class body for logins (`A-Za-z0-9_`): in Rust the
+    /// registration rules built from it at load, so a bad class fails the
+    /// start and nothing compiles it later.
+    #[serde(with = "types::login_charset")]
+    pub login_charset: RegistrationRules,
 }
 
 impl Default for RegistrationConfig {
     fn default() -> Self {
         Self {
-            account_limit: AccountLimit::DEFAULT.get(),
-            login_charset: RegistrationRules::DEFAULT_LOGIN_CHARSET.into(),
+            account_limit: AccountLimit::DEFAULT,
+            login_charset: RegistrationRules::default(),
         }
     }
 }

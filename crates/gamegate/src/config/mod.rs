@@ -5,7 +5,7 @@
 //!
 //! Every value is parsed and checked once, in [`Config::load`]: languages,
 //! policies and formats are enums, networks are [`ipnet::IpNet`]s, ban codes
-//! are [`ErrorCode`]s, secrets are [`SecretString`]s (`[REDACTED]` in
+//! are [`gamegate_domain::ErrorCode`]s, secrets are [`SecretString`]s (`[REDACTED]` in
 //! `Debug`). Durations keep their unit in the key's name (`…_ms`, `…_secs`,
 //! `…_hours`); the accessors below turn them into [`Duration`]s.
 //!
@@ -16,8 +16,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-#[cfg(test)]
-use gamegate_domain::ErrorCode;
 use gamegate_domain::{AccountLimit, Lang, RegistrationRules};
 pub use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -238,8 +236,6 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         self.edge.validate()?;
         self.telegram.validate()?;
-        self.rules()?;
-        self.account_limit()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;
         if self.reconciler.grace_ms <= self.game_server.call_timeout_ms {
@@ -343,13 +339,14 @@ impl Config {
         self.language
     }
 
-    pub fn rules(&self) -> anyhow::Result<RegistrationRules> {
-        RegistrationRules::with_login_charset(&self.registration.login_charset)
-            .map_err(anyhow::Error::msg)
+    /// The registration rules (`registration.login_charset`).
+    pub fn rules(&self) -> RegistrationRules {
+        self.registration.login_charset.clone()
     }
 
-    pub fn account_limit(&self) -> anyhow::Result<AccountLimit> {
-        AccountLimit::new(self.registration.account_limit).map_err(anyhow::Error::msg)
+    /// `registration.account_limit`.
+    pub fn account_limit(&self) -> AccountLimit {
+        self.registration.account_limit
     }
 
     pub fn pool_settings(&self) -> gamegate_store::PoolSettings {

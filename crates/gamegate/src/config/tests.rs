@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use gamegate_domain::ErrorCode;
+
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -100,7 +102,7 @@ fn no_config_at_all_gives_the_all_in_one_defaults() {
     assert_eq!(c.http.admin_addr.to_string(), "127.0.0.1:9000");
     assert_eq!(c.database.url, "sqlite://gamegate.db");
     assert_eq!(c.game_server.addr, "127.0.0.1:5190");
-    assert_eq!(c.registration.account_limit, 5);
+    assert_eq!(c.registration.account_limit.get(), 5);
     assert_eq!(c.http.body_limit_bytes, 16 * 1024);
     assert!(unknown.is_empty());
 }
@@ -121,7 +123,7 @@ fn the_file_sets_keys_and_the_environment_overrides_them() {
     )
     .unwrap();
     assert_eq!(c.language, Lang::En);
-    assert_eq!(c.registration.account_limit, 7);
+    assert_eq!(c.registration.account_limit.get(), 7);
     assert_eq!(c.http.public_addr.to_string(), "0.0.0.0:8080");
     assert_eq!(c.game_server.call_timeout_ms, 1500);
     assert!(!c.game_server.embedded_mock);
@@ -488,6 +490,14 @@ fn typed_values_are_checked_at_load_and_name_their_key() {
         (
             "[edge]\nban_on = [\"internal_error\"]",
             "edge.ban_on: \"internal_error\" cannot be counted",
+        ),
+        (
+            "[registration]\nlogin_charset = \"z-a\"",
+            "registration.login_charset: login charset \"z-a\" is not a valid character class",
+        ),
+        (
+            "[registration]\naccount_limit = 1001",
+            "account limit must be between 1 and 1000, got 1001",
         ),
     ] {
         let f = file(&format!("{toml}\n"));

@@ -202,6 +202,23 @@ pub(crate) mod secrets {
     }
 }
 
+/// serde of `registration.login_charset`: the charset text in the config,
+/// the rules built from it in Rust.
+pub(crate) mod login_charset {
+    use gamegate_domain::RegistrationRules;
+
+    use super::*;
+
+    pub fn serialize<S: Serializer>(rules: &RegistrationRules, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(rules.login_charset())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RegistrationRules, D::Error> {
+        RegistrationRules::with_login_charset(&String::deserialize(d)?)
+            .map_err(|e| D::Error::custom(format!("registration.login_charset: {e}")))
+    }
+}
+
 /// The values of a list of secrets, for the code that compares against them.
 pub fn expose_all(secrets: &[SecretString]) -> Vec<String> {
     secrets
