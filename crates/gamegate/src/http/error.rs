@@ -99,10 +99,68 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
+    /// The log lines written while `f` runs, with this thread's subscriber.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
     #[test]
-    fn the_cause_is_kept_for_the_log_and_never_sent() {
+    fn the_cause_is_logged_once_when_the_answer_is_made_and_never_sent() {
+        let log = logged(|| {
+            let _ = ApiError::new(ErrorCode::InternalError, Lang::En)
+                .with_cause(anyhow::anyhow!("root").context("statistics query"))
+                .into_response();
+        });
+        assert_eq!(log.lines().count(), 1, "{log}");
+        assert!(log.contains("ERROR"), "{log}");
+        assert!(log.contains("internal_error"), "{log}");
+        assert!(log.contains("statistics query: root"), "{log}");
+
+        let log = logged(|| {
+            let _ = ApiError::new(ErrorCode::DatabaseUnavailable, Lang::En)
+                .with_cause(anyhow::anyhow!("pool timed out"))
+                .into_response();
+        });
+        assert!(
+            log.contains("WARN") && log.contains("pool timed out"),
+            "{log}"
+        );
+
+        // A client error, or a 5xx without a cause, logs nothing here.
+        let log = logged(|| {
+            let _ = ApiError::new(ErrorCode::ValidationError, Lang::En)
+                .with_cause(anyhow::anyhow!("bad field"))
+                .into_response();
+            let _ = ApiError::new(ErrorCode::InternalError, Lang::En).into_response();
+        });
+        assert_eq!(log, "");
+
+        // One test, not two: tracing caches a callsite's interest, and a
+        // parallel test reaching the same log line without a subscriber
+        // could race with this one's.
         let e = ApiError::new(ErrorCode::InternalError, Lang::En)
             .with_cause(anyhow::anyhow!("disk on fire at /secret/path"));
         assert_eq!(e.code(), ErrorCode::InternalError);
