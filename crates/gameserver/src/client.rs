@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -155,13 +156,13 @@ fn ambiguous(kind: FailureKind, detail: impl Into<String>) -> CallError {
     CallError::Ambiguous(Failure::new(kind, detail))
 }
 
-/// Configuration of [`TcpGameServer`].
-#[derive(Clone)]
+/// Configuration of [`TcpGameServer`]. `Debug` shows no token.
+#[derive(Clone, Debug)]
 pub struct TcpGameServerConfig {
     /// `host:port` of the game server.
     pub addr: String,
     /// Shared secret sent in the `auth` command.
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// Maximum number of pooled connections (0 is treated as 1).
     pub pool_size: usize,
     /// Bound on the TCP connect, and separately on the auth exchange, of a
@@ -170,18 +171,6 @@ pub struct TcpGameServerConfig {
     /// Overall bound on one call, including waiting for a pool slot,
     /// connecting and authenticating.
     pub call_timeout: Duration,
-}
-
-impl fmt::Debug for TcpGameServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpGameServerConfig")
-            .field("addr", &self.addr)
-            .field("auth_token", &"***")
-            .field("pool_size", &self.pool_size)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("call_timeout", &self.call_timeout)
-            .finish()
-    }
 }
 
 /// [`GameServer`] over protocol v1 with a pool of authenticated TCP
@@ -478,7 +467,7 @@ pub(crate) struct Conn {
 
 pub(crate) struct ConnManager {
     addr: String,
-    auth_token: String,
+    auth_token: SecretString,
     connect_timeout: Duration,
     next_id: Arc<AtomicU64>,
 }
@@ -489,7 +478,7 @@ impl ConnManager {
         let line = Request::new(
             id,
             Command::Auth {
-                token: self.auth_token.clone(),
+                token: self.auth_token.expose_secret().to_owned(),
             },
         )
         .to_line();
@@ -667,7 +656,10 @@ mod tests {
     fn config_debug_masks_token() {
         let dbg = format!("{:?}", config());
         assert!(!dbg.contains("TOKEN-abc"), "{dbg}");
-        assert!(dbg.contains("127.0.0.1:1") && dbg.contains("***"), "{dbg}");
+        assert!(
+            dbg.contains("127.0.0.1:1") && dbg.contains("[REDACTED]"),
+            "{dbg}"
+        );
     }
 
     #[tokio::test]

@@ -374,7 +374,7 @@ impl Config {
     pub fn game_server_client(&self, addr: String) -> gamegate_gameserver::TcpGameServerConfig {
         gamegate_gameserver::TcpGameServerConfig {
             addr,
-            auth_token: self.game_server.auth_token.expose_secret().to_owned(),
+            auth_token: self.game_server.auth_token.clone(),
             pool_size: self.game_server.pool_size,
             connect_timeout: ms(self.game_server.connect_timeout_ms),
             call_timeout: ms(self.game_server.call_timeout_ms),

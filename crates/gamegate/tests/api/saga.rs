@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use gamegate_gameserver::{Behaviour, GameServer, TcpGameServer, TcpGameServerConfig};
 
-use gamegate::config::ExposeSecret;
-
 use crate::helpers::{Backend, assert_error, player, spawn_app};
 use crate::register::assert_stores_agree;
 
@@ -27,7 +25,7 @@ async fn a_login_taken_on_the_game_server_is_409_and_leaves_no_row(backend: Back
     // Someone created the account on the game server directly.
     let direct = TcpGameServer::new(TcpGameServerConfig {
         addr: app.mock.local_addr().to_string(),
-        auth_token: app.config.game_server.auth_token.expose_secret().to_owned(),
+        auth_token: app.config.game_server.auth_token.clone(),
         pool_size: 1,
         connect_timeout: Duration::from_secs(1),
         call_timeout: Duration::from_secs(1),
