@@ -52,3 +52,17 @@ impl fmt::Display for Lang {
         f.write_str(self.as_str())
     }
 }
+
+/// Read as its word (`"ru"`, `"en"`, any case), with [`Lang::from_str`]'s message.
+impl<'de> serde::Deserialize<'de> for Lang {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = <String as serde::Deserialize>::deserialize(d)?;
+        word.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Lang {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}

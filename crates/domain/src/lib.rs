@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod body;
 pub mod docs;
 pub mod error;
 pub mod json;
@@ -16,6 +17,7 @@ pub mod register;
 pub mod status;
 pub mod telegram;
 
+pub use body::ErrorBody;
 pub use error::{ErrorCode, FieldError, FieldErrorCode, MAX_FIELD_ERRORS};
 pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;

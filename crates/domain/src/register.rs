@@ -231,6 +231,20 @@ impl Default for AccountLimit {
     }
 }
 
+/// Read as a number, checked by [`AccountLimit::new`] (its message).
+impl<'de> serde::Deserialize<'de> for AccountLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let limit = <u32 as serde::Deserialize>::deserialize(d)?;
+        AccountLimit::new(limit).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for AccountLimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
 struct Field {
     name: &'static str,
     ru: &'static str,

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gamegate_gameserver::MockGameServer;
 use gamegate_store::{Database, MigrationSet};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -170,7 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let file = config_file(cli.config.as_deref(), Path::new(SYSTEM_CONFIG));
     let (config, unknown_env) = Config::load(file.as_deref())?;
-    crate::telemetry::init(&config.log.format, &config.log.level);
+    crate::telemetry::init(config.log.format, &config.log.level);
     match &file {
         Some(path) => tracing::debug!(file = %path.display(), "configuration file"),
         None => tracing::debug!("no configuration file: defaults and GAMEGATE_* variables"),
@@ -315,7 +316,7 @@ async fn run_mock(
     let token = CancellationToken::new();
     let mock = MockGameServer::start_with_state(
         addr,
-        config.game_server.auth_token.clone(),
+        config.game_server.auth_token.expose_secret().to_owned(),
         state.as_deref(),
         token.clone(),
     )

@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 /// shippers) or anything else for the human-readable form. Colours (ANSI
 /// escape codes) only when stderr is a terminal — never into a file, a pipe
 /// or journald — and never when `NO_COLOR` is set (no-color.org).
-pub fn init(format: &str, level: &str) {
+pub fn init(format: crate::config::LogFormat, level: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
@@ -19,7 +19,7 @@ pub fn init(format: &str, level: &str) {
         .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
-        "json" => builder.json().flatten_event(true).try_init(),
-        _ => builder.try_init(),
+        crate::config::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        crate::config::LogFormat::Pretty => builder.try_init(),
     };
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -46,28 +47,126 @@ pub enum RegisterError {
     Call(#[from] CallError),
 }
 
-/// Failure of a call. The reasons never contain the token or a password.
+/// Failure of a call: whether the command may have run (the variant) and
+/// what went wrong ([`Failure`]). The reasons never contain the token or a
+/// password.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The request certainly was not executed (connect refused/timed out,
     /// auth refused, write failed before anything was sent, server answered
     /// an error code such as `internal`).
     #[error("game server unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(Failure),
     /// The request was sent but its answer was lost (timeout after sending,
     /// connection closed/reset while waiting, garbled reply): it may or may
     /// not have been executed.
     #[error("game server call outcome unknown: {0}")]
-    Ambiguous(String),
+    Ambiguous(Failure),
 }
 
-/// Configuration of [`TcpGameServer`].
-#[derive(Clone)]
+impl CallError {
+    /// What went wrong, whichever the outcome.
+    pub fn failure(&self) -> &Failure {
+        match self {
+            CallError::Unavailable(f) | CallError::Ambiguous(f) => f,
+        }
+    }
+
+    /// Shorthand for `self.failure().kind`.
+    pub fn kind(&self) -> FailureKind {
+        self.failure().kind
+    }
+}
+
+/// What went wrong in a call: a kind to act on and a description for logs
+/// (which names the address and operation, never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The class of failure.
+    pub kind: FailureKind,
+    detail: String,
+}
+
+impl Failure {
+    /// A failure of `kind` described by `detail` (no secrets in it).
+    pub fn new(kind: FailureKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The description, as logged.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+/// The classes of game-server failure callers tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The server refused our `auth` (wrong `game_server.auth_token`).
+    AuthRefused,
+    /// A deadline passed: connecting, authenticating, waiting for a pool
+    /// slot, writing, or awaiting the reply.
+    Timeout,
+    /// No connection could be made, or it failed (reset, closed by the
+    /// server, write/read error), or the pool is closed.
+    Connection,
+    /// The server's answer is not protocol v1: unparseable or too long, a
+    /// reply id that does not match, a required field missing.
+    Protocol,
+    /// The server answered a command with an error code.
+    Server(ServerCode),
+}
+
+/// An error code the server answered a command with (protocol v1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerCode {
+    /// `internal`: the server failed.
+    Internal,
+    /// `invalid`: the server judged the command invalid.
+    Invalid,
+    /// `unauthorized`: the connection is not (or no longer) authenticated.
+    Unauthorized,
+    /// A code protocol v1 does not define.
+    Unknown,
+}
+
+impl ServerCode {
+    fn from_wire(code: &str) -> Self {
+        match code {
+            ERR_INTERNAL => ServerCode::Internal,
+            ERR_INVALID => ServerCode::Invalid,
+            ERR_UNAUTHORIZED => ServerCode::Unauthorized,
+            _ => ServerCode::Unknown,
+        }
+    }
+}
+
+fn unavailable(kind: FailureKind, detail: impl Into<String>) -> CallError {
+    CallError::Unavailable(Failure::new(kind, detail))
+}
+
+fn ambiguous(kind: FailureKind, detail: impl Into<String>) -> CallError {
+    CallError::Ambiguous(Failure::new(kind, detail))
+}
+
+/// Configuration of [`TcpGameServer`]. `Debug` shows no token.
+#[derive(Clone, Debug)]
 pub struct TcpGameServerConfig {
     /// `host:port` of the game server.
     pub addr: String,
     /// Shared secret sent in the `auth` command.
-    pub auth_token: String,
+    pub auth_token: SecretString,
     /// Maximum number of pooled connections (0 is treated as 1).
     pub pool_size: usize,
     /// Bound on the TCP connect, and separately on the auth exchange, of a
@@ -76,18 +175,6 @@ pub struct TcpGameServerConfig {
     /// Overall bound on one call, including waiting for a pool slot,
     /// connecting and authenticating.
     pub call_timeout: Duration,
-}
-
-impl fmt::Debug for TcpGameServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpGameServerConfig")
-            .field("addr", &self.addr)
-            .field("auth_token", &"***")
-            .field("pool_size", &self.pool_size)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("call_timeout", &self.call_timeout)
-            .finish()
-    }
 }
 
 /// [`GameServer`] over protocol v1 with a pool of authenticated TCP
@@ -146,10 +233,13 @@ impl TcpGameServer {
             Ok(Ok(conn)) => conn,
             Ok(Err(err)) => return Err(CallError::Unavailable(pool_error(op, err))),
             Err(_) => {
-                return Err(CallError::Unavailable(format!(
-                    "{op}: timed out after {:?} getting a connection",
-                    self.call_timeout
-                )));
+                return Err(unavailable(
+                    FailureKind::Timeout,
+                    format!(
+                        "{op}: timed out after {:?} getting a connection",
+                        self.call_timeout
+                    ),
+                ));
             }
         };
 
@@ -168,15 +258,21 @@ impl TcpGameServer {
         .await;
         let write_failure = match write {
             Ok(Ok(())) => None,
-            Ok(Err(err)) => Some(format!("{op}: write failed: {err}")),
-            Err(_) => Some(format!("{op}: timed out writing the request")),
+            Ok(Err(err)) => Some(Failure::new(
+                FailureKind::Connection,
+                format!("{op}: write failed: {err}"),
+            )),
+            Err(_) => Some(Failure::new(
+                FailureKind::Timeout,
+                format!("{op}: timed out writing the request"),
+            )),
         };
-        if let Some(reason) = write_failure {
+        if let Some(failure) = write_failure {
             discard(conn);
             return Err(if written == 0 {
-                CallError::Unavailable(reason)
+                CallError::Unavailable(failure)
             } else {
-                CallError::Ambiguous(reason)
+                CallError::Ambiguous(failure)
             });
         }
 
@@ -184,31 +280,43 @@ impl TcpGameServer {
         let mut buf = Vec::new();
         let read = timeout_at(deadline, read_line(&mut conn.reader, &mut buf)).await;
         let failure = match read {
-            Err(_) => Some(format!("{op}: no reply within {:?}", self.call_timeout)),
-            Ok(Err(err)) => Some(format!("{op}: connection failed awaiting reply: {err}")),
-            Ok(Ok(LineRead::Eof | LineRead::Truncated)) => {
-                Some(format!("{op}: connection closed before the reply"))
+            Err(_) => Some((
+                FailureKind::Timeout,
+                format!("{op}: no reply within {:?}", self.call_timeout),
+            )),
+            Ok(Err(err)) => Some((
+                FailureKind::Connection,
+                format!("{op}: connection failed awaiting reply: {err}"),
+            )),
+            Ok(Ok(LineRead::Eof | LineRead::Truncated)) => Some((
+                FailureKind::Connection,
+                format!("{op}: connection closed before the reply"),
+            )),
+            Ok(Ok(LineRead::TooLong)) => {
+                Some((FailureKind::Protocol, format!("{op}: reply line too long")))
             }
-            Ok(Ok(LineRead::TooLong)) => Some(format!("{op}: reply line too long")),
             Ok(Ok(LineRead::Line)) => None,
         };
-        if let Some(reason) = failure {
+        if let Some((kind, reason)) = failure {
             discard(conn);
-            return Err(CallError::Ambiguous(reason));
+            return Err(ambiguous(kind, reason));
         }
         let reply = match parse_reply_line(&buf) {
             Ok(reply) => reply,
             Err(err) => {
                 discard(conn);
-                return Err(CallError::Ambiguous(format!("{op}: bad reply: {err}")));
+                return Err(ambiguous(
+                    FailureKind::Protocol,
+                    format!("{op}: bad reply: {err}"),
+                ));
             }
         };
         if reply.id != id {
             discard(conn);
-            return Err(CallError::Ambiguous(format!(
-                "{op}: reply id {} does not match request id {id}",
-                reply.id
-            )));
+            return Err(ambiguous(
+                FailureKind::Protocol,
+                format!("{op}: reply id {} does not match request id {id}", reply.id),
+            ));
         }
 
         // The exchange is complete and in sync. Keep the connection unless
@@ -242,9 +350,9 @@ impl GameServer for TcpGameServer {
             return Err(RegisterError::LoginTaken);
         }
         let reply = check_ok("register", reply)?;
-        reply
-            .account_id
-            .ok_or_else(|| CallError::Ambiguous("register: reply without account_id".into()).into())
+        reply.account_id.ok_or_else(|| {
+            ambiguous(FailureKind::Protocol, "register: reply without account_id").into()
+        })
     }
 
     async fn exists(&self, login: &str) -> Result<bool, CallError> {
@@ -255,7 +363,7 @@ impl GameServer for TcpGameServer {
             .await?;
         check_ok("exists", reply)?
             .exists
-            .ok_or_else(|| CallError::Ambiguous("exists: reply without exists".into()))
+            .ok_or_else(|| ambiguous(FailureKind::Protocol, "exists: reply without exists"))
     }
 
     async fn delete(&self, login: &str) -> Result<(), CallError> {
@@ -276,7 +384,7 @@ impl GameServer for TcpGameServer {
         let reply = self.call(Command::Online).await?;
         check_ok("online", reply)?
             .online
-            .ok_or_else(|| CallError::Ambiguous("online: reply without online".into()))
+            .ok_or_else(|| ambiguous(FailureKind::Protocol, "online: reply without online"))
     }
 }
 
@@ -287,12 +395,15 @@ fn check_ok(op: &str, reply: Reply) -> Result<Reply, CallError> {
         return Ok(reply);
     }
     Err(match reply.error.as_deref() {
-        Some(code) => CallError::Unavailable(format!(
-            "{op}: server answered error `{}`",
-            sanitize_code(code)
-        )),
+        Some(code) => unavailable(
+            FailureKind::Server(ServerCode::from_wire(code)),
+            format!("{op}: server answered error `{}`", sanitize_code(code)),
+        ),
         // `ok:false` without a code is not a valid reply.
-        None => CallError::Ambiguous(format!("{op}: error reply without an error code")),
+        None => ambiguous(
+            FailureKind::Protocol,
+            format!("{op}: error reply without an error code"),
+        ),
     })
 }
 
@@ -304,15 +415,27 @@ fn sanitize_code(code: &str) -> &str {
     }
 }
 
-fn pool_error(op: &str, err: PoolError<CallError>) -> String {
+fn pool_error(op: &str, err: PoolError<CallError>) -> Failure {
     match err {
-        PoolError::Backend(CallError::Unavailable(reason) | CallError::Ambiguous(reason)) => {
-            format!("{op}: {reason}")
+        PoolError::Backend(CallError::Unavailable(f) | CallError::Ambiguous(f)) => {
+            Failure::new(f.kind, format!("{op}: {f}"))
         }
-        PoolError::Timeout(kind) => format!("{op}: pool timeout ({kind:?})"),
-        PoolError::Closed => format!("{op}: connection pool closed"),
-        PoolError::NoRuntimeSpecified => format!("{op}: connection pool has no runtime"),
-        PoolError::PostCreateHook(err) => format!("{op}: connection setup hook failed: {err}"),
+        PoolError::Timeout(kind) => Failure::new(
+            FailureKind::Timeout,
+            format!("{op}: pool timeout ({kind:?})"),
+        ),
+        PoolError::Closed => Failure::new(
+            FailureKind::Connection,
+            format!("{op}: connection pool closed"),
+        ),
+        PoolError::NoRuntimeSpecified => Failure::new(
+            FailureKind::Connection,
+            format!("{op}: connection pool has no runtime"),
+        ),
+        PoolError::PostCreateHook(err) => Failure::new(
+            FailureKind::Connection,
+            format!("{op}: connection setup hook failed: {err}"),
+        ),
     }
 }
 
@@ -348,7 +471,7 @@ pub(crate) struct Conn {
 
 pub(crate) struct ConnManager {
     addr: String,
-    auth_token: String,
+    auth_token: SecretString,
     connect_timeout: Duration,
     next_id: Arc<AtomicU64>,
 }
@@ -359,7 +482,7 @@ impl ConnManager {
         let line = Request::new(
             id,
             Command::Auth {
-                token: self.auth_token.clone(),
+                token: self.auth_token.expose_secret().to_owned(),
             },
         )
         .to_line();
@@ -369,35 +492,50 @@ impl ConnManager {
             .write_all(&line)
             .await
             .map_err(|err| {
-                CallError::Unavailable(format!("auth with {addr}: write failed: {err}"))
+                unavailable(
+                    FailureKind::Connection,
+                    format!("auth with {addr}: write failed: {err}"),
+                )
             })?;
         let mut buf = Vec::new();
         match read_line(&mut conn.reader, &mut buf).await {
             Ok(LineRead::Line) => {}
             Ok(_) => {
-                return Err(CallError::Unavailable(format!(
-                    "auth with {addr}: connection closed or reply too long"
-                )));
+                return Err(unavailable(
+                    FailureKind::Connection,
+                    format!("auth with {addr}: connection closed or reply too long"),
+                ));
             }
             Err(err) => {
-                return Err(CallError::Unavailable(format!(
-                    "auth with {addr}: read failed: {err}"
-                )));
+                return Err(unavailable(
+                    FailureKind::Connection,
+                    format!("auth with {addr}: read failed: {err}"),
+                ));
             }
         }
-        let reply = parse_reply_line(&buf)
-            .map_err(|err| CallError::Unavailable(format!("auth with {addr}: bad reply: {err}")))?;
+        let reply = parse_reply_line(&buf).map_err(|err| {
+            unavailable(
+                FailureKind::Protocol,
+                format!("auth with {addr}: bad reply: {err}"),
+            )
+        })?;
         if reply.id != id {
-            return Err(CallError::Unavailable(format!(
-                "auth with {addr}: reply id {} does not match request id {id}",
-                reply.id
-            )));
+            return Err(unavailable(
+                FailureKind::Protocol,
+                format!(
+                    "auth with {addr}: reply id {} does not match request id {id}",
+                    reply.id
+                ),
+            ));
         }
         if !reply.ok {
-            return Err(CallError::Unavailable(format!(
-                "auth with {addr} refused: `{}`",
-                sanitize_code(reply.error.as_deref().unwrap_or_default())
-            )));
+            return Err(unavailable(
+                FailureKind::AuthRefused,
+                format!(
+                    "auth with {addr} refused: `{}`",
+                    sanitize_code(reply.error.as_deref().unwrap_or_default())
+                ),
+            ));
         }
         Ok(())
     }
@@ -412,15 +550,19 @@ impl managed::Manager for ConnManager {
         let stream = match timeout(self.connect_timeout, TcpStream::connect(addr.as_str())).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(err)) => {
-                return Err(CallError::Unavailable(format!(
-                    "connect to {addr} failed: {err}"
-                )));
+                return Err(unavailable(
+                    FailureKind::Connection,
+                    format!("connect to {addr} failed: {err}"),
+                ));
             }
             Err(_) => {
-                return Err(CallError::Unavailable(format!(
-                    "connect to {addr} timed out after {:?}",
-                    self.connect_timeout
-                )));
+                return Err(unavailable(
+                    FailureKind::Timeout,
+                    format!(
+                        "connect to {addr} timed out after {:?}",
+                        self.connect_timeout
+                    ),
+                ));
             }
         };
         // Small request/response lines: do not wait for Nagle.
@@ -435,10 +577,13 @@ impl managed::Manager for ConnManager {
                 Ok(conn)
             }
             Ok(Err(err)) => Err(err),
-            Err(_) => Err(CallError::Unavailable(format!(
-                "auth with {addr} timed out after {:?}",
-                self.connect_timeout
-            ))),
+            Err(_) => Err(unavailable(
+                FailureKind::Timeout,
+                format!(
+                    "auth with {addr} timed out after {:?}",
+                    self.connect_timeout
+                ),
+            )),
         }
     }
 
@@ -515,7 +660,10 @@ mod tests {
     fn config_debug_masks_token() {
         let dbg = format!("{:?}", config());
         assert!(!dbg.contains("TOKEN-abc"), "{dbg}");
-        assert!(dbg.contains("127.0.0.1:1") && dbg.contains("***"), "{dbg}");
+        assert!(
+            dbg.contains("127.0.0.1:1") && dbg.contains("[REDACTED]"),
+            "{dbg}"
+        );
     }
 
     #[tokio::test]
@@ -531,9 +679,12 @@ mod tests {
     fn check_ok_maps_error_codes_to_unavailable() {
         let err = check_ok("ping", Reply::error(1, ERR_INTERNAL)).unwrap_err();
         assert!(
-            matches!(&err, CallError::Unavailable(m) if m.contains("internal")),
+            matches!(&err, CallError::Unavailable(m) if m.detail().contains("internal")),
             "{err}"
         );
+        assert_eq!(err.kind(), FailureKind::Server(ServerCode::Internal));
+        let err = check_ok("ping", Reply::error(1, "secret12 leaked")).unwrap_err();
+        assert_eq!(err.kind(), FailureKind::Server(ServerCode::Unknown));
         let err = check_ok("ping", Reply::error(1, "secret12 leaked")).unwrap_err();
         assert!(!err.to_string().contains("secret12"), "{err}");
         let err = check_ok(

@@ -8,5 +8,8 @@ mod framing;
 pub mod mock;
 pub mod protocol;
 
-pub use client::{CallError, GameServer, RegisterError, TcpGameServer, TcpGameServerConfig};
+pub use client::{
+    CallError, Failure, FailureKind, GameServer, RegisterError, ServerCode, TcpGameServer,
+    TcpGameServerConfig,
+};
 pub use mock::{Behaviour, MockGameServer, MockHandle, StateEntry, read_state};

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use gamegate_gameserver::protocol::MAX_LINE_BYTES;
 use gamegate_gameserver::{
-    Behaviour, CallError, GameServer, MockGameServer, MockHandle, RegisterError, TcpGameServer,
-    TcpGameServerConfig,
+    Behaviour, CallError, FailureKind, GameServer, MockGameServer, MockHandle, RegisterError,
+    ServerCode, TcpGameServer, TcpGameServerConfig,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -53,14 +53,14 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 
 fn assert_unavailable(err: &CallError) -> &str {
     match err {
-        CallError::Unavailable(reason) => reason,
+        CallError::Unavailable(failure) => failure.detail(),
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
 
 fn assert_ambiguous(err: &CallError) -> &str {
     match err {
-        CallError::Ambiguous(reason) => reason,
+        CallError::Ambiguous(failure) => failure.detail(),
         other => panic!("expected Ambiguous, got {other:?}"),
     }
 }
@@ -185,6 +185,7 @@ async fn wrong_token_is_unavailable_and_not_leaked() {
     let err = client.ping().await.unwrap_err();
     let reason = assert_unavailable(&err);
     assert!(reason.contains("unauthorized"), "{reason}");
+    assert_eq!(err.kind(), FailureKind::AuthRefused, "{err}");
     assert!(!err.to_string().contains("WRONG-token-77"), "{err}");
 
     let err = register_call_error(client.register("Hero_01", "secret12", 0).await);
@@ -405,6 +406,11 @@ async fn internal_error_is_unavailable_and_creates_nothing() {
     let err = register_call_error(client.register("Hero_01", "secret12", 0).await);
     let reason = assert_unavailable(&err);
     assert!(reason.contains("internal"), "{reason}");
+    assert_eq!(
+        err.kind(),
+        FailureKind::Server(ServerCode::Internal),
+        "{err}"
+    );
     assert_eq!(mock.register_calls(), 1);
     assert_eq!(mock.account_count(), 0);
     client.ping().await.unwrap();
@@ -533,7 +539,9 @@ async fn nothing_listening_is_unavailable() {
     };
     let client = TcpGameServer::new(config(addr, 2, Duration::from_secs(3)));
     let started = Instant::now();
-    assert_unavailable(&client.ping().await.unwrap_err());
+    let err = client.ping().await.unwrap_err();
+    assert_unavailable(&err);
+    assert_eq!(err.kind(), FailureKind::Connection, "{err}");
     assert_unavailable(&register_call_error(client.register("a", "b", 0).await));
     assert!(started.elapsed() < Duration::from_secs(1));
 }
@@ -576,8 +584,10 @@ async fn fake_server(reply: fn(u64) -> Vec<u8>) -> SocketAddr {
 async fn mismatched_reply_id_is_ambiguous() {
     let addr = fake_server(|id| format!("{{\"id\":{},\"ok\":true}}\n", id + 1).into_bytes()).await;
     let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
-    let reason = assert_ambiguous(&client.ping().await.unwrap_err()).to_string();
+    let err = client.ping().await.unwrap_err();
+    let reason = assert_ambiguous(&err).to_string();
     assert!(reason.contains("does not match"), "{reason}");
+    assert_eq!(err.kind(), FailureKind::Protocol);
 }
 
 #[tokio::test]
@@ -622,7 +632,9 @@ async fn silent_server_is_bounded_by_timeouts() {
     let call_timeout = Duration::from_millis(150);
     let client = TcpGameServer::new(config(addr, 1, call_timeout));
     let started = Instant::now();
-    let reason = assert_unavailable(&client.ping().await.unwrap_err()).to_string();
+    let err = client.ping().await.unwrap_err();
+    let reason = assert_unavailable(&err).to_string();
+    assert_eq!(err.kind(), FailureKind::Timeout, "{err}");
     let elapsed = started.elapsed();
     assert!(
         elapsed >= call_timeout && elapsed < call_timeout * 4,

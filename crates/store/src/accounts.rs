@@ -155,10 +155,8 @@ impl<'a> Accounts<'a> {
                             .await;
                         }
                         Attempt::Retry => {
-                            return Err(ReserveError::Store(StoreError::Unavailable(
-                                sqlx::Error::Protocol(
-                                    "too many conflicting registrations for one telegram id".into(),
-                                ),
+                            return Err(ReserveError::Store(StoreError::Contended(
+                                "too many conflicting registrations for one telegram id",
                             )));
                         }
                     }

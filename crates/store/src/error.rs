@@ -14,6 +14,11 @@ pub enum StoreError {
     /// refused or dropped, lock wait); retrying later may succeed.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// Concurrent writers kept conflicting (or another process held a lock)
+    /// past the retries: nothing is wrong with the database and retrying
+    /// later may succeed, so it is reported like [`StoreError::Unavailable`].
+    #[error("database contended: {0}")]
+    Contended(&'static str),
     /// A store operation did not finish within the operation timeout.
     #[error("database did not answer within {0:?}")]
     TimedOut(std::time::Duration),
@@ -31,7 +36,10 @@ impl StoreError {
     /// [`TimedOut`](Self::TimedOut)): answered as `database_unavailable` (503),
     /// where a retry later may succeed.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::TimedOut(_))
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Contended(_) | StoreError::TimedOut(_)
+        )
     }
 }
 

@@ -165,9 +165,9 @@ impl Database {
                 .fetch_one(&mut *conn)
                 .await?;
         if got != Some(1) {
-            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
-                "another process held the migration lock for 120 s".into(),
-            )));
+            return Err(StoreError::Contended(
+                "another process held the migration lock for 120 s",
+            ));
         }
         let result = migrator.run(&mut *conn).await;
         let _ = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT RELEASE_LOCK({LOCK})")))

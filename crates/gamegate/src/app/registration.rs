@@ -148,10 +148,8 @@ impl Registrar {
             Err(e) if self.telegram.fail_open => {
                 tracing::warn!(telegram_id = request.telegram_id, error = %e, "membership not checked; let through (telegram.fail_policy = open)");
             }
-            Err(e) => {
-                tracing::warn!(telegram_id = request.telegram_id, error = %e, "membership not checked; refused (telegram.fail_policy = closed)");
-                return Err(RegistrationError::TelegramUnavailable(e));
-            }
+            // Refused (telegram.fail_policy = closed); the answer logs the cause.
+            Err(e) => return Err(RegistrationError::TelegramUnavailable(e)),
         }
 
         // Cheap early answer for the common refusals, before spending ~20 ms
@@ -206,12 +204,14 @@ impl Registrar {
                 Err(RegistrationError::LoginTaken)
             }
             Err(RegisterError::Call(err @ CallError::Unavailable(_))) => {
-                tracing::warn!(login = %request.login, error = %err, "game server refused or unreachable; reservation removed");
+                // The failure itself is logged (warn) with the answer; here
+                // what the saga did about it, also when the client left.
+                tracing::info!(login = %request.login, "game server unavailable; reservation removed");
                 self.undo(&login_norm).await;
                 Err(RegistrationError::GameServerUnavailable(err))
             }
             Err(RegisterError::Call(err @ CallError::Ambiguous(_))) => {
-                tracing::warn!(login = %request.login, error = %err, "game server answer lost; reservation kept pending for the reconciler");
+                tracing::info!(login = %request.login, "game server answer lost; reservation kept pending for the reconciler");
                 Err(RegistrationError::GameServerUnavailable(err))
             }
         }

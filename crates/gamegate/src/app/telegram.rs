@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use gamegate_domain::{AuthRejection, TelegramIdentity, is_group_member, verify_telegram_auth};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -38,14 +39,14 @@ pub struct Telegram {
 }
 
 struct AuthCheck {
-    bot_token: String,
+    bot_token: SecretString,
     required: bool,
     max_age_secs: i64,
 }
 
 impl Telegram {
     pub fn new(config: &TelegramConfig, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let auth = (!config.bot_token.is_empty()).then(|| AuthCheck {
+        let auth = config.bot_on().then(|| AuthCheck {
             bot_token: config.bot_token.clone(),
             required: config.require_auth,
             max_age_secs: i64::try_from(config.auth_max_age_secs).unwrap_or(i64::MAX),
@@ -97,7 +98,7 @@ impl Telegram {
         match payload {
             Some(payload) => verify_telegram_auth(
                 payload,
-                &auth.bot_token,
+                auth.bot_token.expose_secret(),
                 telegram_id,
                 unix_now(),
                 auth.max_age_secs,
@@ -117,11 +118,68 @@ impl Telegram {
     }
 }
 
+/// The Bot API client of registration and of `gamegate doctor`: every call
+/// bounded by `timeout` (connection included), no redirects (a redirect would
+/// carry the token elsewhere), answers larger than 64 KiB refused. The token
+/// is part of every method URL, so no URL is ever logged or put in an error.
+pub(crate) struct BotApi {
+    http: reqwest::Client,
+    /// `{api_base}/bot{token}` — secret, never logged.
+    base: String,
+}
+
+/// One Bot API answer: the HTTP status and the body (at most 64 KiB).
+pub(crate) struct BotReply {
+    pub status: reqwest::StatusCode,
+    pub body: bytes::Bytes,
+}
+
+impl BotApi {
+    pub(crate) fn new(api_base: &str, bot_token: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // A redirect would carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("cannot build the Telegram HTTP client")?;
+        Ok(Self {
+            http,
+            base: format!("{}/bot{bot_token}", api_base.trim_end_matches('/')),
+        })
+    }
+
+    /// `GET` of a method without parameters (`getMe`).
+    pub(crate) async fn get(&self, method: &str) -> Result<BotReply, String> {
+        self.send(self.http.get(format!("{}/{method}", self.base)))
+            .await
+    }
+
+    /// `POST` of a method with JSON parameters.
+    pub(crate) async fn post(&self, method: &str, params: &Value) -> Result<BotReply, String> {
+        self.send(
+            self.http
+                .post(format!("{}/{method}", self.base))
+                .json(params),
+        )
+        .await
+    }
+
+    /// The error is a description without the URL (which holds the token).
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<BotReply, String> {
+        let response = request.send().await.map_err(describe)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(describe)?;
+        if body.len() > MAX_ANSWER_BYTES {
+            return Err(format!("Bot API answer of {} bytes", body.len()));
+        }
+        Ok(BotReply { status, body })
+    }
+}
+
 /// `getChatMember` with a cache and Telegram's flood control honoured.
 struct MembershipCheck {
-    http: reqwest::Client,
-    /// `{api_base}/bot{token}/getChatMember` — secret, never logged.
-    method_url: String,
+    api: BotApi,
     chat_id: Value,
     members: moka::future::Cache<i64, bool>,
     /// Set from a 429's `retry_after`: no call before this instant.
@@ -171,25 +229,17 @@ struct BotParameters {
 
 impl MembershipCheck {
     fn new(config: &TelegramConfig, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let timeout = Duration::from_millis(config.call_timeout_ms);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirect would carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("cannot build the Telegram HTTP client")?;
+        let api = BotApi::new(
+            &config.api_base,
+            config.bot_token.expose_secret(),
+            Duration::from_millis(config.call_timeout_ms),
+        )?;
         let chat_id = match config.chat_id.parse::<i64>() {
             Ok(id) => json!(id),
             Err(_) => json!(config.chat_id),
         };
         Ok(Self {
-            http,
-            method_url: format!(
-                "{}/bot{}/getChatMember",
-                config.api_base.trim_end_matches('/'),
-                config.bot_token
-            ),
+            api,
             chat_id,
             members: moka::future::Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
@@ -233,24 +283,14 @@ impl MembershipCheck {
                 )));
             }
         }
-        let response = self
-            .http
-            .post(&self.method_url)
-            .json(&json!({"chat_id": self.chat_id, "user_id": user_id}))
-            .send()
+        let BotReply { status, body } = self
+            .api
+            .post(
+                "getChatMember",
+                &json!({"chat_id": self.chat_id, "user_id": user_id}),
+            )
             .await
-            .map_err(|e| TelegramUnavailable(describe(e)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TelegramUnavailable(describe(e)))?;
-        if body.len() > MAX_ANSWER_BYTES {
-            return Err(TelegramUnavailable(format!(
-                "Bot API answer of {} bytes",
-                body.len()
-            )));
-        }
+            .map_err(TelegramUnavailable)?;
         let answer: BotAnswer = serde_json::from_slice(&body).map_err(|_| {
             TelegramUnavailable(format!(
                 "Bot API answered HTTP {status} without a Bot API body"
@@ -319,7 +359,7 @@ fn truncate(text: &str) -> String {
 }
 
 /// A transport error without its URL (which holds the token).
-pub(crate) fn describe(error: reqwest::Error) -> String {
+fn describe(error: reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {

@@ -16,8 +16,9 @@ use gamegate_store::unix_now;
 use ipnet::IpNet;
 use serde_json::json;
 
+use crate::config::RedisSettings;
 use crate::http::edge::jail::BanEvent;
-use crate::http::edge::redis_store::{RedisSettings, publish_once};
+use crate::http::edge::redis_store::publish_once;
 use crate::shared::timefmt::{format_utc, parse_duration};
 
 const OPERATOR_REASON: &str = "added by an operator";

@@ -10,8 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gamegate_gameserver::{GameServer as _, TcpGameServer};
+use gamegate_gameserver::{FailureKind, GameServer as _, TcpGameServer};
 use gamegate_store::MigrationSet;
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -440,7 +441,7 @@ fn private_key(path: &Path) -> Result<(), String> {
 
 fn api_keys(config: &Config) -> Check {
     let id = CheckId::ApiKeys;
-    let keys = &config.edge.api_keys;
+    let keys = crate::config::expose_all(&config.edge.api_keys);
     let generate = "generate one with `gamegate keygen api-key`, put it in edge.api_keys \
                     (GAMEGATE_EDGE__API_KEYS_FILE) and on the site's server";
     if keys.is_empty() {
@@ -565,13 +566,21 @@ fn rate_limits(config: &Config) -> Check {
 
 /// Behind a proxy means: TLS is not gamegate's, so public requests reach it
 /// through the TLS-terminating proxy (nginx, Traefik).
+/// Networks as an operator writes them: a single address without `/32`.
+fn show_nets(nets: &[ipnet::IpNet]) -> String {
+    nets.iter()
+        .map(|n| match n.prefix_len() == n.max_prefix_len() {
+            true => n.addr().to_string(),
+            false => n.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn trusted_proxies(config: &Config) -> Check {
     let id = CheckId::TrustedProxies;
     let behind_proxy = config.http.tls_cert_file.is_empty();
-    let nets = match config.edge.trusted_proxy_nets() {
-        Ok(n) => n,
-        Err(e) => return Check::fail(id, e.to_string(), "fix edge.trusted_proxies"),
-    };
+    let nets = &config.edge.trusted_proxies;
     if let Some(everyone) = nets.iter().find(|n| n.prefix_len() == 0) {
         return Check::fail(
             id,
@@ -593,10 +602,7 @@ fn trusted_proxies(config: &Config) -> Check {
         ),
         (true, false) | (false, false) => Check::pass(
             id,
-            format!(
-                "forwarded addresses believed only from {}",
-                config.edge.trusted_proxies.join(", ")
-            ),
+            format!("forwarded addresses believed only from {}", show_nets(nets)),
         ),
         (false, true) => Check::not_applicable(
             id,
@@ -627,7 +633,7 @@ fn tls(config: &Config) -> Check {
             id,
             format!(
                 "TLS ends at the proxies in front ({}); gamegate speaks plain HTTP to them only",
-                config.edge.trusted_proxies.join(", ")
+                show_nets(&config.edge.trusted_proxies)
             ),
         );
     }
@@ -694,7 +700,7 @@ fn admin_listener(config: &Config) -> Check {
 
 fn game_server_token(config: &Config) -> Check {
     let id = CheckId::GameServerToken;
-    let token = config.game_server.auth_token.as_str();
+    let token = config.game_server.auth_token.expose_secret();
     let fix = "generate one with `gamegate keygen api-key`, set it on the game server and in \
                game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)";
     if token == DEV_GAME_SERVER_TOKEN {
@@ -906,9 +912,9 @@ async fn game_server(config: &Config) -> Check {
                 started.elapsed().as_millis()
             ),
         ),
-        // The client's wording for a refused `auth` (the TCP connect
-        // already succeeded above, so this is not "connection refused").
-        Ok(Err(e)) if e.to_string().contains(" refused: `") => Check::fail(
+        // The server refused the `auth` command (the TCP connect already
+        // succeeded above, so this is not "connection refused").
+        Ok(Err(e)) if e.kind() == FailureKind::AuthRefused => Check::fail(
             id,
             format!("{addr} is reachable but refused the auth: {e}"),
             "set game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE) to the game server's token",
@@ -943,7 +949,7 @@ struct BotUser {
 async fn telegram_bot(config: &Config) -> Check {
     let id = CheckId::Telegram;
     let t = &config.telegram;
-    if t.bot_token.is_empty() {
+    if !t.bot_on() {
         return Check::not_applicable(
             id,
             "no bot: the membership gate and telegram_auth are off (telegram.bot_token is empty)",
@@ -952,39 +958,18 @@ async fn telegram_bot(config: &Config) -> Check {
     let limit = Duration::from_millis(t.call_timeout_ms).min(NETWORK_LIMIT);
     let fix_token =
         "set telegram.bot_token (GAMEGATE_TELEGRAM__BOT_TOKEN_FILE) to the token @BotFather gave";
-    let client = match reqwest::Client::builder()
-        .timeout(limit)
-        .connect_timeout(limit)
-        // A redirect would carry the token elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => return Check::fail(id, format!("no HTTP client: {e}"), "report a bug"),
-    };
+    let api =
+        match crate::app::telegram::BotApi::new(&t.api_base, t.bot_token.expose_secret(), limit) {
+            Ok(api) => api,
+            Err(e) => return Check::fail(id, format!("no HTTP client: {e:#}"), "report a bug"),
+        };
     // The token is in the URL: neither is ever put in a reason.
-    let url = format!(
-        "{}/bot{}/getMe",
-        t.api_base.trim_end_matches('/'),
-        t.bot_token
-    );
-    let answer = async {
-        let response = client.get(url).send().await?;
-        let status = response.status();
-        let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>((status, body))
-    }
-    .await;
-    let (status, body) = match answer {
-        Ok(a) => a,
-        Err(e) => {
+    let (status, body) = match api.get("getMe").await {
+        Ok(reply) => (reply.status, reply.body),
+        Err(reason) => {
             return Check::fail(
                 id,
-                format!(
-                    "getMe at {}: {}",
-                    t.api_base,
-                    crate::app::telegram::describe(e)
-                ),
+                format!("getMe at {}: {reason}", t.api_base),
                 "check telegram.api_base and that this host reaches it",
             );
         }

@@ -214,16 +214,14 @@ async fn forward(
         }
     }
     let response = request.send().await.map_err(|e| {
+        let code = if e.is_timeout() {
+            ErrorCode::RequestTimeout
+        } else {
+            ErrorCode::InternalError
+        };
         // reqwest's message names the URL (our own address), never a header.
-        tracing::warn!(error = %e, "demo page: forwarding to /api/register failed");
-        ApiError::new(
-            if e.is_timeout() {
-                ErrorCode::RequestTimeout
-            } else {
-                ErrorCode::InternalError
-            },
-            lang,
-        )
+        ApiError::new(code, lang)
+            .with_cause(anyhow::Error::new(e).context("demo page: forwarding to /api/register"))
     })?;
     let status = StatusCode::from_u16(response.status().as_u16())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -232,8 +230,11 @@ async fn forward(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
     let Some(answer) = read_bounded(response, MAX_UPSTREAM_BODY).await else {
-        tracing::warn!("demo page: the answer of /api/register was unreadable or too long");
-        return Err(ApiError::new(ErrorCode::InternalError, lang));
+        return Err(
+            ApiError::new(ErrorCode::InternalError, lang).with_cause(anyhow::anyhow!(
+                "demo page: the answer of /api/register was unreadable or too long"
+            )),
+        );
     };
     let mut response =
         (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response();

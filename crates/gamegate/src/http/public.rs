@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use gamegate_domain::{ErrorCode, ServerStatus, validate_register};
+use gamegate_domain::{ServerStatus, validate_register};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -150,12 +150,8 @@ async fn register(
             login,
         })
         .into_response()),
-        Err(e) => {
-            if e.code() == ErrorCode::InternalError {
-                tracing::error!(error = %e, "registration failed");
-            }
-            Err(ApiError::new(e.code(), lang))
-        }
+        // Logged once, with its cause, when the answer is made.
+        Err(e) => Err(ApiError::new(e.code(), lang).with_cause(e)),
     }
 }
 

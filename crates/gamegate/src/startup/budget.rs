@@ -43,7 +43,7 @@ impl Budget {
                 "http.max_connections lowered to what the descriptor limit allows"
             );
         }
-        let trusted = Arc::new(config.edge.trusted_proxy_nets()?);
+        let trusted = Arc::new(config.edge.trusted_proxies.clone());
         let gate = |max| {
             Arc::new(
                 Gate::new(max, budget.per_ip, trusted.clone(), metrics.clone())

@@ -144,9 +144,9 @@ impl Application {
         let mut parts = Parts::new(shutdown.clone());
         let metrics = Arc::new(Metrics::new());
         let common = Common {
-            lang: config.lang()?,
+            lang: config.lang(),
             metrics: metrics.clone(),
-            rules: Arc::new(config.rules()?),
+            rules: Arc::new(config.rules()),
             body_limit: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),
             body_read_timeout: config.body_read_timeout(),
@@ -181,7 +181,7 @@ impl Application {
         };
         let access_log = match AccessLog::start(
             access_log::Target::parse(&config.log.access_log),
-            config.edge.trusted_proxy_nets()?,
+            config.edge.trusted_proxies.clone(),
             metrics.clone(),
             config.log.access_log_buffer_bytes,
         )? {
@@ -238,7 +238,10 @@ impl Application {
             services::stats(&config, mode, &common, analytics, &accounts, &mut parts)
         });
 
-        let admin_auth = http::AdminAuth::new(&config.admin.tokens, common.lang);
+        let admin_auth = http::AdminAuth::new(
+            &crate::config::expose_all(&config.admin.tokens),
+            common.lang,
+        );
         let admin = http::admin_routes(
             AdminState {
                 common: common.clone(),

@@ -18,6 +18,7 @@ use anyhow::Context;
 use axum::Router;
 use gamegate_gameserver::{GameServer, MockGameServer, MockHandle, TcpGameServer};
 use gamegate_store::Database;
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -131,10 +132,13 @@ impl GameLink {
             .parse()
             .context("game_server.addr must be IP:PORT when embedded_mock is on")?;
         let stop = CancellationToken::new();
-        let handle =
-            MockGameServer::start(addr, config.game_server.auth_token.clone(), stop.clone())
-                .await
-                .with_context(|| format!("cannot start the mock game server on {addr}"))?;
+        let handle = MockGameServer::start(
+            addr,
+            config.game_server.auth_token.expose_secret().to_owned(),
+            stop.clone(),
+        )
+        .await
+        .with_context(|| format!("cannot start the mock game server on {addr}"))?;
         let stopped = handle.clone();
         parts.at_shutdown(Stage::GameServer, "mock game server", async move {
             stop.cancel();
@@ -175,7 +179,7 @@ impl Registration {
             db: accounts.clone(),
             game: game.clone(),
             hasher: PasswordHasher::new(&config.password_hash)?,
-            limit: config.account_limit()?,
+            limit: config.account_limit(),
             metrics: metrics.clone(),
             telegram: Arc::new(Telegram::new(&config.telegram, metrics.clone())?),
             tasks: TaskTracker::new(),

@@ -17,6 +17,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use crate::support::binary::{self, Process};
 use crate::support::{Backend, TEST_API_KEY, player, spawn_app_with};
+use gamegate_domain::ErrorCode;
 
 /// A TCP connection from a chosen loopback address (127.0.0.0/8 is all
 /// local on Linux), so a test can be "another client".
@@ -133,7 +134,7 @@ async fn each_malformed_request_gets_json_one_access_log_line_and_a_metric() {
     let log_file = logs.path().join("access.log");
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.log.access_log = log_file.display().to_string();
-        c.language = "en".into();
+        c.language = gamegate_domain::Lang::En;
     })
     .await
     .unwrap();
@@ -212,7 +213,7 @@ async fn each_malformed_request_gets_json_one_access_log_line_and_a_metric() {
 #[tokio::test]
 async fn malformed_requests_count_toward_the_jail_when_configured() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.edge.ban_on = vec!["invalid_api_key".into(), "bad_request".into()];
+        c.edge.ban_on = vec![ErrorCode::InvalidApiKey, ErrorCode::BadRequest];
         c.edge.ban_threshold = 4;
         // The test client is on loopback, which the jail ignores by default.
         c.edge.ban_ignore.clear();

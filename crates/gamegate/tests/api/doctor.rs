@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::support::tools::free_port;
 use crate::support::{Backend, TestApp, binary, fresh_database, spawn_app_with};
 use crate::telegram::{BOT_TOKEN, FakeBotApi, Mode, gate_on};
+use gamegate::config::{ExposeSecret, SecretString, networks};
 
 pub const DOMAIN: &str = "api.game.test";
 
@@ -69,7 +70,7 @@ pub async fn good_setup(backend: Backend) -> Option<Setup> {
     let token = gamegate::shared::keys::api_key();
     let app = spawn_app_with(backend, |c| {
         gate_on(c, &bot);
-        c.game_server.auth_token = token.clone();
+        c.game_server.auth_token = token.clone().into();
     })
     .await?;
     let dir = tempfile::tempdir().unwrap();
@@ -84,9 +85,9 @@ pub async fn good_setup(backend: Backend) -> Option<Setup> {
     config.nginx.server_name = DOMAIN.into();
     config.nginx.tls_certificate = cert.display().to_string();
     config.nginx.tls_certificate_key = key.display().to_string();
-    config.edge.api_keys = vec![gamegate::shared::keys::api_key()];
+    config.edge.api_keys = vec![gamegate::shared::keys::api_key().into()];
     config.edge.cors_allowed_origins = vec!["https://game.test".into()];
-    config.edge.trusted_proxies = vec!["10.8.0.1".into(), "172.30.0.0/24".into()];
+    config.edge.trusted_proxies = networks(&["10.8.0.1", "172.30.0.0/24"]).unwrap();
     config.log.access_log = "stdout".into();
     config.backup.dir = dir.path().join("backups").display().to_string();
     let outcomes = gamegate::commands::backup::run(
@@ -149,8 +150,8 @@ async fn good_config_passes_every_check(backend: Backend) {
     let json = report.to_json().to_string();
     for secret in [
         BOT_TOKEN,
-        &s.config.edge.api_keys[0],
-        &s.config.game_server.auth_token,
+        s.config.edge.api_keys[0].expose_secret(),
+        s.config.game_server.auth_token.expose_secret(),
     ] {
         assert!(!text.contains(secret) && !json.contains(secret));
     }
@@ -269,7 +270,7 @@ async fn missing_or_weak_api_keys_fail_without_showing_them() {
         "abcabcabcabcabcabcabcabcabcabcabcabc",
     ] {
         let mut c = s.config.clone();
-        c.edge.api_keys = vec![gamegate::shared::keys::api_key(), weak.into()];
+        c.edge.api_keys = vec![gamegate::shared::keys::api_key().into(), weak.into()];
         let report = doctor::run(&c, &[]).await;
         assert_fails_alone(&report, CheckId::ApiKeys, "weak API key (key 2 of 2");
         assert!(!report.to_text().contains(weak));
@@ -403,7 +404,7 @@ async fn development_defaults_each_fail_with_a_fix() {
     let report = doctor::run(&c, &[CheckId::TrustedProxies]).await;
     assert_fails_alone(&report, CheckId::Tls, "over plain HTTP");
     // … which the proxy in front, or gamegate's own TLS, puts right.
-    c.edge.trusted_proxies = vec!["10.8.0.1".into()];
+    c.edge.trusted_proxies = networks(&["10.8.0.1"]).unwrap();
     assert!(doctor::run(&c, &[]).await.ok());
 
     // `--skip` with the names the report prints (snake_case), through the binary.
@@ -454,7 +455,7 @@ async fn a_proxy_without_trusted_proxies_or_trusting_everyone_fails() {
         CheckId::TrustedProxies,
         "edge.trusted_proxies is empty",
     );
-    c.edge.trusted_proxies = vec!["0.0.0.0/0".into()];
+    c.edge.trusted_proxies = networks(&["0.0.0.0/0"]).unwrap();
     assert_fails_alone(
         &doctor::run(&c, &[]).await,
         CheckId::TrustedProxies,
@@ -512,7 +513,7 @@ async fn a_game_server_down_or_refusing_auth_fails() {
     let mut c = s.config.clone();
     // A strong token, but not the one the game server knows.
     let wrong = gamegate::shared::keys::api_key();
-    c.game_server.auth_token = wrong.clone();
+    c.game_server.auth_token = wrong.clone().into();
     let report = doctor::run(&c, &[]).await;
     assert_fails_alone(&report, CheckId::GameServer, "refused the auth");
     assert!(!report.to_text().contains(&wrong));
@@ -554,7 +555,7 @@ async fn a_refused_or_silent_telegram_bot_fails_without_the_token() {
 
     // No bot configured: the gate is off, nothing to check.
     let mut c = s.config.clone();
-    c.telegram.bot_token = String::new();
+    c.telegram.bot_token = SecretString::default();
     c.telegram.chat_id = String::new();
     let report = doctor::run(&c, &[]).await;
     assert_eq!(
@@ -745,7 +746,7 @@ async fn the_documented_production_config_passes_every_check() {
     let bot = FakeBotApi::start(&[]).await;
     let app = spawn_app_with(Backend::Sqlite, |c| {
         gate_on(c, &bot);
-        c.game_server.auth_token = token.clone();
+        c.game_server.auth_token = token.clone().into();
     })
     .await
     .unwrap();
@@ -760,13 +761,18 @@ async fn the_documented_production_config_passes_every_check() {
     };
     fill(&mut config.database.url, app.config.database.url.clone());
     fill(&mut config.analytics.url, app.config.analytics.url.clone());
-    fill(&mut config.game_server.auth_token, token.clone());
-    fill(
+    let mut fill_secret = |value: &mut SecretString, with: String| {
+        let mut text = value.expose_secret().to_owned();
+        fill(&mut text, with);
+        *value = text.into();
+    };
+    fill_secret(&mut config.game_server.auth_token, token.clone());
+    fill_secret(
         &mut config.edge.api_keys[0],
         gamegate::shared::keys::api_key(),
     );
-    fill(&mut config.telegram.bot_token, BOT_TOKEN.into());
-    fill(
+    fill_secret(&mut config.telegram.bot_token, BOT_TOKEN.into());
+    fill_secret(
         &mut config.admin.tokens[0],
         gamegate::shared::keys::api_key(),
     );
@@ -796,8 +802,12 @@ async fn the_documented_production_config_passes_every_check() {
     for check in &report.checks {
         assert_eq!(check.outcome, Outcome::Pass, "{text}");
     }
-    for secret in [&token, &config.edge.api_keys[0], &config.admin.tokens[0]] {
-        assert!(!text.contains(secret.as_str()));
+    for secret in [
+        token.as_str(),
+        config.edge.api_keys[0].expose_secret(),
+        config.admin.tokens[0].expose_secret(),
+    ] {
+        assert!(!text.contains(secret));
     }
     app.stop().await;
 }

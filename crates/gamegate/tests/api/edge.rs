@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::support::{
     Backend, TEST_API_KEY, assert_error, player, spawn_app_with, start_mode, test_config,
 };
+use gamegate::config::{ExposeSecret, networks};
 
 const SECOND_KEY: &str = "second-key-for-rotation-0001";
 
@@ -125,7 +126,7 @@ async fn serve_register_refuses_to_start_without_keys_unless_told_an_edge_checks
     let game = tokio_util::sync::CancellationToken::new();
     let mock = gamegate_gameserver::MockGameServer::start(
         "127.0.0.1:0".parse().unwrap(),
-        config.game_server.auth_token.clone(),
+        config.game_server.auth_token.expose_secret().to_owned(),
         game.clone(),
     )
     .await
@@ -230,7 +231,7 @@ async fn a_spoofed_forwarded_header_from_an_untrusted_peer_changes_nothing() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.edge.trusted_proxies = vec!["127.0.0.1/32".into(), "10.0.0.0/8".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1/32", "10.0.0.0/8"]).unwrap();
         c.edge.status_per_minute = 30;
         c.edge.status_burst = 2;
     })

@@ -134,7 +134,7 @@ async fn unknown_paths_and_wrong_methods_answer_json() {
 
 #[tokio::test]
 async fn messages_follow_the_configured_language() {
-    let app = spawn_app_with(Backend::Sqlite, |c| c.language = "en".into())
+    let app = spawn_app_with(Backend::Sqlite, |c| c.language = gamegate_domain::Lang::En)
         .await
         .unwrap();
     let (status, body) = app.register(json!({"login": "ab"})).await;

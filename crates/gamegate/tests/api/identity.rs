@@ -14,6 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::support::{Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app_with, start};
+use gamegate::config::networks;
 use gamegate_store::unix_now;
 
 const WRONG_KEY: &str = "wrong-key-0123456789abcdef";
@@ -306,7 +307,7 @@ async fn a_site_key_s_aggregate_limit_bounds_a_leaked_key_without_blaming_player
 async fn thirty_addresses_of_one_ipv6_64_share_one_budget() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.edge.ban_enabled = false;
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
         c.edge.status_per_minute = 1;
         c.edge.status_burst = 3;
         c.edge.register_per_minute = 1;
@@ -346,7 +347,7 @@ async fn a_configured_ipv6_prefix_widens_or_narrows_the_client() {
     for (prefix, shared) in [(56u8, true), (128, false)] {
         let app = spawn_app_with(Backend::Sqlite, |c| {
             c.edge.ban_enabled = false;
-            c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+            c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
             c.edge.status_per_minute = 1;
             c.edge.status_burst = 1;
             c.edge.ipv6_prefix = prefix;
@@ -378,7 +379,7 @@ async fn a_configured_ipv6_prefix_widens_or_narrows_the_client() {
 async fn failures_spread_over_one_ipv6_64_ban_the_64() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         jail_ignoring_nothing(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
     })
     .await
     .unwrap();
@@ -444,7 +445,7 @@ async fn failures_spread_over_one_ipv6_64_ban_the_64() {
 async fn a_network_ban_from_the_database_reaches_the_running_process() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         jail_ignoring_nothing(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
     })
     .await
     .unwrap();
@@ -557,7 +558,7 @@ async fn thirty_demo_registrations_from_one_visitor_never_ban_loopback_even_afte
 async fn the_demo_names_its_visitor_who_alone_is_limited_and_banned() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         jail_ignoring_nothing(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
         c.edge.register_per_minute = 1;
         c.edge.register_burst = 2;
         c.edge.ban_threshold = 5;
@@ -593,7 +594,7 @@ async fn behind_a_trusted_proxy_x_real_ip_wins_over_the_client_s_own_x_forwarded
     // client's X-Forwarded-For on untouched.
     let app = spawn_app_with(Backend::Sqlite, |c| {
         jail_ignoring_nothing(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
         c.edge.ban_threshold = 3;
     })
     .await

@@ -16,6 +16,8 @@ use serde_json::Value;
 use crate::support::{
     Backend, TEST_API_KEY, TestApp, assert_error, binary, player, spawn_app_with, start,
 };
+use gamegate::config::networks;
+use gamegate_domain::ErrorCode;
 use gamegate_store::unix_now;
 
 crate::on_every_backend!(
@@ -166,7 +168,7 @@ async fn wrong_keys_get_the_client_banned_from_every_public_route() {
 async fn behind_a_trusted_proxy_each_forwarded_client_is_jailed_alone() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         small_jail(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1/32"]).unwrap();
     })
     .await
     .unwrap();
@@ -252,7 +254,7 @@ async fn validation_errors_count_only_when_listed_in_ban_on() {
 
     let app = spawn_app_with(Backend::Sqlite, |c| {
         small_jail(c);
-        c.edge.ban_on = vec!["validation_error".into()];
+        c.edge.ban_on = vec![ErrorCode::ValidationError];
     })
     .await
     .unwrap();
@@ -485,7 +487,7 @@ async fn the_ban_command_adds_lists_and_removes_bans_a_running_process_obeys() {
 async fn the_ban_command_bans_networks_a_running_process_obeys() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         small_jail(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
     })
     .await
     .unwrap();

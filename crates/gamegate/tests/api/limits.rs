@@ -17,6 +17,7 @@ use crate::support::{
     Backend, TEST_API_KEY, assert_error, fresh_database, player, spawn_app_with, start_mode,
     test_config,
 };
+use gamegate::config::networks;
 
 const WRONG_KEY: &str = "wrong-key-0123456789abcdef";
 
@@ -120,7 +121,7 @@ async fn every_public_route_is_limited(http: &reqwest::Client, base: &str, clien
 async fn gamegate_all_limits_statistics_predictions_and_unknown_paths_per_client() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         small_limits(c);
-        c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1/32"]).unwrap();
     })
     .await
     .unwrap();
@@ -268,7 +269,7 @@ async fn one_client_flooding_the_summary_gets_429s_while_players_register() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.edge.stats_per_minute = 60;
         c.edge.stats_burst = 5;
-        c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1/32"]).unwrap();
         // The flood is the point here, not the ban that would end it.
         c.edge.ban_enabled = false;
     })
@@ -457,7 +458,7 @@ async fn a_jail_full_of_forged_addresses_still_bans_a_new_offender_through_a_tru
     // test can overfill it over HTTP.
     let threshold = 1_000;
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1/32"]).unwrap();
         c.edge.ban_threshold = threshold;
         c.edge.ban_window_secs = 600;
         c.edge.ban_sync_interval_ms = 100;

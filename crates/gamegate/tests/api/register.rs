@@ -196,7 +196,9 @@ async fn fifty_parallel_distinct_registrations_all_succeed(backend: Backend) {
 /// login is stored and sent to the game server in NFC.
 async fn canonically_equivalent_logins_are_one_account(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |c| {
-        c.registration.login_charset = "A-Za-z0-9_\u{e9}\u{c9}".into();
+        c.registration.login_charset =
+            gamegate_domain::RegistrationRules::with_login_charset("A-Za-z0-9_\u{e9}\u{c9}")
+                .unwrap();
     })
     .await
     else {

@@ -57,12 +57,12 @@ async fn replica(
     let store = store.to_owned();
     let prefix = prefix.to_owned();
     spawn_app_with(Backend::Sqlite, move |c| {
-        c.edge.rate_limit_store = store;
+        c.edge.rate_limit_store = store.into();
         c.edge.rate_limit_store_prefix = prefix;
         c.edge.rate_limit_store_timeout_ms = 200;
         c.edge.status_per_minute = per_minute;
         c.edge.status_burst = burst;
-        c.edge.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.edge.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
         // Dozens of 429s would ban the client (the ban test turns it back on).
         c.edge.ban_enabled = false;
         tweak(c);

@@ -866,7 +866,10 @@ async fn logins_the_registration_accepts_are_accepted_by_statistics(backend: Bac
     let Some(app) = spawn_app_with(backend, |c| {
         c.analytics.url = c.database.url.clone();
         c.analytics.ingest_tokens = vec![TOKEN.into()];
-        c.registration.login_charset = "A-Za-z0-9_\u{410}-\u{44f}\u{401}\u{451}\u{e9}\u{c9}".into();
+        c.registration.login_charset = gamegate_domain::RegistrationRules::with_login_charset(
+            "A-Za-z0-9_\u{410}-\u{44f}\u{401}\u{451}\u{e9}\u{c9}",
+        )
+        .unwrap();
     })
     .await
     else {

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::support::{Backend, TestApp, assert_error, binary, player, spawn_app_with};
+use gamegate::config::FailPolicy;
 
 pub const BOT_TOKEN: &str = "7000001:AAH-fake-bot-token-for-tests_xyz";
 const CHAT: &str = "-1001234567890";
@@ -267,7 +268,11 @@ async fn bot_api_faults_refuse_when_closed_and_let_through_when_open() {
         let fake = FakeBotApi::start(&[]).await;
         let app = spawn_app_with(Backend::Sqlite, |c| {
             gate_on(c, &fake);
-            c.telegram.fail_policy = if fail_open { "open" } else { "closed" }.into();
+            c.telegram.fail_policy = if fail_open {
+                FailPolicy::Open
+            } else {
+                FailPolicy::Closed
+            };
         })
         .await
         .unwrap();

@@ -13,6 +13,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::support::{Backend, TEST_API_KEY, player, spawn_app_with, start, test_config};
+use gamegate::config::networks;
 
 struct TestCert {
     cert_pem: String,
@@ -243,7 +244,7 @@ async fn the_access_log_has_one_line_per_request_and_no_secrets() {
     let log_file = logs.path().join("access.log");
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.log.access_log = log_file.display().to_string();
-        c.edge.trusted_proxies = vec!["127.0.0.1".into()];
+        c.edge.trusted_proxies = networks(&["127.0.0.1"]).unwrap();
     })
     .await
     .unwrap();

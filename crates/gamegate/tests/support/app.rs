@@ -173,7 +173,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     config.database.url = url;
     config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
     tweak(&mut config);
-    gamegate::telemetry::init("pretty", &config.log.level);
+    gamegate::telemetry::init(gamegate::config::LogFormat::Pretty, &config.log.level);
 
     let started = start(config.clone()).await;
     Some(TestApp {

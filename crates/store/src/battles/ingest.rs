@@ -118,9 +118,9 @@ impl<'a> BattleLog<'a> {
                         Ok(Attempt::Retry) if attempt < MAX_ATTEMPTS => {}
                         Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {}
                         Ok(Attempt::Retry) => {
-                            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
-                                "too many concurrent ingestions of the same battles".into(),
-                            )));
+                            return Err(StoreError::Contended(
+                                "too many concurrent ingestions of the same battles",
+                            ));
                         }
                         Err(e) => return Err(e),
                     }

@@ -96,13 +96,13 @@ impl JailSettings {
             return Ok(None);
         }
         Ok(Some(Self {
-            counted: edge.ban_on_codes()?,
+            counted: edge.ban_on.clone(),
             threshold: edge.ban_threshold,
             window_secs: edge.ban_window_secs,
             ban_secs: edge.ban_secs,
             sync_interval: Duration::from_millis(edge.ban_sync_interval_ms),
             ipv6_prefix: edge.ipv6_prefix,
-            ignore: edge.ban_ignore_nets()?,
+            ignore: edge.ban_ignore.clone(),
         }))
     }
 }

@@ -23,8 +23,9 @@ fn retry_after_secs(not_until: governor::NotUntil<<DefaultClock as Clock>::Insta
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
-use super::redis_store::{RedisSettings, RedisStore};
+use super::redis_store::RedisStore;
 use crate::config::EdgeConfig;
+use crate::config::RedisSettings;
 
 /// Where the limiters of one [`super::Edge`] keep their state
 /// (`edge.rate_limit_store`).

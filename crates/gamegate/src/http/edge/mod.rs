@@ -96,7 +96,10 @@ impl Edge {
     pub fn new(config: &Config, all_in_one: bool) -> anyhow::Result<Self> {
         let e = &config.edge;
         let (keys, key_source) = if !e.api_keys.is_empty() {
-            (e.api_keys.clone(), KeySource::Configured)
+            (
+                crate::config::expose_all(&e.api_keys),
+                KeySource::Configured,
+            )
         } else if e.keys_checked_upstream {
             (Vec::new(), KeySource::Upstream)
         } else if all_in_one {
@@ -132,9 +135,9 @@ impl Edge {
             Limiter::with_store(&store, route, per_minute, burst).map(Arc::new)
         };
         Ok(Self(Arc::new(Policy {
-            lang: config.lang()?,
+            lang: config.lang(),
             key_source,
-            trusted: e.trusted_proxy_nets()?,
+            trusted: e.trusted_proxies.clone(),
             register_limit: limiter("register", e.register_per_minute, e.register_burst),
             status_limit: limiter("status", e.status_per_minute, e.status_burst),
             cors_origins: e.cors_allowed_origins.clone(),

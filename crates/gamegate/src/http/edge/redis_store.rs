@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use futures_util::StreamExt;
 use ipnet::IpNet;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -38,13 +38,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::jail::{BanEvent, Jail};
 use crate::app::metrics::{Metrics, Unlabelled};
-use crate::config::EdgeConfig;
+use crate::config::RedisSettings;
 use gamegate_store::unix_now;
 
-/// The longest `edge.rate_limit_store_timeout_ms`.
-pub const MAX_TIMEOUT_MS: u64 = 5_000;
-/// The longest `edge.rate_limit_store_prefix`.
-pub const MAX_PREFIX_LEN: usize = 64;
 /// While the store is down, one request at most this often tries it again;
 /// the others are answered locally without touching the network.
 pub const RETRY_DOWN_EVERY: Duration = Duration::from_millis(300);
@@ -86,99 +82,11 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_ta
 return {1, 0}
 ";
 
-/// A validated `redis://` store: URL (secret: may carry a password), key
-/// prefix, per-call timeout. `Debug` masks the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisSettings {
-    url: String,
-    /// `edge.rate_limit_store_prefix`.
-    pub prefix: String,
-    /// `edge.rate_limit_store_timeout_ms`.
-    pub timeout: Duration,
-}
-
-impl std::fmt::Debug for RedisSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings")
-            .field("url", &self.shown_url())
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-impl RedisSettings {
-    /// `Ok(None)` for `memory`; the Redis settings for a `redis://` URL;
-    /// an error naming the setting (never the password) for anything else.
-    pub fn from_config(edge: &EdgeConfig) -> anyhow::Result<Option<Self>> {
-        let raw = edge.rate_limit_store.trim();
-        if raw == "memory" {
-            return Ok(None);
-        }
-        let shown = gamegate_store::mask_url_password(raw);
-        let bad = || {
-            anyhow!(
-                "edge.rate_limit_store must be \"memory\" or redis://[user:password@]host[:port][/db], got {shown:?}"
-            )
-        };
-        let url = url::Url::parse(raw).map_err(|_| bad())?;
-        match url.scheme() {
-            "redis" => {}
-            "rediss" => bail!(
-                "edge.rate_limit_store: TLS to Redis (rediss://) is not supported; \
-                 reach Redis over a private network (got {shown:?})"
-            ),
-            _ => return Err(bad()),
-        }
-        if url.host_str().is_none_or(str::is_empty) || url.query().is_some() {
-            return Err(bad());
-        }
-        let db = url.path().trim_start_matches('/');
-        if !db.is_empty() && db.parse::<u16>().is_err() {
-            bail!("edge.rate_limit_store: the database of {shown:?} must be a number");
-        }
-        // The client's own parser too (it reads what it will use); its
-        // error is not shown, as it could quote the URL.
-        redis::Client::open(raw).map_err(|_| bad())?;
-        let timeout_ms = edge.rate_limit_store_timeout_ms;
-        if !(1..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
-            bail!(
-                "edge.rate_limit_store_timeout_ms must be between 1 and {MAX_TIMEOUT_MS}, got {timeout_ms}"
-            );
-        }
-        let prefix = &edge.rate_limit_store_prefix;
-        if prefix.is_empty()
-            || prefix.len() > MAX_PREFIX_LEN
-            || !prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
-        {
-            bail!(
-                "edge.rate_limit_store_prefix must be 1 to {MAX_PREFIX_LEN} characters of \
-                 A-Z a-z 0-9 _ - . :, got {prefix:?}"
-            );
-        }
-        Ok(Some(Self {
-            url: raw.to_owned(),
-            prefix: prefix.clone(),
-            timeout: Duration::from_millis(timeout_ms),
-        }))
-    }
-
-    /// The URL with its password masked (`redis://user:***@host:6379/0`).
-    pub fn shown_url(&self) -> String {
-        gamegate_store::mask_url_password(&self.url)
-    }
-
-    /// The pub/sub channel of bans.
-    pub fn ban_channel(&self) -> String {
-        format!("{}:bans", self.prefix)
-    }
-
-    fn client(&self) -> anyhow::Result<redis::Client> {
-        redis::Client::open(self.url.as_str())
-            .map_err(|_| anyhow!("cannot use the Redis URL {}", self.shown_url()))
-    }
+/// A client for the store's URL; the error never quotes it (it may carry a
+/// password).
+fn client(settings: &RedisSettings) -> anyhow::Result<redis::Client> {
+    redis::Client::open(settings.url())
+        .map_err(|_| anyhow!("cannot use the Redis URL {}", settings.shown_url()))
 }
 
 /// The store's health as the checks see it.
@@ -222,7 +130,7 @@ impl RedisStore {
     /// A store for `settings`; connects on first use.
     pub fn new(settings: RedisSettings) -> anyhow::Result<Self> {
         Ok(Self {
-            client: settings.client()?,
+            client: client(&settings)?,
             settings,
             script: redis::Script::new(GCRA_SCRIPT),
             conn: RwLock::new(None),
@@ -613,74 +521,12 @@ impl BanMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::EdgeConfig;
 
     fn edge(store: &str) -> EdgeConfig {
         EdgeConfig {
             rate_limit_store: store.into(),
             ..EdgeConfig::default()
-        }
-    }
-
-    #[test]
-    fn the_store_setting_is_memory_or_a_redis_url() {
-        assert_eq!(RedisSettings::from_config(&edge("memory")).unwrap(), None);
-        let s = RedisSettings::from_config(&edge("redis://127.0.0.1:6379/2"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(s.prefix, "gamegate");
-        assert_eq!(s.timeout, Duration::from_millis(100));
-        assert_eq!(s.ban_channel(), "gamegate:bans");
-        assert!(RedisSettings::from_config(&edge("redis://localhost")).is_ok());
-        for bad in [
-            "",
-            "memcached",
-            "http://127.0.0.1:6379",
-            "redis://",
-            "redis://h:6379/zero",
-            "redis://h:6379/0?x=1",
-            "redis://h:99999",
-        ] {
-            let e = RedisSettings::from_config(&edge(bad)).unwrap_err();
-            assert!(
-                e.to_string().contains("edge.rate_limit_store"),
-                "{bad:?}: {e}"
-            );
-        }
-        let e = RedisSettings::from_config(&edge("rediss://h:6379")).unwrap_err();
-        assert!(e.to_string().contains("TLS"), "{e}");
-        let mut c = edge("redis://h");
-        c.rate_limit_store_timeout_ms = 0;
-        assert!(RedisSettings::from_config(&c).is_err());
-        c.rate_limit_store_timeout_ms = 5_001;
-        assert!(RedisSettings::from_config(&c).is_err());
-        c.rate_limit_store_timeout_ms = 5_000;
-        for prefix in ["", "a b", "a{b}", &"x".repeat(65)] {
-            c.rate_limit_store_prefix = prefix.into();
-            assert!(RedisSettings::from_config(&c).is_err(), "{prefix:?}");
-        }
-        c.rate_limit_store_prefix = "prod-eu.1:gg_".into();
-        assert!(RedisSettings::from_config(&c).is_ok());
-    }
-
-    #[test]
-    fn the_password_of_the_store_never_shows() {
-        let secret = "s3cr3t-pa55word";
-        let c = edge(&format!("redis://gamegate:{secret}@10.0.0.5:6379/1"));
-        let s = RedisSettings::from_config(&c).unwrap().unwrap();
-        assert_eq!(s.shown_url(), "redis://gamegate:***@10.0.0.5:6379/1");
-        assert!(!format!("{s:?}").contains(secret));
-        assert!(!format!("{c:?}").contains(secret), "{c:?}");
-        let store = RedisStore::new(s).unwrap();
-        assert!(!format!("{store:?}").contains(secret));
-        // An invalid URL's error does not quote the password either.
-        for bad in [
-            format!("redis://u:{secret}@h:6379/db"),
-            format!("redis://u:{secret}@h:6379/0?x"),
-            format!("rediss://u:{secret}@h:6379"),
-            format!("redis://u:{secret}@:6379"),
-        ] {
-            let e = RedisSettings::from_config(&edge(&bad)).unwrap_err();
-            assert!(!format!("{e:#}").contains(secret), "{e:#}");
         }
     }
 

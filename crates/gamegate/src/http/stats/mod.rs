@@ -43,7 +43,7 @@ pub struct IngestPolicy {
 impl IngestPolicy {
     pub fn from_config(config: &crate::Config) -> Self {
         IngestPolicy {
-            tokens: ApiKeys::new(config.analytics.ingest_tokens.clone()),
+            tokens: ApiKeys::new(crate::config::expose_all(&config.analytics.ingest_tokens)),
             max_batch: config.analytics.ingest_max_batch,
             body_limit: config.analytics.ingest_body_limit_bytes,
         }
@@ -131,13 +131,13 @@ pub fn admin_stats_routes(state: StatsState) -> Router {
 }
 
 pub(super) fn store_error(e: StoreError, lang: Lang) -> ApiError {
-    if e.is_unavailable() {
-        tracing::warn!(error = %e, "statistics query: database unavailable");
-        ApiError::new(ErrorCode::DatabaseUnavailable, lang)
+    let code = if e.is_unavailable() {
+        ErrorCode::DatabaseUnavailable
     } else {
-        tracing::error!(error = %e, "statistics query failed");
-        ApiError::new(ErrorCode::InternalError, lang)
-    }
+        ErrorCode::InternalError
+    };
+    // Logged once, with its cause, when the answer is made.
+    ApiError::new(code, lang).with_cause(anyhow::Error::new(e).context("statistics query"))
 }
 
 /// A public statistics query that failed: past `analytics.query_timeout_ms`
@@ -146,9 +146,10 @@ pub(super) fn store_error(e: StoreError, lang: Lang) -> ApiError {
 /// off rather than retry at once; otherwise as [`store_error`].
 fn query_error(e: StoreError, lang: Lang) -> ApiError {
     match e {
-        StoreError::TimedOut(after) => {
-            tracing::warn!(?after, "statistics query cut at analytics.query_timeout_ms");
-            let mut error = ApiError::new(ErrorCode::RequestTimeout, lang);
+        e @ StoreError::TimedOut(_) => {
+            let mut error = ApiError::new(ErrorCode::RequestTimeout, lang).with_cause(
+                anyhow::Error::new(e).context("statistics query cut at analytics.query_timeout_ms"),
+            );
             error.retry_after_secs = Some(QUERY_RETRY_AFTER_SECS);
             error
         }

@@ -7,14 +7,14 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, bail};
-use gamegate_domain::{ErrorCode, Lang};
+use gamegate_domain::{ErrorBody, ErrorCode, Lang};
+use secrecy::ExposeSecret;
 
 mod maps;
 mod servers;
 
 use super::{check_chars, check_host, check_host_port, check_path};
 use crate::config::Config;
-use crate::http::ApiError;
 // Strict-Transport-Security of the TLS server, as gamegate's own TLS listener sends.
 use crate::shared::HSTS;
 
@@ -166,7 +166,12 @@ impl Site {
                  (GAMEGATE_EDGE__API_KEYS=k1,k2 or GAMEGATE_EDGE__API_KEYS_FILE)"
             );
         }
-        for (i, key) in e.api_keys.iter().enumerate() {
+        for (i, key) in e
+            .api_keys
+            .iter()
+            .map(ExposeSecret::expose_secret)
+            .enumerate()
+        {
             // Never the key itself in the message. The set covers base64,
             // base64url and hex; anything else would need regex escaping in
             // the map below, and a refused key is safer than an escaped one.
@@ -205,7 +210,7 @@ impl Site {
         }
         let limit = |per_minute: u32, burst: u32| (per_minute > 0).then_some((per_minute, burst));
         Ok(Self {
-            lang: config.lang()?,
+            lang: config.lang(),
             server_name,
             listen_https,
             listen_http,
@@ -218,13 +223,9 @@ impl Site {
             access_log: n.access_log.clone(),
             error_log: n.error_log.clone(),
             acme_webroot: n.acme_webroot.clone(),
-            keys: e.api_keys.clone(),
+            keys: crate::config::expose_all(&e.api_keys),
             // Parsed and printed back, so only a normalised CIDR reaches the file.
-            trusted: e
-                .trusted_proxy_nets()?
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+            trusted: e.trusted_proxies.iter().map(ToString::to_string).collect(),
             cors,
             register_limit: limit(e.register_per_minute, e.register_burst),
             status_limit: limit(e.status_per_minute, e.status_burst),
@@ -276,7 +277,7 @@ impl Site {
 /// string. `$` would be read as a variable and cannot be escaped in nginx, so
 /// it is refused (no message has one; a unit test checks every code).
 fn json_body(code: ErrorCode, lang: Lang) -> anyhow::Result<String> {
-    let body = String::from_utf8(ApiError::new(code, lang).body()).context("JSON is UTF-8")?;
+    let body = String::from_utf8(ErrorBody::new(code, lang).to_json()).context("JSON is UTF-8")?;
     if body.contains('$') || body.contains('\n') {
         bail!(
             "the message of {} contains `$` or a newline; nginx cannot carry it",
@@ -614,7 +615,7 @@ mod tests {
     #[test]
     fn trusted_proxies_become_set_real_ip_from() {
         let mut c = config();
-        c.edge.trusted_proxies = vec!["10.8.0.0/24".into(), "192.0.2.1".into()];
+        c.edge.trusted_proxies = crate::config::networks(&["10.8.0.0/24", "192.0.2.1"]).unwrap();
         let text = render(&c).unwrap();
         assert!(text.contains("set_real_ip_from 10.8.0.0/24;"));
         assert!(text.contains("set_real_ip_from 192.0.2.1/32;"));
@@ -625,10 +626,10 @@ mod tests {
     #[test]
     fn error_bodies_come_from_the_domain_table_in_the_configured_language() {
         let mut c = config();
-        c.language = "en".into();
+        c.language = Lang::En;
         let text = render(&c).unwrap();
         let expected =
-            String::from_utf8(ApiError::new(ErrorCode::RateLimited, Lang::En).body()).unwrap();
+            String::from_utf8(ErrorBody::new(ErrorCode::RateLimited, Lang::En).to_json()).unwrap();
         assert!(
             text.contains(&format!("return 429 '{expected}';")),
             "{text}"

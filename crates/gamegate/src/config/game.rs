@@ -1,0 +1,119 @@
+//! `[registration]`, `[password_hash]`, `[game_server]`, `[reconciler]`
+//! and `[status]`: the registration saga and what it talks to.
+
+use gamegate_domain::{AccountLimit, RegistrationRules};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::types;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// Maximum game accounts per Telegram id (1 to 1000, checked at load).
+    pub account_limit: AccountLimit,
+    /// A regex character-class body for logins (`A-Za-z0-9_`): in Rust the
+    /// registration rules built from it at load, so a bad class fails the
+    /// start and nothing compiles it later.
+    #[serde(with = "types::login_charset")]
+    pub login_charset: RegistrationRules,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            account_limit: AccountLimit::DEFAULT,
+            login_charset: RegistrationRules::default(),
+        }
+    }
+}
+
+/// Argon2id parameters; defaults are OWASP's minimum (19 MiB, t=2, p=1).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordHashConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core.
+    pub max_concurrent: usize,
+}
+
+impl Default for PasswordHashConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+        }
+    }
+}
+
+/// The game-server token `gamegate all` and the mock ship with: fine on one
+/// machine, refused by `gamegate doctor` for production.
+pub const DEV_GAME_SERVER_TOKEN: &str = "gamegate-dev-token";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameServerConfig {
+    /// `host:port` of the game server (protocol v1).
+    pub addr: String,
+    /// Secret: prefer `GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE`.
+    #[serde(with = "types::secret")]
+    pub auth_token: SecretString,
+    pub pool_size: usize,
+    pub connect_timeout_ms: u64,
+    pub call_timeout_ms: u64,
+    /// `gamegate all` only: run the mock game server in-process on `addr`.
+    pub embedded_mock: bool,
+}
+
+impl Default for GameServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:5190".into(),
+            auth_token: DEV_GAME_SERVER_TOKEN.into(),
+            pool_size: 8,
+            connect_timeout_ms: 1_000,
+            call_timeout_ms: 3_000,
+            embedded_mock: true,
+        }
+    }
+}
+
+/// Settles registrations whose game-server answer was lost.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcilerConfig {
+    pub interval_ms: u64,
+    /// A pending row is only settled once it is this old; must exceed the
+    /// longest time the game server may still act on a register command.
+    pub grace_ms: u64,
+    pub batch_size: u64,
+}
+
+impl Default for ReconcilerConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 5_000,
+            grace_ms: 30_000,
+            batch_size: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatusConfig {
+    /// How often the constants are re-read; the endpoint never waits on the database.
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval_ms: 2_000,
+        }
+    }
+}
