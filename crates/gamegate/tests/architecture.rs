@@ -243,7 +243,10 @@ fn no_source_file_is_too_long_to_read() {
     ] {
         let src = crates_dir().join(krate).join("src");
         // A file of tests (`tests.rs`) is tests aside as a whole.
-        for file in rust_files(&src).into_iter().filter(|f| !f.ends_with("tests.rs")) {
+        for file in rust_files(&src)
+            .into_iter()
+            .filter(|f| !f.ends_with("tests.rs"))
+        {
             let text = std::fs::read_to_string(&file).unwrap();
             let end = text.find("\n#[cfg(test)]\nmod tests").unwrap_or(text.len());
             let lines = text[..end].lines().count();

@@ -1,0 +1,164 @@
+//! Development defaults left on in production: plain HTTP, an open admin listener, the dev token, the mock, the demo page and history.
+
+use super::*;
+
+/// Whether clients beyond this host can reach `addr`: not a loopback
+/// address (the unspecified `0.0.0.0`/`::` binds every interface, so it can).
+pub(super) fn reachable_from_outside(addr: std::net::SocketAddr) -> bool {
+    !addr.ip().is_loopback()
+}
+
+pub(super) fn tls(config: &Config) -> Check {
+    let id = CheckId::Tls;
+    let addr = config.http.public_addr;
+    if !config.http.tls_cert_file.is_empty() {
+        return Check::pass(
+            id,
+            format!("gamegate terminates TLS itself on {addr} (http.tls_cert_file)"),
+        );
+    }
+    if !config.edge.trusted_proxies.is_empty() {
+        return Check::pass(
+            id,
+            format!(
+                "TLS ends at the proxies in front ({}); gamegate speaks plain HTTP to them only",
+                show_nets(&config.edge.trusted_proxies)
+            ),
+        );
+    }
+    if reachable_from_outside(addr) {
+        return Check::fail(
+            id,
+            format!(
+                "http.public_addr {addr} is reachable from other hosts over plain HTTP: API keys \
+                 and passwords would cross the network in clear text"
+            ),
+            "set http.tls_cert_file and http.tls_key_file, or put the rendered nginx in front \
+             (gamegate render nginx) and list it in edge.trusted_proxies",
+        );
+    }
+    Check::pass(id, format!("plain HTTP on loopback only ({addr})"))
+}
+
+/// The operator routes (`/metrics`, `/admin/dashboard`, the accounts
+/// reports, `/ml/anomalies`) are on the admin listener of `gamegate all` and
+/// on the listener of `serve stats`: either may face other hosts only with
+/// `admin.tokens` set.
+pub(super) fn admin_listener(config: &Config) -> Check {
+    let id = CheckId::AdminListener;
+    let admin = config.http.admin_addr;
+    let stats = config.services.stats_addr;
+    let exposed: Vec<String> = [("http.admin_addr", admin), ("services.stats_addr", stats)]
+        .into_iter()
+        .filter(|(_, addr)| reachable_from_outside(*addr))
+        .map(|(key, addr)| format!("{key} {addr}"))
+        .collect();
+    let tokens = config.admin.tokens.len();
+    if tokens > 0 {
+        let place = match exposed.is_empty() {
+            true => format!("on loopback ({admin}, serve stats {stats})"),
+            false => format!("reachable on {}", exposed.join(" and ")),
+        };
+        return Check::pass(
+            id,
+            format!("admin routes {place}, behind {tokens} operator token(s) (admin.tokens)"),
+        );
+    }
+    if !exposed.is_empty() {
+        return Check::fail(
+            id,
+            format!(
+                "{} reachable from other hosts, and the admin routes (/metrics, \
+                 /admin/dashboard, reports, /ml/anomalies) have no authentication \
+                 (admin.tokens is empty)",
+                match exposed.len() {
+                    1 => format!("{} is", exposed[0]),
+                    _ => format!("{} are", exposed.join(" and ")),
+                }
+            ),
+            "set admin.tokens (GAMEGATE_ADMIN__TOKENS_FILE; make one with `gamegate keygen \
+             api-key`), or bind to loopback (http.admin_addr = \"127.0.0.1:9000\") and reach it \
+             through an SSH tunnel",
+        );
+    }
+    Check::pass(
+        id,
+        format!("admin routes on loopback only ({admin}, serve stats {stats})"),
+    )
+}
+
+pub(super) fn game_server_token(config: &Config) -> Check {
+    let id = CheckId::GameServerToken;
+    let token = config.game_server.auth_token.expose_secret();
+    let fix = "generate one with `gamegate keygen api-key`, set it on the game server and in \
+               game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)";
+    if token == DEV_GAME_SERVER_TOKEN {
+        return Check::fail(
+            id,
+            "game_server.auth_token is the development default: anyone who read the docs can \
+             create accounts on the game server",
+            fix,
+        );
+    }
+    let (chars, bits) = (token.chars().count(), estimated_bits(token));
+    if chars < MIN_KEY_CHARS || bits < MIN_KEY_BITS {
+        return Check::fail(
+            id,
+            format!(
+                "weak game_server.auth_token ({chars} characters, about {bits:.0} bits; need at \
+                 least {MIN_KEY_CHARS} characters and {MIN_KEY_BITS:.0} bits)"
+            ),
+            fix,
+        );
+    }
+    Check::pass(
+        id,
+        format!("{chars} characters, about {bits:.0} bits (estimated)"),
+    )
+}
+
+pub(super) fn embedded_mock(config: &Config) -> Check {
+    let id = CheckId::EmbeddedMock;
+    if config.game_server.embedded_mock {
+        return Check::fail(
+            id,
+            "game_server.embedded_mock is on: `gamegate all` creates accounts on its built-in \
+             mock game server, not on the game",
+            "set game_server.embedded_mock = false and game_server.addr to the game server's \
+             registration port",
+        );
+    }
+    Check::pass(
+        id,
+        format!(
+            "accounts go to the game server at {}",
+            config.game_server.addr
+        ),
+    )
+}
+
+pub(super) fn demo_site(config: &Config) -> Check {
+    let id = CheckId::DemoSite;
+    if config.http.demo_site {
+        return Check::fail(
+            id,
+            "http.demo_site is on: the example registration page is served at / and registers \
+             with this process's own key",
+            "set http.demo_site = false (the site registers players from its own server, docs/SITE.md)",
+        );
+    }
+    Check::pass(id, "no example page")
+}
+
+pub(super) fn demo_history(config: &Config) -> Check {
+    let id = CheckId::DemoHistory;
+    if config.analytics.seed_demo_history {
+        return Check::fail(
+            id,
+            "analytics.seed_demo_history is on: an empty analytics database gets synthetic \
+             battles and players",
+            "set analytics.seed_demo_history = false",
+        );
+    }
+    Check::pass(id, "no synthetic battle history")
+}
