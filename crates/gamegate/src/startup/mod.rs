@@ -8,7 +8,10 @@
 
 mod banner;
 mod budget;
+mod mode;
 mod services;
+
+pub use mode::Mode;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,42 +33,6 @@ use crate::http::{self, AdminState, Common};
 
 use budget::Budget;
 use services::{GameLink, Parts, Registration, Stage};
-
-/// What one process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Everything: public listener (edge routes) + admin listener, optional
-    /// in-process mock game server.
-    All,
-    /// `serve register` (API_Father): `POST /api/register` + health + metrics.
-    Register,
-    /// `serve status` (API_1): `GET /server/status` + health + metrics.
-    Status,
-    /// `serve stats` (API_4): battle ingestion, statistics and reports.
-    Stats,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::All => "all",
-            Mode::Register => "register",
-            Mode::Status => "status",
-            Mode::Stats => "stats",
-        }
-    }
-
-    /// Every mode opens the accounts database: `all` and `register` store
-    /// accounts, `status` reads the constants from it, `stats` reads it for
-    /// the registration reports (`/stats/registrations`, `/stats/top-telegram`).
-    fn needs_analytics(self) -> bool {
-        matches!(self, Mode::All | Mode::Stats)
-    }
-
-    fn registers(self) -> bool {
-        matches!(self, Mode::All | Mode::Register)
-    }
-}
 
 struct Listener {
     /// `public`, `admin`, `redirect`, or the service's name.
