@@ -70,7 +70,8 @@ struct Listener {
     /// `public`, `admin`, `redirect`, or the service's name.
     role: &'static str,
     socket: TcpListener,
-    router: Router,
+    /// Its routes and the front they are served behind.
+    front: http::front::FrontParts,
     /// Served over TLS when certificates are configured (public and service
     /// listeners; the admin listener stays plain, on a private address).
     tls: bool,
@@ -403,6 +404,12 @@ impl Application {
         if mode == Mode::All && config.http.demo_site && certificates.is_some() {
             tracing::info!("http.demo_site is ignored with TLS on (a dev page; see docs/SITE.md)");
         }
+        // A listener's front: request metrics, panic containment, body deadlines.
+        let measured = |router: Router| http::front::FrontParts {
+            router,
+            common: Some(common.clone()),
+            ..Default::default()
+        };
         let listeners = match mode {
             Mode::All => vec![
                 {
@@ -422,12 +429,17 @@ impl Application {
                     Listener {
                         role: "public",
                         socket,
-                        router: {
-                            // CORS outermost so a browser on an allowed site can
-                            // read even a `banned` answer; inside it the jail,
-                            // before every rate limit, key check and route (the
-                            // demo page's included: a banned browser gets nothing).
-                            edge.cors(http::finish_guarded(
+                        front: http::front::FrontParts {
+                            // The jail around every route and the fallbacks
+                            // (the demo page's included: a banned browser gets
+                            // nothing), before every rate limit, key check and
+                            // route; unknown paths limited inside it (their
+                            // 429s count). Who the client is is resolved once,
+                            // in the front, before routing (a valid site key
+                            // may name its player); CORS outermost in the
+                            // front, so a browser on an allowed site can read
+                            // even a `banned` answer.
+                            router: http::finish_guarded(
                                 register()
                                     .merge(edge.limit_status(status_at(&["/api/server/status"])))
                                     .merge(http::edge_routes())
@@ -435,17 +447,12 @@ impl Application {
                                     .merge(stats_public(Some(edge)))
                                     .merge(demo),
                                 common.clone(),
-                                |router| {
-                                    // Unknown paths limited inside the jail (their
-                                    // 429s count), and who the client is resolved once
-                                    // around it (a valid site key may name its player).
-                                    let router = edge.limit_unknown_paths(router);
-                                    edge.identify(match &jail {
-                                        Some(jail) => edge.jail(router, jail.clone()),
-                                        None => router,
-                                    })
-                                },
-                            ))
+                                Some(edge.route_checks(jail.clone())),
+                            ),
+                            common: Some(common.clone()),
+                            edge: Some(edge.clone()),
+                            cors: Some(edge.cors()),
+                            ..Default::default()
                         },
                         tls: true,
                         gate: public_gate.clone(),
@@ -456,10 +463,10 @@ impl Application {
                     gate: admin_gate.clone(),
                     socket: bind(config.http.admin_addr).await?,
                     // The public statistics too: the dashboard reads them from its own origin.
-                    router: http::finish(
+                    front: measured(http::finish(
                         admin.merge(stats_internal()).merge(stats_public(None)),
                         common.clone(),
-                    ),
+                    )),
                     tls: false,
                 },
             ],
@@ -467,7 +474,7 @@ impl Application {
                 role: "register",
                 gate: public_gate.clone(),
                 socket: bind(config.services.register_addr).await?,
-                router: http::finish(register().merge(admin), common.clone()),
+                front: measured(http::finish(register().merge(admin), common.clone())),
                 tls: true,
             }],
             Mode::Status => vec![Listener {
@@ -475,10 +482,10 @@ impl Application {
                 gate: public_gate.clone(),
                 socket: bind(config.services.status_addr).await?,
                 // The seed's service path, and the edge's, so either proxy rule works.
-                router: http::finish(
+                front: measured(http::finish(
                     status_at(&["/server/status", "/api/server/status"]).merge(admin),
                     common.clone(),
-                ),
+                )),
                 tls: true,
             }],
             Mode::Stats => {
@@ -489,13 +496,13 @@ impl Application {
                     role: "stats",
                     gate: public_gate.clone(),
                     socket: bind(config.services.stats_addr).await?,
-                    router: http::finish_guarded(
+                    front: measured(http::finish_guarded(
                         stats_public(Some(&limits))
                             .merge(stats_internal())
                             .merge(admin),
                         common.clone(),
-                        |router| limits.limit_unknown_paths(router),
-                    ),
+                        Some(limits.route_checks(None)),
+                    )),
                     tls: true,
                 }]
             }
@@ -507,14 +514,17 @@ impl Application {
             listeners.push(Listener {
                 role: "redirect",
                 socket: bind(addr).await?,
-                router: http::server::redirect_to_https(https_port),
+                front: http::front::FrontParts {
+                    router: http::server::redirect_to_https(https_port),
+                    ..Default::default()
+                },
                 tls: false,
                 gate: public_gate.clone(),
             });
         }
         if let Some(log) = &access_log {
             for l in &mut listeners {
-                l.router = log.wrap(std::mem::take(&mut l.router));
+                l.front.access_log = Some(log.clone());
             }
         }
 
@@ -828,10 +838,10 @@ impl Application {
                 let shutdown = shutdown.clone();
                 let tls = tls.clone().filter(|_| l.tls);
                 // Over TLS every answer asks browsers to stay on HTTPS.
-                let router = match tls {
-                    Some(_) => http::server::with_hsts(l.router),
-                    None => l.router,
-                };
+                let front = http::front::Front::from(http::front::FrontParts {
+                    hsts: tls.is_some(),
+                    ..l.front
+                });
                 let listening = http::server::Listening {
                     role: l.role,
                     gate: l.gate,
@@ -843,7 +853,7 @@ impl Application {
                 tokio::spawn(async move {
                     let result = http::server::serve(
                         l.socket,
-                        router,
+                        front,
                         tls,
                         limits,
                         listening,

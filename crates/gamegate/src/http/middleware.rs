@@ -1,6 +1,7 @@
-//! Layers every listener shares: request metrics and panic containment, a
-//! deadline on reading request bodies, plus a timeout backstop for routes
-//! that wait on other systems; each answers in the contract's JSON shape.
+//! What every listener's front ([`super::front::Front`]) applies — request
+//! metrics, panic containment, a deadline on reading request bodies — plus
+//! a timeout backstop for routes that wait on other systems; each answers
+//! in the contract's JSON shape.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,31 +10,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gamegate_domain::ErrorCode;
-use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{ApiError, Common};
 use crate::metrics::{HttpLabels, Route, RouteLabels};
 
-/// Wraps a router: panics are caught outermost, then every request is
-/// measured, then its body gets its deadline.
-pub fn apply(router: Router, common: Common) -> Router {
-    router
-        .layer(middleware::from_fn_with_state(
-            common.clone(),
-            body_deadline,
-        ))
-        .layer(middleware::from_fn_with_state(common, track))
-        .layer(CatchPanicLayer::custom(panic_response))
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
+/// The answer to a request whose handler panicked (the front contains
+/// the panic: the process and the connection go on).
+pub(crate) fn panic_response() -> Response {
     tracing::error!("a handler panicked");
     // The configured language is not reachable here; the contract's default is used.
     ApiError::new(ErrorCode::InternalError, Default::default()).into_response()
@@ -50,12 +39,12 @@ pub async fn backstop_timeout(State(common): State<Common>, req: Request, next: 
 
 /// A request body must arrive within `http.body_read_timeout_ms` of the
 /// request's head, however the route reads it: past that, the body fails
-/// and the answer is `503 request_timeout` with `Connection: close` (a
-/// stalled upload holds no connection). No timer for a request without a
-/// body, nor for one whose body is already in.
-async fn body_deadline(State(common): State<Common>, req: Request, next: Next) -> Response {
+/// and the answer is [`body_timed_out`]. Returns the request with its body
+/// under the deadline, and the flag set when it expired; no timer for a
+/// request without a body, nor for one whose body is already in.
+pub(crate) fn body_deadline(req: Request, common: &Common) -> (Request, Option<Arc<AtomicBool>>) {
     if req.body().is_end_stream() {
-        return next.run(req).await;
+        return (req, None);
     }
     let expired = Arc::new(AtomicBool::new(false));
     let deadline = tokio::time::Instant::now() + common.body_read_timeout;
@@ -67,10 +56,12 @@ async fn body_deadline(State(common): State<Common>, req: Request, next: Next) -
             expired: expired.clone(),
         })
     });
-    let response = next.run(req).await;
-    if !expired.load(Ordering::Relaxed) {
-        return response;
-    }
+    (req, Some(expired))
+}
+
+/// `503 request_timeout` with `Connection: close` (a stalled upload holds
+/// no connection): the answer once a body's deadline has passed.
+pub(crate) fn body_timed_out(common: &Common) -> Response {
     let mut response = ApiError::new(ErrorCode::RequestTimeout, common.lang).into_response();
     response
         .headers_mut()
@@ -133,7 +124,7 @@ impl HttpBody for DeadlineBody {
     }
 }
 
-fn method_label(method: &axum::http::Method) -> &'static str {
+pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",
@@ -148,25 +139,20 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-async fn track(State(common): State<Common>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // Route templates, not raw paths, so label cardinality stays bounded.
-    let route = Route(req.extensions().get::<MatchedPath>().cloned());
-    let method = method_label(req.method());
-    let response = next.run(req).await;
-    common
-        .metrics
+/// Counts one answered request and its duration, by route template (not
+/// raw path, so label cardinality stays bounded).
+pub(crate) fn record(common: &Common, route: Route, method: &'static str, status: u16, started: Instant) {
+    let metrics = &common.metrics;
+    metrics
         .http_requests
         .get_or_create(&HttpLabels {
             route: route.clone(),
             method,
-            status: response.status().as_u16(),
+            status,
         })
         .inc();
-    common
-        .metrics
+    metrics
         .http_duration
         .get_or_create(&RouteLabels { route })
         .observe(started.elapsed().as_secs_f64());
-    response
 }

@@ -39,10 +39,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
 
 use super::ApiError;
 use super::access_log::AccessLog;
+use super::front::Front;
 pub use super::connections::Gate;
 use super::connections::{Admitted, Refusal};
 use crate::edge::jail::Jail;
@@ -107,7 +107,7 @@ pub struct RefusalReport {
 /// What every connection task of a listener shares.
 struct Shared {
     builder: auto::Builder<TokioExecutor>,
-    router: Router,
+    front: Front,
     limits: ConnectionLimits,
     listening: Listening,
     tls: Option<RustlsAcceptor<DefaultAcceptor>>,
@@ -116,10 +116,10 @@ struct Shared {
     shutdown: CancellationToken,
 }
 
-/// Serves `router` until `shutdown` is cancelled; with `tls`, over TLS.
+/// Serves `front` until `shutdown` is cancelled; with `tls`, over TLS.
 pub async fn serve(
     socket: TcpListener,
-    router: Router,
+    front: Front,
     tls: Option<RustlsConfig>,
     limits: ConnectionLimits,
     listening: Listening,
@@ -137,7 +137,7 @@ pub async fn serve(
     }
     let shared = Arc::new(Shared {
         builder,
-        router,
+        front,
         limits,
         refused_body: ApiError::new(ErrorCode::BadRequest, listening.refusals.lang)
             .body()
@@ -246,7 +246,7 @@ where
         body: shared.refused_body.clone(),
     };
     let service = ConnectionService {
-        router: shared.router.clone(),
+        front: shared.front.clone(),
         peer,
         activity: activity.clone(),
     };
@@ -422,11 +422,11 @@ impl Drop for InFlight {
     }
 }
 
-/// The router as one connection's hyper service: the peer address for
+/// The front as one connection's hyper service: the peer address for
 /// `ConnectInfo`, and each request tracked until its body is sent.
 #[derive(Clone)]
 struct ConnectionService {
-    router: Router,
+    front: Front,
     peer: SocketAddr,
     activity: Arc<Activity>,
 }
@@ -439,9 +439,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
     fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
         let in_flight = InFlight::start(self.activity.clone());
         req.extensions_mut().insert(ConnectInfo(self.peer));
-        let router = self.router.clone();
+        let front = self.front.clone();
         Box::pin(async move {
-            let response = router.oneshot(req).await?;
+            let response = front.call(req.map(Body::new)).await;
             Ok(response.map(|body| {
                 Body::new(Tracked {
                     body,
@@ -725,29 +725,13 @@ fn stamp(cert: &Path, key: &Path) -> [Option<(SystemTime, u64)>; 2] {
     [of(cert), of(key)]
 }
 
-/// `Strict-Transport-Security` on a TLS listener: two years, Mozilla's
+/// `Strict-Transport-Security` on a TLS listener (with `X-Content-Type-Options:
+/// nosniff`, a handler's own values winning; [`super::front::FrontParts::hsts`]):
+/// for TLS listeners only, since HSTS over plain HTTP is ignored by browsers
+/// (RFC 6797 §7.2). Two years, Mozilla's
 /// recommendation (<https://infosec.mozilla.org/guidelines/web_security#http-strict-transport-security>)
 /// and what SSL Labs grades A+.
 pub const HSTS: &str = "max-age=63072000";
-
-/// `router` with `Strict-Transport-Security` ([`HSTS`]) and
-/// `X-Content-Type-Options: nosniff` on every answer (a handler's own
-/// values win): for the routers of TLS listeners only, since HSTS over
-/// plain HTTP is ignored by browsers (RFC 6797 §7.2).
-pub fn with_hsts(router: Router) -> Router {
-    router.layer(axum::middleware::map_response(
-        |mut response: Response| async move {
-            let headers = response.headers_mut();
-            headers
-                .entry(header::STRICT_TRANSPORT_SECURITY)
-                .or_insert(header::HeaderValue::from_static(HSTS));
-            headers
-                .entry(header::X_CONTENT_TYPE_OPTIONS)
-                .or_insert(header::HeaderValue::from_static("nosniff"));
-            response
-        },
-    ))
-}
 
 /// A plain-HTTP router that sends every request to the same path on HTTPS
 /// (308 keeps the method and body).
