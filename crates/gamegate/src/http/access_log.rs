@@ -144,7 +144,7 @@ struct Shared {
 /// One line on its way to the writer.
 enum Message {
     /// A request's fields, formatted by the writer ([`format_line`]).
-    Request(Box<Captured>),
+    Request(Captured),
     /// A line formatted already (a request the HTTP library refused).
     Line(String),
 }
@@ -302,7 +302,7 @@ impl AccessLog {
             agent: pending.agent,
             seconds: started.elapsed().as_secs_f64(),
         };
-        self.offer(class, size, Message::Request(Box::new(captured)));
+        self.offer(class, size, Message::Request(captured));
     }
 
     /// Logs a request the HTTP library refused before any route saw it (a

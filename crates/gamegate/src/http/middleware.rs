@@ -18,7 +18,10 @@ use axum::response::{IntoResponse, Response};
 use gamegate_domain::ErrorCode;
 
 use super::{ApiError, Common};
-use crate::metrics::{HttpLabels, Route, RouteLabels};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+
+use crate::metrics::{HttpLabels, Metrics, Route, RouteLabels};
 
 /// The answer to a request whose handler panicked (the front contains
 /// the panic: the process and the connection go on).
@@ -141,18 +144,75 @@ pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
 
 /// Counts one answered request and its duration, by route template (not
 /// raw path, so label cardinality stays bounded).
-pub(crate) fn record(common: &Common, route: Route, method: &'static str, status: u16, started: Instant) {
-    let metrics = &common.metrics;
-    metrics
-        .http_requests
-        .get_or_create(&HttpLabels {
-            route: route.clone(),
-            method,
-            status,
-        })
-        .inc();
-    metrics
-        .http_duration
-        .get_or_create(&RouteLabels { route })
-        .observe(started.elapsed().as_secs_f64());
+///
+/// The two metrics of a (route, method, status) are looked up in their
+/// families once per thread and then kept ([`Handles`]): a family lookup
+/// takes the family's lock and hashes the labels, twice per request.
+pub(crate) fn record(
+    common: &Common,
+    route: Route,
+    method: &'static str,
+    status: u16,
+    started: Instant,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    HANDLES.with_borrow_mut(|handles| {
+        let metrics = &common.metrics;
+        let found = handles.iter().position(|h| {
+            Arc::ptr_eq(&h.metrics, metrics)
+                && h.status == status
+                && std::ptr::eq(h.method, method)
+                && h.route.same_as(&route)
+        });
+        let h = match found {
+            Some(i) => &handles[i],
+            None => {
+                if handles.len() >= HANDLES_PER_THREAD {
+                    handles.remove(0);
+                }
+                handles.push(Handles {
+                    requests: metrics
+                        .http_requests
+                        .get_or_create(&HttpLabels {
+                            route: route.clone(),
+                            method,
+                            status,
+                        })
+                        .clone(),
+                    duration: metrics
+                        .http_duration
+                        .get_or_create(&RouteLabels {
+                            route: route.clone(),
+                        })
+                        .clone(),
+                    metrics: metrics.clone(),
+                    route,
+                    method,
+                    status,
+                });
+                &handles[handles.len() - 1]
+            }
+        };
+        h.requests.inc();
+        h.duration.observe(seconds);
+    });
+}
+
+/// The metrics of one (route, method, status), as found in their families.
+/// Holds the `Metrics` (and the route's template) it was found in, so a
+/// pointer compared against is never one reused by another.
+struct Handles {
+    metrics: Arc<Metrics>,
+    route: Route,
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    duration: Histogram,
+}
+
+/// A thread answers a handful of distinct (route, method, status) at a time.
+const HANDLES_PER_THREAD: usize = 32;
+
+thread_local! {
+    static HANDLES: std::cell::RefCell<Vec<Handles>> = const { std::cell::RefCell::new(Vec::new()) };
 }

@@ -35,7 +35,6 @@ use hyper_util::server::conn::auto;
 use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -254,11 +253,21 @@ where
     let mut conn = std::pin::pin!(conn);
     // Set once the connection is told to close: by then it must be gone.
     let mut closing_until: Option<Instant> = None;
+    // Requests starting and ending do not wake this task (a wake-up and a
+    // timer re-armed twice per request cost the status route ~10%): the
+    // timer is armed at most `granularity` ahead and the deadline computed
+    // again when it fires. A request's start or end only ever moves the
+    // deadline to at least `granularity` after the moment it happens
+    // (`stuck_timeout` after a start, `idle_timeout` after an end), so the
+    // connection is never closed late.
+    let granularity = limits.idle_timeout.min(limits.stuck_timeout);
+    let timer = tokio::time::sleep_until(Instant::now() + granularity);
+    let mut timer = std::pin::pin!(timer);
     loop {
         let wake = match closing_until {
             Some(deadline) => deadline,
             None => match activity.idle_deadline(&limits) {
-                Ok(deadline) => deadline,
+                Ok(deadline) => deadline.min(Instant::now() + granularity),
                 Err(Expired::Idle) => {
                     tracing::debug!(client_ip = %peer.ip(), "idle connection closed");
                     conn.as_mut().graceful_shutdown();
@@ -272,6 +281,7 @@ where
                 }
             },
         };
+        timer.as_mut().reset(wake);
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
@@ -279,13 +289,11 @@ where
                 }
                 break;
             }
-            _ = tokio::time::sleep_until(wake) => {
+            _ = timer.as_mut() => {
                 if closing_until.is_some() {
                     break; // drain over: dropped
                 }
             }
-            // A request started or ended: the deadline moves.
-            _ = activity.changed.notified(), if closing_until.is_none() => {}
             _ = shared.shutdown.cancelled(), if closing_until.is_none() => {
                 conn.as_mut().graceful_shutdown();
                 closing_until = Some(Instant::now() + limits.drain);
@@ -335,9 +343,6 @@ struct Activity {
     last_done_ms: AtomicU64,
     /// Milliseconds from `started` to the last start or end of a request.
     last_change_ms: AtomicU64,
-    /// Told when a request starts or ends (a permit is kept if the
-    /// connection's task is not waiting, so no change is missed).
-    changed: Notify,
 }
 
 impl Activity {
@@ -348,7 +353,6 @@ impl Activity {
             requests: AtomicU64::new(0),
             last_done_ms: AtomicU64::new(0),
             last_change_ms: AtomicU64::new(0),
-            changed: Notify::new(),
         }
     }
 
@@ -406,7 +410,6 @@ impl InFlight {
             .last_change_ms
             .store(activity.now_ms(), Ordering::SeqCst);
         activity.in_flight.fetch_add(1, Ordering::SeqCst);
-        activity.changed.notify_one();
         Self(activity)
     }
 }
@@ -418,7 +421,6 @@ impl Drop for InFlight {
         a.last_done_ms.store(ms, Ordering::SeqCst);
         a.last_change_ms.store(ms, Ordering::SeqCst);
         a.in_flight.fetch_sub(1, Ordering::SeqCst);
-        a.changed.notify_one();
     }
 }
 
