@@ -33,7 +33,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 use axum::body::HttpBody;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, Version, header};
+use axum::http::{HeaderValue, Method, Version, header};
 use axum::response::Response;
 use ipnet::IpNet;
 use tokio::sync::mpsc;
@@ -67,8 +67,12 @@ impl LineClass {
 
     /// The class of an answer with `status` to a request for `path`.
     pub fn of(status: u16, path: &str) -> Self {
+        Self::of_bytes(status, path.as_bytes())
+    }
+
+    fn of_bytes(status: u16, path: &[u8]) -> Self {
         match status {
-            400.. if status != 404 && path.starts_with("/api/") => LineClass::ApiRefusal,
+            400.. if status != 404 && path.starts_with(b"/api/") => LineClass::ApiRefusal,
             400.. if status != 404 => LineClass::Error,
             _ => LineClass::Routine,
         }
@@ -149,29 +153,35 @@ enum Message {
     Line(String),
 }
 
-/// What a request's line is made of, captured on the request path: cheap
-/// clones (the method, the URI and header values share their bytes).
+/// What a request's line is made of, captured on the request path. The
+/// path, Referer and User-Agent are copied (cut as logged) into one
+/// allocation: a reference into the request's bytes would keep the
+/// connection's whole read buffer (up to 64 KiB of headers) alive while the
+/// line waits, so the buffer's bound would not bound memory.
 struct Captured {
     client: IpAddr,
     time: SystemTime,
     method: Method,
-    uri: Uri,
     version: Version,
     status: u16,
     bytes: u64,
-    referer: Option<HeaderValue>,
-    agent: Option<HeaderValue>,
     seconds: f64,
+    /// Path, then Referer, then User-Agent.
+    fields: Vec<u8>,
+    path_len: usize,
+    referer_len: Option<usize>,
+    agent_len: Option<usize>,
 }
 
 /// A request seen by the log, until its answer is known ([`AccessLog::finish`]).
 pub struct Pending {
     client: IpAddr,
     method: Method,
-    uri: Uri,
     version: Version,
-    referer: Option<HeaderValue>,
-    agent: Option<HeaderValue>,
+    fields: Vec<u8>,
+    path_len: usize,
+    referer_len: Option<usize>,
+    agent_len: Option<usize>,
 }
 
 /// The fixed part of a line's length (client, time, quotes, status, bytes,
@@ -261,13 +271,28 @@ impl AccessLog {
 
     /// Captures what `req`'s line needs before it is handed on.
     pub fn begin(&self, req: &Request) -> Pending {
+        let path = req.uri().path().as_bytes();
+        let path = &path[..path.len().min(PATH_MAX)];
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .map(|v: &HeaderValue| &v.as_bytes()[..v.len().min(FIELD_MAX)])
+        };
+        let (referer, agent) = (header(header::REFERER), header(header::USER_AGENT));
+        let mut fields = Vec::with_capacity(
+            path.len() + referer.map_or(0, <[u8]>::len) + agent.map_or(0, <[u8]>::len),
+        );
+        fields.extend_from_slice(path);
+        fields.extend_from_slice(referer.unwrap_or_default());
+        fields.extend_from_slice(agent.unwrap_or_default());
         Pending {
             client: client_ip::of_request(req, &self.trusted),
             method: req.method().clone(),
-            uri: req.uri().clone(),
             version: req.version(),
-            referer: header_text(req.headers(), header::REFERER),
-            agent: header_text(req.headers(), header::USER_AGENT),
+            fields,
+            path_len: path.len(),
+            referer_len: referer.map(<[u8]>::len),
+            agent_len: agent.map(<[u8]>::len),
         }
     }
 
@@ -282,25 +307,21 @@ impl AccessLog {
         started: Instant,
     ) {
         let status = response.status().as_u16();
-        let path = pending.uri.path();
-        let class = LineClass::of(status, path);
-        let field = |v: &Option<HeaderValue>| v.as_ref().map_or(1, |v| v.len().min(FIELD_MAX));
-        let size = LINE_OVERHEAD
-            + pending.method.as_str().len().min(FIELD_MAX)
-            + path.len().min(PATH_MAX)
-            + field(&pending.referer)
-            + field(&pending.agent);
+        let path = &pending.fields[..pending.path_len];
+        let class = LineClass::of_bytes(status, path);
+        let size = LINE_OVERHEAD + pending.method.as_str().len().min(FIELD_MAX) + pending.fields.len();
         let captured = Captured {
             client: client.unwrap_or(pending.client),
             time: SystemTime::now(),
             method: pending.method,
-            uri: pending.uri,
             version: pending.version,
             status,
             bytes: response.body().size_hint().exact().unwrap_or(0),
-            referer: pending.referer,
-            agent: pending.agent,
             seconds: started.elapsed().as_secs_f64(),
+            fields: pending.fields,
+            path_len: pending.path_len,
+            referer_len: pending.referer_len,
+            agent_len: pending.agent_len,
         };
         self.offer(class, size, Message::Request(captured));
     }
@@ -342,16 +363,19 @@ impl Message {
         match self {
             Message::Line(line) => out.extend_from_slice(line.as_bytes()),
             Message::Request(c) => {
+                let (path, rest) = c.fields.split_at(c.path_len);
+                let (referer, agent) = rest.split_at(c.referer_len.unwrap_or(0));
                 let line = format_line(&Entry {
                     client: c.client,
                     time: OffsetDateTime::from(c.time),
                     method: c.method.as_str(),
-                    path: c.uri.path(),
+                    // A request's path is ASCII (hyper refuses anything else).
+                    path: std::str::from_utf8(path).unwrap_or("-"),
                     version: version_text(c.version),
                     status: c.status,
                     bytes: c.bytes,
-                    referer: c.referer.as_ref().map(HeaderValue::as_bytes),
-                    agent: c.agent.as_ref().map(HeaderValue::as_bytes),
+                    referer: c.referer_len.map(|_| referer),
+                    agent: c.agent_len.map(|_| agent),
                     seconds: c.seconds,
                 });
                 out.extend_from_slice(line.as_bytes());
@@ -385,11 +409,6 @@ fn version_text(version: Version) -> &'static str {
         Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/?",
     }
-}
-
-/// A header kept past the request (a `HeaderValue` clone shares its bytes).
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<HeaderValue> {
-    headers.get(name).cloned()
 }
 
 /// One request, as logged.
