@@ -10,12 +10,12 @@
 #   CALLGRIND=0 bench/profile.sh              # flame summaries only
 #
 # Two measures:
-# - `perf record -g` (cpu-clock: also works where hardware counters are not
-#   exposed, as on VMs) under `wrk -t2 -c64`, summarised as the TOP frames by
-#   self time (whole system: server, wrk and kernel share the 2 cores).
+# - `perf record -g` of the server process (cpu-clock: also works where
+#   hardware counters are not exposed, as on VMs) under `wrk -t2 -c64`,
+#   summarised as the TOP frames by self time, kernel frames included.
 # - Instructions per request, independent of the machine's load: the server
 #   runs under valgrind's callgrind, counting only while `wrk -t1 -c4` sends
-#   requests (callgrind_control toggles collection); user-space instructions
+#   requests (callgrind_control toggles instrumentation); user-space instructions
 #   of the server process ÷ requests wrk completed. Under valgrind the server
 #   is ~50× slower; the count does not depend on that.
 #
@@ -91,27 +91,36 @@ for case in status all; do
     start "$case" ""
     wait_http "$url"
     wrk -t2 -c64 -d2s "$url" >/dev/null
-    perf record -q -F 999 -g -a -o "$work/perf-$case.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
+    perf record -q -F 999 -g -p "$pid" -o "$work/perf-$case.data" -- sleep "${DURATION%s}" >/dev/null 2>&1 &
     rec=$!
     wrk -t2 -c64 -d"$DURATION" --latency "$url" >"$work/wrk-$case.txt"
     wait "$rec" || true
     stop "$pid"
     rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$case.txt")
     echo
-    echo "#### $name: top $TOP frames by self time (perf, all CPUs, wrk -t2 -c64: $rps req/s during the profile)"
+    perf report -i "$work/perf-$case.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+      | grep -E '^ +[0-9.]+%' | cut -c1-160 | sed -E 's/ +$//' >"$work/perf-$case.txt" || true
+    echo "#### $name: top $TOP frames by self time (perf, server process, wrk -t2 -c64: $rps req/s during the profile)"
     echo
     echo '```text'
-    perf report -i "$work/perf-$case.data" --no-children --sort comm,symbol --stdio 2>/dev/null \
-      | grep -E '^ +[0-9.]+%' | head -n "$TOP" | sed -E 's/ +$//' | cut -c1-150
+    head -n "$TOP" "$work/perf-$case.txt"
+    echo '```'
+    echo
+    echo "In user space (the kernel's share: $(awk '/\[k\]/ {gsub("%", "", $1); k += $1} END {printf "%.0f%%", k}' "$work/perf-$case.txt") of samples):"
+    echo
+    echo '```text'
+    grep -v '\[k\]' "$work/perf-$case.txt" | head -n "$TOP" || true
     echo '```'
   fi
   if [ "$CALLGRIND" = 1 ]; then
-    start "$case" "valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=$work/cg-$case.out"
+    start "$case" "valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=$work/cg-$case.out"
     wait_http "$url" 600
-    sleep 2
-    callgrind_control -i on "$pid" >/dev/null
+    # Warm-up without instrumentation (fast): first-use allocations and lazy
+    # initialisation are not what one request costs.
+    wrk -t1 -c4 -d3s "$url" >/dev/null
+    callgrind_control -i on "$pid" >/dev/null 2>&1
     wrk -t1 -c4 -d"$CG_DURATION" "$url" >"$work/cg-wrk-$case.txt"
-    callgrind_control -i off "$pid" >/dev/null
+    callgrind_control -i off "$pid" >/dev/null 2>&1
     stop "$pid"
     requests=$(awk '/requests in/ {print $1}' "$work/cg-wrk-$case.txt")
     ir=$(callgrind_annotate "$work/cg-$case.out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')

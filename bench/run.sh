@@ -23,7 +23,8 @@ RESULTS_JSON=${RESULTS_JSON:-bench/results/$BENCH_DB.json}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release --quiet --bin gamegate --example bench_hello --example bench_argon2
-BIN=target/release/gamegate
+# BIN=… measures another gamegate build (e.g. one from before a change) against the same ceiling.
+BIN=${BIN:-target/release/gamegate}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

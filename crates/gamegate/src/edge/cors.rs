@@ -16,8 +16,9 @@ const ALLOW_METHODS: HeaderValue = HeaderValue::from_static("GET,POST");
 const ALLOW_HEADERS: HeaderValue = HeaderValue::from_static("content-type,x-api-key");
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
 /// On every answer: it depends on these request headers.
-const VARY: HeaderValue =
-    HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers");
+const VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
 
 /// The CORS policy of one listener.
 #[derive(Clone, Debug)]
@@ -114,9 +115,15 @@ mod tests {
         let cors = Cors::new(&["https://game.example".into()]);
         let ok = cors.preflight(origin("https://game.example").as_ref());
         let h = ok.headers();
-        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://game.example");
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://game.example"
+        );
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_METHODS], "GET,POST");
-        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_HEADERS], "content-type,x-api-key");
+        assert_eq!(
+            h[header::ACCESS_CONTROL_ALLOW_HEADERS],
+            "content-type,x-api-key"
+        );
         assert_eq!(h[header::ACCESS_CONTROL_MAX_AGE], "600");
         let refused = cors.preflight(origin("https://evil.example").as_ref());
         assert!(
@@ -133,7 +140,10 @@ mod tests {
         headers.insert(header::VARY, HeaderValue::from_static("accept"));
         cors.apply(origin("https://game.example").as_ref(), &mut headers);
         assert_eq!(headers.get_all(header::VARY).iter().count(), 2);
-        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://game.example");
+        assert_eq!(
+            headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://game.example"
+        );
         let mut headers = HeaderMap::new();
         cors.apply(origin("https://evil.example").as_ref(), &mut headers);
         assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());

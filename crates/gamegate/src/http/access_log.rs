@@ -36,9 +36,9 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, Version, header};
 use axum::response::Response;
 use ipnet::IpNet;
-use tokio::sync::mpsc;
 use time::OffsetDateTime;
 use time::macros::format_description;
+use tokio::sync::mpsc;
 
 use crate::edge::client_ip;
 use crate::metrics::{LogClassLabels, Metrics};
@@ -309,7 +309,8 @@ impl AccessLog {
         let status = response.status().as_u16();
         let path = &pending.fields[..pending.path_len];
         let class = LineClass::of_bytes(status, path);
-        let size = LINE_OVERHEAD + pending.method.as_str().len().min(FIELD_MAX) + pending.fields.len();
+        let size =
+            LINE_OVERHEAD + pending.method.as_str().len().min(FIELD_MAX) + pending.fields.len();
         let captured = Captured {
             client: client.unwrap_or(pending.client),
             time: SystemTime::now(),

@@ -41,9 +41,9 @@ use tokio_util::task::TaskTracker;
 
 use super::ApiError;
 use super::access_log::AccessLog;
-use super::front::Front;
 pub use super::connections::Gate;
 use super::connections::{Admitted, Refusal};
+use super::front::Front;
 use crate::edge::jail::Jail;
 use crate::metrics::{MalformedLabels, Metrics};
 
