@@ -167,7 +167,7 @@ s_p99_ms=$(ms "$s_p99")
 cat <<REPORT
 ### $(date -u +%Y-%m-%d) · backend: $BENCH_DB · $(nproc) cores · wrk ${DURATION} per row
 
-$(date -u +%H:%M) UTC, commit $(git rev-parse --short HEAD 2>/dev/null || echo ?), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average before the run: $load_before.
+$(date -u +%H:%M) UTC, \`$BIN\` (tree at commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average before the run: $load_before.
 
 | what | connections | req/s | p50 | p99 | non-2xx |
 |---|---|---|---|---|---|
@@ -181,7 +181,7 @@ $nginx_row
 - status through the edge / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}'); without the edge / ceiling: $(awk -v a="$b_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
 - cost of the in-process edge (limits on, CORS allow-list, access log to a file): $(awk -v a="$s_rps" -v b="$b_rps" 'BEGIN {printf "%.1f%%", 100*(1-a/b)}') of the no-edge throughput
 ${nginx_ratio:-}
-- access-log lines written: $(wc -l <"$work/access.log"), dropped: $(curl -fs http://127.0.0.1:19000/metrics | awk '/^gamegate_access_log_dropped_lines_total/ {print $2}')
+- access-log lines written: $(wc -l <"$work/access.log"), dropped: $(curl -fs http://127.0.0.1:19000/metrics | awk '/^gamegate_access_log_dropped_lines_total/ {n += $2} END {print n + 0}')
 - $hash; target register rate = 0.9 × $(nproc) cores ÷ hash time
 - accounts created (registrations_total ok): ${accounts:-?}
 - RSS: idle $((idle_rss / 1024)) MiB · after status load $((status_rss / 1024)) MiB · after register load $((loaded_rss / 1024)) MiB
