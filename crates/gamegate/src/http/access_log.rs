@@ -269,8 +269,10 @@ impl AccessLog {
         (log, receiver)
     }
 
-    /// Captures what `req`'s line needs before it is handed on.
-    pub fn begin(&self, req: &Request) -> Pending {
+    /// Captures what `req`'s line needs before it is handed on. `client`:
+    /// the address the edge judged, when it resolved one (else the
+    /// connection's client address is logged).
+    pub fn begin(&self, req: &Request, client: Option<IpAddr>) -> Pending {
         let path = req.uri().path().as_bytes();
         let path = &path[..path.len().min(PATH_MAX)];
         let header = |name| {
@@ -286,7 +288,7 @@ impl AccessLog {
         fields.extend_from_slice(referer.unwrap_or_default());
         fields.extend_from_slice(agent.unwrap_or_default());
         Pending {
-            client: client_ip::of_request(req, &self.trusted),
+            client: client.unwrap_or_else(|| client_ip::of_request(req, &self.trusted)),
             method: req.method().clone(),
             version: req.version(),
             fields,
@@ -297,22 +299,14 @@ impl AccessLog {
     }
 
     /// Sends the line of `pending`'s answer, `response`, to the writer.
-    /// `client` is the address the edge judged, when it resolved one
-    /// (else the connection's client address is logged).
-    pub fn finish(
-        &self,
-        pending: Pending,
-        client: Option<IpAddr>,
-        response: &Response,
-        started: Instant,
-    ) {
+    pub fn finish(&self, pending: Pending, response: &Response, started: Instant) {
         let status = response.status().as_u16();
         let path = &pending.fields[..pending.path_len];
         let class = LineClass::of_bytes(status, path);
         let size =
             LINE_OVERHEAD + pending.method.as_str().len().min(FIELD_MAX) + pending.fields.len();
         let captured = Captured {
-            client: client.unwrap_or(pending.client),
+            client: pending.client,
             time: SystemTime::now(),
             method: pending.method,
             version: pending.version,

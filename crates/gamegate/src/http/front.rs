@@ -10,7 +10,8 @@
 //! Outermost first, as docs/EDGE.md lists them: access log → CORS →
 //! panic containment → metrics → body deadline → client → (routing) →
 //! jail → unknown-path limit → route limit → site key budget → API key →
-//! handler.
+//! handler. (The client is resolved first of all, so the access log logs
+//! the one the edge judged; a CORS preflight is answered without one.)
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -72,19 +73,28 @@ impl Front {
     pub async fn call(self, mut req: Request) -> Response {
         let p = &*self.0;
         let started = Instant::now();
-        let entry = p.access_log.as_ref().map(|log| log.begin(&req));
+        let preflight = p.cors.is_some() && Cors::is_preflight(req.method());
+        // Who the client is, once: the limits, the jail and the access log
+        // all judge this one (a preflight is answered before anyone judges).
+        let client = match &p.edge {
+            Some(edge) if !preflight => Some(edge.identify(&mut req)),
+            _ => None,
+        };
+        // The client the edge judged, when it resolved one: a player a valid
+        // site key named is logged as that player, so a fail2ban reading this
+        // log bans the player's address, never the site's.
+        let entry = p
+            .access_log
+            .as_ref()
+            .map(|log| log.begin(&req, client.map(|c| c.ip)));
         let origin = match &p.cors {
             Some(_) => req.headers().get(header::ORIGIN).cloned(),
             None => None,
         };
-        let mut client = None;
         let mut response = match &p.cors {
             // Preflights are answered here, before anything else runs.
-            Some(cors) if Cors::is_preflight(req.method()) => cors.preflight(origin.as_ref()),
+            Some(cors) if preflight => cors.preflight(origin.as_ref()),
             _ => {
-                if let Some(edge) = &p.edge {
-                    client = Some(edge.identify(&mut req));
-                }
                 let mut response = match contained(self.measured(req)).await {
                     Ok(response) => response,
                     Err(()) => middleware::panic_response(),
@@ -105,10 +115,7 @@ impl Front {
                 .or_insert(HeaderValue::from_static("nosniff"));
         }
         if let (Some(log), Some(entry)) = (&p.access_log, entry) {
-            // The client the edge judged, when it resolved one: a player a
-            // valid site key named is logged as that player, so a fail2ban
-            // reading this log bans the player's address, never the site's.
-            log.finish(entry, client.map(|c| c.ip), &response, started);
+            log.finish(entry, &response, started);
         }
         response
     }
