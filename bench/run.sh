@@ -9,6 +9,12 @@
 # Needs: wrk (apt-get install wrk). Builds the release binary and examples.
 # Also writes the figures as JSON (RESULTS_JSON, default bench/results/<backend>.json)
 # for bench/plot.sh, which renders docs/benchmarks.png from them.
+#
+# The status rows, in one run and against one another: the bare axum ceiling,
+# `serve status` (no edge) and `gamegate all` through the full in-process edge
+# as production runs it — every limit on (raised so wrk is never refused), a
+# CORS allow-list, the ban jail on, the access log to a file. Instructions per
+# request and flame summaries: bench/profile.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -17,7 +23,8 @@ RESULTS_JSON=${RESULTS_JSON:-bench/results/$BENCH_DB.json}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release --quiet --bin gamegate --example bench_hello --example bench_argon2
-BIN=target/release/gamegate
+# BIN=… measures another gamegate build (e.g. one from before a change) against the same ceiling.
+BIN=${BIN:-target/release/gamegate}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -34,6 +41,7 @@ case "$BENCH_DB" in
   *) echo "BENCH_DB must be sqlite, mysql or postgres" >&2; exit 1 ;;
 esac
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_http() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 # wrk summary → "req/s p50 p99 non2xx"
@@ -48,7 +56,7 @@ GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:15190 GAMEGATE_LOG__LEVEL=warn \
 GAMEGATE_EDGE__API_KEYS=bench-api-key-0123456789 \
 GAMEGATE_EDGE__REGISTER_PER_MINUTE=1000000000 GAMEGATE_EDGE__REGISTER_BURST=1000000000 \
 GAMEGATE_EDGE__STATUS_PER_MINUTE=1000000000 GAMEGATE_EDGE__STATUS_BURST=1000000000 \
-GAMEGATE_EDGE__CORS_ALLOWED_ORIGINS=https://game.example \
+GAMEGATE_EDGE__CORS_ALLOWED_ORIGINS=https://game.example GAMEGATE_EDGE__BAN_ENABLED=true \
 GAMEGATE_LOG__ACCESS_LOG="$work/access.log" \
   "$BIN" all >"$work/gamegate.out" 2>"$work/gamegate.err" & gg=$!; pids+=($gg)
 # Started once `all` has migrated the shared database: two processes migrating
@@ -136,6 +144,8 @@ cat >"$RESULTS_JSON" <<JSON
   "cores": $(nproc),
   "cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)",
   "duration": "$DURATION",
+  "load_before": "$load_before",
+  "status_p99": { "ceiling": "$h_p99", "no_edge": "$b_p99", "edge": "$s_p99" },
   "status_rps": {
     "ceiling": $h_rps,
     "no_edge": $b_rps,
@@ -149,8 +159,15 @@ cat >"$RESULTS_JSON" <<JSON
 }
 JSON
 
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100*a/b}'; }
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) {sub(/us$/, "", v); printf "%.2f", v/1000} else if (v ~ /ms$/) {sub(/ms$/, "", v); printf "%.2f", v} else if (v ~ /s$/) {sub(/s$/, "", v); printf "%.2f", v*1000} else print v }'; }
+met() { [ "$1" = 1 ] && echo met || echo "**not met**"; }
+edge_ceiling=$(pct "$s_rps" "$h_rps"); edge_bare=$(pct "$s_rps" "$b_rps"); bare_ceiling=$(pct "$b_rps" "$h_rps")
+s_p99_ms=$(ms "$s_p99")
 cat <<REPORT
 ### $(date -u +%Y-%m-%d) · backend: $BENCH_DB · $(nproc) cores · wrk ${DURATION} per row
+
+$(date -u +%H:%M) UTC, \`$BIN\` (tree at commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average before the run: $load_before.
 
 | what | connections | req/s | p50 | p99 | non-2xx |
 |---|---|---|---|---|---|
@@ -164,9 +181,16 @@ $nginx_row
 - status through the edge / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}'); without the edge / ceiling: $(awk -v a="$b_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
 - cost of the in-process edge (limits on, CORS allow-list, access log to a file): $(awk -v a="$s_rps" -v b="$b_rps" 'BEGIN {printf "%.1f%%", 100*(1-a/b)}') of the no-edge throughput
 ${nginx_ratio:-}
-- access-log lines written: $(wc -l <"$work/access.log"), dropped: $(curl -fs http://127.0.0.1:19000/metrics | awk '/^gamegate_access_log_dropped_lines_total/ {print $2}')
+- access-log lines written: $(wc -l <"$work/access.log"), dropped: $(curl -fs http://127.0.0.1:19000/metrics | awk '/^gamegate_access_log_dropped_lines_total/ {n += $2} END {print n + 0}')
 - $hash; target register rate = 0.9 × $(nproc) cores ÷ hash time
 - accounts created (registrations_total ok): ${accounts:-?}
 - RSS: idle $((idle_rss / 1024)) MiB · after status load $((status_rss / 1024)) MiB · after register load $((loaded_rss / 1024)) MiB
 - status codes of the 16-connection register run: $(grep '^status' "$work/reg16.txt" | tr '\n' ' ')
+
+| target (wrk -t2 -c64, status) | measured | |
+|---|---|---|
+| full edge ≥ 75% of bare axum | $edge_ceiling% | $(met "$(awk -v a="$edge_ceiling" 'BEGIN {print (a >= 75)}')") |
+| full edge ≥ 85% of \`serve status\` | $edge_bare% | $(met "$(awk -v a="$edge_bare" 'BEGIN {print (a >= 85)}')") |
+| full edge p99 < 5 ms | $s_p99_ms ms | $(met "$(awk -v a="$s_p99_ms" 'BEGIN {print (a < 5)}')") |
+| \`serve status\` / bare axum (no target; where the no-edge path stands) | $bare_ceiling% | |
 REPORT

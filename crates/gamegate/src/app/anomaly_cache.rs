@@ -1,7 +1,7 @@
 //! The anomaly detector's last pass over every stored battle, kept in
 //! memory and refreshed in the background, so `GET /ml/anomalies` never
 //! waits on a pass (over a million battles it takes longer than a request
-//! may). An application service like [`crate::status_cache`]: the HTTP
+//! may). An application service like [`crate::app::status_cache`]: the HTTP
 //! layer only reads [`AnomalyCache::current`] and calls
 //! [`AnomalyCache::mark_stale`] after an ingestion.
 

@@ -19,6 +19,13 @@ impl Route {
     fn as_str(&self) -> &str {
         self.0.as_ref().map_or("unmatched", |p| p.as_str())
     }
+
+    /// The same label, compared by where the template is kept (axum shares
+    /// one allocation per route), else by content.
+    pub(crate) fn same_as(&self, other: &Route) -> bool {
+        let (a, b) = (self.as_str(), other.as_str());
+        std::ptr::eq(a, b) || a == b
+    }
 }
 
 impl PartialEq for Route {

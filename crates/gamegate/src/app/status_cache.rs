@@ -1,9 +1,10 @@
 //! The status answer, pre-serialised in memory and refreshed on an interval,
 //! so `GET /api/server/status` never waits on the database.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use gamegate_domain::ServerStatus;
 use gamegate_store::{Database, StoreError};
@@ -11,16 +12,19 @@ use tokio_util::sync::CancellationToken;
 
 use gamegate_store::unix_now;
 
+/// Read on every status request, written once per refresh: an atomically
+/// swapped snapshot (`arc-swap`), so readers take no lock and do not
+/// contend on a lock's counter the way an `RwLock`'s readers do.
 #[derive(Clone)]
 pub struct StatusCache {
-    body: Arc<RwLock<(Bytes, i64)>>,
+    body: Arc<ArcSwap<(Bytes, i64)>>,
 }
 
 impl StatusCache {
     /// Reads the constants once; start-up fails if the database cannot answer.
     pub async fn load(db: &Database) -> Result<Self, StoreError> {
         let cache = Self {
-            body: Arc::new(RwLock::new((Bytes::new(), 0))),
+            body: Arc::new(ArcSwap::from_pointee((Bytes::new(), 0))),
         };
         cache.refresh(db).await?;
         Ok(cache)
@@ -28,10 +32,8 @@ impl StatusCache {
 
     /// The JSON body and the Unix time it was read.
     pub fn current(&self) -> (Bytes, i64) {
-        self.body
-            .read()
-            .expect("status cache lock poisoned")
-            .clone()
+        let snapshot = self.body.load();
+        (snapshot.0.clone(), snapshot.1)
     }
 
     pub async fn refresh(&self, db: &Database) -> Result<(), StoreError> {
@@ -39,7 +41,7 @@ impl StatusCache {
         let now = unix_now();
         let status = ServerStatus::from_constants(rows.iter().map(|(n, v)| (n.as_str(), *v)), now);
         let body = Bytes::from(serde_json::to_vec(&status).expect("status serialises"));
-        *self.body.write().expect("status cache lock poisoned") = (body, now);
+        self.body.store(Arc::new((body, now)));
         Ok(())
     }
 

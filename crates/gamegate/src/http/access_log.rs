@@ -8,13 +8,16 @@
 //!
 //! Only the path is logged — never the query string, headers other than
 //! Referer and User-Agent, or bodies — so keys and passwords cannot end up
-//! here. Requests append their line to a shared, bounded buffer that one
-//! writer thread swaps out and writes every 100 ms (`FLUSH_EVERY`): no wake-up per
-//! line, and a flood the writer cannot keep up with drops lines rather than
-//! slowing requests — routine lines first ([`LineClass`]): 2xx/3xx/404 may
-//! fill half the buffer, other errors three quarters, and the lines fail2ban
-//! reads (4xx/5xx on `/api/`) all of it, so a 404 flood cannot push a bad-key
-//! line out. Drops are counted per class in
+//! here. A request only captures its fields (a few reference-counted
+//! clones, no formatting) and sends them into a bounded channel; one writer
+//! thread takes what has arrived every [`FLUSH_EVERY`], formats the lines
+//! and writes them: no wake-up per line, nothing formatted or written on
+//! the request path, and a flood the writer cannot keep up with drops lines
+//! rather than slowing requests — routine lines first ([`LineClass`]):
+//! 2xx/3xx/404 may fill half the buffer (`log.access_log_buffer_bytes`,
+//! counted in estimated line bytes), other errors three quarters, and the
+//! lines fail2ban reads (4xx/5xx on `/api/`) all of it, so a 404 flood
+//! cannot push a bad-key line out. Drops are counted per class in
 //! `gamegate_access_log_dropped_lines_total{class}` and reported by a warning
 //! at most every [`DROP_WARNING_EVERY`]. A file is opened for appending and
 //! reopened on SIGHUP, so logrotate can either move it and send SIGHUP, or
@@ -23,25 +26,24 @@
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
-use axum::Router;
 use axum::body::HttpBody;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::{self, Next};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, Version, header};
 use axum::response::Response;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 use time::macros::format_description;
+use tokio::sync::mpsc;
 
 use crate::app::metrics::{LogClassLabels, Metrics};
 use crate::http::edge::client_ip;
 
-/// How often the writer writes what has been buffered.
+/// How often the writer takes, formats and writes what has been sent.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 /// At most one warning about dropped lines per this interval.
 pub const DROP_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -65,8 +67,12 @@ impl LineClass {
 
     /// The class of an answer with `status` to a request for `path`.
     pub fn of(status: u16, path: &str) -> Self {
+        Self::of_bytes(status, path.as_bytes())
+    }
+
+    fn of_bytes(status: u16, path: &[u8]) -> Self {
         match status {
-            400.. if status != 404 && path.starts_with("/api/") => LineClass::ApiRefusal,
+            400.. if status != 404 && path.starts_with(b"/api/") => LineClass::ApiRefusal,
             400.. if status != 404 => LineClass::Error,
             _ => LineClass::Routine,
         }
@@ -81,7 +87,8 @@ impl LineClass {
         }
     }
 
-    /// The most the buffer may hold, this line included, of `buffer_max`.
+    /// The most the buffer may hold (estimated line bytes), this line
+    /// included, of `buffer_max`.
     fn ceiling(self, buffer_max: usize) -> usize {
         match self {
             LineClass::Routine => buffer_max / 2,
@@ -112,17 +119,19 @@ impl Target {
     }
 }
 
-/// The request side: formats a line and appends it to the buffer.
+/// The request side: captures a request's fields and sends them to the writer.
 #[derive(Clone)]
 pub struct AccessLog {
     shared: Arc<Shared>,
+    sender: mpsc::Sender<(usize, Message)>,
     trusted: Arc<Vec<IpNet>>,
     metrics: Arc<Metrics>,
 }
 
 /// What requests and the writer thread share.
 struct Shared {
-    buffer: Mutex<Vec<u8>>,
+    /// Estimated bytes of the lines sent and not yet taken by the writer.
+    queued: AtomicUsize,
     /// `log.access_log_buffer_bytes`.
     buffer_max: usize,
     /// Lines dropped per [`LineClass`] since the last warning.
@@ -131,8 +140,53 @@ struct Shared {
     reopen: AtomicBool,
     /// Set at shutdown: write what is left and end.
     closing: AtomicBool,
+    /// Wakes the writer before its next round (SIGHUP, shutdown).
     wake: Condvar,
+    sleeping: Mutex<()>,
 }
+
+/// One line on its way to the writer.
+enum Message {
+    /// A request's fields, formatted by the writer ([`format_line`]).
+    Request(Captured),
+    /// A line formatted already (a request the HTTP library refused).
+    Line(String),
+}
+
+/// What a request's line is made of, captured on the request path. The
+/// path, Referer and User-Agent are copied (cut as logged) into one
+/// allocation: a reference into the request's bytes would keep the
+/// connection's whole read buffer (up to 64 KiB of headers) alive while the
+/// line waits, so the buffer's bound would not bound memory.
+struct Captured {
+    client: IpAddr,
+    time: SystemTime,
+    method: Method,
+    version: Version,
+    status: u16,
+    bytes: u64,
+    seconds: f64,
+    /// Path, then Referer, then User-Agent.
+    fields: Vec<u8>,
+    path_len: usize,
+    referer_len: Option<usize>,
+    agent_len: Option<usize>,
+}
+
+/// A request seen by the log, until its answer is known ([`AccessLog::finish`]).
+pub struct Pending {
+    client: IpAddr,
+    method: Method,
+    version: Version,
+    fields: Vec<u8>,
+    path_len: usize,
+    referer_len: Option<usize>,
+    agent_len: Option<usize>,
+}
+
+/// The fixed part of a line's length (client, time, quotes, status, bytes,
+/// duration), for the estimate the buffer is counted in.
+const LINE_OVERHEAD: usize = 80;
 
 /// The writer thread.
 pub struct Writer {
@@ -168,43 +222,103 @@ impl AccessLog {
             Target::Stdout => Sink::Stdout,
             Target::File(path) => Sink::File(path.clone(), open_append(path)?),
         };
+        let (log, receiver) = Self::unstarted(trusted, metrics, buffer_max);
+        let thread = {
+            let shared = log.shared.clone();
+            std::thread::Builder::new()
+                .name("access-log".into())
+                .spawn(move || write_lines(&shared, receiver, sink))
+                .context("cannot start the access-log writer")?
+        };
+        #[cfg(unix)]
+        let hangups = tokio::spawn(forward_hangups(log.shared.clone()));
+        let writer = Writer {
+            shared: log.shared.clone(),
+            thread,
+            #[cfg(unix)]
+            hangups,
+        };
+        Ok(Some((log, writer)))
+    }
+
+    /// The request side and the channel's receiving end, no writer yet.
+    fn unstarted(
+        trusted: Vec<IpNet>,
+        metrics: Arc<Metrics>,
+        buffer_max: usize,
+    ) -> (Self, mpsc::Receiver<(usize, Message)>) {
+        // The byte estimate sheds first; the channel's own bound (no line
+        // is shorter than its fixed part) only backs it up. Its blocks are
+        // allocated as lines arrive, not up front.
+        let (sender, receiver) = mpsc::channel((buffer_max / LINE_OVERHEAD).max(16));
         let shared = Arc::new(Shared {
-            buffer: Mutex::new(Vec::with_capacity(buffer_max.min(64 * 1024))),
+            queued: AtomicUsize::new(0),
             buffer_max,
             dropped: Default::default(),
             reopen: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             wake: Condvar::new(),
+            sleeping: Mutex::new(()),
         });
-        let thread = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("access-log".into())
-                .spawn(move || write_lines(&shared, sink))
-                .context("cannot start the access-log writer")?
+        let log = Self {
+            shared,
+            sender,
+            trusted: Arc::new(trusted),
+            metrics,
         };
-        #[cfg(unix)]
-        let hangups = tokio::spawn(forward_hangups(shared.clone()));
-        let writer = Writer {
-            shared: shared.clone(),
-            thread,
-            #[cfg(unix)]
-            hangups,
-        };
-        Ok(Some((
-            Self {
-                shared,
-                trusted: Arc::new(trusted),
-                metrics,
-            },
-            writer,
-        )))
+        (log, receiver)
     }
 
-    /// Logs every request of `router` — outermost, so answers of every other
-    /// layer (429, 403 banned, panics) are logged too.
-    pub fn wrap(&self, router: Router) -> Router {
-        router.layer(middleware::from_fn_with_state(self.clone(), log_request))
+    /// Captures what `req`'s line needs before it is handed on. `client`:
+    /// the address the edge judged, when it resolved one (else the
+    /// connection's client address is logged).
+    pub fn begin(&self, req: &Request, client: Option<IpAddr>) -> Pending {
+        let path = req.uri().path().as_bytes();
+        let path = &path[..path.len().min(PATH_MAX)];
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .map(|v: &HeaderValue| &v.as_bytes()[..v.len().min(FIELD_MAX)])
+        };
+        let (referer, agent) = (header(header::REFERER), header(header::USER_AGENT));
+        let mut fields = Vec::with_capacity(
+            path.len() + referer.map_or(0, <[u8]>::len) + agent.map_or(0, <[u8]>::len),
+        );
+        fields.extend_from_slice(path);
+        fields.extend_from_slice(referer.unwrap_or_default());
+        fields.extend_from_slice(agent.unwrap_or_default());
+        Pending {
+            client: client.unwrap_or_else(|| client_ip::of_request(req, &self.trusted)),
+            method: req.method().clone(),
+            version: req.version(),
+            fields,
+            path_len: path.len(),
+            referer_len: referer.map(<[u8]>::len),
+            agent_len: agent.map(<[u8]>::len),
+        }
+    }
+
+    /// Sends the line of `pending`'s answer, `response`, to the writer.
+    pub fn finish(&self, pending: Pending, response: &Response, started: Instant) {
+        let status = response.status().as_u16();
+        let path = &pending.fields[..pending.path_len];
+        let class = LineClass::of_bytes(status, path);
+        let size =
+            LINE_OVERHEAD + pending.method.as_str().len().min(FIELD_MAX) + pending.fields.len();
+        let captured = Captured {
+            client: pending.client,
+            time: SystemTime::now(),
+            method: pending.method,
+            version: pending.version,
+            status,
+            bytes: response.body().size_hint().exact().unwrap_or(0),
+            seconds: started.elapsed().as_secs_f64(),
+            fields: pending.fields,
+            path_len: pending.path_len,
+            referer_len: pending.referer_len,
+            agent_len: pending.agent_len,
+        };
+        self.offer(class, size, Message::Request(captured));
     }
 
     /// Logs a request the HTTP library refused before any route saw it (a
@@ -215,18 +329,18 @@ impl AccessLog {
     /// any other error line outside `/api/`.
     pub fn log_unparsed(&self, client: IpAddr, status: u16, bytes: u64, seconds: f64) {
         let line = format_unparsed_line(client, OffsetDateTime::now_utc(), status, bytes, seconds);
-        self.append(status, "-", &line);
+        let class = LineClass::of(status, "-");
+        self.offer(class, line.len(), Message::Line(line));
     }
 
-    /// Appends one formatted line of an answer with `status` to `path`,
-    /// unless the buffer already holds what the line's class may fill (the
-    /// line is then counted as dropped).
-    fn append(&self, status: u16, path: &str, line: &str) {
-        let class = LineClass::of(status, path);
+    /// Sends one line of `class`, `size` bytes (estimated), unless the
+    /// buffer already holds what the line's class may fill (the line is
+    /// then counted as dropped).
+    fn offer(&self, class: LineClass, size: usize, message: Message) {
         let ceiling = class.ceiling(self.shared.buffer_max);
-        let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        if buffer.len() + line.len() > ceiling {
-            drop(buffer);
+        let queued = self.shared.queued.fetch_add(size, Ordering::Relaxed);
+        if queued + size > ceiling || self.sender.try_send((size, message)).is_err() {
+            self.shared.queued.fetch_sub(size, Ordering::Relaxed);
             self.shared.dropped[class as usize].fetch_add(1, Ordering::Relaxed);
             self.metrics
                 .access_log_dropped
@@ -234,8 +348,33 @@ impl AccessLog {
                     class: class.label(),
                 })
                 .inc();
-        } else {
-            buffer.extend_from_slice(line.as_bytes());
+        }
+    }
+}
+
+impl Message {
+    /// Formats the message's line into `out`.
+    fn write_into(self, out: &mut Vec<u8>) {
+        match self {
+            Message::Line(line) => out.extend_from_slice(line.as_bytes()),
+            Message::Request(c) => {
+                let (path, rest) = c.fields.split_at(c.path_len);
+                let (referer, agent) = rest.split_at(c.referer_len.unwrap_or(0));
+                let line = format_line(&Entry {
+                    client: c.client,
+                    time: OffsetDateTime::from(c.time),
+                    method: c.method.as_str(),
+                    // A request's path is ASCII (hyper refuses anything else).
+                    path: std::str::from_utf8(path).unwrap_or("-"),
+                    version: version_text(c.version),
+                    status: c.status,
+                    bytes: c.bytes,
+                    referer: c.referer_len.map(|_| referer),
+                    agent: c.agent_len.map(|_| agent),
+                    seconds: c.seconds,
+                });
+                out.extend_from_slice(line.as_bytes());
+            }
         }
     }
 }
@@ -256,43 +395,7 @@ fn format_unparsed_line(
     line
 }
 
-async fn log_request(State(log): State<AccessLog>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let client = client_ip::of_request(&req, &log.trusted);
-    // Resolved once per request: the jail and the limiter inside reuse it.
-    req.extensions_mut().insert(client_ip::ClientIp(client));
-    let method = req.method().clone();
-    let version = req.version();
-    let path = req.uri().path().to_owned();
-    let referer = header_text(req.headers(), header::REFERER);
-    let agent = header_text(req.headers(), header::USER_AGENT);
-    let response = next.run(req).await;
-    // The client the edge judged, when it resolved one: a player a valid
-    // site key named is logged as that player, so a fail2ban reading this
-    // log bans the player's address, never the site's.
-    let client = response
-        .extensions()
-        .get::<crate::http::edge::Client>()
-        .map_or(client, |c| c.ip);
-    let status = response.status().as_u16();
-    let line = format_line(&Entry {
-        client,
-        time: OffsetDateTime::now_utc(),
-        method: method.as_str(),
-        path: &path,
-        version: version_text(version),
-        status,
-        bytes: response.body().size_hint().exact().unwrap_or(0),
-        referer: referer.as_ref().map(HeaderValue::as_bytes),
-        agent: agent.as_ref().map(HeaderValue::as_bytes),
-        seconds: started.elapsed().as_secs_f64(),
-    });
-    log.append(status, &path, &line);
-    response
-}
-
-fn version_text(version: axum::http::Version) -> &'static str {
-    use axum::http::Version;
+fn version_text(version: Version) -> &'static str {
     match version {
         Version::HTTP_09 => "HTTP/0.9",
         Version::HTTP_10 => "HTTP/1.0",
@@ -301,11 +404,6 @@ fn version_text(version: axum::http::Version) -> &'static str {
         Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/?",
     }
-}
-
-/// A header kept past the request (a `HeaderValue` clone shares its bytes).
-fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<HeaderValue> {
-    headers.get(name).cloned()
 }
 
 /// One request, as logged.
@@ -387,19 +485,30 @@ fn open_append(path: &PathBuf) -> anyhow::Result<std::fs::File> {
 
 /// The writer runs on its own OS thread: a blocked stdout pipe or a slow
 /// disk then stalls only this thread, never the runtime's workers.
-fn write_lines(shared: &Shared, mut sink: Sink) {
+fn write_lines(shared: &Shared, mut lines: mpsc::Receiver<(usize, Message)>, mut sink: Sink) {
     let mut batch = Vec::with_capacity(64 * 1024);
     let mut last_warning: Option<Instant> = None;
     loop {
-        let closing = {
-            let buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
-            let (mut buffer, _) = shared
-                .wake
-                .wait_timeout(buffer, FLUSH_EVERY)
-                .unwrap_or_else(|e| e.into_inner());
-            std::mem::swap(&mut *buffer, &mut batch);
-            shared.closing.load(Ordering::Relaxed)
-        };
+        {
+            let sleeping = shared.sleeping.lock().unwrap_or_else(|e| e.into_inner());
+            if !shared.closing.load(Ordering::Relaxed) {
+                let _ = shared
+                    .wake
+                    .wait_timeout(sleeping, FLUSH_EVERY)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        let closing = shared.closing.load(Ordering::Relaxed);
+        // What has arrived by now; later lines wait for the next round, so
+        // a flood cannot keep the writer from writing.
+        let mut budget = lines.len();
+        while budget > 0
+            && let Ok((size, message)) = lines.try_recv()
+        {
+            budget -= 1;
+            shared.queued.fetch_sub(size, Ordering::Relaxed);
+            message.write_into(&mut batch);
+        }
         if shared.reopen.swap(false, Ordering::Relaxed) {
             reopen_file(&mut sink);
         }
@@ -409,6 +518,11 @@ fn write_lines(shared: &Shared, mut sink: Sink) {
             last_warning = Some(Instant::now());
         }
         if closing {
+            // Lines of requests still answered while closing.
+            while let Ok((_, message)) = lines.try_recv() {
+                message.write_into(&mut batch);
+            }
+            write_batch(&mut sink, &mut batch);
             // What was dropped since the last warning is reported on the way out.
             warn_dropped(shared);
             return;
@@ -557,46 +671,34 @@ mod tests {
         }
     }
 
-    /// An access log whose writer never runs: what `append` keeps.
-    fn unwritten_log(buffer_max: usize) -> AccessLog {
-        AccessLog {
-            shared: Arc::new(Shared {
-                buffer: Mutex::new(Vec::new()),
-                buffer_max,
-                dropped: Default::default(),
-                reopen: AtomicBool::new(false),
-                closing: AtomicBool::new(false),
-                wake: Condvar::new(),
-            }),
-            trusted: Arc::new(Vec::new()),
-            metrics: Arc::new(Metrics::new()),
-        }
-    }
-
     #[test]
     fn a_full_buffer_sheds_routine_lines_first_and_api_refusals_last() {
-        let log = unwritten_log(4_000);
-        let line = format!("{}\n", "x".repeat(99));
-        let kept = |log: &AccessLog| log.shared.buffer.lock().unwrap().len() / 100;
+        // The writer never runs: what `offer` keeps stays queued.
+        let (log, _receiver) = AccessLog::unstarted(Vec::new(), Arc::new(Metrics::new()), 4_000);
+        let line = || Message::Line(format!("{}\n", "x".repeat(99)));
+        let kept = |log: &AccessLog| log.shared.queued.load(Ordering::Relaxed) / 100;
         let dropped = |log: &AccessLog, class: LineClass| {
             log.shared.dropped[class as usize].load(Ordering::Relaxed)
         };
+        let offer = |log: &AccessLog, status, path| {
+            log.offer(LineClass::of(status, path), 100, line());
+        };
         // Routine lines fill half the buffer, then are dropped.
         for _ in 0..30 {
-            log.append(404, "/flood", &line);
+            offer(&log, 404, "/flood");
         }
         assert_eq!((kept(&log), dropped(&log, LineClass::Routine)), (20, 10));
         // Other errors still fit, up to three quarters.
         for _ in 0..15 {
-            log.append(429, "/stats/summary", &line);
+            offer(&log, 429, "/stats/summary");
         }
         assert_eq!((kept(&log), dropped(&log, LineClass::Error)), (30, 5));
         // What fail2ban reads fills the rest.
         for _ in 0..12 {
-            log.append(403, "/api/register", &line);
+            offer(&log, 403, "/api/register");
         }
         assert_eq!((kept(&log), dropped(&log, LineClass::ApiRefusal)), (40, 2));
-        log.append(200, "/health", &line);
+        offer(&log, 200, "/health");
         assert_eq!(dropped(&log, LineClass::Routine), 11);
         let metric = |class| {
             log.metrics

@@ -1,6 +1,7 @@
-//! Layers every listener shares: request metrics and panic containment, a
-//! deadline on reading request bodies, plus a timeout backstop for routes
-//! that wait on other systems; each answers in the contract's JSON shape.
+//! What every listener's front ([`super::front::Front`]) applies — request
+//! metrics, panic containment, a deadline on reading request bodies — plus
+//! a timeout backstop for routes that wait on other systems; each answers
+//! in the contract's JSON shape.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,31 +10,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gamegate_domain::ErrorCode;
-use tower_http::catch_panic::CatchPanicLayer;
 
 use super::{ApiError, Common};
-use crate::app::metrics::{HttpLabels, Route, RouteLabels};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
 
-/// Wraps a router: panics are caught outermost, then every request is
-/// measured, then its body gets its deadline.
-pub fn apply(router: Router, common: Common) -> Router {
-    router
-        .layer(middleware::from_fn_with_state(
-            common.clone(),
-            body_deadline,
-        ))
-        .layer(middleware::from_fn_with_state(common, track))
-        .layer(CatchPanicLayer::custom(panic_response))
-}
+use crate::app::metrics::{HttpLabels, Metrics, Route, RouteLabels};
 
-fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
+/// The answer to a request whose handler panicked (the front contains
+/// the panic: the process and the connection go on).
+pub(crate) fn panic_response() -> Response {
     tracing::error!("a handler panicked");
     // The configured language is not reachable here; the contract's default is used.
     ApiError::new(ErrorCode::InternalError, Default::default()).into_response()
@@ -50,12 +42,12 @@ pub async fn backstop_timeout(State(common): State<Common>, req: Request, next: 
 
 /// A request body must arrive within `http.body_read_timeout_ms` of the
 /// request's head, however the route reads it: past that, the body fails
-/// and the answer is `503 request_timeout` with `Connection: close` (a
-/// stalled upload holds no connection). No timer for a request without a
-/// body, nor for one whose body is already in.
-async fn body_deadline(State(common): State<Common>, req: Request, next: Next) -> Response {
+/// and the answer is [`body_timed_out`]. Returns the request with its body
+/// under the deadline, and the flag set when it expired; no timer for a
+/// request without a body, nor for one whose body is already in.
+pub(crate) fn body_deadline(req: Request, common: &Common) -> (Request, Option<Arc<AtomicBool>>) {
     if req.body().is_end_stream() {
-        return next.run(req).await;
+        return (req, None);
     }
     let expired = Arc::new(AtomicBool::new(false));
     let deadline = tokio::time::Instant::now() + common.body_read_timeout;
@@ -67,10 +59,12 @@ async fn body_deadline(State(common): State<Common>, req: Request, next: Next) -
             expired: expired.clone(),
         })
     });
-    let response = next.run(req).await;
-    if !expired.load(Ordering::Relaxed) {
-        return response;
-    }
+    (req, Some(expired))
+}
+
+/// `503 request_timeout` with `Connection: close` (a stalled upload holds
+/// no connection): the answer once a body's deadline has passed.
+pub(crate) fn body_timed_out(common: &Common) -> Response {
     let mut response = ApiError::new(ErrorCode::RequestTimeout, common.lang).into_response();
     response
         .headers_mut()
@@ -133,7 +127,7 @@ impl HttpBody for DeadlineBody {
     }
 }
 
-fn method_label(method: &axum::http::Method) -> &'static str {
+pub(crate) fn method_label(method: &axum::http::Method) -> &'static str {
     use axum::http::Method;
     match *method {
         Method::GET => "GET",
@@ -148,25 +142,77 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-async fn track(State(common): State<Common>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    // Route templates, not raw paths, so label cardinality stays bounded.
-    let route = Route(req.extensions().get::<MatchedPath>().cloned());
-    let method = method_label(req.method());
-    let response = next.run(req).await;
-    common
-        .metrics
-        .http_requests
-        .get_or_create(&HttpLabels {
-            route: route.clone(),
-            method,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    common
-        .metrics
-        .http_duration
-        .get_or_create(&RouteLabels { route })
-        .observe(started.elapsed().as_secs_f64());
-    response
+/// Counts one answered request and its duration, by route template (not
+/// raw path, so label cardinality stays bounded).
+///
+/// The two metrics of a (route, method, status) are looked up in their
+/// families once per thread and then kept ([`Handles`]): a family lookup
+/// takes the family's lock and hashes the labels, twice per request.
+pub(crate) fn record(
+    common: &Common,
+    route: Route,
+    method: &'static str,
+    status: u16,
+    started: Instant,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    HANDLES.with_borrow_mut(|handles| {
+        let metrics = &common.metrics;
+        let found = handles.iter().position(|h| {
+            Arc::ptr_eq(&h.metrics, metrics)
+                && h.status == status
+                && std::ptr::eq(h.method, method)
+                && h.route.same_as(&route)
+        });
+        let h = match found {
+            Some(i) => &handles[i],
+            None => {
+                if handles.len() >= HANDLES_PER_THREAD {
+                    handles.remove(0);
+                }
+                handles.push(Handles {
+                    requests: metrics
+                        .http_requests
+                        .get_or_create(&HttpLabels {
+                            route: route.clone(),
+                            method,
+                            status,
+                        })
+                        .clone(),
+                    duration: metrics
+                        .http_duration
+                        .get_or_create(&RouteLabels {
+                            route: route.clone(),
+                        })
+                        .clone(),
+                    metrics: metrics.clone(),
+                    route,
+                    method,
+                    status,
+                });
+                &handles[handles.len() - 1]
+            }
+        };
+        h.requests.inc();
+        h.duration.observe(seconds);
+    });
+}
+
+/// The metrics of one (route, method, status), as found in their families.
+/// Holds the `Metrics` (and the route's template) it was found in, so a
+/// pointer compared against is never one reused by another.
+struct Handles {
+    metrics: Arc<Metrics>,
+    route: Route,
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    duration: Histogram,
+}
+
+/// A thread answers a handful of distinct (route, method, status) at a time.
+const HANDLES_PER_THREAD: usize = 32;
+
+thread_local! {
+    static HANDLES: std::cell::RefCell<Vec<Handles>> = const { std::cell::RefCell::new(Vec::new()) };
 }

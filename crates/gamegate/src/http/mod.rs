@@ -10,6 +10,7 @@ pub mod demo;
 pub mod edge;
 mod error;
 mod extract;
+pub mod front;
 pub(crate) mod middleware;
 pub mod openapi;
 mod public;
@@ -43,24 +44,28 @@ pub struct Common {
 
 /// Completes a listener's router from route sets: JSON answers for unknown
 /// paths and wrong methods (set after every route is in, so each route gets
-/// its `Allow` header), then the shared layers.
+/// its `Allow` header), then the one per-route layer ([`front::RouteLayer`])
+/// that hands the route template to the listener's front for its metrics.
+/// Serve it behind a [`front::Front`] with `common`, which measures the
+/// requests, contains panics and bounds body reads.
 pub fn finish(routes: Router, common: Common) -> Router {
-    finish_guarded(routes, common, |router| router)
+    finish_guarded(routes, common, None)
 }
 
-/// [`finish`] with `guard` (the ban jail) wrapped around every route and the
-/// fallbacks, inside the request metrics and panic containment so its
-/// refusals are counted and contained like any other answer.
+/// [`finish`] with the edge's route checks (the ban jail, the limit of
+/// unknown paths) in the per-route layer, around every route and the
+/// fallbacks, inside the front's request metrics and panic containment so
+/// their refusals are counted and contained like any other answer.
 pub fn finish_guarded(
     routes: Router,
     common: Common,
-    guard: impl FnOnce(Router) -> Router,
+    checks: Option<crate::http::edge::RouteChecks>,
 ) -> Router {
     let lang = common.lang;
-    let router = routes
+    routes
         .fallback(move || async move { ApiError::new(ErrorCode::NotFound, lang) })
         .method_not_allowed_fallback(move || async move {
             ApiError::new(ErrorCode::MethodNotAllowed, lang)
-        });
-    middleware::apply(guard(router), common)
+        })
+        .layer(front::RouteLayer::new(checks))
 }

@@ -35,16 +35,15 @@ use hyper_util::server::conn::auto;
 use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
 
 use super::ApiError;
 use super::access_log::AccessLog;
 pub use super::connections::Gate;
 use super::connections::{Admitted, Refusal};
+use super::front::Front;
 use crate::app::metrics::{MalformedLabels, Metrics};
 use crate::http::edge::jail::Jail;
 
@@ -107,7 +106,7 @@ pub struct RefusalReport {
 /// What every connection task of a listener shares.
 struct Shared {
     builder: auto::Builder<TokioExecutor>,
-    router: Router,
+    front: Front,
     limits: ConnectionLimits,
     listening: Listening,
     tls: Option<RustlsAcceptor<DefaultAcceptor>>,
@@ -116,10 +115,10 @@ struct Shared {
     shutdown: CancellationToken,
 }
 
-/// Serves `router` until `shutdown` is cancelled; with `tls`, over TLS.
+/// Serves `front` until `shutdown` is cancelled; with `tls`, over TLS.
 pub async fn serve(
     socket: TcpListener,
-    router: Router,
+    front: Front,
     tls: Option<RustlsConfig>,
     limits: ConnectionLimits,
     listening: Listening,
@@ -137,7 +136,7 @@ pub async fn serve(
     }
     let shared = Arc::new(Shared {
         builder,
-        router,
+        front,
         limits,
         refused_body: ApiError::new(ErrorCode::BadRequest, listening.refusals.lang)
             .body()
@@ -246,7 +245,7 @@ where
         body: shared.refused_body.clone(),
     };
     let service = ConnectionService {
-        router: shared.router.clone(),
+        front: shared.front.clone(),
         peer,
         activity: activity.clone(),
     };
@@ -254,11 +253,21 @@ where
     let mut conn = std::pin::pin!(conn);
     // Set once the connection is told to close: by then it must be gone.
     let mut closing_until: Option<Instant> = None;
+    // Requests starting and ending do not wake this task (a wake-up and a
+    // timer re-armed twice per request cost the status route ~10%): the
+    // timer is armed at most `granularity` ahead and the deadline computed
+    // again when it fires. A request's start or end only ever moves the
+    // deadline to at least `granularity` after the moment it happens
+    // (`stuck_timeout` after a start, `idle_timeout` after an end), so the
+    // connection is never closed late.
+    let granularity = limits.idle_timeout.min(limits.stuck_timeout);
+    let timer = tokio::time::sleep_until(Instant::now() + granularity);
+    let mut timer = std::pin::pin!(timer);
     loop {
         let wake = match closing_until {
             Some(deadline) => deadline,
             None => match activity.idle_deadline(&limits) {
-                Ok(deadline) => deadline,
+                Ok(deadline) => deadline.min(Instant::now() + granularity),
                 Err(Expired::Idle) => {
                     tracing::debug!(client_ip = %peer.ip(), "idle connection closed");
                     conn.as_mut().graceful_shutdown();
@@ -272,6 +281,7 @@ where
                 }
             },
         };
+        timer.as_mut().reset(wake);
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(e) = result {
@@ -279,13 +289,11 @@ where
                 }
                 break;
             }
-            _ = tokio::time::sleep_until(wake) => {
+            _ = timer.as_mut() => {
                 if closing_until.is_some() {
                     break; // drain over: dropped
                 }
             }
-            // A request started or ended: the deadline moves.
-            _ = activity.changed.notified(), if closing_until.is_none() => {}
             _ = shared.shutdown.cancelled(), if closing_until.is_none() => {
                 conn.as_mut().graceful_shutdown();
                 closing_until = Some(Instant::now() + limits.drain);
@@ -335,9 +343,6 @@ struct Activity {
     last_done_ms: AtomicU64,
     /// Milliseconds from `started` to the last start or end of a request.
     last_change_ms: AtomicU64,
-    /// Told when a request starts or ends (a permit is kept if the
-    /// connection's task is not waiting, so no change is missed).
-    changed: Notify,
 }
 
 impl Activity {
@@ -348,7 +353,6 @@ impl Activity {
             requests: AtomicU64::new(0),
             last_done_ms: AtomicU64::new(0),
             last_change_ms: AtomicU64::new(0),
-            changed: Notify::new(),
         }
     }
 
@@ -406,7 +410,6 @@ impl InFlight {
             .last_change_ms
             .store(activity.now_ms(), Ordering::SeqCst);
         activity.in_flight.fetch_add(1, Ordering::SeqCst);
-        activity.changed.notify_one();
         Self(activity)
     }
 }
@@ -418,15 +421,14 @@ impl Drop for InFlight {
         a.last_done_ms.store(ms, Ordering::SeqCst);
         a.last_change_ms.store(ms, Ordering::SeqCst);
         a.in_flight.fetch_sub(1, Ordering::SeqCst);
-        a.changed.notify_one();
     }
 }
 
-/// The router as one connection's hyper service: the peer address for
+/// The front as one connection's hyper service: the peer address for
 /// `ConnectInfo`, and each request tracked until its body is sent.
 #[derive(Clone)]
 struct ConnectionService {
-    router: Router,
+    front: Front,
     peer: SocketAddr,
     activity: Arc<Activity>,
 }
@@ -439,9 +441,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for ConnectionService {
     fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
         let in_flight = InFlight::start(self.activity.clone());
         req.extensions_mut().insert(ConnectInfo(self.peer));
-        let router = self.router.clone();
+        let front = self.front.clone();
         Box::pin(async move {
-            let response = router.oneshot(req).await?;
+            let response = front.call(req.map(Body::new)).await;
             Ok(response.map(|body| {
                 Body::new(Tracked {
                     body,
@@ -726,25 +728,6 @@ fn stamp(cert: &Path, key: &Path) -> [Option<(SystemTime, u64)>; 2] {
 }
 
 pub use crate::shared::HSTS;
-
-/// `router` with `Strict-Transport-Security` ([`HSTS`]) and
-/// `X-Content-Type-Options: nosniff` on every answer (a handler's own
-/// values win): for the routers of TLS listeners only, since HSTS over
-/// plain HTTP is ignored by browsers (RFC 6797 §7.2).
-pub fn with_hsts(router: Router) -> Router {
-    router.layer(axum::middleware::map_response(
-        |mut response: Response| async move {
-            let headers = response.headers_mut();
-            headers
-                .entry(header::STRICT_TRANSPORT_SECURITY)
-                .or_insert(header::HeaderValue::from_static(HSTS));
-            headers
-                .entry(header::X_CONTENT_TYPE_OPTIONS)
-                .or_insert(header::HeaderValue::from_static("nosniff"));
-            response
-        },
-    ))
-}
 
 /// A plain-HTTP router that sends every request to the same path on HTTPS
 /// (308 keeps the method and body).

@@ -38,7 +38,8 @@ struct Listener {
     /// `public`, `admin`, `redirect`, or the service's name.
     role: &'static str,
     socket: TcpListener,
-    router: Router,
+    /// Its routes and the front they are served behind.
+    front: http::front::FrontParts,
     /// Served over TLS when certificates are configured (public and service
     /// listeners; the admin listener stays plain, on a private address).
     tls: bool,
@@ -257,10 +258,17 @@ impl Application {
             jail: None,
             trusted: budget.trusted.clone(),
         };
-        let listener = |role, socket, router, tls, gate: &Arc<Gate>| Listener {
+        // A listener's front: request metrics, panic containment, body
+        // deadlines (the public listener adds the edge's parts).
+        let measured = |router: Router| http::front::FrontParts {
+            router,
+            common: Some(common.clone()),
+            ..Default::default()
+        };
+        let listener = |role, socket, front, tls, gate: &Arc<Gate>| Listener {
             role,
             socket,
-            router,
+            front,
             tls,
             gate: gate.clone(),
             refusals: refusals.clone(),
@@ -280,30 +288,30 @@ impl Application {
                     ),
                     false => Router::new(),
                 };
-                // CORS outermost so a browser on an allowed site can read
-                // even a `banned` answer; inside it the jail, before every
-                // rate limit, key check and route (the demo page's included:
-                // a banned browser gets nothing).
-                let router = edge.cors(http::finish_guarded(
-                    register(edge)
-                        .merge(edge.limit_status(status_at(&[])))
-                        .merge(http::edge_routes())
-                        .merge(http::openapi::routes())
-                        .merge(stats_public(Some(edge)))
-                        .merge(demo),
-                    common.clone(),
-                    |router| {
-                        // Unknown paths limited inside the jail (their 429s
-                        // count), and who the client is resolved once around
-                        // it (a valid site key may name its player).
-                        let router = edge.limit_unknown_paths(router);
-                        edge.identify(match &jail {
-                            Some(jail) => edge.jail(router, jail.clone()),
-                            None => router,
-                        })
-                    },
-                ));
-                let mut public = listener("public", socket, router, true, &budget.public);
+                // The jail around every route and the fallbacks (the demo
+                // page's included: a banned browser gets nothing), before
+                // every rate limit, key check and route; unknown paths limited
+                // inside it (their 429s count). Who the client is is resolved
+                // once, in the front, before routing (a valid site key may
+                // name its player); CORS outermost in the front, so a browser
+                // on an allowed site can read even a `banned` answer.
+                let front = http::front::FrontParts {
+                    router: http::finish_guarded(
+                        register(edge)
+                            .merge(edge.limit_status(status_at(&[])))
+                            .merge(http::edge_routes())
+                            .merge(http::openapi::routes())
+                            .merge(stats_public(Some(edge)))
+                            .merge(demo),
+                        common.clone(),
+                        Some(edge.route_checks(jail.clone())),
+                    ),
+                    common: Some(common.clone()),
+                    edge: Some(edge.clone()),
+                    cors: Some(edge.cors()),
+                    ..Default::default()
+                };
+                let mut public = listener("public", socket, front, true, &budget.public);
                 public.refusals.jail = jail.clone();
                 vec![
                     public,
@@ -312,10 +320,10 @@ impl Application {
                         bind(config.http.admin_addr).await?,
                         // The public statistics too: the dashboard reads them
                         // from its own origin.
-                        http::finish(
+                        measured(http::finish(
                             admin.merge(stats_internal()).merge(stats_public(None)),
                             common.clone(),
-                        ),
+                        )),
                         false,
                         &budget.admin,
                     ),
@@ -324,10 +332,10 @@ impl Application {
             Mode::Register => vec![listener(
                 "register",
                 bind(config.services.register_addr).await?,
-                http::finish(
+                measured(http::finish(
                     register(edge.as_ref().expect("register registers")).merge(admin),
                     common.clone(),
-                ),
+                )),
                 true,
                 &budget.public,
             )],
@@ -335,7 +343,10 @@ impl Application {
                 "status",
                 bind(config.services.status_addr).await?,
                 // The seed's service path, and the edge's, so either proxy rule works.
-                http::finish(status_at(&["/server/status"]).merge(admin), common.clone()),
+                measured(http::finish(
+                    status_at(&["/server/status"]).merge(admin),
+                    common.clone(),
+                )),
                 true,
                 &budget.public,
             )],
@@ -349,13 +360,13 @@ impl Application {
                 vec![listener(
                     "stats",
                     bind(config.services.stats_addr).await?,
-                    http::finish_guarded(
+                    measured(http::finish_guarded(
                         stats_public(Some(&limits))
                             .merge(stats_internal())
                             .merge(admin),
                         common.clone(),
-                        |router| limits.limit_unknown_paths(router),
-                    ),
+                        Some(limits.route_checks(None)),
+                    )),
                     true,
                     &budget.public,
                 )]
@@ -367,14 +378,17 @@ impl Application {
             listeners.push(listener(
                 "redirect",
                 bind(addr).await?,
-                http::server::redirect_to_https(https_port),
+                http::front::FrontParts {
+                    router: http::server::redirect_to_https(https_port),
+                    ..Default::default()
+                },
                 false,
                 &budget.public,
             ));
         }
         if let Some(log) = &access_log {
             for l in &mut listeners {
-                l.router = log.wrap(std::mem::take(&mut l.router));
+                l.front.access_log = Some(log.clone());
             }
         }
         for (_, db) in &databases {
@@ -526,10 +540,10 @@ impl Application {
                     _ => None,
                 };
                 // Over TLS every answer asks browsers to stay on HTTPS.
-                let router = match tls {
-                    Some(_) => http::server::with_hsts(l.router),
-                    None => l.router,
-                };
+                let front = http::front::Front::from(http::front::FrontParts {
+                    hsts: tls.is_some(),
+                    ..l.front
+                });
                 let listening = http::server::Listening {
                     role: l.role,
                     gate: l.gate,
@@ -538,7 +552,7 @@ impl Application {
                 tokio::spawn(async move {
                     let result = http::server::serve(
                         l.socket,
-                        router,
+                        front,
                         tls,
                         limits,
                         listening,

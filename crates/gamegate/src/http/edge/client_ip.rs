@@ -42,13 +42,13 @@ impl ClientKey {
     }
 }
 
-/// Who the edge judges a request as, resolved once by the outermost edge
-/// layer and kept in the request's extensions (and in the response's, for the
-/// access log):
+/// Who the edge judges a request as, resolved once by the listener's front
+/// (before routing) and kept in the request's extensions for the jail, the
+/// limits and the handlers; the front also logs it:
 ///
 /// * a request with a valid `X-API-Key` that names a player in `X-Player-IP`
 ///   is the site speaking for that player: the player's address;
-/// * every other request: the connection's client address ([`ClientIp`]:
+/// * every other request: the connection's client address ([`of_request`]:
 ///   the socket peer, or behind trusted proxies the forwarded address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Client {
@@ -60,20 +60,10 @@ pub struct Client {
     pub site_key: Option<usize>,
 }
 
-/// The client address as an outer layer (the access log, the jail)
-/// resolved it, kept in the request's extensions so the layers inside do not
-/// parse the headers again. Every layer resolves with the same
-/// `edge.trusted_proxies`, so the first answer is everyone's.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
 /// The client address of `req`, from its connection's peer (axum's
-/// `ConnectInfo`) and, behind `trusted` proxies, their headers — or what an
-/// outer layer already resolved ([`ClientIp`]).
+/// `ConnectInfo`) and, behind `trusted` proxies, their headers. The front
+/// resolves it once per request (through [`Client`] where an edge is).
 pub fn of_request(req: &Request, trusted: &[IpNet]) -> IpAddr {
-    if let Some(ClientIp(ip)) = req.extensions().get::<ClientIp>() {
-        return *ip;
-    }
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -36,9 +36,6 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use gamegate_domain::{ErrorCode, Lang};
 use gamegate_store::{Database, StoreError};
 use ipnet::IpNet;
@@ -47,10 +44,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::client_ip::{Client, ClientKey};
 pub use super::failure_tracker::FailureWindows;
-use super::{Edge, SiteKeyLimited};
 use crate::app::metrics::Metrics;
 use crate::config::EdgeConfig;
-use crate::http::ApiError;
 use gamegate_store::unix_now;
 
 /// At most this many bans are held (and read from the database) at once:
@@ -194,9 +189,9 @@ const REMOTE_REASON: &str = "banned by another process (rate-limit store)";
 /// hold the same `Arc`.
 pub struct Jail {
     settings: JailSettings,
-    lang: Lang,
+    pub(super) lang: Lang,
     db: Database,
-    metrics: Arc<Metrics>,
+    pub(super) metrics: Arc<Metrics>,
     /// Banned network → banned until (Unix seconds).
     bans: RwLock<BanList>,
     failures: Mutex<FailureWindows>,
@@ -533,32 +528,6 @@ fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The outermost policy of the public listener: a banned client is refused
-/// before anything else runs; otherwise the answer is inspected and counted
-/// if it is one of the configured failures (a site key's aggregate limit
-/// excepted: the player it named did nothing wrong).
-pub(super) async fn guard(
-    State((edge, jail)): State<(Edge, Arc<Jail>)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let client = edge.client(&mut req);
-    if let Some(retry_after) = jail.remaining_ban_secs(client.ip) {
-        jail.metrics.jail_refused.inc();
-        let mut error = ApiError::new(ErrorCode::Banned, jail.lang);
-        error.retry_after_secs = Some(retry_after);
-        return error.into_response();
-    }
-    let response = next.run(req).await;
-    if let Some(&code) = response.extensions().get::<ErrorCode>()
-        && jail.counts(code)
-        && response.extensions().get::<SiteKeyLimited>().is_none()
-    {
-        jail.record_failure(&client, code);
-    }
-    response
 }
 
 #[cfg(test)]

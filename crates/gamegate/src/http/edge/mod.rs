@@ -7,7 +7,9 @@
 //! player it is sent for in `X-Player-IP` ([`client_ip::Client`]).
 
 pub mod client_ip;
+mod cors;
 mod failure_tracker;
+mod guard;
 pub mod jail;
 mod key_file;
 pub mod limiter;
@@ -17,22 +19,20 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use gamegate_domain::{ErrorCode, Lang};
+use axum::extract::Request;
+use gamegate_domain::Lang;
 use ipnet::IpNet;
 use subtle::ConstantTimeEq;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use client_ip::{Client, ClientKey};
+pub use cors::Cors;
+use guard::{Check, GuardLayer};
+pub use guard::{Guarded, RouteChecks};
 pub use jail::{Jail, JailSettings};
 pub use key_file::{key_file_path, load_or_create_key};
 pub use limiter::{Limiter, SiteLimits};
 
 use crate::config::Config;
-use crate::http::ApiError;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -54,11 +54,10 @@ pub enum KeySource {
 
 /// The policy of one process, built once from the configuration.
 ///
-/// Cloned for every request by each middleware that carries it (axum's
-/// `from_fn` clones its state per call): one `Arc`, so a clone and its drop
-/// are one atomic operation each, not one per field — a profile of the
-/// status route showed `drop_in_place<Edge>` at 3% when every field was its
-/// own `Arc`.
+/// Cloned for each request by the route checks that carry it: one `Arc`,
+/// so a clone and its drop are one atomic operation each, not one per
+/// field — a profile of the status route showed `drop_in_place<Edge>` at 3%
+/// when every field was its own `Arc`.
 #[derive(Clone)]
 pub struct Edge(Arc<Policy>);
 
@@ -178,7 +177,7 @@ impl Edge {
         if self.key_source == KeySource::Upstream {
             return routes;
         }
-        routes.route_layer(middleware::from_fn_with_state(self.clone(), check_key))
+        self.guard(routes, Check::Key)
     }
 
     /// Rate-limits the register routes per client and, when
@@ -187,10 +186,7 @@ impl Edge {
     /// budget nothing).
     pub fn limit_register(&self, routes: Router) -> Router {
         let routes = match &self.site_limits {
-            Some(limits) => routes.route_layer(middleware::from_fn_with_state(
-                (self.clone(), limits.clone()),
-                site_limit,
-            )),
+            Some(limits) => self.guard(routes, Check::Site(limits.clone())),
             None => routes,
         };
         self.limit(routes, self.register_limit.clone())
@@ -212,106 +208,47 @@ impl Edge {
         self.limit(routes, self.predict_limit.clone())
     }
 
-    /// Rate-limits the unknown paths of a finished router (its fallback:
-    /// requests that matched no route) per client IP. Apply it inside the
-    /// jail, where `http::finish_guarded` puts its guard, so the 429s of a
-    /// scanner count like any other.
-    pub fn limit_unknown_paths(&self, router: Router) -> Router {
-        let Some(limiter) = self.not_found_limit.clone() else {
-            return router;
-        };
-        router.layer(middleware::from_fn_with_state(
-            (self.clone(), limiter),
-            |state: State<(Edge, Arc<Limiter>)>, req: Request, next: Next| async move {
-                // Routes carry their template; only the fallback has none.
-                match req.extensions().get::<MatchedPath>() {
-                    Some(_) => next.run(req).await,
-                    None => rate_limit(state, req, next).await,
-                }
-            },
-        ))
-    }
-
     fn limit(&self, routes: Router, limiter: Option<Arc<Limiter>>) -> Router {
         match limiter {
-            Some(limiter) => routes.route_layer(middleware::from_fn_with_state(
-                (self.clone(), limiter),
-                rate_limit,
-            )),
+            Some(limiter) => self.guard(routes, Check::Limit(limiter)),
             None => routes,
         }
     }
 
-    /// Resolves who every request of `router` is ([`Client`]) once, for the
-    /// limits, the jail and the access log. Wrap it around the jail.
-    pub fn identify(&self, router: Router) -> Router {
-        router.layer(middleware::from_fn_with_state(self.clone(), identify))
+    /// `routes` behind one [`Guarded`] check: a plain tower layer on the
+    /// matched routes only (not an axum `from_fn`, which boxes and clones
+    /// the service it wraps on every request).
+    fn guard(&self, routes: Router, check: Check) -> Router {
+        routes.route_layer(GuardLayer {
+            edge: self.clone(),
+            check,
+        })
     }
 
-    /// Puts `router` behind the ban jail: a banned client IP is refused
-    /// before any route, rate limit or key check runs, and the answers to
-    /// everyone else are counted. Wrap the whole public router with it.
-    pub fn jail(&self, router: Router, jail: Arc<Jail>) -> Router {
-        router.layer(middleware::from_fn_with_state(
-            (self.clone(), jail),
-            jail::guard,
-        ))
-    }
-
-    /// CORS for the whole public listener: preflights of allowed origins are
-    /// answered, other origins get no CORS headers at all.
-    pub fn cors(&self, router: Router) -> Router {
-        let any = self.cors_origins.iter().any(|o| o == "*");
-        let allowed: Vec<HeaderValue> = self
-            .cors_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o).ok())
-            .collect();
-        let allowed = Arc::new(allowed);
-        // A predicate over a shared list rather than `AllowOrigin::list`: the
-        // router clones its layered services for every request, and a list
-        // would be a `Vec` cloned (allocated and freed) each time.
-        let layer = CorsLayer::new()
-            .allow_origin(if any {
-                AllowOrigin::any()
-            } else {
-                let allowed = allowed.clone();
-                AllowOrigin::predicate(move |origin, _| allowed.contains(origin))
-            })
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([
-                header::CONTENT_TYPE,
-                HeaderName::from_static(API_KEY_HEADER),
-            ])
-            .max_age(std::time::Duration::from_secs(600));
-        let router = router.layer(layer);
-        if any {
-            return router;
+    /// What the one per-route layer of a listener ([`crate::http::finish_guarded`])
+    /// checks for this edge: the ban jail (when on) around every route and
+    /// the fallbacks, and the limit of unknown paths (requests that matched
+    /// no route) inside it, so the 429s of a scanner count like any other.
+    pub fn route_checks(&self, jail: Option<Arc<Jail>>) -> RouteChecks {
+        RouteChecks {
+            edge: self.clone(),
+            jail,
+            unknown: self.not_found_limit.clone(),
         }
-        // tower-http still sends Allow-Methods/Headers to a refused origin;
-        // strip them so a refused origin sees no CORS headers at all.
-        router.layer(middleware::from_fn(move |req: Request, next: Next| {
-            let allowed = allowed.clone();
-            async move {
-                let refused = req
-                    .headers()
-                    .get(header::ORIGIN)
-                    .is_some_and(|o| !allowed.contains(o));
-                let mut response = next.run(req).await;
-                if refused {
-                    let names: Vec<HeaderName> = response
-                        .headers()
-                        .keys()
-                        .filter(|n| n.as_str().starts_with("access-control-"))
-                        .cloned()
-                        .collect();
-                    for n in names {
-                        response.headers_mut().remove(n);
-                    }
-                }
-                response
-            }
-        }))
+    }
+
+    /// CORS of the whole public listener, applied by [`crate::http::front::Front`]:
+    /// preflights of allowed origins are answered, other origins get no
+    /// `Access-Control-*` headers at all.
+    pub fn cors(&self) -> Cors {
+        Cors::new(&self.cors_origins)
+    }
+
+    /// Resolves who `req` is ([`Client`]) and keeps it in the request, for
+    /// the limits, the jail and the access log. The front of the public
+    /// listener calls it once, before routing.
+    pub fn identify(&self, req: &mut Request) -> Client {
+        self.client(req)
     }
 
     /// Who `req` is judged as: what [`Edge::identify`] resolved, or
@@ -357,15 +294,6 @@ impl Edge {
     }
 }
 
-/// The outermost edge layer: resolves the [`Client`] and hands it to the
-/// layers inside (request) and to the access log outside (response).
-async fn identify(State(edge): State<Edge>, mut req: Request, next: Next) -> Response {
-    let client = edge.client(&mut req);
-    let mut response = next.run(req).await;
-    response.extensions_mut().insert(client);
-    response
-}
-
 /// The valid keys. No `Debug`: keys are never logged. Also the statistics
 /// service's ingestion tokens (`analytics.ingest_tokens`).
 pub(crate) struct ApiKeys(Vec<String>);
@@ -396,63 +324,10 @@ impl ApiKeys {
     }
 }
 
-/// The key was compared (in constant time) once, when the request's
-/// [`Client`] was resolved: its `site_key` is the answer.
-async fn check_key(State(edge): State<Edge>, mut req: Request, next: Next) -> Response {
-    if edge.client(&mut req).site_key.is_none() {
-        return ApiError::new(ErrorCode::InvalidApiKey, edge.lang).into_response();
-    }
-    next.run(req).await
-}
-
-async fn rate_limit(
-    State((edge, limiter)): State<(Edge, Arc<Limiter>)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let client = edge.client(&mut req);
-    match limiter.check(client.key.0).await {
-        Ok(()) => next.run(req).await,
-        Err(retry_after) => limited(edge.lang, limiter.burst, retry_after),
-    }
-}
-
-/// `429 rate_limited` with `Retry-After` and the `RateLimit-*` headers.
-fn limited(lang: Lang, burst: u32, retry_after: u64) -> Response {
-    let mut error = ApiError::new(ErrorCode::RateLimited, lang);
-    error.retry_after_secs = Some(retry_after);
-    let mut response = error.into_response();
-    let headers = response.headers_mut();
-    headers.insert("ratelimit-limit", HeaderValue::from(burst));
-    headers.insert("ratelimit-remaining", HeaderValue::from(0u32));
-    headers.insert("ratelimit-reset", HeaderValue::from(retry_after));
-    response
-}
-
 /// Marks a `429` of a site key's aggregate limit: the player it named did
 /// nothing wrong, so the jail does not count it against them.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteKeyLimited;
-
-async fn site_limit(
-    State((edge, limits)): State<(Edge, Arc<SiteLimits>)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let client = edge.client(&mut req);
-    match limits.check(client.site_key) {
-        Ok(()) => next.run(req).await,
-        Err(retry_after) => {
-            tracing::warn!(
-                key = client.site_key.map_or(0, |i| i + 1),
-                "a site key is over edge.site_key_per_minute: a busy site or a leaked key"
-            );
-            let mut response = limited(edge.lang, limits.burst, retry_after);
-            response.extensions_mut().insert(SiteKeyLimited);
-            response
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
