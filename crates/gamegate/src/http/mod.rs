@@ -17,6 +17,7 @@ mod public;
 mod query;
 pub mod server;
 pub mod stats;
+pub mod tls;
 
 use std::sync::Arc;
 

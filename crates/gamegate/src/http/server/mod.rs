@@ -12,19 +12,15 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use anyhow::Context as _;
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::ConnectInfo;
+use axum::response::Response;
 use axum_server::accept::{Accept, DefaultAcceptor};
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use bytes::{Buf, Bytes};
@@ -38,6 +34,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+mod refused;
+
+use refused::*;
+
+pub use crate::http::tls::{CertificateFiles, HSTS, redirect_to_https};
 
 use super::ApiError;
 use super::access_log::AccessLog;
@@ -477,290 +479,6 @@ impl hyper::body::Body for Tracked {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
-    }
-}
-
-/// The connection's socket, watching what hyper writes: hyper answers a
-/// request it cannot parse itself, with an empty 400 (414, 431) and no
-/// hook. That answer is recognised here and sent with the contract's JSON
-/// body instead, and its status kept for the report.
-struct Watched<IO> {
-    io: IO,
-    /// Bytes owed to the socket: the JSON answer, written before anything else.
-    pending: Option<Bytes>,
-    refused: Arc<AtomicU16>,
-    body: Bytes,
-}
-
-impl<IO: AsyncWrite + Unpin> Watched<IO> {
-    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        while let Some(pending) = &mut self.pending {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
-            if n == 0 {
-                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
-            }
-            pending.advance(n);
-            if pending.is_empty() {
-                self.pending = None;
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    /// When `head` is hyper's own answer to a request it refused, queues
-    /// the JSON answer in its place; true when it did.
-    fn replace_refusal(&mut self, head: &[u8]) -> bool {
-        if self.refused.load(Ordering::Relaxed) != 0 {
-            return false;
-        }
-        let Some(status) = refusal_status(head) else {
-            return false;
-        };
-        self.pending = Some(with_json_body(head, &self.body));
-        self.refused.store(status, Ordering::Relaxed);
-        true
-    }
-}
-
-impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        ready!(self.poll_pending(cx))?;
-        if self.replace_refusal(buf) {
-            // Taken whole; the replacement goes out now or on the next flush.
-            if let Poll::Ready(Err(e)) = self.poll_pending(cx) {
-                return Poll::Ready(Err(e));
-            }
-            return Poll::Ready(Ok(buf.len()));
-        }
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        ready!(self.poll_pending(cx))?;
-        // hyper's refusal is a head alone, in one slice.
-        if let [only] = bufs
-            && self.replace_refusal(only)
-        {
-            if let Poll::Ready(Err(e)) = self.poll_pending(cx) {
-                return Poll::Ready(Err(e));
-            }
-            return Poll::Ready(Ok(only.len()));
-        }
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        ready!(self.poll_pending(cx))?;
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        ready!(self.poll_pending(cx))?;
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-/// The status of hyper's automatic answer to a request it could not parse
-/// (`HTTP/1.1 400 Bad Request`, 414, 431: a head alone, `content-length: 0`,
-/// no `content-type`), or `None` for anything else. Every answer of the
-/// routes has a body and a `content-type`, so none is taken for it.
-fn refusal_status(head: &[u8]) -> Option<u16> {
-    let rest = head
-        .strip_prefix(b"HTTP/1.1 ")
-        .or_else(|| head.strip_prefix(b"HTTP/1.0 "))?;
-    let status = match rest.get(..4)? {
-        b"400 " => 400,
-        b"414 " => 414,
-        b"431 " => 431,
-        _ => return None,
-    };
-    let end = head.windows(4).position(|w| w == b"\r\n\r\n")?;
-    if end + 4 != head.len() {
-        return None;
-    }
-    let lower = head.to_ascii_lowercase();
-    let has = |needle: &[u8]| lower.windows(needle.len()).any(|w| w == needle);
-    (has(b"\r\ncontent-length: 0\r\n") && !has(b"\r\ncontent-type:")).then_some(status)
-}
-
-/// hyper's head with a JSON body: its status line and headers (`date`
-/// among them) kept, the length replaced.
-fn with_json_body(head: &[u8], body: &[u8]) -> Bytes {
-    let text = String::from_utf8_lossy(head);
-    let mut out = String::with_capacity(head.len() + 64);
-    for line in text.split_inclusive("\r\n") {
-        if line.eq_ignore_ascii_case("content-length: 0\r\n") {
-            out.push_str("content-type: application/json\r\n");
-            out.push_str(&format!("content-length: {}\r\n", body.len()));
-        } else {
-            out.push_str(line);
-        }
-    }
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes.into()
-}
-
-/// The certificate pair of a TLS listener, reloaded when the files change.
-pub struct CertificateFiles {
-    cert: PathBuf,
-    key: PathBuf,
-    pub config: RustlsConfig,
-    /// Where the certificate's expiry date is published, if anywhere.
-    metrics: Option<std::sync::Arc<crate::app::metrics::Metrics>>,
-}
-
-impl CertificateFiles {
-    /// The certificate file (PEM chain) this listener serves.
-    pub fn cert_path(&self) -> &Path {
-        &self.cert
-    }
-
-    /// The first DNS name the certificate is for (subjectAltName, else the
-    /// subject's CN), read from the file; `None` when it names none.
-    pub fn first_name(&self) -> Option<String> {
-        use rustls_pki_types::CertificateDer;
-        use rustls_pki_types::pem::PemObject as _;
-        let pem = std::fs::read(&self.cert).ok()?;
-        let der = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
-        let facts = crate::shared::certificate::CertFacts::parse(&der).ok()?;
-        facts.names.into_iter().find(|n| !n.starts_with('*'))
-    }
-
-    /// Loads the pair; a missing or unparsable file fails the start.
-    pub async fn load(cert: &str, key: &str) -> anyhow::Result<Self> {
-        let (cert, key) = (PathBuf::from(cert), PathBuf::from(key));
-        let config = RustlsConfig::from_pem_file(&cert, &key)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot load the TLS certificate {} with key {}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-        Ok(Self {
-            cert,
-            key,
-            config,
-            metrics: None,
-        })
-    }
-
-    /// Publishes the certificate's expiry date now and after every reload
-    /// (`gamegate_tls_certificate_expiry_timestamp_seconds`).
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::app::metrics::Metrics>) -> Self {
-        metrics.tls_certificate(&self.cert);
-        self.metrics = Some(metrics);
-        self
-    }
-
-    /// Checks the files every `interval` and loads a changed pair. A pair
-    /// that does not load (certbot mid-write, a key that does not match) is
-    /// logged and the current certificate kept; new connections get the new
-    /// certificate, open ones keep theirs.
-    pub async fn watch(self, interval: Duration, shutdown: CancellationToken) {
-        let mut seen = stamp(&self.cert, &self.key);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(interval) => {}
-            }
-            let now = stamp(&self.cert, &self.key);
-            if now == seen {
-                continue;
-            }
-            // Remembered either way: a broken pair is reported once, and
-            // retried when the files change again.
-            seen = now;
-            match self
-                .config
-                .reload_from_pem_file(&self.cert, &self.key)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(cert = %self.cert.display(), "TLS certificate reloaded");
-                    if let Some(metrics) = &self.metrics {
-                        metrics.tls_certificate(&self.cert);
-                    }
-                }
-                Err(e) => tracing::warn!(
-                    cert = %self.cert.display(),
-                    error = %e,
-                    "TLS certificate changed but does not load; keeping the current one"
-                ),
-            }
-        }
-    }
-}
-
-/// What identifies a version of the files: modification time and size of
-/// each (following symlinks, as certbot's `live/` links are).
-fn stamp(cert: &Path, key: &Path) -> [Option<(SystemTime, u64)>; 2] {
-    let of = |p: &Path| {
-        std::fs::metadata(p)
-            .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())))
-    };
-    [of(cert), of(key)]
-}
-
-pub use crate::shared::HSTS;
-
-/// A plain-HTTP router that sends every request to the same path on HTTPS
-/// (308 keeps the method and body).
-pub fn redirect_to_https(https_port: u16) -> Router {
-    Router::new().fallback(move |req: Request| async move { redirect(&req, https_port) })
-}
-
-fn redirect(req: &Request, https_port: u16) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.parse::<axum::http::uri::Authority>().ok())
-        .map(|a| a.host().to_owned());
-    let Some(host) = host else {
-        return (StatusCode::BAD_REQUEST, "a Host header is required\n").into_response();
-    };
-    let port = match https_port {
-        443 => String::new(),
-        p => format!(":{p}"),
-    };
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    match format!("https://{host}{port}{path}").parse::<Uri>() {
-        Ok(location) => (
-            StatusCode::PERMANENT_REDIRECT,
-            [(header::LOCATION, location.to_string())],
-        )
-            .into_response(),
-        Err(_) => (StatusCode::BAD_REQUEST, "bad request\n").into_response(),
     }
 }
 
