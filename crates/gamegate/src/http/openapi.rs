@@ -11,89 +11,231 @@
 //! cannot be documented without being mounted, and schemathesis
 //! (bench/schemathesis.sh) checks every answer against this document.
 //!
-//! The two schemas still written here have no serialised Rust type of that
-//! shape to derive from: the register request (read as a raw JSON object and
-//! validated field by field by the domain, for exact error codes, with the
-//! domain's default rules as constraints, API.md §3) and the error answer
-//! (its serialised type is private to http/error.rs).
+//! The schemas with no serialised Rust type of their shape (the register
+//! request, the error answer) are built here with utoipa's schema builders
+//! ([`WrittenSchemas`]), from the domain's constants where it has them —
+//! no shadow structs.
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use gamegate_domain::ErrorCode;
+use gamegate_domain::{ErrorCode, MAX_FIELD_ERRORS, RegistrationRules};
+use serde_json::json;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{Modify, OpenApi};
 
-/// `POST /api/register` body. Unknown fields are refused (422).
-#[allow(dead_code)] // a schema only: never built (see the module's doc)
-#[derive(ToSchema, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RegisterBody {
-    /// 3–16 characters of the login charset (default `[A-Za-z0-9_]`),
-    /// counted after Unicode NFC normalisation; unique case-insensitively
-    /// (NFC before case folding). Stored and sent to the game server in NFC.
-    #[schema(
-        min_length = 3,
-        max_length = 16,
-        pattern = "^[A-Za-z0-9_]+$",
-        example = "Hero_01"
-    )]
-    login: String,
-    /// 6–20 characters, no control characters (Unicode Cc).
-    #[schema(
-        min_length = 6,
-        max_length = 20,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
-        example = "secret12"
-    )]
-    password: String,
-    /// 0 or 1. An integer by its exact decimal value, as JSON Schema counts
-    /// them: `1`, `1.0`, `1e0`, `100E-2` are 1; `1.0000000000000001` is not
-    /// an integer (`type`); other integers are `out_of_range`.
-    #[schema(minimum = 0, maximum = 1, example = 0)]
-    gender: u8,
-    /// The player's Telegram user id: 1 … 2^63 − 1. An integer by its exact
-    /// decimal value (`7000000001.0` is 7000000001, `7000000001.0000001` is
-    /// not an integer: `type`); an integer outside the range however written
-    /// (`0`, `-0`, `9223372036854775808`, `1E400`) is `out_of_range`.
-    #[schema(minimum = 1, example = 123_456_789)]
-    telegram_id: i64,
-    /// Telegram Login Widget object or `{"init_data": "…"}` (docs/TELEGRAM.md).
-    #[schema(value_type = Option<Object>)]
-    telegram_auth: Option<serde_json::Value>,
+/// The schemas that have no Rust type of their shape to derive from, built
+/// here: the register request (read as a raw JSON object and validated field
+/// by field by the domain, for exact error codes; its constraints are the
+/// domain's default rules, API.md §3) and the error answer (serialised by
+/// the domain's [`gamegate_domain::ErrorBody`] from borrowed parts).
+struct WrittenSchemas;
+
+impl Modify for WrittenSchemas {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, schema) in [
+            ("RegisterBody", register_body()),
+            ("ErrorBody", error_body()),
+            ("FieldErrorEntry", field_error_entry()),
+        ] {
+            components.schemas.insert(name.into(), RefOr::T(schema));
+        }
+    }
 }
 
-/// Every non-2xx answer (API.md §2).
-#[allow(dead_code)] // a schema only: never built (see the module's doc)
-#[derive(ToSchema)]
-pub(super) struct ErrorBody {
-    #[schema(example = false)]
-    ok: bool,
-    /// A stable code; the site chooses what to show by it (docs/API.md).
-    #[schema(example = "validation_error")]
-    detail: String,
-    /// Ready to show to the player, in the configured language.
-    message: String,
-    /// Only with `validation_error`: one entry per failing field, at most 20.
-    errors: Option<Vec<FieldErrorEntry>>,
-    /// Only when more than 20 fields fail: how many `errors` leaves out.
-    #[schema(minimum = 1)]
-    errors_omitted: Option<u64>,
+/// The register request's schema, for `#[utoipa::path]` (`request_body`):
+/// a name and [`register_body`], no fields of its own.
+pub struct RegisterBody;
+
+/// The error answer's schema, for `#[utoipa::path]` (`body = ErrorBody`):
+/// a name and [`error_body`]; the bytes come from [`gamegate_domain::ErrorBody`].
+pub struct ErrorBody;
+
+/// One entry of an error answer's `errors` ([`field_error_entry`]).
+pub struct FieldErrorEntry;
+
+macro_rules! written_schema {
+    ($name:ident, $build:ident) => {
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                RefOr::T($build())
+            }
+        }
+        impl utoipa::ToSchema for $name {}
+    };
+}
+written_schema!(RegisterBody, register_body);
+written_schema!(ErrorBody, error_body);
+written_schema!(FieldErrorEntry, field_error_entry);
+
+fn typed(kind: Type, description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .description(Some(description))
 }
 
-#[allow(dead_code)] // a schema only: never built (see the module's doc)
-#[derive(ToSchema)]
-pub(super) struct FieldErrorEntry {
-    #[schema(example = "login")]
-    field: String,
-    #[schema(example = "too_short")]
-    code: String,
-    message: String,
+/// `POST /api/register` body.
+// `example` (one value) rather than `examples`: the committed document
+// keeps the form schemathesis and sites already read.
+#[allow(deprecated)]
+fn register_body() -> Schema {
+    let integer = |format: KnownFormat| Some(SchemaFormat::KnownFormat(format));
+    ObjectBuilder::new()
+        .description(Some(
+            "`POST /api/register` body. Unknown fields are refused (422).",
+        ))
+        .property(
+            "login",
+            typed(
+                Type::String,
+                "3–16 characters of the login charset (default `[A-Za-z0-9_]`),\n\
+                 counted after Unicode NFC normalisation; unique case-insensitively\n\
+                 (NFC before case folding). Stored and sent to the game server in NFC.",
+            )
+            .example(Some(json!("Hero_01")))
+            .max_length(Some(16))
+            .min_length(Some(3))
+            .pattern(Some(format!(
+                "^[{}]+$",
+                RegistrationRules::DEFAULT_LOGIN_CHARSET
+            ))),
+        )
+        .required("login")
+        .property(
+            "password",
+            typed(
+                Type::String,
+                "6–20 characters, no control characters (Unicode Cc).",
+            )
+            .example(Some(json!("secret12")))
+            .max_length(Some(20))
+            .min_length(Some(6))
+            .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$")),
+        )
+        .required("password")
+        .property(
+            "gender",
+            typed(
+                Type::Integer,
+                "0 or 1. An integer by its exact decimal value, as JSON Schema counts\n\
+                 them: `1`, `1.0`, `1e0`, `100E-2` are 1; `1.0000000000000001` is not\n\
+                 an integer (`type`); other integers are `out_of_range`.",
+            )
+            .format(integer(KnownFormat::Int32))
+            .example(Some(json!(0)))
+            .maximum(Some(1))
+            .minimum(Some(0)),
+        )
+        .required("gender")
+        .property(
+            "telegram_id",
+            typed(
+                Type::Integer,
+                "The player's Telegram user id: 1 … 2^63 − 1. An integer by its exact\n\
+                 decimal value (`7000000001.0` is 7000000001, `7000000001.0000001` is\n\
+                 not an integer: `type`); an integer outside the range however written\n\
+                 (`0`, `-0`, `9223372036854775808`, `1E400`) is `out_of_range`.",
+            )
+            .format(integer(KnownFormat::Int64))
+            .example(Some(json!(123_456_789)))
+            .minimum(Some(1)),
+        )
+        .required("telegram_id")
+        .property(
+            "telegram_auth",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+                .description(Some(
+                    "Telegram Login Widget object or `{\"init_data\": \"…\"}` (docs/TELEGRAM.md).",
+                )),
+        )
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .into()
 }
 
-/// The document's frame: its title, tags and the schemas written in this
-/// file. The operations and the answers' schemas come from the route sets'
+/// Every non-2xx answer; `detail` becomes the enum of the domain's codes
+/// ([`ErrorCodes`]).
+// `example` (one value) rather than `examples`: the committed document
+// keeps the form schemathesis and sites already read.
+#[allow(deprecated)]
+fn error_body() -> Schema {
+    ObjectBuilder::new()
+        .description(Some("Every non-2xx answer (API.md §2)."))
+        .property(
+            "ok",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .example(Some(json!(false))),
+        )
+        .required("ok")
+        .property(
+            "detail",
+            typed(
+                Type::String,
+                "A stable code; the site chooses what to show by it (docs/API.md).",
+            )
+            .example(Some(json!("validation_error"))),
+        )
+        .required("detail")
+        .property(
+            "message",
+            typed(
+                Type::String,
+                "Ready to show to the player, in the configured language.",
+            ),
+        )
+        .required("message")
+        .property(
+            "errors",
+            ArrayBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+                .items(Ref::from_schema_name("FieldErrorEntry"))
+                .description(Some(format!(
+                    "Only with `validation_error`: one entry per failing field, at most {MAX_FIELD_ERRORS}."
+                ))),
+        )
+        .property(
+            "errors_omitted",
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .description(Some(format!(
+                    "Only when more than {MAX_FIELD_ERRORS} fields fail: how many `errors` leaves out."
+                )))
+                .minimum(Some(1)),
+        )
+        .into()
+}
+
+/// One entry of `errors`.
+// `example` (one value) rather than `examples`: the committed document
+// keeps the form schemathesis and sites already read.
+#[allow(deprecated)]
+fn field_error_entry() -> Schema {
+    let text = |example: Option<&str>| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .example(example.map(|e| json!(e)))
+    };
+    ObjectBuilder::new()
+        .property("field", text(Some("login")))
+        .required("field")
+        .property("code", text(Some("too_short")))
+        .required("code")
+        .property("message", text(None))
+        .required("message")
+        .into()
+}
+
+/// The document's frame: its title and tags (the schemas written in this
+/// file are added by [`WrittenSchemas`]). The operations and the answers' schemas come from the route sets'
 /// own builders ([`document`]).
 #[derive(OpenApi)]
 #[openapi(
@@ -101,7 +243,6 @@ pub(super) struct FieldErrorEntry {
         title = "gamegate public API",
         description = "Registration and server status for the game's website (docs/API.md); player statistics, the leaderboard and win prediction (docs/ANALYTICS.md)."
     ),
-    components(schemas(RegisterBody, ErrorBody, FieldErrorEntry)),
     tags((name = "registration"), (name = "status"), (name = "statistics"))
 )]
 struct PublicApi;
@@ -153,6 +294,7 @@ pub fn document() -> String {
     doc.merge(super::stats::public_openapi());
     // After the merge: a merge keeps the first schema of a name, and
     // `ErrorCodes` rewrites the one that stays.
+    WrittenSchemas.modify(&mut doc);
     ApiKeyScheme.modify(&mut doc);
     ErrorCodes.modify(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").into();
