@@ -10,7 +10,7 @@
 //! Referer and User-Agent, or bodies — so keys and passwords cannot end up
 //! here. A request only captures its fields (a few reference-counted
 //! clones, no formatting) and sends them into a bounded channel; one writer
-//! thread takes what has arrived every [`FLUSH_EVERY`], formats the lines
+//! thread takes what has arrived every `FLUSH_EVERY`, formats the lines
 //! and writes them: no wake-up per line, nothing formatted or written on
 //! the request path, and a flood the writer cannot keep up with drops lines
 //! rather than slowing requests — routine lines first ([`LineClass`]):

@@ -13,7 +13,7 @@
 //!
 //! The schemas with no serialised Rust type of their shape (the register
 //! request, the error answer) are built here with utoipa's schema builders
-//! ([`WrittenSchemas`]), from the domain's constants where it has them —
+//! (`WrittenSchemas`), from the domain's constants where it has them —
 //! no shadow structs.
 
 use axum::Router;
@@ -51,14 +51,14 @@ impl Modify for WrittenSchemas {
 }
 
 /// The register request's schema, for `#[utoipa::path]` (`request_body`):
-/// a name and [`register_body`], no fields of its own.
+/// a name and `register_body`, no fields of its own.
 pub struct RegisterBody;
 
 /// The error answer's schema, for `#[utoipa::path]` (`body = ErrorBody`):
-/// a name and [`error_body`]; the bytes come from [`gamegate_domain::ErrorBody`].
+/// a name and `error_body`; the bytes come from [`gamegate_domain::ErrorBody`].
 pub struct ErrorBody;
 
-/// One entry of an error answer's `errors` ([`field_error_entry`]).
+/// One entry of an error answer's `errors` (`field_error_entry`).
 pub struct FieldErrorEntry;
 
 macro_rules! written_schema {

@@ -3,7 +3,7 @@
 //!
 //! The build is a list: the shared base (metrics, pools, certificates, the
 //! access log, connection budgets), then each service of the mode
-//! ([`services`]: its routes, background loops and shutdown steps), then the
+//! (`services`: its routes, background loops and shutdown steps), then the
 //! listeners. [`Application::run_until_stopped`] runs what the list holds.
 
 mod banner;

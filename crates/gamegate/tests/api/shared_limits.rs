@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::support::{Backend, TestApp, spawn_app_with};
+use crate::support::{Backend, TEST_API_KEY, TestApp, player, spawn_app_with};
 
 const REDIS_ENV: &str = "GAMEGATE_TEST_REDIS_URL";
 
@@ -427,6 +427,63 @@ async fn a_ban_on_one_replica_is_enforced_by_the_others_within_a_second() {
     }
     eprintln!("ban propagated to two replicas in {propagated:?}");
     for app in apps {
+        app.stop().await;
+    }
+}
+
+/// Registers 12 players through the site's key, round-robin over `apps`,
+/// each named by its own `X-Player-IP`; the status codes.
+async fn register_through_the_site(apps: &[TestApp], tag: &str) -> Vec<u16> {
+    let mut codes = Vec::new();
+    for i in 0..12usize {
+        let app = &apps[i % apps.len()];
+        let response = app
+            .http
+            .post(app.url("/api/register"))
+            .header("x-api-key", TEST_API_KEY)
+            .header("x-player-ip", format!("192.0.2.{}", i + 1))
+            .json(&player(&format!("{tag}_{i:02}"), 7_100 + i as i64))
+            .send()
+            .await
+            .expect("request sent");
+        codes.push(response.status().as_u16());
+    }
+    codes
+}
+
+#[tokio::test]
+async fn a_site_key_has_one_budget_across_replicas() {
+    let Some(url) = redis_url() else {
+        return;
+    };
+    // One per minute after a burst of 4: nothing refills during the test.
+    let site_budget = |c: &mut Config| {
+        c.edge.site_key_per_minute = 1;
+        c.edge.site_key_burst = 4;
+    };
+    let prefix = unique_prefix("site");
+    let mut shared = Vec::new();
+    for _ in 0..3 {
+        shared.push(replica(&url, &prefix, 600, 100, site_budget).await);
+    }
+    let codes = register_through_the_site(&shared, "Site").await;
+    assert!(codes.iter().all(|&c| c == 200 || c == 429), "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|&&c| c == 200).count(),
+        4,
+        "one budget of 4 for the key across three replicas: {codes:?}"
+    );
+    for app in shared {
+        app.stop().await;
+    }
+    // Each process its own budget with the memory store: three times that.
+    let mut local = Vec::new();
+    for _ in 0..3 {
+        local.push(replica("memory", "unused", 600, 100, site_budget).await);
+    }
+    let codes = register_through_the_site(&local, "Mem").await;
+    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 12, "{codes:?}");
+    for app in local {
         app.stop().await;
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::protocol::{ERR_INTERNAL, ERR_INVALID, ERR_UNAUTHORIZED};
 
-/// Failure of [`GameServer::register`].
+/// Failure of [`GameServer::register`](super::GameServer::register).
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
     /// The game server answered `register` with `login_taken`: the login exists

@@ -54,7 +54,7 @@ impl<S> Layer<S> for GuardLayer {
     }
 }
 
-/// A route behind one [`Check`]; the [`Client`] is the one the front
+/// A route behind one `Check`; the [`Client`] is the one the front
 /// resolved (or resolved here when no front did).
 #[derive(Clone)]
 pub struct Guarded<S> {
@@ -100,7 +100,7 @@ async fn refusal(edge: &Edge, check: &Check, client: &Client) -> Option<Response
             Err(retry_after) => Some(limited(edge.lang, limiter.burst, retry_after)),
         },
         // The one call site of the site keys' budgets.
-        Check::Site(limits) => match limits.check(client.site_key) {
+        Check::Site(limits) => match limits.check(client.site_key).await {
             Ok(()) => None,
             Err(retry_after) => {
                 tracing::warn!(

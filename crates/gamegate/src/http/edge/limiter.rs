@@ -5,8 +5,8 @@
 //! A [`Limiter`] keeps its state in process (`governor`), or — with
 //! `edge.rate_limit_store = "redis://…"` — in Redis, shared by every
 //! replica ([`RedisStore`]); its in-process limiter then answers only while
-//! Redis does not (docs/EDGE.md#the-redis-store). [`SiteLimits`] stays in
-//! process.
+//! Redis does not (docs/EDGE.md#the-redis-store). [`SiteLimits`] uses the
+//! same store, keyed by a fingerprint of each site key (never the key).
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -15,6 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+
+use super::redis_store::RedisStore;
+use crate::config::{EdgeConfig, RedisSettings};
 
 /// The seconds until a refused request may go again, for `Retry-After`:
 /// rounded up, at least 1 (`Retry-After: 0` invites a busy loop).
@@ -22,10 +26,6 @@ fn retry_after_secs(not_until: governor::NotUntil<<DefaultClock as Clock>::Insta
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
-
-use super::redis_store::RedisStore;
-use crate::config::EdgeConfig;
-use crate::config::RedisSettings;
 
 /// Where the limiters of one [`super::Edge`] keep their state
 /// (`edge.rate_limit_store`).
@@ -152,26 +152,69 @@ impl super::Edge {
 pub struct SiteLimits {
     per_key: Vec<DefaultDirectRateLimiter>,
     pub(super) burst: u32,
+    /// With a Redis store: the store, the emission interval (µs) and each
+    /// key's fingerprint, so every replica counts one budget per key.
+    shared: Option<SharedSites>,
+}
+
+struct SharedSites {
+    store: Arc<RedisStore>,
+    interval_us: u64,
+    fingerprints: Vec<String>,
+}
+
+/// A site key as it is named in Redis: the first 16 hex digits of its
+/// SHA-256, so the store never holds a key and replicas with the same keys
+/// in any order agree.
+fn fingerprint(key: &str) -> String {
+    Sha256::digest(key.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl SiteLimits {
     /// `None` when `per_minute` is 0 (off) or there is no key.
-    pub fn new(per_minute: u32, burst: u32, keys: usize) -> Option<Self> {
+    pub fn new(per_minute: u32, burst: u32, keys: &[String], store: &RateStore) -> Option<Self> {
         let rate = NonZeroU32::new(per_minute)?;
         let burst_nz = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(rate).allow_burst(burst_nz);
-        (keys > 0).then(|| Self {
-            per_key: (0..keys).map(|_| RateLimiter::direct(quota)).collect(),
+        let shared = match store {
+            RateStore::Memory => None,
+            RateStore::Redis(store) => Some(SharedSites {
+                store: store.clone(),
+                interval_us: (60_000_000 / u64::from(per_minute)).max(1),
+                fingerprints: keys.iter().map(|k| fingerprint(k)).collect(),
+            }),
+        };
+        (!keys.is_empty()).then(|| Self {
+            per_key: keys.iter().map(|_| RateLimiter::direct(quota)).collect(),
             burst: burst_nz.get(),
+            shared,
         })
     }
 
     /// `Err(seconds to wait)` when key `index` is over its limit; requests
-    /// without a valid key pass (the key check refuses them).
-    pub fn check(&self, index: Option<usize>) -> Result<(), u64> {
-        let Some(limiter) = index.and_then(|i| self.per_key.get(i)) else {
+    /// without a valid key pass (the key check refuses them). With a Redis
+    /// store the budget is shared by every replica; while Redis does not
+    /// answer, this process's own budget answers.
+    pub async fn check(&self, index: Option<usize>) -> Result<(), u64> {
+        let Some((i, limiter)) = index.and_then(|i| self.per_key.get(i).map(|l| (i, l))) else {
             return Ok(());
         };
+        if let Some(shared) = &self.shared
+            && let Some(answer) = shared
+                .store
+                .check(
+                    "site",
+                    &shared.fingerprints[i],
+                    shared.interval_us,
+                    self.burst,
+                )
+                .await
+        {
+            return answer;
+        }
         limiter.check().map_err(retry_after_secs)
     }
 }
@@ -180,19 +223,33 @@ impl SiteLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_site_key_has_one_budget_for_all_its_players() {
-        let limits = SiteLimits::new(60, 3, 2).unwrap();
+    #[tokio::test]
+    async fn a_site_key_has_one_budget_for_all_its_players() {
+        let keys = [
+            "first-key-0123456".to_owned(),
+            "second-key-012345".to_owned(),
+        ];
+        let limits = SiteLimits::new(60, 3, &keys, &RateStore::Memory).unwrap();
         for _ in 0..3 {
-            assert!(limits.check(Some(0)).is_ok());
+            assert!(limits.check(Some(0)).await.is_ok());
         }
-        assert!(limits.check(Some(0)).is_err());
-        assert!(limits.check(Some(1)).is_ok(), "another key has its own");
+        assert!(limits.check(Some(0)).await.is_err());
         assert!(
-            limits.check(None).is_ok(),
+            limits.check(Some(1)).await.is_ok(),
+            "another key has its own"
+        );
+        assert!(
+            limits.check(None).await.is_ok(),
             "no key: the key check refuses it"
         );
-        assert!(SiteLimits::new(0, 3, 2).is_none(), "0 per minute is off");
+        assert!(
+            SiteLimits::new(0, 3, &keys, &RateStore::Memory).is_none(),
+            "0 per minute is off"
+        );
+        assert!(SiteLimits::new(60, 3, &[], &RateStore::Memory).is_none());
+        assert_eq!(fingerprint(&keys[0]).len(), 16);
+        assert_ne!(fingerprint(&keys[0]), fingerprint(&keys[1]));
+        assert!(!fingerprint(&keys[0]).contains("key"));
     }
 
     #[tokio::test]

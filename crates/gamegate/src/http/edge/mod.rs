@@ -141,7 +141,7 @@ impl Edge {
             status_limit: limiter("status", e.status_per_minute, e.status_burst),
             cors_origins: e.cors_allowed_origins.clone(),
             ipv6_prefix: e.ipv6_prefix,
-            site_limits: SiteLimits::new(e.site_key_per_minute, e.site_key_burst, keys.len())
+            site_limits: SiteLimits::new(e.site_key_per_minute, e.site_key_burst, &keys, &store)
                 .map(Arc::new),
             keys: ApiKeys(keys),
             stats_limit: limiter("stats", e.stats_per_minute, e.stats_burst),

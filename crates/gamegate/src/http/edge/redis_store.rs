@@ -23,7 +23,6 @@
 //!   `edge.ban_sync_interval_ms`). The subscriber reconnects; malformed
 //!   messages are ignored with a warning.
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -166,7 +165,7 @@ impl RedisStore {
     pub async fn check(
         &self,
         route: &str,
-        client: IpAddr,
+        client: impl std::fmt::Display,
         interval_us: u64,
         burst: u32,
     ) -> Option<Result<(), u64>> {
@@ -202,15 +201,16 @@ impl RedisStore {
         }
     }
 
-    /// The key of `client` on `route`.
-    pub fn key(&self, route: &str, client: IpAddr) -> String {
+    /// The key of `client` (an address or network, or a site key's
+    /// fingerprint) on `route`.
+    pub fn key(&self, route: &str, client: impl std::fmt::Display) -> String {
         format!("{}:rl:{route}:{client}", self.settings.prefix)
     }
 
     async fn gcra(
         &self,
         route: &str,
-        client: IpAddr,
+        client: impl std::fmt::Display,
         interval_us: u64,
         burst: u32,
     ) -> Result<Result<(), u64>, Failure> {
@@ -520,6 +520,8 @@ impl BanMessage {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
     use crate::config::EdgeConfig;
 

@@ -1,7 +1,7 @@
 //! The statistics service (issue 6): battle ingestion, player statistics,
 //! the leaderboard and activity summaries over the analytics database, and
 //! the accounts database's admin reports as an API. Thin handlers: parse and
-//! bound the input ([`super::query::Params`]), call the store, answer with
+//! bound the input (`super::query::Params`), call the store, answer with
 //! the typed bodies of [`body`].
 //!
 //! - [`public`]: players, leaderboard, summary and prediction — the routes of
