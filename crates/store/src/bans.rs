@@ -50,6 +50,22 @@ pub fn canonical_ip(ip: IpAddr) -> String {
     ip.to_canonical().to_string()
 }
 
+/// The widest IPv4 network a ban may cover (`/8`): a wider one bans a
+/// large part of the internet, which no jail and no operator means to do.
+pub const MIN_BAN_PREFIX_V4: u8 = 8;
+
+/// The widest IPv6 network a ban may cover (`/16`).
+pub const MIN_BAN_PREFIX_V6: u8 = 16;
+
+/// Whether `net` (canonical, [`canonical_network`]) is narrow enough to be
+/// banned: at least [`MIN_BAN_PREFIX_V4`] or [`MIN_BAN_PREFIX_V6`] bits.
+pub fn is_bannable(net: &IpNet) -> bool {
+    match net {
+        IpNet::V4(v4) => v4.prefix_len() >= MIN_BAN_PREFIX_V4,
+        IpNet::V6(v6) => v6.prefix_len() >= MIN_BAN_PREFIX_V6,
+    }
+}
+
 /// One form per network: host bits cleared, an IPv4-mapped IPv6 network
 /// (`::ffff:192.0.2.0/120`) as the IPv4 one (`192.0.2.0/24`).
 pub fn canonical_network(net: IpNet) -> IpNet {
@@ -289,6 +305,29 @@ impl<'a> Bans<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_ban_covers_more_than_a_slash_8_or_a_slash_16() {
+        let net = |t: &str| canonical_network(t.parse().unwrap());
+        for wide in [
+            "0.0.0.0/0",
+            "1.0.0.0/7",
+            "::/0",
+            "2000::/3",
+            "2001::/15",
+            "::ffff:0.0.0.0/96",
+        ] {
+            assert!(!is_bannable(&net(wide)), "{wide}");
+        }
+        for narrow in [
+            "10.0.0.0/8",
+            "203.0.113.7/32",
+            "2001::/16",
+            "2001:db8:1:2::/64",
+        ] {
+            assert!(is_bannable(&net(narrow)), "{narrow}");
+        }
+    }
     use crate::{MigrationSet, PoolSettings};
 
     async fn sqlite() -> (Database, tempfile::TempDir) {

@@ -11,7 +11,10 @@ use std::net::IpAddr;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use gamegate_store::MigrationSet;
-use gamegate_store::bans::{Ban, MAX_REASON_CHARS, canonical_net, canonical_network};
+use gamegate_store::bans::{
+    Ban, MAX_REASON_CHARS, MIN_BAN_PREFIX_V4, MIN_BAN_PREFIX_V6, canonical_net, canonical_network,
+    is_bannable,
+};
 use gamegate_store::unix_now;
 use ipnet::IpNet;
 use serde_json::json;
@@ -97,7 +100,14 @@ pub async fn run(config: &crate::Config, cmd: BanCommand) -> anyhow::Result<Stri
             duration,
             reason,
         } => {
-            parse_net(ip)?;
+            let net = parse_net(ip)?;
+            if !is_bannable(&net) {
+                bail!(
+                    "{} is too wide to ban: at most a /{MIN_BAN_PREFIX_V4} (IPv4) or a \
+                     /{MIN_BAN_PREFIX_V6} (IPv6)",
+                    canonical_net(net)
+                );
+            }
             add_secs = Some(match duration {
                 Some(d) => parse_duration(d).with_context(|| format!("invalid --for {d:?}"))?,
                 None => i64::try_from(config.edge.ban_secs).context("edge.ban_secs too large")?,

@@ -44,7 +44,7 @@ impl RedisSettings {
         if raw == "memory" {
             return Ok(None);
         }
-        let shown = gamegate_store::mask_url_password(raw);
+        let shown = shown_url(raw);
         let bad = || {
             anyhow!(
                 "edge.rate_limit_store must be \"memory\" or redis://[user:password@]host[:port][/db], got {shown:?}"
@@ -96,7 +96,7 @@ impl RedisSettings {
 
     /// The URL with its password masked (`redis://user:***@host:6379/0`).
     pub fn shown_url(&self) -> String {
-        gamegate_store::mask_url_password(&self.url)
+        shown_url(&self.url)
     }
 
     /// The pub/sub channel of bans.
@@ -108,6 +108,28 @@ impl RedisSettings {
     pub(crate) fn url(&self) -> &str {
         &self.url
     }
+}
+
+/// A store URL as it may be shown: scheme, host, port and database; any
+/// user information (user name or password: either may be a secret) as
+/// `***`, and no query (the client reads passwords there too). A value that
+/// does not parse as a URL is not shown at all.
+fn shown_url(raw: &str) -> String {
+    let Ok(url) = url::Url::parse(raw) else {
+        return "(not a URL; not shown)".into();
+    };
+    let secret = !url.username().is_empty() || url.password().is_some();
+    let mut shown = format!("{}://", url.scheme());
+    if secret {
+        shown += "***@";
+    }
+    if let Some(host) = url.host_str() {
+        shown += host;
+    }
+    if let Some(port) = url.port() {
+        shown += &format!(":{port}");
+    }
+    shown + url.path()
 }
 
 #[cfg(test)]
@@ -167,11 +189,27 @@ mod tests {
         let secret = "s3cr3t-pa55word";
         let c = edge(&format!("redis://gamegate:{secret}@10.0.0.5:6379/1"));
         let s = RedisSettings::from_config(&c).unwrap().unwrap();
-        assert_eq!(s.shown_url(), "redis://gamegate:***@10.0.0.5:6379/1");
+        assert_eq!(s.shown_url(), "redis://***@10.0.0.5:6379/1");
         assert!(!format!("{s:?}").contains(secret));
         assert!(!format!("{c:?}").contains(secret), "{c:?}");
+        // A user name alone, or a password in the query, is not shown either.
+        for (url, shown) in [
+            (
+                format!("redis://{secret}@10.0.0.5:6379/0"),
+                "redis://***@10.0.0.5:6379/0",
+            ),
+            (
+                format!("redis://10.0.0.5:6379/0?password={secret}"),
+                "redis://10.0.0.5:6379/0",
+            ),
+        ] {
+            assert_eq!(super::shown_url(&url), shown);
+        }
         // An invalid URL's error does not quote the password either.
         for bad in [
+            format!("redis+unix:///x?pass={secret}"),
+            format!("unix:///x?pass={secret}"),
+            format!("redis://u:p@h:6379/0?password={secret}"),
             format!("redis://u:{secret}@h:6379/db"),
             format!("redis://u:{secret}@h:6379/0?x"),
             format!("rediss://u:{secret}@h:6379"),

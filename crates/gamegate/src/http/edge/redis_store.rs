@@ -492,7 +492,16 @@ impl BanMessage {
         if message.v != 1 {
             return Err("unknown version");
         }
-        message.net.parse::<IpNet>().map_err(|_| "not a network")?;
+        let net = message.net.parse::<IpNet>().map_err(|_| "not a network")?;
+        // One form per network (host bits clear), and never wider than an
+        // operator may ban: one message must not ban the world.
+        let canonical = gamegate_store::bans::canonical_network(net);
+        if canonical != net {
+            return Err("not a canonical network");
+        }
+        if message.op == Op::Ban && !gamegate_store::bans::is_bannable(&canonical) {
+            return Err("network too wide to ban");
+        }
         if message.op == Op::Ban
             && (message.until <= now || message.until > now.saturating_add(MAX_BAN_AHEAD_SECS))
         {
@@ -577,11 +586,30 @@ mod tests {
             br#"{"v":1,"origin":"a","op":"ban","net":"1.2.3.4/32","until":9999999999}"#,
             br#"{"v":1,"origin":"a","op":"nuke","net":"1.2.3.4/32","until":1800000060}"#,
             br#"{"v":1,"origin":"a","op":"ban","net":"1.2.3.4/32","until":1800000060,"x":1}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"0.0.0.0/0","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"::/0","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"2000::/3","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"1.0.0.0/7","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"1.2.3.4/0","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"1.2.3.4/24","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"ban","net":"\u0030.0.0.0/0","until":1800000060}"#,
         ] {
             assert!(
                 BanMessage::parse(bad, now).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
+            );
+        }
+        // As wide as an operator may ban, and a lifting of any network, pass.
+        for ok in [
+            br#"{"v":1,"origin":"a","op":"ban","net":"10.0.0.0/8","until":1800000060}"#.as_slice(),
+            br#"{"v":1,"origin":"a","op":"ban","net":"2001::/16","until":1800000060}"#,
+            br#"{"v":1,"origin":"a","op":"unban","net":"0.0.0.0/0"}"#,
+        ] {
+            assert!(
+                BanMessage::parse(ok, now).is_ok(),
+                "{}",
+                String::from_utf8_lossy(ok)
             );
         }
         let long = format!(
