@@ -246,17 +246,9 @@ impl<'a> BattleLog<'a> {
             .collect();
         for chunk in rows.chunks(INSERT_ROWS) {
             let mut insert = Query::insert();
-            insert.into_table(BattleParticipants::Table).columns([
-                BattleParticipants::BattleId,
-                BattleParticipants::Login,
-                BattleParticipants::Team,
-                BattleParticipants::Won,
-                BattleParticipants::Kills,
-                BattleParticipants::Deaths,
-                BattleParticipants::DamageDealt,
-                BattleParticipants::DamageTaken,
-                BattleParticipants::Level,
-            ]);
+            insert
+                .into_table(BattleParticipants::Table)
+                .columns(PARTICIPANT_COLUMNS);
             for (id, p) in chunk {
                 insert.values_panic([
                     (*id).into(),

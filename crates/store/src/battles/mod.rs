@@ -242,6 +242,20 @@ impl<'a> BattleLog<'a> {
     }
 }
 
+/// A participant row's columns, in the order ingestion writes them and
+/// reads them back.
+const PARTICIPANT_COLUMNS: [BattleParticipants; 9] = [
+    BattleParticipants::BattleId,
+    BattleParticipants::Login,
+    BattleParticipants::Team,
+    BattleParticipants::Won,
+    BattleParticipants::Kills,
+    BattleParticipants::Deaths,
+    BattleParticipants::DamageDealt,
+    BattleParticipants::DamageTaken,
+    BattleParticipants::Level,
+];
+
 const PLAYER_VALUE_COLUMNS: [PlayerRatings; 12] = [
     PlayerRatings::Mu,
     PlayerRatings::Sigma,

@@ -176,17 +176,7 @@ impl<'a> BattleLog<'a> {
         let ids: Vec<i64> = battles.iter().map(|b| b.id).collect();
         for chunk in ids.chunks(IN_LIST) {
             let query = Query::select()
-                .columns([
-                    BattleParticipants::BattleId,
-                    BattleParticipants::Login,
-                    BattleParticipants::Team,
-                    BattleParticipants::Won,
-                    BattleParticipants::Kills,
-                    BattleParticipants::Deaths,
-                    BattleParticipants::DamageDealt,
-                    BattleParticipants::DamageTaken,
-                    BattleParticipants::Level,
-                ])
+                .columns(PARTICIPANT_COLUMNS)
                 .from(BattleParticipants::Table)
                 .and_where(Expr::col(BattleParticipants::BattleId).is_in(chunk.iter().copied()))
                 // The insertion order is not kept; login order makes a

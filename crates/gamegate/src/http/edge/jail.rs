@@ -316,17 +316,9 @@ impl Jail {
     /// database by the sync task.
     fn ban(&self, net: IpNet, now: i64, reason: String) {
         let until = now.saturating_add(i64::try_from(self.settings.ban_secs).unwrap_or(i64::MAX));
-        {
-            let mut bans = write(&self.bans);
-            if bans.len() >= MAX_BANS {
-                bans.retain_running(now);
-            }
-            if bans.len() >= MAX_BANS && !bans.contains(&net) {
-                tracing::error!(client = %net, max = MAX_BANS, "ban list full; not banned");
-                return;
-            }
-            bans.insert(net, until);
-            self.metrics.jail_active_bans.set(bans.len() as i64);
+        if !self.enforce(net, until, now) {
+            tracing::error!(client = %net, max = MAX_BANS, "ban list full; not banned");
+            return;
         }
         tracing::warn!(client = %net, banned_until = until, %reason, "client banned");
         self.metrics.jail_bans_issued.inc();
@@ -337,6 +329,22 @@ impl Jail {
         }
         self.hold_unwritten(net, until, now, reason);
         self.ban_issued.notify_one();
+    }
+
+    /// Puts `net` in the running bans until `until`, making room by
+    /// forgetting expired bans first; `false` when the list is full
+    /// ([`MAX_BANS`]) and `net` is not in it already.
+    fn enforce(&self, net: IpNet, until: i64, now: i64) -> bool {
+        let mut bans = write(&self.bans);
+        if bans.len() >= MAX_BANS {
+            bans.retain_running(now);
+        }
+        if bans.len() >= MAX_BANS && !bans.contains(&net) {
+            return false;
+        }
+        bans.insert(net, until);
+        self.metrics.jail_active_bans.set(bans.len() as i64);
+        true
     }
 
     /// Publishes the bans issued here to `bus` from now on (the first call
@@ -353,17 +361,9 @@ impl Jail {
         if until <= now {
             return;
         }
-        {
-            let mut bans = write(&self.bans);
-            if bans.len() >= MAX_BANS {
-                bans.retain_running(now);
-            }
-            if bans.len() >= MAX_BANS && !bans.contains(&net) {
-                tracing::error!(client = %net, max = MAX_BANS, "ban list full; a published ban is not enforced");
-                return;
-            }
-            bans.insert(net, until);
-            self.metrics.jail_active_bans.set(bans.len() as i64);
+        if !self.enforce(net, until, now) {
+            tracing::error!(client = %net, max = MAX_BANS, "ban list full; a published ban is not enforced");
+            return;
         }
         tracing::info!(client = %net, banned_until = until, "client banned by another process");
         self.hold_unwritten(net, until, now, REMOTE_REASON.to_owned());
