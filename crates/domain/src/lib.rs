@@ -10,6 +10,7 @@
 pub mod body;
 pub mod docs;
 pub mod error;
+pub mod game_rules;
 pub mod json;
 pub mod lang;
 pub mod number;
@@ -19,6 +20,7 @@ pub mod telegram;
 
 pub use body::ErrorBody;
 pub use error::{ErrorCode, FieldError, FieldErrorCode, MAX_FIELD_ERRORS};
+pub use game_rules::{CaseFolding, GameAccountRules};
 pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;
 pub use register::{

@@ -36,6 +36,10 @@ pub struct RegistrationRules {
     pub password_min_chars: usize,
     /// Most characters a password may have; default 20.
     pub password_max_chars: usize,
+    /// The characters a password may hold, as a character-class body and its
+    /// compiled form; `None` (the default) admits every non-control character.
+    /// Set when the game server declares one ([`crate::GameAccountRules`]).
+    password_charset: Option<(String, Regex)>,
 }
 
 impl RegistrationRules {
@@ -61,7 +65,38 @@ impl RegistrationRules {
             login_charset_re: re,
             password_min_chars: 6,
             password_max_chars: 20,
+            password_charset: None,
         })
+    }
+
+    /// The password charset (a character-class body), if one is set.
+    pub fn password_charset(&self) -> Option<&str> {
+        self.password_charset
+            .as_ref()
+            .map(|(body, _)| body.as_str())
+    }
+
+    /// Sets (or with `None` lifts) the password charset. Errs with a message
+    /// naming the charset when it is not a valid character class.
+    pub fn set_password_charset(&mut self, charset: Option<&str>) -> Result<(), String> {
+        self.password_charset = match charset {
+            None => None,
+            Some(body) => {
+                let re = Regex::new(&format!("^[{body}]+$")).map_err(|e| {
+                    format!("password charset {body:?} is not a valid character class: {e}")
+                })?;
+                Some((body.to_owned(), re))
+            }
+        };
+        Ok(())
+    }
+
+    /// Whether every character of the password is in the password charset
+    /// (always true without one).
+    pub fn check_password_charset(&self, password: &str) -> bool {
+        self.password_charset
+            .as_ref()
+            .is_none_or(|(_, re)| re.is_match(password))
     }
 
     /// The login charset as configured: a regex character-class body without the
@@ -458,6 +493,14 @@ pub fn validate_register(
                     "Password must not contain control characters.",
                 )
                 .to_owned();
+            errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
+            None
+        } else if !rules.check_password_charset(&text) {
+            let charset = rules.password_charset().unwrap_or_default();
+            let msg = match lang {
+                Lang::Ru => format!("Пароль может содержать только символы [{charset}]."),
+                Lang::En => format!("Password may contain only the characters [{charset}]."),
+            };
             errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
             None
         } else {

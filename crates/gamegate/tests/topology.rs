@@ -555,6 +555,7 @@ fn on_game_server(ns: &str, login: &str) -> bool {
             pool_size: 1,
             connect_timeout: Duration::from_secs(2),
             call_timeout: Duration::from_secs(5),
+            ..TcpGameServerConfig::default()
         })
         .exists(login)
         .await

@@ -3,11 +3,13 @@
 
 #![warn(missing_docs)]
 
+pub mod capabilities;
 pub mod client;
 mod framing;
 pub mod mock;
 pub mod protocol;
 
+pub use capabilities::{Capabilities, CaseFolding, ExistsSupport, GameAccountRules, Operations};
 pub use client::{
     CallError, Failure, FailureKind, GameServer, RegisterError, ServerCode, TcpGameServer,
     TcpGameServerConfig,

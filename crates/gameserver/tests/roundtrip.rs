@@ -36,6 +36,7 @@ fn config(addr: SocketAddr, pool_size: usize, call_timeout: Duration) -> TcpGame
         pool_size,
         connect_timeout: Duration::from_secs(2),
         call_timeout,
+        ..TcpGameServerConfig::default()
     }
 }
 

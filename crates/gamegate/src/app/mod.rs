@@ -4,6 +4,7 @@
 
 pub mod anomaly_cache;
 pub mod battle_import;
+pub mod connector;
 pub mod hashing;
 pub mod metrics;
 pub mod reconciler;

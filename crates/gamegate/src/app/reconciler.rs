@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamegate_gameserver::GameServer;
+use gamegate_gameserver::{ExistsSupport, GameServer};
 use gamegate_store::Database;
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +64,30 @@ impl Reconciler {
             .pending_before(cutoff, self.batch_size)
             .await?;
         let mut pass = Pass::default();
+        if self.game.capabilities().operations.exists == ExistsSupport::Unsupported {
+            // Guessing would delete a real account or keep a phantom: the rows
+            // stay pending (their logins reserved) for the operator.
+            if !pending.is_empty() {
+                tracing::warn!(
+                    pending = pending.len(),
+                    connector = self.game.capabilities().connector,
+                    "registrations with a lost game-server answer cannot be settled: this \
+                     connector cannot answer `exists` exactly; settle them by hand \
+                     (docs/GAME_SERVER.md, \"Lost answers\")"
+                );
+            }
+            let unsettleable = self
+                .metrics
+                .reconciler_settled
+                .get_or_create(&ResultLabels {
+                    result: "unsettleable",
+                });
+            for _ in &pending {
+                unsettleable.inc();
+                pass.deferred += 1;
+            }
+            return Ok(pass);
+        }
         for account in pending {
             let started = Instant::now();
             let exists = self.game.exists(&account.login).await;

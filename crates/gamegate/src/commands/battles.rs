@@ -214,7 +214,7 @@ pub async fn import(
     let mut read = 0u64;
     let mut pending = Vec::with_capacity(batch);
     // Battle logins follow the registration's login rule.
-    let rules = config.rules();
+    let rules = config.rules()?;
     let result = async {
         loop {
             line.clear();

@@ -7,6 +7,7 @@
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use gamegate_store::MigrationSet;
+use gamegate_store::accounts::PendingAccount;
 use gamegate_store::reports::{Bucket, RegistrationsReport, TopTelegram};
 use gamegate_store::unix_now;
 
@@ -23,6 +24,17 @@ pub enum ReportCommand {
         /// Bucket width of the per-period counts.
         #[arg(long, default_value = "hour")]
         by: BucketArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Registrations whose game-server answer was lost and that the
+    /// reconciler has not settled yet (oldest first): what to check by hand
+    /// when the connector cannot answer `exists` (docs/GAME_SERVER.md).
+    Pending {
+        /// How many rows to show.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -63,7 +75,7 @@ pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<S
         ReportCommand::Registrations { since, .. } => {
             Some(parse_duration(since).with_context(|| format!("invalid --since {since:?}"))?)
         }
-        ReportCommand::TopTelegram { .. } => None,
+        ReportCommand::TopTelegram { .. } | ReportCommand::Pending { .. } => None,
     };
     // The server's database, never a new one; and a clear word when it has
     // not been migrated (the reports' tables would be missing).
@@ -89,6 +101,16 @@ pub async fn run(config: &crate::Config, cmd: ReportCommand) -> anyhow::Result<S
                     registrations_json(&report)
                 } else {
                     registrations_table(&report)
+                })
+            }
+            ReportCommand::Pending { limit, json } => {
+                // Every pending row, however young: `unix_now() + 1` is after
+                // any second a row can carry.
+                let rows = db.accounts().pending_before(unix_now() + 1, limit).await?;
+                Ok(if json {
+                    pending_json(&rows)
+                } else {
+                    pending_table(&rows)
                 })
             }
             ReportCommand::TopTelegram { limit, json } => {
@@ -165,6 +187,27 @@ pub fn registrations_table(report: &RegistrationsReport) -> String {
 /// `GET /stats/registrations`).
 pub fn registrations_json(report: &RegistrationsReport) -> String {
     serde_json::to_string(&RegistrationsView::from(report)).expect("the report serialises")
+}
+
+/// `report pending` as a table: login and reservation time (UTC).
+pub fn pending_table(rows: &[PendingAccount]) -> String {
+    if rows.is_empty() {
+        return "no pending registrations".to_owned();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| vec![r.login.clone(), format_utc(r.created_at)])
+        .collect();
+    table(&["login", "reserved at (UTC)"], &[false, false], &rows)
+}
+
+/// `report pending --json`: `[{"login":…,"created_at":<Unix seconds>}, …]`.
+pub fn pending_json(rows: &[PendingAccount]) -> String {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::json!({"login": r.login, "created_at": r.created_at}))
+        .collect();
+    serde_json::Value::Array(rows).to_string()
 }
 
 pub fn top_telegram_table(rows: &[TopTelegram]) -> String {

@@ -1,7 +1,7 @@
 //! `[registration]`, `[password_hash]`, `[game_server]`, `[reconciler]`
 //! and `[status]`: the registration saga and what it talks to.
 
-use gamegate_domain::{AccountLimit, RegistrationRules};
+use gamegate_domain::{AccountLimit, GameAccountRules, RegistrationRules};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -54,9 +54,30 @@ impl Default for PasswordHashConfig {
 /// machine, refused by `gamegate doctor` for production.
 pub const DEV_GAME_SERVER_TOKEN: &str = "gamegate-dev-token";
 
+/// Which connector speaks to the game server (`game_server.kind`); each is
+/// described in docs/GAME_SERVER.md.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ConnectorKind {
+    /// gamegate's line protocol v1 over TCP (docs/GAME_SERVER.md, "Protocol v1").
+    #[default]
+    #[serde(rename = "v1")]
+    V1,
+}
+
+impl ConnectorKind {
+    /// The name in configuration, the banner and `doctor`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ConnectorKind::V1 => "v1",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GameServerConfig {
+    /// The connector (`v1` by default).
+    pub kind: ConnectorKind,
     /// `host:port` of the game server (protocol v1).
     pub addr: String,
     /// Secret: prefer `GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE`.
@@ -67,6 +88,18 @@ pub struct GameServerConfig {
     pub call_timeout_ms: u64,
     /// `gamegate all` only: run the mock game server in-process on `addr`.
     pub embedded_mock: bool,
+    /// `[game_server.rules]`: the game's own account rules (lengths,
+    /// charsets, case folding), merged into validation at start so the site
+    /// gets a 422 for what the game would refuse. Empty by default.
+    pub rules: GameAccountRules,
+}
+
+impl GameServerConfig {
+    /// The game's account rules as the connector declares them: what the
+    /// operator configured in `[game_server.rules]`.
+    pub fn account_rules(&self) -> GameAccountRules {
+        self.rules.clone()
+    }
 }
 
 impl Default for GameServerConfig {
@@ -78,6 +111,8 @@ impl Default for GameServerConfig {
             connect_timeout_ms: 1_000,
             call_timeout_ms: 3_000,
             embedded_mock: true,
+            kind: ConnectorKind::V1,
+            rules: GameAccountRules::default(),
         }
     }
 }

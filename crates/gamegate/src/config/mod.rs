@@ -39,7 +39,7 @@ pub use database::{AnalyticsConfig, DatabaseConfig};
 pub use deploy::{BackupConfig, DeployConfig, MonitoringConfig, NginxConfig};
 pub use edge::{EdgeConfig, MAX_BAN_THRESHOLD, MIN_IPV6_PREFIX};
 pub use game::{
-    DEV_GAME_SERVER_TOKEN, GameServerConfig, PasswordHashConfig, ReconcilerConfig,
+    ConnectorKind, DEV_GAME_SERVER_TOKEN, GameServerConfig, PasswordHashConfig, ReconcilerConfig,
     RegistrationConfig, StatusConfig,
 };
 pub use http::{HttpConfig, ServicesConfig};
@@ -238,6 +238,7 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         self.edge.validate()?;
         self.telegram.validate()?;
+        self.rules()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;
         if self.reconciler.grace_ms <= self.game_server.call_timeout_ms {
@@ -341,9 +342,15 @@ impl Config {
         self.language
     }
 
-    /// The registration rules (`registration.login_charset`).
-    pub fn rules(&self) -> RegistrationRules {
-        self.registration.login_charset.clone()
+    /// The registration rules: `registration.login_charset` narrowed by the
+    /// game's account rules (`[game_server.rules]`, or the connector's own).
+    /// Errs, saying which rule, when the two leave nothing to register; the
+    /// load checks this, so a loaded configuration never errs here.
+    pub fn rules(&self) -> anyhow::Result<RegistrationRules> {
+        self.registration
+            .login_charset
+            .restricted_by(&self.game_server.account_rules())
+            .map_err(|e| anyhow::anyhow!("game_server.rules: {e}"))
     }
 
     /// `registration.account_limit`.
@@ -380,6 +387,7 @@ impl Config {
             pool_size: self.game_server.pool_size,
             connect_timeout: ms(self.game_server.connect_timeout_ms),
             call_timeout: ms(self.game_server.call_timeout_ms),
+            rules: self.game_server.account_rules(),
         }
     }
 

@@ -16,8 +16,9 @@ pub(super) struct Facts<'a> {
     /// Role, bound address, served over TLS.
     pub listeners: Vec<(&'static str, SocketAddr, bool)>,
     pub demo_site: bool,
-    /// The game server's address, and whether it is the built-in mock.
-    pub game: Option<(String, bool)>,
+    /// The game server's address, whether it is the built-in mock, and its
+    /// connector's capabilities in words ([`gamegate_gameserver::Capabilities::summary`]).
+    pub game: Option<(String, bool, String)>,
     pub databases: &'a [(&'static str, Database)],
     pub edge: Option<&'a Edge>,
     pub admin_tokens: usize,
@@ -65,9 +66,9 @@ impl Facts<'_> {
             };
             out += &format!("  {role:<9} {scheme}://{addr}   {routes}\n");
         }
-        if let Some((game, mock)) = &self.game {
+        if let Some((game, mock, connector)) = &self.game {
             let kind = if *mock { " (built-in mock)" } else { "" };
-            out += &format!("  {:<9} {game}{kind}\n", "game");
+            out += &format!("  {:<9} {game}{kind} · connector {connector}\n", "game");
         }
         for (role, db) in self.databases {
             let role = if *role == "accounts" {

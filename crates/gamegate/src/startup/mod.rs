@@ -114,7 +114,7 @@ impl Application {
         let common = Common {
             lang: config.lang(),
             metrics: metrics.clone(),
-            rules: Arc::new(config.rules()),
+            rules: Arc::new(config.rules()?),
             body_limit: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),
             body_read_timeout: config.body_read_timeout(),
@@ -407,9 +407,13 @@ impl Application {
                 .map(|l| Ok((l.role, l.socket.local_addr()?, l.tls)))
                 .collect::<std::io::Result<_>>()?,
             demo_site,
-            game: game
-                .addr()
-                .map(|addr| (addr, matches!(game, GameLink::Mock(_)))),
+            game: game.addr().zip(registration.as_ref()).map(|(addr, r)| {
+                (
+                    addr,
+                    matches!(game, GameLink::Mock(_)),
+                    r.game.capabilities().summary(),
+                )
+            }),
             databases: &databases,
             edge: edge.as_ref(),
             admin_tokens: config.admin.tokens.len(),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use gamegate_gameserver::{GameServer, MockGameServer, MockHandle, TcpGameServer};
+use gamegate_gameserver::{GameServer, MockGameServer, MockHandle};
 use gamegate_store::Database;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -173,8 +173,7 @@ impl Registration {
         metrics: &Arc<Metrics>,
         parts: &mut Parts,
     ) -> anyhow::Result<Self> {
-        let game: Arc<dyn GameServer> =
-            Arc::new(TcpGameServer::new(config.game_server_client(addr)));
+        let game = crate::app::connector::build(config, addr)?;
         let registrar = Registrar {
             db: accounts.clone(),
             game: game.clone(),

@@ -29,6 +29,7 @@ async fn a_login_taken_on_the_game_server_is_409_and_leaves_no_row(backend: Back
         pool_size: 1,
         connect_timeout: Duration::from_secs(1),
         call_timeout: Duration::from_secs(1),
+        ..TcpGameServerConfig::default()
     });
     direct.register("Ingame", "whatever1", 1).await.unwrap();
 

@@ -98,6 +98,8 @@ pub enum FailureKind {
     Protocol,
     /// The server answered a command with an error code.
     Server(ServerCode),
+    /// The connector does not support the operation; nothing was sent.
+    Unsupported,
 }
 
 /// An error code the server answered a command with (protocol v1).

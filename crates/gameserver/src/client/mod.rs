@@ -17,15 +17,27 @@ mod error;
 pub use error::{CallError, Failure, FailureKind, RegisterError, ServerCode};
 use error::{ambiguous, unavailable};
 
+use crate::capabilities::{Capabilities, GameAccountRules, Operations};
+
 use crate::framing::{LineRead, read_line};
 use crate::protocol::{
     Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_UNAUTHORIZED, Reply, Request,
     parse_reply_line,
 };
 
-/// Operations gamegate needs from the game server.
+/// Operations gamegate needs from the game server: one connector per kind of
+/// server (`game_server.kind`), each declaring what it supports in
+/// [`GameServer::capabilities`].
+///
+/// Every call is bounded by the connector's call timeout and fails as
+/// [`CallError::Unavailable`] (certainly not done) or
+/// [`CallError::Ambiguous`] (sent, answer lost): the distinction the
+/// registration saga and the reconciler are built on (docs/GAME_SERVER.md).
 #[async_trait::async_trait]
 pub trait GameServer: Send + Sync + 'static {
+    /// What this connector supports and the game's account rules; fixed for
+    /// the connector's life.
+    fn capabilities(&self) -> &Capabilities;
     /// Creates the account; returns the game's account id.
     async fn register(&self, login: &str, password: &str, gender: u8)
     -> Result<u64, RegisterError>;
@@ -37,6 +49,22 @@ pub trait GameServer: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), CallError>;
     /// Number of players online.
     async fn online(&self) -> Result<u64, CallError>;
+    /// Changes the account's password. Connectors that cannot answer
+    /// [`CallError::Unavailable`] of kind [`FailureKind::Unsupported`]
+    /// without sending anything (the default).
+    async fn set_password(&self, login: &str, password: &str) -> Result<(), CallError> {
+        let _ = (login, password);
+        Err(unsupported("set_password"))
+    }
+}
+
+/// The answer of a connector to an operation it does not support: certainly
+/// not done, nothing sent.
+pub fn unsupported(op: &str) -> CallError {
+    unavailable(
+        FailureKind::Unsupported,
+        format!("{op}: not supported by this connector"),
+    )
 }
 
 /// Configuration of [`TcpGameServer`]. `Debug` shows no token.
@@ -54,6 +82,24 @@ pub struct TcpGameServerConfig {
     /// Overall bound on one call, including waiting for a pool slot,
     /// connecting and authenticating.
     pub call_timeout: Duration,
+    /// The game's account rules, as the operator declares them
+    /// (`[game_server.rules]`): protocol v1 does not carry them.
+    pub rules: GameAccountRules,
+}
+
+impl Default for TcpGameServerConfig {
+    /// `127.0.0.1:5190` with an empty token, 8 connections, 1 s connect and
+    /// 3 s call timeouts (gamegate's configuration defaults), no game rules.
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:5190".into(),
+            auth_token: SecretString::from(String::new()),
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(1),
+            call_timeout: Duration::from_secs(3),
+            rules: GameAccountRules::default(),
+        }
+    }
 }
 
 /// [`GameServer`] over protocol v1 with a pool of authenticated TCP
@@ -62,7 +108,15 @@ pub struct TcpGameServer {
     pool: Pool<ConnManager>,
     call_timeout: Duration,
     next_id: Arc<AtomicU64>,
+    capabilities: Capabilities,
 }
+
+/// What protocol v1 supports: every operation but `set_password`, `exists`
+/// exact by the protocol's contract (docs/GAME_SERVER.md).
+pub const V1_OPERATIONS: Operations = Operations {
+    set_password: false,
+    ..Operations::ALL
+};
 
 impl fmt::Debug for TcpGameServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,6 +151,11 @@ impl TcpGameServer {
             pool,
             call_timeout: config.call_timeout,
             next_id,
+            capabilities: Capabilities {
+                connector: "v1",
+                operations: V1_OPERATIONS,
+                rules: config.rules,
+            },
         }
     }
 
@@ -212,6 +271,10 @@ impl TcpGameServer {
 
 #[async_trait::async_trait]
 impl GameServer for TcpGameServer {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
     async fn register(
         &self,
         login: &str,
@@ -532,6 +595,7 @@ mod tests {
             pool_size: 2,
             connect_timeout: Duration::from_secs(1),
             call_timeout: Duration::from_secs(2),
+            ..TcpGameServerConfig::default()
         }
     }
 

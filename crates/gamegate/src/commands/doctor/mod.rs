@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gamegate_gameserver::{FailureKind, GameServer as _, TcpGameServer};
+use gamegate_gameserver::FailureKind;
 use gamegate_store::MigrationSet;
 use secrecy::ExposeSecret;
 use serde::Serialize;

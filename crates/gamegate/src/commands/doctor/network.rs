@@ -125,17 +125,30 @@ pub(super) async fn game_server(config: &Config) -> Check {
             );
         }
     }
-    let mut client = config.game_server_client(addr.clone());
-    client.pool_size = 1;
-    client.connect_timeout = connect_limit;
-    client.call_timeout = NETWORK_LIMIT;
-    let server = TcpGameServer::new(client);
+    let mut probe = config.clone();
+    probe.game_server.pool_size = 1;
+    probe.game_server.connect_timeout_ms = connect_limit.as_millis() as u64;
+    probe.game_server.call_timeout_ms = NETWORK_LIMIT.as_millis() as u64;
+    let server = match crate::app::connector::build(&probe, addr.clone()) {
+        Ok(server) => server,
+        Err(e) => {
+            return Check::fail(
+                id,
+                format!(
+                    "the {} connector cannot be built: {e:#}",
+                    config.game_server.kind.name()
+                ),
+                "correct the [game_server] settings it names",
+            );
+        }
+    };
     match tokio::time::timeout(NETWORK_LIMIT, server.ping()).await {
         Ok(Ok(())) => Check::pass(
             id,
             format!(
-                "{addr} answers, auth accepted ({} ms)",
-                started.elapsed().as_millis()
+                "{addr} answers, auth accepted ({} ms); connector {}",
+                started.elapsed().as_millis(),
+                server.capabilities().summary()
             ),
         ),
         // The server refused the `auth` command (the TCP connect already

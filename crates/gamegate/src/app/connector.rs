@@ -1,0 +1,23 @@
+//! The connector `game_server.kind` names, built once at start and shared by
+//! the registration saga, the reconciler, the status cache, `doctor` and
+//! `gamegate gameserver check`.
+
+use std::sync::Arc;
+
+use gamegate_gameserver::{GameServer, TcpGameServer};
+
+use crate::config::{Config, ConnectorKind};
+
+/// Builds the connector for `config.game_server.kind`, talking to `addr`
+/// (`game_server.addr`, or the embedded mock's bound address). Performs no
+/// I/O: connectors connect lazily, each call bounded by
+/// `game_server.call_timeout_ms`.
+///
+/// # Errors
+/// A connector whose own settings cannot be used (an unreadable CA file, a
+/// malformed URL), with a message naming the setting.
+pub fn build(config: &Config, addr: String) -> anyhow::Result<Arc<dyn GameServer>> {
+    Ok(match config.game_server.kind {
+        ConnectorKind::V1 => Arc::new(TcpGameServer::new(config.game_server_client(addr))),
+    })
+}
