@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::register::RegistrationRules;
+use crate::register::{RegistrationRules, check_class_body};
 
 /// How the game server compares logins.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,10 +145,11 @@ impl RegistrationRules {
         let mut merged = match &game.login_charset {
             None => self.clone(),
             Some(theirs) => {
+                // The game's class is checked alone first (a stray `]` cannot
+                // break out of it), then intersected with ours.
+                check_class_body("the game's login", theirs)?;
                 let body = format!("[{}]&&[{theirs}]", self.login_charset());
-                let mut merged = Self::with_login_charset(&body).map_err(|e| {
-                    format!("the game's login charset {theirs:?} does not combine: {e}")
-                })?;
+                let mut merged = Self::with_class_body(&body)?;
                 merged.login_min_chars = self.login_min_chars;
                 merged.login_max_chars = self.login_max_chars;
                 merged.password_min_chars = self.password_min_chars;
@@ -190,6 +191,7 @@ impl RegistrationRules {
             ));
         }
         if let Some(theirs) = &game.password_charset {
+            check_class_body("the game's password", theirs)?;
             let body = match merged.password_charset() {
                 Some(ours) => format!("[{ours}]&&[{theirs}]"),
                 None => theirs.clone(),

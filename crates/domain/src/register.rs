@@ -50,11 +50,14 @@ impl RegistrationRules {
     /// `A-Za-z0-9_`). Fails on a charset that is not a valid class.
     /// The error is a message for the operator naming the charset.
     pub fn with_login_charset(charset: &str) -> Result<Self, String> {
-        if charset.is_empty() || charset.contains(']') && !charset.contains("\\]") {
-            return Err(format!(
-                "login charset {charset:?} is not a character-class body"
-            ));
-        }
+        check_class_body("login", charset)?;
+        Self::with_class_body(charset)
+    }
+
+    /// [`Self::with_login_charset`] for a body made of checked class bodies,
+    /// such as the intersection `[ours]&&[theirs]`, whose brackets are
+    /// balanced by construction.
+    pub(crate) fn with_class_body(charset: &str) -> Result<Self, String> {
         let re = Regex::new(&format!("^[{charset}]+$")).map_err(|e| {
             format!("login charset {charset:?} is not a valid character class: {e}")
         })?;
@@ -134,6 +137,18 @@ impl RegistrationRules {
             self.login_min_chars, self.login_max_chars, self.login_charset
         )
     }
+}
+
+/// Refuses a text that cannot be a character-class body on its own: empty,
+/// or holding an unescaped `]` that would close the class early and let the
+/// rest of the text act as regex outside it. `what` names the charset.
+pub(crate) fn check_class_body(what: &str, charset: &str) -> Result<(), String> {
+    if charset.is_empty() || charset.contains(']') && !charset.contains("\\]") {
+        return Err(format!(
+            "{what} charset {charset:?} is not a character-class body"
+        ));
+    }
+    Ok(())
 }
 
 /// Why a text is not a login under [`RegistrationRules::check_login`].

@@ -456,6 +456,38 @@ fn known_keys() -> &'static [String] {
 }
 
 fn derive_known_keys() -> Vec<String> {
+    let mut out = keys_with_defaults();
+    // Keys without a default (an `Option` left `None`) do not serialise; a
+    // sample with each of them set names them too.
+    for key in keys_of(&with_every_optional_key()) {
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// The keys that have a default value (every key a complete example shows).
+fn keys_with_defaults() -> Vec<String> {
+    keys_of(&Config::default())
+}
+
+/// The defaults with every optional key (no default) set to a sample value.
+fn with_every_optional_key() -> Config {
+    let mut config = Config::default();
+    config.game_server.rules = gamegate_domain::GameAccountRules {
+        login_min_chars: Some(1),
+        login_max_chars: Some(1),
+        login_charset: Some("a".into()),
+        password_min_chars: Some(1),
+        password_max_chars: Some(1),
+        password_charset: Some("a".into()),
+        case_folding: gamegate_domain::CaseFolding::default(),
+    };
+    config
+}
+
+fn keys_of(config: &Config) -> Vec<String> {
     fn walk(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
         if let toml::Value::Table(table) = value {
             for (k, v) in table {
@@ -469,9 +501,9 @@ fn derive_known_keys() -> Vec<String> {
             }
         }
     }
-    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    let value = toml::Value::try_from(config).expect("configurations serialise");
     let mut out = Vec::new();
-    walk("", &defaults, &mut out);
+    walk("", &value, &mut out);
     out
 }
 

@@ -35,18 +35,27 @@ fn the_documented_production_example_is_complete_and_valid() {
         Config::load_from(Some(f.path()), env(&[])).expect("the documented example loads");
     assert!(unknown.is_empty(), "{unknown:?}");
     let table: toml::Table = example.parse().unwrap();
-    let mut documented = Vec::new();
-    for (section, value) in &table {
-        match value.as_table() {
-            Some(keys) => documented.extend(keys.keys().map(|k| format!("{section}.{k}"))),
-            None => documented.push(section.clone()),
+    fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let key = match prefix {
+                "" => key.clone(),
+                _ => format!("{prefix}.{key}"),
+            };
+            if let Some(inner) = value.as_table() {
+                walk(&key, inner, out);
+            }
+            out.push(key);
         }
     }
-    let missing: Vec<_> = known_keys()
+    let mut documented = Vec::new();
+    walk("", &table, &mut documented);
+    // Keys with a default must all be shown; optional ones (no default) may be.
+    let required = keys_with_defaults();
+    let missing: Vec<_> = required
         .iter()
         .filter(|k| {
             // Section names themselves are not keys.
-            !documented.contains(k) && !known_keys().iter().any(|o| o.starts_with(&format!("{k}.")))
+            !documented.contains(k) && !required.iter().any(|o| o.starts_with(&format!("{k}.")))
         })
         .collect();
     assert!(
@@ -498,6 +507,26 @@ fn typed_values_are_checked_at_load_and_name_their_key() {
         (
             "[registration]\naccount_limit = 1001",
             "account limit must be between 1 and 1000, got 1001",
+        ),
+        (
+            "[game_server.rules]\npassword_max_chars = 4",
+            "game_server.rules: passwords would need 6 to 4 characters",
+        ),
+        (
+            "[game_server.rules]\nlogin_charset = \"a]|.*\"",
+            "game_server.rules: the game's login charset \"a]|.*\" is not a character-class body",
+        ),
+        (
+            "[game_server.rules]\npassword_charset = \"z-a\"",
+            "game_server.rules: password charset",
+        ),
+        (
+            "[game_server.rules]\ncase_folding = \"klingon\"",
+            "does not have variant constructor klingon for key `game_server.rules.case_folding`",
+        ),
+        (
+            "[game_server]\nkind = \"v2\"",
+            "does not have variant constructor v2 for key `game_server.kind`",
         ),
     ] {
         let f = file(&format!("{toml}\n"));

@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod edge;
 mod errors;
+mod game_rules;
 mod identity;
 mod jail;
 mod limits;
