@@ -19,16 +19,16 @@ use crate::shared::operator_db::open_existing;
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum StatusCommand {
     /// Every row of the constants table, by name (the status answer shows
-    /// server_status, client_status and each rate_<name>).
+    /// server_status, client_status and each rate_NAME).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Sets one constant: server_status 0 or 1; client_status a whole number;
-    /// rate_<name> (a-z, 0-9, _) a number from 0 to 1000000.
+    /// rate_NAME (NAME of a-z, 0-9, _) a number from 0 to 1000000.
     Set {
-        /// server_status, client_status or rate_<name>, e.g. rate_exp.
+        /// server_status, client_status or rate_NAME, e.g. rate_exp.
         name: String,
         /// The new value, a number as JSON writes one (1, 0.5, 2e3).
         #[arg(allow_hyphen_values = true)]
