@@ -88,14 +88,18 @@ pub enum Command {
         #[command(subcommand)]
         doc: DocsTarget,
     },
-    /// Ask a local service for GET /internal/health (3 s timeout); exit 0 on 200, else 1.
-    /// Docker's HEALTHCHECK and the rendered compose file run it.
+    /// Ask a local service for its liveness, GET /internal/health/live (3 s timeout); exit 0 on
+    /// 200, else 1. Docker's HEALTHCHECK and the rendered compose file run it.
     Healthcheck {
         /// Which process to ask; the URL comes from its listener in the config.
         #[arg(long, value_enum, default_value = "all")]
         service: crate::commands::healthcheck::Target,
-        /// Ask this URL instead (e.g. https://NAME:8080/internal/health with TLS on).
+        /// Ask for readiness instead, GET /internal/health/ready: 503 (exit 1) while a
+        /// database or the game server the process needs is down.
         #[arg(long)]
+        ready: bool,
+        /// Ask this URL instead (e.g. https://NAME:8080/internal/health/live with TLS on).
+        #[arg(long, conflicts_with = "ready")]
         url: Option<String>,
     },
     /// New secrets: an API key, or a WireGuard key pair.
@@ -135,6 +139,11 @@ pub enum Command {
     Ban {
         #[command(subcommand)]
         ban: crate::commands::ban::BanCommand,
+    },
+    /// The constants of GET /api/server/status in the accounts database: list, set.
+    Status {
+        #[command(subcommand)]
+        cmd: crate::commands::status::StatusCommand,
     },
 }
 
@@ -196,10 +205,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
-        Command::Healthcheck { service, url } => {
+        Command::Healthcheck {
+            service,
+            ready,
+            url,
+        } => {
+            use crate::commands::healthcheck::{Probe, default_url};
+            let probe = if ready { Probe::Ready } else { Probe::Live };
             let url = match url {
                 Some(url) => url,
-                None => crate::commands::healthcheck::default_url(&config, service)?,
+                None => default_url(&config, service, probe)?,
             };
             crate::commands::healthcheck::run(&url).await
         }
@@ -280,6 +295,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ban { ban } => {
             let text = crate::commands::ban::run(&config, ban).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
+        Command::Status { cmd } => {
+            let text = crate::commands::status::run(&config, cmd).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }

@@ -10,3 +10,4 @@ pub mod healthcheck;
 pub mod keygen;
 pub mod render;
 pub mod report;
+pub mod status;

@@ -334,6 +334,9 @@ impl Config {
                 "http.body_limit_bytes, status.refresh_interval_ms and reconciler.interval_ms must be positive"
             );
         }
+        if self.status.down_after_polls == 0 {
+            bail!("status.down_after_polls must be at least 1");
+        }
         Ok(())
     }
 
@@ -405,8 +408,9 @@ impl Config {
 
     /// Descriptors the process needs besides its client connections: the
     /// database pools (an SQLite connection holds the database, its journal
-    /// and its shared-memory file), the game-server client (and the embedded
-    /// mock's side of it), and `http.descriptor_reserve`.
+    /// and its shared-memory file), the game-server client and the status
+    /// poll's own connection (and the embedded mock's side of them), and
+    /// `http.descriptor_reserve`.
     pub fn descriptors_reserved(&self) -> u64 {
         let per_db_connection = |url: &str| match gamegate_store::Backend::from_url(url) {
             Ok(gamegate_store::Backend::Sqlite) => 3,
@@ -415,8 +419,8 @@ impl Config {
         let pools = u64::from(self.database.max_connections)
             * per_db_connection(&self.database.url)
             + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
-        let game =
-            self.game_server.pool_size as u64 * if self.game_server.embedded_mock { 2 } else { 1 };
+        let game = (self.game_server.pool_size as u64 + 1)
+            * if self.game_server.embedded_mock { 2 } else { 1 };
         pools + game + u64::from(self.http.descriptor_reserve)
     }
 
@@ -426,6 +430,14 @@ impl Config {
 
     pub fn status_refresh(&self) -> Duration {
         ms(self.status.refresh_interval_ms)
+    }
+
+    /// `status.down_after_polls` when `status.derive_from_game_server` is
+    /// on: after that many failed polls in a row `server_status` answers 0.
+    pub fn status_derivation(&self) -> Option<u32> {
+        self.status
+            .derive_from_game_server
+            .then_some(self.status.down_after_polls)
     }
 
     pub fn reconciler_interval(&self) -> Duration {

@@ -105,6 +105,24 @@ fn monitoring_thresholds_are_validated() {
 }
 
 #[test]
+fn the_status_derivation_is_off_by_default_and_wants_at_least_one_poll() {
+    let (c, _) = Config::load_from(None, env(&[])).unwrap();
+    assert_eq!(c.status_derivation(), None);
+    let (c, _) = Config::load_from(
+        None,
+        env(&[("GAMEGATE_STATUS__DERIVE_FROM_GAME_SERVER", "true")]),
+    )
+    .unwrap();
+    assert_eq!(c.status_derivation(), Some(2));
+    let f = file("[status]\ndown_after_polls = 0\n");
+    let e = Config::load_from(Some(f.path()), env(&[])).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("status.down_after_polls"),
+        "{e:#}"
+    );
+}
+
+#[test]
 fn no_config_at_all_gives_the_all_in_one_defaults() {
     let (c, unknown) = Config::load_from(None, env(&[])).unwrap();
     assert_eq!(c.http.public_addr.to_string(), "127.0.0.1:8000");
