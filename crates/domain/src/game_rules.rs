@@ -145,8 +145,12 @@ impl RegistrationRules {
         let mut merged = match &game.login_charset {
             None => self.clone(),
             Some(theirs) => {
+                // Each side is a class body on its own (ours was checked at
+                // load); the brackets of the intersection are ours.
+                Self::with_login_charset(theirs)
+                    .map_err(|e| format!("the game's login charset: {e}"))?;
                 let body = format!("[{}]&&[{theirs}]", self.login_charset());
-                let mut merged = Self::with_login_charset(&body).map_err(|e| {
+                let mut merged = Self::with_login_class(&body).map_err(|e| {
                     format!("the game's login charset {theirs:?} does not combine: {e}")
                 })?;
                 merged.login_min_chars = self.login_min_chars;
@@ -259,11 +263,16 @@ mod tests {
             .restricted_by(&game)
             .unwrap_err();
         assert!(err.contains("passwords would need 6 to 4"), "{err}");
-        let game = GameAccountRules {
-            login_charset: Some("z-a".into()),
-            ..GameAccountRules::default()
-        };
-        assert!(RegistrationRules::default().restricted_by(&game).is_err());
+        for bad in ["z-a", "a-z]+|.*["] {
+            let game = GameAccountRules {
+                login_charset: Some(bad.into()),
+                ..GameAccountRules::default()
+            };
+            assert!(
+                RegistrationRules::default().restricted_by(&game).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

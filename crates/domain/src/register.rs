@@ -55,6 +55,13 @@ impl RegistrationRules {
                 "login charset {charset:?} is not a character-class body"
             ));
         }
+        Self::with_login_class(charset)
+    }
+
+    /// [`RegistrationRules::with_login_charset`] without the check for a
+    /// stray `]`: for a body built here from checked ones, such as the
+    /// intersection `[ours]&&[theirs]` of [`RegistrationRules::restricted_by`].
+    pub(crate) fn with_login_class(charset: &str) -> Result<Self, String> {
         let re = Regex::new(&format!("^[{charset}]+$")).map_err(|e| {
             format!("login charset {charset:?} is not a valid character class: {e}")
         })?;

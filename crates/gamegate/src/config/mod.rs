@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use gamegate_domain::{AccountLimit, Lang, RegistrationRules};
+use gamegate_domain::{AccountLimit, CaseFolding, GameAccountRules, Lang, RegistrationRules};
 pub use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -469,9 +469,20 @@ fn derive_known_keys() -> Vec<String> {
             }
         }
     }
-    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    // Keys whose default is `None` serialise to nothing: a sample sets them.
+    let mut sample = Config::default();
+    sample.game_server.rules = GameAccountRules {
+        login_min_chars: Some(1),
+        login_max_chars: Some(1),
+        login_charset: Some(String::new()),
+        password_min_chars: Some(1),
+        password_max_chars: Some(1),
+        password_charset: Some(String::new()),
+        case_folding: CaseFolding::default(),
+    };
+    let sample = toml::Value::try_from(sample).expect("defaults serialise");
     let mut out = Vec::new();
-    walk("", &defaults, &mut out);
+    walk("", &sample, &mut out);
     out
 }
 

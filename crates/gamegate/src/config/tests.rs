@@ -35,13 +35,20 @@ fn the_documented_production_example_is_complete_and_valid() {
         Config::load_from(Some(f.path()), env(&[])).expect("the documented example loads");
     assert!(unknown.is_empty(), "{unknown:?}");
     let table: toml::Table = example.parse().unwrap();
-    let mut documented = Vec::new();
-    for (section, value) in &table {
-        match value.as_table() {
-            Some(keys) => documented.extend(keys.keys().map(|k| format!("{section}.{k}"))),
-            None => documented.push(section.clone()),
+    fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let key = match prefix {
+                "" => key.clone(),
+                _ => format!("{prefix}.{key}"),
+            };
+            if let Some(inner) = value.as_table() {
+                walk(&key, inner, out);
+            }
+            out.push(key);
         }
     }
+    let mut documented = Vec::new();
+    walk("", &table, &mut documented);
     let missing: Vec<_> = known_keys()
         .iter()
         .filter(|k| {
@@ -647,4 +654,23 @@ fn the_rate_limit_store_comes_from_the_environment_and_its_password_never_shows(
         .unwrap_err()
     );
     assert!(err.contains("edge.rate_limit_store_prefix"), "{err}");
+}
+
+#[test]
+fn the_game_rules_load_from_the_file_and_the_environment() {
+    let f = file(
+        "[game_server.rules]\nlogin_max_chars = 12\npassword_charset = '\\x21-\\x7E'\ncase_folding = \"ascii\"\n",
+    );
+    let (c, unknown) = Config::load_from(
+        Some(f.path()),
+        env(&[("GAMEGATE_GAME_SERVER__RULES__PASSWORD_MAX_CHARS", "16")]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    let rules = &c.game_server.rules;
+    assert_eq!(rules.login_max_chars, Some(12));
+    assert_eq!(rules.password_max_chars, Some(16));
+    assert_eq!(rules.password_charset.as_deref(), Some(r"\x21-\x7E"));
+    assert_eq!(rules.case_folding, CaseFolding::Ascii);
+    assert_eq!(c.rules().unwrap().password_max_chars, 16);
 }
