@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod account_limit;
 pub mod body;
 pub mod docs;
 pub mod error;

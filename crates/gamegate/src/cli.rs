@@ -62,15 +62,13 @@ pub enum Command {
         #[arg(value_enum)]
         service: Service,
     },
-    /// Run only the mock game server (protocol v1).
-    GameserverMock {
-        /// Address to listen on; default: game_server.addr from the config.
-        #[arg(long)]
-        listen: Option<std::net::SocketAddr>,
-        /// Keep the accounts in this file (a JSON-lines journal) so they survive a restart.
-        #[arg(long)]
-        state: Option<PathBuf>,
+    /// The game server: check an implementation against the protocol (`check`), or run the mock.
+    Gameserver {
+        #[command(subcommand)]
+        cmd: crate::commands::gameserver::GameserverCommand,
     },
+    /// Run only the mock game server (protocol v1); the same as `gameserver mock`.
+    GameserverMock(crate::commands::gameserver::MockArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Admin reports over the accounts database (registrations per hour or day, top Telegram ids).
@@ -198,7 +196,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config, mode).await
         }
-        Command::GameserverMock { listen, state } => run_mock(config, listen, state).await,
+        Command::GameserverMock(args)
+        | Command::Gameserver {
+            cmd: crate::commands::gameserver::GameserverCommand::Mock(args),
+        } => run_mock(config, args.listen, args.state).await,
+        Command::Gameserver {
+            cmd: crate::commands::gameserver::GameserverCommand::Check(args),
+        } => {
+            let report = crate::commands::gameserver::run(&config).await?;
+            let text = match args.json {
+                true => format!("{:#}\n", report.to_json()),
+                false => report.to_text(),
+            };
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            let failed = report.failed();
+            if !failed.is_empty() {
+                let names: Vec<&str> = failed.iter().map(|c| c.name()).collect();
+                anyhow::bail!(
+                    "the game server failed {} check(s): {}",
+                    names.len(),
+                    names.join(", ")
+                );
+            }
+            Ok(())
+        }
         Command::Migrate => migrate(config).await,
         Command::Report { report } => {
             let text = crate::commands::report::run(&config, report).await?;

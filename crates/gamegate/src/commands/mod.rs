@@ -6,6 +6,7 @@ pub mod backup;
 pub mod ban;
 pub mod battles;
 pub mod doctor;
+pub mod gameserver;
 pub mod healthcheck;
 pub mod keygen;
 pub mod render;

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use gamegate_domain::{AccountLimit, Lang, RegistrationRules};
+use gamegate_domain::{AccountLimit, CaseFolding, GameAccountRules, Lang, RegistrationRules};
 pub use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -487,14 +487,14 @@ fn keys_with_defaults() -> Vec<String> {
 /// The defaults with every optional key (no default) set to a sample value.
 fn with_every_optional_key() -> Config {
     let mut config = Config::default();
-    config.game_server.rules = gamegate_domain::GameAccountRules {
+    config.game_server.rules = GameAccountRules {
         login_min_chars: Some(1),
         login_max_chars: Some(1),
         login_charset: Some("a".into()),
         password_min_chars: Some(1),
         password_max_chars: Some(1),
         password_charset: Some("a".into()),
-        case_folding: gamegate_domain::CaseFolding::default(),
+        case_folding: CaseFolding::default(),
     };
     config
 }

@@ -695,3 +695,22 @@ fn the_rate_limit_store_comes_from_the_environment_and_its_password_never_shows(
     );
     assert!(err.contains("edge.rate_limit_store_prefix"), "{err}");
 }
+
+#[test]
+fn the_game_rules_load_from_the_file_and_the_environment() {
+    let f = file(
+        "[game_server.rules]\nlogin_max_chars = 12\npassword_charset = '\\x21-\\x7E'\ncase_folding = \"ascii\"\n",
+    );
+    let (c, unknown) = Config::load_from(
+        Some(f.path()),
+        env(&[("GAMEGATE_GAME_SERVER__RULES__PASSWORD_MAX_CHARS", "16")]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    let rules = &c.game_server.rules;
+    assert_eq!(rules.login_max_chars, Some(12));
+    assert_eq!(rules.password_max_chars, Some(16));
+    assert_eq!(rules.password_charset.as_deref(), Some(r"\x21-\x7E"));
+    assert_eq!(rules.case_folding, CaseFolding::Ascii);
+    assert_eq!(c.rules().unwrap().password_max_chars, 16);
+}

@@ -5,6 +5,7 @@ mod support;
 
 mod admin_auth;
 mod backup;
+mod conformance;
 mod connections;
 mod constants;
 mod dashboard;
