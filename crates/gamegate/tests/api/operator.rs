@@ -170,3 +170,31 @@ async fn migrate_says_what_it_created_and_a_report_on_an_unmigrated_database_say
     let out = gamegate_in(dir.path(), &["--config", &config, "report", "top-telegram"]);
     assert!(out.status.success(), "{out:?}");
 }
+
+/// `gamegate --version` names the commit the binary was built from: the
+/// checkout's HEAD (build.rs asks git), so an operator can tell two builds of
+/// one version apart.
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let out = binary::command().arg("--version").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let version = text(&out.stdout);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| text(&o.stdout).trim().to_owned());
+    match head {
+        Some(head) => assert_eq!(
+            version.trim(),
+            format!("gamegate {} (commit {head})", env!("CARGO_PKG_VERSION"))
+        ),
+        // Outside a git checkout (a source tarball) the commit is unknown.
+        None => assert_eq!(
+            version.trim(),
+            format!("gamegate {} (commit unknown)", env!("CARGO_PKG_VERSION"))
+        ),
+    }
+}
