@@ -198,3 +198,60 @@ fn the_version_names_the_commit_it_was_built_from() {
         ),
     }
 }
+
+/// `gamegate all` started with the defaults (databases relative to its
+/// working directory) names every file it uses by its absolute path in the
+/// banner; its logs carry no colour codes when stderr is not a terminal (a
+/// file, a pipe, journald), and with `log.format = "json"` each line is one
+/// JSON object with the fields docs/CONFIGURATION.md names.
+#[tokio::test]
+async fn the_banner_names_absolute_paths_and_piped_logs_are_plain() {
+    for format in ["pretty", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = binary::command();
+        cmd.arg("all")
+            .current_dir(dir.path())
+            .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
+            .env("GAMEGATE_HTTP__ADMIN_ADDR", "127.0.0.1:0")
+            .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
+            .env("GAMEGATE_ANALYTICS__SEED_DEMO_HISTORY", "false")
+            .env("GAMEGATE_LOG__ACCESS_LOG", "off")
+            .env("GAMEGATE_LOG__LEVEL", "info")
+            .env("GAMEGATE_LOG__FORMAT", format);
+        let mut process = binary::Process::spawn_capturing_stderr(&mut cmd);
+        let banner = process.banner(binary::BANNER_WITHIN).await;
+        // The child resolves its working directory as getcwd does.
+        let root = dir.path().canonicalize().unwrap().display().to_string();
+        for (role, file) in [
+            ("database", "gamegate.db"),
+            ("analytics", "gamegate-analytics.db"),
+            ("api key", "gamegate.api-key"),
+        ] {
+            let line = banner
+                .line(role)
+                .unwrap_or_else(|| panic!("no {role} line"));
+            assert!(
+                line.contains(&format!("{root}/{file}")),
+                "{role}: {line:?} names {file} by its absolute path"
+            );
+        }
+        // The log lines of the start (info) are out once the banner is.
+        let stderr = process.stderr();
+        assert!(!stderr.is_empty(), "{format}: info lines logged");
+        assert!(
+            stderr.iter().all(|l| !l.contains('\u{1b}')),
+            "{format}: no ANSI escape codes: {stderr:?}"
+        );
+        if format == "json" {
+            for line in &stderr {
+                let event: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+                for field in ["timestamp", "level", "target", "message"] {
+                    assert!(event.get(field).is_some(), "no {field}: {line}");
+                }
+            }
+        } else {
+            assert!(stderr.iter().any(|l| l.contains(" INFO ")), "{stderr:?}");
+        }
+    }
+}
