@@ -171,6 +171,38 @@ async fn migrate_says_what_it_created_and_a_report_on_an_unmigrated_database_say
     assert!(out.status.success(), "{out:?}");
 }
 
+/// `doctor` and `backup` read an existing database as `ban` and `report`
+/// do: run in another directory without the server's configuration, each
+/// names the absolute path it looked at and creates nothing.
+#[tokio::test]
+async fn doctor_and_backup_run_elsewhere_create_no_database() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let missing = elsewhere.path().join("gamegate.db");
+    let no_database = format!("no database at {}", missing.display());
+
+    let out = gamegate_in(
+        elsewhere.path(),
+        &["doctor", "--skip", "game_server", "--skip", "telegram"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = text(&out.stdout);
+    let database_line = stdout
+        .lines()
+        .find(|l| l.contains("accounts_database"))
+        .unwrap_or_else(|| panic!("no accounts_database check: {stdout}"));
+    assert!(
+        database_line.contains('✗') && database_line.contains(&no_database),
+        "{stdout}"
+    );
+
+    let out = gamegate_in(elsewhere.path(), &["backup", "--out", "copy.db"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains(&no_database), "{out:?}");
+
+    let left: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().collect();
+    assert!(left.is_empty(), "created {left:?}");
+}
+
 /// `gamegate --version` names the commit the binary was built from: the
 /// checkout's HEAD (build.rs asks git), so an operator can tell two builds of
 /// one version apart.
