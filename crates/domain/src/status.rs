@@ -11,9 +11,9 @@ use crate::json::ObjectText;
 use crate::lang::Lang;
 use crate::number::{JsonInteger, json_integer};
 
-/// `GET /api/server/status` (API.md §6): the game's constants. `server_status`,
-/// `rates` and `client_status` keep the seed's names and types; `updated_at`,
-/// `game_server` and `online` are additions.
+/// `GET /api/server/status` (docs/API.md): the game's constants. `server_status`,
+/// `rates` and `client_status` are the contract's fields, with its names and
+/// types; `updated_at`, `game_server` and `online` are additions.
 // With the `openapi` feature this type is the answer's schema in the
 // service's OpenAPI document: its doc comments are the descriptions there.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -159,8 +159,8 @@ pub const MAX_CLIENT_STATUS: i128 = (1 << 53) - 1;
 pub enum ConstantName {
     /// `server_status`: 1 when the game is open, 0 when it is not.
     ServerStatus,
-    /// `client_status`: a whole number the site shows or compares (the seed
-    /// has 256: the client version).
+    /// `client_status`: a whole number the site shows or compares (the
+    /// migration stores 256: the client version).
     ClientStatus,
     /// `rate_<name>`: a rate multiplier, shown as `rates.<name>`.
     Rate(String),

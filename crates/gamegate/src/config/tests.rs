@@ -714,3 +714,63 @@ fn the_game_rules_load_from_the_file_and_the_environment() {
     assert_eq!(rules.case_folding, CaseFolding::Ascii);
     assert_eq!(c.rules().unwrap().password_max_chars, 16);
 }
+
+/// Every default docs/CONFIGURATION.md states as one TOML value (a cell such
+/// as `` `"pretty"` ``, `` `64` `` or `` `[]` ``) is the code's own: the key
+/// tables cannot drift from `Config::default()`. Cells that explain instead
+/// (`0` with a meaning, a computed value) are not one TOML value and are
+/// skipped; enough are checked that a table left behind shows.
+#[test]
+fn the_documented_defaults_are_the_code_s() {
+    let doc = include_str!("../../../../docs/CONFIGURATION.md");
+    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    let mut section: Option<Option<&str>> = None;
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for line in doc.lines() {
+        if line == "### Top level" {
+            section = Some(None);
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix("### `[")
+            .and_then(|rest| rest.strip_suffix("]`"))
+        {
+            section = Some(Some(name));
+            continue;
+        }
+        if line.starts_with("## ") || line.starts_with("### ") {
+            section = None;
+            continue;
+        }
+        let Some(section) = section else { continue };
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, key, _, default, ..] = cells[..] else {
+            continue;
+        };
+        let unquote = |cell: &str| {
+            cell.strip_prefix('`')
+                .and_then(|c| c.strip_suffix('`'))
+                .filter(|c| !c.contains('`'))
+                .map(str::to_owned)
+        };
+        let (Some(key), Some(default)) = (unquote(key), unquote(default)) else {
+            continue;
+        };
+        let Ok(documented) = format!("v = {default}").parse::<toml::Table>() else {
+            continue;
+        };
+        let table = match section {
+            Some(name) => defaults.get(name),
+            None => Some(&defaults),
+        };
+        let actual = table.and_then(|t| t.get(&key));
+        let name = section.map_or(key.clone(), |s| format!("{s}.{key}"));
+        match actual {
+            Some(actual) if *actual == documented["v"] => checked += 1,
+            Some(actual) => wrong.push(format!("{name}: documented {default}, is {actual}")),
+            None => wrong.push(format!("{name}: documented {default}, no such key")),
+        }
+    }
+    assert!(wrong.is_empty(), "docs/CONFIGURATION.md: {wrong:#?}");
+    assert!(checked >= 80, "only {checked} documented defaults checked");
+}
