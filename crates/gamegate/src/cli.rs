@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gamegate_gameserver::MockGameServer;
+use gamegate_gameserver::{MockGameServer, MockOptions};
 use gamegate_store::{Database, MigrationSet};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -62,7 +62,7 @@ pub enum Command {
         #[arg(value_enum)]
         service: Service,
     },
-    /// Run only the mock game server (protocol v1).
+    /// Run only the mock game server (protocol v1), in plain text or over TLS.
     GameserverMock {
         /// Address to listen on; default: game_server.addr from the config.
         #[arg(long)]
@@ -70,6 +70,8 @@ pub enum Command {
         /// Keep the accounts in this file (a JSON-lines journal) so they survive a restart.
         #[arg(long)]
         state: Option<PathBuf>,
+        #[command(flatten)]
+        tls: MockTlsArgs,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -138,6 +140,47 @@ pub enum Command {
     },
 }
 
+/// TLS of `gamegate gameserver-mock` (docs/GAME_SERVER.md, "TLS on the link").
+#[derive(Debug, clap::Args)]
+pub struct MockTlsArgs {
+    /// Serve TLS with this PEM certificate (chain); with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by the CA in this PEM file (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl MockTlsArgs {
+    /// The mock's options: `state`, and TLS with --tls-cert.
+    fn options(&self, state: Option<PathBuf>) -> anyhow::Result<MockOptions> {
+        let mut options = MockOptions { state, tls: None };
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(options);
+        };
+        let read =
+            |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let client_ca = self.tls_client_ca.as_deref().map(read).transpose()?;
+        let config = gamegate_gameserver::tls::server_config(
+            &read(cert)?,
+            &read(key)?,
+            client_ca.as_deref(),
+        )
+        .with_context(|| {
+            format!(
+                "cannot serve TLS with {} and {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+        options.tls = Some(config);
+        Ok(options)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub enum DocsTarget {
     /// docs/ERRORS.md: every error code with its status, messages and what the site should do.
@@ -189,7 +232,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config, mode).await
         }
-        Command::GameserverMock { listen, state } => run_mock(config, listen, state).await,
+        Command::GameserverMock { listen, state, tls } => {
+            run_mock(config, listen, state, tls).await
+        }
         Command::Migrate => migrate(config).await,
         Command::Report { report } => {
             let text = crate::commands::report::run(&config, report).await?;
@@ -304,6 +349,7 @@ async fn run_mock(
     config: Config,
     listen: Option<std::net::SocketAddr>,
     state: Option<PathBuf>,
+    tls: MockTlsArgs,
 ) -> anyhow::Result<()> {
     let addr = match listen {
         Some(addr) => addr,
@@ -313,17 +359,22 @@ async fn run_mock(
             .parse()
             .context("game_server.addr must be IP:PORT")?,
     };
+    let options = tls.options(state)?;
+    let over = match options.tls.is_some() {
+        true => " (TLS)",
+        false => "",
+    };
     let token = CancellationToken::new();
-    let mock = MockGameServer::start_with_state(
+    let mock = MockGameServer::start_with(
         addr,
         config.game_server.auth_token.expose_secret().to_owned(),
-        state.as_deref(),
+        options,
         token.clone(),
     )
     .await
     .with_context(|| format!("cannot start on {addr}"))?;
     println!(
-        "gamegate mock game server listening on {}",
+        "gamegate mock game server listening on {}{over}",
         mock.local_addr()
     );
     shutdown_signal().await;

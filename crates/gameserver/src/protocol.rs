@@ -34,6 +34,17 @@ pub const ERR_NOT_FOUND: &str = "not_found";
 /// the `auth` reply ([`Reply::version`]); none announced means 1.
 pub const PROTOCOL_VERSION: u64 = 1;
 
+/// Every command of protocol v1 besides `auth`, as a server announces them
+/// in [`Reply::capabilities`].
+pub const COMMANDS: &[&str] = &[
+    "register",
+    "exists",
+    "delete",
+    "set_password",
+    "ping",
+    "online",
+];
+
 /// One request line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {

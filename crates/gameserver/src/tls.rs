@@ -79,8 +79,11 @@ impl FromStr for Fingerprint {
     type Err = TlsSetupError;
 
     /// 64 hex digits, upper or lower case, with or without `:` between pairs
-    /// (surrounding spaces ignored).
+    /// (surrounding spaces ignored), optionally after the `sha256
+    /// Fingerprint=` that `openssl x509 -fingerprint -sha256` prints.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let s = s.rsplit_once('=').map_or(s, |(_, hex)| hex);
         let digits: Vec<u8> = s.trim().bytes().filter(|b| *b != b':').collect();
         if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
             return Err(TlsSetupError::Fingerprint(
@@ -131,7 +134,10 @@ impl fmt::Display for Trust {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Trust::Ca => f.write_str("server certificate verified against the CA file"),
-            Trust::Pinned(pin) => write!(f, "server certificate pinned (SHA-256 {pin})"),
+            Trust::Pinned(pin) => {
+                let short: String = pin.to_string().chars().take(11).collect();
+                write!(f, "server certificate pinned (SHA-256 {short}…)")
+            }
         }
     }
 }
@@ -548,6 +554,8 @@ mod tests {
         let b: Fingerprint = colons.parse().unwrap();
         assert_eq!(a, b);
         assert_eq!(a.to_string(), colons);
+        let openssl: Fingerprint = format!("sha256 Fingerprint={colons}").parse().unwrap();
+        assert_eq!(openssl, a, "pasted from openssl x509 -fingerprint");
         let c: Fingerprint = format!("  {}  ", "0f".repeat(32)).parse().unwrap();
         assert!(c.to_string().starts_with("0F:0F:"));
         for bad in [

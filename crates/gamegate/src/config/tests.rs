@@ -35,13 +35,21 @@ fn the_documented_production_example_is_complete_and_valid() {
         Config::load_from(Some(f.path()), env(&[])).expect("the documented example loads");
     assert!(unknown.is_empty(), "{unknown:?}");
     let table: toml::Table = example.parse().unwrap();
-    let mut documented = Vec::new();
-    for (section, value) in &table {
-        match value.as_table() {
-            Some(keys) => documented.extend(keys.keys().map(|k| format!("{section}.{k}"))),
-            None => documented.push(section.clone()),
+    // Every dotted key, nested sections (`[game_server.tls]`) included.
+    fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (k, value) in table {
+            let key = match prefix {
+                "" => k.clone(),
+                _ => format!("{prefix}.{k}"),
+            };
+            match value.as_table() {
+                Some(inner) => walk(&key, inner, out),
+                None => out.push(key),
+            }
         }
     }
+    let mut documented = Vec::new();
+    walk("", &table, &mut documented);
     let missing: Vec<_> = known_keys()
         .iter()
         .filter(|k| {
@@ -53,6 +61,62 @@ fn the_documented_production_example_is_complete_and_valid() {
         missing.is_empty(),
         "keys missing from the documented example: {missing:?}"
     );
+}
+
+#[test]
+fn game_server_tls_loads_from_file_and_env_and_refuses_the_embedded_mock() {
+    let pin = "AB:".repeat(31) + "AB";
+    let text = format!(
+        "[game_server]\nembedded_mock = false\n[game_server.tls]\nenabled = true\n\
+         fingerprint_sha256 = \"{pin}\"\nserver_name = \"game.internal\"\n"
+    );
+    let (c, unknown) = Config::load_from(Some(file(&text).path()), env(&[])).unwrap();
+    assert!(unknown.is_empty());
+    assert!(c.game_server.tls.enabled);
+    assert_eq!(c.game_server.tls.server_name, "game.internal");
+    let client = c.game_server_client("10.0.0.7:5190".into()).unwrap();
+    assert!(client.tls.is_some());
+    assert!(!format!("{client:?}").contains(c.game_server.auth_token.expose_secret()));
+
+    let (c, unknown) = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false"),
+            ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
+            (
+                "GAMEGATE_GAME_SERVER__TLS__FINGERPRINT_SHA256",
+                &pin.replace(':', ""),
+            ),
+        ]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert!(c.game_server.tls.enabled);
+
+    // The embedded mock speaks plain text: the combination is refused.
+    let err = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
+            ("GAMEGATE_GAME_SERVER__TLS__FINGERPRINT_SHA256", &pin),
+        ]),
+    )
+    .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("embedded mock") && err.contains("gameserver-mock --tls-cert"),
+        "{err}"
+    );
+    // Shape errors come out at load, naming the key.
+    let err = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false"),
+            ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("needs ca_file"), "{err:#}");
 }
 
 #[test]

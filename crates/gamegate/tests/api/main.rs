@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod edge;
 mod errors;
+mod game_link;
 mod identity;
 mod jail;
 mod limits;

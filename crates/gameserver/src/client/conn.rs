@@ -18,7 +18,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use super::error::{CallError, Failure, FailureKind, unavailable};
 use super::sanitize_code;
 use crate::framing::{LineRead, read_line};
-use crate::protocol::{Command, PROTOCOL_VERSION, Request, parse_reply_line};
+use crate::protocol::{COMMANDS, Command, PROTOCOL_VERSION, Request, parse_reply_line};
 use crate::tls::{self, LinkTls};
 
 /// What the client learnt of its link when it last connected: transport
@@ -38,23 +38,28 @@ pub struct LinkFacts {
 }
 
 impl fmt::Display for LinkFacts {
-    /// `TLS 1.3, server certificate verified against the CA file; protocol
-    /// 1 announced (register, exists, …)`, or `plain TCP (no TLS); no
-    /// protocol version announced (1 assumed)`.
+    /// `TLS 1.3, server certificate verified against the CA file · protocol
+    /// 1`, `plain TCP · protocol 1 assumed (none announced)`; commands the
+    /// server leaves out of its capabilities are named (`… (does not
+    /// announce set_password, online)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.tls {
             Some(tls) => f.write_str(tls)?,
-            None => f.write_str("plain TCP (no TLS)")?,
+            None => f.write_str("plain TCP")?,
         }
         match self.version {
-            Some(v) => write!(f, "; protocol {v} announced")?,
-            None => write!(
-                f,
-                "; no protocol version announced ({PROTOCOL_VERSION} assumed)"
-            )?,
+            Some(v) => write!(f, " · protocol {v}")?,
+            None => write!(f, " · protocol {PROTOCOL_VERSION} assumed (none announced)")?,
         }
         if let Some(caps) = &self.capabilities {
-            write!(f, " ({})", caps.join(", "))?;
+            let missing: Vec<&str> = COMMANDS
+                .iter()
+                .copied()
+                .filter(|c| !caps.iter().any(|have| have == c))
+                .collect();
+            if !missing.is_empty() {
+                write!(f, " (does not announce {})", missing.join(", "))?;
+            }
         }
         Ok(())
     }

@@ -26,14 +26,7 @@ use crate::protocol::{
 
 /// What the mock announces in its `auth` reply besides
 /// [`PROTOCOL_VERSION`]: every command of protocol v1.
-pub const MOCK_CAPABILITIES: &[&str] = &[
-    "register",
-    "exists",
-    "delete",
-    "set_password",
-    "ping",
-    "online",
-];
+pub const MOCK_CAPABILITIES: &[&str] = crate::protocol::COMMANDS;
 
 /// First account id handed out.
 const FIRST_ACCOUNT_ID: u64 = 1001;

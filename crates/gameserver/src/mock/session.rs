@@ -84,14 +84,27 @@ async fn open_connection(
     let Some(acceptor) = shared.tls.clone() else {
         return serve_connection(shared, stream, peer, stop).await;
     };
+    let accept = acceptor.accept(stream).into_fallible();
     let handshake = tokio::select! {
         _ = stop.cancelled() => return,
-        handshake = tokio::time::timeout(TLS_HANDSHAKE_LIMIT, acceptor.accept(stream)) => handshake,
+        handshake = tokio::time::timeout(TLS_HANDSHAKE_LIMIT, accept) => handshake,
     };
     match handshake {
         Ok(Ok(tls)) => serve_connection(shared, tls, peer, stop).await,
-        Ok(Err(err)) => {
+        Ok(Err((err, mut tcp))) => {
             tracing::info!(%peer, %err, "mock game server: TLS handshake failed");
+            // The alert is written; close without a reset that could make
+            // the client lose it (a TLS 1.3 client may already be sending).
+            let linger = async {
+                tcp.shutdown().await?;
+                let mut sink = [0u8; 4096];
+                while tcp.read(&mut sink).await? > 0 {}
+                std::io::Result::Ok(())
+            };
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::timeout(LINGER, linger) => {}
+            }
         }
         Err(_) => tracing::info!(%peer, "mock game server: no TLS handshake in time"),
     }
