@@ -5,6 +5,7 @@ use gamegate_domain::{AccountLimit, GameAccountRules, RegistrationRules};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::game_tls::GameServerTlsConfig;
 use super::types;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -92,6 +93,8 @@ pub struct GameServerConfig {
     /// charsets, case folding), merged into validation at start so the site
     /// gets a 422 for what the game would refuse. Empty by default.
     pub rules: GameAccountRules,
+    /// `[game_server.tls]`: TLS on the v1 link (off by default).
+    pub tls: GameServerTlsConfig,
 }
 
 impl GameServerConfig {
@@ -113,6 +116,7 @@ impl Default for GameServerConfig {
             embedded_mock: true,
             kind: ConnectorKind::V1,
             rules: GameAccountRules::default(),
+            tls: GameServerTlsConfig::default(),
         }
     }
 }

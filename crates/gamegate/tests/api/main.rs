@@ -14,6 +14,7 @@ mod demo;
 mod doctor;
 mod edge;
 mod errors;
+mod game_link;
 mod game_rules;
 mod identity;
 mod jail;

@@ -20,13 +20,14 @@
 //! `gamegate gameserver mock` (and its older spelling `gameserver-mock`)
 //! is dispatched by the CLI itself: it runs the service, not a check.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::{Config, ConnectorKind};
+use gamegate_gameserver::MockOptions;
 
 mod logins;
 mod operations;
@@ -67,6 +68,50 @@ pub struct MockArgs {
     /// Keep the accounts in this file (a JSON-lines journal) so they survive a restart.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Serve TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    #[command(flatten)]
+    pub tls: MockTlsArgs,
+}
+
+/// TLS of `gamegate gameserver mock` (docs/GAME_SERVER.md, "TLS on the link").
+#[derive(Debug, Clone, clap::Args)]
+pub struct MockTlsArgs {
+    /// Serve TLS with this PEM certificate (chain); with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by the CA in this PEM file (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl MockTlsArgs {
+    /// The mock's options: `state`, and TLS with --tls-cert.
+    pub fn options(&self, state: Option<PathBuf>) -> anyhow::Result<MockOptions> {
+        let mut options = MockOptions { state, tls: None };
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(options);
+        };
+        let read =
+            |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let client_ca = self.tls_client_ca.as_deref().map(read).transpose()?;
+        let config = gamegate_gameserver::tls::server_config(
+            &read(cert)?,
+            &read(key)?,
+            client_ca.as_deref(),
+        )
+        .with_context(|| {
+            format!(
+                "cannot serve TLS with {} and {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+        options.tls = Some(config);
+        Ok(options)
+    }
 }
 
 /// Runs the suite against `config.game_server`.
