@@ -945,3 +945,81 @@ async fn a_command_the_server_does_not_announce_is_not_sent() {
         "set_password never went out, and the connection was kept"
     );
 }
+
+#[tokio::test]
+async fn a_server_that_does_not_announce_ping_answers_ping_by_authenticating() {
+    let (addr, received) = fake_server_with_auth(
+        |id| {
+            format!(
+                "{{\"id\":{id},\"ok\":true,\"version\":1,\"capabilities\":[\"register\",\"exists\",\"delete\"]}}\n"
+            )
+            .into_bytes()
+        },
+        |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+    )
+    .await;
+    let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+    client
+        .ping()
+        .await
+        .expect("an authenticated connection is alive");
+    client.ping().await.unwrap();
+    assert_eq!(
+        received.lock().unwrap().clone(),
+        vec!["auth"],
+        "ping itself never went out"
+    );
+    // `online` is not announced either: unsupported, not down.
+    assert_eq!(
+        client.online().await.unwrap_err().kind(),
+        FailureKind::Unsupported
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_announces_commands_without_register_is_refused() {
+    for announced in [r#"[]"#, r#"["exists","ping"]"#, r#"["ping","x-unknown"]"#] {
+        let addr = {
+            // One fake per list: the auth reply is a function pointer, so
+            // each list is spelled out.
+            match announced {
+                "[]" => fake_server_with_auth(
+                    |id| format!("{{\"id\":{id},\"ok\":true,\"capabilities\":[]}}\n").into_bytes(),
+                    |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+                )
+                .await
+                .0,
+                r#"["exists","ping"]"# => fake_server_with_auth(
+                    |id| {
+                        format!("{{\"id\":{id},\"ok\":true,\"capabilities\":[\"exists\",\"ping\"]}}\n")
+                            .into_bytes()
+                    },
+                    |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+                )
+                .await
+                .0,
+                _ => fake_server_with_auth(
+                    |id| {
+                        format!(
+                            "{{\"id\":{id},\"ok\":true,\"capabilities\":[\"ping\",\"x-unknown\"]}}\n"
+                        )
+                        .into_bytes()
+                    },
+                    |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+                )
+                .await
+                .0,
+            }
+        };
+        let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+        let err = client.ping().await.unwrap_err();
+        assert_eq!(err.kind(), FailureKind::Incompatible, "{announced}: {err}");
+        assert_unavailable(&err);
+        let text = err.to_string();
+        assert!(text.contains("without `register`"), "{text}");
+        assert!(
+            !text.contains("x-unknown"),
+            "server text is not echoed: {text}"
+        );
+    }
+}

@@ -98,6 +98,22 @@ pub struct GameServerConfig {
 }
 
 impl GameServerConfig {
+    /// Why `gamegate all` cannot run its embedded mock with this
+    /// configuration: the mock speaks plain text, so with
+    /// `game_server.tls.enabled` it would be refused by the client. Only
+    /// `gamegate all` asks (serve, `doctor` and `gameserver check` never run
+    /// the embedded mock, so the combination is no error for them).
+    pub fn embedded_mock_refusal(&self) -> Option<String> {
+        (self.tls.enabled && self.embedded_mock).then(|| {
+            "game_server.tls.enabled needs a game server that speaks TLS, and the embedded \
+             mock (game_server.embedded_mock) speaks plain text: set \
+             game_server.embedded_mock = false and run `gamegate gameserver mock --tls-cert \
+             FILE --tls-key FILE` (or the real game server) at game_server.addr, or turn \
+             game_server.tls off"
+                .to_owned()
+        })
+    }
+
     /// The game's account rules as the connector declares them: what the
     /// operator configured in `[game_server.rules]`.
     pub fn account_rules(&self) -> GameAccountRules {

@@ -241,15 +241,6 @@ impl Config {
         self.edge.validate()?;
         self.telegram.validate()?;
         self.game_server.tls.validate()?;
-        if self.game_server.tls.enabled && self.game_server.embedded_mock {
-            bail!(
-                "game_server.tls.enabled needs a game server that speaks TLS, and the embedded \
-                 mock (game_server.embedded_mock) speaks plain text: set \
-                 game_server.embedded_mock = false and run `gamegate gameserver-mock --tls-cert \
-                 FILE --tls-key FILE` (or the real game server) at game_server.addr, or turn \
-                 game_server.tls off"
-            );
-        }
         self.rules()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;

@@ -95,18 +95,23 @@ fn game_server_tls_loads_from_file_and_env_and_refuses_the_embedded_mock() {
     assert!(unknown.is_empty(), "{unknown:?}");
     assert!(c.game_server.tls.enabled);
 
-    // The embedded mock speaks plain text: the combination is refused.
-    let err = Config::load_from(
+    // The embedded mock speaks plain text: `gamegate all` refuses the
+    // combination; the configuration itself loads (serve, doctor and
+    // `gameserver check` never run the embedded mock).
+    let (c, _) = Config::load_from(
         None,
         env(&[
             ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
             ("GAMEGATE_GAME_SERVER__TLS__FINGERPRINT_SHA256", &pin),
         ]),
     )
-    .unwrap_err();
-    let err = format!("{err:#}");
+    .unwrap();
+    let err = c
+        .game_server
+        .embedded_mock_refusal()
+        .expect("refused for gamegate all");
     assert!(
-        err.contains("embedded mock") && err.contains("gameserver-mock --tls-cert"),
+        err.contains("embedded mock") && err.contains("gameserver mock --tls-cert"),
         "{err}"
     );
     // Shape errors come out at load, naming the key.

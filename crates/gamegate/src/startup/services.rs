@@ -129,6 +129,9 @@ impl GameLink {
         if !(mode == Mode::All && config.game_server.embedded_mock) {
             return Ok(GameLink::Remote(config.game_server.addr.clone()));
         }
+        if let Some(refusal) = config.game_server.embedded_mock_refusal() {
+            anyhow::bail!(refusal);
+        }
         let addr: SocketAddr = config
             .game_server
             .addr

@@ -285,8 +285,41 @@ impl ConnManager {
                 )),
             ));
         }
+        // Every connector registers: a server that announces its commands
+        // without `register` cannot be what gamegate talks to.
+        if let Some(announced) = &reply.capabilities
+            && !announced.iter().any(|c| c == "register")
+        {
+            return Err(CallError::Unavailable(
+                Failure::new(
+                    FailureKind::Incompatible,
+                    format!(
+                        "the game server at {addr} announces the commands [{}] without \
+                         `register`",
+                        announced
+                            .iter()
+                            .map(|c| sanitize_command(c))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .with_hint(
+                    "point game_server.addr at the game server's registration port, or make it \
+                     announce `register` (docs/GAME_SERVER.md, \"Protocol versions\")",
+                ),
+            ));
+        }
         conn.announced = reply.capabilities;
         Ok(reply.version)
+    }
+}
+
+/// A command name the server announced, as shown in a message: a name of
+/// protocol v1, or `<unknown>` (the server's text is not echoed).
+fn sanitize_command(name: &str) -> &str {
+    match name {
+        "register" | "exists" | "delete" | "set_password" | "ping" | "online" => name,
+        _ => "<unknown>",
     }
 }
 

@@ -220,6 +220,10 @@ impl TcpGameServer {
         if let Some(announced) = &conn.announced
             && !announced.iter().any(|c| c == op)
         {
+            // An authenticated connection is the answer `ping` asks for.
+            if op == "ping" {
+                return Ok(Reply::ok(0));
+            }
             return Err(unavailable(
                 FailureKind::Unsupported,
                 format!("{op}: the game server does not announce it in its capabilities"),
