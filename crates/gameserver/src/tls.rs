@@ -276,6 +276,28 @@ impl LinkTls {
     pub(crate) fn connector(&self) -> tokio_rustls::TlsConnector {
         tokio_rustls::TlsConnector::from(Arc::clone(&self.config))
     }
+
+    /// The handshake the client makes, over `tcp` and within `limit`: the
+    /// same configuration, server name and trust, for callers that speak
+    /// the protocol themselves (`gamegate gameserver check`'s raw
+    /// connections). Nothing is sent before it completes.
+    ///
+    /// # Errors
+    /// The handshake failed (another CA, another pin, a plain-text server,
+    /// our client certificate refused) or did not finish within `limit`,
+    /// explained as [`explain`] does.
+    pub async fn handshake(
+        &self,
+        tcp: tokio::net::TcpStream,
+        limit: Duration,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Explained> {
+        let handshake = self.connector().connect(self.server_name.clone(), tcp);
+        match tokio::time::timeout(limit, handshake).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(err)) => Err(explain(&err, self).unwrap_or_else(|| explain_closed(&err))),
+            Err(_) => Err(explain_timeout(limit)),
+        }
+    }
 }
 
 /// The mock's TLS: serves the chain of `chain_pem` with `key_pem`; with

@@ -6,6 +6,7 @@ mod support;
 mod admin_auth;
 mod backup;
 mod conformance;
+mod conformance_safety;
 mod connections;
 mod constants;
 mod dashboard;

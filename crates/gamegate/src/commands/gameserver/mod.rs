@@ -5,13 +5,19 @@
 //!
 //! Two parts:
 //! - protocol v1 on the wire (`wire_checks.rs`, over raw connections of its
-//!   own): authentication, ids, one connection for many requests,
-//!   pipelining, the line rules. Only for `kind = "v1"`.
+//!   own, in the connector's TLS when `game_server.tls.enabled`):
+//!   authentication, ids, one connection for many requests, pipelining, the
+//!   line rules. Only for `kind = "v1"`.
 //! - through the connector (`operations.rs`, `round_trip.rs`: the
 //!   `GameServer` trait), so they hold for every kind: the register /
 //!   exists / delete round trip with throw-away logins, duplicates and case
 //!   folding, `exists` exact (also under concurrent calls), the account
 //!   rules, answer times, the cleanup.
+//!
+//! The kit never touches an account it did not create: a throw-away login
+//! is used only after `exists` answered false for it, `delete_missing`
+//! deletes again a login the kit created and deleted, and the cleanup asks
+//! `exists` after each delete (`logins.rs`, `round_trip.rs`).
 //!
 //! Every network step is bounded by `game_server.connect_timeout_ms` or
 //! `call_timeout_ms`, each check and the whole run by `runner.rs`'s bounds.
@@ -134,9 +140,14 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
     let mut runner = runner::Runner::new(runner::Bounds::for_call_timeout(call_timeout));
 
     let blocked = if game.kind == ConnectorKind::V1 {
+        let tls = game
+            .tls
+            .link(&game.addr)
+            .context("[game_server.tls] cannot be used")?;
         let dialer = wire::Dialer::new(
             game.addr.clone(),
             game.auth_token.clone(),
+            tls,
             Duration::from_millis(game.connect_timeout_ms),
             call_timeout,
         );
