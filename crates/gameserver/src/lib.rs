@@ -1,11 +1,14 @@
-//! Client for the game server's registration protocol (v1), plus an
-//! in-memory mock server speaking the same protocol.
+//! Connectors to the game server behind one trait ([`GameServer`]): protocol
+//! v1 over TCP ([`TcpGameServer`], with an in-memory mock server speaking the
+//! same protocol) and signed JSON over HTTP ([`HttpGameServer`], with an
+//! in-memory mock receiver).
 
 #![warn(missing_docs)]
 
 pub mod capabilities;
 pub mod client;
 mod framing;
+pub mod http;
 pub mod mock;
 pub mod protocol;
 
@@ -13,5 +16,9 @@ pub use capabilities::{Capabilities, CaseFolding, ExistsSupport, GameAccountRule
 pub use client::{
     CallError, Failure, FailureKind, GameServer, RegisterError, ServerCode, TcpGameServer,
     TcpGameServerConfig,
+};
+pub use http::{
+    HttpBehaviour, HttpGameServer, HttpGameServerConfig, HttpMockHandle, HttpMockServer,
+    HttpSetupError,
 };
 pub use mock::{Behaviour, MockGameServer, MockHandle, StateEntry, read_state};
