@@ -62,6 +62,10 @@ pub enum ConnectorKind {
     #[default]
     #[serde(rename = "v1")]
     V1,
+    /// Signed JSON over HTTP to the operator's receiver
+    /// (docs/GAME_SERVER.md, "HTTP connector"), set up in `[game_server.http]`.
+    #[serde(rename = "http")]
+    Http,
 }
 
 impl ConnectorKind {
@@ -69,6 +73,7 @@ impl ConnectorKind {
     pub const fn name(self) -> &'static str {
         match self {
             ConnectorKind::V1 => "v1",
+            ConnectorKind::Http => "http",
         }
     }
 }
@@ -92,6 +97,22 @@ pub struct GameServerConfig {
     /// charsets, case folding), merged into validation at start so the site
     /// gets a 422 for what the game would refuse. Empty by default.
     pub rules: GameAccountRules,
+    /// `[game_server.http]`: the receiver of `kind = "http"`.
+    pub http: GameServerHttpConfig,
+}
+
+/// `[game_server.http]`: where the HTTP connector sends its signed requests.
+/// Checked at load when `kind = "http"` (`Config::validate`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameServerHttpConfig {
+    /// The receiver's base URL (`https://game.example/gamegate`); the
+    /// endpoints are `{url}/register`, `{url}/exists`, …
+    pub url: String,
+    /// The HMAC-SHA-256 key of the request signature, shared with the
+    /// receiver. Secret: prefer `GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE`.
+    #[serde(with = "types::secret")]
+    pub signing_secret: SecretString,
 }
 
 impl GameServerConfig {
@@ -113,6 +134,7 @@ impl Default for GameServerConfig {
             embedded_mock: true,
             kind: ConnectorKind::V1,
             rules: GameAccountRules::default(),
+            http: GameServerHttpConfig::default(),
         }
     }
 }

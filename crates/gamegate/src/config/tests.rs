@@ -35,13 +35,22 @@ fn the_documented_production_example_is_complete_and_valid() {
         Config::load_from(Some(f.path()), env(&[])).expect("the documented example loads");
     assert!(unknown.is_empty(), "{unknown:?}");
     let table: toml::Table = example.parse().unwrap();
-    let mut documented = Vec::new();
-    for (section, value) in &table {
-        match value.as_table() {
-            Some(keys) => documented.extend(keys.keys().map(|k| format!("{section}.{k}"))),
-            None => documented.push(section.clone()),
+    // Every dotted key, nested sections (`[game_server.http]`) included.
+    fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let key = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if let Some(inner) = value.as_table() {
+                walk(&key, inner, out);
+            }
+            out.push(key);
         }
     }
+    let mut documented = Vec::new();
+    walk("", &table, &mut documented);
     let missing: Vec<_> = known_keys()
         .iter()
         .filter(|k| {
@@ -647,4 +656,104 @@ fn the_rate_limit_store_comes_from_the_environment_and_its_password_never_shows(
         .unwrap_err()
     );
     assert!(err.contains("edge.rate_limit_store_prefix"), "{err}");
+}
+
+/// `kind = "http"`: `[game_server.http]` from the file, the secret from a
+/// `_FILE` variable, masked in `Debug`; the connector's settings carry the
+/// pool and timeouts of `[game_server]`.
+#[test]
+fn the_http_connector_is_configured_by_its_section_and_a_secret_file() {
+    let secret = file("http-signing-SECRET-0123456789\n");
+    let f = file(
+        "[game_server]\nkind = \"http\"\npool_size = 4\ncall_timeout_ms = 1500\n\
+         [game_server.http]\nurl = \"https://game.example/gamegate/\"\n",
+    );
+    let (c, unknown) = Config::load_from(
+        Some(f.path()),
+        env(&[(
+            "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE",
+            secret.path().to_str().unwrap(),
+        )]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert_eq!(c.game_server.kind, ConnectorKind::Http);
+    assert_eq!(
+        c.game_server.http.signing_secret.expose_secret(),
+        "http-signing-SECRET-0123456789"
+    );
+    let client = c.game_server_http_client();
+    assert_eq!(client.url, "https://game.example/gamegate/");
+    assert_eq!((client.pool_size, client.call_timeout), (4, ms(1500)));
+    assert_eq!(c.game_server_target(), "https://game.example/gamegate/");
+    // The built-in mock speaks v1: never started for http, whatever
+    // embedded_mock says (it defaults to true).
+    assert!(c.game_server.embedded_mock && !c.runs_embedded_mock());
+    assert!(!format!("{c:?}").contains("SECRET"));
+
+    // The plain variable works too.
+    let (c, unknown) = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__KIND", "http"),
+            ("GAMEGATE_GAME_SERVER__HTTP__URL", "http://127.0.0.1:8090"),
+            (
+                "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET",
+                "0123456789abcdef",
+            ),
+        ]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert_eq!(c.game_server.http.url, "http://127.0.0.1:8090");
+}
+
+#[test]
+fn the_http_connector_needs_a_usable_url_and_secret() {
+    let load = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("GAMEGATE_GAME_SERVER__KIND", "http")];
+        all.extend_from_slice(pairs);
+        Config::load_from(None, env(&all))
+            .map(drop)
+            .unwrap_err()
+            .to_string()
+    };
+    let short_secret = ("GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET", "short-s3cr3t");
+    for (pairs, says) in [
+        (vec![], "needs game_server.http.url"),
+        (
+            vec![("GAMEGATE_GAME_SERVER__HTTP__URL", "game.example:8090")],
+            "game_server.http.url",
+        ),
+        (
+            vec![(
+                "GAMEGATE_GAME_SERVER__HTTP__URL",
+                "https://u:pw@game.example",
+            )],
+            "must not carry a user name or password",
+        ),
+        (
+            vec![
+                ("GAMEGATE_GAME_SERVER__HTTP__URL", "https://game.example"),
+                short_secret,
+            ],
+            "signing_secret must be at least 16 characters (it has 12)",
+        ),
+        (
+            vec![("GAMEGATE_GAME_SERVER__HTTP__URL", "https://game.example")],
+            "it has 0",
+        ),
+    ] {
+        let err = load(&pairs);
+        assert!(err.contains(says), "{pairs:?}: {err}");
+        assert!(!err.contains("s3cr3t") && !err.contains("pw@"), "{err}");
+    }
+    // With v1 the section is not read.
+    assert!(
+        Config::load_from(
+            None,
+            env(&[("GAMEGATE_GAME_SERVER__HTTP__URL", "nonsense")])
+        )
+        .is_ok()
+    );
 }
