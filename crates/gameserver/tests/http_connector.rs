@@ -309,7 +309,10 @@ async fn a_broken_exchange_is_retried_once_with_the_same_key() {
         "each delivery signed anew (a new request id)"
     );
     seen.iter().for_each(assert_signed);
-    assert_ne!(seen[0].connection, seen[1].connection, "on a new connection");
+    assert_ne!(
+        seen[0].connection, seen[1].connection,
+        "on a new connection"
+    );
 
     // Broken twice: lost.
     let (result, seen) = register_once(vec![Act::Close]).await;
@@ -520,4 +523,18 @@ async fn the_mock_refuses_replays_stale_and_unsigned_requests() {
     assert_eq!(send(None, "exists").await.unwrap().status(), 401);
     assert_eq!(send(None, "nowhere").await.unwrap().status(), 404);
     shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_definite_failure_of_the_retry_leaves_the_call_lost() {
+    // The first attempt broke off (it may have run); the retry is refused
+    // by the receiver as `internal`: that says nothing of the first one.
+    let (result, seen) = register_once(vec![
+        Act::Close,
+        Act::Answer(500, r#"{"error":"internal"}"#),
+    ])
+    .await;
+    let e = ambiguous(result);
+    assert!(e.to_string().contains("on the retry"), "{e}");
+    assert_eq!(seen.len(), 2);
 }

@@ -12,6 +12,8 @@ mod demo;
 mod doctor;
 mod edge;
 mod errors;
+mod http_connector;
+mod http_faults;
 mod identity;
 mod jail;
 mod limits;

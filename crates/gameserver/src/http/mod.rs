@@ -193,6 +193,17 @@ impl HttpGameServer {
         };
         let mut retried = false;
         loop {
+            // After a first attempt whose answer was lost, only an answer
+            // that settles the registration counts: a definite failure of
+            // the retry (refused, 500 internal, …) says nothing about the
+            // first attempt, which may have run.
+            let settle = |error: CallError| match error {
+                CallError::Unavailable(f) if retried => CallError::Ambiguous(Failure::new(
+                    f.kind,
+                    format!("{f} (on the retry; the first attempt's answer was lost)"),
+                )),
+                other => other,
+            };
             let attempt = timeout_at(deadline, self.attempt(endpoint, &fields, idempotency_key));
             let failure = match attempt.await {
                 Err(_) => Attempt {
@@ -207,12 +218,12 @@ impl HttpGameServer {
                     return match judge(endpoint, status, body.as_deref(), retried) {
                         Judged::Success => Ok(body.unwrap_or_default()),
                         Judged::LoginTaken => Err(RegisterError::LoginTaken),
-                        Judged::Failed(error) => Err(error.into()),
+                        Judged::Failed(error) => Err(settle(error).into()),
                     };
                 }
             };
             if !failure.retry || retried || Instant::now() >= deadline {
-                return Err(failure.error.into());
+                return Err(settle(failure.error).into());
             }
             tracing::debug!(op, reason = %failure.error, "retrying once with the same idempotency key");
             retried = true;
