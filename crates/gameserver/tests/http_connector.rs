@@ -34,6 +34,7 @@ fn config(url: String, pool_size: usize, call_timeout: Duration) -> HttpGameServ
         connect_timeout: Duration::from_millis(500),
         call_timeout,
         rules: Default::default(),
+        ca_pem: None,
     }
 }
 
@@ -537,4 +538,89 @@ async fn a_definite_failure_of_the_retry_leaves_the_call_lost() {
     let e = ambiguous(result);
     assert!(e.to_string().contains("on the retry"), "{e}");
     assert_eq!(seen.len(), 2);
+}
+
+/// A CA, and a certificate for `localhost` it signed: (CA PEM, cert PEM, key PEM).
+fn private_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "gamegate test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// TLS in front of `upstream` with `cert`/`key`; returns the TLS port.
+async fn tls_front(upstream: SocketAddr, cert: &str, key: &str) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut plain = TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn https_with_a_private_ca_needs_its_certificate() {
+    let shutdown = CancellationToken::new();
+    let mock = HttpMockServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SECRET.into(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let (ca, cert, key) = private_ca();
+    let port = tls_front(mock.local_addr(), &cert, &key).await;
+    let url = format!("https://localhost:{port}");
+
+    // Not among the built-in roots: the handshake fails, nothing was sent.
+    let untrusted = connector(url.clone());
+    let e = untrusted
+        .register("Hero_01", "secret12", 0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, RegisterError::Call(CallError::Unavailable(f)) if f.kind == FailureKind::Connection),
+        "{e}"
+    );
+    assert_eq!(mock.requests(), 0);
+
+    let mut trusting = config(url, 2, Duration::from_secs(2));
+    trusting.ca_pem = Some(ca.into_bytes());
+    let game = HttpGameServer::new(trusting).unwrap();
+    game.ping().await.unwrap();
+    let id = game.register("Hero_01", "secret12", 0).await.unwrap();
+    assert_eq!(mock.account_id("Hero_01"), Some(id));
+    shutdown.cancel();
 }

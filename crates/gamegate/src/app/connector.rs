@@ -22,7 +22,7 @@ pub fn build(config: &Config, addr: String) -> anyhow::Result<Arc<dyn GameServer
     Ok(match config.game_server.kind {
         ConnectorKind::V1 => Arc::new(TcpGameServer::new(config.game_server_client(addr))),
         ConnectorKind::Http => Arc::new(
-            HttpGameServer::new(config.game_server_http_client()).context("game_server.http")?,
+            HttpGameServer::new(config.game_server_http_client()?).context("game_server.http")?,
         ),
     })
 }

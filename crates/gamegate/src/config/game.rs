@@ -113,6 +113,10 @@ pub struct GameServerHttpConfig {
     /// receiver. Secret: prefer `GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE`.
     #[serde(with = "types::secret")]
     pub signing_secret: SecretString,
+    /// A PEM file of CA certificates trusted besides the built-in Mozilla
+    /// roots, for an `https://` receiver whose certificate a private CA
+    /// signed; empty: the built-in roots only.
+    pub ca_file: String,
 }
 
 impl GameServerConfig {

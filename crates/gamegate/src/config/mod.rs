@@ -360,6 +360,9 @@ impl Config {
         }
         gamegate_gameserver::http::parse_base_url(&http.url)
             .map_err(|e| anyhow::anyhow!("game_server.http.url: {e}"))?;
+        if !http.ca_file.is_empty() {
+            self.game_server_ca_pem()?;
+        }
         let chars = http.signing_secret.expose_secret().chars().count();
         if chars < MIN_SIGNING_SECRET_CHARS {
             bail!(
@@ -427,14 +430,34 @@ impl Config {
 
     /// The HTTP connector's settings (`kind = "http"`): `[game_server.http]`
     /// with the pool and timeouts of `[game_server]`.
-    pub fn game_server_http_client(&self) -> gamegate_gameserver::HttpGameServerConfig {
-        gamegate_gameserver::HttpGameServerConfig {
+    /// Errs when `game_server.http.ca_file` cannot be read or holds no
+    /// certificate.
+    pub fn game_server_http_client(
+        &self,
+    ) -> anyhow::Result<gamegate_gameserver::HttpGameServerConfig> {
+        Ok(gamegate_gameserver::HttpGameServerConfig {
             url: self.game_server.http.url.clone(),
             signing_secret: self.game_server.http.signing_secret.clone(),
             pool_size: self.game_server.pool_size,
             connect_timeout: ms(self.game_server.connect_timeout_ms),
             call_timeout: ms(self.game_server.call_timeout_ms),
             rules: self.game_server.account_rules(),
+            ca_pem: match self.game_server.http.ca_file.as_str() {
+                "" => None,
+                _ => Some(self.game_server_ca_pem()?),
+            },
+        })
+    }
+
+    /// The PEM text of `game_server.http.ca_file`, checked to hold at least
+    /// one certificate.
+    fn game_server_ca_pem(&self) -> anyhow::Result<Vec<u8>> {
+        let path = &self.game_server.http.ca_file;
+        let pem = std::fs::read(path)
+            .with_context(|| format!("game_server.http.ca_file: cannot read {path}"))?;
+        match reqwest::Certificate::from_pem_bundle(&pem) {
+            Ok(certificates) if !certificates.is_empty() => Ok(pem),
+            _ => bail!("game_server.http.ca_file: {path} holds no PEM certificate"),
         }
     }
 

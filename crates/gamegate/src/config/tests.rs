@@ -682,7 +682,8 @@ fn the_http_connector_is_configured_by_its_section_and_a_secret_file() {
         c.game_server.http.signing_secret.expose_secret(),
         "http-signing-SECRET-0123456789"
     );
-    let client = c.game_server_http_client();
+    let client = c.game_server_http_client().unwrap();
+    assert!(client.ca_pem.is_none());
     assert_eq!(client.url, "https://game.example/gamegate/");
     assert_eq!((client.pool_size, client.call_timeout), (4, ms(1500)));
     assert_eq!(c.game_server_target(), "https://game.example/gamegate/");
@@ -747,6 +748,28 @@ fn the_http_connector_needs_a_usable_url_and_secret() {
         let err = load(&pairs);
         assert!(err.contains(says), "{pairs:?}: {err}");
         assert!(!err.contains("s3cr3t") && !err.contains("pw@"), "{err}");
+    }
+    // A CA file that cannot be read, or holds no certificate.
+    let not_pem = file("not a certificate\n");
+    for (ca, says) in [
+        ("/nonexistent/ca.pem", "cannot read /nonexistent/ca.pem"),
+        (not_pem.path().to_str().unwrap(), "holds no PEM certificate"),
+    ] {
+        let err = Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_GAME_SERVER__KIND", "http"),
+                ("GAMEGATE_GAME_SERVER__HTTP__URL", "https://game.example"),
+                (
+                    "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET",
+                    "0123456789abcdef",
+                ),
+                ("GAMEGATE_GAME_SERVER__HTTP__CA_FILE", ca),
+            ]),
+        )
+        .map(drop)
+        .unwrap_err();
+        assert!(format!("{err:#}").contains(says), "{err:#}");
     }
     // With v1 the section is not read.
     assert!(

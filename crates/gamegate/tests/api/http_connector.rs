@@ -28,6 +28,7 @@ fn direct(url: &str, secret: &str) -> HttpGameServer {
         connect_timeout: Duration::from_secs(1),
         call_timeout: Duration::from_secs(5),
         rules: Default::default(),
+        ca_pem: None,
     })
     .unwrap()
 }

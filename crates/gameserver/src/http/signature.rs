@@ -137,6 +137,23 @@ mod tests {
         );
     }
 
+    /// The worked example of docs/GAME_SERVER.md ("The signature"), computed
+    /// with Python's `hmac`.
+    #[test]
+    fn the_documented_example_holds() {
+        let body = br#"{"request_id":"9f8e7d6c5b4a39281706f5e4d3c2b1a0","login":"Hero_01","password":"secret12","gender":0}"#;
+        assert_eq!(body.len(), 100);
+        assert_eq!(
+            header_value(
+                b"example-signing-secret-0123456789",
+                1_764_518_400,
+                "register",
+                body
+            ),
+            "t=1764518400,v1=2e17a0d3efb0ad0bc4faf494a6e365bad515acecd3e3cdffc05b59f92d39272d"
+        );
+    }
+
     #[test]
     fn verify_accepts_fresh_and_refuses_stale_wrong_and_malformed() {
         let header = header_value(SECRET, 1_000_000, "exists", BODY);

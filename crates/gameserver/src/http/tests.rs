@@ -129,6 +129,7 @@ async fn new_does_no_io_and_debug_hides_the_secret() {
         connect_timeout: Duration::from_secs(1),
         call_timeout: Duration::from_secs(2),
         rules: GameAccountRules::default(),
+        ca_pem: None,
     };
     assert!(!format!("{config:?}").contains("SIGNING-secret-abc"));
     let server = HttpGameServer::new(config).unwrap();
@@ -138,4 +139,21 @@ async fn new_does_no_io_and_debug_hides_the_secret() {
     assert_eq!(server.pool_size, 1);
     assert_eq!(server.capabilities().connector, "http");
     assert_eq!(server.capabilities().operations, Operations::ALL);
+}
+
+#[test]
+fn a_ca_file_must_hold_a_certificate() {
+    let config = |pem: &[u8]| HttpGameServerConfig {
+        url: "https://game.example".into(),
+        signing_secret: "s".into(),
+        pool_size: 1,
+        connect_timeout: Duration::from_secs(1),
+        call_timeout: Duration::from_secs(1),
+        rules: GameAccountRules::default(),
+        ca_pem: Some(pem.to_vec()),
+    };
+    for pem in [&b""[..], b"not a certificate"] {
+        let err = HttpGameServer::new(config(pem)).unwrap_err();
+        assert!(matches!(err, HttpSetupError::Ca(_)), "{err}");
+    }
 }
