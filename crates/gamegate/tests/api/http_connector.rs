@@ -77,6 +77,20 @@ async fn registrations_go_through_the_python_reference_receiver() {
     // another case): 409, nothing kept.
     let game = direct(&receiver.url, RECEIVER_SECRET);
     game.register("taken_1", "secret12", 0).await.unwrap();
+    // The receiver folds logins as gamegate does (NFC of the lowercased NFD):
+    // a decomposed, upper-case spelling is the same account.
+    game.register("Élan", "secret12", 0).await.unwrap();
+    assert!(game.exists("E\u{301}LAN").await.unwrap());
+    assert_eq!(
+        gamegate_domain::normalise_login("E\u{301}LAN"),
+        gamegate_domain::normalise_login("Élan")
+    );
+    assert!(matches!(
+        game.register("ÉLAN", "secret12", 1).await,
+        Err(gamegate_gameserver::RegisterError::LoginTaken)
+    ));
+    game.delete("élan").await.unwrap();
+    assert!(!game.exists("Élan").await.unwrap());
     let (status, body) = register_at(&http, app.public(), &player("TAKEN_1", 1002)).await;
     assert_error(status, &body, 409, "login_taken");
     assert!(app.db.accounts().find("TAKEN_1").await.unwrap().is_none());

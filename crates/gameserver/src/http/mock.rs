@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -411,7 +411,7 @@ fn handle(
     body: &[u8],
 ) -> Answer {
     let error = |status: StatusCode, code: &str| (status, wire::error_body(code));
-    let now = unix_now();
+    let now = signature::clock_secs();
     let op = endpoint.name();
     if signature::verify(
         shared.secret.as_bytes(),
@@ -522,15 +522,9 @@ fn parse(endpoint: Endpoint, body: &[u8]) -> Option<RequestBody> {
     valid.then_some(request)
 }
 
-/// gamegate's own case-insensitive key (Unicode lowercase of the NFC login).
+/// gamegate's own case-insensitive key: NFC(lowercase(NFD(login))).
 fn key(login: &str) -> String {
     gamegate_domain::normalise_login(login)
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

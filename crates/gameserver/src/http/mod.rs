@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -265,7 +265,7 @@ impl HttpGameServer {
         .expect("a struct of strings and numbers serialises");
         let signature = signature::header_value(
             self.secret.expose_secret().as_bytes(),
-            unix_now(),
+            signature::clock_secs(),
             op,
             &body,
         );
@@ -467,12 +467,6 @@ fn describe(error: reqwest::Error) -> String {
 /// 128 random bits as 32 hex digits: request ids and idempotency keys.
 fn random_hex() -> String {
     hex::encode(rand::random::<[u8; 16]>())
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 fn unavailable(kind: FailureKind, detail: impl Into<String>) -> CallError {

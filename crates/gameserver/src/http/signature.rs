@@ -34,6 +34,18 @@ pub fn header_value(secret: &[u8], t: u64, op: &str, body: &[u8]) -> String {
     format!("t={t},v1={}", sign(secret, t, op, body))
 }
 
+/// Seconds since the Unix epoch: the `t` of a signature, and the `now` a
+/// receiver checks it against; 0 on a clock set before 1970.
+///
+/// gamegate's one wall clock is `gamegate_store::unix_now`; this crate does
+/// not depend on the store, so its signatures read the clock here, once for
+/// the connector and the mock receiver.
+pub fn clock_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn mac(secret: &[u8], t: u64, op: &str, body: &[u8]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes a key of any length");
     mac.update(t.to_string().as_bytes());
