@@ -63,6 +63,10 @@ pub enum ConnectorKind {
     #[default]
     #[serde(rename = "v1")]
     V1,
+    /// Signed JSON over HTTP to the operator's receiver
+    /// (docs/GAME_SERVER.md, "HTTP connector"), set up in `[game_server.http]`.
+    #[serde(rename = "http")]
+    Http,
 }
 
 impl ConnectorKind {
@@ -70,6 +74,7 @@ impl ConnectorKind {
     pub const fn name(self) -> &'static str {
         match self {
             ConnectorKind::V1 => "v1",
+            ConnectorKind::Http => "http",
         }
     }
 }
@@ -95,6 +100,26 @@ pub struct GameServerConfig {
     pub rules: GameAccountRules,
     /// `[game_server.tls]`: TLS on the v1 link (off by default).
     pub tls: GameServerTlsConfig,
+    /// `[game_server.http]`: the receiver of `kind = "http"`.
+    pub http: GameServerHttpConfig,
+}
+
+/// `[game_server.http]`: where the HTTP connector sends its signed requests.
+/// Checked at load when `kind = "http"` (`Config::validate`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameServerHttpConfig {
+    /// The receiver's base URL (`https://game.example/gamegate`); the
+    /// endpoints are `{url}/register`, `{url}/exists`, …
+    pub url: String,
+    /// The HMAC-SHA-256 key of the request signature, shared with the
+    /// receiver. Secret: prefer `GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE`.
+    #[serde(with = "types::secret")]
+    pub signing_secret: SecretString,
+    /// A PEM file of CA certificates trusted besides the built-in Mozilla
+    /// roots, for an `https://` receiver whose certificate a private CA
+    /// signed; empty: the built-in roots only.
+    pub ca_file: String,
 }
 
 impl GameServerConfig {
@@ -133,6 +158,7 @@ impl Default for GameServerConfig {
             kind: ConnectorKind::V1,
             rules: GameAccountRules::default(),
             tls: GameServerTlsConfig::default(),
+            http: GameServerHttpConfig::default(),
         }
     }
 }

@@ -89,14 +89,29 @@ pub(super) fn admin_listener(config: &Config) -> Check {
 
 pub(super) fn game_server_token(config: &Config) -> Check {
     let id = CheckId::GameServerToken;
-    let token = config.game_server.auth_token.expose_secret();
-    let fix = "generate one with `gamegate keygen api-key`, set it on the game server and in \
-               game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)";
+    // The credential of the connector in use: v1's auth token, or the HTTP
+    // connector's signing secret.
+    let (key, token, fix) = match config.game_server.kind {
+        ConnectorKind::V1 => (
+            "game_server.auth_token",
+            config.game_server.auth_token.expose_secret(),
+            "generate one with `gamegate keygen api-key`, set it on the game server and in \
+             game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)",
+        ),
+        ConnectorKind::Http => (
+            "game_server.http.signing_secret",
+            config.game_server.http.signing_secret.expose_secret(),
+            "generate one with `gamegate keygen api-key`, set it on the receiver and in \
+             game_server.http.signing_secret (GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE)",
+        ),
+    };
     if token == DEV_GAME_SERVER_TOKEN {
         return Check::fail(
             id,
-            "game_server.auth_token is the development default: anyone who read the docs can \
-             create accounts on the game server",
+            format!(
+                "{key} is the development default: anyone who read the docs can create \
+                 accounts on the game server"
+            ),
             fix,
         );
     }
@@ -105,20 +120,34 @@ pub(super) fn game_server_token(config: &Config) -> Check {
         return Check::fail(
             id,
             format!(
-                "weak game_server.auth_token ({chars} characters, about {bits:.0} bits; need at \
+                "weak {key} ({chars} characters, about {bits:.0} bits; need at \
                  least {MIN_KEY_CHARS} characters and {MIN_KEY_BITS:.0} bits)"
             ),
             fix,
         );
     }
+    let of = match config.game_server.kind {
+        ConnectorKind::V1 => "",
+        ConnectorKind::Http => "signing secret: ",
+    };
     Check::pass(
         id,
-        format!("{chars} characters, about {bits:.0} bits (estimated)"),
+        format!("{of}{chars} characters, about {bits:.0} bits (estimated)"),
     )
 }
 
 pub(super) fn embedded_mock(config: &Config) -> Check {
     let id = CheckId::EmbeddedMock;
+    if config.game_server.kind != ConnectorKind::V1 {
+        return Check::not_applicable(
+            id,
+            format!(
+                "the {} connector calls {}; the built-in mock (protocol v1) is never started",
+                config.game_server.kind.name(),
+                config.game_server_target()
+            ),
+        );
+    }
     if config.game_server.embedded_mock {
         return Check::fail(
             id,
