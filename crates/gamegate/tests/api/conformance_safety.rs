@@ -257,3 +257,51 @@ async fn an_online_the_server_does_not_announce_is_not_applicable() {
     );
     assert!(run.line("ping").starts_with("✓"), "{}", run.stdout());
 }
+
+/// The HTTP connector's reference receiver (examples/gameserver-http) as a
+/// `python3` process: every connector check passes, the wire checks of
+/// protocol v1 are not applicable, and nothing is left in its accounts file.
+#[tokio::test]
+async fn the_kit_passes_against_the_http_reference_receiver() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(receiver) = crate::support::receiver::python_receiver(dir.path()).await else {
+        return;
+    };
+    let run = crate::conformance::kit(
+        "127.0.0.1:1",
+        "unused-for-http-0123456789",
+        true,
+        &[
+            ("GAMEGATE_GAME_SERVER__KIND", "http"),
+            ("GAMEGATE_GAME_SERVER__HTTP__URL", &receiver.url),
+            (
+                "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET",
+                crate::support::receiver::RECEIVER_SECRET,
+            ),
+        ],
+    )
+    .await;
+    assert!(run.output.status.success(), "{}", run.describe());
+    let (report, by_id) = crate::conformance::outcomes(&run);
+    for check in [
+        "ping",
+        "register",
+        "exists_after_create",
+        "duplicate",
+        "case_folding",
+        "exists_unknown",
+        "exists_under_load",
+        "exists_after_delete",
+        "delete_missing",
+        "account_rules",
+        "cleanup",
+    ] {
+        assert_eq!(by_id[check], "pass", "{check}: {report:#}");
+    }
+    assert!(
+        by_id.values().all(|o| o != "fail"),
+        "no ✗ against the reference receiver: {report:#}"
+    );
+    assert_eq!(report["left_accounts"], serde_json::json!([]));
+    assert!(receiver.logins().is_empty(), "the kit deleted what it made");
+}
