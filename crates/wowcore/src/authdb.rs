@@ -97,19 +97,8 @@ impl AuthDb {
     /// A URL that is not a `mysql://` (or `mariadb://`) URL; the message
     /// does not repeat it (it holds a password).
     pub fn connect_lazy(settings: &AuthDbSettings) -> Result<Self, String> {
-        let url = settings.url.expose_secret();
-        let shown = redacted_url(url);
-        let url = url
-            .strip_prefix("mariadb://")
-            .map_or_else(|| url.to_owned(), |rest| format!("mysql://{rest}"));
-        if !url.starts_with("mysql://") {
-            return Err(format!(
-                "the auth database URL must start with mysql:// (or mariadb://), got {}",
-                url.split("://").next().unwrap_or("nothing")
-            ));
-        }
-        let options = MySqlConnectOptions::from_str(&url)
-            .map_err(|_| format!("the auth database URL {shown} cannot be parsed"))?;
+        let options = Self::settings_check(settings)?;
+        let shown = redacted_url(settings.url.expose_secret());
         let pool = MySqlPoolOptions::new()
             .max_connections(settings.pool_size.max(1))
             .min_connections(0)
@@ -123,6 +112,27 @@ impl AuthDb {
             expansion: settings.expansion,
             shown,
         })
+    }
+
+    /// Parses the URL as [`AuthDb::connect_lazy`] will, without building
+    /// anything (for configuration checks).
+    ///
+    /// # Errors
+    /// As [`AuthDb::connect_lazy`].
+    pub fn settings_check(settings: &AuthDbSettings) -> Result<MySqlConnectOptions, String> {
+        let url = settings.url.expose_secret();
+        let shown = redacted_url(url);
+        let url = url
+            .strip_prefix("mariadb://")
+            .map_or_else(|| url.to_owned(), |rest| format!("mysql://{rest}"));
+        if !url.starts_with("mysql://") {
+            return Err(format!(
+                "the auth database URL must start with mysql:// (or mariadb://), got {}",
+                url.split("://").next().unwrap_or("nothing")
+            ));
+        }
+        MySqlConnectOptions::from_str(&url)
+            .map_err(|_| format!("the auth database URL {shown} cannot be parsed"))
     }
 
     /// Host, port and database of the URL (no user information).

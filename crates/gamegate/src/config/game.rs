@@ -6,6 +6,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::types;
+use super::wowcore::{AuthDbConfig, SoapConfig};
+use gamegate_wowcore::Via;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -62,6 +64,18 @@ pub enum ConnectorKind {
     #[default]
     #[serde(rename = "v1")]
     V1,
+    /// AzerothCore's auth database, SRP6 rows (`[game_server.auth_db]`).
+    #[serde(rename = "azerothcore-db")]
+    AzerothcoreDb,
+    /// TrinityCore 3.3.5's auth database, SRP6 rows (`[game_server.auth_db]`).
+    #[serde(rename = "trinitycore-db")]
+    TrinitycoreDb,
+    /// AzerothCore's worldserver SOAP, `account create` (`[game_server.soap]`).
+    #[serde(rename = "azerothcore-soap")]
+    AzerothcoreSoap,
+    /// TrinityCore 3.3.5's worldserver SOAP, `account create` (`[game_server.soap]`).
+    #[serde(rename = "trinitycore-soap")]
+    TrinitycoreSoap,
 }
 
 impl ConnectorKind {
@@ -69,6 +83,10 @@ impl ConnectorKind {
     pub const fn name(self) -> &'static str {
         match self {
             ConnectorKind::V1 => "v1",
+            ConnectorKind::AzerothcoreDb => "azerothcore-db",
+            ConnectorKind::TrinitycoreDb => "trinitycore-db",
+            ConnectorKind::AzerothcoreSoap => "azerothcore-soap",
+            ConnectorKind::TrinitycoreSoap => "trinitycore-soap",
         }
     }
 }
@@ -92,13 +110,74 @@ pub struct GameServerConfig {
     /// charsets, case folding), merged into validation at start so the site
     /// gets a 422 for what the game would refuse. Empty by default.
     pub rules: GameAccountRules,
+    /// `[game_server.auth_db]`: the AzerothCore/TrinityCore auth database.
+    pub auth_db: AuthDbConfig,
+    /// `[game_server.soap]`: the AzerothCore/TrinityCore worldserver SOAP.
+    pub soap: SoapConfig,
 }
 
 impl GameServerConfig {
     /// The game's account rules as the connector declares them: what the
-    /// operator configured in `[game_server.rules]`.
+    /// operator configured in `[game_server.rules]`, and for the
+    /// AzerothCore/TrinityCore kinds the core's own rules merged in (the
+    /// stricter wins; a conflict is refused at load by `validate`).
     pub fn account_rules(&self) -> GameAccountRules {
-        self.rules.clone()
+        match self.kind.wow() {
+            None => self.rules.clone(),
+            Some((core, via)) => core
+                .merged_rules(via, &self.rules)
+                .unwrap_or_else(|_| core.rules(via)),
+        }
+    }
+
+    /// Checks the connector's own sections (run at load).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        super::wowcore::validate(self)
+    }
+
+    /// Whether `gamegate all` starts the embedded mock: only for `v1`.
+    pub fn runs_embedded_mock(&self) -> bool {
+        self.embedded_mock && self.kind == ConnectorKind::V1
+    }
+
+    /// What the connector talks to, for the banner and logs: `addr`, the
+    /// auth database (without user information) or the SOAP URL.
+    pub fn target(&self) -> String {
+        match self.kind.wow() {
+            None => self.addr.clone(),
+            Some((_, Via::AuthDb)) => gamegate_wowcore::authdb::redacted_url(
+                secrecy::ExposeSecret::expose_secret(&self.auth_db.url),
+            ),
+            Some((_, Via::Soap)) => self.soap.url.clone(),
+        }
+    }
+
+    /// The key and value of the bound on one connector call (the
+    /// reconciler's grace must exceed it).
+    pub fn call_timeout_key(&self) -> (&'static str, u64) {
+        match self.kind.wow() {
+            None => ("game_server.call_timeout_ms", self.call_timeout_ms),
+            Some((_, Via::AuthDb)) => (
+                "game_server.auth_db.call_timeout_ms",
+                self.auth_db.call_timeout_ms,
+            ),
+            Some((_, Via::Soap)) => ("game_server.soap.call_timeout_ms", self.soap.call_timeout_ms),
+        }
+    }
+
+    /// Connections the connector may hold open.
+    pub fn connections(&self) -> u64 {
+        match self.kind.wow() {
+            None => self.pool_size as u64 * if self.embedded_mock { 2 } else { 1 },
+            Some((_, Via::AuthDb)) => u64::from(self.auth_db.pool_size),
+            Some((_, Via::Soap)) => {
+                1 + if self.auth_db.is_set() {
+                    u64::from(self.auth_db.pool_size)
+                } else {
+                    0
+                }
+            }
+        }
     }
 }
 
@@ -113,6 +192,8 @@ impl Default for GameServerConfig {
             embedded_mock: true,
             kind: ConnectorKind::V1,
             rules: GameAccountRules::default(),
+            auth_db: AuthDbConfig::default(),
+            soap: SoapConfig::default(),
         }
     }
 }

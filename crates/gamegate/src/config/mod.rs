@@ -32,6 +32,7 @@ mod telegram;
 #[cfg(test)]
 mod tests;
 mod types;
+mod wowcore;
 
 pub use admin::AdminConfig;
 use database::MAX_QUERY_TIMEOUT_MS;
@@ -48,6 +49,7 @@ pub use log::LogConfig;
 pub use rate_limit_store::RedisSettings;
 pub use telegram::TelegramConfig;
 pub use types::{FailPolicy, LogFormat, expose_all, networks};
+pub use wowcore::{AuthDbConfig, SoapConfig};
 
 /// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
 /// (Docker/Kubernetes secrets). Listed explicitly so an ordinary key that ends
@@ -56,6 +58,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "database.url",
     "analytics.url",
     "game_server.auth_token",
+    "game_server.auth_db.url",
+    "game_server.soap.password",
     "edge.api_keys",
     "telegram.bot_token",
     "analytics.ingest_tokens",
@@ -238,15 +242,16 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         self.edge.validate()?;
         self.telegram.validate()?;
+        self.game_server.validate()?;
         self.rules()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;
-        if self.reconciler.grace_ms <= self.game_server.call_timeout_ms {
+        let (call_key, call_ms) = self.game_server.call_timeout_key();
+        if self.reconciler.grace_ms <= call_ms {
             bail!(
-                "reconciler.grace_ms ({}) must exceed game_server.call_timeout_ms ({}): \
+                "reconciler.grace_ms ({}) must exceed {call_key} ({call_ms}): \
                  a registration still waiting on the game server must not be settled under it",
                 self.reconciler.grace_ms,
-                self.game_server.call_timeout_ms
             );
         }
         if self.database.operation_timeout_ms >= self.http.request_timeout_ms {
@@ -415,9 +420,7 @@ impl Config {
         let pools = u64::from(self.database.max_connections)
             * per_db_connection(&self.database.url)
             + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
-        let game =
-            self.game_server.pool_size as u64 * if self.game_server.embedded_mock { 2 } else { 1 };
-        pools + game + u64::from(self.http.descriptor_reserve)
+        pools + self.game_server.connections() + u64::from(self.http.descriptor_reserve)
     }
 
     pub fn request_timeout(&self) -> Duration {

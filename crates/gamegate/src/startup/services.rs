@@ -123,8 +123,8 @@ impl GameLink {
         }
         // Only the all-in-one process may host the mock: split services talk
         // to a real (or separately run) game server.
-        if !(mode == Mode::All && config.game_server.embedded_mock) {
-            return Ok(GameLink::Remote(config.game_server.addr.clone()));
+        if !(mode == Mode::All && config.game_server.runs_embedded_mock()) {
+            return Ok(GameLink::Remote(config.game_server.target()));
         }
         let addr: SocketAddr = config
             .game_server

@@ -99,13 +99,20 @@ pub(super) async fn database(config: &Config, which: Which) -> Check {
 
 pub(super) async fn game_server(config: &Config) -> Check {
     let id = CheckId::GameServer;
-    let addr = config.game_server.addr.clone();
+    let addr = config.game_server.target();
     let connect_limit =
         Duration::from_millis(config.game_server.connect_timeout_ms).min(NETWORK_LIMIT);
     let started = Instant::now();
     // First the bare TCP connect, so "down" and "refuses our token" get
-    // their own reasons.
-    match tokio::time::timeout(connect_limit, tokio::net::TcpStream::connect(addr.as_str())).await {
+    // their own reasons (protocol v1; the AzerothCore/TrinityCore connectors
+    // say which of theirs failed in the ping below).
+    let bare = async {
+        match config.game_server.kind.wow() {
+            None => tokio::net::TcpStream::connect(addr.as_str()).await.map(drop),
+            Some(_) => Ok(()),
+        }
+    };
+    match tokio::time::timeout(connect_limit, bare).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             return Check::fail(
