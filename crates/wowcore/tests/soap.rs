@@ -37,6 +37,7 @@ fn settings(url: String, user: &str, password: &str, timeout_ms: u64) -> SoapSet
         password: password.to_owned().into(),
         connect_timeout: Duration::from_millis(300),
         call_timeout: Duration::from_millis(timeout_ms),
+        max_in_flight: 1,
     }
 }
 

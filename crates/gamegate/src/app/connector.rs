@@ -32,7 +32,10 @@ pub fn build(config: &Config, addr: String) -> anyhow::Result<Arc<dyn GameServer
 fn wow(config: &Config) -> anyhow::Result<Arc<dyn GameServer>> {
     let game = &config.game_server;
     let Some((core, via)) = game.kind.wow() else {
-        anyhow::bail!("{} is not an AzerothCore/TrinityCore connector", game.kind.name());
+        anyhow::bail!(
+            "{} is not an AzerothCore/TrinityCore connector",
+            game.kind.name()
+        );
     };
     Ok(match via {
         Via::AuthDb => Arc::new(

@@ -161,7 +161,10 @@ impl GameServerConfig {
                 "game_server.auth_db.call_timeout_ms",
                 self.auth_db.call_timeout_ms,
             ),
-            Some((_, Via::Soap)) => ("game_server.soap.call_timeout_ms", self.soap.call_timeout_ms),
+            Some((_, Via::Soap)) => (
+                "game_server.soap.call_timeout_ms",
+                self.soap.call_timeout_ms,
+            ),
         }
     }
 
@@ -171,11 +174,12 @@ impl GameServerConfig {
             None => self.pool_size as u64 * if self.embedded_mock { 2 } else { 1 },
             Some((_, Via::AuthDb)) => u64::from(self.auth_db.pool_size),
             Some((_, Via::Soap)) => {
-                1 + if self.auth_db.is_set() {
-                    u64::from(self.auth_db.pool_size)
-                } else {
-                    0
-                }
+                self.soap.max_in_flight as u64
+                    + if self.auth_db.is_set() {
+                        u64::from(self.auth_db.pool_size)
+                    } else {
+                        0
+                    }
             }
         }
     }

@@ -88,9 +88,11 @@ pub struct SoapConfig {
     pub password: SecretString,
     /// Bound on opening the connection.
     pub connect_timeout_ms: u64,
-    /// Bound on one call: the worldserver answers after its world update
-    /// ran the command.
+    /// Bound on one call, the wait for a free slot included: the
+    /// worldserver answers after its world update ran the command.
     pub call_timeout_ms: u64,
+    /// Calls sent at once (the worldserver serves one connection at a time).
+    pub max_in_flight: usize,
 }
 
 impl Default for SoapConfig {
@@ -101,6 +103,7 @@ impl Default for SoapConfig {
             password: SecretString::from(String::new()),
             connect_timeout_ms: 1_000,
             call_timeout_ms: 5_000,
+            max_in_flight: 1,
         }
     }
 }
@@ -114,6 +117,7 @@ impl SoapConfig {
             password: self.password.clone(),
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             call_timeout: Duration::from_millis(self.call_timeout_ms),
+            max_in_flight: self.max_in_flight,
         }
     }
 }
@@ -162,8 +166,11 @@ pub(super) fn validate(game: &GameServerConfig) -> anyhow::Result<()> {
                  game_server.soap.password: a game-master account of level 3 for SOAP"
             );
         }
-        if soap.connect_timeout_ms == 0 || soap.call_timeout_ms == 0 {
-            bail!("game_server.soap.connect_timeout_ms and call_timeout_ms must be above 0");
+        if soap.connect_timeout_ms == 0 || soap.call_timeout_ms == 0 || soap.max_in_flight == 0 {
+            bail!(
+                "game_server.soap.connect_timeout_ms, call_timeout_ms and max_in_flight must be \
+                 above 0"
+            );
         }
         let url = url::Url::parse(&soap.url)
             .with_context(|| format!("game_server.soap.url {:?} is not a URL", soap.url))?;
@@ -194,10 +201,17 @@ mod tests {
     #[test]
     fn db_kinds_need_an_auth_database_and_merge_the_cores_rules() {
         let err = load("[game_server]\nkind = \"azerothcore-db\"\n", &[]).unwrap_err();
-        assert!(format!("{err:#}").contains("game_server.auth_db.url"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("game_server.auth_db.url"),
+            "{err:#}"
+        );
 
         let mut secret = tempfile::NamedTempFile::new().unwrap();
-        writeln!(secret, "mysql://gamegate:Sup3rSecret@10.0.0.5:3306/acore_auth").unwrap();
+        writeln!(
+            secret,
+            "mysql://gamegate:Sup3rSecret@10.0.0.5:3306/acore_auth"
+        )
+        .unwrap();
         let path = secret.path().to_str().unwrap();
         let config = load(
             "[game_server]\nkind = \"trinitycore-db\"\n[game_server.rules]\npassword_max_chars = 12\n",
@@ -205,16 +219,30 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{config:?}").contains("Sup3rSecret"));
-        assert_eq!(config.game_server.target(), "mysql://10.0.0.5:3306/acore_auth");
+        assert_eq!(
+            config.game_server.target(),
+            "mysql://10.0.0.5:3306/acore_auth"
+        );
         let rules = config.game_server.account_rules();
-        assert_eq!(rules.login_max_chars, Some(16), "TrinityCore's MAX_ACCOUNT_STR");
-        assert_eq!(rules.password_max_chars, Some(12), "the operator's is stricter");
+        assert_eq!(
+            rules.login_max_chars,
+            Some(16),
+            "TrinityCore's MAX_ACCOUNT_STR"
+        );
+        assert_eq!(
+            rules.password_max_chars,
+            Some(12),
+            "the operator's is stricter"
+        );
         assert_eq!(rules.case_folding, gamegate_domain::CaseFolding::Ascii);
         let merged = config.rules().unwrap();
         assert_eq!(merged.password_max_chars, 12);
         assert!(merged.check_password_charset("p@ss!Word"));
         assert!(!merged.check_password_charset("pass word"));
-        assert!(!config.game_server.runs_embedded_mock(), "no mock for a real core");
+        assert!(
+            !config.game_server.runs_embedded_mock(),
+            "no mock for a real core"
+        );
         assert_eq!(config.game_server.connections(), 16);
 
         let err = load(
@@ -228,13 +256,19 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        assert!(format!("{err:#}").contains("shares no character"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("shares no character"),
+            "{err:#}"
+        );
     }
 
     #[test]
     fn soap_kinds_need_a_game_master_and_a_plain_http_url() {
         let err = load("[game_server]\nkind = \"azerothcore-soap\"\n", &[]).unwrap_err();
-        assert!(format!("{err:#}").contains("game_server.soap.user"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("game_server.soap.user"),
+            "{err:#}"
+        );
         let base = "[game_server]\nkind = \"azerothcore-soap\"\n[game_server.soap]\nuser = \"GAMEGATE\"\npassword = \"pw-9x\"\n";
         let config = load(base, &[]).unwrap();
         assert_eq!(config.game_server.target(), "http://127.0.0.1:7878/");
@@ -248,7 +282,10 @@ mod tests {
             &[],
         )
         .unwrap_err();
-        assert!(format!("{err:#}").contains("without user information"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("without user information"),
+            "{err:#}"
+        );
         let err = load(&format!("{base}call_timeout_ms = 40000\n"), &[]).unwrap_err();
         assert!(
             format!("{err:#}").contains("must exceed game_server.soap.call_timeout_ms (40000)"),

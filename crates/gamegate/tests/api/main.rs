@@ -28,3 +28,5 @@ mod stats;
 mod status;
 mod telegram;
 mod transport;
+mod wowcore;
+mod wowcore_faults;

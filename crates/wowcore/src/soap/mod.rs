@@ -44,9 +44,15 @@ pub struct SoapSettings {
     pub password: SecretString,
     /// Bound on opening the TCP connection.
     pub connect_timeout: Duration,
-    /// Bound on one whole call (the worldserver answers after its next world
-    /// update ran the command).
+    /// Bound on one whole call, the wait for a free slot included (the
+    /// worldserver answers after its next world update ran the command).
     pub call_timeout: Duration,
+    /// Calls sent at once (0 is treated as 1). The worldserver serves one
+    /// connection at a time; more only queue in its listen backlog, where a
+    /// request whose caller has given up still runs later. Waiting here
+    /// instead (for at most half of `call_timeout`) keeps a timed-out wait a
+    /// definite failure: nothing was sent.
+    pub max_in_flight: usize,
 }
 
 impl fmt::Debug for SoapSettings {
@@ -57,6 +63,7 @@ impl fmt::Debug for SoapSettings {
             .field("password", &"[REDACTED]")
             .field("connect_timeout", &self.connect_timeout)
             .field("call_timeout", &self.call_timeout)
+            .field("max_in_flight", &self.max_in_flight)
             .finish()
     }
 }
@@ -64,6 +71,7 @@ impl fmt::Debug for SoapSettings {
 /// The `azerothcore-soap` / `trinitycore-soap` connector.
 pub struct SoapGameServer {
     http: reqwest::Client,
+    slots: tokio::sync::Semaphore,
     settings: SoapSettings,
     core: Core,
     auth_db: Option<AuthDb>,
@@ -180,6 +188,7 @@ impl SoapGameServer {
         let exact = auth_db.is_some();
         Ok(Self {
             http,
+            slots: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
             core,
             capabilities: Capabilities {
                 connector: match core {
@@ -206,11 +215,31 @@ impl SoapGameServer {
 
     /// Runs one command; the answer, or a failure classified by whether the
     /// request may have reached the worldserver.
-    async fn execute(&self, op: &str, command: &str) -> Result<Answer, CallError> {
+    async fn execute(
+        &self,
+        op: &str,
+        command: &str,
+        deadline: Instant,
+    ) -> Result<Answer, CallError> {
+        // A request sent with little time left would mostly be abandoned in
+        // the worldserver's backlog and still run there later: the wait for
+        // a slot may use half the call's time, the request keeps the rest.
+        let latest_send = deadline - self.settings.call_timeout / 2;
+        let Ok(Ok(_slot)) = tokio::time::timeout_at(latest_send, self.slots.acquire()).await else {
+            return Err(CallError::Unavailable(Failure::new(
+                FailureKind::Timeout,
+                format!(
+                    "{op}: no free SOAP slot within {:?} (game_server.soap.max_in_flight)",
+                    self.settings.call_timeout / 2
+                ),
+            )));
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
         let body = envelope::request(self.core.soap_urn(), command);
         let sent = self
             .http
             .post(&self.settings.url)
+            .timeout(left)
             .basic_auth(
                 &self.settings.user,
                 Some(self.settings.password.expose_secret()),
@@ -363,7 +392,11 @@ impl GameServer for SoapGameServer {
         }
         let deadline = Instant::now() + self.settings.call_timeout;
         match self
-            .execute("register", &format!("account create {login} {password}"))
+            .execute(
+                "register",
+                &format!("account create {login} {password}"),
+                deadline,
+            )
             .await?
         {
             Answer::Result(_) => Ok(self.confirm(&srp6::upper_latin(login), deadline).await?),
@@ -385,8 +418,9 @@ impl GameServer for SoapGameServer {
         if !carriable(login) {
             return Err(self.refused("delete", FaultClass::Other));
         }
+        let deadline = Instant::now() + self.settings.call_timeout;
         match self
-            .execute("delete", &format!("account delete {login}"))
+            .execute("delete", &format!("account delete {login}"), deadline)
             .await?
         {
             Answer::Result(_) => Ok(()),
@@ -398,7 +432,8 @@ impl GameServer for SoapGameServer {
     }
 
     async fn ping(&self) -> Result<(), CallError> {
-        match self.execute("ping", "server info").await? {
+        let deadline = Instant::now() + self.settings.call_timeout;
+        match self.execute("ping", "server info", deadline).await? {
             Answer::Result(_) => Ok(()),
             Answer::Fault(text) => Err(self.refused("ping", FaultClass::of(&text))),
         }
@@ -416,7 +451,8 @@ impl GameServer for SoapGameServer {
             return Err(self.refused("set_password", FaultClass::Other));
         }
         let command = format!("account set password {login} {password} {password}");
-        match self.execute("set_password", &command).await? {
+        let deadline = Instant::now() + self.settings.call_timeout;
+        match self.execute("set_password", &command, deadline).await? {
             Answer::Result(_) => Ok(()),
             Answer::Fault(text) => Err(self.refused("set_password", FaultClass::of(&text))),
         }
@@ -474,6 +510,7 @@ mod tests {
             password: "hunter22".into(),
             connect_timeout: Duration::from_secs(1),
             call_timeout: Duration::from_secs(3),
+            max_in_flight: 1,
         };
         assert!(!format!("{settings:?}").contains("hunter22"));
         let bad = SoapSettings {

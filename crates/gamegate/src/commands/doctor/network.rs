@@ -108,7 +108,9 @@ pub(super) async fn game_server(config: &Config) -> Check {
     // say which of theirs failed in the ping below).
     let bare = async {
         match config.game_server.kind.wow() {
-            None => tokio::net::TcpStream::connect(addr.as_str()).await.map(drop),
+            None => tokio::net::TcpStream::connect(addr.as_str())
+                .await
+                .map(drop),
             Some(_) => Ok(()),
         }
     };
