@@ -47,7 +47,11 @@ VOLUME ["/var/lib/gamegate"]
 EXPOSE 8000 8080 8081 8084 5190
 
 # Exec form, no shell in between: the slim image needs no curl for this.
-# Defaults to the all-in-one admin listener; compose passes --service.
+# Liveness (GET /internal/health/live): the container is unhealthy only when
+# the process stops serving, not while a database or the game server is down
+# (a restart would not bring them back); a load balancer routes on readiness,
+# `gamegate healthcheck --ready` (docs/API.md). Defaults to the all-in-one
+# admin listener; compose passes --service.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["gamegate", "healthcheck"]
 

@@ -68,13 +68,17 @@ pub enum ErrorCode {
     /// An operator route (the dashboard, the admin reports, `/metrics`)
     /// without a valid `admin.tokens` token.
     Unauthorized,
+    /// `unknown_constant` (404): `PUT /admin/constants/{name}` names no
+    /// constant of the status answer (see
+    /// [`ConstantName`](crate::ConstantName)).
+    UnknownConstant,
 }
 
 impl ErrorCode {
     /// Every code: the contract's table in its order, then our additions
-    /// (`request_timeout`, `bad_request`, `unauthorized`). Used to generate
-    /// and check the docs.
-    pub const ALL: [ErrorCode; 20] = [
+    /// (`request_timeout`, `bad_request`, `unauthorized`, `unknown_constant`).
+    /// Used to generate and check the docs.
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -95,6 +99,7 @@ impl ErrorCode {
         ErrorCode::InternalError,
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
+        ErrorCode::UnknownConstant,
     ];
 
     /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
@@ -126,6 +131,7 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::UnknownConstant => "unknown_constant",
         }
     }
 
@@ -150,7 +156,7 @@ impl ErrorCode {
             | ErrorCode::TelegramUnavailable
             | ErrorCode::DatabaseUnavailable
             | ErrorCode::RequestTimeout => 503,
-            ErrorCode::NotFound => 404,
+            ErrorCode::NotFound | ErrorCode::UnknownConstant => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InternalError => 500,
         }
@@ -235,6 +241,10 @@ impl ErrorCode {
             ErrorCode::Unauthorized => lang.pick(
                 "Требуется вход оператора: неверный или отсутствующий токен администратора.",
                 "Operator login required: the admin token is missing or wrong.",
+            ),
+            ErrorCode::UnknownConstant => lang.pick(
+                "Такой константы статуса нет: допустимы server_status, client_status и rate_<имя>.",
+                "No such status constant: server_status, client_status and rate_<name> are allowed.",
             ),
         }
     }
@@ -324,8 +334,12 @@ impl ErrorCode {
                 "The HTTP library refused the request before any route: a garbage request line, control bytes or a bare LF in a header, folded headers (obs-fold). Status 400; headers too large get 431 and a URI too long 414, with the same `detail`. HTTP/1 only; the connection is closed.",
             ),
             ErrorCode::Unauthorized => lang.pick(
-                "Маршрут оператора (`/admin/dashboard`, `/stats/registrations`, `/stats/top-telegram`, `/ml/anomalies`, `/stats/ratings/histogram`, `/metrics`) при заданном `admin.tokens` — без `Authorization: Bearer <токен>` или Basic с токеном как паролем, либо с неверным токеном; есть `WWW-Authenticate`. Публичные маршруты не отвечают этим кодом.",
-                "An operator route (`/admin/dashboard`, `/stats/registrations`, `/stats/top-telegram`, `/ml/anomalies`, `/stats/ratings/histogram`, `/metrics`) while `admin.tokens` is set, without `Authorization: Bearer <token>` or Basic with the token as the password, or with a wrong token; carries `WWW-Authenticate`. Public routes never answer with it.",
+                "Маршрут оператора (`/admin/dashboard`, `/admin/constants/{name}`, `/stats/registrations`, `/stats/top-telegram`, `/ml/anomalies`, `/stats/ratings/histogram`, `/metrics`) при заданном `admin.tokens` (а `PUT /admin/constants/{name}` — всегда, при пустом `admin.tokens` на любой запрос) — без `Authorization: Bearer <токен>` или Basic с токеном как паролем, либо с неверным токеном; есть `WWW-Authenticate`. Публичные маршруты не отвечают этим кодом.",
+                "An operator route (`/admin/dashboard`, `/admin/constants/{name}`, `/stats/registrations`, `/stats/top-telegram`, `/ml/anomalies`, `/stats/ratings/histogram`, `/metrics`) while `admin.tokens` is set (and `PUT /admin/constants/{name}` always: with `admin.tokens` empty, to every request), without `Authorization: Bearer <token>` or Basic with the token as the password, or with a wrong token; carries `WWW-Authenticate`. Public routes never answer with it.",
+            ),
+            ErrorCode::UnknownConstant => lang.pick(
+                "`PUT /admin/constants/{name}` с именем, которое не является константой ответа статуса (`server_status`, `client_status`, `rate_<имя>` из `a-z`, `0-9`, `_`, до 32 символов).",
+                "`PUT /admin/constants/{name}` with a name that is not a constant of the status answer (`server_status`, `client_status`, `rate_<name>` of `a-z`, `0-9`, `_`, up to 32 characters).",
             ),
         }
     }
@@ -394,6 +408,10 @@ impl ErrorCode {
             ErrorCode::Unauthorized => lang.pick(
                 "Сайту не встречается: это ответ маршрутов оператора. Оператору — передать токен из `admin.tokens` (`Authorization: Bearer …`; браузер спросит логин и пароль — пароль это токен, логин любой).",
                 "A site never meets it: only operator routes answer with it. The operator sends a token of `admin.tokens` (`Authorization: Bearer …`; a browser asks for a user name and password — the password is the token, any user name).",
+            ),
+            ErrorCode::UnknownConstant => lang.pick(
+                "Сайту не встречается: это ответ маршрута оператора. Оператору — проверить имя (`gamegate status list` показывает константы).",
+                "A site never meets it: only an operator route answers with it. The operator checks the name (`gamegate status list` shows the constants).",
             ),
         }
     }

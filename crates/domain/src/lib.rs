@@ -1,12 +1,14 @@
 //! The rules of gamegate, with no I/O: request validation (exact JSON numbers,
 //! repeated keys, the login rule), error codes and their
-//! messages (ru/en), the account-limit policy and the shape of the status answer.
+//! messages (ru/en), the account-limit policy, the shape of the status answer
+//! and the rules of its constants.
 //!
 //! Everything here is plain data and pure functions so it can be unit-tested,
 //! fuzzed and property-tested without a runtime, a database or a socket.
 
 #![warn(missing_docs)]
 
+mod account_limit;
 pub mod body;
 pub mod docs;
 pub mod error;
@@ -27,5 +29,8 @@ pub use register::{
     AccountLimit, LoginProblem, Password, RegisterRequest, RegistrationRules, normalise_login,
     validate_register,
 };
-pub use status::ServerStatus;
+pub use status::{
+    ConstantName, GameObservation, GameServerState, ServerStatus, ValueProblem,
+    validate_constant_body,
+};
 pub use telegram::{AuthRejection, TelegramIdentity, is_group_member, verify_telegram_auth};

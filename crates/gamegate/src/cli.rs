@@ -62,15 +62,13 @@ pub enum Command {
         #[arg(value_enum)]
         service: Service,
     },
-    /// Run only the mock game server (protocol v1).
-    GameserverMock {
-        /// Address to listen on; default: game_server.addr from the config.
-        #[arg(long)]
-        listen: Option<std::net::SocketAddr>,
-        /// Keep the accounts in this file (a JSON-lines journal) so they survive a restart.
-        #[arg(long)]
-        state: Option<PathBuf>,
+    /// The game server: check an implementation against the protocol (`check`), or run the mock.
+    Gameserver {
+        #[command(subcommand)]
+        cmd: crate::commands::gameserver::GameserverCommand,
     },
+    /// Run only the mock game server (protocol v1); the same as `gameserver mock`.
+    GameserverMock(crate::commands::gameserver::MockArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Admin reports over the accounts database (registrations per hour or day, top Telegram ids).
@@ -88,14 +86,18 @@ pub enum Command {
         #[command(subcommand)]
         doc: DocsTarget,
     },
-    /// Ask a local service for GET /internal/health (3 s timeout); exit 0 on 200, else 1.
-    /// Docker's HEALTHCHECK and the rendered compose file run it.
+    /// Ask a local service for its liveness, GET /internal/health/live (3 s timeout); exit 0 on
+    /// 200, else 1. Docker's HEALTHCHECK and the rendered compose file run it.
     Healthcheck {
         /// Which process to ask; the URL comes from its listener in the config.
         #[arg(long, value_enum, default_value = "all")]
         service: crate::commands::healthcheck::Target,
-        /// Ask this URL instead (e.g. https://NAME:8080/internal/health with TLS on).
+        /// Ask for readiness instead, GET /internal/health/ready: 503 (exit 1) while a
+        /// database or the game server the process needs is down.
         #[arg(long)]
+        ready: bool,
+        /// Ask this URL instead (e.g. https://NAME:8080/internal/health/live with TLS on).
+        #[arg(long, conflicts_with = "ready")]
         url: Option<String>,
     },
     /// New secrets: an API key, or a WireGuard key pair.
@@ -135,6 +137,11 @@ pub enum Command {
     Ban {
         #[command(subcommand)]
         ban: crate::commands::ban::BanCommand,
+    },
+    /// The constants of GET /api/server/status in the accounts database: list, set.
+    Status {
+        #[command(subcommand)]
+        cmd: crate::commands::status::StatusCommand,
     },
 }
 
@@ -189,17 +196,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config, mode).await
         }
-        Command::GameserverMock { listen, state } => run_mock(config, listen, state).await,
+        Command::GameserverMock(args)
+        | Command::Gameserver {
+            cmd: crate::commands::gameserver::GameserverCommand::Mock(args),
+        } => run_mock(config, args.listen, args.state).await,
+        Command::Gameserver {
+            cmd: crate::commands::gameserver::GameserverCommand::Check(args),
+        } => {
+            let report = crate::commands::gameserver::run(&config).await?;
+            let text = match args.json {
+                true => format!("{:#}\n", report.to_json()),
+                false => report.to_text(),
+            };
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            let failed = report.failed();
+            if !failed.is_empty() {
+                let names: Vec<&str> = failed.iter().map(|c| c.name()).collect();
+                anyhow::bail!(
+                    "the game server failed {} check(s): {}",
+                    names.len(),
+                    names.join(", ")
+                );
+            }
+            Ok(())
+        }
         Command::Migrate => migrate(config).await,
         Command::Report { report } => {
             let text = crate::commands::report::run(&config, report).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }
-        Command::Healthcheck { service, url } => {
+        Command::Healthcheck {
+            service,
+            ready,
+            url,
+        } => {
+            use crate::commands::healthcheck::{Probe, default_url};
+            let probe = if ready { Probe::Ready } else { Probe::Live };
             let url = match url {
                 Some(url) => url,
-                None => crate::commands::healthcheck::default_url(&config, service)?,
+                None => default_url(&config, service, probe)?,
             };
             crate::commands::healthcheck::run(&url).await
         }
@@ -280,6 +316,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ban { ban } => {
             let text = crate::commands::ban::run(&config, ban).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
+        Command::Status { cmd } => {
+            let text = crate::commands::status::run(&config, cmd).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }

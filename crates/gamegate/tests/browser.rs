@@ -9,7 +9,8 @@
 //!   registrations: every chart and table drawn with the numbers the API
 //!   gives, a planted cheater in the flagged table, and a screenshot
 //!   (target/browser-screenshots/dashboard.png; docs/dashboard-screenshot.png
-//!   is a copy); over an empty history, every chart says there is no data.
+//!   is a copy); over an empty history, every chart says there is no data;
+//!   over synthetic battles (the demo history), a notice says so.
 //!
 //! - Behind operator tokens (`admin.tokens`): refused without credentials,
 //!   drawn when opened with Basic credentials (the token as the password),
@@ -485,13 +486,14 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
             states.push((id, element.attr("data-state").await?, element.text().await?));
         }
         let bars = client.find_all(Locator::Css("rect.bar")).await?.len();
-        Ok::<_, fantoccini::error::CmdError>((states, bars))
+        let notice = synthetic_notice(&client).await?;
+        Ok::<_, fantoccini::error::CmdError>((states, bars, notice))
     })
     .await;
     let _ = client.close().await;
     let _ = chromedriver.kill().await;
     app.shutdown.cancel();
-    let (states, bars) = match outcome {
+    let (states, bars, notice) = match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => panic!("WebDriver command failed: {e}"),
         Err(_) => panic!("the dashboard test did not finish within 60 s"),
@@ -502,6 +504,84 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
         assert!(text.starts_with("No "), "{id}: {text}");
     }
     assert_eq!(bars, 0);
+    assert_eq!(
+        notice,
+        (Some("0".to_owned()), true, String::new()),
+        "no synthetic battles, no notice"
+    );
+}
+
+/// The dashboard's notice of synthetic battles: its `data-synthetic` count,
+/// whether it is hidden, and its text.
+async fn synthetic_notice(
+    client: &fantoccini::Client,
+) -> Result<(Option<String>, bool, String), fantoccini::error::CmdError> {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#synthetic[data-synthetic]"))
+        .await?;
+    let notice = client.find(Locator::Id("synthetic")).await?;
+    Ok((
+        notice.attr("data-synthetic").await?,
+        notice.attr("hidden").await?.is_some(),
+        notice.text().await?,
+    ))
+}
+
+/// Over synthetic battles (the demo history of `gamegate all`: negative
+/// ids), the dashboard says so — how many of how many, and the command that
+/// removes them — so an operator never takes them for players.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_says_when_it_shows_synthetic_battles_in_chromium() {
+    let Some((chromium, driver)) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The demo's generator, smaller than `gamegate all`'s 5,000 battles.
+    let analytics = format!("sqlite://{}", dir.path().join("analytics.db").display());
+    let db = gamegate_store::Database::connect(&analytics, &Default::default())
+        .await
+        .unwrap();
+    db.migrate(gamegate_store::MigrationSet::Analytics)
+        .await
+        .unwrap();
+    assert!(
+        gamegate::app::battle_import::seed_if_empty(&db, 40, 300)
+            .await
+            .unwrap()
+    );
+    db.close().await;
+    let app = start_app(dir.path(), |c| c.analytics.seed_demo_history = false).await;
+    let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
+    let client = chromium_session(&chromium, &driver_url, "1280,1000").await;
+    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+        client
+            .goto(&format!("http://{}/admin/dashboard", app.admin()))
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("body[data-loaded='true']"))
+            .await?;
+        synthetic_notice(&client).await
+    })
+    .await;
+    let _ = client.close().await;
+    let _ = chromedriver.kill().await;
+    app.shutdown.cancel();
+    let (count, hidden, text) = match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => panic!("WebDriver command failed: {e}"),
+        Err(_) => panic!("the dashboard test did not finish within 60 s"),
+    };
+    assert_eq!(count.as_deref(), Some("300"));
+    assert!(!hidden, "the notice is shown: {text}");
+    assert_eq!(
+        text,
+        "Synthetic demo data: 300 of the 300 battles shown are generated, not played. \
+         Remove them with: gamegate battles purge-demo"
+    );
 }
 
 const ADMIN_TOKEN: &str = "browser-operator-token-0123456789";

@@ -244,7 +244,11 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
     );
     let servers = |service: &str| -> Vec<String> {
         let lb = &dynamic["http"]["services"][service]["loadBalancer"];
-        assert_eq!(lb["healthCheck"]["path"].as_str(), Some("/internal/health"));
+        assert_eq!(
+            lb["healthCheck"]["path"].as_str(),
+            Some("/internal/health/ready"),
+            "Traefik routes on readiness"
+        );
         lb["servers"]
             .as_sequence()
             .unwrap()
@@ -554,4 +558,57 @@ fn healthcheck_exits_0_on_a_running_service_and_1_without_one() {
         code = check();
     }
     assert_eq!(code, Some(0));
+}
+
+/// `gamegate healthcheck --ready` against a real `gamegate all` whose game
+/// server is another process (`gamegate gameserver-mock`): 1 while that
+/// process is gone, 0 once it is back; liveness (the default, what Docker
+/// and compose ask) stays 0 throughout.
+#[test]
+fn readiness_follows_the_game_server_and_liveness_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (admin, game) = (free_port(), free_port());
+    let env = |cmd: &mut Command| {
+        cmd.envs(binary::local_env(dir.path()))
+            .env("GAMEGATE_HTTP__ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+            .env("GAMEGATE_GAME_SERVER__ADDR", format!("127.0.0.1:{game}"))
+            .env("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false")
+            .env("GAMEGATE_GAME_SERVER__CALL_TIMEOUT_MS", "500")
+            .env("GAMEGATE_STATUS__REFRESH_INTERVAL_MS", "200");
+    };
+    let check = |ready: bool| {
+        let mut cmd = binary::command();
+        cmd.args(["healthcheck", "--service", "all"]);
+        if ready {
+            cmd.arg("--ready");
+        }
+        env(&mut cmd);
+        cmd.output().unwrap().status.code()
+    };
+    let until = |ready: bool, code: i32, what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while check(ready) != Some(code) {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let mock = || {
+        let mut cmd = binary::command();
+        cmd.args(["gameserver-mock", "--listen", &format!("127.0.0.1:{game}")]);
+        env(&mut cmd);
+        Process::spawn(&mut cmd)
+    };
+    let mut game_server = mock();
+    let mut all = binary::command();
+    all.arg("all");
+    env(&mut all);
+    let _all = Process::spawn(&mut all);
+    until(true, 0, "ready once the game server answers");
+
+    game_server.kill();
+    until(true, 1, "not ready while the game server is gone");
+    assert_eq!(check(false), Some(0), "alive all the same");
+
+    let _game_server = mock();
+    until(true, 0, "ready again once the game server is back");
 }

@@ -1011,3 +1011,124 @@ fn every_named_command_and_flag_exists() {
     );
     assert!(checked >= 100, "only {checked} gamegate invocations found");
 }
+
+// ---------------------------------------------------------------------------------------
+// Words a reader of this repository cannot resolve
+
+/// Where `text` names something outside the repository: the planning documents of the work
+/// ("the seed", its service names `API_Father`, `API_1`, `API_4`), issue numbers ("issue 6",
+/// "the issue's targets") and numbered sections (`API.md §4`) that docs/API.md does not
+/// have. Each hit as `line: excerpt`.
+fn outside_words(text: &str) -> Vec<String> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut hits = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let whole = |needle: &str, haystack: &str| {
+            haystack.match_indices(needle).any(|(at, _)| {
+                !word(haystack[..at].chars().next_back())
+                    && !word(haystack[at + needle.len()..].chars().next())
+            })
+        };
+        let found = whole("issue", &lower)
+            || whole("the seed", &lower)
+            || lower.contains("seed's")
+            || ["API_Father", "API_1", "API_4"]
+                .iter()
+                .any(|name| whole(name, line))
+            || line.contains("API.md §");
+        if found {
+            hits.push(format!("{}: {}", n + 1, line.trim()));
+        }
+    }
+    hits
+}
+
+#[test]
+fn outside_words_are_found_and_ordinary_ones_are_not() {
+    for text in [
+        "Against the issue's targets",
+        "## The edge (issue: public edge)",
+        "the issue-8 targets",
+        "as the seed says",
+        "keep the seed's names",
+        "`serve register` (API_Father)",
+        "the status service (API_1).",
+        "The ban jail (API.md §4)",
+    ] {
+        assert_eq!(outside_words(text).len(), 1, "{text}");
+    }
+    for text in [
+        "gamegate_jail_bans_issued_total",
+        "seed 42, 1% cheaters",
+        "--seed S",
+        "seeded 5000 synthetic battles",
+        "analytics.seed_demo_history",
+        "API_10 is no name of ours",
+    ] {
+        assert!(outside_words(text).is_empty(), "{text}");
+    }
+}
+
+/// README.md, CHANGELOG.md, docs/*.md and every command's `--help` speak of what is in
+/// this repository only: a reader cannot resolve "the seed", "issue 6" or "API.md §4".
+#[test]
+fn user_facing_text_names_nothing_outside_the_repository() {
+    let mut texts: Vec<(String, String)> = doc_files()
+        .into_iter()
+        .chain(["CHANGELOG.md".to_string(), "docs/openapi.json".to_string()])
+        .map(|file| {
+            let text = fs::read_to_string(repo_root().join(&file)).unwrap();
+            (file, text)
+        })
+        .collect();
+    // Help of the binary, its subcommands and theirs.
+    let help = |path: &[String]| -> String {
+        let out = binary::command().args(path).arg("--help").output().unwrap();
+        assert!(out.status.success(), "gamegate {path:?} --help");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let subcommands = |help: &str| -> Vec<String> {
+        help.split("\nCommands:\n")
+            .nth(1)
+            .map(|rest| {
+                rest.lines()
+                    .take_while(|l| l.starts_with("  "))
+                    .filter_map(|l| l.split_whitespace().next())
+                    .filter(|name| *name != "help")
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut paths: Vec<Vec<String>> = vec![vec![]];
+    while let Some(path) = paths.pop() {
+        let text = help(&path);
+        if path.len() < 2 {
+            for name in subcommands(&text) {
+                let mut deeper = path.clone();
+                deeper.push(name);
+                paths.push(deeper);
+            }
+        }
+        texts.push((format!("gamegate {} --help", path.join(" ")), text));
+    }
+    assert!(
+        texts.len() > 30,
+        "{} texts: docs and help were found",
+        texts.len()
+    );
+    let problems: Vec<String> = texts
+        .iter()
+        .flat_map(|(name, text)| {
+            outside_words(text)
+                .into_iter()
+                .map(move |hit| format!("{name}:{hit}"))
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "words that point outside the repository:\n{}",
+        problems.join("\n")
+    );
+}

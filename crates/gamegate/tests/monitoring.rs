@@ -233,6 +233,8 @@ async fn start(dir: &Path, cert: &Path, key: &Path) -> support::Started {
     c.http.tls_reload_interval_ms = 100;
     support::quick_timeouts(&mut c);
     c.analytics.seed_demo_history = false;
+    // The game server's polls, which keep gamegate_game_server_up.
+    c.status.refresh_interval_ms = 200;
     c.edge.api_keys = vec![API_KEY.into()];
     support::start(c).await
 }
@@ -424,19 +426,29 @@ async fn every_dashboard_query_and_alert_names_an_exported_metric() {
         StatusCode::SERVICE_UNAVAILABLE
     );
     mock.set_behaviour(Behaviour::Refuse).await;
-    let s = scrape_until(&plain, app.admin(), "one pending registration", |s| {
-        s.value("gamegate_registrations_pending", "") == Some(1.0)
-    })
+    scrape_until(
+        &plain,
+        app.admin(),
+        "one pending registration, the game server down",
+        |s| {
+            s.value("gamegate_registrations_pending", "") == Some(1.0)
+                && s.value("gamegate_game_server_up", "") == Some(0.0)
+        },
+    )
     .await;
-    assert_eq!(s.value("gamegate_game_server_up", ""), Some(0.0));
     // Back: the reconciler settles it and the backlog empties.
     mock.set_behaviour(Behaviour::Normal).await;
-    let s = scrape_until(&plain, app.admin(), "an empty backlog", |s| {
-        s.value("gamegate_registrations_pending", "") == Some(0.0)
-            && s.value("gamegate_reconciler_settled_total", "result=\"removed\"") == Some(1.0)
-    })
+    scrape_until(
+        &plain,
+        app.admin(),
+        "an empty backlog, the game server up",
+        |s| {
+            s.value("gamegate_registrations_pending", "") == Some(0.0)
+                && s.value("gamegate_reconciler_settled_total", "result=\"removed\"") == Some(1.0)
+                && s.value("gamegate_game_server_up", "") == Some(1.0)
+        },
+    )
     .await;
-    assert_eq!(s.value("gamegate_game_server_up", ""), Some(1.0));
 
     // A renewed certificate is published once gamegate reloads it.
     let (cert_pem2, key_pem2, not_after2) = certificate(90);

@@ -176,8 +176,9 @@ pub struct Metrics {
     pub jail_refused: Counter,
     // Monitoring: what the rendered alert rules and dashboard need
     // (`gamegate render prometheus-rules|grafana-dashboard`).
-    /// `gamegate_game_server_up`: 1 when the game server answered a ping at
-    /// the last scrape, 0 when not; only in processes that call it.
+    /// `gamegate_game_server_up`: 1 when the game server answered the last
+    /// poll's ping (every `status.refresh_interval_ms`), 0 when not; only in
+    /// processes that talk to it (`all`, `register`, `status`).
     pub game_server_up: Family<Unlabelled, Gauge>,
     /// `gamegate_database_up{database}`: 1 when the database answered a ping
     /// at the last scrape, 0 when not.
@@ -316,7 +317,7 @@ impl Metrics {
         let game_server_up = Family::<Unlabelled, Gauge>::default();
         registry.register(
             "game_server_up",
-            "1 when the game server answered a ping at the last scrape, else 0",
+            "1 when the game server answered the last poll's ping, else 0",
             game_server_up.clone(),
         );
         let database_up = Family::<DatabaseLabels, Gauge>::default();

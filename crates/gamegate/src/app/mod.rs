@@ -1,10 +1,11 @@
 //! The application layer: what runs while the process serves, independent of
-//! HTTP — the registration saga and its reconciler, the status cache,
-//! the Telegram check, password hashing and the metrics registry.
+//! HTTP — the registration saga and its reconciler, the status cache and
+//! the game server's polls, the Telegram check, password hashing and the metrics registry.
 
 pub mod anomaly_cache;
 pub mod battle_import;
 pub mod connector;
+pub mod game_monitor;
 pub mod hashing;
 pub mod metrics;
 pub mod reconciler;

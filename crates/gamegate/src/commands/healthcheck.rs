@@ -1,7 +1,12 @@
-//! `gamegate healthcheck`: asks a local service for `GET /internal/health`
-//! and exits 0 on 200, 1 otherwise. For Docker's `HEALTHCHECK` and compose
-//! healthchecks, which can only run a program inside the container (the
-//! slim image has no curl, and should not need one).
+//! `gamegate healthcheck`: asks a local service for its liveness (`GET
+//! /internal/health/live`), or with `--ready` its readiness (`GET
+//! /internal/health/ready`), and exits 0 on 200, 1 otherwise. For Docker's
+//! `HEALTHCHECK` and compose healthchecks, which can only run a program
+//! inside the container (the slim image has no curl, and should not need
+//! one). They ask liveness: a container is restarted (or reported unhealthy)
+//! when the process stops serving, not when a database or the game server it
+//! cannot bring back is down; routing around a replica whose dependencies are
+//! down is the load balancer's job, through readiness (docs/API.md).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -27,8 +32,27 @@ pub enum Target {
     All,
 }
 
+/// Which answer the check asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `/internal/health/live`: the process serves.
+    Live,
+    /// `/internal/health/ready`: and what it needs answers.
+    Ready,
+}
+
+impl Probe {
+    /// The path of the answer.
+    pub fn path(self) -> &'static str {
+        match self {
+            Probe::Live => "/internal/health/live",
+            Probe::Ready => "/internal/health/ready",
+        }
+    }
+}
+
 /// The URL the check asks when `--url` is not given, from the config.
-pub fn default_url(config: &Config, target: Target) -> anyhow::Result<String> {
+pub fn default_url(config: &Config, target: Target, probe: Probe) -> anyhow::Result<String> {
     let addr = match target {
         Target::Register => config.services.register_addr,
         Target::Status => config.services.status_addr,
@@ -41,11 +65,12 @@ pub fn default_url(config: &Config, target: Target) -> anyhow::Result<String> {
     if target != Target::All && !config.http.tls_cert_file.is_empty() {
         bail!(
             "the {target:?} listener speaks TLS (http.tls_cert_file is set); pass \
-             --url https://NAME:{}/internal/health with the certificate's name",
-            addr.port()
+             --url https://NAME:{}{} with the certificate's name",
+            addr.port(),
+            probe.path()
         );
     }
-    Ok(format!("http://{}/internal/health", reachable(addr)))
+    Ok(format!("http://{}{}", reachable(addr), probe.path()))
 }
 
 /// A listener bound to every address (`0.0.0.0`, `[::]`, as in a container)
@@ -93,28 +118,33 @@ mod tests {
     fn default_urls_follow_each_listener_and_unspecified_means_loopback() {
         let mut c = Config::default();
         assert_eq!(
-            default_url(&c, Target::Register).unwrap(),
-            "http://127.0.0.1:8080/internal/health"
+            default_url(&c, Target::Register, Probe::Live).unwrap(),
+            "http://127.0.0.1:8080/internal/health/live"
         );
         assert_eq!(
-            default_url(&c, Target::All).unwrap(),
-            "http://127.0.0.1:9000/internal/health"
+            default_url(&c, Target::All, Probe::Ready).unwrap(),
+            "http://127.0.0.1:9000/internal/health/ready"
         );
         c.services.status_addr = "0.0.0.0:9181".parse().unwrap();
         c.services.stats_addr = "[::]:9184".parse().unwrap();
         assert_eq!(
-            default_url(&c, Target::Status).unwrap(),
-            "http://127.0.0.1:9181/internal/health"
+            default_url(&c, Target::Status, Probe::Live).unwrap(),
+            "http://127.0.0.1:9181/internal/health/live"
         );
         assert_eq!(
-            default_url(&c, Target::Stats).unwrap(),
-            "http://[::1]:9184/internal/health"
+            default_url(&c, Target::Stats, Probe::Ready).unwrap(),
+            "http://[::1]:9184/internal/health/ready"
         );
         c.http.tls_cert_file = "/c.pem".into();
         c.http.tls_key_file = "/k.pem".into();
-        assert!(default_url(&c, Target::Register).is_err());
+        let err = default_url(&c, Target::Register, Probe::Ready).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("https://NAME:8080/internal/health/ready"),
+            "{err}"
+        );
         // The admin listener stays plain HTTP with TLS on.
-        default_url(&c, Target::All).unwrap();
+        default_url(&c, Target::All, Probe::Live).unwrap();
     }
 
     #[tokio::test]

@@ -8,8 +8,8 @@ use super::types;
 
 /// Who may open the operator routes: the dashboard (`/admin/dashboard` and
 /// its files), the accounts reports (`/stats/registrations`,
-/// `/stats/top-telegram`), `/ml/anomalies`, `/stats/ratings/histogram` and
-/// `/metrics` — on the admin listener of `gamegate all` and on every
+/// `/stats/top-telegram`), `/ml/anomalies`, `/stats/ratings/histogram`,
+/// `/metrics` and `PUT /admin/constants/{name}` — on the admin listener of `gamegate all` and on every
 /// `serve …` listener (docs/CONFIGURATION.md#admin).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -18,7 +18,8 @@ pub struct AdminConfig {
     /// (`gamegate keygen api-key` makes one). A request presents one as
     /// `Authorization: Bearer <token>` or as the password of HTTP Basic
     /// (any user name, so a browser can open the dashboard). Empty: the
-    /// operator routes are open, as on a loopback-only admin listener.
+    /// operator routes are open, as on a loopback-only admin listener —
+    /// except `PUT /admin/constants/{name}`, which then refuses every request.
     /// Secret: prefer `GAMEGATE_ADMIN__TOKENS_FILE` (one token a line).
     #[serde(with = "types::secrets")]
     pub tokens: Vec<SecretString>,

@@ -226,14 +226,22 @@ impl Default for ReconcilerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StatusConfig {
-    /// How often the constants are re-read; the endpoint never waits on the database.
+    /// How often the constants are re-read and the game server polled; the
+    /// endpoint never waits on either.
     pub refresh_interval_ms: u64,
+    /// `server_status` answers 0 while the game server is down (see `down_after_polls`).
+    pub derive_from_game_server: bool,
+    /// Failed polls in a row after which the game server counts as down for
+    /// `derive_from_game_server` (at least 1).
+    pub down_after_polls: u32,
 }
 
 impl Default for StatusConfig {
     fn default() -> Self {
         Self {
             refresh_interval_ms: 2_000,
+            derive_from_game_server: false,
+            down_after_polls: 2,
         }
     }
 }

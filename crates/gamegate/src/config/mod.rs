@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use gamegate_domain::{AccountLimit, Lang, RegistrationRules};
+use gamegate_domain::{AccountLimit, CaseFolding, GameAccountRules, Lang, RegistrationRules};
 pub use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -339,6 +339,9 @@ impl Config {
                 "http.body_limit_bytes, status.refresh_interval_ms and reconciler.interval_ms must be positive"
             );
         }
+        if self.status.down_after_polls == 0 {
+            bail!("status.down_after_polls must be at least 1");
+        }
         Ok(())
     }
 
@@ -410,8 +413,9 @@ impl Config {
 
     /// Descriptors the process needs besides its client connections: the
     /// database pools (an SQLite connection holds the database, its journal
-    /// and its shared-memory file), the game-server client (and the embedded
-    /// mock's side of it), and `http.descriptor_reserve`.
+    /// and its shared-memory file), the game-server client and the status
+    /// poll's own connection (and the embedded mock's side of them), and
+    /// `http.descriptor_reserve`.
     pub fn descriptors_reserved(&self) -> u64 {
         let per_db_connection = |url: &str| match gamegate_store::Backend::from_url(url) {
             Ok(gamegate_store::Backend::Sqlite) => 3,
@@ -420,7 +424,14 @@ impl Config {
         let pools = u64::from(self.database.max_connections)
             * per_db_connection(&self.database.url)
             + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
-        pools + self.game_server.connections() + u64::from(self.http.descriptor_reserve)
+        // The connector, and the status poll's own client of one connection
+        // (with the embedded mock's side of each).
+        let poll = if self.game_server.runs_embedded_mock() {
+            2
+        } else {
+            1
+        };
+        pools + self.game_server.connections() + poll + u64::from(self.http.descriptor_reserve)
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -429,6 +440,14 @@ impl Config {
 
     pub fn status_refresh(&self) -> Duration {
         ms(self.status.refresh_interval_ms)
+    }
+
+    /// `status.down_after_polls` when `status.derive_from_game_server` is
+    /// on: after that many failed polls in a row `server_status` answers 0.
+    pub fn status_derivation(&self) -> Option<u32> {
+        self.status
+            .derive_from_game_server
+            .then_some(self.status.down_after_polls)
     }
 
     pub fn reconciler_interval(&self) -> Duration {
@@ -478,14 +497,14 @@ fn keys_with_defaults() -> Vec<String> {
 /// The defaults with every optional key (no default) set to a sample value.
 fn with_every_optional_key() -> Config {
     let mut config = Config::default();
-    config.game_server.rules = gamegate_domain::GameAccountRules {
+    config.game_server.rules = GameAccountRules {
         login_min_chars: Some(1),
         login_max_chars: Some(1),
         login_charset: Some("a".into()),
         password_min_chars: Some(1),
         password_max_chars: Some(1),
         password_charset: Some("a".into()),
-        case_folding: gamegate_domain::CaseFolding::default(),
+        case_folding: CaseFolding::default(),
     };
     config
 }

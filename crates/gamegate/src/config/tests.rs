@@ -105,6 +105,24 @@ fn monitoring_thresholds_are_validated() {
 }
 
 #[test]
+fn the_status_derivation_is_off_by_default_and_wants_at_least_one_poll() {
+    let (c, _) = Config::load_from(None, env(&[])).unwrap();
+    assert_eq!(c.status_derivation(), None);
+    let (c, _) = Config::load_from(
+        None,
+        env(&[("GAMEGATE_STATUS__DERIVE_FROM_GAME_SERVER", "true")]),
+    )
+    .unwrap();
+    assert_eq!(c.status_derivation(), Some(2));
+    let f = file("[status]\ndown_after_polls = 0\n");
+    let e = Config::load_from(Some(f.path()), env(&[])).unwrap_err();
+    assert!(
+        format!("{e:#}").contains("status.down_after_polls"),
+        "{e:#}"
+    );
+}
+
+#[test]
 fn no_config_at_all_gives_the_all_in_one_defaults() {
     let (c, unknown) = Config::load_from(None, env(&[])).unwrap();
     assert_eq!(c.http.public_addr.to_string(), "127.0.0.1:8000");
@@ -676,4 +694,83 @@ fn the_rate_limit_store_comes_from_the_environment_and_its_password_never_shows(
         .unwrap_err()
     );
     assert!(err.contains("edge.rate_limit_store_prefix"), "{err}");
+}
+
+#[test]
+fn the_game_rules_load_from_the_file_and_the_environment() {
+    let f = file(
+        "[game_server.rules]\nlogin_max_chars = 12\npassword_charset = '\\x21-\\x7E'\ncase_folding = \"ascii\"\n",
+    );
+    let (c, unknown) = Config::load_from(
+        Some(f.path()),
+        env(&[("GAMEGATE_GAME_SERVER__RULES__PASSWORD_MAX_CHARS", "16")]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    let rules = &c.game_server.rules;
+    assert_eq!(rules.login_max_chars, Some(12));
+    assert_eq!(rules.password_max_chars, Some(16));
+    assert_eq!(rules.password_charset.as_deref(), Some(r"\x21-\x7E"));
+    assert_eq!(rules.case_folding, CaseFolding::Ascii);
+    assert_eq!(c.rules().unwrap().password_max_chars, 16);
+}
+
+/// Every default docs/CONFIGURATION.md states as one TOML value (a cell such
+/// as `` `"pretty"` ``, `` `64` `` or `` `[]` ``) is the code's own: the key
+/// tables cannot drift from `Config::default()`. Cells that explain instead
+/// (`0` with a meaning, a computed value) are not one TOML value and are
+/// skipped; enough are checked that a table left behind shows.
+#[test]
+fn the_documented_defaults_are_the_code_s() {
+    let doc = include_str!("../../../../docs/CONFIGURATION.md");
+    let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+    let mut section: Option<Option<&str>> = None;
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for line in doc.lines() {
+        if line == "### Top level" {
+            section = Some(None);
+            continue;
+        }
+        if let Some(name) = line
+            .strip_prefix("### `[")
+            .and_then(|rest| rest.strip_suffix("]`"))
+        {
+            section = Some(Some(name));
+            continue;
+        }
+        if line.starts_with("## ") || line.starts_with("### ") {
+            section = None;
+            continue;
+        }
+        let Some(section) = section else { continue };
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, key, _, default, ..] = cells[..] else {
+            continue;
+        };
+        let unquote = |cell: &str| {
+            cell.strip_prefix('`')
+                .and_then(|c| c.strip_suffix('`'))
+                .filter(|c| !c.contains('`'))
+                .map(str::to_owned)
+        };
+        let (Some(key), Some(default)) = (unquote(key), unquote(default)) else {
+            continue;
+        };
+        let Ok(documented) = format!("v = {default}").parse::<toml::Table>() else {
+            continue;
+        };
+        let table = match section {
+            Some(name) => defaults.get(name),
+            None => Some(&defaults),
+        };
+        let actual = table.and_then(|t| t.get(&key));
+        let name = section.map_or(key.clone(), |s| format!("{s}.{key}"));
+        match actual {
+            Some(actual) if *actual == documented["v"] => checked += 1,
+            Some(actual) => wrong.push(format!("{name}: documented {default}, is {actual}")),
+            None => wrong.push(format!("{name}: documented {default}, no such key")),
+        }
+    }
+    assert!(wrong.is_empty(), "docs/CONFIGURATION.md: {wrong:#?}");
+    assert!(checked >= 80, "only {checked} documented defaults checked");
 }

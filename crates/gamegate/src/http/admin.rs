@@ -1,5 +1,7 @@
-//! The admin listener: health details and metrics, for operators only
-//! (`/metrics` behind the operator tokens when `admin.tokens` is set).
+//! The admin listener: health (liveness, readiness, details), metrics and
+//! the status constants, for operators and their tooling (`/metrics` behind
+//! the operator tokens when `admin.tokens` is set, `PUT /admin/constants/…`
+//! always behind them).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,13 +10,14 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use gamegate_gameserver::GameServer;
 use gamegate_store::Database;
 use serde_json::json;
 
 use super::{AdminAuth, Common};
-use crate::app::metrics::{DatabaseLabels, Unlabelled};
+use crate::app::game_monitor::GameMonitor;
+use crate::app::metrics::DatabaseLabels;
 use crate::app::status_cache::StatusCache;
 use gamegate_store::unix_now;
 
@@ -29,14 +32,39 @@ pub struct AdminState {
     /// The game server, for services that call it.
     pub game: Option<Arc<dyn GameServer>>,
     pub status: Option<StatusCache>,
+    /// The game server's polls, in every process that talks to it (`all`,
+    /// `register`, `status`).
+    pub monitor: Option<GameMonitor>,
+    /// What the process cannot work without, for readiness: database roles
+    /// of `databases` (`accounts`, `analytics`) and `game_server`.
+    pub needs: &'static [&'static str],
 }
 
-/// `GET /internal/health` (always open: health checks carry no token) and
-/// `GET /metrics` (behind `auth`, the operator tokens, when configured).
+impl axum::extract::FromRef<AdminState> for Common {
+    fn from_ref(state: &AdminState) -> Common {
+        state.common.clone()
+    }
+}
+
+/// The health routes (always open: health checks carry no token), `GET
+/// /metrics` (behind `auth`, the operator tokens, when configured) and `PUT
+/// /admin/constants/{name}` (behind them always: with none configured, it
+/// refuses every request).
 pub fn admin_routes(state: AdminState, auth: &AdminAuth) -> Router {
+    if !auth.is_on() {
+        tracing::info!(
+            "admin.tokens is empty: PUT /admin/constants/{{name}} refuses every request"
+        );
+    }
     Router::new()
         .route("/internal/health", get(internal_health))
+        .route("/internal/health/live", get(live))
+        .route("/internal/health/ready", get(ready))
         .merge(auth.protect(Router::new().route("/metrics", get(metrics))))
+        .merge(auth.require(Router::new().route(
+            "/admin/constants/{name}",
+            put(super::constants::put_constant),
+        )))
         .with_state(state)
 }
 
@@ -91,33 +119,54 @@ async fn internal_health(State(state): State<AdminState>) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-/// The exposition, after asking each database and the game server whether
-/// they answer (`gamegate_database_up`, `gamegate_game_server_up`): one ping
-/// each, concurrently, bounded like the health check's.
+/// `GET /internal/health/live`: 200 while the process serves requests;
+/// asks nothing else (a restart would not bring a database back).
+async fn live(State(state): State<AdminState>) -> Response {
+    let body =
+        json!({"status": "live", "service": state.service, "version": env!("CARGO_PKG_VERSION")});
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// `GET /internal/health/ready`: 200 when everything the process needs
+/// answers, 503 naming what does not (`down`). The databases it needs are
+/// pinged (concurrently, 2 s at most each); the game server's state is its
+/// last poll's, so a readiness check never calls the game server.
+async fn ready(State(state): State<AdminState>) -> Response {
+    let pings = state
+        .databases
+        .iter()
+        .filter(|(role, _)| state.needs.contains(role))
+        .map(|(role, db)| async move { (*role, timed(async { db.ping().await.is_ok() }).await.0) });
+    let mut down: Vec<&'static str> = futures_util::future::join_all(pings)
+        .await
+        .into_iter()
+        .filter_map(|(role, ok)| (!ok).then_some(role))
+        .collect();
+    let game_down = state.monitor.as_ref().is_some_and(|m| !m.current().is_up());
+    if state.needs.contains(&"game_server") && game_down {
+        down.push("game_server");
+    }
+    let (code, status) = match down.is_empty() {
+        true => (StatusCode::OK, "ready"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+    };
+    let body = json!({"status": status, "service": state.service, "down": down});
+    (code, axum::Json(body)).into_response()
+}
+
+/// The exposition, after asking each database whether it answers
+/// (`gamegate_database_up`: one ping each, concurrently, bounded like the
+/// health check's). `gamegate_game_server_up` is kept by the game server's
+/// polls (status.refresh_interval_ms), not asked here.
 async fn metrics(State(state): State<AdminState>) -> Response {
     let m = &state.common.metrics;
-    let databases = async {
-        let mut up = Vec::with_capacity(state.databases.len());
-        for (role, db) in &state.databases {
-            up.push((*role, timed(async { db.ping().await.is_ok() }).await.0));
-        }
-        up
-    };
-    let game = async {
-        match &state.game {
-            Some(game) => Some(timed(async { game.ping().await.is_ok() }).await.0),
-            None => None,
-        }
-    };
-    let (databases_up, game_up) = tokio::join!(databases, game);
-    for (role, up) in databases_up {
+    let pings = state
+        .databases
+        .iter()
+        .map(|(role, db)| async move { (*role, timed(async { db.ping().await.is_ok() }).await.0) });
+    for (role, up) in futures_util::future::join_all(pings).await {
         m.database_up
             .get_or_create(&DatabaseLabels { database: role })
-            .set(i64::from(up));
-    }
-    if let Some(up) = game_up {
-        m.game_server_up
-            .get_or_create(&Unlabelled)
             .set(i64::from(up));
     }
     for (role, db) in &state.databases {

@@ -7,6 +7,9 @@
 //! it with the dashboard's own requests). Tokens are compared in constant
 //! time. With no token configured the routes are open, as before: the
 //! admin listener is then expected on loopback (`gamegate doctor` checks).
+//! The routes that change something (`PUT /admin/constants/{name}`) are the
+//! exception: they want a token always, and with none configured they refuse
+//! every request ([`AdminAuth::require`]).
 //!
 //! Never guarded: `/internal/health` (health checks), the public statistics
 //! and `POST /stats/battles`, which has its own ingest token.
@@ -31,38 +34,53 @@ pub const CHALLENGE: &str = "Basic realm=\"gamegate admin\", charset=\"UTF-8\"";
 /// without being decoded (a token of `admin.tokens` is far shorter).
 const MAX_AUTHORIZATION_BYTES: usize = 1024;
 
-/// The operator check of one process: `None` when `admin.tokens` is empty.
+/// The operator check of one process (`admin.tokens`; none configured: the
+/// check accepts no token).
 #[derive(Clone)]
-pub struct AdminAuth(Option<Arc<Guard>>);
+pub struct AdminAuth {
+    guard: Arc<Guard>,
+}
 
 struct Guard {
+    /// Empty when `admin.tokens` is: then no token is accepted.
     tokens: ApiKeys,
     lang: Lang,
+    /// `admin.tokens` is not empty.
+    on: bool,
 }
 
 impl AdminAuth {
-    /// The check for these tokens (`admin.tokens`); none: every request passes.
+    /// The check for these tokens (`admin.tokens`); none: [`AdminAuth::protect`]
+    /// lets every request pass and [`AdminAuth::require`] none.
     pub fn new(tokens: &[String], lang: Lang) -> Self {
-        Self((!tokens.is_empty()).then(|| {
-            Arc::new(Guard {
+        Self {
+            guard: Arc::new(Guard {
                 tokens: ApiKeys::new(tokens.to_vec()),
                 lang,
-            })
-        }))
+                on: !tokens.is_empty(),
+            }),
+        }
     }
 
-    /// Whether a token is required.
+    /// Whether a token is configured (and so required by [`AdminAuth::protect`]).
     pub fn is_on(&self) -> bool {
-        self.0.is_some()
+        self.guard.on
     }
 
     /// Requires a token on every route of `routes` (unknown paths stay
     /// `404 not_found`); unchanged when no token is configured.
     pub fn protect<S: Clone + Send + Sync + 'static>(&self, routes: Router<S>) -> Router<S> {
-        match &self.0 {
-            Some(guard) => routes.route_layer(middleware::from_fn_with_state(guard.clone(), check)),
-            None => routes,
+        match self.guard.on {
+            true => self.require(routes),
+            false => routes,
         }
+    }
+
+    /// Requires a token on every route of `routes` even when none is
+    /// configured (then every request is refused `401 unauthorized`): for the
+    /// routes that change what the game shows.
+    pub fn require<S: Clone + Send + Sync + 'static>(&self, routes: Router<S>) -> Router<S> {
+        routes.route_layer(middleware::from_fn_with_state(self.guard.clone(), check))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod access_log;
 mod admin;
 pub mod admin_auth;
 pub mod connections;
+mod constants;
 pub mod dashboard;
 pub mod demo;
 pub mod edge;

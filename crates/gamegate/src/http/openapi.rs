@@ -167,7 +167,7 @@ fn register_body() -> Schema {
 #[allow(deprecated)]
 fn error_body() -> Schema {
     ObjectBuilder::new()
-        .description(Some("Every non-2xx answer (API.md §2)."))
+        .description(Some("Every non-2xx answer (docs/API.md, Error body)."))
         .property(
             "ok",
             ObjectBuilder::new()

@@ -84,7 +84,7 @@ impl Facts<'_> {
                 out += &format!(
                     "  {:<9} {key}   (generated, kept in {})\n",
                     "api key",
-                    path.display()
+                    absolute(path).display()
                 );
                 format!("'X-API-Key: {key}'")
             }
@@ -155,7 +155,7 @@ fn try_it(
                 format!(" --resolve {name}:{port}:{ip}"),
                 format!(
                     "  (a certificate no public CA signed: add --cacert {})\n",
-                    certs.cert_path().display()
+                    absolute(certs.cert_path()).display()
                 ),
             )
         }
@@ -165,6 +165,12 @@ fn try_it(
          -d '{{\"login\":\"Hero_01\",\"password\":\"secret12\",\"gender\":0,\"telegram_id\":123456789}}'\n  \
          curl -s{resolve} {base}/api/server/status\n{note}"
     )
+}
+
+/// `path` as an absolute path (unchanged when the working directory cannot
+/// be read): a relative one means nothing to a reader in another directory.
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// The banner's lines on running bans: the longest few, and how to list and

@@ -183,9 +183,14 @@ impl Application {
         }
 
         // The services of this mode, each adding its loops and shutdown steps.
-        let status = match mode {
-            Mode::All | Mode::Status => {
-                Some(services::status(&config, &accounts, &mut parts).await?)
+        let game = GameLink::start(&config, mode, &mut parts).await?;
+        let monitor = match game.addr() {
+            Some(addr) => Some(services::game_monitor(&config, addr, &metrics, &mut parts).await?),
+            None => None,
+        };
+        let status = match (mode, &monitor) {
+            (Mode::All | Mode::Status, Some(monitor)) => {
+                Some(services::status(&config, &accounts, monitor, &mut parts).await?)
             }
             _ => None,
         };
@@ -195,8 +200,7 @@ impl Application {
             }
             _ => None,
         };
-        let game = GameLink::start(&config, mode, &mut parts).await?;
-        let registration = match game.addr() {
+        let registration = match game.addr().filter(|_| mode.registers()) {
             Some(addr) => Some(Registration::build(
                 &config, &accounts, addr, &metrics, &mut parts,
             )?),
@@ -217,6 +221,8 @@ impl Application {
                 databases: databases.clone(),
                 game: registration.as_ref().map(|r| r.game.clone()),
                 status: status.clone(),
+                monitor,
+                needs: mode.readiness_needs(),
             },
             &admin_auth,
         );

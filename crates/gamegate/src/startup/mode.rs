@@ -34,4 +34,17 @@ impl Mode {
     pub(super) fn registers(self) -> bool {
         matches!(self, Mode::All | Mode::Register)
     }
+
+    /// What `/internal/health/ready` requires to answer 200: registration
+    /// needs the accounts database and the game server, the statistics the
+    /// analytics database; the status service serves from memory and needs
+    /// nothing (it shows the game server down rather than going away).
+    pub(super) fn readiness_needs(self) -> &'static [&'static str] {
+        match self {
+            Mode::All => &["accounts", "analytics", "game_server"],
+            Mode::Register => &["accounts", "game_server"],
+            Mode::Status => &[],
+            Mode::Stats => &["analytics"],
+        }
+    }
 }

@@ -3,8 +3,8 @@
 //!
 //! | service  | routes                                             | background loops            |
 //! |----------|----------------------------------------------------|-----------------------------|
-//! | register | `POST /api/register` (key check, limits on `all`)  | the reconciler              |
-//! | status   | `GET /api/server/status` (`/server/status` split)  | the status cache's refresh  |
+//! | register | `POST /api/register` (key check, limits on `all`)  | the reconciler, game polls  |
+//! | status   | `GET /api/server/status` (`/server/status` split)  | the status cache, game polls|
 //! | stats    | public statistics, ingestion, reports, dashboard   | demo seeding, anomaly cache |
 //! | edge     | the jail around the public listener                | ban sync, Redis ban bus     |
 //! | demo     | `GET /` and its forwarder (`http.demo_site`)       | —                           |
@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app::game_monitor::GameMonitor;
 use crate::app::hashing::PasswordHasher;
 use crate::app::metrics::Metrics;
 use crate::app::reconciler::Reconciler;
@@ -103,9 +104,10 @@ impl Parts {
     }
 }
 
-/// The game server a registering process talks to.
+/// The game server a process talks to: to register, or to show its state
+/// in the status answer.
 pub enum GameLink {
-    /// This process registers nothing.
+    /// This process neither registers nor serves the status (`serve stats`).
     None,
     /// A game server at this address (`game_server.addr`).
     Remote(String),
@@ -118,7 +120,7 @@ impl GameLink {
     /// outlives the listeners and in-flight registrations can finish during
     /// a graceful shutdown.
     pub async fn start(config: &Config, mode: Mode, parts: &mut Parts) -> anyhow::Result<Self> {
-        if !mode.registers() {
+        if mode == Mode::Stats {
             return Ok(GameLink::None);
         }
         // Only the all-in-one process may host the mock: split services talk
@@ -214,17 +216,40 @@ impl Registration {
     }
 }
 
-/// The status service: the constants cache and its refresh loop.
+/// The game server's polls (`ping`, `online`) every
+/// `status.refresh_interval_ms`, through a client of their own with one
+/// connection; the first poll before the process serves.
+pub async fn game_monitor(
+    config: &Config,
+    addr: String,
+    metrics: &Arc<Metrics>,
+    parts: &mut Parts,
+) -> anyhow::Result<GameMonitor> {
+    let mut own = config.clone();
+    own.game_server.pool_size = 1;
+    own.game_server.auth_db.pool_size = 1;
+    let game = crate::app::connector::build(&own, addr)?;
+    let call_timeout = std::time::Duration::from_millis(config.game_server.call_timeout_key().1);
+    let monitor = GameMonitor::start(game, call_timeout, metrics.clone()).await;
+    let (polls, every) = (monitor.clone(), config.status_refresh());
+    parts.run("game server polls", move |token| polls.run(every, token));
+    Ok(monitor)
+}
+
+/// The status service: the constants cache and its refresh loop, which
+/// also shows what the game server's polls find.
 pub async fn status(
     config: &Config,
     accounts: &Database,
+    game: &GameMonitor,
     parts: &mut Parts,
 ) -> anyhow::Result<StatusCache> {
-    let cache = StatusCache::load(accounts)
-        .await
-        .context("cannot read the constants table")?;
-    let (refresh, db, every) = (cache.clone(), accounts.clone(), config.status_refresh());
-    parts.run("status cache", move |token| refresh.run(db, every, token));
+    let (cache, refresh) =
+        StatusCache::load(accounts, game.subscribe(), config.status_derivation())
+            .await
+            .context("cannot read the constants table")?;
+    let every = config.status_refresh();
+    parts.run("status cache", move |token| refresh.run(every, token));
     Ok(cache)
 }
 

@@ -1,8 +1,11 @@
 //! The demo registration page of `gamegate all` (`http.demo_site`): served
 //! without the key, forwarding through the real edge, JSON errors for bad
 //! input, and never on the split services. The browser drives it in
-//! tests/browser.rs; these check the HTTP side. SQLite only: nothing here
-//! depends on the backend.
+//! tests/browser.rs; these check the HTTP side, on SQLite (nothing of it
+//! depends on the backend). And the demo's battle history: seeded by
+//! `gamegate all` into its embedded database only, never into a server one.
+
+use std::time::{Duration, Instant};
 
 use gamegate::startup::Mode;
 use reqwest::StatusCode;
@@ -21,7 +24,10 @@ crate::backend_tests!(sqlite => Sqlite:
     the_demo_passes_the_rate_limit_and_its_retry_after_on,
     the_page_is_off_when_configured_off,
     split_services_never_serve_the_page,
+    the_demo_history_is_seeded_by_gamegate_all_only,
 );
+
+crate::on_server_backends!(the_demo_history_is_never_seeded_into_a_server_database);
 
 async fn post_demo(app: &TestApp, body: Value) -> (StatusCode, Value, Option<String>) {
     let response = app
@@ -219,4 +225,69 @@ async fn split_services_never_serve_the_page(backend: Backend) {
         }
         app.stop().await;
     }
+}
+
+/// Once the anomaly cache has made its first pass — it runs right after
+/// the demo history's seeding, or after the decision not to seed — what
+/// `base`'s `history.json` says is stored.
+async fn history_after_the_first_pass(http: &reqwest::Client, base: &str) -> Value {
+    let started = Instant::now();
+    while http
+        .get(format!("{base}/ml/anomalies"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != StatusCode::OK
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no anomaly pass within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let history = http
+        .get(format!("{base}/admin/dashboard/history.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.status(), StatusCode::OK);
+    history.json().await.unwrap()
+}
+
+/// `serve stats` on an empty SQLite analytics database, with
+/// `analytics.seed_demo_history` on: the synthetic history belongs to the
+/// demo of `gamegate all`, not to a statistics service.
+async fn the_demo_history_is_seeded_by_gamegate_all_only(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = fresh_database(backend, &dir).await else {
+        return;
+    };
+    let mut config = test_config();
+    config.database.url = url;
+    config.analytics.url = format!("sqlite://{}", dir.path().join("analytics.db").display());
+    config.analytics.seed_demo_history = true;
+    config.services.stats_addr = "127.0.0.1:0".parse().unwrap();
+    let app = start_mode(config, Mode::Stats).await;
+    let base = format!("http://{}", app.service());
+    let history = history_after_the_first_pass(&reqwest::Client::new(), &base).await;
+    assert_eq!(history, json!({"battles": 0, "synthetic_battles": 0}));
+    app.stop().await;
+}
+
+/// `gamegate all` whose analytics database is a MariaDB/PostgreSQL one (a
+/// real one, however empty), with `analytics.seed_demo_history` on: nothing
+/// synthetic is written into it.
+async fn the_demo_history_is_never_seeded_into_a_server_database(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.analytics.url = c.database.url.clone();
+        c.analytics.seed_demo_history = true;
+    })
+    .await
+    else {
+        return;
+    };
+    let history = history_after_the_first_pass(&app.http, &app.admin_url("")).await;
+    assert_eq!(history, json!({"battles": 0, "synthetic_battles": 0}));
+    app.stop().await;
 }

@@ -5,7 +5,9 @@ mod support;
 
 mod admin_auth;
 mod backup;
+mod conformance;
 mod connections;
+mod constants;
 mod dashboard;
 mod db_faults;
 mod demo;
@@ -26,6 +28,7 @@ mod shared_limits;
 mod split;
 mod stats;
 mod status;
+mod status_game;
 mod telegram;
 mod transport;
 mod wowcore;

@@ -170,3 +170,120 @@ async fn migrate_says_what_it_created_and_a_report_on_an_unmigrated_database_say
     let out = gamegate_in(dir.path(), &["--config", &config, "report", "top-telegram"]);
     assert!(out.status.success(), "{out:?}");
 }
+
+/// `doctor` and `backup` read an existing database as `ban` and `report`
+/// do: run in another directory without the server's configuration, each
+/// names the absolute path it looked at and creates nothing.
+#[tokio::test]
+async fn doctor_and_backup_run_elsewhere_create_no_database() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let missing = elsewhere.path().join("gamegate.db");
+    let no_database = format!("no database at {}", missing.display());
+
+    let out = gamegate_in(
+        elsewhere.path(),
+        &["doctor", "--skip", "game_server", "--skip", "telegram"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = text(&out.stdout);
+    let database_line = stdout
+        .lines()
+        .find(|l| l.contains("accounts_database"))
+        .unwrap_or_else(|| panic!("no accounts_database check: {stdout}"));
+    assert!(
+        database_line.contains('✗') && database_line.contains(&no_database),
+        "{stdout}"
+    );
+
+    let out = gamegate_in(elsewhere.path(), &["backup", "--out", "copy.db"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(text(&out.stderr).contains(&no_database), "{out:?}");
+
+    let left: Vec<_> = std::fs::read_dir(elsewhere.path()).unwrap().collect();
+    assert!(left.is_empty(), "created {left:?}");
+}
+
+/// `gamegate --version` names the commit the binary was built from: the
+/// checkout's HEAD (build.rs asks git), so an operator can tell two builds of
+/// one version apart.
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let out = binary::command().arg("--version").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let version = text(&out.stdout);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| text(&o.stdout).trim().to_owned());
+    match head {
+        Some(head) => assert_eq!(
+            version.trim(),
+            format!("gamegate {} (commit {head})", env!("CARGO_PKG_VERSION"))
+        ),
+        // Outside a git checkout (a source tarball) the commit is unknown.
+        None => assert_eq!(
+            version.trim(),
+            format!("gamegate {} (commit unknown)", env!("CARGO_PKG_VERSION"))
+        ),
+    }
+}
+
+/// `gamegate all` started with the defaults (databases relative to its
+/// working directory) names every file it uses by its absolute path in the
+/// banner; its logs carry no colour codes when stderr is not a terminal (a
+/// file, a pipe, journald), and with `log.format = "json"` each line is one
+/// JSON object with the fields docs/CONFIGURATION.md names.
+#[tokio::test]
+async fn the_banner_names_absolute_paths_and_piped_logs_are_plain() {
+    for format in ["pretty", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = binary::command();
+        cmd.arg("all")
+            .current_dir(dir.path())
+            .env("GAMEGATE_HTTP__PUBLIC_ADDR", "127.0.0.1:0")
+            .env("GAMEGATE_HTTP__ADMIN_ADDR", "127.0.0.1:0")
+            .env("GAMEGATE_GAME_SERVER__ADDR", "127.0.0.1:0")
+            .env("GAMEGATE_ANALYTICS__SEED_DEMO_HISTORY", "false")
+            .env("GAMEGATE_LOG__ACCESS_LOG", "off")
+            .env("GAMEGATE_LOG__LEVEL", "info")
+            .env("GAMEGATE_LOG__FORMAT", format);
+        let mut process = binary::Process::spawn_capturing_stderr(&mut cmd);
+        let banner = process.banner(binary::BANNER_WITHIN).await;
+        // The child resolves its working directory as getcwd does.
+        let root = dir.path().canonicalize().unwrap().display().to_string();
+        for (role, file) in [
+            ("database", "gamegate.db"),
+            ("analytics", "gamegate-analytics.db"),
+            ("api key", "gamegate.api-key"),
+        ] {
+            let line = banner
+                .line(role)
+                .unwrap_or_else(|| panic!("no {role} line"));
+            assert!(
+                line.contains(&format!("{root}/{file}")),
+                "{role}: {line:?} names {file} by its absolute path"
+            );
+        }
+        // The log lines of the start (info) are out once the banner is.
+        let stderr = process.stderr();
+        assert!(!stderr.is_empty(), "{format}: info lines logged");
+        assert!(
+            stderr.iter().all(|l| !l.contains('\u{1b}')),
+            "{format}: no ANSI escape codes: {stderr:?}"
+        );
+        if format == "json" {
+            for line in &stderr {
+                let event: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+                for field in ["timestamp", "level", "target", "message"] {
+                    assert!(event.get(field).is_some(), "no {field}: {line}");
+                }
+            }
+        } else {
+            assert!(stderr.iter().any(|l| l.contains(" INFO ")), "{stderr:?}");
+        }
+    }
+}

@@ -614,11 +614,24 @@ async fn bad_query_parameters_are_json_validation_errors(backend: Backend) {
         ("/ml/predict?team_a=alice", "team_b"),
         ("/ml/predict?team_a=al&team_b=bob_2", "team_a"),
     ];
+    // A prediction names at most 32 logins a side (docs/EDGE.md, Rows).
+    let team = |n: usize| {
+        (1..=n)
+            .map(|i| format!("p_{i:03}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let too_many = format!("/ml/predict?team_a=bob_2&team_b={}", team(33));
+    let public = public.into_iter().chain([(too_many.as_str(), "team_b")]);
     for (path, field) in public {
         let (status, body) = app.get_json(app.url(path)).await;
         assert_error(status, &body, 422, "validation_error");
         assert_eq!(body["errors"][0]["field"], field, "{path}: {body}");
     }
+    let (status, body) = app
+        .get_json(app.url(&format!("/ml/predict?team_a=bob_2&team_b={}", team(32))))
+        .await;
+    assert_eq!(status, 200, "32 logins a side are answered: {body}");
     // Well-formed though odd (the OpenAPI schema cannot forbid it): the same
     // login on both sides is an even match, not a validation error.
     let (status, body) = app

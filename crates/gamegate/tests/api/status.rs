@@ -48,6 +48,12 @@ async fn status_is_served_from_memory_when_the_database_is_gone() {
     assert_eq!(health["status"], "unhealthy");
     assert_eq!(health["databases"]["accounts"]["ok"], false);
     assert_eq!(health["databases"]["analytics"]["ok"], true);
+    // Readiness names what is down; liveness does not care.
+    let (status, ready) = app.get_json(app.admin_url("/internal/health/ready")).await;
+    assert_eq!(status, 503);
+    assert_eq!(ready["down"], json!(["accounts"]), "{ready}");
+    let (status, _) = app.get_json(app.admin_url("/internal/health/live")).await;
+    assert_eq!(status, 200);
     let (status, body) = app.register(player("Nodb", 1)).await;
     crate::support::assert_error(status, &body, 503, "database_unavailable");
     app.shutdown.cancel();

@@ -388,6 +388,22 @@ async fn tls_answers_carry_hsts_and_the_banner_says_https() {
         banner.contains(&format!("--cacert {}", cert_file.display())),
         "{banner}"
     );
+    // The status line works as printed, with the --cacert the note names
+    // (the test's certificate is no public CA's): curl verifies the name.
+    let curl = banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("curl -s") && l.ends_with("/api/server/status"))
+        .unwrap_or_else(|| panic!("no status curl line: {banner}"));
+    let out = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{curl} --cacert '{}'", cert_file.display()))
+        .output()
+        .await
+        .expect("curl runs (apt-get install -y curl)");
+    assert!(out.status.success(), "{curl}: {out:?}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(status["server_status"].is_number(), "{status}");
 
     let client = tls_client(&[&cert]);
     for path in ["/api/server/status", "/no/such/path", "/health"] {

@@ -330,6 +330,69 @@ async fn fifty_parallel_registrations_of_one_login_make_one_row(core: Core) {
     app.stop().await;
 }
 
+/// `gamegate gameserver check --json` (the conformance kit, the real binary)
+/// against the auth-database connector and against the SOAP connector with
+/// the fake worldserver: every applicable check passes.
+async fn the_conformance_kit_passes(core: Core) {
+    let Some(auth) = AuthDbScratch::create(core).await else {
+        return;
+    };
+    let fake = FakeWorldserver::start(FakeConfig {
+        core,
+        user: "gamegate".into(),
+        password: "soap-pw-1".into(),
+        low_level_user: None,
+        auth_db: Some(auth.auth_db(&auth.url)),
+    })
+    .await
+    .unwrap();
+    for kind in [db_kind(core), soap_kind(core)] {
+        let mut cmd = crate::support::binary::command();
+        cmd.args(["gameserver", "check", "--json"])
+            .env("GAMEGATE_GAME_SERVER__KIND", kind.name())
+            .env("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false")
+            .env("GAMEGATE_GAME_SERVER__AUTH_DB__URL", &auth.url)
+            .env("GAMEGATE_GAME_SERVER__SOAP__URL", fake.url())
+            .env("GAMEGATE_GAME_SERVER__SOAP__USER", "gamegate")
+            .env("GAMEGATE_GAME_SERVER__SOAP__PASSWORD", "soap-pw-1")
+            .env("GAMEGATE_LOG__LEVEL", "warn");
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.kill_on_drop(true);
+        let output = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .expect("the kit bounds its own run")
+            .expect("the kit runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "{kind:?}: --json prints JSON ({e}): {text}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        let failed: Vec<&Value> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == "fail")
+            .collect();
+        assert!(
+            output.status.success() && failed.is_empty(),
+            "{kind:?}: {failed:#?}"
+        );
+        let passed = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["outcome"] == "pass")
+            .count();
+        assert!(passed >= 8, "{kind:?}: the operation checks ran: {report}");
+    }
+    assert!(
+        auth.usernames().await.is_empty(),
+        "the kit cleans up after itself"
+    );
+}
+
 macro_rules! on_both_cores {
     ($($name:ident),* $(,)?) => {
         mod azerothcore {
@@ -349,4 +412,5 @@ on_both_cores!(
     a_login_only_in_the_auth_database_is_409_and_nothing_in_gamegate,
     a_password_the_client_cannot_send_is_422_for_both_connectors,
     fifty_parallel_registrations_of_one_login_make_one_row,
+    the_conformance_kit_passes,
 );

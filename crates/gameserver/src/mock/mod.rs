@@ -102,6 +102,7 @@ impl MockGameServer {
             register_calls: AtomicU64::new(0),
             accepted_connections: AtomicU64::new(0),
             online: AtomicU64::new(0),
+            online_shown: Mutex::new(None),
             control: tokio::sync::Mutex::new(Control {
                 closed: false,
                 listening: None,
@@ -217,9 +218,16 @@ impl MockHandle {
         self.shared.accepted_connections.load(Ordering::SeqCst)
     }
 
-    /// Number of open authenticated connections (what `online` reports).
+    /// What `online` reports: the count set by [`MockHandle::set_online`],
+    /// else the number of open authenticated connections.
     pub fn online(&self) -> u64 {
-        self.shared.online.load(Ordering::SeqCst)
+        self.shared.reported_online()
+    }
+
+    /// Makes `online` report `players` (as a game with that many players
+    /// would), or again the open authenticated connections with `None`.
+    pub fn set_online(&self, players: Option<u64>) {
+        *lock(&self.shared.online_shown) = players;
     }
 
     /// Resolves once the server stopped after `shutdown` was cancelled
@@ -242,9 +250,19 @@ struct Shared {
     journal: Option<Mutex<std::fs::File>>,
     register_calls: AtomicU64,
     accepted_connections: AtomicU64,
+    /// Open authenticated connections.
     online: AtomicU64,
+    /// What `online` reports instead of `online`, when set.
+    online_shown: Mutex<Option<u64>>,
     /// Serialises listener changes.
     control: tokio::sync::Mutex<Control>,
+}
+
+impl Shared {
+    /// The answer to `online`.
+    fn reported_online(&self) -> u64 {
+        lock(&self.online_shown).unwrap_or_else(|| self.online.load(Ordering::SeqCst))
+    }
 }
 
 struct Control {

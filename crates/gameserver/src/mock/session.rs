@@ -229,8 +229,6 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             Outcome::Reply(Reply::ok(id))
         }
         Command::Ping => Outcome::Reply(Reply::ok(id)),
-        Command::Online => {
-            Outcome::Reply(Reply::ok(id).with_online(shared.online.load(Ordering::SeqCst)))
-        }
+        Command::Online => Outcome::Reply(Reply::ok(id).with_online(shared.reported_online())),
     }
 }

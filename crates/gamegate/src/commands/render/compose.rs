@@ -230,8 +230,9 @@ pub fn render_traefik(config: &Config) -> anyhow::Result<String> {
         let _ = writeln!(
             o,
             "    {service}:\n      loadBalancer:\n\
-             \x20       # A replica whose databases do not answer (503) leaves the rotation.\n\
-             \x20       healthCheck:\n          path: /internal/health\n          interval: 10s\n          timeout: 3s\n\
+             \x20       # Readiness: a replica that cannot work (503: a database or the game\n\
+             \x20       # server it needs is down) leaves the rotation until it answers 200.\n\
+             \x20       healthCheck:\n          path: /internal/health/ready\n          interval: 10s\n          timeout: 3s\n\
              \x20       servers:"
         );
         for url in servers {
@@ -493,6 +494,8 @@ fn write_service(
          \x20   secrets: [{secrets}]\n\
          {reach}\
          \x20   expose: [\"{port}\"]\n\
+         \x20   # Liveness (GET /internal/health/live): unhealthy only when the process stops\n\
+         \x20   # serving; a database or the game server down is readiness, Traefik's concern.\n\
          \x20   healthcheck:\n      test: [\"CMD\", \"gamegate\", \"healthcheck\", \"--service\", \"{service}\"]\n\
          \x20     interval: 15s\n      timeout: 5s\n      retries: 3\n      start_period: 20s\n\
          \x20   depends_on:\n      {database}:\n        condition: service_healthy\n\

@@ -45,6 +45,9 @@ pub fn render(config: &Config) -> anyhow::Result<Vec<(String, String)>> {
              # Secrets as GAMEGATE_* variables (or *_FILE paths), root-owned, mode 0600;\n\
              # read by systemd before the process drops to its user. \"-\": optional.\n\
              EnvironmentFile=-{env}\n\
+             # Liveness is the process itself: systemd restarts it when it exits. `gamegate\n\
+             # healthcheck --service {service}` asks GET /internal/health/live; a load balancer\n\
+             # in front of the units routes on GET /internal/health/ready (docs/API.md).\n\
              Restart=on-failure\n\
              RestartSec=2s\n\
              # SIGTERM lets in-flight requests finish; the service stops accepting at once.\n\

@@ -94,8 +94,11 @@ async function loadStatus() {
       rows.push(["", String(status.message || `HTTP ${response.status}`)]);
     } else {
       rows.push(["server_status", status.server_status === 1 ? "online (1)" : String(status.server_status)]);
+      if (status.game_server !== undefined) {
+        rows.push(["game_server", status.game_server]);
+      }
       if (status.online !== undefined) {
-        rows.push(["online", String(status.online)]);
+        rows.push(["online", status.online === null ? "—" : String(status.online)]);
       }
       for (const [name, value] of Object.entries(status.rates || {})) {
         rows.push([`rate ${name}`, `×${value}`]);

@@ -1,0 +1,342 @@
+//! The conformance report: one [`Check`] per item of the suite, printed as
+//! text ([`Report::to_text`], `✓`/`✗`/`–` lines with a `fix:` under each
+//! `✗`, like `gamegate doctor`) or as JSON for CI ([`Report::to_json`]).
+//!
+//! The shape is doctor's (an id, an outcome, the reason, the fix, the time
+//! taken); the ids are the suite's own ([`CheckId`]), so a CI script can
+//! assert on a name copied from a report.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The checks of the suite, in the order they run (docs/GAME_SERVER.md,
+/// "The conformance kit", describes each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckId {
+    /// The address accepts TCP connections (v1).
+    TcpConnect,
+    /// A command before `auth` is answered `unauthorized` (v1).
+    AuthRequired,
+    /// A wrong token is refused and leaves the connection unauthenticated (v1).
+    AuthWrongToken,
+    /// The configured token is accepted (v1).
+    AuthAccepted,
+    /// One connection carries request after request (v1).
+    ConnectionKept,
+    /// Replies echo the ids of their requests (v1).
+    IdsEchoed,
+    /// Requests written in one burst are answered in order, ids echoed (v1).
+    Pipelined,
+    /// A request of exactly 4096 bytes is answered (v1).
+    LineLimit,
+    /// A line over 4096 bytes is answered `invalid` and the connection closed (v1).
+    OversizedLine,
+    /// A line that is not JSON is answered `invalid` and the connection closed (v1).
+    MalformedLine,
+    /// A JSON request with an unknown command or a missing field is answered
+    /// `invalid` and the connection closed (v1).
+    InvalidRequest,
+    /// `ping` answers (connector).
+    Ping,
+    /// `online` answers a number (connector).
+    Online,
+    /// `register` of a throw-away login answers an account id (connector).
+    Register,
+    /// `exists` answers true for the account just created (connector).
+    ExistsAfterCreate,
+    /// A second `register` of the same login answers `login_taken` (connector).
+    Duplicate,
+    /// The login with its case changed counts as the same account (connector).
+    CaseFolding,
+    /// `exists` answers false for a login never created (connector).
+    ExistsUnknown,
+    /// `exists` stays exact under concurrent calls (connector).
+    ExistsUnderLoad,
+    /// After `delete`, `exists` answers false (connector).
+    ExistsAfterDelete,
+    /// `delete` of a login that does not exist answers ok (connector).
+    DeleteMissing,
+    /// The longest login and password validation admits are accepted (connector).
+    AccountRules,
+    /// Answer times (p50, max) stay under half of `game_server.call_timeout_ms` (connector).
+    AnswerTimes,
+    /// Every throw-away account the run created is deleted again (connector).
+    Cleanup,
+}
+
+impl CheckId {
+    /// Every check, in run order.
+    pub const ALL: [CheckId; 24] = [
+        CheckId::TcpConnect,
+        CheckId::AuthRequired,
+        CheckId::AuthWrongToken,
+        CheckId::AuthAccepted,
+        CheckId::ConnectionKept,
+        CheckId::IdsEchoed,
+        CheckId::Pipelined,
+        CheckId::LineLimit,
+        CheckId::OversizedLine,
+        CheckId::MalformedLine,
+        CheckId::InvalidRequest,
+        CheckId::Ping,
+        CheckId::Online,
+        CheckId::Register,
+        CheckId::ExistsAfterCreate,
+        CheckId::Duplicate,
+        CheckId::CaseFolding,
+        CheckId::ExistsUnknown,
+        CheckId::ExistsUnderLoad,
+        CheckId::ExistsAfterDelete,
+        CheckId::DeleteMissing,
+        CheckId::AccountRules,
+        CheckId::AnswerTimes,
+        CheckId::Cleanup,
+    ];
+
+    /// The name the report prints (snake_case, as in the JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckId::TcpConnect => "tcp_connect",
+            CheckId::AuthRequired => "auth_required",
+            CheckId::AuthWrongToken => "auth_wrong_token",
+            CheckId::AuthAccepted => "auth_accepted",
+            CheckId::IdsEchoed => "ids_echoed",
+            CheckId::ConnectionKept => "connection_kept",
+            CheckId::Pipelined => "pipelined",
+            CheckId::LineLimit => "line_limit",
+            CheckId::OversizedLine => "oversized_line",
+            CheckId::MalformedLine => "malformed_line",
+            CheckId::InvalidRequest => "invalid_request",
+            CheckId::Ping => "ping",
+            CheckId::Online => "online",
+            CheckId::Register => "register",
+            CheckId::ExistsAfterCreate => "exists_after_create",
+            CheckId::Duplicate => "duplicate",
+            CheckId::CaseFolding => "case_folding",
+            CheckId::ExistsUnknown => "exists_unknown",
+            CheckId::ExistsUnderLoad => "exists_under_load",
+            CheckId::ExistsAfterDelete => "exists_after_delete",
+            CheckId::DeleteMissing => "delete_missing",
+            CheckId::AccountRules => "account_rules",
+            CheckId::AnswerTimes => "answer_times",
+            CheckId::Cleanup => "cleanup",
+        }
+    }
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The server does what the protocol asks.
+    Pass,
+    /// It does not: the reason says what was seen, the fix what to change.
+    Fail,
+    /// Not run: the connector does not declare the operation, or an earlier
+    /// check failed that this one needs (the reason names it).
+    NotApplicable,
+}
+
+impl Outcome {
+    /// `✓`, `✗` or `–`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Outcome::Pass => "✓",
+            Outcome::Fail => "✗",
+            Outcome::NotApplicable => "–",
+        }
+    }
+}
+
+/// One checked item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Which item.
+    pub id: CheckId,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// What was seen (never a token or a password).
+    pub reason: String,
+    /// What to change in the server (or the configuration); set on a failure.
+    pub fix: Option<String>,
+    /// How long the check took, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl Check {
+    /// A passed check.
+    pub fn pass(id: CheckId, reason: impl Into<String>) -> Self {
+        Self {
+            id,
+            outcome: Outcome::Pass,
+            reason: reason.into(),
+            fix: None,
+            elapsed_ms: 0,
+        }
+    }
+
+    /// A failed check with what to fix (one line).
+    pub fn fail(id: CheckId, reason: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            id,
+            outcome: Outcome::Fail,
+            reason: reason.into(),
+            fix: Some(fix.into()),
+            elapsed_ms: 0,
+        }
+    }
+
+    /// A check that does not apply or was not run.
+    pub fn not_applicable(id: CheckId, reason: impl Into<String>) -> Self {
+        Self {
+            id,
+            outcome: Outcome::NotApplicable,
+            reason: reason.into(),
+            fix: None,
+            elapsed_ms: 0,
+        }
+    }
+
+    /// Whether it passed.
+    pub fn passed(&self) -> bool {
+        self.outcome == Outcome::Pass
+    }
+}
+
+/// Every check of one run, in run order, with what the run was against.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `game_server.addr` as configured.
+    pub addr: String,
+    /// The connector's capabilities in one line ([`gamegate_gameserver::Capabilities::summary`]).
+    pub connector: String,
+    /// The checks, one per [`CheckId`].
+    pub checks: Vec<Check>,
+    /// Throw-away accounts the run created and could not delete.
+    pub left_accounts: Vec<String>,
+    /// How long the whole run took.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Whether no check failed.
+    pub fn ok(&self) -> bool {
+        self.failed().is_empty()
+    }
+
+    /// The failed checks, in run order.
+    pub fn failed(&self) -> Vec<CheckId> {
+        self.checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// The check `id`, when the run has it.
+    pub fn get(&self, id: CheckId) -> Option<&Check> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+
+    fn count(&self, outcome: Outcome) -> usize {
+        self.checks.iter().filter(|c| c.outcome == outcome).count()
+    }
+
+    /// A header naming the server, one line per check (`✓ name  reason`),
+    /// a `fix:` line under each ✗, the accounts left behind, and the totals.
+    pub fn to_text(&self) -> String {
+        let width = CheckId::ALL
+            .iter()
+            .map(|c| c.name().len())
+            .max()
+            .unwrap_or(0);
+        let mut out = format!(
+            "conformance of {} · connector {}\n",
+            self.addr, self.connector
+        );
+        for c in &self.checks {
+            out.push_str(&format!(
+                "{} {:width$}  {}\n",
+                c.outcome.symbol(),
+                c.id.name(),
+                c.reason
+            ));
+            if let Some(fix) = &c.fix {
+                out.push_str(&format!("  {:width$}  fix: {fix}\n", ""));
+            }
+        }
+        if !self.left_accounts.is_empty() {
+            out.push_str(&format!(
+                "throw-away accounts left on the game server: {}\n",
+                self.left_accounts.join(", ")
+            ));
+        }
+        out.push_str(&format!(
+            "{} passed, {} failed, {} not applicable ({} ms)\n",
+            self.count(Outcome::Pass),
+            self.count(Outcome::Fail),
+            self.count(Outcome::NotApplicable),
+            self.elapsed.as_millis()
+        ));
+        out
+    }
+
+    /// `{"ok", "passed", "failed", "not_applicable", "elapsed_ms", "addr",
+    /// "connector", "left_accounts", "checks": [{"id", "outcome", "reason",
+    /// "fix", "elapsed_ms"}]}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "ok": self.ok(),
+            "passed": self.count(Outcome::Pass),
+            "failed": self.count(Outcome::Fail),
+            "not_applicable": self.count(Outcome::NotApplicable),
+            "elapsed_ms": self.elapsed.as_millis() as u64,
+            "addr": self.addr,
+            "connector": self.connector,
+            "left_accounts": self.left_accounts,
+            "checks": self.checks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialized_ids_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for id in CheckId::ALL {
+            assert_eq!(serde_json::to_value(id).unwrap(), json!(id.name()));
+            assert!(seen.insert(id.name()), "{} twice", id.name());
+        }
+    }
+
+    #[test]
+    fn text_puts_the_fix_under_a_failure() {
+        let report = Report {
+            addr: "127.0.0.1:5190".into(),
+            connector: "v1 (register; case: unicode)".into(),
+            checks: vec![
+                Check::pass(CheckId::TcpConnect, "accepts"),
+                Check::fail(CheckId::AuthRequired, "answered", "require auth"),
+                Check::not_applicable(CheckId::Online, "not declared"),
+            ],
+            left_accounts: vec!["gg_check_x".into()],
+            elapsed: Duration::from_millis(12),
+        };
+        let text = report.to_text();
+        assert!(text.contains("✗ auth_required "), "{text}");
+        assert!(text.contains("fix: require auth"), "{text}");
+        assert!(
+            text.contains("left on the game server: gg_check_x"),
+            "{text}"
+        );
+        assert!(text.ends_with("1 passed, 1 failed, 1 not applicable (12 ms)\n"));
+        assert_eq!(report.to_json()["checks"][1]["outcome"], "fail");
+        assert!(!report.ok());
+    }
+}

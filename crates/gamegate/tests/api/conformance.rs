@@ -1,0 +1,660 @@
+//! `gamegate gameserver check` (the conformance kit) run as the real binary
+//! over real sockets: it passes against the mock (`gamegate gameserver
+//! mock`), the Python reference server (examples/gameserver-v1, a real
+//! `python3` process) and a correct test server, and fails with the specific
+//! ✗ line against deliberately broken servers written here: no auth check,
+//! ids not echoed, case-sensitive duplicates, `exists` that answers false
+//! when its lookup fails, a server that closes after one request.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gamegate_gameserver::protocol::MAX_LINE_BYTES;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use crate::support::binary::{self, Process};
+use crate::support::tools;
+
+const TOKEN: &str = "conformance-test-token-0123456789";
+/// Longer than a whole kit run takes against a server that answers.
+const KIT_WITHIN: Duration = Duration::from_secs(120);
+
+// ---------------------------------------------------------------------------
+// Running the kit
+
+/// One run of `gamegate gameserver check`.
+struct KitRun {
+    output: Output,
+}
+
+impl KitRun {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "exit {}\n{}\n{}",
+            self.output.status,
+            self.stdout(),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    /// The ids of the `✗` lines of the text report.
+    fn failed(&self) -> Vec<String> {
+        self.stdout()
+            .lines()
+            .filter_map(|l| l.strip_prefix("✗ "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The `✓`/`✗`/`–` line of check `id`.
+    fn line(&self, id: &str) -> String {
+        self.stdout()
+            .lines()
+            .find(|l| {
+                l.get(4..)
+                    .is_some_and(|rest| rest.starts_with(&format!("{id} ")))
+            })
+            .unwrap_or_else(|| panic!("no line for {id}:\n{}", self.describe()))
+            .to_owned()
+    }
+
+    /// Asserts a non-zero exit and a `✗` line (with its `fix:`) for each of `ids`.
+    fn assert_fails_with(&self, ids: &[&str]) {
+        assert!(!self.output.status.success(), "{}", self.describe());
+        let failed = self.failed();
+        for id in ids {
+            assert!(
+                failed.iter().any(|f| f == id),
+                "expected ✗ {id}:\n{}",
+                self.describe()
+            );
+        }
+        let stdout = self.stdout();
+        let fixes = stdout
+            .lines()
+            .filter(|l| l.trim_start().starts_with("fix: "));
+        assert_eq!(fixes.count(), failed.len(), "one fix per ✗:\n{stdout}");
+        let stderr = String::from_utf8_lossy(&self.output.stderr);
+        assert!(stderr.contains("failed"), "{stderr}");
+    }
+}
+
+/// Runs the kit against `addr` with `token` and the extra `GAMEGATE_*` settings.
+async fn kit(addr: &str, token: &str, json: bool, env: &[(&str, &str)]) -> KitRun {
+    let mut cmd = binary::command();
+    cmd.args(["gameserver", "check"])
+        .env("GAMEGATE_GAME_SERVER__ADDR", addr)
+        .env("GAMEGATE_GAME_SERVER__AUTH_TOKEN", token)
+        .env("GAMEGATE_LOG__LEVEL", "warn");
+    if json {
+        cmd.arg("--json");
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true);
+    let output = tokio::time::timeout(KIT_WITHIN, cmd.output())
+        .await
+        .expect("the kit bounds its own run")
+        .expect("the kit runs");
+    KitRun { output }
+}
+
+/// The JSON report of a `--json` run, with every check's outcome by id.
+fn outcomes(run: &KitRun) -> (Value, HashMap<String, String>) {
+    let report: Value = serde_json::from_slice(&run.output.stdout)
+        .unwrap_or_else(|e| panic!("--json prints JSON ({e}):\n{}", run.describe()));
+    let by_id = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (report, by_id)
+}
+
+/// Asserts that every one of the suite's 24 checks passed and the run says so.
+fn assert_all_pass(run: &KitRun) -> Value {
+    assert!(run.output.status.success(), "{}", run.describe());
+    let (report, by_id) = outcomes(run);
+    assert_eq!(by_id.len(), 24, "{report:#}");
+    let not_passed: Vec<_> = by_id.iter().filter(|(_, o)| *o != "pass").collect();
+    assert!(not_passed.is_empty(), "{not_passed:?}\n{report:#}");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["failed"], 0);
+    assert_eq!(report["left_accounts"], json!([]));
+    report
+}
+
+// ---------------------------------------------------------------------------
+// A small protocol v1 server with one flaw at a time (test-only)
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flaw {
+    /// None: protocol v1 as docs/GAME_SERVER.md says.
+    Correct,
+    /// Serves every command without `auth`, and accepts any token.
+    NoAuth,
+    /// Numbers its replies itself (1, 2, 3 … per connection).
+    IdsNotEchoed,
+    /// Compares logins byte for byte.
+    CaseSensitive,
+    /// Its account lookup fails on every `exists`, and it answers false.
+    ExistsFalseOnError,
+    /// Its storage has two connections: a third lookup at once fails, and
+    /// `exists` answers false for it.
+    ExistsFalseUnderLoad,
+    /// Closes the connection after answering one request.
+    ClosesAfterOneRequest,
+}
+
+/// The server's accounts: key → login as registered.
+type Accounts = Arc<Mutex<HashMap<String, String>>>;
+
+/// The connections of [`Flaw::ExistsFalseUnderLoad`]'s storage.
+const STORAGE_CONNECTIONS: usize = 2;
+/// How long one of its lookups holds a storage connection.
+const LOOKUP_TAKES: Duration = Duration::from_millis(20);
+
+struct FlawedServer {
+    addr: SocketAddr,
+    accounts: Accounts,
+    _stop: DropGuard,
+}
+
+impl FlawedServer {
+    async fn start(flaw: Flaw) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accounts = Accounts::default();
+        let stop = CancellationToken::new();
+        let (shared, token) = (Arc::clone(&accounts), stop.clone());
+        let storage = Arc::new(tokio::sync::Semaphore::new(STORAGE_CONNECTIONS));
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    _ = token.cancelled() => return,
+                    accepted = listener.accept() => accepted.unwrap(),
+                };
+                let (accounts, token) = (Arc::clone(&shared), token.clone());
+                let storage = Arc::clone(&storage);
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = token.cancelled() => {}
+                        _ = serve(stream, flaw, accounts, storage) => {}
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            accounts,
+            _stop: stop.drop_guard(),
+        }
+    }
+
+    fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn logins(&self) -> Vec<String> {
+        self.accounts.lock().unwrap().values().cloned().collect()
+    }
+}
+
+fn key(flaw: Flaw, login: &str) -> String {
+    match flaw {
+        Flaw::CaseSensitive => login.to_owned(),
+        _ => gamegate_domain::normalise_login(login),
+    }
+}
+
+/// A v1 request read independently of the crate's own parser: the id, the
+/// command and its string fields; `Err(id)` for an invalid one.
+fn parse(line: &[u8]) -> Result<(u64, String, Value), u64> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    if body.len() > MAX_LINE_BYTES {
+        return Err(0);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|_| 0u64)?;
+    let id = value["id"].as_u64().ok_or(0u64)?;
+    let cmd = value["cmd"].as_str().ok_or(id)?.to_owned();
+    let needs: &[&str] = match cmd.as_str() {
+        "auth" => &["token"],
+        "register" => &["login", "password"],
+        "exists" | "delete" => &["login"],
+        "ping" | "online" => &[],
+        _ => return Err(id),
+    };
+    if needs.iter().any(|f| !value[*f].is_string()) {
+        return Err(id);
+    }
+    Ok((id, cmd, value))
+}
+
+async fn serve(
+    stream: TcpStream,
+    flaw: Flaw,
+    accounts: Accounts,
+    storage: Arc<tokio::sync::Semaphore>,
+) {
+    let mut io = BufReader::new(stream);
+    let mut authenticated = false;
+    let mut own_ids = 0u64;
+    loop {
+        let mut line = Vec::new();
+        let limit = MAX_LINE_BYTES as u64 + 2;
+        match (&mut io).take(limit).read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if line.last() != Some(&b'\n') && (line.len() as u64) < limit {
+            return; // closed mid-line
+        }
+        let (id, cmd, request) = match parse(&line) {
+            Ok(parsed) => parsed,
+            Err(id) => {
+                let reply = json!({"id": id, "ok": false, "error": "invalid"});
+                let stream = io.get_mut();
+                let _ = stream.write_all(format!("{reply}\n").as_bytes()).await;
+                let _ = stream.shutdown().await;
+                let mut sink = [0u8; 4096];
+                let drain =
+                    async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
+                let _ = tokio::time::timeout(Duration::from_millis(200), drain).await;
+                return;
+            }
+        };
+        let login = request["login"].as_str().unwrap_or_default();
+        let reply = match cmd.as_str() {
+            "auth" => {
+                authenticated = flaw == Flaw::NoAuth || request["token"] == TOKEN;
+                match authenticated {
+                    true => json!({"ok": true}),
+                    false => json!({"ok": false, "error": "unauthorized"}),
+                }
+            }
+            _ if !authenticated && flaw != Flaw::NoAuth => {
+                json!({"ok": false, "error": "unauthorized"})
+            }
+            "register" => {
+                let mut accounts = accounts.lock().unwrap();
+                let next_id = 1001 + accounts.len();
+                match accounts.entry(key(flaw, login)) {
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        json!({"ok": false, "error": "login_taken"})
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(login.to_owned());
+                        json!({"ok": true, "account_id": next_id})
+                    }
+                }
+            }
+            "exists" => {
+                let found = accounts.lock().unwrap().contains_key(&key(flaw, login));
+                let lookup: Result<bool, &str> = match flaw {
+                    Flaw::ExistsFalseOnError => Err("storage unavailable"),
+                    Flaw::ExistsFalseUnderLoad => match storage.try_acquire() {
+                        Ok(_connection) => {
+                            tokio::time::sleep(LOOKUP_TAKES).await;
+                            Ok(found)
+                        }
+                        Err(_) => Err("no free storage connection"),
+                    },
+                    _ => Ok(found),
+                };
+                // The flaw: the error is swallowed as "no such account".
+                json!({"ok": true, "exists": lookup.unwrap_or(false)})
+            }
+            "delete" => {
+                accounts.lock().unwrap().remove(&key(flaw, login));
+                json!({"ok": true})
+            }
+            "online" => json!({"ok": true, "online": 1}),
+            _ => json!({"ok": true}),
+        };
+        let mut reply = reply;
+        own_ids += 1;
+        reply["id"] = json!(match flaw {
+            Flaw::IdsNotEchoed => own_ids,
+            _ => id,
+        });
+        if io
+            .get_mut()
+            .write_all(format!("{reply}\n").as_bytes())
+            .await
+            .is_err()
+            || flaw == Flaw::ClosesAfterOneRequest
+        {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Passing servers
+
+#[tokio::test]
+async fn the_kit_passes_against_a_correct_server_and_leaves_no_account() {
+    let server = FlawedServer::start(Flaw::Correct).await;
+    let run = kit(&server.addr(), TOKEN, true, &[]).await;
+    let report = assert_all_pass(&run);
+    assert!(report["connector"].as_str().unwrap().starts_with("v1 ("));
+    assert_eq!(report["addr"], server.addr());
+    assert!(server.logins().is_empty(), "{:?}", server.logins());
+}
+
+/// Waits for the stdout line of `process` that starts with `prefix` and
+/// returns the address after it.
+async fn listening_addr(process: &Process, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(line) = process.stdout().iter().find(|l| l.starts_with(prefix)) {
+            return line[prefix.len()..].trim().to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no `{prefix}` line; stdout: {:?}; stderr: {:?}",
+            process.stdout(),
+            process.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_kit_passes_against_the_mock() {
+    let mut cmd = binary::command();
+    cmd.args(["gameserver", "mock", "--listen", "127.0.0.1:0"])
+        .env("GAMEGATE_GAME_SERVER__AUTH_TOKEN", TOKEN)
+        .env("GAMEGATE_LOG__LEVEL", "warn");
+    let mock = Process::spawn_capturing_stderr(&mut cmd);
+    let addr = listening_addr(&mock, "gamegate mock game server listening on ").await;
+    let run = kit(&addr, TOKEN, true, &[]).await;
+    assert_all_pass(&run);
+}
+
+/// The reference server of examples/gameserver-v1 as a `python3` process;
+/// `None` (skipped) where python3 is missing outside CI.
+struct Reference {
+    process: Process,
+    addr: String,
+    accounts: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Reference {
+    async fn start(accounts_in: Option<&Path>) -> Option<Self> {
+        let python = tools::required(
+            tools::which(&["python3"]),
+            "python3",
+            "apt-get install python3",
+        )?;
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token.txt");
+        std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+        let accounts = accounts_in
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.path().join("accounts.json"));
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gameserver-v1/server.py");
+        let mut cmd = std::process::Command::new(python);
+        cmd.arg(script)
+            .args(["--listen", "127.0.0.1:0", "--token-file"])
+            .arg(&token_file)
+            .arg("--accounts")
+            .arg(&accounts);
+        let process = Process::spawn_capturing_stderr(&mut cmd);
+        let addr = listening_addr(&process, "gameserver-v1 listening on ").await;
+        Some(Self {
+            process,
+            addr,
+            accounts,
+            _dir: dir,
+        })
+    }
+
+    fn stored(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.accounts).unwrap()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_kit_passes_against_the_python_reference_server() {
+    let Some(reference) = Reference::start(None).await else {
+        return;
+    };
+    let run = kit(&reference.addr, TOKEN, true, &[]).await;
+    assert_all_pass(&run);
+    // The run created accounts (written to the file) and deleted them all.
+    let stored = reference.stored();
+    assert_eq!(stored["accounts"], json!([]), "{stored}");
+    assert!(stored["next_id"].as_u64().unwrap() > 1001, "{stored}");
+    let log = reference.process.stderr().join("\n");
+    assert!(!log.contains(TOKEN), "the token is never logged");
+}
+
+#[tokio::test]
+async fn declared_game_rules_shape_what_the_kit_sends() {
+    let Some(reference) = Reference::start(None).await else {
+        return;
+    };
+    let run = kit(
+        &reference.addr,
+        TOKEN,
+        false,
+        &[
+            ("GAMEGATE_GAME_SERVER__RULES__LOGIN_MAX_CHARS", "12"),
+            ("GAMEGATE_GAME_SERVER__RULES__PASSWORD_MAX_CHARS", "16"),
+            (
+                "GAMEGATE_GAME_SERVER__RULES__PASSWORD_CHARSET",
+                r"\x21-\x7E",
+            ),
+            ("GAMEGATE_GAME_SERVER__RULES__CASE_FOLDING", "ascii"),
+        ],
+    )
+    .await;
+    assert!(run.output.status.success(), "{}", run.describe());
+    let rules = run.line("account_rules");
+    assert!(
+        rules.starts_with("✓")
+            && rules.contains("login of 12 characters")
+            && rules.contains("password of 16 characters")
+            && !rules.contains("a space"),
+        "{rules}"
+    );
+    let folding = run.line("case_folding");
+    assert!(folding.contains("case_folding = \"ascii\""), "{folding}");
+    assert!(run.stdout().contains("case: ascii"), "{}", run.stdout());
+}
+
+#[tokio::test]
+async fn a_reference_server_whose_storage_fails_answers_internal_and_the_kit_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let Some(reference) = Reference::start(Some(&store.join("accounts.json"))).await else {
+        return;
+    };
+    // The accounts file can no longer be written: every register fails.
+    std::fs::remove_dir(&store).unwrap();
+    let run = kit(&reference.addr, TOKEN, false, &[]).await;
+    run.assert_fails_with(&["register"]);
+    let line = run.line("register");
+    assert!(line.contains("`internal`"), "{line}");
+    assert!(
+        run.line("exists_unknown").starts_with("✓"),
+        "{}",
+        run.stdout()
+    );
+    assert!(run.line("exists_after_create").starts_with("–"));
+}
+
+// ---------------------------------------------------------------------------
+// Broken servers: each caught by its own ✗ line
+
+#[tokio::test]
+async fn a_server_without_an_auth_check_fails_auth_required() {
+    let server = FlawedServer::start(Flaw::NoAuth).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["auth_required", "auth_wrong_token"]);
+    let line = run.line("auth_required");
+    assert!(line.contains("does not require auth"), "{line}");
+    assert!(run.line("register").starts_with("✓"), "{}", run.stdout());
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_echo_ids_fails_ids_echoed() {
+    let server = FlawedServer::start(Flaw::IdsNotEchoed).await;
+    let run = kit(&server.addr(), TOKEN, true, &[]).await;
+    assert!(!run.output.status.success(), "{}", run.describe());
+    let (report, by_id) = outcomes(&run);
+    assert_eq!(by_id["ids_echoed"], "fail", "{report:#}");
+    assert_eq!(by_id["auth_required"], "pass", "{report:#}");
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "ids_echoed")
+        .unwrap();
+    assert!(
+        check["reason"]
+            .as_str()
+            .unwrap()
+            .contains("was answered with id 1"),
+        "{check}"
+    );
+    assert!(check["fix"].as_str().unwrap().contains("`id`"), "{check}");
+    // Nothing through the connector can work, and nothing was created.
+    assert_eq!(by_id["register"], "not_applicable");
+    assert_eq!(report["failed"], 1, "{report:#}");
+}
+
+#[tokio::test]
+async fn a_server_with_case_sensitive_logins_fails_case_folding_and_is_cleaned_up() {
+    let server = FlawedServer::start(Flaw::CaseSensitive).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["case_folding"]);
+    assert_eq!(
+        run.failed(),
+        vec!["case_folding".to_owned()],
+        "{}",
+        run.stdout()
+    );
+    let line = run.line("case_folding");
+    assert!(line.contains("created a second account"), "{line}");
+    // Both accounts the case-sensitive server made were deleted.
+    assert!(run.line("cleanup").starts_with("✓"), "{}", run.stdout());
+    assert!(server.logins().is_empty(), "{:?}", server.logins());
+
+    // Declared as case-sensitive, the same server passes.
+    let run = kit(
+        &server.addr(),
+        TOKEN,
+        false,
+        &[("GAMEGATE_GAME_SERVER__RULES__CASE_FOLDING", "sensitive")],
+    )
+    .await;
+    assert!(run.output.status.success(), "{}", run.describe());
+    assert!(
+        run.line("case_folding").starts_with("– "),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[tokio::test]
+async fn a_server_whose_exists_answers_false_on_a_failed_lookup_fails_exists_after_create() {
+    let server = FlawedServer::start(Flaw::ExistsFalseOnError).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["exists_after_create", "exists_under_load"]);
+    assert_eq!(
+        run.failed().len(),
+        2,
+        "reported once each:\n{}",
+        run.stdout()
+    );
+    let line = run.line("exists_after_create");
+    assert!(
+        line.contains("answered false") && line.contains("which register created"),
+        "{line}"
+    );
+    assert!(
+        run.stdout().contains("never false"),
+        "the fix says what to answer instead:\n{}",
+        run.stdout()
+    );
+    assert!(server.logins().is_empty(), "{:?}", server.logins());
+}
+
+#[tokio::test]
+async fn a_server_whose_exists_answers_false_when_its_storage_is_busy_fails_exists_under_load() {
+    let server = FlawedServer::start(Flaw::ExistsFalseUnderLoad).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["exists_under_load"]);
+    assert_eq!(
+        run.failed(),
+        vec!["exists_under_load".to_owned()],
+        "{}",
+        run.stdout()
+    );
+    let line = run.line("exists_under_load");
+    assert!(line.contains("(which exists)"), "{line}");
+    assert!(run.line("exists_after_create").starts_with("✓"));
+}
+
+#[tokio::test]
+async fn a_server_that_closes_after_one_request_fails_connection_kept() {
+    let server = FlawedServer::start(Flaw::ClosesAfterOneRequest).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["connection_kept"]);
+    assert_eq!(
+        run.failed(),
+        vec!["connection_kept".to_owned()],
+        "{}",
+        run.stdout()
+    );
+    let line = run.line("connection_kept");
+    assert!(line.contains("after 1 request(s)"), "{line}");
+    assert!(
+        run.line("auth_required").starts_with("✓"),
+        "{}",
+        run.stdout()
+    );
+    assert!(run.line("register").starts_with("– "), "{}", run.stdout());
+}
+
+#[tokio::test]
+async fn a_wrong_token_in_the_configuration_fails_auth_accepted() {
+    let server = FlawedServer::start(Flaw::Correct).await;
+    let run = kit(&server.addr(), "not-the-servers-token", false, &[]).await;
+    run.assert_fails_with(&["auth_accepted"]);
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("not-the-servers-token"),
+        "no token in the report"
+    );
+}
