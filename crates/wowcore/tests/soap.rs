@@ -187,7 +187,20 @@ async fn credentials_urn_and_transport_failures(core: Core) {
     .enumerate()
     {
         server.set_script(vec![mode]);
-        let result = soap.register(&format!("Lost{i}"), "secret12", 0).await;
+        let result = soap
+            .register(&format!("Lost{i}"), "pw-Never-Shown", 0)
+            .await;
+        // The command (it holds the password) is in no error, nor the answer.
+        let shown = format!(
+            "{result:?} {}",
+            result
+                .as_ref()
+                .map_or_else(|e| e.to_string(), |_| String::new())
+        );
+        assert!(
+            !shown.contains("pw-Never-Shown") && !shown.contains("account create"),
+            "{shown}"
+        );
         assert!(is_ambiguous(result), "{mode:?}");
     }
     // A fault without running: definite.
