@@ -35,6 +35,7 @@ mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS $AUTH_DB; CREATE DATABASE $
 mysql -uroot -h127.0.0.1 "$AUTH_DB" <crates/wowcore/sql/azerothcore_account.sql
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 wrk_line() {
   awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$5} END {printf "%s %s %s %s\n", rps, p50, p99, (bad==""?0:bad)}' "$1"
@@ -43,6 +44,8 @@ wrk_line() {
 # run NAME KIND: one `gamegate all` with that connector, one wrk row.
 run() {
   local name=$1 kind=$2 dir="$work/$1"
+  local public admin game
+  public=$(free_port); admin=$(free_port); game=$(free_port)
   mkdir -p "$dir"
   local extra=()
   if [ "$kind" = azerothcore-db ]; then
@@ -51,20 +54,21 @@ run() {
            GAMEGATE_GAME_SERVER__AUTH_DB__POOL_SIZE=16)
   fi
   env GAMEGATE_DATABASE__URL="sqlite://$dir/gamegate.db" GAMEGATE_ANALYTICS__URL="sqlite://$dir/analytics.db" \
-    GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:18100 GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:19100 \
-    GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:15290 GAMEGATE_GAME_SERVER__KIND="$kind" GAMEGATE_LOG__LEVEL=warn \
+    GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:$public GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:$admin \
+    GAMEGATE_GAME_SERVER__ADDR=127.0.0.1:$game GAMEGATE_GAME_SERVER__KIND="$kind" GAMEGATE_LOG__LEVEL=warn \
     GAMEGATE_LOG__ACCESS_LOG=off GAMEGATE_EDGE__API_KEYS=bench-api-key-0123456789 \
     GAMEGATE_EDGE__REGISTER_PER_MINUTE=1000000000 GAMEGATE_EDGE__REGISTER_BURST=1000000000 \
     GAMEGATE_ANALYTICS__SEED_DEMO_HISTORY=false "${extra[@]}" \
     "$BIN" all >"$dir/out" 2>"$dir/err" &
   local gg=$!
   pids+=("$gg")
-  wait_http http://127.0.0.1:18100/api/server/status
+  wait_http "http://127.0.0.1:$public/api/server/status" || { cat "$dir/err" >&2; exit 1; }
   sleep 1
-  wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18100 -- "$name" >"$dir/wrk.txt"
+  wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua "http://127.0.0.1:$public" -- "$name" >"$dir/wrk.txt"
   local ok
-  ok=$(curl -fs http://127.0.0.1:19100/metrics | awk '/^gamegate_registrations_total\{outcome="ok"\}/ {print $2}')
-  kill "$gg"; wait "$gg" 2>/dev/null || true
+  ok=$(curl -fs "http://127.0.0.1:$admin/metrics" | awk '/^gamegate_registrations_total\{outcome="ok"\}/ {print $2}')
+  kill "$gg" 2>/dev/null || { echo "gamegate ($kind) had stopped:" >&2; cat "$dir/err" >&2; }
+  wait "$gg" 2>/dev/null || true
   read -r rps p50 p99 bad < <(wrk_line "$dir/wrk.txt")
   echo "$kind $rps $p50 $p99 $bad ${ok:-?}" >>"$work/rows"
 }
