@@ -195,9 +195,9 @@ impl AuthDb {
         .await;
         match result {
             Ok(Ok(id)) => Ok(id),
+            // The dropped transaction queued its ROLLBACK, which the
+            // connection sends before its next statement: it stays pooled.
             Ok(Err(Step::Refused(err))) if is_unique_violation(&err) => {
-                // The transaction is rolled back with the connection.
-                conn.close_on_drop();
                 Err(RegisterError::LoginTaken)
             }
             failed => {

@@ -731,8 +731,10 @@ fn the_documented_defaults_are_the_code_s() {
             section = Some(None);
             continue;
         }
+        // `### [section]` and its subsections `#### [section.sub]`.
         if let Some(name) = line
             .strip_prefix("### `[")
+            .or_else(|| line.strip_prefix("#### `["))
             .and_then(|rest| rest.strip_suffix("]`"))
         {
             section = Some(Some(name));
@@ -760,7 +762,9 @@ fn the_documented_defaults_are_the_code_s() {
             continue;
         };
         let table = match section {
-            Some(name) => defaults.get(name),
+            Some(name) => name
+                .split('.')
+                .try_fold(&defaults, |table, part| table.get(part)),
             None => Some(&defaults),
         };
         let actual = table.and_then(|t| t.get(&key));

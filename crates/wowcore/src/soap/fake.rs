@@ -159,6 +159,8 @@ impl FakeWorldserver {
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors, say: do not spin.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
         let _ = tokio::time::timeout(Duration::from_secs(30), handle(stream, &shared)).await;
