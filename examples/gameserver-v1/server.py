@@ -123,7 +123,7 @@ class Accounts:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
-        except OSError:
+        except Exception:  # a failed write leaves no temporary file behind
             try:
                 os.unlink(temp)
             except OSError:
@@ -205,7 +205,26 @@ def field(request, name, kind, request_id):
     # bool is an int in Python; JSON true is no gender and no id.
     if isinstance(value, bool) or not isinstance(value, kind):
         raise Invalid(f"field {name!r} missing or of the wrong type", request_id)
+    if kind is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (\ud800) is no text
+            raise Invalid(f"field {name!r} is not valid Unicode", request_id)
     return value
+
+
+def unique_keys(pairs):
+    """A JSON object whose keys are all different (a repeated key is refused,
+    as gamegate's own parser refuses it)."""
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("repeated key")
+    return dict(pairs)
+
+
+def no_constant(name):
+    """NaN and Infinity are not JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_request(line):
@@ -214,8 +233,13 @@ def parse_request(line):
     if len(line) > MAX_LINE_BYTES:
         raise Invalid("line too long")
     try:
-        request = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        request = json.loads(
+            line.decode("utf-8"),
+            object_pairs_hook=unique_keys,
+            parse_constant=no_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: thousands of nested brackets within the line limit.
         raise Invalid("not JSON")
     if not isinstance(request, dict):
         raise Invalid("not a JSON object")

@@ -176,6 +176,14 @@ impl RegistrationRules {
             game.password_min_chars,
             game.password_max_chars,
         );
+        if game.login_charset.is_some() && !merged.login_charset_admits_a_character() {
+            return Err(format!(
+                "no character is in both gamegate's login charset [{}] and the game's [{}]: \
+                 no login could be registered",
+                self.login_charset(),
+                game.login_charset.as_deref().unwrap_or_default()
+            ));
+        }
         if merged.login_min_chars > merged.login_max_chars {
             return Err(format!(
                 "logins would need {} to {} characters: the game's length rule and gamegate's \
@@ -197,6 +205,12 @@ impl RegistrationRules {
                 None => theirs.clone(),
             };
             merged.set_password_charset(Some(&body))?;
+            if !merged.password_charset_admits_a_character() {
+                return Err(format!(
+                    "no character is in the game's password charset [{theirs}] (and gamegate's, \
+                     if set): no password could be registered"
+                ));
+            }
         }
         Ok(merged)
     }
@@ -269,6 +283,46 @@ mod tests {
             assert!(
                 RegistrationRules::default().restricted_by(&game).is_err(),
                 "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unicode_scripts_and_categories_name_charsets() {
+        let ours = RegistrationRules::with_login_charset(r"\p{Cyrillic}\p{Latin}0-9_").unwrap();
+        let game = GameAccountRules {
+            login_charset: Some(r"\p{Cyrillic}0-9_".into()),
+            password_charset: Some(r"\p{L}\p{N}".into()),
+            ..GameAccountRules::default()
+        };
+        let merged = ours.restricted_by(&game).unwrap();
+        assert!(merged.check_login("Витязь_1").is_ok());
+        assert!(
+            merged.check_login("Hero_1").is_err(),
+            "Latin is not the game's"
+        );
+        assert!(merged.check_password_charset("пароль123"));
+        assert!(!merged.check_password_charset("pass-word"));
+    }
+
+    #[test]
+    fn charsets_with_nothing_in_common_are_refused() {
+        for (login, password) in [
+            (Some("а-я"), None),
+            (Some("A-Z&&a-z"), None),
+            (None, Some("a-z&&0-9")),
+        ] {
+            let game = GameAccountRules {
+                login_charset: login.map(str::to_owned),
+                password_charset: password.map(str::to_owned),
+                ..GameAccountRules::default()
+            };
+            let err = RegistrationRules::default()
+                .restricted_by(&game)
+                .unwrap_err();
+            assert!(
+                err.contains("no character is in"),
+                "{login:?} {password:?}: {err}"
             );
         }
     }

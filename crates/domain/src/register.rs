@@ -96,6 +96,22 @@ impl RegistrationRules {
         Ok(())
     }
 
+    /// Whether the login charset admits at least one character: an
+    /// intersection of classes can be empty (`[A-Za-z]&&[а-я]`). Tries every
+    /// Unicode scalar value (about 1.1 million, a fraction of a second):
+    /// run once at load, only when a game charset was merged in.
+    pub(crate) fn login_charset_admits_a_character(&self) -> bool {
+        admits_a_character(&self.login_charset_re)
+    }
+
+    /// [`Self::login_charset_admits_a_character`] for the password charset
+    /// (true without one).
+    pub(crate) fn password_charset_admits_a_character(&self) -> bool {
+        self.password_charset
+            .as_ref()
+            .is_none_or(|(_, re)| admits_a_character(re))
+    }
+
     /// Whether every character of the password is in the password charset
     /// (always true without one).
     pub fn check_password_charset(&self, password: &str) -> bool {
@@ -139,6 +155,14 @@ impl RegistrationRules {
             self.login_min_chars, self.login_max_chars, self.login_charset
         )
     }
+}
+
+/// Whether `^[class]+$` matches some one-character text.
+fn admits_a_character(re: &Regex) -> bool {
+    let mut buf = [0u8; 4];
+    (0..=u32::from(char::MAX))
+        .filter_map(char::from_u32)
+        .any(|c| re.is_match(c.encode_utf8(&mut buf)))
 }
 
 /// Refuses a text that cannot be a character-class body on its own: empty,

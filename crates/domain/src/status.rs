@@ -229,7 +229,8 @@ impl ConstantName {
                 Ok(v as f64)
             }
             (ConstantName::Rate(_), _) => match number.parse::<f64>() {
-                Ok(v) if (0.0..=MAX_RATE).contains(&v) => Ok(v),
+                // `+ 0.0` turns `-0` into 0: a rate is never shown as `-0.0`.
+                Ok(v) if (0.0..=MAX_RATE).contains(&v) => Ok(v + 0.0),
                 _ => Err(ValueProblem::OutOfRange),
             },
             _ => Err(ValueProblem::OutOfRange),
@@ -423,6 +424,15 @@ mod tests {
             &format!("{long}a"),
         ] {
             assert_eq!(ConstantName::parse(name), None, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn minus_zero_is_stored_as_zero() {
+        let rate = ConstantName::parse("rate_exp").unwrap();
+        for text in ["-0", "-0.0", "-0e5"] {
+            let v = rate.check(text).unwrap();
+            assert!(v == 0.0 && v.is_sign_positive(), "{text}: {v}");
         }
     }
 

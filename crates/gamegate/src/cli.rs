@@ -199,7 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GameserverMock(args)
         | Command::Gameserver {
             cmd: crate::commands::gameserver::GameserverCommand::Mock(args),
-        } => run_mock(config, args.listen, args.state).await,
+        } => run_mock(config, args.listen, args.state, args.tls).await,
         Command::Gameserver {
             cmd: crate::commands::gameserver::GameserverCommand::Check(args),
         } => {
@@ -345,6 +345,7 @@ async fn run_mock(
     config: Config,
     listen: Option<std::net::SocketAddr>,
     state: Option<PathBuf>,
+    tls: crate::commands::gameserver::MockTlsArgs,
 ) -> anyhow::Result<()> {
     let addr = match listen {
         Some(addr) => addr,
@@ -354,17 +355,22 @@ async fn run_mock(
             .parse()
             .context("game_server.addr must be IP:PORT")?,
     };
+    let options = tls.options(state)?;
+    let over = match options.tls.is_some() {
+        true => " (TLS)",
+        false => "",
+    };
     let token = CancellationToken::new();
-    let mock = MockGameServer::start_with_state(
+    let mock = MockGameServer::start_with(
         addr,
         config.game_server.auth_token.expose_secret().to_owned(),
-        state.as_deref(),
+        options,
         token.clone(),
     )
     .await
     .with_context(|| format!("cannot start on {addr}"))?;
     println!(
-        "gamegate mock game server listening on {}",
+        "gamegate mock game server listening on {}{over}",
         mock.local_addr()
     );
     shutdown_signal().await;

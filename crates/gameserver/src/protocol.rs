@@ -8,8 +8,8 @@
 //! never panic and enforce [`MAX_LINE_BYTES`]. Their error messages never
 //! contain any part of the input (which may hold a token or a password).
 //!
-//! The contract, with examples of every command and reply: docs/API.md,
-//! "Game-server protocol v1".
+//! The contract, with examples of every command and reply:
+//! docs/GAME_SERVER.md, "Protocol v1".
 
 use std::fmt;
 
@@ -27,6 +27,23 @@ pub const ERR_LOGIN_TAKEN: &str = "login_taken";
 pub const ERR_INVALID: &str = "invalid";
 /// Error code: the server failed internally; nothing was done.
 pub const ERR_INTERNAL: &str = "internal";
+/// Error code: no account with this login (`set_password`); nothing was done.
+pub const ERR_NOT_FOUND: &str = "not_found";
+
+/// The protocol version this crate speaks. A server may announce its own in
+/// the `auth` reply ([`Reply::version`]); none announced means 1.
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// Every command of protocol v1 besides `auth`, as a server announces them
+/// in [`Reply::capabilities`].
+pub const COMMANDS: &[&str] = &[
+    "register",
+    "exists",
+    "delete",
+    "set_password",
+    "ping",
+    "online",
+];
 
 /// One request line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +100,14 @@ pub enum Command {
         /// The login to delete (NFC).
         login: String,
     },
+    /// `{"cmd":"set_password","login":…,"password":…}`: changes the
+    /// account's password; error `not_found` when no account has the login.
+    SetPassword {
+        /// The login (NFC), compared as `exists` compares it.
+        login: String,
+        /// The new plaintext password (the game server hashes it its own way).
+        password: String,
+    },
     /// `{"cmd":"ping"}`: liveness; answers plain `ok`.
     Ping,
     /// `{"cmd":"online"}`: players online now (answered in `online`).
@@ -97,6 +122,7 @@ impl Command {
             Command::Register { .. } => "register",
             Command::Exists { .. } => "exists",
             Command::Delete { .. } => "delete",
+            Command::SetPassword { .. } => "set_password",
             Command::Ping => "ping",
             Command::Online => "online",
         }
@@ -120,6 +146,11 @@ impl fmt::Debug for Command {
                 .finish(),
             Command::Exists { login } => f.debug_struct("Exists").field("login", login).finish(),
             Command::Delete { login } => f.debug_struct("Delete").field("login", login).finish(),
+            Command::SetPassword { login, password: _ } => f
+                .debug_struct("SetPassword")
+                .field("login", login)
+                .field("password", &"***")
+                .finish(),
             Command::Ping => f.write_str("Ping"),
             Command::Online => f.write_str("Online"),
         }
@@ -146,6 +177,16 @@ pub struct Reply {
     /// With a successful `online`: the number of players online.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<u64>,
+    /// With a successful `auth`, optionally: the protocol version the server
+    /// speaks. Absent means 1; gamegate refuses any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// With a successful `auth`, optionally: the commands the server
+    /// implements besides `auth` (`register`, `exists`, `delete`,
+    /// `set_password`, `ping`, `online`). Absent means all of them; a
+    /// command not listed is not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
 }
 
 impl Reply {
@@ -183,6 +224,14 @@ impl Reply {
     /// Sets `online` (an `online` reply).
     pub fn with_online(mut self, online: u64) -> Self {
         self.online = Some(online);
+        self
+    }
+
+    /// Sets `version` and `capabilities` (an `auth` reply that announces
+    /// the server's protocol).
+    pub fn with_protocol(mut self, version: u64, capabilities: &[&str]) -> Self {
+        self.version = Some(version);
+        self.capabilities = Some(capabilities.iter().map(|c| (*c).to_owned()).collect());
         self
     }
 
@@ -336,6 +385,16 @@ mod tests {
             ),
             (r#"{"id":5,"cmd":"ping"}"#, Request::new(5, Command::Ping)),
             (
+                r#"{"id":7,"cmd":"set_password","login":"Hero_01","password":"n3w-secret"}"#,
+                Request::new(
+                    7,
+                    Command::SetPassword {
+                        login: "Hero_01".into(),
+                        password: "n3w-secret".into(),
+                    },
+                ),
+            ),
+            (
                 r#"{"cmd":"online","id":6}"#,
                 Request::new(6, Command::Online),
             ),
@@ -359,6 +418,10 @@ mod tests {
             },
             Command::Exists { login: "a".into() },
             Command::Delete { login: "b".into() },
+            Command::SetPassword {
+                login: "c".into(),
+                password: "pw".into(),
+            },
             Command::Ping,
             Command::Online,
         ] {
@@ -527,6 +590,55 @@ mod tests {
         );
         assert!(!dbg.contains("tok-XYZ") && dbg.contains("***"), "{dbg}");
         assert_eq!(format!("{:?}", Command::Ping), "Ping");
+        let dbg = format!(
+            "{:?}",
+            Command::SetPassword {
+                login: "Hero_01".into(),
+                password: "n3w-SECRET".into()
+            }
+        );
+        assert!(
+            !dbg.contains("n3w-SECRET") && dbg.contains("Hero_01"),
+            "{dbg}"
+        );
+        assert_eq!(
+            Command::SetPassword {
+                login: String::new(),
+                password: String::new()
+            }
+            .name(),
+            "set_password"
+        );
+    }
+
+    #[test]
+    fn auth_replies_may_announce_version_and_capabilities() {
+        // An old server: neither field.
+        let old = parse_reply_line(br#"{"id":1,"ok":true}"#).unwrap();
+        assert_eq!((old.version, old.capabilities), (None, None));
+        let new = parse_reply_line(
+            br#"{"id":1,"ok":true,"version":1,"capabilities":["register","exists"]}"#,
+        )
+        .unwrap();
+        assert_eq!(new, Reply::ok(1).with_protocol(1, &["register", "exists"]));
+        assert_eq!(
+            Reply::ok(1)
+                .with_protocol(PROTOCOL_VERSION, &["ping"])
+                .to_line(),
+            b"{\"id\":1,\"ok\":true,\"version\":1,\"capabilities\":[\"ping\"]}\n"
+        );
+        for bad in [
+            &br#"{"id":1,"ok":true,"version":"1"}"#[..],
+            br#"{"id":1,"ok":true,"version":-1}"#,
+            br#"{"id":1,"ok":true,"capabilities":"register"}"#,
+            br#"{"id":1,"ok":true,"capabilities":[1]}"#,
+        ] {
+            assert!(
+                parse_reply_line(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -110,7 +110,12 @@ impl Raw {
         let reply = self
             .call(&json!({"id": 1, "cmd": "auth", "token": TOKEN}).to_string())
             .await;
-        assert_eq!(reply, json!({"id": 1, "ok": true}));
+        // The mock announces its protocol version and commands.
+        assert_eq!(
+            reply,
+            json!({"id": 1, "ok": true, "version": 1,
+                   "capabilities": ["register", "exists", "delete", "set_password", "ping", "online"]})
+        );
     }
 
     async fn assert_closed(&mut self) {
@@ -547,16 +552,37 @@ async fn nothing_listening_is_unavailable() {
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
-/// A hand-written server: answers auth correctly, then replies to the next
-/// request with whatever `reply` makes of its id.
+/// A hand-written server: answers auth correctly (as a server of before
+/// versions were announced), then replies to the next request with whatever
+/// `reply` makes of its id.
 async fn fake_server(reply: fn(u64) -> Vec<u8>) -> SocketAddr {
+    fake_server_with_auth(
+        |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+        reply,
+    )
+    .await
+    .0
+}
+
+/// Every command a fake server received, in order.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`fake_server`] whose `auth` reply is `auth`'s; also records the `cmd`
+/// of every request it receives.
+async fn fake_server_with_auth(
+    auth: fn(u64) -> Vec<u8>,
+    reply: fn(u64) -> Vec<u8>,
+) -> (SocketAddr, Received) {
     let listener = TcpListener::bind(any_port()).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let received = Received::default();
+    let record = received.clone();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
+            let record = record.clone();
             tokio::spawn(async move {
                 let mut stream = BufReader::new(stream);
                 let mut line = String::new();
@@ -564,11 +590,11 @@ async fn fake_server(reply: fn(u64) -> Vec<u8>) -> SocketAddr {
                 while stream.read_line(&mut line).await.unwrap_or(0) > 0 {
                     let request: Value = serde_json::from_str(&line).unwrap();
                     let id = request["id"].as_u64().unwrap();
-                    let out = if first {
-                        format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes()
-                    } else {
-                        reply(id)
-                    };
+                    record
+                        .lock()
+                        .unwrap()
+                        .push(request["cmd"].as_str().unwrap_or_default().to_owned());
+                    let out = if first { auth(id) } else { reply(id) };
                     first = false;
                     if stream.get_mut().write_all(&out).await.is_err() {
                         return;
@@ -578,7 +604,7 @@ async fn fake_server(reply: fn(u64) -> Vec<u8>) -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, received)
 }
 
 #[tokio::test]
@@ -753,4 +779,247 @@ async fn a_mock_with_a_state_file_keeps_its_accounts_across_a_restart() {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::process::id())
+}
+
+#[tokio::test]
+async fn set_password_changes_an_existing_account_and_answers_not_found_otherwise() {
+    let (mock, _shutdown) = start_mock().await;
+    let client = client(mock.local_addr());
+    assert!(client.capabilities().operations.set_password);
+    client.register("Hero_01", "secret12", 0).await.unwrap();
+    assert_eq!(mock.password_changes("hero_01"), Some(0));
+
+    client.set_password("HERO_01", "n3w-Pass-77").await.unwrap();
+    assert_eq!(
+        mock.password_changes("Hero_01"),
+        Some(1),
+        "case-insensitive"
+    );
+
+    let err = client
+        .set_password("Nobody", "n3w-Pass-77")
+        .await
+        .unwrap_err();
+    let reason = assert_unavailable(&err).to_string();
+    assert_eq!(
+        err.kind(),
+        FailureKind::Server(ServerCode::NotFound),
+        "{err}"
+    );
+    assert!(reason.contains("not_found"), "{reason}");
+    assert!(!err.to_string().contains("n3w-Pass-77"), "{err}");
+    assert_eq!(mock.password_changes("Nobody"), None);
+    // `not_found` is a normal answer: the connection stays pooled.
+    client.ping().await.unwrap();
+    assert_eq!(mock.accepted_connections(), 1);
+}
+
+#[tokio::test]
+async fn set_password_is_journaled_without_the_password() {
+    let dir = std::env::temp_dir().join(format!("gg-setpw-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.jsonl");
+    let shutdown = CancellationToken::new();
+    let mock =
+        MockGameServer::start_with_state(any_port(), TOKEN.into(), Some(&state), shutdown.clone())
+            .await
+            .unwrap();
+    let client = client(mock.local_addr());
+    client.register("Hero_01", "secret12", 0).await.unwrap();
+    client
+        .set_password("hero_01", "JOURNAL-pw-9")
+        .await
+        .unwrap();
+    shutdown.cancel();
+    mock.stopped().await;
+
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        !text.contains("JOURNAL-pw-9") && !text.contains("secret12"),
+        "{text}"
+    );
+    assert_eq!(
+        gamegate_gameserver::read_state(&state).unwrap().last(),
+        Some(&gamegate_gameserver::StateEntry::PasswordSet {
+            login: "hero_01".into()
+        })
+    );
+    let shutdown = CancellationToken::new();
+    let again =
+        MockGameServer::start_with_state(any_port(), TOKEN.into(), Some(&state), shutdown.clone())
+            .await
+            .unwrap();
+    assert_eq!(again.password_changes("Hero_01"), Some(1));
+    shutdown.cancel();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_client_records_what_the_server_announced() {
+    let (mock, _shutdown) = start_mock().await;
+    let client = client(mock.local_addr());
+    assert_eq!(
+        client.link_facts(),
+        None,
+        "nothing before the first connection"
+    );
+    client.ping().await.unwrap();
+    let facts = client.link_facts().unwrap();
+    assert_eq!(facts.tls, None);
+    assert_eq!(facts.version, Some(1));
+    assert_eq!(
+        facts.capabilities.as_deref().unwrap(),
+        gamegate_gameserver::mock::MOCK_CAPABILITIES
+    );
+    let summary = client.link_summary().unwrap();
+    assert_eq!(summary, "plain TCP · protocol 1");
+}
+
+#[tokio::test]
+async fn a_server_without_a_version_is_version_1() {
+    // The auth reply of a server written before versions: no field at all.
+    let addr = fake_server(|id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes()).await;
+    let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+    client.ping().await.unwrap();
+    let facts = client.link_facts().unwrap();
+    assert_eq!((facts.version, facts.capabilities), (None, None));
+    assert_eq!(
+        client.link_summary().unwrap(),
+        "plain TCP · protocol 1 assumed (none announced)"
+    );
+}
+
+#[tokio::test]
+async fn a_server_announcing_another_version_is_refused_before_any_command() {
+    let (addr, received) = fake_server_with_auth(
+        |id| format!("{{\"id\":{id},\"ok\":true,\"version\":2}}\n").into_bytes(),
+        |id| format!("{{\"id\":{id},\"ok\":true,\"account_id\":7}}\n").into_bytes(),
+    )
+    .await;
+    let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+    let err = client.ping().await.unwrap_err();
+    let reason = assert_unavailable(&err).to_string();
+    assert_eq!(err.kind(), FailureKind::Incompatible, "{err}");
+    assert!(reason.contains("protocol version 2"), "{reason}");
+    let hint = err.failure().hint().unwrap();
+    assert!(hint.contains("docs/GAME_SERVER.md"), "{hint}");
+    let err = register_call_error(client.register("Hero_01", "secret12", 0).await);
+    assert_eq!(err.kind(), FailureKind::Incompatible);
+    assert_unavailable(&err);
+    // Only `auth` ever reached it, on each attempt.
+    let cmds = received.lock().unwrap().clone();
+    assert!(
+        !cmds.is_empty() && cmds.iter().all(|c| c == "auth"),
+        "{cmds:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_command_the_server_does_not_announce_is_not_sent() {
+    let (addr, received) = fake_server_with_auth(
+        |id| {
+            format!(
+                "{{\"id\":{id},\"ok\":true,\"version\":1,\"capabilities\":[\"register\",\"exists\",\"ping\"]}}\n"
+            )
+            .into_bytes()
+        },
+        |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+    )
+    .await;
+    let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+    client.ping().await.unwrap();
+    assert_eq!(
+        client.link_summary().unwrap(),
+        "plain TCP · protocol 1 (does not announce delete, set_password, online)"
+    );
+    let err = client
+        .set_password("Hero_01", "n3w-Pass-77")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), FailureKind::Unsupported, "{err}");
+    assert_unavailable(&err);
+    client.ping().await.unwrap();
+    assert_eq!(
+        received.lock().unwrap().clone(),
+        vec!["auth", "ping", "ping"],
+        "set_password never went out, and the connection was kept"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_announce_ping_answers_ping_by_authenticating() {
+    let (addr, received) = fake_server_with_auth(
+        |id| {
+            format!(
+                "{{\"id\":{id},\"ok\":true,\"version\":1,\"capabilities\":[\"register\",\"exists\",\"delete\"]}}\n"
+            )
+            .into_bytes()
+        },
+        |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+    )
+    .await;
+    let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+    client
+        .ping()
+        .await
+        .expect("an authenticated connection is alive");
+    client.ping().await.unwrap();
+    assert_eq!(
+        received.lock().unwrap().clone(),
+        vec!["auth"],
+        "ping itself never went out"
+    );
+    // `online` is not announced either: unsupported, not down.
+    assert_eq!(
+        client.online().await.unwrap_err().kind(),
+        FailureKind::Unsupported
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_announces_commands_without_register_is_refused() {
+    for announced in [r#"[]"#, r#"["exists","ping"]"#, r#"["ping","x-unknown"]"#] {
+        let addr = {
+            // One fake per list: the auth reply is a function pointer, so
+            // each list is spelled out.
+            match announced {
+                "[]" => fake_server_with_auth(
+                    |id| format!("{{\"id\":{id},\"ok\":true,\"capabilities\":[]}}\n").into_bytes(),
+                    |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+                )
+                .await
+                .0,
+                r#"["exists","ping"]"# => fake_server_with_auth(
+                    |id| {
+                        format!("{{\"id\":{id},\"ok\":true,\"capabilities\":[\"exists\",\"ping\"]}}\n")
+                            .into_bytes()
+                    },
+                    |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+                )
+                .await
+                .0,
+                _ => fake_server_with_auth(
+                    |id| {
+                        format!(
+                            "{{\"id\":{id},\"ok\":true,\"capabilities\":[\"ping\",\"x-unknown\"]}}\n"
+                        )
+                        .into_bytes()
+                    },
+                    |id| format!("{{\"id\":{id},\"ok\":true}}\n").into_bytes(),
+                )
+                .await
+                .0,
+            }
+        };
+        let client = TcpGameServer::new(config(addr, 1, Duration::from_secs(3)));
+        let err = client.ping().await.unwrap_err();
+        assert_eq!(err.kind(), FailureKind::Incompatible, "{announced}: {err}");
+        assert_unavailable(&err);
+        let text = err.to_string();
+        assert!(text.contains("without `register`"), "{text}");
+        assert!(
+            !text.contains("x-unknown"),
+            "server text is not echoed: {text}"
+        );
+    }
 }

@@ -98,6 +98,8 @@ pub fn verify(seen: &Observed<'_>) -> Verdict {
             StateEntry::Deleted { login } => {
                 game.remove(&key(login));
             }
+            // A password change creates and removes nothing.
+            StateEntry::PasswordSet { .. } => {}
         }
     }
     let mut db: BTreeSet<String> = BTreeSet::new();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gamegate_gameserver::{ExistsSupport, GameServer};
+use gamegate_gameserver::{ExistsSupport, FailureKind, GameServer};
 use gamegate_store::Database;
 use tokio_util::sync::CancellationToken;
 
@@ -112,6 +112,18 @@ impl Reconciler {
                         .await?;
                     pass.removed += 1;
                     "removed"
+                }
+                // The server announced no `exists`: this row cannot be
+                // settled by asking, as with a connector that declares so.
+                Err(e) if e.kind() == FailureKind::Unsupported => {
+                    tracing::warn!(
+                        login = %account.login,
+                        "a registration with a lost game-server answer cannot be settled: the \
+                         game server does not announce `exists`; settle it by hand \
+                         (docs/GAME_SERVER.md, \"Lost answers\")"
+                    );
+                    pass.deferred += 1;
+                    "unsettleable"
                 }
                 Err(e) => {
                     tracing::debug!(login = %account.login, error = %e, "game server unreachable; pending row kept");

@@ -5,6 +5,7 @@ use gamegate_domain::{AccountLimit, GameAccountRules, RegistrationRules};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use super::game_tls::GameServerTlsConfig;
 use super::types;
 use super::wowcore::{AuthDbConfig, SoapConfig};
 use gamegate_wowcore::Via;
@@ -110,6 +111,8 @@ pub struct GameServerConfig {
     /// charsets, case folding), merged into validation at start so the site
     /// gets a 422 for what the game would refuse. Empty by default.
     pub rules: GameAccountRules,
+    /// `[game_server.tls]`: TLS on the v1 link (off by default).
+    pub tls: GameServerTlsConfig,
     /// `[game_server.auth_db]`: the AzerothCore/TrinityCore auth database.
     pub auth_db: AuthDbConfig,
     /// `[game_server.soap]`: the AzerothCore/TrinityCore worldserver SOAP.
@@ -117,6 +120,22 @@ pub struct GameServerConfig {
 }
 
 impl GameServerConfig {
+    /// Why `gamegate all` cannot run its embedded mock with this
+    /// configuration: the mock speaks plain text, so with
+    /// `game_server.tls.enabled` it would be refused by the client. Only
+    /// `gamegate all` asks (serve, `doctor` and `gameserver check` never run
+    /// the embedded mock, so the combination is no error for them).
+    pub fn embedded_mock_refusal(&self) -> Option<String> {
+        (self.tls.enabled && self.embedded_mock).then(|| {
+            "game_server.tls.enabled needs a game server that speaks TLS, and the embedded \
+             mock (game_server.embedded_mock) speaks plain text: set \
+             game_server.embedded_mock = false and run `gamegate gameserver mock --tls-cert \
+             FILE --tls-key FILE` (or the real game server) at game_server.addr, or turn \
+             game_server.tls off"
+                .to_owned()
+        })
+    }
+
     /// The game's account rules as the connector declares them: what the
     /// operator configured in `[game_server.rules]`, and for the
     /// AzerothCore/TrinityCore kinds the core's own rules merged in (the
@@ -196,6 +215,7 @@ impl Default for GameServerConfig {
             embedded_mock: true,
             kind: ConnectorKind::V1,
             rules: GameAccountRules::default(),
+            tls: GameServerTlsConfig::default(),
             auth_db: AuthDbConfig::default(),
             soap: SoapConfig::default(),
         }

@@ -25,6 +25,7 @@ mod database;
 mod deploy;
 mod edge;
 mod game;
+mod game_tls;
 mod http;
 mod log;
 mod rate_limit_store;
@@ -43,6 +44,7 @@ pub use game::{
     ConnectorKind, DEV_GAME_SERVER_TOKEN, GameServerConfig, PasswordHashConfig, ReconcilerConfig,
     RegistrationConfig, StatusConfig,
 };
+pub use game_tls::GameServerTlsConfig;
 pub use http::{HttpConfig, ServicesConfig};
 use log::ACCESS_LOG_BUFFER_BYTES;
 pub use log::LogConfig;
@@ -242,6 +244,7 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         self.edge.validate()?;
         self.telegram.validate()?;
+        self.game_server.tls.validate()?;
         self.game_server.validate()?;
         self.rules()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
@@ -388,15 +391,25 @@ impl Config {
         }
     }
 
-    pub fn game_server_client(&self, addr: String) -> gamegate_gameserver::TcpGameServerConfig {
-        gamegate_gameserver::TcpGameServerConfig {
+    /// The v1 client's settings for a game server at `addr`, TLS included
+    /// (its files read here).
+    ///
+    /// # Errors
+    /// A `[game_server.tls]` file that cannot be read or used, naming the
+    /// setting.
+    pub fn game_server_client(
+        &self,
+        addr: String,
+    ) -> anyhow::Result<gamegate_gameserver::TcpGameServerConfig> {
+        Ok(gamegate_gameserver::TcpGameServerConfig {
+            tls: self.game_server.tls.link(&addr)?,
             addr,
             auth_token: self.game_server.auth_token.clone(),
             pool_size: self.game_server.pool_size,
             connect_timeout: ms(self.game_server.connect_timeout_ms),
             call_timeout: ms(self.game_server.call_timeout_ms),
             rules: self.game_server.account_rules(),
-        }
+        })
     }
 
     pub fn header_read_timeout(&self) -> Duration {

@@ -35,16 +35,17 @@ fn the_documented_production_example_is_complete_and_valid() {
         Config::load_from(Some(f.path()), env(&[])).expect("the documented example loads");
     assert!(unknown.is_empty(), "{unknown:?}");
     let table: toml::Table = example.parse().unwrap();
+    // Every dotted key, nested sections (`[game_server.tls]`) included.
     fn walk(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
-        for (key, value) in table {
+        for (k, value) in table {
             let key = match prefix {
-                "" => key.clone(),
-                _ => format!("{prefix}.{key}"),
+                "" => k.clone(),
+                _ => format!("{prefix}.{k}"),
             };
-            if let Some(inner) = value.as_table() {
-                walk(&key, inner, out);
+            match value.as_table() {
+                Some(inner) => walk(&key, inner, out),
+                None => out.push(key),
             }
-            out.push(key);
         }
     }
     let mut documented = Vec::new();
@@ -62,6 +63,67 @@ fn the_documented_production_example_is_complete_and_valid() {
         missing.is_empty(),
         "keys missing from the documented example: {missing:?}"
     );
+}
+
+#[test]
+fn game_server_tls_loads_from_file_and_env_and_refuses_the_embedded_mock() {
+    let pin = "AB:".repeat(31) + "AB";
+    let text = format!(
+        "[game_server]\nembedded_mock = false\n[game_server.tls]\nenabled = true\n\
+         fingerprint_sha256 = \"{pin}\"\nserver_name = \"game.internal\"\n"
+    );
+    let (c, unknown) = Config::load_from(Some(file(&text).path()), env(&[])).unwrap();
+    assert!(unknown.is_empty());
+    assert!(c.game_server.tls.enabled);
+    assert_eq!(c.game_server.tls.server_name, "game.internal");
+    let client = c.game_server_client("10.0.0.7:5190".into()).unwrap();
+    assert!(client.tls.is_some());
+    assert!(!format!("{client:?}").contains(c.game_server.auth_token.expose_secret()));
+
+    let (c, unknown) = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false"),
+            ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
+            (
+                "GAMEGATE_GAME_SERVER__TLS__FINGERPRINT_SHA256",
+                &pin.replace(':', ""),
+            ),
+        ]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert!(c.game_server.tls.enabled);
+
+    // The embedded mock speaks plain text: `gamegate all` refuses the
+    // combination; the configuration itself loads (serve, doctor and
+    // `gameserver check` never run the embedded mock).
+    let (c, _) = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
+            ("GAMEGATE_GAME_SERVER__TLS__FINGERPRINT_SHA256", &pin),
+        ]),
+    )
+    .unwrap();
+    let err = c
+        .game_server
+        .embedded_mock_refusal()
+        .expect("refused for gamegate all");
+    assert!(
+        err.contains("embedded mock") && err.contains("gameserver mock --tls-cert"),
+        "{err}"
+    );
+    // Shape errors come out at load, naming the key.
+    let err = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__EMBEDDED_MOCK", "false"),
+            ("GAMEGATE_GAME_SERVER__TLS__ENABLED", "true"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("needs ca_file"), "{err:#}");
 }
 
 #[test]
@@ -761,6 +823,7 @@ fn the_documented_defaults_are_the_code_s() {
         let Ok(documented) = format!("v = {default}").parse::<toml::Table>() else {
             continue;
         };
+        // A nested section (`game_server.tls`) is a path of tables.
         let table = match section {
             Some(name) => name
                 .split('.')

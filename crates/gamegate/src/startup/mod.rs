@@ -201,9 +201,9 @@ impl Application {
             _ => None,
         };
         let registration = match game.addr().filter(|_| mode.registers()) {
-            Some(addr) => Some(Registration::build(
-                &config, &accounts, addr, &metrics, &mut parts,
-            )?),
+            Some(addr) => {
+                Some(Registration::build(&config, &accounts, addr, &metrics, &mut parts).await?)
+            }
             None => None,
         };
         let stats = databases.get(1).map(|(_, analytics)| {
@@ -413,13 +413,10 @@ impl Application {
                 .map(|l| Ok((l.role, l.socket.local_addr()?, l.tls)))
                 .collect::<std::io::Result<_>>()?,
             demo_site,
-            game: game.addr().zip(registration.as_ref()).map(|(addr, r)| {
-                (
-                    addr,
-                    matches!(game, GameLink::Mock(_)),
-                    r.game.capabilities().summary(),
-                )
-            }),
+            game: game
+                .addr()
+                .zip(registration.as_ref())
+                .map(|(addr, r)| (addr, matches!(game, GameLink::Mock(_)), r.game_summary())),
             databases: &databases,
             edge: edge.as_ref(),
             admin_tokens: config.admin.tokens.len(),

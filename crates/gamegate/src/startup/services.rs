@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app::connector::Probe;
 use crate::app::game_monitor::GameMonitor;
 use crate::app::hashing::PasswordHasher;
 use crate::app::metrics::Metrics;
@@ -128,6 +129,9 @@ impl GameLink {
         if !(mode == Mode::All && config.game_server.runs_embedded_mock()) {
             return Ok(GameLink::Remote(config.game_server.target()));
         }
+        if let Some(refusal) = config.game_server.embedded_mock_refusal() {
+            anyhow::bail!(refusal);
+        }
         let addr: SocketAddr = config
             .game_server
             .addr
@@ -168,14 +172,25 @@ pub struct Registration {
 }
 
 impl Registration {
-    pub fn build(
+    /// Builds the connector and probes the game server once (bounded by its
+    /// timeouts): unreachable, the process starts anyway; an incompatible
+    /// protocol version or a link that cannot be secured stops the start.
+    pub async fn build(
         config: &Config,
         accounts: &Database,
         addr: String,
         metrics: &Arc<Metrics>,
         parts: &mut Parts,
     ) -> anyhow::Result<Self> {
-        let game = crate::app::connector::build(config, addr)?;
+        let game = crate::app::connector::build(config, addr.clone())?;
+        match crate::app::connector::probe(game.as_ref()).await? {
+            Probe::Answered => tracing::info!(%addr, "the game server answers"),
+            Probe::Unanswered(reason) => tracing::warn!(
+                %addr,
+                %reason,
+                "the game server does not answer yet; starting anyway (connections are made as registrations need them)"
+            ),
+        }
         let registrar = Registrar {
             db: accounts.clone(),
             game: game.clone(),
@@ -200,6 +215,16 @@ impl Registration {
             sagas.wait().await;
         });
         Ok(Self { registrar, game })
+    }
+
+    /// The connector's line in the banner: its capabilities, and the link
+    /// the start-up probe established (TLS, announced version) when it did.
+    pub fn game_summary(&self) -> String {
+        let summary = self.game.capabilities().summary();
+        match self.game.link_summary() {
+            Some(link) => format!("{summary}; {link}"),
+            None => summary,
+        }
     }
 
     /// `POST /api/register` behind the key check; on the all-in-one edge the

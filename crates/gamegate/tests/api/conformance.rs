@@ -4,7 +4,9 @@
 //! `python3` process) and a correct test server, and fails with the specific
 //! ✗ line against deliberately broken servers written here: no auth check,
 //! ids not echoed, case-sensitive duplicates, `exists` that answers false
-//! when its lookup fails, a server that closes after one request.
+//! when its lookup fails, a server that closes after one request. The
+//! attacks on the kit itself (TLS, short login rules, a delete that keeps
+//! the account, unannounced commands) are in `conformance_safety.rs`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,7 +24,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::support::binary::{self, Process};
 use crate::support::tools;
 
-const TOKEN: &str = "conformance-test-token-0123456789";
+pub(super) const TOKEN: &str = "conformance-test-token-0123456789";
 /// Longer than a whole kit run takes against a server that answers.
 const KIT_WITHIN: Duration = Duration::from_secs(120);
 
@@ -30,16 +32,16 @@ const KIT_WITHIN: Duration = Duration::from_secs(120);
 // Running the kit
 
 /// One run of `gamegate gameserver check`.
-struct KitRun {
-    output: Output,
+pub(super) struct KitRun {
+    pub(super) output: Output,
 }
 
 impl KitRun {
-    fn stdout(&self) -> String {
+    pub(super) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         format!(
             "exit {}\n{}\n{}",
             self.output.status,
@@ -49,7 +51,7 @@ impl KitRun {
     }
 
     /// The ids of the `✗` lines of the text report.
-    fn failed(&self) -> Vec<String> {
+    pub(super) fn failed(&self) -> Vec<String> {
         self.stdout()
             .lines()
             .filter_map(|l| l.strip_prefix("✗ "))
@@ -59,7 +61,7 @@ impl KitRun {
     }
 
     /// The `✓`/`✗`/`–` line of check `id`.
-    fn line(&self, id: &str) -> String {
+    pub(super) fn line(&self, id: &str) -> String {
         self.stdout()
             .lines()
             .find(|l| {
@@ -71,7 +73,7 @@ impl KitRun {
     }
 
     /// Asserts a non-zero exit and a `✗` line (with its `fix:`) for each of `ids`.
-    fn assert_fails_with(&self, ids: &[&str]) {
+    pub(super) fn assert_fails_with(&self, ids: &[&str]) {
         assert!(!self.output.status.success(), "{}", self.describe());
         let failed = self.failed();
         for id in ids {
@@ -92,7 +94,7 @@ impl KitRun {
 }
 
 /// Runs the kit against `addr` with `token` and the extra `GAMEGATE_*` settings.
-async fn kit(addr: &str, token: &str, json: bool, env: &[(&str, &str)]) -> KitRun {
+pub(super) async fn kit(addr: &str, token: &str, json: bool, env: &[(&str, &str)]) -> KitRun {
     let mut cmd = binary::command();
     cmd.args(["gameserver", "check"])
         .env("GAMEGATE_GAME_SERVER__ADDR", addr)
@@ -114,7 +116,7 @@ async fn kit(addr: &str, token: &str, json: bool, env: &[(&str, &str)]) -> KitRu
 }
 
 /// The JSON report of a `--json` run, with every check's outcome by id.
-fn outcomes(run: &KitRun) -> (Value, HashMap<String, String>) {
+pub(super) fn outcomes(run: &KitRun) -> (Value, HashMap<String, String>) {
     let report: Value = serde_json::from_slice(&run.output.stdout)
         .unwrap_or_else(|e| panic!("--json prints JSON ({e}):\n{}", run.describe()));
     let by_id = report["checks"]
@@ -132,7 +134,7 @@ fn outcomes(run: &KitRun) -> (Value, HashMap<String, String>) {
 }
 
 /// Asserts that every one of the suite's 24 checks passed and the run says so.
-fn assert_all_pass(run: &KitRun) -> Value {
+pub(super) fn assert_all_pass(run: &KitRun) -> Value {
     assert!(run.output.status.success(), "{}", run.describe());
     let (report, by_id) = outcomes(run);
     assert_eq!(by_id.len(), 24, "{report:#}");
@@ -148,7 +150,7 @@ fn assert_all_pass(run: &KitRun) -> Value {
 // A small protocol v1 server with one flaw at a time (test-only)
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flaw {
+pub(super) enum Flaw {
     /// None: protocol v1 as docs/GAME_SERVER.md says.
     Correct,
     /// Serves every command without `auth`, and accepts any token.
@@ -164,6 +166,10 @@ enum Flaw {
     ExistsFalseUnderLoad,
     /// Closes the connection after answering one request.
     ClosesAfterOneRequest,
+    /// Answers `delete` with ok and keeps the account.
+    DeleteKeeps,
+    /// Announces protocol 1 in its `auth` reply, with every command but `online`.
+    NoOnlineAnnounced,
 }
 
 /// The server's accounts: key → login as registered.
@@ -174,14 +180,14 @@ const STORAGE_CONNECTIONS: usize = 2;
 /// How long one of its lookups holds a storage connection.
 const LOOKUP_TAKES: Duration = Duration::from_millis(20);
 
-struct FlawedServer {
+pub(super) struct FlawedServer {
     addr: SocketAddr,
     accounts: Accounts,
     _stop: DropGuard,
 }
 
 impl FlawedServer {
-    async fn start(flaw: Flaw) -> Self {
+    pub(super) async fn start(flaw: Flaw) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accounts = Accounts::default();
@@ -211,12 +217,20 @@ impl FlawedServer {
         }
     }
 
-    fn addr(&self) -> String {
+    pub(super) fn addr(&self) -> String {
         self.addr.to_string()
     }
 
-    fn logins(&self) -> Vec<String> {
+    pub(super) fn logins(&self) -> Vec<String> {
         self.accounts.lock().unwrap().values().cloned().collect()
+    }
+
+    /// Creates an account (a player's, not the kit's) for each of `logins`.
+    pub(super) fn fill(&self, logins: impl IntoIterator<Item = String>) {
+        let mut accounts = self.accounts.lock().unwrap();
+        for login in logins {
+            accounts.insert(gamegate_domain::normalise_login(&login), login);
+        }
     }
 }
 
@@ -288,9 +302,11 @@ async fn serve(
         let reply = match cmd.as_str() {
             "auth" => {
                 authenticated = flaw == Flaw::NoAuth || request["token"] == TOKEN;
-                match authenticated {
-                    true => json!({"ok": true}),
-                    false => json!({"ok": false, "error": "unauthorized"}),
+                match (authenticated, flaw) {
+                    (true, Flaw::NoOnlineAnnounced) => json!({"ok": true, "version": 1,
+                        "capabilities": ["register", "exists", "delete", "ping", "set_password"]}),
+                    (true, _) => json!({"ok": true}),
+                    (false, _) => json!({"ok": false, "error": "unauthorized"}),
                 }
             }
             _ if !authenticated && flaw != Flaw::NoAuth => {
@@ -326,7 +342,9 @@ async fn serve(
                 json!({"ok": true, "exists": lookup.unwrap_or(false)})
             }
             "delete" => {
-                accounts.lock().unwrap().remove(&key(flaw, login));
+                if flaw != Flaw::DeleteKeeps {
+                    accounts.lock().unwrap().remove(&key(flaw, login));
+                }
                 json!({"ok": true})
             }
             "online" => json!({"ok": true, "online": 1}),
@@ -640,7 +658,12 @@ async fn a_server_that_closes_after_one_request_fails_connection_kept() {
         "{}",
         run.stdout()
     );
-    assert!(run.line("register").starts_with("– "), "{}", run.stdout());
+    let register = run.line("register");
+    assert!(
+        register.starts_with("– ")
+            && register.contains("connection_kept failed: the server closed the connection"),
+        "the reason names the real failure: {register}"
+    );
 }
 
 #[tokio::test]

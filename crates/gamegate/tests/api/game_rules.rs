@@ -20,6 +20,7 @@ crate::on_every_backend!(
     a_password_longer_than_the_game_allows_is_422_and_creates_nothing,
     the_games_charsets_and_login_length_narrow_validation,
     pending_rows_stay_pending_when_the_connector_cannot_answer_exists,
+    pending_rows_stay_pending_when_the_server_does_not_announce_exists,
 );
 
 async fn a_password_longer_than_the_game_allows_is_422_and_creates_nothing(backend: Backend) {
@@ -110,6 +111,8 @@ struct NoExactExists {
     inner: Arc<dyn GameServer>,
     capabilities: Capabilities,
     exists_calls: AtomicU64,
+    /// Answer `exists` as a server that does not announce it: unsupported.
+    unannounced: bool,
 }
 
 #[async_trait::async_trait]
@@ -122,6 +125,9 @@ impl GameServer for NoExactExists {
     }
     async fn exists(&self, login: &str) -> Result<bool, CallError> {
         self.exists_calls.fetch_add(1, Ordering::SeqCst);
+        if self.unannounced {
+            return Err(gamegate_gameserver::client::unsupported("exists"));
+        }
         self.inner.exists(login).await
     }
     async fn delete(&self, login: &str) -> Result<(), CallError> {
@@ -136,6 +142,17 @@ impl GameServer for NoExactExists {
 }
 
 async fn pending_rows_stay_pending_when_the_connector_cannot_answer_exists(backend: Backend) {
+    unsettleable(backend, ExistsSupport::Unsupported, false, 0).await;
+}
+
+async fn pending_rows_stay_pending_when_the_server_does_not_announce_exists(backend: Backend) {
+    unsettleable(backend, ExistsSupport::Exact, true, 1).await;
+}
+
+/// A lost registration and a reconciler pass through a connector whose
+/// `exists` is `declared` and, at run time, `unannounced` or not: the row
+/// stays pending, counted unsettleable; `exists` is asked `asked` times.
+async fn unsettleable(backend: Backend, declared: ExistsSupport, unannounced: bool, asked: u64) {
     let Some(app) = spawn_app_with(backend, |_| {}).await else {
         return;
     };
@@ -162,13 +179,14 @@ async fn pending_rows_stay_pending_when_the_connector_cannot_answer_exists(backe
         capabilities: Capabilities {
             connector: "test-no-exists",
             operations: Operations {
-                exists: ExistsSupport::Unsupported,
+                exists: declared,
                 ..Operations::ALL
             },
             rules: Default::default(),
         },
         inner,
         exists_calls: AtomicU64::new(0),
+        unannounced,
     });
     let metrics = Arc::new(Metrics::new());
     let reconciler = Reconciler {
@@ -190,7 +208,7 @@ async fn pending_rows_stay_pending_when_the_connector_cannot_answer_exists(backe
             deferred: 1
         }
     );
-    assert_eq!(game.exists_calls.load(Ordering::SeqCst), 0, "never asked");
+    assert_eq!(game.exists_calls.load(Ordering::SeqCst), asked);
     let row = app.db.accounts().find("Lostanswer").await.unwrap().unwrap();
     assert_eq!(row.state, "pending", "the login stays reserved");
     let text = metrics.render();

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::protocol::{ERR_INTERNAL, ERR_INVALID, ERR_UNAUTHORIZED};
+use crate::protocol::{ERR_INTERNAL, ERR_INVALID, ERR_NOT_FOUND, ERR_UNAUTHORIZED};
 
 /// Failure of [`GameServer::register`](super::GameServer::register).
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +51,15 @@ impl CallError {
     }
 }
 
-/// What went wrong in a call: a kind to act on and a description for logs
-/// (which names the address and operation, never the token).
+/// What went wrong in a call: a kind to act on, a description for logs
+/// (which names the address and operation, never the token) and, where the
+/// fix is a setting, what the operator should change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The class of failure.
     pub kind: FailureKind,
     detail: String,
+    hint: Option<String>,
 }
 
 impl Failure {
@@ -66,12 +68,26 @@ impl Failure {
         Self {
             kind,
             detail: detail.into(),
+            hint: None,
         }
+    }
+
+    /// The same failure with what to change (`doctor` prints it as the fix,
+    /// the start-up error after the detail).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     /// The description, as logged.
     pub fn detail(&self) -> &str {
         &self.detail
+    }
+
+    /// What the operator should change, when known (TLS and version
+    /// failures carry one).
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
     }
 }
 
@@ -98,8 +114,18 @@ pub enum FailureKind {
     Protocol,
     /// The server answered a command with an error code.
     Server(ServerCode),
-    /// The connector does not support the operation; nothing was sent.
+    /// The connector does not support the operation, or the server did not
+    /// announce it in its `auth` reply; nothing was sent.
     Unsupported,
+    /// TLS could not be established, or failed: the server's certificate
+    /// is not trusted (another CA, another pin, another name, expired), the
+    /// server does not speak TLS, or it refused our client certificate.
+    /// [`Failure::hint`] says what to change. Nothing was sent.
+    Tls,
+    /// The server announced a protocol version this client does not speak
+    /// (anything but [`PROTOCOL_VERSION`](crate::protocol::PROTOCOL_VERSION));
+    /// nothing but `auth` was sent.
+    Incompatible,
 }
 
 /// An error code the server answered a command with (protocol v1).
@@ -112,6 +138,8 @@ pub enum ServerCode {
     Invalid,
     /// `unauthorized`: the connection is not (or no longer) authenticated.
     Unauthorized,
+    /// `not_found`: no account has the login (`set_password`).
+    NotFound,
     /// A code protocol v1 does not define.
     Unknown,
 }
@@ -122,6 +150,7 @@ impl ServerCode {
             ERR_INTERNAL => ServerCode::Internal,
             ERR_INVALID => ServerCode::Invalid,
             ERR_UNAUTHORIZED => ServerCode::Unauthorized,
+            ERR_NOT_FOUND => ServerCode::NotFound,
             _ => ServerCode::Unknown,
         }
     }

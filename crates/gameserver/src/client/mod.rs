@@ -2,28 +2,30 @@
 //! implementation [`TcpGameServer`].
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
-use secrecy::{ExposeSecret, SecretString};
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout, timeout_at};
+use deadpool::managed::{Object, Pool, PoolError};
+use secrecy::SecretString;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, timeout_at};
 
+mod conn;
 mod error;
 
+use conn::ConnManager;
+pub use conn::LinkFacts;
 pub use error::{CallError, Failure, FailureKind, RegisterError, ServerCode};
 use error::{ambiguous, unavailable};
 
 use crate::capabilities::{Capabilities, GameAccountRules, Operations};
-
 use crate::framing::{LineRead, read_line};
 use crate::protocol::{
-    Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_UNAUTHORIZED, Reply, Request,
-    parse_reply_line,
+    Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_NOT_FOUND, ERR_UNAUTHORIZED, Reply,
+    Request, parse_reply_line,
 };
+use crate::tls::LinkTls;
 
 /// Operations gamegate needs from the game server: one connector per kind of
 /// server (`game_server.kind`), each declaring what it supports in
@@ -49,12 +51,21 @@ pub trait GameServer: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), CallError>;
     /// Number of players online.
     async fn online(&self) -> Result<u64, CallError>;
-    /// Changes the account's password. Connectors that cannot answer
-    /// [`CallError::Unavailable`] of kind [`FailureKind::Unsupported`]
-    /// without sending anything (the default).
+    /// Changes the account's password. No account with the login:
+    /// [`CallError::Unavailable`] of kind
+    /// [`FailureKind::Server`]`(`[`ServerCode::NotFound`]`)`. Connectors that
+    /// cannot answer [`CallError::Unavailable`] of kind
+    /// [`FailureKind::Unsupported`] without sending anything (the default).
     async fn set_password(&self, login: &str, password: &str) -> Result<(), CallError> {
         let _ = (login, password);
         Err(unsupported("set_password"))
+    }
+    /// One line on the link as last established — transport security and
+    /// what the server announced — for `doctor` and the banner; `None`
+    /// before the first connection, or for a connector that does not say
+    /// (the default).
+    fn link_summary(&self) -> Option<String> {
+        None
     }
 }
 
@@ -67,7 +78,7 @@ pub fn unsupported(op: &str) -> CallError {
     )
 }
 
-/// Configuration of [`TcpGameServer`]. `Debug` shows no token.
+/// Configuration of [`TcpGameServer`]. `Debug` shows no token and no key.
 #[derive(Clone, Debug)]
 pub struct TcpGameServerConfig {
     /// `host:port` of the game server.
@@ -76,8 +87,8 @@ pub struct TcpGameServerConfig {
     pub auth_token: SecretString,
     /// Maximum number of pooled connections (0 is treated as 1).
     pub pool_size: usize,
-    /// Bound on the TCP connect, and separately on the auth exchange, of a
-    /// new connection.
+    /// Bound on the TCP connect plus the TLS handshake, and separately on
+    /// the auth exchange, of a new connection.
     pub connect_timeout: Duration,
     /// Overall bound on one call, including waiting for a pool slot,
     /// connecting and authenticating.
@@ -85,11 +96,16 @@ pub struct TcpGameServerConfig {
     /// The game's account rules, as the operator declares them
     /// (`[game_server.rules]`): protocol v1 does not carry them.
     pub rules: GameAccountRules,
+    /// TLS on the link (`[game_server.tls]`); `None`: plain TCP. With TLS,
+    /// a server that does not complete the handshake is refused before
+    /// anything (the token included) is sent.
+    pub tls: Option<LinkTls>,
 }
 
 impl Default for TcpGameServerConfig {
     /// `127.0.0.1:5190` with an empty token, 8 connections, 1 s connect and
-    /// 3 s call timeouts (gamegate's configuration defaults), no game rules.
+    /// 3 s call timeouts (gamegate's configuration defaults), no game rules,
+    /// no TLS.
     fn default() -> Self {
         Self {
             addr: "127.0.0.1:5190".into(),
@@ -98,6 +114,7 @@ impl Default for TcpGameServerConfig {
             connect_timeout: Duration::from_secs(1),
             call_timeout: Duration::from_secs(3),
             rules: GameAccountRules::default(),
+            tls: None,
         }
     }
 }
@@ -109,20 +126,20 @@ pub struct TcpGameServer {
     call_timeout: Duration,
     next_id: Arc<AtomicU64>,
     capabilities: Capabilities,
+    last_link: Arc<Mutex<Option<LinkFacts>>>,
 }
 
-/// What protocol v1 supports: every operation but `set_password`, `exists`
-/// exact by the protocol's contract (docs/GAME_SERVER.md).
-pub const V1_OPERATIONS: Operations = Operations {
-    set_password: false,
-    ..Operations::ALL
-};
+/// What protocol v1 supports: every operation, `exists` exact by the
+/// protocol's contract (docs/GAME_SERVER.md). A server that announces
+/// capabilities in its `auth` reply narrows them per connection.
+pub const V1_OPERATIONS: Operations = Operations::ALL;
 
 impl fmt::Debug for TcpGameServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = self.pool.status();
         f.debug_struct("TcpGameServer")
             .field("addr", &self.pool.manager().addr)
+            .field("tls", &self.pool.manager().tls)
             .field("pool_max_size", &status.max_size)
             .field("pool_size", &status.size)
             .field("call_timeout", &self.call_timeout)
@@ -134,11 +151,14 @@ impl TcpGameServer {
     /// Builds the client. Performs no I/O.
     pub fn new(config: TcpGameServerConfig) -> Self {
         let next_id = Arc::new(AtomicU64::new(1));
+        let last_link = Arc::new(Mutex::new(None));
         let manager = ConnManager {
             addr: config.addr,
             auth_token: config.auth_token,
             connect_timeout: config.connect_timeout,
             next_id: Arc::clone(&next_id),
+            tls: config.tls,
+            last_link: Arc::clone(&last_link),
         };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size.max(1))
@@ -156,7 +176,22 @@ impl TcpGameServer {
                 operations: V1_OPERATIONS,
                 rules: config.rules,
             },
+            last_link,
         }
+    }
+
+    /// What the newest connection learnt: TLS, the announced version and
+    /// capabilities; `None` before the first connection.
+    pub fn link_facts(&self) -> Option<LinkFacts> {
+        self.last_link
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The TLS this client connects with, if any.
+    pub fn tls(&self) -> Option<&LinkTls> {
+        self.pool.manager().tls.as_ref()
     }
 
     /// Sends one command and returns the server's reply (successful or an
@@ -180,6 +215,20 @@ impl TcpGameServer {
                 ));
             }
         };
+
+        // A server that announced its commands is never sent another one.
+        if let Some(announced) = &conn.announced
+            && !announced.iter().any(|c| c == op)
+        {
+            // An authenticated connection is the answer `ping` asks for.
+            if op == "ping" {
+                return Ok(Reply::ok(0));
+            }
+            return Err(unavailable(
+                FailureKind::Unsupported,
+                format!("{op}: the game server does not announce it in its capabilities"),
+            ));
+        }
 
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let line = Request::new(id, command).to_line();
@@ -258,9 +307,14 @@ impl TcpGameServer {
         }
 
         // The exchange is complete and in sync. Keep the connection unless
-        // the server reported a problem (other than the business outcome
-        // `login_taken`).
-        if reply.ok || reply.error.as_deref() == Some(ERR_LOGIN_TAKEN) {
+        // the server reported a problem (other than the business outcomes
+        // `login_taken` and `not_found`).
+        if reply.ok
+            || matches!(
+                reply.error.as_deref(),
+                Some(ERR_LOGIN_TAKEN | ERR_NOT_FOUND)
+            )
+        {
             conn.busy = false;
         } else {
             discard(conn);
@@ -328,6 +382,26 @@ impl GameServer for TcpGameServer {
             .online
             .ok_or_else(|| ambiguous(FailureKind::Protocol, "online: reply without online"))
     }
+
+    async fn set_password(&self, login: &str, password: &str) -> Result<(), CallError> {
+        let reply = self
+            .call(Command::SetPassword {
+                login: login.to_owned(),
+                password: password.to_owned(),
+            })
+            .await?;
+        if !reply.ok && reply.error.as_deref() == Some(ERR_NOT_FOUND) {
+            return Err(unavailable(
+                FailureKind::Server(ServerCode::NotFound),
+                "set_password: the game server holds no account with this login (`not_found`)",
+            ));
+        }
+        check_ok("set_password", reply).map(drop)
+    }
+
+    fn link_summary(&self) -> Option<String> {
+        self.link_facts().map(|facts| facts.to_string())
+    }
 }
 
 /// Maps an error reply to `Unavailable` (the server answered, so it did not
@@ -352,7 +426,7 @@ fn check_ok(op: &str, reply: Reply) -> Result<Reply, CallError> {
 /// Only echo codes we know; anything else could be arbitrary server text.
 fn sanitize_code(code: &str) -> &str {
     match code {
-        ERR_UNAUTHORIZED | ERR_LOGIN_TAKEN | ERR_INVALID | ERR_INTERNAL => code,
+        ERR_UNAUTHORIZED | ERR_LOGIN_TAKEN | ERR_INVALID | ERR_INTERNAL | ERR_NOT_FOUND => code,
         _ => "<unknown code>",
     }
 }
@@ -360,7 +434,11 @@ fn sanitize_code(code: &str) -> &str {
 fn pool_error(op: &str, err: PoolError<CallError>) -> Failure {
     match err {
         PoolError::Backend(CallError::Unavailable(f) | CallError::Ambiguous(f)) => {
-            Failure::new(f.kind, format!("{op}: {f}"))
+            let failure = Failure::new(f.kind, format!("{op}: {f}"));
+            match f.hint() {
+                Some(hint) => failure.with_hint(hint),
+                None => failure,
+            }
         }
         PoolError::Timeout(kind) => Failure::new(
             FailureKind::Timeout,
@@ -402,186 +480,6 @@ async fn write_counting<W: AsyncWrite + Unpin>(
         data = &data[n..];
     }
     writer.flush().await
-}
-
-/// One authenticated connection.
-pub(crate) struct Conn {
-    reader: BufReader<TcpStream>,
-    /// A request is (or was, if the call was cancelled) in flight.
-    busy: bool,
-}
-
-pub(crate) struct ConnManager {
-    addr: String,
-    auth_token: SecretString,
-    connect_timeout: Duration,
-    next_id: Arc<AtomicU64>,
-}
-
-impl ConnManager {
-    async fn authenticate(&self, conn: &mut Conn) -> Result<(), CallError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let line = Request::new(
-            id,
-            Command::Auth {
-                token: self.auth_token.expose_secret().to_owned(),
-            },
-        )
-        .to_line();
-        let addr = &self.addr;
-        conn.reader
-            .get_mut()
-            .write_all(&line)
-            .await
-            .map_err(|err| {
-                unavailable(
-                    FailureKind::Connection,
-                    format!("auth with {addr}: write failed: {err}"),
-                )
-            })?;
-        let mut buf = Vec::new();
-        match read_line(&mut conn.reader, &mut buf).await {
-            Ok(LineRead::Line) => {}
-            Ok(_) => {
-                return Err(unavailable(
-                    FailureKind::Connection,
-                    format!("auth with {addr}: connection closed or reply too long"),
-                ));
-            }
-            Err(err) => {
-                return Err(unavailable(
-                    FailureKind::Connection,
-                    format!("auth with {addr}: read failed: {err}"),
-                ));
-            }
-        }
-        let reply = parse_reply_line(&buf).map_err(|err| {
-            unavailable(
-                FailureKind::Protocol,
-                format!("auth with {addr}: bad reply: {err}"),
-            )
-        })?;
-        if reply.id != id {
-            return Err(unavailable(
-                FailureKind::Protocol,
-                format!(
-                    "auth with {addr}: reply id {} does not match request id {id}",
-                    reply.id
-                ),
-            ));
-        }
-        if !reply.ok {
-            return Err(unavailable(
-                FailureKind::AuthRefused,
-                format!(
-                    "auth with {addr} refused: `{}`",
-                    sanitize_code(reply.error.as_deref().unwrap_or_default())
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl managed::Manager for ConnManager {
-    type Type = Conn;
-    type Error = CallError;
-
-    async fn create(&self) -> Result<Conn, CallError> {
-        let addr = &self.addr;
-        let stream = match timeout(self.connect_timeout, TcpStream::connect(addr.as_str())).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(err)) => {
-                return Err(unavailable(
-                    FailureKind::Connection,
-                    format!("connect to {addr} failed: {err}"),
-                ));
-            }
-            Err(_) => {
-                return Err(unavailable(
-                    FailureKind::Timeout,
-                    format!(
-                        "connect to {addr} timed out after {:?}",
-                        self.connect_timeout
-                    ),
-                ));
-            }
-        };
-        // Small request/response lines: do not wait for Nagle.
-        let _ = stream.set_nodelay(true);
-        let mut conn = Conn {
-            reader: BufReader::new(stream),
-            busy: false,
-        };
-        match timeout(self.connect_timeout, self.authenticate(&mut conn)).await {
-            Ok(Ok(())) => {
-                tracing::debug!(addr = %addr, "game server connection established");
-                Ok(conn)
-            }
-            Ok(Err(err)) => Err(err),
-            Err(_) => Err(unavailable(
-                FailureKind::Timeout,
-                format!(
-                    "auth with {addr} timed out after {:?}",
-                    self.connect_timeout
-                ),
-            )),
-        }
-    }
-
-    async fn recycle(&self, conn: &mut Conn, _metrics: &Metrics) -> RecycleResult<CallError> {
-        if conn.busy {
-            return Err(RecycleError::message("previous call did not complete"));
-        }
-        if !conn.reader.buffer().is_empty() {
-            return Err(RecycleError::message("unexpected buffered data"));
-        }
-        match peer_state(conn.reader.get_ref()) {
-            PeerState::Idle => Ok(()),
-            PeerState::Closed => {
-                tracing::debug!(addr = %self.addr, "discarding game server connection closed by the peer");
-                Err(RecycleError::message("connection closed by the server"))
-            }
-            PeerState::UnexpectedData => Err(RecycleError::message("unexpected data")),
-            PeerState::Error(err) => Err(RecycleError::Message(
-                format!("connection error: {err}").into(),
-            )),
-        }
-    }
-}
-
-enum PeerState {
-    Idle,
-    Closed,
-    UnexpectedData,
-    Error(std::io::Error),
-}
-
-/// Checks, without a round trip, whether the server closed (or wrote to)
-/// an idle connection.
-///
-/// Tokio's `try_read` trusts cached readiness and may report `WouldBlock`
-/// for a socket whose FIN the reactor has not seen yet, so on Unix the
-/// check peeks on a duplicate of the socket's descriptor, which always asks
-/// the kernel. The duplicate shares the non-blocking file description.
-fn peer_state(stream: &TcpStream) -> PeerState {
-    let mut byte = [0u8; 1];
-    #[cfg(unix)]
-    let result = {
-        use std::os::fd::AsFd;
-        match stream.as_fd().try_clone_to_owned() {
-            Ok(fd) => std::net::TcpStream::from(fd).peek(&mut byte),
-            Err(_) => stream.try_read(&mut byte),
-        }
-    };
-    #[cfg(not(unix))]
-    let result = stream.try_read(&mut byte);
-    match result {
-        Ok(0) => PeerState::Closed,
-        Ok(_) => PeerState::UnexpectedData,
-        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => PeerState::Idle,
-        Err(err) => PeerState::Error(err),
-    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
-//! In-memory mock game server speaking protocol v1, for tests and for
-//! running gamegate without a real game server.
+//! In-memory mock game server speaking protocol v1, optionally over TLS,
+//! for tests and for running gamegate without a real game server.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,9 +20,13 @@ use session::accept_loop;
 
 use crate::framing::{LineRead, read_line};
 use crate::protocol::{
-    Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_UNAUTHORIZED, ProtocolError, Reply,
-    Request, parse_request_line,
+    Command, ERR_INTERNAL, ERR_INVALID, ERR_LOGIN_TAKEN, ERR_NOT_FOUND, ERR_UNAUTHORIZED,
+    PROTOCOL_VERSION, ProtocolError, Reply, Request, parse_request_line,
 };
+
+/// What the mock announces in its `auth` reply besides
+/// [`PROTOCOL_VERSION`]: every command of protocol v1.
+pub const MOCK_CAPABILITIES: &[&str] = crate::protocol::COMMANDS;
 
 /// First account id handed out.
 const FIRST_ACCOUNT_ID: u64 = 1001;
@@ -31,6 +35,8 @@ const REBIND_PATIENCE: Duration = Duration::from_secs(2);
 /// How long a connection closed for an invalid line keeps draining input
 /// (so the peer reads the `invalid` reply rather than a reset).
 const LINGER: Duration = Duration::from_millis(200);
+/// Bound on a client's TLS handshake with a TLS mock.
+const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
 
 /// How the mock treats `register` commands (other commands are unaffected,
 /// except under `Refuse`, where nothing is reachable).
@@ -55,6 +61,28 @@ pub enum Behaviour {
 #[derive(Debug)]
 pub struct MockGameServer;
 
+/// How a mock starts besides its address and token
+/// ([`MockGameServer::start_with`]).
+#[derive(Clone, Default)]
+pub struct MockOptions {
+    /// Keep the accounts in this journal (see [`read_state`]) so they
+    /// survive a restart of the process.
+    pub state: Option<PathBuf>,
+    /// Serve TLS with this configuration (see
+    /// [`tls::server_config`](crate::tls::server_config)); `None`: plain TCP.
+    /// A client that does not complete the handshake within 5 s is dropped.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl std::fmt::Debug for MockOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockOptions")
+            .field("state", &self.state)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
 impl MockGameServer {
     /// Binds `addr` (port 0 allowed) and serves until `shutdown` is
     /// cancelled.
@@ -78,7 +106,39 @@ impl MockGameServer {
         state: Option<&Path>,
         shutdown: CancellationToken,
     ) -> std::io::Result<MockHandle> {
-        let (accounts, journal) = match state {
+        let options = MockOptions {
+            state: state.map(Path::to_owned),
+            tls: None,
+        };
+        Self::start_with(addr, auth_token, options, shutdown).await
+    }
+
+    /// [`MockGameServer::start`] serving TLS with `tls` (every connection
+    /// must complete a handshake first).
+    /// Errs when `addr` cannot be bound.
+    pub async fn start_tls(
+        addr: SocketAddr,
+        auth_token: String,
+        tls: Arc<rustls::ServerConfig>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<MockHandle> {
+        let options = MockOptions {
+            state: None,
+            tls: Some(tls),
+        };
+        Self::start_with(addr, auth_token, options, shutdown).await
+    }
+
+    /// Starts a mock as `options` say (state journal, TLS).
+    /// Errs when the state file cannot be read or opened for appending, or
+    /// `addr` cannot be bound.
+    pub async fn start_with(
+        addr: SocketAddr,
+        auth_token: String,
+        options: MockOptions,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<MockHandle> {
+        let (accounts, journal) = match options.state.as_deref() {
             Some(path) => {
                 let accounts = Accounts::from_journal(&read_state(path)?);
                 let journal = std::fs::OpenOptions::new()
@@ -94,6 +154,7 @@ impl MockGameServer {
         let shared = Arc::new(Shared {
             addr: local_addr,
             auth_token,
+            tls: options.tls.map(tokio_rustls::TlsAcceptor::from),
             shutdown: shutdown.clone(),
             stopped: CancellationToken::new(),
             behaviour: Mutex::new(Behaviour::Normal),
@@ -109,7 +170,7 @@ impl MockGameServer {
             }),
         });
         shared.control.lock().await.listening = Some(Listening::spawn(&shared, listener));
-        tracing::info!(addr = %local_addr, "mock game server listening");
+        tracing::info!(addr = %local_addr, tls = shared.tls.is_some(), "mock game server listening");
 
         let supervisor = Arc::clone(&shared);
         tokio::spawn(async move {
@@ -200,6 +261,15 @@ impl MockHandle {
             .collect()
     }
 
+    /// How many times the account's password was changed (`set_password`),
+    /// `None` when no account has the login.
+    pub fn password_changes(&self, login: &str) -> Option<u64> {
+        lock(&self.shared.accounts)
+            .by_key
+            .get(&normalise(login))
+            .map(|account| account.password_changes)
+    }
+
     /// The account id of a login (case-insensitively), if registered.
     pub fn account_id(&self, login: &str) -> Option<u64> {
         lock(&self.shared.accounts)
@@ -240,6 +310,8 @@ impl MockHandle {
 struct Shared {
     addr: SocketAddr,
     auth_token: String,
+    /// Serve TLS: every connection completes a handshake first.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: CancellationToken,
     stopped: CancellationToken,
     behaviour: Mutex<Behaviour>,
@@ -315,6 +387,8 @@ struct Accounts {
 struct Account {
     login: String,
     id: u64,
+    /// `set_password` calls on this account (the mock keeps no password).
+    password_changes: u64,
 }
 
 impl Accounts {
@@ -329,11 +403,17 @@ impl Accounts {
                         Account {
                             login: login.clone(),
                             id: *id,
+                            password_changes: 0,
                         },
                     );
                 }
                 StateEntry::Deleted { login } => {
                     accounts.by_key.remove(&normalise(login));
+                }
+                StateEntry::PasswordSet { login } => {
+                    if let Some(account) = accounts.by_key.get_mut(&normalise(login)) {
+                        account.password_changes += 1;
+                    }
                 }
             }
         }
@@ -356,6 +436,12 @@ pub enum StateEntry {
     /// `{"op":"deleted","login":…}`: an account was deleted.
     Deleted {
         /// The login as sent to `delete`.
+        login: String,
+    },
+    /// `{"op":"password_set","login":…}`: an account's password was changed
+    /// (the password itself is never written).
+    PasswordSet {
+        /// The login as sent to `set_password`.
         login: String,
     },
 }

@@ -1,5 +1,8 @@
-//! One connection of the mock: authentication, pipelined requests answered
-//! in order, and the configured misbehaviour.
+//! One connection of the mock: the TLS handshake (a TLS mock),
+//! authentication, pipelined requests answered in order, and the configured
+//! misbehaviour.
+
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::*;
 
@@ -18,7 +21,7 @@ pub(super) async fn accept_loop(
             Ok((stream, peer)) => {
                 shared.accepted_connections.fetch_add(1, Ordering::SeqCst);
                 tracing::debug!(%peer, "mock game server accepted a connection");
-                connections.spawn(serve_connection(
+                connections.spawn(open_connection(
                     Arc::clone(&shared),
                     stream,
                     peer,
@@ -70,13 +73,51 @@ enum Outcome {
     Close,
 }
 
-async fn serve_connection(
+/// Completes the TLS handshake of a TLS mock (bounded), then serves.
+async fn open_connection(
     shared: Arc<Shared>,
     stream: TcpStream,
     peer: SocketAddr,
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    let Some(acceptor) = shared.tls.clone() else {
+        return serve_connection(shared, stream, peer, stop).await;
+    };
+    let accept = acceptor.accept(stream).into_fallible();
+    let handshake = tokio::select! {
+        _ = stop.cancelled() => return,
+        handshake = tokio::time::timeout(TLS_HANDSHAKE_LIMIT, accept) => handshake,
+    };
+    match handshake {
+        Ok(Ok(tls)) => serve_connection(shared, tls, peer, stop).await,
+        Ok(Err((err, mut tcp))) => {
+            tracing::info!(%peer, %err, "mock game server: TLS handshake failed");
+            // The alert is written; close without a reset that could make
+            // the client lose it (a TLS 1.3 client may already be sending).
+            let linger = async {
+                tcp.shutdown().await?;
+                let mut sink = [0u8; 4096];
+                while tcp.read(&mut sink).await? > 0 {}
+                std::io::Result::Ok(())
+            };
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::timeout(LINGER, linger) => {}
+            }
+        }
+        Err(_) => tracing::info!(%peer, "mock game server: no TLS handshake in time"),
+    }
+}
+
+async fn serve_connection<S>(
+    shared: Arc<Shared>,
+    stream: S,
+    peer: SocketAddr,
+    stop: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut stream = BufReader::new(stream);
     let mut session = Session {
         shared,
@@ -130,11 +171,10 @@ async fn serve_connection(
 /// Sends the `invalid` reply, half-closes, then drains the peer's input for
 /// a short while so the close does not turn into a reset that could discard
 /// the reply before the peer reads it.
-async fn close_after_invalid(
-    mut stream: BufReader<TcpStream>,
-    reply: &Reply,
-    stop: &CancellationToken,
-) {
+async fn close_after_invalid<S>(mut stream: BufReader<S>, reply: &Reply, stop: &CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let stream = stream.get_mut();
     let linger = async {
         stream.write_all(&reply.to_line()).await?;
@@ -159,7 +199,7 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             session.set_authenticated(ok);
             if ok {
                 tracing::debug!(%peer, "mock connection authenticated");
-                Outcome::Reply(Reply::ok(id))
+                Outcome::Reply(Reply::ok(id).with_protocol(PROTOCOL_VERSION, MOCK_CAPABILITIES))
             } else {
                 tracing::info!(%peer, "mock game server rejected an auth token");
                 Outcome::Reply(Reply::error(id, ERR_UNAUTHORIZED))
@@ -200,6 +240,7 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
                 Account {
                     login: login.clone(),
                     id: account_id,
+                    password_changes: 0,
                 },
             );
             tracing::info!(%login, account_id, "mock: account created");
@@ -227,6 +268,29 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             };
             tracing::info!(%login, removed, "mock: delete");
             Outcome::Reply(Reply::ok(id))
+        }
+        Command::SetPassword { login, .. } => {
+            let changed = {
+                let mut accounts = lock(&shared.accounts);
+                match accounts.by_key.get_mut(&normalise(&login)) {
+                    Some(account) => {
+                        record(
+                            &shared,
+                            &StateEntry::PasswordSet {
+                                login: login.clone(),
+                            },
+                        );
+                        account.password_changes += 1;
+                        true
+                    }
+                    None => false,
+                }
+            };
+            tracing::info!(%login, changed, "mock: set_password");
+            Outcome::Reply(match changed {
+                true => Reply::ok(id),
+                false => Reply::error(id, ERR_NOT_FOUND),
+            })
         }
         Command::Ping => Outcome::Reply(Reply::ok(id)),
         Command::Online => Outcome::Reply(Reply::ok(id).with_online(shared.reported_online())),

@@ -103,7 +103,26 @@ pub(super) async fn game_server(config: &Config) -> Check {
     let connect_limit =
         Duration::from_millis(config.game_server.connect_timeout_ms).min(NETWORK_LIMIT);
     let started = Instant::now();
-    // First the bare TCP connect, so "down" and "refuses our token" get
+    // First the connector's own settings (TLS files), whatever the network.
+    let mut probe = config.clone();
+    probe.game_server.pool_size = 1;
+    probe.game_server.auth_db.pool_size = 1;
+    probe.game_server.connect_timeout_ms = connect_limit.as_millis() as u64;
+    probe.game_server.call_timeout_ms = NETWORK_LIMIT.as_millis() as u64;
+    let server = match crate::app::connector::build(&probe, addr.clone()) {
+        Ok(server) => server,
+        Err(e) => {
+            return Check::fail(
+                id,
+                format!(
+                    "the {} connector cannot be built: {e:#}",
+                    config.game_server.kind.name()
+                ),
+                "correct the [game_server] settings it names",
+            );
+        }
+    };
+    // Then the bare TCP connect, so "down" and "refuses our token" get
     // their own reasons (protocol v1; the AzerothCore/TrinityCore connectors
     // say which of theirs failed in the ping below).
     let bare = async {
@@ -134,29 +153,15 @@ pub(super) async fn game_server(config: &Config) -> Check {
             );
         }
     }
-    let mut probe = config.clone();
-    probe.game_server.pool_size = 1;
-    probe.game_server.connect_timeout_ms = connect_limit.as_millis() as u64;
-    probe.game_server.call_timeout_ms = NETWORK_LIMIT.as_millis() as u64;
-    let server = match crate::app::connector::build(&probe, addr.clone()) {
-        Ok(server) => server,
-        Err(e) => {
-            return Check::fail(
-                id,
-                format!(
-                    "the {} connector cannot be built: {e:#}",
-                    config.game_server.kind.name()
-                ),
-                "correct the [game_server] settings it names",
-            );
-        }
-    };
     match tokio::time::timeout(NETWORK_LIMIT, server.ping()).await {
         Ok(Ok(())) => Check::pass(
             id,
             format!(
-                "{addr} answers, auth accepted ({} ms); connector {}",
+                "{addr} answers, auth accepted ({} ms) over {}; connector {}",
                 started.elapsed().as_millis(),
+                server
+                    .link_summary()
+                    .unwrap_or_else(|| "an unreported link".to_owned()),
                 server.capabilities().summary()
             ),
         ),
@@ -167,10 +172,33 @@ pub(super) async fn game_server(config: &Config) -> Check {
             format!("{addr} is reachable but refused the auth: {e}"),
             "set game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE) to the game server's token",
         ),
+        // TLS that cannot be established, a protocol version we do not
+        // speak: the failure says what to change.
+        Ok(Err(e)) if matches!(e.kind(), FailureKind::Tls | FailureKind::Incompatible) => {
+            let what = match e.kind() {
+                FailureKind::Tls => "TLS",
+                _ => "protocol version",
+            };
+            // The detail without the operation and the address, said once.
+            let detail = e.failure().detail();
+            let detail = detail.strip_prefix("ping: ").unwrap_or(detail);
+            let detail = detail
+                .strip_prefix(&format!("TLS with {addr}: "))
+                .unwrap_or(detail);
+            Check::fail(
+                id,
+                format!("{addr} is reachable, {what} refused: {detail}"),
+                e.failure()
+                    .hint()
+                    .unwrap_or("see docs/GAME_SERVER.md, \"TLS on the link\""),
+            )
+        }
         Ok(Err(e)) => Check::fail(
             id,
             format!("{addr} is reachable but does not answer the protocol: {e}"),
-            "check that game_server.addr is the game server's registration port",
+            e.failure()
+                .hint()
+                .unwrap_or("check that game_server.addr is the game server's registration port"),
         ),
         Err(_) => Check::fail(
             id,

@@ -53,6 +53,22 @@ pub(super) fn login(rules: &RegistrationRules, len: usize) -> Option<String> {
     None
 }
 
+/// How many throw-away logins a check draws, asking `exists` of each,
+/// before it gives up on finding one nobody has (short login rules).
+pub(super) const FRESH_TRIES: usize = 16;
+
+/// Whether `login`, drawn by [`login`], is certainly nobody's: it carries a
+/// kit prefix and at least [`MIN_RANDOM`] random characters. Under short
+/// rules (`login_max_chars = 3`) a drawn login may be a player's: the kit
+/// asks `exists` first and never registers or deletes over it.
+pub(super) fn unlikely_taken(login: &str) -> bool {
+    let len = login.chars().count();
+    PREFIXES
+        .iter()
+        .filter(|p| !p.is_empty())
+        .any(|p| login.starts_with(p) && len >= p.chars().count() + MIN_RANDOM)
+}
+
 /// The usual throw-away login: 16 characters, or what the rules allow.
 pub(super) fn regular_login(rules: &RegistrationRules) -> Option<String> {
     login(rules, 16)
@@ -183,6 +199,20 @@ mod tests {
         let cyrillic = RegistrationRules::with_login_charset("а-я").unwrap();
         let login = regular_login(&cyrillic).unwrap();
         assert!(cyrillic.check_login(&login).is_ok(), "{login}");
+    }
+
+    #[test]
+    fn short_rules_draw_logins_that_may_be_taken() {
+        let default = RegistrationRules::default();
+        assert!(unlikely_taken(&regular_login(&default).unwrap()));
+        let three = rules(GameAccountRules {
+            login_max_chars: Some(3),
+            login_charset: Some("a-z".into()),
+            ..GameAccountRules::default()
+        });
+        let short = regular_login(&three).unwrap();
+        assert_eq!(short.chars().count(), 3, "{short}");
+        assert!(!unlikely_taken(&short), "{short}");
     }
 
     #[test]

@@ -5,13 +5,19 @@
 //!
 //! Two parts:
 //! - protocol v1 on the wire (`wire_checks.rs`, over raw connections of its
-//!   own): authentication, ids, one connection for many requests,
-//!   pipelining, the line rules. Only for `kind = "v1"`.
+//!   own, in the connector's TLS when `game_server.tls.enabled`):
+//!   authentication, ids, one connection for many requests, pipelining, the
+//!   line rules. Only for `kind = "v1"`.
 //! - through the connector (`operations.rs`, `round_trip.rs`: the
 //!   `GameServer` trait), so they hold for every kind: the register /
 //!   exists / delete round trip with throw-away logins, duplicates and case
 //!   folding, `exists` exact (also under concurrent calls), the account
 //!   rules, answer times, the cleanup.
+//!
+//! The kit never touches an account it did not create: a throw-away login
+//! is used only after `exists` answered false for it, `delete_missing`
+//! deletes again a login the kit created and deleted, and the cleanup asks
+//! `exists` after each delete (`logins.rs`, `round_trip.rs`).
 //!
 //! Every network step is bounded by `game_server.connect_timeout_ms` or
 //! `call_timeout_ms`, each check and the whole run by `runner.rs`'s bounds.
@@ -20,13 +26,14 @@
 //! `gamegate gameserver mock` (and its older spelling `gameserver-mock`)
 //! is dispatched by the CLI itself: it runs the service, not a check.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::{Config, ConnectorKind};
+use gamegate_gameserver::MockOptions;
 
 mod logins;
 mod operations;
@@ -67,6 +74,50 @@ pub struct MockArgs {
     /// Keep the accounts in this file (a JSON-lines journal) so they survive a restart.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Serve TLS (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    #[command(flatten)]
+    pub tls: MockTlsArgs,
+}
+
+/// TLS of `gamegate gameserver mock` (docs/GAME_SERVER.md, "TLS on the link").
+#[derive(Debug, Clone, clap::Args)]
+pub struct MockTlsArgs {
+    /// Serve TLS with this PEM certificate (chain); with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by the CA in this PEM file (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl MockTlsArgs {
+    /// The mock's options: `state`, and TLS with --tls-cert.
+    pub fn options(&self, state: Option<PathBuf>) -> anyhow::Result<MockOptions> {
+        let mut options = MockOptions { state, tls: None };
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(options);
+        };
+        let read =
+            |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let client_ca = self.tls_client_ca.as_deref().map(read).transpose()?;
+        let config = gamegate_gameserver::tls::server_config(
+            &read(cert)?,
+            &read(key)?,
+            client_ca.as_deref(),
+        )
+        .with_context(|| {
+            format!(
+                "cannot serve TLS with {} and {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+        options.tls = Some(config);
+        Ok(options)
+    }
 }
 
 /// Runs the suite against `config.game_server`.
@@ -89,9 +140,14 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
     let mut runner = runner::Runner::new(runner::Bounds::for_call_timeout(call_timeout));
 
     let blocked = if game.kind == ConnectorKind::V1 {
+        let tls = game
+            .tls
+            .link(&game.addr)
+            .context("[game_server.tls] cannot be used")?;
         let dialer = wire::Dialer::new(
             game.addr.clone(),
             game.auth_token.clone(),
+            tls,
             Duration::from_millis(game.connect_timeout_ms),
             call_timeout,
         );

@@ -1,12 +1,13 @@
 //! The checks through the connector (the `GameServer` trait), so they hold
 //! for every `game_server.kind`, in order: `ping` and `online`, the round
 //! trip of [`super::round_trip`], answer times, and the cleanup. An
-//! operation the connector does not declare is not applicable; a check that
-//! needs an earlier one that failed says so.
+//! operation the connector does not declare, or the server does not announce
+//! in its `auth` reply, is not applicable; a check that needs an earlier one
+//! that failed says so, with that check's own reason.
 
 use std::time::{Duration, Instant};
 
-use gamegate_gameserver::{CaseFolding, ExistsSupport};
+use gamegate_gameserver::{CallError, CaseFolding, ExistsSupport, FailureKind};
 
 use super::logins::{self, Throwaways};
 use super::report::{Check, CheckId};
@@ -15,7 +16,7 @@ use super::round_trip::{
     exists_after_delete, exists_under_load, exists_unknown, register,
 };
 use super::runner::Runner;
-use super::target::{Target, fix_for};
+use super::target::{Target, fix_for, fresh_login};
 
 /// The checks of this module, in run order (the cleanup last).
 pub(super) const IDS: [CheckId; 13] = [
@@ -90,12 +91,9 @@ async fn checks(
     let no_delete = "the connector declares no `delete`";
     if !ops.ping {
         runner.not_applicable(CheckId::Ping, "the connector declares no `ping`");
-    } else if !runner.run(CheckId::Ping, ping(target)).await {
-        skip_all(
-            runner,
-            CheckId::Online,
-            "the connector cannot talk to the server (see ping)",
-        );
+    } else if !runner.run(CheckId::Ping, ping(target)).await && runner.last_failed() {
+        let reason = runner.failure_of_last();
+        skip_all(runner, CheckId::Online, &reason);
         return;
     }
     if ops.online {
@@ -103,12 +101,18 @@ async fn checks(
     } else {
         runner.not_applicable(CheckId::Online, "the connector declares no `online`");
     }
-    let login = logins::regular_login(target.rules);
-    let registered = runner
-        .run(CheckId::Register, register(target, made, login.as_deref()))
-        .await;
-    let login = login.filter(|_| registered);
-    let after_register = "register failed (see register)";
+    let login = match fresh_login(target, 16).await {
+        Ok(login) => {
+            let check = register(target, made, Some(&login));
+            runner.run(CheckId::Register, check).await.then_some(login)
+        }
+        Err(e) => {
+            let check = e.check(CheckId::Register, target.rules);
+            runner.run(CheckId::Register, async { check }).await;
+            None
+        }
+    };
+    let after_register = &runner.failure_of_last();
     // Whether `exists` answered right once: the later checks ask it only then,
     // so one wrong `exists` is reported once, not as a fault of each.
     let exists_trusted = match (&login, exact) {
@@ -165,17 +169,25 @@ async fn checks(
         (Some(_), false) => runner.not_applicable(CheckId::ExistsUnderLoad, no_exists),
         (None, _) => runner.skip(CheckId::ExistsUnderLoad, after_register),
     }
-    match (&login, ops.delete) {
-        (_, false) => runner.not_applicable(CheckId::ExistsAfterDelete, no_delete),
+    // A login the kit created and deleted: `delete_missing` deletes it again.
+    let deleted = match (&login, ops.delete) {
+        (_, false) => {
+            runner.not_applicable(CheckId::ExistsAfterDelete, no_delete);
+            None
+        }
         (Some(l), true) => {
             let check = exists_after_delete(target, made, l);
-            runner.run(CheckId::ExistsAfterDelete, check).await;
+            let gone = runner.run(CheckId::ExistsAfterDelete, check).await;
+            login.as_deref().filter(|_| gone)
         }
-        (None, true) => runner.skip(CheckId::ExistsAfterDelete, after_register),
-    }
+        (None, true) => {
+            runner.skip(CheckId::ExistsAfterDelete, after_register);
+            None
+        }
+    };
     if ops.delete {
         runner
-            .run(CheckId::DeleteMissing, delete_missing(target))
+            .run(CheckId::DeleteMissing, delete_missing(target, deleted))
             .await;
     } else {
         runner.not_applicable(CheckId::DeleteMissing, no_delete);
@@ -196,6 +208,15 @@ async fn checks(
     }
 }
 
+/// The check of a failed call: not applicable when the server does not
+/// announce the command (nothing was sent), failed otherwise.
+fn call_failed(id: CheckId, e: &CallError) -> Check {
+    match e.kind() {
+        FailureKind::Unsupported => Check::not_applicable(id, e.to_string()),
+        _ => Check::fail(id, e.to_string(), fix_for(e)),
+    }
+}
+
 async fn ping(target: &Target<'_>) -> Check {
     let id = CheckId::Ping;
     let started = Instant::now();
@@ -204,7 +225,7 @@ async fn ping(target: &Target<'_>) -> Check {
             id,
             format!("answers ({} ms)", started.elapsed().as_millis()),
         ),
-        Err(e) => Check::fail(id, e.to_string(), fix_for(&e)),
+        Err(e) => call_failed(id, &e),
     }
 }
 
@@ -212,7 +233,7 @@ async fn online(target: &Target<'_>) -> Check {
     let id = CheckId::Online;
     match target.server.online().await {
         Ok(n) => Check::pass(id, format!("answers {n} player(s) online")),
-        Err(e) => Check::fail(id, e.to_string(), fix_for(&e)),
+        Err(e) => call_failed(id, &e),
     }
 }
 
@@ -238,11 +259,19 @@ async fn answer_times(target: &Target<'_>) -> Check {
             };
             match result {
                 Ok(()) => timed.push(started.elapsed()),
+                // Not announced by the server: nothing was sent, nothing to time.
+                Err(e) if e.kind() == FailureKind::Unsupported => break,
                 Err(e) => errors.push(e),
             }
         }
     }
-    let calls = names.len() * SAMPLES;
+    if timed.is_empty() && errors.is_empty() {
+        return Check::not_applicable(
+            id,
+            "the server announces neither `ping` nor `exists` to time",
+        );
+    }
+    let calls = timed.len() + errors.len();
     if let Some(first) = errors.first() {
         return Check::fail(
             id,

@@ -2,15 +2,32 @@
 //! exists (after create, for unknown logins, under concurrent calls, after
 //! delete), duplicates and case folding, the longest login and password,
 //! and the cleanup.
+//!
+//! Every login registered, asked about as unknown or deleted is either one
+//! `exists` just answered false for ([`fresh_login`]) or one the kit
+//! created: the kit never registers over, or deletes, a player's account.
 
 use futures_util::future::join_all;
-use gamegate_gameserver::{CallError, ExistsSupport, RegisterError};
+use gamegate_gameserver::{CallError, RegisterError};
 
-use super::logins::{self, Throwaways};
+use super::logins::{self, FRESH_TRIES, Throwaways};
 use super::report::{Check, CheckId};
-use super::target::{FIX_EXISTS_FALSE, Target, fix_for};
+use super::target::{FIX_EXISTS_FALSE, Target, delete_confirmed, fix_for, fresh_login};
 
-/// `register`: a throw-away login (tracked before it is sent) answers an account id.
+/// The check for a `login_taken` of a login that may be a player's (short
+/// rules, no exact `exists` to pick a free one): not run, never a fault.
+fn taken_by_someone(id: CheckId, login: &str) -> Check {
+    Check::not_applicable(
+        id,
+        format!(
+            "not run: {login} exists already (the rules admit few logins and the connector has \
+             no exact exists to pick a free one); the kit leaves it alone"
+        ),
+    )
+}
+
+/// `register`: a fresh throw-away login (tracked before it is sent)
+/// answers an account id.
 pub(super) async fn register(
     target: &Target<'_>,
     made: &mut Throwaways,
@@ -38,6 +55,9 @@ pub(super) async fn register(
         ),
         Err(RegisterError::LoginTaken) => {
             made.untrack(login);
+            if !target.exact_exists() && !logins::unlikely_taken(login) {
+                return taken_by_someone(id, login);
+            }
             Check::fail(
                 id,
                 format!("register of {login}, a random login nobody has, answered login_taken"),
@@ -156,36 +176,54 @@ pub(super) async fn case_folding(
     }
 }
 
-/// `exists_unknown`: `exists` of a login never created is false.
+/// `exists_unknown`: `exists` of a login never created is false. A true
+/// for a login that may be a player's (short rules) is no fault: another
+/// is drawn, at most [`FRESH_TRIES`].
 pub(super) async fn exists_unknown(target: &Target<'_>) -> Check {
     let id = CheckId::ExistsUnknown;
-    let Some(login) = logins::regular_login(target.rules) else {
-        return Check::not_applicable(id, "no login satisfies the rules");
-    };
-    match target.server.exists(&login).await {
-        Ok(false) => Check::pass(
-            id,
-            format!("exists answers false for {login}, never created"),
-        ),
-        Ok(true) => Check::fail(
-            id,
-            format!("exists answered true for {login}, which was never created"),
-            "answer true only for accounts that exist: a true keeps a login reserved for a phantom",
-        ),
-        Err(e) => Check::fail(id, format!("exists of {login}: {e}"), fix_for(&e)),
+    for _ in 0..FRESH_TRIES {
+        let Some(login) = logins::regular_login(target.rules) else {
+            return Check::not_applicable(id, "no login satisfies the rules");
+        };
+        match target.server.exists(&login).await {
+            Ok(false) => {
+                return Check::pass(
+                    id,
+                    format!("exists answers false for {login}, never created"),
+                );
+            }
+            Ok(true) if !logins::unlikely_taken(&login) => {}
+            Ok(true) => {
+                return Check::fail(
+                    id,
+                    format!("exists answered true for {login}, which was never created"),
+                    "answer true only for accounts that exist: a true keeps a login reserved for \
+                     a phantom",
+                );
+            }
+            Err(e) => return Check::fail(id, format!("exists of {login}: {e}"), fix_for(&e)),
+        }
     }
+    Check::not_applicable(
+        id,
+        format!(
+            "not run: exists answered true for every one of the {FRESH_TRIES} logins drawn, and \
+             under these rules ({}) each may be a player's: none is certainly unknown",
+            target.rules.login_rule_text()
+        ),
+    )
 }
 
 /// `exists_under_load`: concurrent `exists` for the login and an unknown one
-/// all answer exactly.
+/// (a fresh login; none under rules that leave none free) all answer exactly.
 pub(super) async fn exists_under_load(target: &Target<'_>, login: &str) -> Check {
     let id = CheckId::ExistsUnderLoad;
-    let unknown = logins::regular_login(target.rules).unwrap_or_default();
+    let unknown = fresh_login(target, 16).await.ok();
     let calls = (target.pool_size * 4).clamp(16, 64);
     let answers = join_all((0..calls).map(|n| {
-        let (ask, want) = match n % 2 {
-            0 => (login, true),
-            _ => (unknown.as_str(), false),
+        let (ask, want) = match (n % 2, &unknown) {
+            (1, Some(unknown)) => (unknown.as_str(), false),
+            _ => (login, true),
         };
         async move { (want, target.server.exists(ask).await) }
     }))
@@ -199,6 +237,7 @@ pub(super) async fn exists_under_load(target: &Target<'_>, login: &str) -> Check
             Err(e) => errors.push(e),
         }
     }
+    let unknown = unknown.unwrap_or_default();
     let half = calls / 2;
     if false_for_existing + true_for_unknown > 0 {
         let mut wrong = Vec::new();
@@ -249,34 +288,53 @@ pub(super) async fn exists_after_delete(
     login: &str,
 ) -> Check {
     let id = CheckId::ExistsAfterDelete;
-    if let Err(e) = target.server.delete(login).await {
-        return Check::fail(id, format!("delete of {login}: {e}"), fix_for(&e));
-    }
-    made.untrack(login);
-    if target.caps.operations.exists != ExistsSupport::Exact {
-        return Check::pass(
-            id,
-            format!("delete of {login} answers ok (no exact exists to verify it)"),
-        );
-    }
-    match target.server.exists(login).await {
-        Ok(false) => Check::pass(
-            id,
-            format!("after delete, exists answers false for {login}"),
-        ),
-        Ok(true) => Check::fail(
+    match delete_confirmed(target, login).await {
+        Ok(true) if !target.exact_exists() => {
+            made.untrack(login);
+            Check::pass(
+                id,
+                format!("delete of {login} answers ok (no exact exists to verify it)"),
+            )
+        }
+        Ok(true) => {
+            made.untrack(login);
+            Check::pass(
+                id,
+                format!("after delete, exists answers false for {login}"),
+            )
+        }
+        Ok(false) => Check::fail(
             id,
             format!("exists still answers true for {login} after delete answered ok"),
             "remove the account before answering delete with ok",
         ),
-        Err(e) => Check::fail(id, format!("exists of {login}: {e}"), fix_for(&e)),
+        Err(e) => Check::fail(
+            id,
+            format!("delete, then exists, of {login}: {e}"),
+            fix_for(&e),
+        ),
     }
 }
 
 /// `delete_missing`: `delete` of a login that does not exist answers ok.
-pub(super) async fn delete_missing(target: &Target<'_>) -> Check {
+/// The login is `deleted` (one the kit created and already deleted), or a
+/// fresh one `exists` just answered false for: never a player's.
+pub(super) async fn delete_missing(target: &Target<'_>, deleted: Option<&str>) -> Check {
     let id = CheckId::DeleteMissing;
-    let login = logins::regular_login(target.rules).unwrap_or_default();
+    let login = match deleted {
+        Some(login) => login.to_owned(),
+        None if target.exact_exists() => match fresh_login(target, 16).await {
+            Ok(login) => login,
+            Err(e) => return e.check(id, target.rules),
+        },
+        None => {
+            return Check::not_applicable(
+                id,
+                "not run: no login the kit deleted itself, and no exact exists to confirm one \
+                 absent: the kit deletes no login it cannot show is nobody's",
+            );
+        }
+    };
     match target.server.delete(&login).await {
         Ok(()) => Check::pass(
             id,
@@ -303,9 +361,11 @@ pub(super) async fn account_rules(
     let fix = "accept every login and password validation admits, or declare the game's limits in \
                [game_server.rules] (login_max_chars, password_max_chars, password_charset) so \
                gamegate refuses them with a 422 first";
-    let login = logins::login(rules, rules.login_max_chars);
-    let password = logins::password(rules, rules.password_max_chars);
-    let (Some(login), Some(password)) = (login, password) else {
+    let login = match fresh_login(target, rules.login_max_chars).await {
+        Ok(login) => login,
+        Err(e) => return e.check(id, rules),
+    };
+    let Some(password) = logins::password(rules, rules.password_max_chars) else {
         return Check::not_applicable(id, "no longest login and password satisfy the rules");
     };
     let what = format!(
@@ -320,6 +380,9 @@ pub(super) async fn account_rules(
         Ok(_) => {}
         Err(RegisterError::LoginTaken) => {
             made.untrack(&login);
+            if !target.exact_exists() && !logins::unlikely_taken(&login) {
+                return taken_by_someone(id, &login);
+            }
             return Check::fail(id, format!("{what}: register answered login_taken"), fix);
         }
         Err(RegisterError::Call(e)) => {
@@ -342,36 +405,56 @@ pub(super) async fn account_rules(
             Err(e) => return Check::fail(id, format!("exists of {login}: {e}"), fix_for(&e)),
         }
     }
-    if target.caps.operations.delete && target.server.delete(&login).await.is_ok() {
+    if target.caps.operations.delete && matches!(delete_confirmed(target, &login).await, Ok(true)) {
         made.untrack(&login);
     }
     Check::pass(id, format!("{what}: accepted"))
 }
 
-/// `cleanup`: deletes every throw-away account that may still exist.
+/// `cleanup`: deletes every throw-away account that may still exist and,
+/// with an exact `exists`, asks after each delete whether it is gone: what
+/// is still there stays in `made` (the report's `left_accounts`).
 pub(super) async fn cleanup(target: &Target<'_>, made: &mut Throwaways) -> Check {
     let id = CheckId::Cleanup;
     let left = made.logins();
     if left.is_empty() {
         return Check::pass(id, "nothing left to delete");
     }
-    let mut failures = Vec::new();
+    let (mut kept, mut failures) = (Vec::new(), Vec::new());
     for login in &left {
-        match target.server.delete(login).await {
-            Ok(()) => made.untrack(login),
+        match delete_confirmed(target, login).await {
+            Ok(true) => made.untrack(login),
+            Ok(false) => kept.push(login.as_str()),
             Err(e) => failures.push(format!("{login} ({e})")),
         }
     }
-    if failures.is_empty() {
-        Check::pass(
+    let verified = match target.exact_exists() {
+        true => ", exists answers false for each",
+        false => " (no exact exists to verify it)",
+    };
+    if kept.is_empty() && failures.is_empty() {
+        return Check::pass(
             id,
-            format!("deleted the throw-away account(s) {}", left.join(", ")),
-        )
-    } else {
-        Check::fail(
-            id,
-            format!("could not delete {}", failures.join(", ")),
-            "delete these accounts on the game server by hand, and see why delete fails",
-        )
+            format!(
+                "deleted the throw-away account(s) {}{verified}",
+                left.join(", ")
+            ),
+        );
     }
+    let mut problems = Vec::new();
+    if !kept.is_empty() {
+        problems.push(format!(
+            "{} still exist(s): exists answers true after delete answered ok",
+            kept.join(", ")
+        ));
+    }
+    if !failures.is_empty() {
+        problems.push(format!("could not delete {}", failures.join(", ")));
+    }
+    Check::fail(
+        id,
+        problems.join("; "),
+        "delete these accounts on the game server by hand, and make delete remove the account \
+         before it answers ok",
+    )
 }

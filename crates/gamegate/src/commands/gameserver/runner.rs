@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::report::{Check, CheckId};
+use super::report::{Check, CheckId, Outcome};
 
 /// The bounds of one run, from `game_server.call_timeout_ms`.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +109,26 @@ impl Runner {
         self.push(Check::not_applicable(id, reason));
     }
 
+    /// What the last recorded check found, for the reasons of the checks it
+    /// keeps from running: `"{id} failed: {reason}"`, or `"{id}: {reason}"`
+    /// when it did not fail (not run, not applicable).
+    pub(super) fn failure_of_last(&self) -> String {
+        match self.checks.last() {
+            Some(check) if check.outcome == Outcome::Fail => {
+                format!("{} failed: {}", check.id.name(), check.reason)
+            }
+            Some(check) => format!("{}: {}", check.id.name(), check.reason),
+            None => "nothing ran".to_owned(),
+        }
+    }
+
+    /// Whether the last recorded check failed (✗, not –).
+    pub(super) fn last_failed(&self) -> bool {
+        self.checks
+            .last()
+            .is_some_and(|c| c.outcome == Outcome::Fail)
+    }
+
     fn push(&mut self, check: Check) {
         self.checks.push(check);
     }
@@ -122,7 +142,6 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::gameserver::report::Outcome;
 
     #[test]
     fn bounds_grow_with_the_call_timeout_from_a_floor() {

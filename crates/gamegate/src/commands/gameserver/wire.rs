@@ -3,18 +3,22 @@
 //! hide what a server does wrong (it authenticates, numbers and discards on
 //! the caller's behalf).
 //!
-//! Every connection comes from [`Dialer::connect`] as a boxed [`Stream`]: a
-//! TLS link wraps the TCP stream there and nothing else changes.
+//! Every connection comes from [`Dialer::connect`] as a boxed [`Stream`]:
+//! with `game_server.tls.enabled`, the TCP stream is wrapped there in the
+//! connector's own TLS (same CA or pin, server name, client certificate),
+//! the handshake done before a byte of the protocol is sent — so the token
+//! never crosses the wire in clear text — and nothing else changes.
 
 use std::time::Duration;
 
+use gamegate_gameserver::LinkTls;
 use gamegate_gameserver::protocol::{Command, MAX_LINE_BYTES, Reply, Request, parse_reply_line};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout, timeout_at};
 
-/// What the raw checks read and write: TCP today, any byte stream tomorrow.
+/// What the raw checks read and write: plain TCP, or TLS over TCP.
 pub(super) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
@@ -23,25 +27,47 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 pub(super) struct Dialer {
     addr: String,
     token: SecretString,
+    tls: Option<LinkTls>,
     connect_timeout: Duration,
     step: Duration,
 }
 
+/// The fix for a TLS server the kit talks plain text to.
+pub(super) const FIX_SPEAKS_TLS: &str = "the server speaks TLS: configure [game_server.tls] \
+    (enabled = true, and ca_file or fingerprint_sha256)";
+
+/// Why [`Dialer::connect`] got no connection: what happened and what to change.
+#[derive(Debug, Clone)]
+pub(super) struct NoConnection {
+    /// What happened, naming the address (no secret).
+    pub(super) reason: String,
+    /// What to change.
+    pub(super) fix: String,
+}
+
 impl Dialer {
-    /// Connects to `addr` within `connect_timeout`; every later write or read
-    /// on the connection is bounded by `step`. `token` is what `auth` sends.
+    /// Connects to `addr` (and, with `tls`, makes the handshake) within
+    /// `connect_timeout`; every later write or read on the connection is
+    /// bounded by `step`. `token` is what `auth` sends.
     pub(super) fn new(
         addr: String,
         token: SecretString,
+        tls: Option<LinkTls>,
         connect_timeout: Duration,
         step: Duration,
     ) -> Self {
         Self {
             addr,
             token,
+            tls,
             connect_timeout,
             step,
         }
+    }
+
+    /// Whether connections use TLS (`game_server.tls.enabled`).
+    pub(super) fn tls(&self) -> Option<&LinkTls> {
+        self.tls.as_ref()
     }
 
     /// The address, for reasons.
@@ -52,20 +78,46 @@ impl Dialer {
     /// A new connection, not authenticated. Errs with a reason naming the
     /// address (refused, timed out).
     pub(super) async fn connect(&self) -> Result<Wire, String> {
+        self.open().await.map_err(|e| e.reason)
+    }
+
+    /// A new connection, not authenticated: TCP, then the TLS handshake
+    /// when configured, both within one `connect_timeout`. Errs saying what
+    /// failed (refused, timed out, which TLS problem) and what to change.
+    pub(super) async fn open(&self) -> Result<Wire, NoConnection> {
         let addr = &self.addr;
-        let stream = match timeout(self.connect_timeout, TcpStream::connect(addr.as_str())).await {
+        let deadline = Instant::now() + self.connect_timeout;
+        let fix = "start the game server, or correct game_server.addr (and the firewall)";
+        let fail = |reason: String, fix: &str| NoConnection {
+            reason,
+            fix: fix.to_owned(),
+        };
+        let tcp = match timeout_at(deadline, TcpStream::connect(addr.as_str())).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(format!("cannot connect to {addr}: {e}")),
+            Ok(Err(e)) => return Err(fail(format!("cannot connect to {addr}: {e}"), fix)),
             Err(_) => {
-                return Err(format!(
-                    "no TCP connection to {addr} within {} ms",
-                    self.connect_timeout.as_millis()
+                let ms = self.connect_timeout.as_millis();
+                return Err(fail(
+                    format!("no TCP connection to {addr} within {ms} ms"),
+                    fix,
                 ));
             }
         };
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
+        let io: Box<dyn Stream> = match &self.tls {
+            None => Box::new(tcp),
+            Some(tls) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tls.handshake(tcp, left).await {
+                    Ok(stream) => Box::new(stream),
+                    Err(e) => {
+                        return Err(fail(format!("TLS with {addr}: {}", e.detail), &e.hint));
+                    }
+                }
+            }
+        };
         Ok(Wire {
-            io: BufReader::new(Box::new(stream)),
+            io: BufReader::new(io),
             step: self.step,
         })
     }
@@ -101,6 +153,9 @@ pub(super) enum Read {
     Closed(String),
     /// Nothing within the step's bound.
     TimedOut(Duration),
+    /// A TLS record (an alert or a handshake, first byte 0x15 or 0x16):
+    /// the server speaks TLS and the connection does not.
+    Tls,
 }
 
 impl Read {
@@ -123,6 +178,7 @@ impl Read {
             Read::Garbled(why) => format!("answered a line that is not a v1 reply ({why})"),
             Read::Closed(how) => format!("closed the connection{how}"),
             Read::TimedOut(after) => format!("sent nothing within {} ms", after.as_millis()),
+            Read::Tls => "answered with a TLS record, not a v1 line: it speaks TLS".to_owned(),
         }
     }
 
@@ -167,6 +223,9 @@ impl Wire {
             (&mut self.io).take(limit).read_until(b'\n', &mut buf),
         )
         .await;
+        if is_tls_record(&buf) {
+            return Read::Tls;
+        }
         match read {
             Err(_) if buf.is_empty() => Read::TimedOut(self.step),
             Err(_) => Read::Garbled("a partial line, then nothing".into()),
@@ -206,6 +265,12 @@ impl Wire {
             )),
         }
     }
+}
+
+/// Whether `bytes` start like a TLS record: an alert (0x15) or a handshake
+/// (0x16), then a protocol version 3.x. A v1 reply starts with `{`.
+pub(super) fn is_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16, 0x03, ..])
 }
 
 /// A request id as gamegate could send it, above 2^32 to catch a server
@@ -253,6 +318,14 @@ mod tests {
         assert_eq!((request.id, request.command.name()), (42, "ping"));
         let over = padded_ping(42, MAX_LINE_BYTES + 1);
         assert!(parse_request_line(&over).is_err(), "over the limit");
+    }
+
+    #[test]
+    fn tls_records_are_told_from_reply_lines() {
+        assert!(is_tls_record(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]));
+        assert!(is_tls_record(&[0x16, 0x03, 0x01]));
+        assert!(!is_tls_record(br#"{"id":1,"ok":true}"#));
+        assert!(!is_tls_record(&[0x15]));
     }
 
     #[test]

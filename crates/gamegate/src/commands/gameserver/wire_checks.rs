@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::report::{Check, CheckId};
 use super::runner::Runner;
-use super::wire::{Dialer, Read, distinct_ids, padded_ping, random_id};
+use super::wire::{Dialer, FIX_SPEAKS_TLS, Read, distinct_ids, padded_ping, random_id};
 
 /// How many requests `pipelined` writes in one burst.
 pub(super) const PIPELINED: usize = 50;
@@ -52,15 +52,16 @@ fn ping_line(id: u64) -> Vec<u8> {
 }
 
 /// Runs the wire checks in order. Returns why the connector checks cannot
-/// run when a check they depend on failed (no connection, the token
-/// refused, ids not echoed, one request per connection).
+/// run when a check they depend on failed (no connection, TLS, the token
+/// refused, ids not echoed, one request per connection): the failed check
+/// and its own reason, which the skipped checks repeat.
 pub(super) async fn run(runner: &mut Runner, dialer: &Dialer) -> Option<String> {
     if !runner.run(CheckId::TcpConnect, tcp_connect(dialer)).await {
-        let reason = "no TCP connection to the server (see tcp_connect)";
+        let reason = runner.failure_of_last();
         for id in &IDS[1..] {
-            runner.skip(*id, reason);
+            runner.skip(*id, &reason);
         }
-        return Some(reason.into());
+        return Some(reason);
     }
     runner
         .run(CheckId::AuthRequired, auth_required(dialer))
@@ -69,30 +70,22 @@ pub(super) async fn run(runner: &mut Runner, dialer: &Dialer) -> Option<String> 
         .run(CheckId::AuthWrongToken, auth_wrong_token(dialer))
         .await;
     let gates = [
-        (
-            CheckId::AuthAccepted,
-            "the server refuses the configured token (see auth_accepted)",
-        ),
-        (
-            CheckId::ConnectionKept,
-            "the server does not keep a connection open for the next request (see connection_kept)",
-        ),
-        (
-            CheckId::IdsEchoed,
-            "replies do not echo request ids, and gamegate drops every such reply (see ids_echoed)",
-        ),
+        CheckId::AuthAccepted,
+        CheckId::ConnectionKept,
+        CheckId::IdsEchoed,
     ];
-    for (id, reason) in gates {
+    for id in gates {
         let passed = match id {
             CheckId::AuthAccepted => runner.run(id, auth_accepted(dialer)).await,
             CheckId::ConnectionKept => runner.run(id, connection_kept(dialer)).await,
             _ => runner.run(id, ids_echoed(dialer)).await,
         };
         if !passed {
+            let reason = runner.failure_of_last();
             for later in IDS.iter().skip_while(|&&c| c != id).skip(1) {
-                runner.skip(*later, reason);
+                runner.skip(*later, &reason);
             }
-            return Some(reason.into());
+            return Some(reason);
         }
     }
     runner.run(CheckId::Pipelined, pipelined(dialer)).await;
@@ -121,23 +114,34 @@ pub(super) async fn run(runner: &mut Runner, dialer: &Dialer) -> Option<String> 
     None
 }
 
+/// The connection (and with TLS configured, the handshake). Over plain TCP,
+/// a `ping` before `auth` (no token) tells a TLS server: it answers a TLS
+/// alert, and the kit stops before the token is ever sent to it.
 async fn tcp_connect(dialer: &Dialer) -> Check {
     let id = CheckId::TcpConnect;
     let started = std::time::Instant::now();
-    match dialer.connect().await {
-        Ok(_) => Check::pass(
+    let mut wire = match dialer.open().await {
+        Ok(wire) => wire,
+        Err(e) => return Check::fail(id, e.reason, e.fix),
+    };
+    let ms = started.elapsed().as_millis();
+    let addr = dialer.addr();
+    if let Some(tls) = dialer.tls() {
+        return Check::pass(
+            id,
+            format!("{addr} accepts TLS connections ({}; {ms} ms)", tls.trust()),
+        );
+    }
+    match wire.call(&ping_line(random_id())).await {
+        Read::Tls => Check::fail(
             id,
             format!(
-                "{} accepts TCP connections ({} ms)",
-                dialer.addr(),
-                started.elapsed().as_millis()
+                "{addr} answered a plain-text `ping` with a TLS record: it speaks TLS, and \
+                 game_server.tls.enabled is false"
             ),
+            FIX_SPEAKS_TLS,
         ),
-        Err(e) => Check::fail(
-            id,
-            e,
-            "start the game server, or correct game_server.addr (and the firewall)",
-        ),
+        _ => Check::pass(id, format!("{addr} accepts TCP connections ({ms} ms)")),
     }
 }
 
