@@ -7,6 +7,14 @@
 #   BENCH_DB=postgres bench/run.sh    # PostgreSQL on 127.0.0.1:5432 (trust)
 #
 # Needs: wrk (apt-get install wrk). Builds the release binary and examples.
+#
+# Registration is measured through both connectors in the same run: protocol v1
+# against the in-process mock, and the HTTP connector (game_server.kind = "http")
+# against examples/bench_receiver.rs (the Rust mock receiver, signatures checked) on
+# a second `gamegate all` with its own database. On a shared machine the load of
+# other processes comes and goes, so the two 16-connection register rows run in
+# REG_ROUNDS alternating rounds (default 3, at most 4: register.lua reuses
+# Telegram ids across runs, 5 accounts each) and each row reports its median round.
 # Also writes the figures as JSON (RESULTS_JSON, default bench/results/<backend>.json)
 # for bench/plot.sh, which renders docs/benchmarks.png from them.
 #
@@ -18,11 +26,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
+REG_ROUNDS=${REG_ROUNDS:-3}
+[ "$REG_ROUNDS" -ge 1 ] && [ "$REG_ROUNDS" -le 4 ] || { echo "REG_ROUNDS must be 1 to 4" >&2; exit 1; }
 BENCH_DB=${BENCH_DB:-sqlite}
 RESULTS_JSON=${RESULTS_JSON:-bench/results/$BENCH_DB.json}
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release --quiet --bin gamegate --example bench_hello --example bench_argon2
+cargo build --release --quiet --bin gamegate --example bench_hello --example bench_argon2 --example bench_receiver
 # BIN=… measures another gamegate build (e.g. one from before a change) against the same ceiling.
 BIN=${BIN:-target/release/gamegate}
 work=$(mktemp -d)
@@ -31,13 +41,14 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 case "$BENCH_DB" in
-  sqlite) DB_URL="sqlite://$work/bench.db" ;;
+  sqlite) DB_URL="sqlite://$work/bench.db"; HTTP_DB_URL="sqlite://$work/bench-http.db" ;;
   mysql)
-    mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS gg_bench; CREATE DATABASE gg_bench"
-    DB_URL="mysql://root@127.0.0.1:3306/gg_bench" ;;
+    mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS gg_bench; CREATE DATABASE gg_bench; DROP DATABASE IF EXISTS gg_bench_http; CREATE DATABASE gg_bench_http"
+    DB_URL="mysql://root@127.0.0.1:3306/gg_bench"; HTTP_DB_URL="mysql://root@127.0.0.1:3306/gg_bench_http" ;;
   postgres)
-    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS gg_bench" -c "CREATE DATABASE gg_bench"
-    DB_URL="postgres://postgres@127.0.0.1:5432/gg_bench" ;;
+    psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS gg_bench" -c "CREATE DATABASE gg_bench" \
+      -c "DROP DATABASE IF EXISTS gg_bench_http" -c "CREATE DATABASE gg_bench_http"
+    DB_URL="postgres://postgres@127.0.0.1:5432/gg_bench"; HTTP_DB_URL="postgres://postgres@127.0.0.1:5432/gg_bench_http" ;;
   *) echo "BENCH_DB must be sqlite, mysql or postgres" >&2; exit 1 ;;
 esac
 
@@ -62,6 +73,20 @@ GAMEGATE_LOG__ACCESS_LOG="$work/access.log" \
 # Started once `all` has migrated the shared database: two processes migrating
 # one fresh SQLite file at once can find it locked.
 wait_http http://127.0.0.1:18000/api/server/status
+# The same `gamegate all` (edge, access log, limits) with the HTTP connector, on its
+# own database, calling the Rust mock receiver; idle while the other rows run.
+"target/release/examples/bench_receiver" 127.0.0.1:18190 >"$work/receiver.out" 2>&1 & pids+=($!)
+GAMEGATE_DATABASE__URL="$HTTP_DB_URL" GAMEGATE_ANALYTICS__URL="sqlite://$work/analytics-http.db" \
+GAMEGATE_HTTP__PUBLIC_ADDR=127.0.0.1:18100 GAMEGATE_HTTP__ADMIN_ADDR=127.0.0.1:19100 \
+GAMEGATE_GAME_SERVER__KIND=http GAMEGATE_GAME_SERVER__HTTP__URL=http://127.0.0.1:18190 \
+GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET=bench-signing-secret-0123456789abcdef GAMEGATE_LOG__LEVEL=warn \
+GAMEGATE_EDGE__API_KEYS=bench-api-key-0123456789 \
+GAMEGATE_EDGE__REGISTER_PER_MINUTE=1000000000 GAMEGATE_EDGE__REGISTER_BURST=1000000000 \
+GAMEGATE_EDGE__STATUS_PER_MINUTE=1000000000 GAMEGATE_EDGE__STATUS_BURST=1000000000 \
+GAMEGATE_EDGE__CORS_ALLOWED_ORIGINS=https://game.example GAMEGATE_EDGE__BAN_ENABLED=true \
+GAMEGATE_LOG__ACCESS_LOG="$work/access-http.log" \
+  "$BIN" all >"$work/gamegate-http.out" 2>"$work/gamegate-http.err" & pids+=($!)
+wait_http http://127.0.0.1:18100/api/server/status
 # The same status route with no edge at all: the split status service.
 GAMEGATE_DATABASE__URL="$DB_URL" GAMEGATE_ANALYTICS__URL="sqlite://$work/analytics.db" GAMEGATE_SERVICES__STATUS_ADDR=127.0.0.1:18081 \
 GAMEGATE_LOG__LEVEL=warn GAMEGATE_LOG__ACCESS_LOG=off \
@@ -125,7 +150,17 @@ CONF
   nginx_ratio="- through nginx / no edge: $(awk -v a="$n_rps" -v b="$b_rps" 'BEGIN {printf "%.0f%%", 100*a/b}') (nginx 1 worker with TLS and gamegate share the 2 cores with wrk)"
 fi
 wrk -t1 -c1 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- a >"$work/reg1.txt"
-wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- b >"$work/reg16.txt"
+for round in $(seq 1 "$REG_ROUNDS"); do
+  wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18000 -- "b$round" >"$work/reg16_$round.txt"
+  wrk -t2 -c16 -d"$DURATION" --latency -s bench/register.lua http://127.0.0.1:18100 -- "h$round" >"$work/reg16http_$round.txt"
+done
+# The round with the median req/s stands for each row; every round is listed below.
+median_round() {
+  for f in "$@"; do echo "$(wrk_line "$f" | cut -d' ' -f1) $f"; done | sort -n | awk '{f[NR] = $2} END {print f[int((NR + 1) / 2)]}'
+}
+rounds() { for f in "$@"; do wrk_line "$f" | cut -d' ' -f1; done | paste -sd' ' -; }
+cp "$(median_round "$work"/reg16_*.txt)" "$work/reg16.txt"
+cp "$(median_round "$work"/reg16http_*.txt)" "$work/reg16http.txt"
 loaded_rss=$(rss_kb "$gg")
 hash=$("target/release/examples/bench_argon2")
 
@@ -133,6 +168,7 @@ read -r h_rps h_p50 h_p99 h_bad < <(wrk_line "$work/hello.txt")
 read -r s_rps s_p50 s_p99 s_bad < <(wrk_line "$work/status.txt")
 read -r r1_rps r1_p50 r1_p99 r1_bad < <(wrk_line "$work/reg1.txt")
 read -r r16_rps r16_p50 r16_p99 r16_bad < <(wrk_line "$work/reg16.txt")
+read -r rh_rps rh_p50 rh_p99 rh_bad < <(wrk_line "$work/reg16http.txt")
 accounts=$(curl -fs http://127.0.0.1:19000/metrics | awk -F' ' '/^gamegate_registrations_total\{outcome="ok"\}/ {print $2}')
 
 hash_ms=$(sed -E 's/.*: ([0-9.]+) ms per hash.*/\1/' <<<"$hash")
@@ -152,8 +188,8 @@ cat >"$RESULTS_JSON" <<JSON
     "edge": $s_rps,
     "nginx": ${n_json:-null}
   },
-  "register_rps": { "c1": $r1_rps, "c16": $r16_rps },
-  "register_p50": { "c1": "$r1_p50", "c16": "$r16_p50" },
+  "register_rps": { "c1": $r1_rps, "c16": $r16_rps, "c16_http": $rh_rps },
+  "register_p50": { "c1": "$r1_p50", "c16": "$r16_p50", "c16_http": "$rh_p50" },
   "hash_ms": $hash_ms,
   "rss_mib": { "idle": $((idle_rss / 1024)), "after_status": $((status_rss / 1024)), "after_register": $((loaded_rss / 1024)) }
 }
@@ -163,6 +199,7 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100*a/b}'; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) {sub(/us$/, "", v); printf "%.2f", v/1000} else if (v ~ /ms$/) {sub(/ms$/, "", v); printf "%.2f", v} else if (v ~ /s$/) {sub(/s$/, "", v); printf "%.2f", v*1000} else print v }'; }
 met() { [ "$1" = 1 ] && echo met || echo "**not met**"; }
 edge_ceiling=$(pct "$s_rps" "$h_rps"); edge_bare=$(pct "$s_rps" "$b_rps"); bare_ceiling=$(pct "$b_rps" "$h_rps")
+http_v1=$(pct "$rh_rps" "$r16_rps")
 s_p99_ms=$(ms "$s_p99")
 cat <<REPORT
 ### $(date -u +%Y-%m-%d) · backend: $BENCH_DB · $(nproc) cores · wrk ${DURATION} per row
@@ -177,6 +214,7 @@ $(date -u +%H:%M) UTC, \`$BIN\` (tree at commit $(git rev-parse --short HEAD 2>/
 $nginx_row
 | gamegate \`POST /api/register\` | 1 | $r1_rps | $r1_p50 | $r1_p99 | $r1_bad |
 | gamegate \`POST /api/register\` | 16 | $r16_rps | $r16_p50 | $r16_p99 | $r16_bad |
+| gamegate \`POST /api/register\`, HTTP connector (Rust receiver) | 16 | $rh_rps | $rh_p50 | $rh_p99 | $rh_bad |
 
 - status through the edge / ceiling: $(awk -v a="$s_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}'); without the edge / ceiling: $(awk -v a="$b_rps" -v b="$h_rps" 'BEGIN {printf "%.0f%%", 100*a/b}')
 - cost of the in-process edge (limits on, CORS allow-list, access log to a file): $(awk -v a="$s_rps" -v b="$b_rps" 'BEGIN {printf "%.1f%%", 100*(1-a/b)}') of the no-edge throughput
@@ -185,7 +223,8 @@ ${nginx_ratio:-}
 - $hash; target register rate = 0.9 × $(nproc) cores ÷ hash time
 - accounts created (registrations_total ok): ${accounts:-?}
 - RSS: idle $((idle_rss / 1024)) MiB · after status load $((status_rss / 1024)) MiB · after register load $((loaded_rss / 1024)) MiB
-- status codes of the 16-connection register run: $(grep '^status' "$work/reg16.txt" | tr '\n' ' ')
+- register at 16 connections, req/s of each round ($REG_ROUNDS alternating rounds, median in the table): v1 $(rounds "$work"/reg16_*.txt) · HTTP connector $(rounds "$work"/reg16http_*.txt)
+- status codes of the median 16-connection register round: $(grep '^status' "$work/reg16.txt" | tr '\n' ' '); through the HTTP connector: $(grep '^status' "$work/reg16http.txt" | tr '\n' ' ')
 
 | target (wrk -t2 -c64, status) | measured | |
 |---|---|---|
@@ -193,4 +232,5 @@ ${nginx_ratio:-}
 | full edge ≥ 85% of \`serve status\` | $edge_bare% | $(met "$(awk -v a="$edge_bare" 'BEGIN {print (a >= 85)}')") |
 | full edge p99 < 5 ms | $s_p99_ms ms | $(met "$(awk -v a="$s_p99_ms" 'BEGIN {print (a < 5)}')") |
 | \`serve status\` / bare axum (no target; where the no-edge path stands) | $bare_ceiling% | |
+| register at 16 connections, HTTP connector ≥ 90% of v1 | $http_v1% | $(met "$(awk -v a="$http_v1" 'BEGIN {print (a >= 90)}')") |
 REPORT

@@ -4,7 +4,9 @@
 //! take `now` as an argument): the store is the lowest crate that reads the
 //! clock itself (it stamps `created_at` inside each reservation attempt, and
 //! battles on ingestion), and every other reader (the gamegate crate, its
-//! commands and tests) already depends on it.
+//! commands and tests) already depends on it. The one exception is the
+//! gameserver crate, below the store: the HTTP connector's request signatures
+//! read the clock in `gamegate_gameserver::http::signature::clock_secs`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

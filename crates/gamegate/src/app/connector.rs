@@ -5,14 +5,16 @@
 
 use std::sync::Arc;
 
-use gamegate_gameserver::{FailureKind, GameServer, TcpGameServer};
+use anyhow::Context;
+use gamegate_gameserver::{FailureKind, GameServer, HttpGameServer, TcpGameServer};
 use gamegate_wowcore::{AuthDb, AuthDbGameServer, SoapGameServer, Via};
 
 use crate::config::{Config, ConnectorKind};
 
-/// Builds the connector for `config.game_server.kind`, talking to `addr`
-/// (`game_server.addr`, or the embedded mock's bound address). Performs no
-/// network I/O: connectors connect lazily, each call bounded by
+/// Builds the connector for `config.game_server.kind`: v1 talks to `addr`
+/// (`game_server.addr`, or the embedded mock's bound address), http to
+/// `game_server.http.url` (`addr` unused). Performs no network I/O:
+/// connectors connect lazily, each call bounded by
 /// `game_server.call_timeout_ms`.
 ///
 /// # Errors
@@ -21,6 +23,9 @@ use crate::config::{Config, ConnectorKind};
 pub fn build(config: &Config, addr: String) -> anyhow::Result<Arc<dyn GameServer>> {
     Ok(match config.game_server.kind {
         ConnectorKind::V1 => Arc::new(TcpGameServer::new(config.game_server_client(addr)?)),
+        ConnectorKind::Http => Arc::new(
+            HttpGameServer::new(config.game_server_http_client()?).context("game_server.http")?,
+        ),
         ConnectorKind::AzerothcoreDb
         | ConnectorKind::TrinitycoreDb
         | ConnectorKind::AzerothcoreSoap

@@ -65,6 +65,10 @@ pub enum ConnectorKind {
     #[default]
     #[serde(rename = "v1")]
     V1,
+    /// Signed JSON over HTTP to the operator's receiver
+    /// (docs/GAME_SERVER.md, "HTTP connector"), set up in `[game_server.http]`.
+    #[serde(rename = "http")]
+    Http,
     /// AzerothCore's auth database, SRP6 rows (`[game_server.auth_db]`).
     #[serde(rename = "azerothcore-db")]
     AzerothcoreDb,
@@ -84,6 +88,7 @@ impl ConnectorKind {
     pub const fn name(self) -> &'static str {
         match self {
             ConnectorKind::V1 => "v1",
+            ConnectorKind::Http => "http",
             ConnectorKind::AzerothcoreDb => "azerothcore-db",
             ConnectorKind::TrinitycoreDb => "trinitycore-db",
             ConnectorKind::AzerothcoreSoap => "azerothcore-soap",
@@ -117,6 +122,26 @@ pub struct GameServerConfig {
     pub auth_db: AuthDbConfig,
     /// `[game_server.soap]`: the AzerothCore/TrinityCore worldserver SOAP.
     pub soap: SoapConfig,
+    /// `[game_server.http]`: the receiver of `kind = "http"`.
+    pub http: GameServerHttpConfig,
+}
+
+/// `[game_server.http]`: where the HTTP connector sends its signed requests.
+/// Checked at load when `kind = "http"` (`Config::validate`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GameServerHttpConfig {
+    /// The receiver's base URL (`https://game.example/gamegate`); the
+    /// endpoints are `{url}/register`, `{url}/exists`, …
+    pub url: String,
+    /// The HMAC-SHA-256 key of the request signature, shared with the
+    /// receiver. Secret: prefer `GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE`.
+    #[serde(with = "types::secret")]
+    pub signing_secret: SecretString,
+    /// A PEM file of CA certificates trusted besides the built-in Mozilla
+    /// roots, for an `https://` receiver whose certificate a private CA
+    /// signed; empty: the built-in roots only.
+    pub ca_file: String,
 }
 
 impl GameServerConfig {
@@ -154,21 +179,16 @@ impl GameServerConfig {
         super::wowcore::validate(self)
     }
 
-    /// Whether `gamegate all` starts the embedded mock: only for `v1`.
-    pub fn runs_embedded_mock(&self) -> bool {
-        self.embedded_mock && self.kind == ConnectorKind::V1
-    }
-
-    /// What the connector talks to, for the banner and logs: `addr`, the
-    /// auth database (without user information) or the SOAP URL.
-    pub fn target(&self) -> String {
-        match self.kind.wow() {
-            None => self.addr.clone(),
-            Some((_, Via::AuthDb)) => gamegate_wowcore::authdb::redacted_url(
+    /// What an AzerothCore/TrinityCore connector talks to, for the banner
+    /// and logs: the auth database without user information, or the SOAP
+    /// URL; `None` for the other kinds (`Config::game_server_target`).
+    pub fn wow_target(&self) -> Option<String> {
+        Some(match self.kind.wow()? {
+            (_, Via::AuthDb) => gamegate_wowcore::authdb::redacted_url(
                 secrecy::ExposeSecret::expose_secret(&self.auth_db.url),
             ),
-            Some((_, Via::Soap)) => self.soap.url.clone(),
-        }
+            (_, Via::Soap) => self.soap.url.clone(),
+        })
     }
 
     /// The key and value of the bound on one connector call (the
@@ -187,10 +207,11 @@ impl GameServerConfig {
         }
     }
 
-    /// Connections the connector may hold open.
+    /// Connections the connector may hold open (not counting the embedded
+    /// mock's side).
     pub fn connections(&self) -> u64 {
         match self.kind.wow() {
-            None => self.pool_size as u64 * if self.embedded_mock { 2 } else { 1 },
+            None => self.pool_size as u64,
             Some((_, Via::AuthDb)) => u64::from(self.auth_db.pool_size),
             Some((_, Via::Soap)) => {
                 self.soap.max_in_flight as u64
@@ -216,6 +237,7 @@ impl Default for GameServerConfig {
             kind: ConnectorKind::V1,
             rules: GameAccountRules::default(),
             tls: GameServerTlsConfig::default(),
+            http: GameServerHttpConfig::default(),
             auth_db: AuthDbConfig::default(),
             soap: SoapConfig::default(),
         }

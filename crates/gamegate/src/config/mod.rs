@@ -41,8 +41,8 @@ pub use database::{AnalyticsConfig, DatabaseConfig};
 pub use deploy::{BackupConfig, DeployConfig, MonitoringConfig, NginxConfig};
 pub use edge::{EdgeConfig, MAX_BAN_THRESHOLD, MIN_IPV6_PREFIX};
 pub use game::{
-    ConnectorKind, DEV_GAME_SERVER_TOKEN, GameServerConfig, PasswordHashConfig, ReconcilerConfig,
-    RegistrationConfig, StatusConfig,
+    ConnectorKind, DEV_GAME_SERVER_TOKEN, GameServerConfig, GameServerHttpConfig,
+    PasswordHashConfig, ReconcilerConfig, RegistrationConfig, StatusConfig,
 };
 pub use game_tls::GameServerTlsConfig;
 pub use http::{HttpConfig, ServicesConfig};
@@ -62,6 +62,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "game_server.auth_token",
     "game_server.auth_db.url",
     "game_server.soap.password",
+    "game_server.http.signing_secret",
     "edge.api_keys",
     "telegram.bot_token",
     "analytics.ingest_tokens",
@@ -88,6 +89,10 @@ const LIST_KEYS: &[&str] = &[
 ];
 
 const ENV_PREFIX: &str = "GAMEGATE_";
+
+/// The shortest `game_server.http.signing_secret` the load accepts;
+/// `gamegate doctor` wants a strong one (32 characters, 128 bits).
+pub const MIN_SIGNING_SECRET_CHARS: usize = 16;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -247,6 +252,7 @@ impl Config {
         self.game_server.tls.validate()?;
         self.game_server.validate()?;
         self.rules()?;
+        self.validate_connector()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;
         let (call_key, call_ms) = self.game_server.call_timeout_key();
@@ -348,6 +354,37 @@ impl Config {
         Ok(())
     }
 
+    /// The settings of the connector `game_server.kind` names: for `http`, a
+    /// usable `[game_server.http]` (a URL the connector can call, a signing
+    /// secret of at least [`MIN_SIGNING_SECRET_CHARS`] characters, never
+    /// shown).
+    fn validate_connector(&self) -> anyhow::Result<()> {
+        if self.game_server.kind != ConnectorKind::Http {
+            return Ok(());
+        }
+        let http = &self.game_server.http;
+        if http.url.trim().is_empty() {
+            bail!(
+                "game_server.kind = \"http\" needs game_server.http.url, the receiver's base URL \
+                 (https://game.example/gamegate; docs/GAME_SERVER.md#http-connector)"
+            );
+        }
+        gamegate_gameserver::http::parse_base_url(&http.url)
+            .map_err(|e| anyhow::anyhow!("game_server.http.url: {e}"))?;
+        if !http.ca_file.is_empty() {
+            self.game_server_ca_pem()?;
+        }
+        let chars = http.signing_secret.expose_secret().chars().count();
+        if chars < MIN_SIGNING_SECRET_CHARS {
+            bail!(
+                "game_server.http.signing_secret must be at least {MIN_SIGNING_SECRET_CHARS} \
+                 characters (it has {chars}): set the receiver's secret, preferably through \
+                 GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE (`gamegate keygen api-key` makes one)"
+            );
+        }
+        Ok(())
+    }
+
     /// `language`.
     pub fn lang(&self) -> Lang {
         self.language
@@ -412,6 +449,58 @@ impl Config {
         })
     }
 
+    /// The HTTP connector's settings (`kind = "http"`): `[game_server.http]`
+    /// with the pool and timeouts of `[game_server]`.
+    /// Errs when `game_server.http.ca_file` cannot be read or holds no
+    /// certificate.
+    pub fn game_server_http_client(
+        &self,
+    ) -> anyhow::Result<gamegate_gameserver::HttpGameServerConfig> {
+        Ok(gamegate_gameserver::HttpGameServerConfig {
+            url: self.game_server.http.url.clone(),
+            signing_secret: self.game_server.http.signing_secret.clone(),
+            pool_size: self.game_server.pool_size,
+            connect_timeout: ms(self.game_server.connect_timeout_ms),
+            call_timeout: ms(self.game_server.call_timeout_ms),
+            rules: self.game_server.account_rules(),
+            ca_pem: match self.game_server.http.ca_file.as_str() {
+                "" => None,
+                _ => Some(self.game_server_ca_pem()?),
+            },
+        })
+    }
+
+    /// The PEM text of `game_server.http.ca_file`, checked to hold at least
+    /// one certificate.
+    fn game_server_ca_pem(&self) -> anyhow::Result<Vec<u8>> {
+        let path = &self.game_server.http.ca_file;
+        let pem = std::fs::read(path)
+            .with_context(|| format!("game_server.http.ca_file: cannot read {path}"))?;
+        match reqwest::Certificate::from_pem_bundle(&pem) {
+            Ok(certificates) if !certificates.is_empty() => Ok(pem),
+            _ => bail!("game_server.http.ca_file: {path} holds no PEM certificate"),
+        }
+    }
+
+    /// Where the connector talks to, for the banner, `doctor` and logs:
+    /// `game_server.addr` (v1) or `game_server.http.url` (http).
+    pub fn game_server_target(&self) -> String {
+        if let Some(target) = self.game_server.wow_target() {
+            return target;
+        }
+        match self.game_server.kind {
+            ConnectorKind::Http => self.game_server.http.url.trim().to_owned(),
+            _ => self.game_server.addr.clone(),
+        }
+    }
+
+    /// Whether `gamegate all` runs the built-in mock: `embedded_mock` on and
+    /// the v1 connector (the mock speaks protocol v1 only; with `http` the
+    /// key is ignored).
+    pub fn runs_embedded_mock(&self) -> bool {
+        self.game_server.embedded_mock && self.game_server.kind == ConnectorKind::V1
+    }
+
     pub fn header_read_timeout(&self) -> Duration {
         ms(self.http.header_read_timeout_ms)
     }
@@ -437,14 +526,11 @@ impl Config {
         let pools = u64::from(self.database.max_connections)
             * per_db_connection(&self.database.url)
             + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
-        // The connector, and the status poll's own client of one connection
+        // The connector and the status poll's own client of one connection
         // (with the embedded mock's side of each).
-        let poll = if self.game_server.runs_embedded_mock() {
-            2
-        } else {
-            1
-        };
-        pools + self.game_server.connections() + poll + u64::from(self.http.descriptor_reserve)
+        let game =
+            (self.game_server.connections() + 1) * if self.runs_embedded_mock() { 2 } else { 1 };
+        pools + game + u64::from(self.http.descriptor_reserve)
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -841,3 +841,126 @@ fn the_documented_defaults_are_the_code_s() {
     assert!(wrong.is_empty(), "docs/CONFIGURATION.md: {wrong:#?}");
     assert!(checked >= 80, "only {checked} documented defaults checked");
 }
+
+/// `kind = "http"`: `[game_server.http]` from the file, the secret from a
+/// `_FILE` variable, masked in `Debug`; the connector's settings carry the
+/// pool and timeouts of `[game_server]`.
+#[test]
+fn the_http_connector_is_configured_by_its_section_and_a_secret_file() {
+    let secret = file("http-signing-SECRET-0123456789\n");
+    let f = file(
+        "[game_server]\nkind = \"http\"\npool_size = 4\ncall_timeout_ms = 1500\n\
+         [game_server.http]\nurl = \"https://game.example/gamegate/\"\n",
+    );
+    let (c, unknown) = Config::load_from(
+        Some(f.path()),
+        env(&[(
+            "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE",
+            secret.path().to_str().unwrap(),
+        )]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert_eq!(c.game_server.kind, ConnectorKind::Http);
+    assert_eq!(
+        c.game_server.http.signing_secret.expose_secret(),
+        "http-signing-SECRET-0123456789"
+    );
+    let client = c.game_server_http_client().unwrap();
+    assert!(client.ca_pem.is_none());
+    assert_eq!(client.url, "https://game.example/gamegate/");
+    assert_eq!((client.pool_size, client.call_timeout), (4, ms(1500)));
+    assert_eq!(c.game_server_target(), "https://game.example/gamegate/");
+    // The built-in mock speaks v1: never started for http, whatever
+    // embedded_mock says (it defaults to true).
+    assert!(c.game_server.embedded_mock && !c.runs_embedded_mock());
+    assert!(!format!("{c:?}").contains("SECRET"));
+
+    // The plain variable works too.
+    let (c, unknown) = Config::load_from(
+        None,
+        env(&[
+            ("GAMEGATE_GAME_SERVER__KIND", "http"),
+            ("GAMEGATE_GAME_SERVER__HTTP__URL", "http://127.0.0.1:8090"),
+            (
+                "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET",
+                "0123456789abcdef",
+            ),
+        ]),
+    )
+    .unwrap();
+    assert!(unknown.is_empty(), "{unknown:?}");
+    assert_eq!(c.game_server.http.url, "http://127.0.0.1:8090");
+}
+
+#[test]
+fn the_http_connector_needs_a_usable_url_and_secret() {
+    let load = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("GAMEGATE_GAME_SERVER__KIND", "http")];
+        all.extend_from_slice(pairs);
+        Config::load_from(None, env(&all))
+            .map(drop)
+            .unwrap_err()
+            .to_string()
+    };
+    let short_secret = ("GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET", "short-s3cr3t");
+    for (pairs, says) in [
+        (vec![], "needs game_server.http.url"),
+        (
+            vec![("GAMEGATE_GAME_SERVER__HTTP__URL", "game.example:8090")],
+            "game_server.http.url",
+        ),
+        (
+            vec![(
+                "GAMEGATE_GAME_SERVER__HTTP__URL",
+                "https://u:pw@game.example",
+            )],
+            "must not carry a user name or password",
+        ),
+        (
+            vec![
+                ("GAMEGATE_GAME_SERVER__HTTP__URL", "https://game.example"),
+                short_secret,
+            ],
+            "signing_secret must be at least 16 characters (it has 12)",
+        ),
+        (
+            vec![("GAMEGATE_GAME_SERVER__HTTP__URL", "https://game.example")],
+            "it has 0",
+        ),
+    ] {
+        let err = load(&pairs);
+        assert!(err.contains(says), "{pairs:?}: {err}");
+        assert!(!err.contains("s3cr3t") && !err.contains("pw@"), "{err}");
+    }
+    // A CA file that cannot be read, or holds no certificate.
+    let not_pem = file("not a certificate\n");
+    for (ca, says) in [
+        ("/nonexistent/ca.pem", "cannot read /nonexistent/ca.pem"),
+        (not_pem.path().to_str().unwrap(), "holds no PEM certificate"),
+    ] {
+        let err = Config::load_from(
+            None,
+            env(&[
+                ("GAMEGATE_GAME_SERVER__KIND", "http"),
+                ("GAMEGATE_GAME_SERVER__HTTP__URL", "https://game.example"),
+                (
+                    "GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET",
+                    "0123456789abcdef",
+                ),
+                ("GAMEGATE_GAME_SERVER__HTTP__CA_FILE", ca),
+            ]),
+        )
+        .map(drop)
+        .unwrap_err();
+        assert!(format!("{err:#}").contains(says), "{err:#}");
+    }
+    // With v1 the section is not read.
+    assert!(
+        Config::load_from(
+            None,
+            env(&[("GAMEGATE_GAME_SERVER__HTTP__URL", "nonsense")])
+        )
+        .is_ok()
+    );
+}

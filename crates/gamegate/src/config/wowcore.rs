@@ -126,7 +126,7 @@ impl ConnectorKind {
     /// The core and the way to it, for the AzerothCore/TrinityCore kinds.
     pub const fn wow(self) -> Option<(Core, Via)> {
         match self {
-            ConnectorKind::V1 => None,
+            ConnectorKind::V1 | ConnectorKind::Http => None,
             ConnectorKind::AzerothcoreDb => Some((Core::AzerothCore, Via::AuthDb)),
             ConnectorKind::TrinitycoreDb => Some((Core::TrinityCore, Via::AuthDb)),
             ConnectorKind::AzerothcoreSoap => Some((Core::AzerothCore, Via::Soap)),
@@ -220,7 +220,7 @@ mod tests {
         .unwrap();
         assert!(!format!("{config:?}").contains("Sup3rSecret"));
         assert_eq!(
-            config.game_server.target(),
+            config.game_server_target(),
             "mysql://10.0.0.5:3306/acore_auth"
         );
         let rules = config.game_server.account_rules();
@@ -239,10 +239,7 @@ mod tests {
         assert_eq!(merged.password_max_chars, 12);
         assert!(merged.check_password_charset("p@ss!Word"));
         assert!(!merged.check_password_charset("pass word"));
-        assert!(
-            !config.game_server.runs_embedded_mock(),
-            "no mock for a real core"
-        );
+        assert!(!config.runs_embedded_mock(), "no mock for a real core");
         assert_eq!(config.game_server.connections(), 16);
 
         let err = load(
@@ -271,7 +268,7 @@ mod tests {
         );
         let base = "[game_server]\nkind = \"azerothcore-soap\"\n[game_server.soap]\nuser = \"GAMEGATE\"\npassword = \"pw-9x\"\n";
         let config = load(base, &[]).unwrap();
-        assert_eq!(config.game_server.target(), "http://127.0.0.1:7878/");
+        assert_eq!(config.game_server_target(), "http://127.0.0.1:7878/");
         assert_eq!(config.game_server.account_rules().login_max_chars, Some(17));
         assert_eq!(
             config.game_server.call_timeout_key(),

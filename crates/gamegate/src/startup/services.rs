@@ -110,7 +110,8 @@ impl Parts {
 pub enum GameLink {
     /// This process neither registers nor serves the status (`serve stats`).
     None,
-    /// A game server at this address (`game_server.addr`).
+    /// A game server elsewhere: `game_server.addr` (v1) or
+    /// `game_server.http.url` (http).
     Remote(String),
     /// The in-process mock (`game_server.embedded_mock`, `gamegate all` only).
     Mock(MockHandle),
@@ -126,8 +127,10 @@ impl GameLink {
         }
         // Only the all-in-one process may host the mock: split services talk
         // to a real (or separately run) game server.
-        if !(mode == Mode::All && config.game_server.runs_embedded_mock()) {
-            return Ok(GameLink::Remote(config.game_server.target()));
+        // The mock speaks protocol v1 only: with another connector
+        // `embedded_mock` is ignored.
+        if !(mode == Mode::All && config.runs_embedded_mock()) {
+            return Ok(GameLink::Remote(config.game_server_target()));
         }
         if let Some(refusal) = config.game_server.embedded_mock_refusal() {
             anyhow::bail!(refusal);
@@ -153,7 +156,7 @@ impl GameLink {
         Ok(GameLink::Mock(handle))
     }
 
-    /// The address the client connects to.
+    /// Where the connector talks to: an address (v1) or a URL (http).
     pub fn addr(&self) -> Option<String> {
         match self {
             GameLink::None => None,

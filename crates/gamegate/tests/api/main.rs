@@ -17,6 +17,8 @@ mod edge;
 mod errors;
 mod game_link;
 mod game_rules;
+mod http_connector;
+mod http_faults;
 mod identity;
 mod jail;
 mod limits;

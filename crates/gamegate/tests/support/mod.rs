@@ -12,6 +12,8 @@
 //!   caller's environment, servers started on random ports whose banner says
 //!   where they listen.
 //! - [`http`]: whole answers (`Answer`), the contract's error shape, bodies.
+//! - [`receiver`]: receivers of the HTTP connector (the Python reference
+//!   receiver as a process) and gamegate configured for them.
 //! - [`tools`]: external programs (nginx, chromium, promtool, …) found or
 //!   required, and free ports.
 //!
@@ -27,6 +29,7 @@ pub mod app;
 pub mod backend;
 pub mod binary;
 pub mod http;
+pub mod receiver;
 pub mod tools;
 
 pub use app::*;

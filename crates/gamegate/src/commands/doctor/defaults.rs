@@ -89,14 +89,66 @@ pub(super) fn admin_listener(config: &Config) -> Check {
 
 pub(super) fn game_server_token(config: &Config) -> Check {
     let id = CheckId::GameServerToken;
-    let token = config.game_server.auth_token.expose_secret();
-    let fix = "generate one with `gamegate keygen api-key`, set it on the game server and in \
-               game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)";
+    // The credential of the connector in use: v1's auth token, or the HTTP
+    // connector's signing secret.
+    if config.game_server.kind.wow().map(|(_, via)| via) == Some(gamegate_wowcore::Via::AuthDb) {
+        return Check::not_applicable(
+            id,
+            "the auth-database connector authenticates with the password in \
+             game_server.auth_db.url (a database account with SELECT, INSERT, DELETE on \
+             `account` only)",
+        );
+    }
+    if let Some((core, gamegate_wowcore::Via::Soap)) = config.game_server.kind.wow() {
+        // A game account's password: at most MAX_PASS_STR (16) characters,
+        // so the longest one is the strongest there can be.
+        let password = config.game_server.soap.password.expose_secret();
+        let (chars, bits) = (password.chars().count(), estimated_bits(password));
+        let max = core.password_max_chars();
+        if chars < max || bits < 64.0 {
+            return Check::fail(
+                id,
+                format!(
+                    "weak game_server.soap.password ({chars} characters, about {bits:.0} bits) \
+                     for a game-master account that can run any console command"
+                ),
+                format!(
+                    "give the dedicated SOAP account a random password of {max} characters (the \
+                     core's maximum) with `account set password` at the worldserver console, and \
+                     set it in game_server.soap.password (GAMEGATE_GAME_SERVER__SOAP__PASSWORD_FILE)"
+                ),
+            );
+        }
+        return Check::pass(
+            id,
+            format!("SOAP password: {chars} characters, about {bits:.0} bits (estimated)"),
+        );
+    }
+    let (key, token, fix) = match config.game_server.kind {
+        ConnectorKind::V1
+        | ConnectorKind::AzerothcoreDb
+        | ConnectorKind::TrinitycoreDb
+        | ConnectorKind::AzerothcoreSoap
+        | ConnectorKind::TrinitycoreSoap => (
+            "game_server.auth_token",
+            config.game_server.auth_token.expose_secret(),
+            "generate one with `gamegate keygen api-key`, set it on the game server and in \
+             game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE)",
+        ),
+        ConnectorKind::Http => (
+            "game_server.http.signing_secret",
+            config.game_server.http.signing_secret.expose_secret(),
+            "generate one with `gamegate keygen api-key`, set it on the receiver and in \
+             game_server.http.signing_secret (GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE)",
+        ),
+    };
     if token == DEV_GAME_SERVER_TOKEN {
         return Check::fail(
             id,
-            "game_server.auth_token is the development default: anyone who read the docs can \
-             create accounts on the game server",
+            format!(
+                "{key} is the development default: anyone who read the docs can create \
+                 accounts on the game server"
+            ),
             fix,
         );
     }
@@ -105,20 +157,34 @@ pub(super) fn game_server_token(config: &Config) -> Check {
         return Check::fail(
             id,
             format!(
-                "weak game_server.auth_token ({chars} characters, about {bits:.0} bits; need at \
+                "weak {key} ({chars} characters, about {bits:.0} bits; need at \
                  least {MIN_KEY_CHARS} characters and {MIN_KEY_BITS:.0} bits)"
             ),
             fix,
         );
     }
+    let of = match config.game_server.kind {
+        ConnectorKind::Http => "signing secret: ",
+        _ => "",
+    };
     Check::pass(
         id,
-        format!("{chars} characters, about {bits:.0} bits (estimated)"),
+        format!("{of}{chars} characters, about {bits:.0} bits (estimated)"),
     )
 }
 
 pub(super) fn embedded_mock(config: &Config) -> Check {
     let id = CheckId::EmbeddedMock;
+    if config.game_server.kind != ConnectorKind::V1 {
+        return Check::not_applicable(
+            id,
+            format!(
+                "the {} connector calls {}; the built-in mock (protocol v1) is never started",
+                config.game_server.kind.name(),
+                config.game_server_target()
+            ),
+        );
+    }
     if config.game_server.embedded_mock {
         return Check::fail(
             id,

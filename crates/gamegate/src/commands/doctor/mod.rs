@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::config::{Config, DEV_GAME_SERVER_TOKEN};
+use crate::config::{Config, ConnectorKind, DEV_GAME_SERVER_TOKEN};
 use crate::shared::backup_files::{self, Which};
 use crate::shared::certificate::{CertFacts, CertProblem};
 use crate::shared::operator_db::open_existing;
@@ -62,7 +62,9 @@ pub enum CheckId {
     AccountsDatabase,
     AnalyticsDatabase,
     GameServer,
-    /// `game_server.auth_token` is not the development default and is strong.
+    /// The connector's credential (`game_server.auth_token`, or
+    /// `game_server.http.signing_secret` for `kind = "http"`) is not the
+    /// development default and is strong.
     GameServerToken,
     /// `game_server.embedded_mock` is off.
     EmbeddedMock,

@@ -99,17 +99,18 @@ pub(super) async fn database(config: &Config, which: Which) -> Check {
 
 pub(super) async fn game_server(config: &Config) -> Check {
     let id = CheckId::GameServer;
-    let addr = config.game_server.target();
+    let target = GameTarget::of(config);
     let connect_limit =
         Duration::from_millis(config.game_server.connect_timeout_ms).min(NETWORK_LIMIT);
     let started = Instant::now();
-    // First the connector's own settings (TLS files), whatever the network.
+    // First the connector's own settings (TLS files, the URL), whatever the
+    // network.
     let mut probe = config.clone();
     probe.game_server.pool_size = 1;
     probe.game_server.auth_db.pool_size = 1;
     probe.game_server.connect_timeout_ms = connect_limit.as_millis() as u64;
     probe.game_server.call_timeout_ms = NETWORK_LIMIT.as_millis() as u64;
-    let server = match crate::app::connector::build(&probe, addr.clone()) {
+    let server = match crate::app::connector::build(&probe, config.game_server.addr.clone()) {
         Ok(server) => server,
         Err(e) => {
             return Check::fail(
@@ -122,34 +123,31 @@ pub(super) async fn game_server(config: &Config) -> Check {
             );
         }
     };
-    // Then the bare TCP connect, so "down" and "refuses our token" get
-    // their own reasons (protocol v1; the AzerothCore/TrinityCore connectors
-    // say which of theirs failed in the ping below).
-    let bare = async {
-        match config.game_server.kind.wow() {
-            None => tokio::net::TcpStream::connect(addr.as_str())
-                .await
-                .map(drop),
-            Some(_) => Ok(()),
-        }
-    };
-    match tokio::time::timeout(connect_limit, bare).await {
+    let http = config.game_server.kind == ConnectorKind::Http;
+    // Then the bare TCP connect (for http: to the URL's host and port), so
+    // "down" and "refuses our credential" get their own reasons.
+    let shown = &target.shown;
+    match tokio::time::timeout(connect_limit, tokio::net::TcpStream::connect(&target.tcp)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             return Check::fail(
                 id,
-                format!("{addr} is unreachable: {e}"),
-                "start the game server, or correct game_server.addr",
+                format!("{shown} is unreachable: {e}{}", target.note),
+                format!("start the game server, or correct {}", target.key),
             );
         }
         Err(_) => {
             return Check::fail(
                 id,
                 format!(
-                    "{addr}: no TCP connection within {} ms",
-                    connect_limit.as_millis()
+                    "{shown}: no TCP connection within {} ms{}",
+                    connect_limit.as_millis(),
+                    target.note
                 ),
-                "start the game server, or correct game_server.addr (and the firewall)",
+                format!(
+                    "start the game server, or correct {} (and the firewall)",
+                    target.key
+                ),
             );
         }
     }
@@ -157,19 +155,28 @@ pub(super) async fn game_server(config: &Config) -> Check {
         Ok(Ok(())) => Check::pass(
             id,
             format!(
-                "{addr} answers, auth accepted ({} ms) over {}; connector {}",
+                "{shown} answers, {} accepted ({} ms) over {}; connector {}{}",
+                if http { "signature" } else { "auth" },
                 started.elapsed().as_millis(),
                 server
                     .link_summary()
                     .unwrap_or_else(|| "an unreported link".to_owned()),
-                server.capabilities().summary()
+                server.capabilities().summary(),
+                target.note
             ),
         ),
-        // The server refused the `auth` command (the TCP connect already
+        // The server refused our credential (the TCP connect already
         // succeeded above, so this is not "connection refused").
+        Ok(Err(e)) if e.kind() == FailureKind::AuthRefused && http => Check::fail(
+            id,
+            format!("{shown} is reachable but refused the request signature: {e}"),
+            "set game_server.http.signing_secret (GAMEGATE_GAME_SERVER__HTTP__SIGNING_SECRET_FILE) \
+             to the receiver's secret, and check that both clocks are right (signatures older \
+             than 5 minutes are refused)",
+        ),
         Ok(Err(e)) if e.kind() == FailureKind::AuthRefused => Check::fail(
             id,
-            format!("{addr} is reachable but refused the auth: {e}"),
+            format!("{shown} is reachable but refused the auth: {e}"),
             "set game_server.auth_token (GAMEGATE_GAME_SERVER__AUTH_TOKEN_FILE) to the game server's token",
         ),
         // TLS that cannot be established, a protocol version we do not
@@ -183,29 +190,102 @@ pub(super) async fn game_server(config: &Config) -> Check {
             let detail = e.failure().detail();
             let detail = detail.strip_prefix("ping: ").unwrap_or(detail);
             let detail = detail
-                .strip_prefix(&format!("TLS with {addr}: "))
+                .strip_prefix(&format!("TLS with {shown}: "))
                 .unwrap_or(detail);
             Check::fail(
                 id,
-                format!("{addr} is reachable, {what} refused: {detail}"),
+                format!("{shown} is reachable, {what} refused: {detail}"),
                 e.failure()
                     .hint()
                     .unwrap_or("see docs/GAME_SERVER.md, \"TLS on the link\""),
             )
         }
+        Ok(Err(e)) if http => Check::fail(
+            id,
+            format!(
+                "{shown} is reachable but does not answer the HTTP connector's API: {e}{}",
+                target.note
+            ),
+            "check that game_server.http.url is the receiver's base URL (POST {url}/ping must \
+             answer 200 {\"ok\":true}; docs/GAME_SERVER.md#http-connector)",
+        ),
         Ok(Err(e)) => Check::fail(
             id,
-            format!("{addr} is reachable but does not answer the protocol: {e}"),
+            format!("{shown} is reachable but does not answer the protocol: {e}"),
             e.failure()
                 .hint()
                 .unwrap_or("check that game_server.addr is the game server's registration port"),
         ),
         Err(_) => Check::fail(
             id,
-            format!("{addr}: no answer within {} s", NETWORK_LIMIT.as_secs()),
+            format!("{shown}: no answer within {} s", NETWORK_LIMIT.as_secs()),
             "check the game server",
         ),
     }
+}
+
+/// Where the game-server check connects, by connector.
+struct GameTarget {
+    /// How the reason names it: the address, or the URL.
+    shown: String,
+    /// `host:port` for the bare TCP connect.
+    tcp: String,
+    /// The key to correct.
+    key: &'static str,
+    /// Appended to the reason: a warning about a clear-text link, or nothing.
+    note: String,
+}
+
+impl GameTarget {
+    fn of(config: &Config) -> Self {
+        if let Some((_, via)) = config.game_server.kind.wow() {
+            return Self::wow(config, via);
+        }
+        if config.game_server.kind != ConnectorKind::Http {
+            let addr = config.game_server.addr.clone();
+            return Self {
+                shown: addr.clone(),
+                tcp: addr,
+                key: "game_server.addr",
+                note: String::new(),
+            };
+        }
+        let shown = config.game_server_target();
+        // The load checked the URL; a host and a port are always there.
+        let url = url::Url::parse(&shown).ok();
+        let host = url
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let port = url
+            .as_ref()
+            .and_then(url::Url::port_or_known_default)
+            .unwrap_or(443);
+        let clear_text = url.as_ref().is_some_and(|u| u.scheme() == "http") && !is_loopback(&host);
+        Self {
+            tcp: format!("{host}:{port}"),
+            shown,
+            key: "game_server.http.url",
+            note: if clear_text {
+                format!(
+                    "; warning: http:// to {host}, which is not this machine, sends every \
+                     password in clear text — use https://, or make sure the route is a tunnel \
+                     (WireGuard)"
+                )
+            } else {
+                String::new()
+            },
+        }
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(serde::Deserialize)]
@@ -295,5 +375,46 @@ pub(super) async fn telegram_bot(config: &Config) -> Check {
             ),
             "check telegram.api_base",
         ),
+    }
+}
+
+impl GameTarget {
+    /// The AzerothCore/TrinityCore kinds: the auth database (shown without
+    /// user information) or the worldserver's SOAP URL, which is plain HTTP.
+    fn wow(config: &Config, via: gamegate_wowcore::Via) -> Self {
+        let game = &config.game_server;
+        let (shown, key) = match via {
+            gamegate_wowcore::Via::AuthDb => (
+                gamegate_wowcore::authdb::redacted_url(secrecy::ExposeSecret::expose_secret(
+                    &game.auth_db.url,
+                )),
+                "game_server.auth_db.url",
+            ),
+            gamegate_wowcore::Via::Soap => (game.soap.url.clone(), "game_server.soap.url"),
+        };
+        let url = url::Url::parse(&shown).ok();
+        let host = url
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let port = url.as_ref().and_then(|u| u.port()).unwrap_or(match via {
+            gamegate_wowcore::Via::AuthDb => 3306,
+            gamegate_wowcore::Via::Soap => 7878,
+        });
+        let clear_text = via == gamegate_wowcore::Via::Soap && !is_loopback(&host);
+        Self {
+            tcp: format!("{host}:{port}"),
+            shown,
+            key,
+            note: if clear_text {
+                format!(
+                    "; warning: worldserver SOAP is plain HTTP and {host} is not this machine: \
+                     every password crosses in clear text unless the route is a tunnel \
+                     (WireGuard)"
+                )
+            } else {
+                String::new()
+            },
+        }
     }
 }
