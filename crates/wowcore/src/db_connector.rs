@@ -116,6 +116,13 @@ impl GameServer for AuthDbGameServer {
         self.db.online().await
     }
 
+    fn link_summary(&self) -> Option<String> {
+        Some(format!(
+            "SQL to the auth database {} (TLS as its URL's ssl-mode says)",
+            self.db.shown_url()
+        ))
+    }
+
     async fn set_password(&self, login: &str, password: &str) -> Result<(), CallError> {
         self.check("set_password", login, Some(password))?;
         let username = srp6::upper_latin(login);

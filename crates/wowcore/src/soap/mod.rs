@@ -446,6 +446,17 @@ impl GameServer for SoapGameServer {
         }
     }
 
+    fn link_summary(&self) -> Option<String> {
+        Some(format!(
+            "worldserver SOAP over plain HTTP ({}){}",
+            self.core.soap_urn(),
+            match &self.auth_db {
+                Some(db) => format!(", auth database {} for exists", db.shown_url()),
+                None => String::new(),
+            }
+        ))
+    }
+
     async fn set_password(&self, login: &str, password: &str) -> Result<(), CallError> {
         if !carriable(login) || !carriable(password) {
             return Err(self.refused("set_password", FaultClass::Other));
