@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gamegate_gameserver::{FailureKind, GameServer, HttpGameServer, TcpGameServer};
+use gamegate_wowcore::{AuthDb, AuthDbGameServer, SoapGameServer, Via};
 
 use crate::config::{Config, ConnectorKind};
 
@@ -25,6 +26,42 @@ pub fn build(config: &Config, addr: String) -> anyhow::Result<Arc<dyn GameServer
         ConnectorKind::Http => Arc::new(
             HttpGameServer::new(config.game_server_http_client()?).context("game_server.http")?,
         ),
+        ConnectorKind::AzerothcoreDb
+        | ConnectorKind::TrinitycoreDb
+        | ConnectorKind::AzerothcoreSoap
+        | ConnectorKind::TrinitycoreSoap => wow(config)?,
+    })
+}
+
+/// The AzerothCore/TrinityCore connectors (`[game_server.auth_db]`,
+/// `[game_server.soap]`); `addr` plays no part.
+fn wow(config: &Config) -> anyhow::Result<Arc<dyn GameServer>> {
+    let game = &config.game_server;
+    let Some((core, via)) = game.kind.wow() else {
+        anyhow::bail!(
+            "{} is not an AzerothCore/TrinityCore connector",
+            game.kind.name()
+        );
+    };
+    Ok(match via {
+        Via::AuthDb => Arc::new(
+            AuthDbGameServer::new(core, &game.auth_db.settings(), &game.rules)
+                .map_err(anyhow::Error::msg)?,
+        ),
+        Via::Soap => {
+            let auth_db = if game.auth_db.is_set() {
+                Some(
+                    AuthDb::connect_lazy(&game.auth_db.settings())
+                        .map_err(|e| anyhow::anyhow!("game_server.auth_db: {e}"))?,
+                )
+            } else {
+                None
+            };
+            Arc::new(
+                SoapGameServer::new(core, game.soap.settings(), auth_db, &game.rules)
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
     })
 }
 

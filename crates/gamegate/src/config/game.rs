@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::game_tls::GameServerTlsConfig;
 use super::types;
+use super::wowcore::{AuthDbConfig, SoapConfig};
+use gamegate_wowcore::Via;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +69,18 @@ pub enum ConnectorKind {
     /// (docs/GAME_SERVER.md, "HTTP connector"), set up in `[game_server.http]`.
     #[serde(rename = "http")]
     Http,
+    /// AzerothCore's auth database, SRP6 rows (`[game_server.auth_db]`).
+    #[serde(rename = "azerothcore-db")]
+    AzerothcoreDb,
+    /// TrinityCore 3.3.5's auth database, SRP6 rows (`[game_server.auth_db]`).
+    #[serde(rename = "trinitycore-db")]
+    TrinitycoreDb,
+    /// AzerothCore's worldserver SOAP, `account create` (`[game_server.soap]`).
+    #[serde(rename = "azerothcore-soap")]
+    AzerothcoreSoap,
+    /// TrinityCore 3.3.5's worldserver SOAP, `account create` (`[game_server.soap]`).
+    #[serde(rename = "trinitycore-soap")]
+    TrinitycoreSoap,
 }
 
 impl ConnectorKind {
@@ -75,6 +89,10 @@ impl ConnectorKind {
         match self {
             ConnectorKind::V1 => "v1",
             ConnectorKind::Http => "http",
+            ConnectorKind::AzerothcoreDb => "azerothcore-db",
+            ConnectorKind::TrinitycoreDb => "trinitycore-db",
+            ConnectorKind::AzerothcoreSoap => "azerothcore-soap",
+            ConnectorKind::TrinitycoreSoap => "trinitycore-soap",
         }
     }
 }
@@ -100,6 +118,10 @@ pub struct GameServerConfig {
     pub rules: GameAccountRules,
     /// `[game_server.tls]`: TLS on the v1 link (off by default).
     pub tls: GameServerTlsConfig,
+    /// `[game_server.auth_db]`: the AzerothCore/TrinityCore auth database.
+    pub auth_db: AuthDbConfig,
+    /// `[game_server.soap]`: the AzerothCore/TrinityCore worldserver SOAP.
+    pub soap: SoapConfig,
     /// `[game_server.http]`: the receiver of `kind = "http"`.
     pub http: GameServerHttpConfig,
 }
@@ -140,9 +162,66 @@ impl GameServerConfig {
     }
 
     /// The game's account rules as the connector declares them: what the
-    /// operator configured in `[game_server.rules]`.
+    /// operator configured in `[game_server.rules]`, and for the
+    /// AzerothCore/TrinityCore kinds the core's own rules merged in (the
+    /// stricter wins; a conflict is refused at load by `validate`).
     pub fn account_rules(&self) -> GameAccountRules {
-        self.rules.clone()
+        match self.kind.wow() {
+            None => self.rules.clone(),
+            Some((core, via)) => core
+                .merged_rules(via, &self.rules)
+                .unwrap_or_else(|_| core.rules(via)),
+        }
+    }
+
+    /// Checks the connector's own sections (run at load).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        super::wowcore::validate(self)
+    }
+
+    /// What an AzerothCore/TrinityCore connector talks to, for the banner
+    /// and logs: the auth database without user information, or the SOAP
+    /// URL; `None` for the other kinds (`Config::game_server_target`).
+    pub fn wow_target(&self) -> Option<String> {
+        Some(match self.kind.wow()? {
+            (_, Via::AuthDb) => gamegate_wowcore::authdb::redacted_url(
+                secrecy::ExposeSecret::expose_secret(&self.auth_db.url),
+            ),
+            (_, Via::Soap) => self.soap.url.clone(),
+        })
+    }
+
+    /// The key and value of the bound on one connector call (the
+    /// reconciler's grace must exceed it).
+    pub fn call_timeout_key(&self) -> (&'static str, u64) {
+        match self.kind.wow() {
+            None => ("game_server.call_timeout_ms", self.call_timeout_ms),
+            Some((_, Via::AuthDb)) => (
+                "game_server.auth_db.call_timeout_ms",
+                self.auth_db.call_timeout_ms,
+            ),
+            Some((_, Via::Soap)) => (
+                "game_server.soap.call_timeout_ms",
+                self.soap.call_timeout_ms,
+            ),
+        }
+    }
+
+    /// Connections the connector may hold open (not counting the embedded
+    /// mock's side).
+    pub fn connections(&self) -> u64 {
+        match self.kind.wow() {
+            None => self.pool_size as u64,
+            Some((_, Via::AuthDb)) => u64::from(self.auth_db.pool_size),
+            Some((_, Via::Soap)) => {
+                self.soap.max_in_flight as u64
+                    + if self.auth_db.is_set() {
+                        u64::from(self.auth_db.pool_size)
+                    } else {
+                        0
+                    }
+            }
+        }
     }
 }
 
@@ -159,6 +238,8 @@ impl Default for GameServerConfig {
             rules: GameAccountRules::default(),
             tls: GameServerTlsConfig::default(),
             http: GameServerHttpConfig::default(),
+            auth_db: AuthDbConfig::default(),
+            soap: SoapConfig::default(),
         }
     }
 }

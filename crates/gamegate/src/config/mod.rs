@@ -33,6 +33,7 @@ mod telegram;
 #[cfg(test)]
 mod tests;
 mod types;
+mod wowcore;
 
 pub use admin::AdminConfig;
 use database::MAX_QUERY_TIMEOUT_MS;
@@ -50,6 +51,7 @@ pub use log::LogConfig;
 pub use rate_limit_store::RedisSettings;
 pub use telegram::TelegramConfig;
 pub use types::{FailPolicy, LogFormat, expose_all, networks};
+pub use wowcore::{AuthDbConfig, SoapConfig};
 
 /// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
 /// (Docker/Kubernetes secrets). Listed explicitly so an ordinary key that ends
@@ -58,6 +60,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "database.url",
     "analytics.url",
     "game_server.auth_token",
+    "game_server.auth_db.url",
+    "game_server.soap.password",
     "game_server.http.signing_secret",
     "edge.api_keys",
     "telegram.bot_token",
@@ -246,16 +250,17 @@ impl Config {
         self.edge.validate()?;
         self.telegram.validate()?;
         self.game_server.tls.validate()?;
+        self.game_server.validate()?;
         self.rules()?;
         self.validate_connector()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;
-        if self.reconciler.grace_ms <= self.game_server.call_timeout_ms {
+        let (call_key, call_ms) = self.game_server.call_timeout_key();
+        if self.reconciler.grace_ms <= call_ms {
             bail!(
-                "reconciler.grace_ms ({}) must exceed game_server.call_timeout_ms ({}): \
+                "reconciler.grace_ms ({}) must exceed {call_key} ({call_ms}): \
                  a registration still waiting on the game server must not be settled under it",
                 self.reconciler.grace_ms,
-                self.game_server.call_timeout_ms
             );
         }
         if self.database.operation_timeout_ms >= self.http.request_timeout_ms {
@@ -480,9 +485,12 @@ impl Config {
     /// Where the connector talks to, for the banner, `doctor` and logs:
     /// `game_server.addr` (v1) or `game_server.http.url` (http).
     pub fn game_server_target(&self) -> String {
+        if let Some(target) = self.game_server.wow_target() {
+            return target;
+        }
         match self.game_server.kind {
-            ConnectorKind::V1 => self.game_server.addr.clone(),
             ConnectorKind::Http => self.game_server.http.url.trim().to_owned(),
+            _ => self.game_server.addr.clone(),
         }
     }
 
@@ -518,8 +526,10 @@ impl Config {
         let pools = u64::from(self.database.max_connections)
             * per_db_connection(&self.database.url)
             + u64::from(self.analytics.max_connections) * per_db_connection(&self.analytics.url);
+        // The connector and the status poll's own client of one connection
+        // (with the embedded mock's side of each).
         let game =
-            (self.game_server.pool_size as u64 + 1) * if self.runs_embedded_mock() { 2 } else { 1 };
+            (self.game_server.connections() + 1) * if self.runs_embedded_mock() { 2 } else { 1 };
         pools + game + u64::from(self.http.descriptor_reserve)
     }
 

@@ -793,8 +793,10 @@ fn the_documented_defaults_are_the_code_s() {
             section = Some(None);
             continue;
         }
+        // `### [section]` and its subsections `#### [section.sub]`.
         if let Some(name) = line
             .strip_prefix("### `[")
+            .or_else(|| line.strip_prefix("#### `["))
             .and_then(|rest| rest.strip_suffix("]`"))
         {
             section = Some(Some(name));

@@ -255,8 +255,9 @@ pub async fn game_monitor(
 ) -> anyhow::Result<GameMonitor> {
     let mut own = config.clone();
     own.game_server.pool_size = 1;
+    own.game_server.auth_db.pool_size = 1;
     let game = crate::app::connector::build(&own, addr)?;
-    let call_timeout = std::time::Duration::from_millis(config.game_server.call_timeout_ms);
+    let call_timeout = std::time::Duration::from_millis(config.game_server.call_timeout_key().1);
     let monitor = GameMonitor::start(game, call_timeout, metrics.clone()).await;
     let (polls, every) = (monitor.clone(), config.status_refresh());
     parts.run("game server polls", move |token| polls.run(every, token));

@@ -35,3 +35,5 @@ mod status;
 mod status_game;
 mod telegram;
 mod transport;
+mod wowcore;
+mod wowcore_faults;

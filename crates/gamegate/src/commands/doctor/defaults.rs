@@ -91,8 +91,45 @@ pub(super) fn game_server_token(config: &Config) -> Check {
     let id = CheckId::GameServerToken;
     // The credential of the connector in use: v1's auth token, or the HTTP
     // connector's signing secret.
+    if config.game_server.kind.wow().map(|(_, via)| via) == Some(gamegate_wowcore::Via::AuthDb) {
+        return Check::not_applicable(
+            id,
+            "the auth-database connector authenticates with the password in \
+             game_server.auth_db.url (a database account with SELECT, INSERT, DELETE on \
+             `account` only)",
+        );
+    }
+    if let Some((core, gamegate_wowcore::Via::Soap)) = config.game_server.kind.wow() {
+        // A game account's password: at most MAX_PASS_STR (16) characters,
+        // so the longest one is the strongest there can be.
+        let password = config.game_server.soap.password.expose_secret();
+        let (chars, bits) = (password.chars().count(), estimated_bits(password));
+        let max = core.password_max_chars();
+        if chars < max || bits < 64.0 {
+            return Check::fail(
+                id,
+                format!(
+                    "weak game_server.soap.password ({chars} characters, about {bits:.0} bits) \
+                     for a game-master account that can run any console command"
+                ),
+                format!(
+                    "give the dedicated SOAP account a random password of {max} characters (the \
+                     core's maximum) with `account set password` at the worldserver console, and \
+                     set it in game_server.soap.password (GAMEGATE_GAME_SERVER__SOAP__PASSWORD_FILE)"
+                ),
+            );
+        }
+        return Check::pass(
+            id,
+            format!("SOAP password: {chars} characters, about {bits:.0} bits (estimated)"),
+        );
+    }
     let (key, token, fix) = match config.game_server.kind {
-        ConnectorKind::V1 => (
+        ConnectorKind::V1
+        | ConnectorKind::AzerothcoreDb
+        | ConnectorKind::TrinitycoreDb
+        | ConnectorKind::AzerothcoreSoap
+        | ConnectorKind::TrinitycoreSoap => (
             "game_server.auth_token",
             config.game_server.auth_token.expose_secret(),
             "generate one with `gamegate keygen api-key`, set it on the game server and in \
@@ -127,8 +164,8 @@ pub(super) fn game_server_token(config: &Config) -> Check {
         );
     }
     let of = match config.game_server.kind {
-        ConnectorKind::V1 => "",
         ConnectorKind::Http => "signing secret: ",
+        _ => "",
     };
     Check::pass(
         id,

@@ -107,6 +107,7 @@ pub(super) async fn game_server(config: &Config) -> Check {
     // network.
     let mut probe = config.clone();
     probe.game_server.pool_size = 1;
+    probe.game_server.auth_db.pool_size = 1;
     probe.game_server.connect_timeout_ms = connect_limit.as_millis() as u64;
     probe.game_server.call_timeout_ms = NETWORK_LIMIT.as_millis() as u64;
     let server = match crate::app::connector::build(&probe, config.game_server.addr.clone()) {
@@ -237,6 +238,9 @@ struct GameTarget {
 
 impl GameTarget {
     fn of(config: &Config) -> Self {
+        if let Some((_, via)) = config.game_server.kind.wow() {
+            return Self::wow(config, via);
+        }
         if config.game_server.kind != ConnectorKind::Http {
             let addr = config.game_server.addr.clone();
             return Self {
@@ -371,5 +375,46 @@ pub(super) async fn telegram_bot(config: &Config) -> Check {
             ),
             "check telegram.api_base",
         ),
+    }
+}
+
+impl GameTarget {
+    /// The AzerothCore/TrinityCore kinds: the auth database (shown without
+    /// user information) or the worldserver's SOAP URL, which is plain HTTP.
+    fn wow(config: &Config, via: gamegate_wowcore::Via) -> Self {
+        let game = &config.game_server;
+        let (shown, key) = match via {
+            gamegate_wowcore::Via::AuthDb => (
+                gamegate_wowcore::authdb::redacted_url(secrecy::ExposeSecret::expose_secret(
+                    &game.auth_db.url,
+                )),
+                "game_server.auth_db.url",
+            ),
+            gamegate_wowcore::Via::Soap => (game.soap.url.clone(), "game_server.soap.url"),
+        };
+        let url = url::Url::parse(&shown).ok();
+        let host = url
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let port = url.as_ref().and_then(|u| u.port()).unwrap_or(match via {
+            gamegate_wowcore::Via::AuthDb => 3306,
+            gamegate_wowcore::Via::Soap => 7878,
+        });
+        let clear_text = via == gamegate_wowcore::Via::Soap && !is_loopback(&host);
+        Self {
+            tcp: format!("{host}:{port}"),
+            shown,
+            key,
+            note: if clear_text {
+                format!(
+                    "; warning: worldserver SOAP is plain HTTP and {host} is not this machine: \
+                     every password crosses in clear text unless the route is a tunnel \
+                     (WireGuard)"
+                )
+            } else {
+                String::new()
+            },
+        }
     }
 }
