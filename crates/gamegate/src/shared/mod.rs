@@ -2,6 +2,7 @@
 //! use. This room depends on no other room of the crate.
 
 pub mod certificate;
+pub mod checklist;
 pub mod keys;
 
 /// `Strict-Transport-Security` on a TLS listener and in the rendered nginx: two years, Mozilla's

@@ -14,12 +14,13 @@ use gamegate_gameserver::FailureKind;
 use gamegate_store::MigrationSet;
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::{Config, ConnectorKind, DEV_GAME_SERVER_TOKEN};
 use crate::shared::backup_files::{self, Which};
 use crate::shared::certificate::{CertFacts, CertProblem};
+use crate::shared::checklist;
 use crate::shared::operator_db::open_existing;
 
 mod certificate;
@@ -121,64 +122,14 @@ impl CheckId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    NotApplicable,
-}
+pub use crate::shared::checklist::Outcome;
 
-impl Outcome {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Outcome::Pass => "✓",
-            Outcome::Fail => "✗",
-            Outcome::NotApplicable => "–",
-        }
-    }
-}
+/// One checked item of `doctor`.
+pub type Check = checklist::Check<CheckId>;
 
-/// One checked item.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub id: CheckId,
-    pub outcome: Outcome,
-    pub reason: String,
-    /// What to do; set when the check failed.
-    pub fix: Option<String>,
-    pub elapsed_ms: u64,
-}
-
-impl Check {
-    fn pass(id: CheckId, reason: impl Into<String>) -> Self {
-        Self {
-            id,
-            outcome: Outcome::Pass,
-            reason: reason.into(),
-            fix: None,
-            elapsed_ms: 0,
-        }
-    }
-
-    fn fail(id: CheckId, reason: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            id,
-            outcome: Outcome::Fail,
-            reason: reason.into(),
-            fix: Some(fix.into()),
-            elapsed_ms: 0,
-        }
-    }
-
-    fn not_applicable(id: CheckId, reason: impl Into<String>) -> Self {
-        Self {
-            id,
-            outcome: Outcome::NotApplicable,
-            reason: reason.into(),
-            fix: None,
-            elapsed_ms: 0,
-        }
+impl checklist::CheckName for CheckId {
+    fn name(self) -> &'static str {
+        CheckId::name(self)
     }
 }
 
@@ -195,11 +146,7 @@ impl Report {
     }
 
     pub fn failed(&self) -> Vec<CheckId> {
-        self.checks
-            .iter()
-            .filter(|c| c.outcome == Outcome::Fail)
-            .map(|c| c.id)
-            .collect()
+        checklist::failed(&self.checks)
     }
 
     pub fn get(&self, id: CheckId) -> &Check {
@@ -209,10 +156,6 @@ impl Report {
             .expect("every check is in the report")
     }
 
-    fn count(&self, outcome: Outcome) -> usize {
-        self.checks.iter().filter(|c| c.outcome == outcome).count()
-    }
-
     /// One line per check (`✓ name  reason`), a `fix:` line under each ✗.
     pub fn to_text(&self) -> String {
         let width = CheckId::ALL
@@ -220,37 +163,11 @@ impl Report {
             .map(|c| c.name().len())
             .max()
             .unwrap_or(0);
-        let mut out = String::new();
-        for c in &self.checks {
-            out.push_str(&format!(
-                "{} {:width$}  {}\n",
-                c.outcome.symbol(),
-                c.id.name(),
-                c.reason
-            ));
-            if let Some(fix) = &c.fix {
-                out.push_str(&format!("  {:width$}  fix: {fix}\n", ""));
-            }
-        }
-        out.push_str(&format!(
-            "{} passed, {} failed, {} not applicable ({} ms)\n",
-            self.count(Outcome::Pass),
-            self.count(Outcome::Fail),
-            self.count(Outcome::NotApplicable),
-            self.elapsed.as_millis()
-        ));
-        out
+        checklist::lines(&self.checks, width) + &checklist::totals(&self.checks, self.elapsed)
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "ok": self.ok(),
-            "passed": self.count(Outcome::Pass),
-            "failed": self.count(Outcome::Fail),
-            "not_applicable": self.count(Outcome::NotApplicable),
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-            "checks": self.checks,
-        })
+        Value::Object(checklist::json_fields(&self.checks, self.elapsed))
     }
 }
 

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::shared::checklist;
 
 /// The checks of the suite, in the order they run (docs/GAME_SERVER.md,
 /// "The conformance kit", describes each).
@@ -127,82 +129,14 @@ impl CheckId {
     }
 }
 
-/// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The server does what the protocol asks.
-    Pass,
-    /// It does not: the reason says what was seen, the fix what to change.
-    Fail,
-    /// Not run: the connector does not declare the operation, or an earlier
-    /// check failed that this one needs (the reason names it).
-    NotApplicable,
-}
+pub use crate::shared::checklist::Outcome;
 
-impl Outcome {
-    /// `✓`, `✗` or `–`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Outcome::Pass => "✓",
-            Outcome::Fail => "✗",
-            Outcome::NotApplicable => "–",
-        }
-    }
-}
+/// One checked item of the suite.
+pub type Check = checklist::Check<CheckId>;
 
-/// One checked item.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    /// Which item.
-    pub id: CheckId,
-    /// Its outcome.
-    pub outcome: Outcome,
-    /// What was seen (never a token or a password).
-    pub reason: String,
-    /// What to change in the server (or the configuration); set on a failure.
-    pub fix: Option<String>,
-    /// How long the check took, in milliseconds.
-    pub elapsed_ms: u64,
-}
-
-impl Check {
-    /// A passed check.
-    pub fn pass(id: CheckId, reason: impl Into<String>) -> Self {
-        Self {
-            id,
-            outcome: Outcome::Pass,
-            reason: reason.into(),
-            fix: None,
-            elapsed_ms: 0,
-        }
-    }
-
-    /// A failed check with what to fix (one line).
-    pub fn fail(id: CheckId, reason: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            id,
-            outcome: Outcome::Fail,
-            reason: reason.into(),
-            fix: Some(fix.into()),
-            elapsed_ms: 0,
-        }
-    }
-
-    /// A check that does not apply or was not run.
-    pub fn not_applicable(id: CheckId, reason: impl Into<String>) -> Self {
-        Self {
-            id,
-            outcome: Outcome::NotApplicable,
-            reason: reason.into(),
-            fix: None,
-            elapsed_ms: 0,
-        }
-    }
-
-    /// Whether it passed.
-    pub fn passed(&self) -> bool {
-        self.outcome == Outcome::Pass
+impl checklist::CheckName for CheckId {
+    fn name(self) -> &'static str {
+        CheckId::name(self)
     }
 }
 
@@ -229,20 +163,12 @@ impl Report {
 
     /// The failed checks, in run order.
     pub fn failed(&self) -> Vec<CheckId> {
-        self.checks
-            .iter()
-            .filter(|c| c.outcome == Outcome::Fail)
-            .map(|c| c.id)
-            .collect()
+        checklist::failed(&self.checks)
     }
 
     /// The check `id`, when the run has it.
     pub fn get(&self, id: CheckId) -> Option<&Check> {
         self.checks.iter().find(|c| c.id == id)
-    }
-
-    fn count(&self, outcome: Outcome) -> usize {
-        self.checks.iter().filter(|c| c.outcome == outcome).count()
     }
 
     /// A header naming the server, one line per check (`✓ name  reason`),
@@ -257,30 +183,14 @@ impl Report {
             "conformance of {} · connector {}\n",
             self.addr, self.connector
         );
-        for c in &self.checks {
-            out.push_str(&format!(
-                "{} {:width$}  {}\n",
-                c.outcome.symbol(),
-                c.id.name(),
-                c.reason
-            ));
-            if let Some(fix) = &c.fix {
-                out.push_str(&format!("  {:width$}  fix: {fix}\n", ""));
-            }
-        }
+        out.push_str(&checklist::lines(&self.checks, width));
         if !self.left_accounts.is_empty() {
             out.push_str(&format!(
                 "throw-away accounts left on the game server: {}\n",
                 self.left_accounts.join(", ")
             ));
         }
-        out.push_str(&format!(
-            "{} passed, {} failed, {} not applicable ({} ms)\n",
-            self.count(Outcome::Pass),
-            self.count(Outcome::Fail),
-            self.count(Outcome::NotApplicable),
-            self.elapsed.as_millis()
-        ));
+        out.push_str(&checklist::totals(&self.checks, self.elapsed));
         out
     }
 
@@ -288,23 +198,18 @@ impl Report {
     /// "connector", "left_accounts", "checks": [{"id", "outcome", "reason",
     /// "fix", "elapsed_ms"}]}`.
     pub fn to_json(&self) -> Value {
-        json!({
-            "ok": self.ok(),
-            "passed": self.count(Outcome::Pass),
-            "failed": self.count(Outcome::Fail),
-            "not_applicable": self.count(Outcome::NotApplicable),
-            "elapsed_ms": self.elapsed.as_millis() as u64,
-            "addr": self.addr,
-            "connector": self.connector,
-            "left_accounts": self.left_accounts,
-            "checks": self.checks,
-        })
+        let mut fields = checklist::json_fields(&self.checks, self.elapsed);
+        fields.insert("addr".into(), self.addr.clone().into());
+        fields.insert("connector".into(), self.connector.clone().into());
+        fields.insert("left_accounts".into(), self.left_accounts.clone().into());
+        Value::Object(fields)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn names_are_the_serialized_ids_and_unique() {
