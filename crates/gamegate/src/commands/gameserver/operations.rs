@@ -18,22 +18,12 @@ use super::round_trip::{
 use super::runner::Runner;
 use super::target::{Target, fix_for, fresh_login};
 
-/// The checks of this module, in run order (the cleanup last).
-pub(super) const IDS: [CheckId; 13] = [
-    CheckId::Ping,
-    CheckId::Online,
-    CheckId::Register,
-    CheckId::ExistsAfterCreate,
-    CheckId::Duplicate,
-    CheckId::CaseFolding,
-    CheckId::ExistsUnknown,
-    CheckId::ExistsUnderLoad,
-    CheckId::ExistsAfterDelete,
-    CheckId::DeleteMissing,
-    CheckId::AccountRules,
-    CheckId::AnswerTimes,
-    CheckId::Cleanup,
-];
+/// The checks of this module, in run order (the cleanup last): the rest of
+/// [`CheckId::ALL`] after the wire checks.
+pub(super) const IDS: &[CheckId] = CheckId::ALL
+    .as_slice()
+    .split_at(super::wire_checks::WIRE_CHECKS)
+    .1;
 
 /// Calls `answer_times` makes per operation it measures.
 const SAMPLES: usize = 10;

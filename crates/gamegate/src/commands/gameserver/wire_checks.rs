@@ -12,20 +12,12 @@ use super::wire::{Dialer, FIX_SPEAKS_TLS, Read, distinct_ids, padded_ping, rando
 /// How many requests `pipelined` writes in one burst.
 pub(super) const PIPELINED: usize = 50;
 
-/// The checks of this module, in run order.
-pub(super) const IDS: [CheckId; 11] = [
-    CheckId::TcpConnect,
-    CheckId::AuthRequired,
-    CheckId::AuthWrongToken,
-    CheckId::AuthAccepted,
-    CheckId::ConnectionKept,
-    CheckId::IdsEchoed,
-    CheckId::Pipelined,
-    CheckId::LineLimit,
-    CheckId::OversizedLine,
-    CheckId::MalformedLine,
-    CheckId::InvalidRequest,
-];
+/// The checks of this module, in run order: the head of [`CheckId::ALL`]
+/// up to `invalid_request` (the connector checks follow).
+pub(super) const IDS: &[CheckId] = CheckId::ALL.as_slice().split_at(WIRE_CHECKS).0;
+
+/// How many of [`CheckId::ALL`] are wire checks.
+pub(super) const WIRE_CHECKS: usize = 11;
 
 const FIX_UNAUTHORIZED: &str = "answer every command but `auth` with \
     {\"id\":N,\"ok\":false,\"error\":\"unauthorized\"} until the connection has sent the right token";
