@@ -177,6 +177,7 @@ async fn credentials_urn_and_transport_failures(core: Core) {
         &GameAccountRules::default(),
     )
     .unwrap();
+    let before = server.requests();
     for (i, mode) in [
         FakeMode::SlowReply(Duration::from_millis(800)),
         FakeMode::DropBeforeRun,
@@ -202,6 +203,18 @@ async fn credentials_urn_and_transport_failures(core: Core) {
             "{shown}"
         );
         assert!(is_ambiguous(result), "{mode:?}");
+        // The fake serves one connection at a time: a reply held past the
+        // client's timeout delays the next request, which must still get
+        // its own mode, not the next one's.
+        let taken = before + i as u64 + 1;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while server.requests() < taken {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "request {i} never read"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     // A fault without running: definite.
     server.set_script(vec![FakeMode::Fault]);

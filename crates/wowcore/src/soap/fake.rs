@@ -171,9 +171,11 @@ async fn handle(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let Some((headers, body)) = read_request(&mut stream).await? else {
         return Ok(());
     };
-    let n = shared.requests.fetch_add(1, Ordering::Relaxed);
+    // Counted under the script's lock: once `requests()` shows this request,
+    // a later `set_script` cannot change the mode it gets.
     let mode = {
         let script = shared.script.lock().expect("script lock");
+        let n = shared.requests.fetch_add(1, Ordering::Relaxed);
         script
             .get(n as usize % script.len().max(1))
             .copied()
