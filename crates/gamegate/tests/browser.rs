@@ -6,10 +6,13 @@
 //!   then the `login_taken` message for a taken login, and saves a
 //!   screenshot (target/browser-screenshots/register.png).
 //! - The admin dashboard over a synthetic battle history and real
-//!   registrations: every chart and table drawn with the numbers the API
-//!   gives, a planted cheater in the flagged table, and a screenshot
-//!   (target/browser-screenshots/dashboard.png; docs/dashboard-screenshot.png
-//!   is a copy); over an empty history, every chart says there is no data;
+//!   registrations: every chart (Chart.js, read through its instances) and
+//!   table drawn with the numbers the API gives, regular date labels, axis
+//!   titles, integer count ticks, a tooltip, the window stated on every card
+//!   and panel and one selector for it, a planted cheater in the flagged
+//!   table, and a screenshot (target/browser-screenshots/dashboard.png;
+//!   with `GAMEGATE_DOCS_SCREENSHOTS=1` also docs/dashboard-screenshot.png);
+//!   over an empty history, every chart says there is no data;
 //!   over synthetic battles (the demo history), a notice says so.
 //!
 //! - Behind operator tokens (`admin.tokens`): refused without credentials,
@@ -226,14 +229,197 @@ fn recent_history() -> (Vec<gamegate_analytics::Battle>, Vec<String>) {
     (battles, truth.cheaters.into_iter().collect())
 }
 
-/// What the page shows, read out of the DOM.
+/// Every chart as drawn, read from its Chart.js instance
+/// (`Chart.getChart(canvas)`): per chart id, its box's `data-state`, the
+/// category keys (`chart.data.labels`), the data, the value each drawn bar
+/// stands for (its top pixel mapped back through the y scale), the x ticks
+/// that carry a label (index, label), the y ticks (value, label) and the
+/// axis titles.
+const READ_CHARTS: &str = r#"
+const out = {};
+for (const id of ['chart-registrations', 'chart-battles', 'chart-ratings']) {
+  const box = document.getElementById(id);
+  const canvas = box.querySelector('canvas');
+  const chart = canvas ? Chart.getChart(canvas) : undefined;
+  const c = { state: box.dataset.state };
+  if (chart) {
+    const x = chart.scales.x, y = chart.scales.y;
+    c.keys = chart.data.labels;
+    c.values = chart.data.datasets[0].data;
+    c.drawn = chart.getDatasetMeta(0).data.map((bar) => y.getValueForPixel(bar.y));
+    c.x_ticks = x.ticks.filter((t) => t.label !== null && t.label !== undefined && t.label !== '')
+      .map((t) => [t.value, String(t.label)]);
+    c.y_ticks = y.ticks.map((t) => [t.value, String(t.label)]);
+    c.x_title = x.options.title.display ? x.options.title.text : '';
+    c.y_title = y.options.title.display ? y.options.title.text : '';
+  }
+  out[id] = c;
+}
+return out;
+"#;
+
+/// The page's text around its figures: each card's and each panel's stated
+/// window, each panel's API link, the visible text and the count of CSP
+/// violations the page saw.
+const READ_PAGE: &str = r#"
+return {
+  cards: [...document.querySelectorAll('#totals .card')].map((c) =>
+    [c.id, c.querySelector('.value').textContent, c.querySelector('.window').textContent]),
+  panels: [...document.querySelectorAll('main .panel')].map((p) =>
+    [p.querySelector('h2').textContent, p.querySelector('.window').textContent,
+     p.querySelector('a.api').getAttribute('href'), p.querySelector('a.api').textContent]),
+  text: document.body.innerText,
+  csp_violations: document.body.dataset.cspViolations,
+};
+"#;
+
+/// Moves the mouse (a `mousemove` on the canvas) over bar `index` of chart
+/// `id`, where Chart.js's own hover handling opens its tooltip.
+const HOVER: &str = r#"
+const [id, index] = arguments;
+const canvas = document.querySelector(`#${id} canvas`);
+const bar = Chart.getChart(canvas).getDatasetMeta(0).data[index];
+const rect = canvas.getBoundingClientRect();
+canvas.dispatchEvent(new MouseEvent('mousemove', {
+  clientX: rect.left + bar.x, clientY: rect.top + bar.y + 2, bubbles: true,
+}));
+"#;
+
+/// The tooltip of chart `id`: shown or not, its data index, title and lines.
+const TOOLTIP: &str = r#"
+const tip = Chart.getChart(document.querySelector(`#${arguments[0]} canvas`)).tooltip;
+return {
+  shown: tip.opacity > 0 && tip.dataPoints.length > 0,
+  index: tip.dataPoints.length > 0 ? tip.dataPoints[0].dataIndex : null,
+  title: tip.title || [],
+  lines: (tip.body || []).flatMap((b) => b.lines),
+};
+"#;
+
+/// One chart as drawn (see [`READ_CHARTS`]).
+#[derive(Debug, serde::Deserialize)]
+struct Chart {
+    state: String,
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    values: Vec<i64>,
+    #[serde(default)]
+    drawn: Vec<f64>,
+    #[serde(default)]
+    x_ticks: Vec<(usize, String)>,
+    #[serde(default)]
+    y_ticks: Vec<(f64, String)>,
+    #[serde(default)]
+    x_title: String,
+    #[serde(default)]
+    y_title: String,
+}
+
+impl Chart {
+    /// Checks what every chart must be: ready, one drawn bar per key at the
+    /// height of its value, a labelled x axis with more than two labels at
+    /// a regular step ending on the last key, integer count ticks and both
+    /// axis titles.
+    fn check_drawn(&self, id: &str) {
+        assert_eq!(self.state, "ready", "{id}: {self:?}");
+        assert_eq!(self.values.len(), self.keys.len(), "{id}");
+        assert_eq!(self.drawn.len(), self.values.len(), "{id}: one bar per key");
+        for (i, (drawn, value)) in self.drawn.iter().zip(&self.values).enumerate() {
+            assert!(
+                (drawn - *value as f64).abs() < 0.5,
+                "{id}: bar {i} drawn at {drawn}, its value is {value}"
+            );
+        }
+        assert!(self.x_ticks.len() > 2, "{id}: x labels {:?}", self.x_ticks);
+        let at: Vec<usize> = self.x_ticks.iter().map(|(i, _)| *i).collect();
+        let step = at[1] - at[0];
+        assert!(
+            at.windows(2).all(|w| w[1] - w[0] == step),
+            "{id}: x labels at a regular step: {at:?}"
+        );
+        assert_eq!(
+            *at.last().unwrap(),
+            self.keys.len() - 1,
+            "{id}: last key labelled"
+        );
+        assert!(self.y_ticks.len() >= 2, "{id}: {:?}", self.y_ticks);
+        for (value, label) in &self.y_ticks {
+            assert!(
+                value.fract() == 0.0 && !label.contains('.'),
+                "{id}: a count axis has integer ticks only: {:?}",
+                self.y_ticks
+            );
+        }
+        assert!(
+            !self.x_title.is_empty() && !self.y_title.is_empty(),
+            "{id}: axis titles"
+        );
+    }
+
+    /// A daily chart over `days` days from `since` (unix seconds, a UTC day
+    /// start): its keys are those days in order, its x labels those days'
+    /// dates ("Nov 3").
+    fn check_days(&self, id: &str, since: i64, days: usize) {
+        let expected: Vec<String> = (0..days as i64)
+            .map(|i| iso_date(since + i * DAY))
+            .collect();
+        assert_eq!(self.keys, expected, "{id}: one bar per day of the window");
+        for (i, label) in &self.x_ticks {
+            assert_eq!(
+                *label,
+                short_date(&self.keys[*i]),
+                "{id}: label of {}",
+                self.keys[*i]
+            );
+        }
+        assert_eq!(self.x_title, "day (UTC)", "{id}");
+    }
+}
+
+/// `YYYY-MM-DD` of a unix time (UTC), by the civil-from-days algorithm.
+fn iso_date(unix: i64) -> String {
+    let z = unix.div_euclid(DAY) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// "Nov 3" for "2026-11-03".
+fn short_date(iso: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month: usize = iso[5..7].parse().unwrap();
+    let day: u32 = iso[8..10].parse().unwrap();
+    format!("{} {day}", MONTHS[month - 1])
+}
+
+/// What the page shows, read out of the DOM and the charts.
 #[derive(Debug)]
 struct Drawn {
-    /// chart id → (data-state, the data-value of every drawn bar, data-total)
-    charts: std::collections::BTreeMap<&'static str, (String, Vec<i64>, i64)>,
+    charts: std::collections::BTreeMap<String, Chart>,
+    page: Page,
     leaderboard: Vec<String>,
     flagged: Vec<String>,
     flagged_reasons: Vec<usize>,
+}
+
+/// See [`READ_PAGE`].
+#[derive(Debug, serde::Deserialize)]
+struct Page {
+    /// (id, value, stated window)
+    cards: Vec<(String, String, String)>,
+    /// (title, stated window, API link, its text)
+    panels: Vec<(String, String, String, String)>,
+    text: String,
+    csp_violations: String,
 }
 
 async fn texts(
@@ -248,30 +434,83 @@ async fn texts(
 }
 
 async fn read_dashboard(client: &fantoccini::Client) -> Result<Drawn, fantoccini::error::CmdError> {
-    let mut charts = std::collections::BTreeMap::new();
-    for id in ["chart-registrations", "chart-battles", "chart-ratings"] {
-        let chart = client.find(Locator::Id(id)).await?;
-        let state = chart.attr("data-state").await?.unwrap_or_default();
-        let total = chart
-            .attr("data-total")
-            .await?
-            .map_or(-1, |t| t.parse().unwrap());
-        let mut values = Vec::new();
-        for bar in chart.find_all(Locator::Css("svg rect.bar")).await? {
-            values.push(bar.attr("data-value").await?.unwrap().parse().unwrap());
-        }
-        charts.insert(id, (state, values, total));
-    }
+    let charts = serde_json::from_value(client.execute(READ_CHARTS, vec![]).await?).unwrap();
+    let page = serde_json::from_value(client.execute(READ_PAGE, vec![]).await?).unwrap();
     let mut flagged_reasons = Vec::new();
     for row in client.find_all(Locator::Css("#flagged tbody tr")).await? {
         flagged_reasons.push(row.find_all(Locator::Css("li")).await?.len());
     }
     Ok(Drawn {
         charts,
+        page,
         leaderboard: texts(client, "#leaderboard tbody td.login").await?,
         flagged: texts(client, "#flagged tbody td.login").await?,
         flagged_reasons,
     })
+}
+
+/// Hovers bar `index` of chart `id` and returns its tooltip once Chart.js
+/// has drawn it (it handles pointer events on the next animation frame).
+async fn hover(
+    client: &fantoccini::Client,
+    id: &str,
+    index: usize,
+) -> Result<serde_json::Value, fantoccini::error::CmdError> {
+    client.execute(HOVER, vec![id.into(), index.into()]).await?;
+    let waited = Instant::now();
+    loop {
+        let tip = client.execute(TOOLTIP, vec![id.into()]).await?;
+        if tip["shown"] == true || waited.elapsed() > Duration::from_secs(10) {
+            return Ok(tip);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The stated windows: the registration and battle figures over the chosen
+/// days, the rest over all time; every panel links its JSON as "API" and no
+/// endpoint address is shown as text.
+fn check_windows(page: &Page, days: usize) {
+    let last = format!("last {days} days");
+    let cards: Vec<(&str, &str)> = page
+        .cards
+        .iter()
+        .map(|(id, _, window)| (id.as_str(), window.as_str()))
+        .collect();
+    assert_eq!(
+        cards,
+        [
+            ("card-registrations", last.as_str()),
+            ("card-battles", last.as_str()),
+            ("card-active", last.as_str()),
+            ("card-rated", "all time"),
+            ("card-flagged", "all time"),
+        ]
+    );
+    let windows: Vec<&str> = page.panels.iter().map(|p| p.1.as_str()).collect();
+    assert_eq!(
+        windows,
+        [
+            last.as_str(),
+            last.as_str(),
+            "all time",
+            "all time",
+            "all time"
+        ]
+    );
+    assert!(
+        page.panels.iter().all(|p| p.3 == "API"),
+        "{:?}",
+        page.panels
+    );
+    for raw in ["/stats/", "/ml/", "GET /"] {
+        assert!(
+            !page.text.contains(raw),
+            "{raw} shown as text:\n{}",
+            page.text
+        );
+    }
+    assert_eq!(page.csp_violations, "0", "the page broke its CSP");
 }
 
 async fn api_json(http: &reqwest::Client, url: String) -> serde_json::Value {
@@ -353,7 +592,7 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
     }
 
     let (mut chromedriver, driver_url) = start_chromedriver(&driver).await;
-    let client = chromium_session(&chromium, &driver_url, "1280,1350").await;
+    let client = chromium_session(&chromium, &driver_url, "1280,1400").await;
     let outcome = tokio::time::timeout(Duration::from_secs(120), async {
         client.goto(&admin("/admin/dashboard")).await?;
         client
@@ -362,60 +601,117 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
             .for_element(Locator::Css("body[data-loaded='true']"))
             .await?;
         let drawn = read_dashboard(&client).await?;
+        // The busiest day of the battles chart, hovered: its tooltip (in
+        // the screenshot too).
+        let busiest = drawn.charts["chart-battles"]
+            .values
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, v)| **v)
+            .map_or(0, |(i, _)| i);
+        let tooltip = hover(&client, "chart-battles", busiest).await?;
         let png = client.screenshot().await?;
-        Ok::<_, fantoccini::error::CmdError>((drawn, png))
+        // The window selector: 7 days, for every daily panel and card.
+        client
+            .find(Locator::Id("window"))
+            .await?
+            .select_by_value("7")
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("body[data-days='7'][data-loaded='true']"))
+            .await?;
+        let week = read_dashboard(&client).await?;
+        Ok::<_, fantoccini::error::CmdError>((drawn, busiest, tooltip, png, week))
     })
     .await;
     let _ = client.close().await;
     let _ = chromedriver.kill().await;
-    let (drawn, png) = match outcome {
+    let (drawn, busiest, tooltip, png, week) = match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => panic!("WebDriver command failed: {e}"),
         Err(_) => panic!("the dashboard test did not finish within 120 s"),
     };
     save_screenshot(&png, "dashboard.png");
+    if std::env::var_os("GAMEGATE_DOCS_SCREENSHOTS").is_some() {
+        let docs =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/dashboard-screenshot.png");
+        std::fs::write(&docs, &png).unwrap();
+        eprintln!("screenshot: {}", docs.display());
+    }
 
-    // The same figures straight from the API the page used.
-    let registrations = api_json(&http, admin("/stats/registrations?since=30d&by=day")).await;
-    let summary = api_json(&http, admin("/stats/summary?days=30")).await;
-    let histogram = api_json(&http, admin("/stats/ratings/histogram?bins=20")).await;
-    let leaderboard = api_json(&http, admin("/stats/leaderboard?mode=pvp&limit=20")).await;
-    let anomalies = api_json(&http, admin("/ml/anomalies?limit=50")).await;
+    // The same figures straight from the API the page used; each panel's
+    // "API" link is that address.
+    let paths = [
+        "/stats/registrations?since=30d&by=day",
+        "/stats/summary?days=30",
+        "/stats/ratings/histogram?bins=20",
+        "/stats/leaderboard?mode=pvp&limit=20",
+        "/ml/anomalies?limit=50",
+    ];
+    let links: Vec<&str> = drawn.page.panels.iter().map(|p| p.2.as_str()).collect();
+    assert_eq!(links, paths);
+    let registrations = api_json(&http, admin(paths[0])).await;
+    let summary = api_json(&http, admin(paths[1])).await;
+    let histogram = api_json(&http, admin(paths[2])).await;
+    let leaderboard = api_json(&http, admin(paths[3])).await;
+    let anomalies = api_json(&http, admin(paths[4])).await;
+    let registrations_7 = api_json(&http, admin("/stats/registrations?since=7d&by=day")).await;
+    let summary_7 = api_json(&http, admin("/stats/summary?days=7")).await;
     app.shutdown.cancel();
 
-    let nonzero = |values: &[i64]| values.iter().filter(|v| **v > 0).count();
-    let (state, bars, total) = &drawn.charts["chart-registrations"];
-    assert_eq!(state, "ready", "{drawn:?}");
+    for (id, chart) in drawn.charts.iter().chain(&week.charts) {
+        chart.check_drawn(id);
+    }
+    check_windows(&drawn.page, 30);
+    check_windows(&week.page, 7);
+
+    // Registrations and battles per day, over the same 30 days.
+    let since = summary["since"].as_i64().unwrap();
+    assert_eq!(since % DAY, 0, "a UTC day start");
+    let chart = &drawn.charts["chart-registrations"];
+    chart.check_days("chart-registrations", since, 30);
+    assert_eq!(chart.y_title, "registrations");
     assert_eq!(registrations["total"], 8);
-    assert_eq!(*total, 8);
-    assert_eq!(bars.iter().sum::<i64>(), 8);
     assert_eq!(
-        nonzero(bars),
-        registrations["buckets"].as_array().unwrap().len()
+        chart.values,
+        per_day(&registrations, "start", "count", since, 30)
     );
+    assert_eq!(chart.values.iter().sum::<i64>(), 8);
+    let nonzero = |values: &[i64]| values.iter().filter(|v| **v > 0).count();
     assert!(
-        nonzero(bars) >= 5,
-        "registrations on several days: {bars:?}"
+        nonzero(&chart.values) >= 5,
+        "registrations on several days: {chart:?}"
     );
 
-    let (state, bars, total) = &drawn.charts["chart-battles"];
-    assert_eq!(state, "ready", "{drawn:?}");
+    let chart = &drawn.charts["chart-battles"];
+    chart.check_days("chart-battles", since, 30);
+    assert_eq!(chart.y_title, "battles");
     assert_eq!(summary["battles"], battles.len());
-    assert_eq!(*total as usize, battles.len());
-    assert_eq!(bars.iter().sum::<i64>() as usize, battles.len());
-    assert_eq!(nonzero(bars), summary["per_day"].as_array().unwrap().len());
-    assert!(nonzero(bars) >= 25, "battles on most of 28 days: {bars:?}");
-    let per_day: Vec<i64> = summary["per_day"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["battles"].as_i64().unwrap())
-        .collect();
-    let drawn_days: Vec<i64> = bars.iter().copied().filter(|v| *v > 0).collect();
-    assert_eq!(drawn_days, per_day, "one bar per day, in order");
+    assert_eq!(
+        chart.values,
+        per_day(&summary, "day_start", "battles", since, 30)
+    );
+    assert_eq!(chart.values.iter().sum::<i64>() as usize, battles.len());
+    assert!(
+        nonzero(&chart.values) >= 25,
+        "battles on most of 28 days: {chart:?}"
+    );
 
-    let (state, bars, total) = &drawn.charts["chart-ratings"];
-    assert_eq!(state, "ready", "{drawn:?}");
+    // The hovered bar's tooltip: its day and its count.
+    assert_eq!(tooltip["shown"], true, "{tooltip}");
+    assert_eq!(tooltip["index"], busiest, "{tooltip}");
+    assert_eq!(
+        tooltip["title"][0],
+        format!("{} (UTC)", chart.keys[busiest])
+    );
+    assert_eq!(
+        tooltip["lines"][0],
+        format!("battles: {}", chart.values[busiest])
+    );
+
+    let chart = &drawn.charts["chart-ratings"];
     let bins: Vec<i64> = histogram["bins"]
         .as_array()
         .unwrap()
@@ -423,9 +719,59 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         .map(|b| b["players"].as_i64().unwrap())
         .collect();
     assert_eq!(bins.len(), 20);
-    assert_eq!(*bars, bins);
-    assert_eq!(*total, histogram["players"].as_i64().unwrap());
-    assert!(*total >= 100, "most of the 120 players are rated: {total}");
+    assert_eq!(chart.values, bins);
+    let edges: Vec<f64> = histogram["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["from"].as_f64().unwrap())
+        .collect();
+    for (i, label) in &chart.x_ticks {
+        assert_eq!(
+            label.parse::<f64>().unwrap(),
+            (edges[*i] * 10.0).round() / 10.0
+        );
+    }
+    assert_eq!(chart.y_title, "players");
+    assert!(chart.x_title.contains("rating"), "{}", chart.x_title);
+    let players = histogram["players"].as_i64().unwrap();
+    assert_eq!(chart.values.iter().sum::<i64>(), players);
+    assert!(
+        players >= 100,
+        "most of the 120 players are rated: {players}"
+    );
+
+    // The cards: the charts' totals and the API's.
+    let cards: Vec<&str> = drawn.page.cards.iter().map(|c| c.1.as_str()).collect();
+    let expected = [
+        "8".to_owned(),
+        summary["battles"].to_string(),
+        summary["active_players"].to_string(),
+        players.to_string(),
+        anomalies["flagged"].to_string(),
+    ];
+    assert_eq!(cards, expected);
+
+    // The 7-day window: both daily charts over the summary's 7 days; the
+    // registration 7 days back falls out of it.
+    let since_7 = summary_7["since"].as_i64().unwrap();
+    assert_eq!(since_7, since + 23 * DAY);
+    let chart = &week.charts["chart-registrations"];
+    chart.check_days("chart-registrations", since_7, 7);
+    assert_eq!(
+        chart.values,
+        per_day(&registrations_7, "start", "count", since_7, 7)
+    );
+    assert_eq!(chart.values.iter().sum::<i64>(), 7);
+    assert_eq!(week.page.cards[0].1, "7");
+    let chart = &week.charts["chart-battles"];
+    chart.check_days("chart-battles", since_7, 7);
+    assert_eq!(
+        chart.values,
+        per_day(&summary_7, "day_start", "battles", since_7, 7)
+    );
+    assert_eq!(week.page.cards[1].1, summary_7["battles"].to_string());
+    assert_eq!(week.charts["chart-ratings"].values, bins, "all time");
 
     let board: Vec<&str> = leaderboard["players"]
         .as_array()
@@ -454,6 +800,31 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         drawn.flagged
     );
     eprintln!("dashboard test took {:?}", started.elapsed());
+}
+
+/// The API's per-day figures (the items of `buckets` or `per_day`, whose
+/// field `day` is a UTC day start and `value` the count) laid over the
+/// `days` days from `since`: the value of each day, 0 for a day the answer
+/// leaves out; items outside the window are not counted.
+fn per_day(
+    answer: &serde_json::Value,
+    day: &str,
+    value: &str,
+    since: i64,
+    days: usize,
+) -> Vec<i64> {
+    let list = answer["buckets"]
+        .as_array()
+        .or(answer["per_day"].as_array())
+        .unwrap();
+    let mut out = vec![0; days];
+    for item in list {
+        let offset = (item[day].as_i64().unwrap() - since).div_euclid(DAY);
+        if (0..days as i64).contains(&offset) {
+            out[offset as usize] = item[value].as_i64().unwrap();
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,15 +856,15 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
             let element = client.find(Locator::Id(id)).await?;
             states.push((id, element.attr("data-state").await?, element.text().await?));
         }
-        let bars = client.find_all(Locator::Css("rect.bar")).await?.len();
+        let charts = client.find_all(Locator::Css("canvas")).await?.len();
         let notice = synthetic_notice(&client).await?;
-        Ok::<_, fantoccini::error::CmdError>((states, bars, notice))
+        Ok::<_, fantoccini::error::CmdError>((states, charts, notice))
     })
     .await;
     let _ = client.close().await;
     let _ = chromedriver.kill().await;
     app.shutdown.cancel();
-    let (states, bars, notice) = match outcome {
+    let (states, charts, notice) = match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => panic!("WebDriver command failed: {e}"),
         Err(_) => panic!("the dashboard test did not finish within 60 s"),
@@ -503,7 +874,7 @@ async fn the_dashboard_says_no_data_on_an_empty_history_in_chromium() {
         assert_eq!(state.as_deref(), Some("empty"), "{id}: {text}");
         assert!(text.starts_with("No "), "{id}: {text}");
     }
-    assert_eq!(bars, 0);
+    assert_eq!(charts, 0, "no chart drawn");
     assert_eq!(
         notice,
         (Some("0".to_owned()), true, String::new()),

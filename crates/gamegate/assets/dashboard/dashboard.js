@@ -1,15 +1,21 @@
 // The admin dashboard: fetches the JSON endpoints of this (admin) listener
-// and draws plain SVG bar charts and tables. No library, no inline script
-// (the page's CSP forbids it); text goes in through textContent only, so a
-// login can never become markup.
+// and draws its charts with Chart.js (vendored, served from this listener:
+// /admin/dashboard/vendor/…) and its tables as plain DOM. No inline script
+// or style (the page's CSP forbids them); text goes in through textContent
+// only, so a login can never become markup.
 //
-// After drawing, each chart sets data-state="ready", data-bars (the number
-// of bars drawn) and data-total (the sum of their values); the browser test
-// compares those and the drawn elements with the API's own answers.
+// One window for the page: ?days=N (1–366, default 30; the selector offers
+// 7, 30 and 90). Both daily charts run over the same days — today (UTC) and
+// the N − 1 days before, the window of /stats/summary — and every card and
+// panel says which window it shows ("last N days" or "all time").
+//
+// Each chart box carries data-state (loading, ready, empty, error); a drawn
+// chart is a <canvas> whose Chart.js instance (Chart.getChart(canvas)) the
+// browser test reads: data, drawn bars, ticks, axis titles, tooltips.
+/* global Chart */
 'use strict';
 
 (function () {
-  const SVG = 'http://www.w3.org/2000/svg';
   const DAY = 86400;
   const FETCH_TIMEOUT_MS = 10000;
   const MAX_RETRIES = 20;
@@ -65,13 +71,6 @@
     return node;
   }
 
-  function svg(name, attrs, text) {
-    const node = document.createElementNS(SVG, name);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   function setState(box, state, message) {
     box.dataset.state = state;
     if (message !== undefined) box.replaceChildren(document.createTextNode(message));
@@ -83,72 +82,109 @@
     setState(box, 'error', `Cannot load ${what}: ${status}${detail}.`);
   }
 
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
   function utcDate(unix) {
     return new Date(unix * 1000).toISOString().slice(0, 10);
   }
 
-  const dayStart = (unix) => Math.floor(unix / DAY) * DAY;
-
-  // One slot per UTC day from `from` to `to` (both day starts), valued from
-  // `counts` (day start → value); days without data are zero.
-  function daySlots(from, to, counts) {
-    const slots = [];
-    for (let day = from; day <= to; day += DAY) {
-      const value = counts.get(day) || 0;
-      slots.push({ label: utcDate(day), value, title: `${utcDate(day)}: ${value}` });
-    }
-    return slots;
+  // "Nov 3": a date axis label.
+  function shortDate(unix) {
+    const d = new Date(unix * 1000);
+    return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}`;
   }
 
-  // A bar chart of `slots` ({label, value, title}) into `box`.
-  function barChart(box, slots) {
-    const width = 640;
-    const height = 220;
-    const left = 44;
-    const bottom = 24;
-    const top = 10;
-    const plotW = width - left - 8;
-    const plotH = height - top - bottom;
-    const max = Math.max(1, ...slots.map((s) => s.value));
-    const step = plotW / slots.length;
-    const gap = step > 6 ? Math.min(step * 0.15, 4) : 0;
+  const dayStart = (unix) => Math.floor(unix / DAY) * DAY;
 
-    const chart = svg('svg', {
-      viewBox: `0 0 ${width} ${height}`,
-      role: 'img',
-      'aria-label': box.getAttribute('aria-label') || 'bar chart',
-    });
-    chart.appendChild(svg('line', { class: 'axis', x1: left, y1: top + plotH, x2: width - 8, y2: top + plotH }));
-    chart.appendChild(svg('line', { class: 'axis', x1: left, y1: top, x2: left, y2: top + plotH }));
-    for (const fraction of [0, 0.5, 1]) {
-      const y = top + plotH - fraction * plotH;
-      const value = max * fraction;
-      const label = Number.isInteger(value) ? String(value) : value.toFixed(1);
-      chart.appendChild(svg('text', { class: 'tick', x: left - 6, y: y + 4, 'text-anchor': 'end' }, label));
-    }
-    slots.forEach((slot, i) => {
-      const h = (slot.value / max) * plotH;
-      const rect = svg('rect', {
-        class: 'bar',
-        x: (left + i * step + gap / 2).toFixed(2),
-        y: (top + plotH - h).toFixed(2),
-        width: Math.max(step - gap, 0.5).toFixed(2),
-        height: h.toFixed(2),
-        'data-value': slot.value,
-      });
-      rect.appendChild(svg('title', {}, slot.title));
-      chart.appendChild(rect);
-    });
-    const first = slots[0];
-    const last = slots[slots.length - 1];
-    chart.appendChild(svg('text', { class: 'tick', x: left, y: height - 6 }, first.label));
-    if (slots.length > 1) {
-      chart.appendChild(svg('text', { class: 'tick', x: width - 8, y: height - 6, 'text-anchor': 'end' }, last.label));
-    }
-    box.replaceChildren(chart);
-    box.dataset.bars = String(slots.length);
-    box.dataset.total = String(slots.reduce((sum, s) => sum + s.value, 0));
+  // Every `step`-th of `count` category labels, counted back from the last
+  // one (today, or the highest bin), so the labels are evenly spaced, about
+  // 55 px apart at least on an axis `width` px wide: on a half-page chart
+  // (about 540 px), 7 days → every day, 30 → weekly, 90 → every 14th day.
+  function labelStep(count, width) {
+    const most = Math.max(3, Math.floor(width / 55));
+    return [1, 2, 3, 7, 14, 30, 61].find((s) => count / s <= most) || Math.ceil(count / most);
+  }
+
+  const COLORS = { bar: '#3f6fd8', hover: '#1f4fb8', grid: '#e6e9f0', ink: '#1d2433', muted: '#5b6475' };
+
+  // A bar chart in `box`: `values[i]` drawn over category `keys[i]` (the
+  // value of chart.data.labels); `tick(i)` labels the x axis, `title(i)`
+  // heads the tooltip; `what` names the counted things (y axis title and
+  // tooltip line), `xTitle` the x axis. Counts: the y axis starts at 0 and
+  // has integer ticks only.
+  function barChart(box, { keys, values, tick, title, what, xTitle }) {
+    const canvas = el('canvas', { role: 'img', 'aria-label': `${what}, bar chart` });
+    box.replaceChildren(canvas);
     setState(box, 'ready');
+    const last = keys.length - 1;
+    const axisTitle = (text) => ({ display: true, text, color: COLORS.muted, font: { size: 12 } });
+    new Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: keys,
+        datasets: [{
+          label: what,
+          data: values,
+          backgroundColor: COLORS.bar,
+          hoverBackgroundColor: COLORS.hover,
+          barPercentage: 0.9,
+          categoryPercentage: 0.9,
+        }],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        // Drawn at once: what the page shows (and a test or a screenshot
+        // reads) is the final chart.
+        animation: false,
+        interaction: { mode: 'index', intersect: false },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              title: (items) => title(items[0].dataIndex),
+              label: (item) => `${what}: ${item.parsed.y}`,
+            },
+          },
+        },
+        scales: {
+          x: {
+            title: axisTitle(xTitle),
+            grid: { display: false },
+            ticks: {
+              autoSkip: false,
+              maxRotation: 0,
+              color: COLORS.muted,
+              // `this` is the x scale, as wide as the chart: the step
+              // follows the chart's width when the window is resized.
+              callback(_value, index) {
+                return (last - index) % labelStep(keys.length, this.width) === 0 ? tick(index) : null;
+              },
+            },
+          },
+          y: {
+            beginAtZero: true,
+            title: axisTitle(what),
+            grid: { color: COLORS.grid },
+            ticks: { precision: 0, color: COLORS.muted },
+          },
+        },
+      },
+    });
+  }
+
+  // A daily bar chart over `days` days from `from` (a UTC day start), valued
+  // from `counts` (day start → value); days without data are zero.
+  function dailyChart(box, from, days, counts, what) {
+    const starts = Array.from({ length: days }, (_, i) => from + i * DAY);
+    barChart(box, {
+      keys: starts.map(utcDate),
+      values: starts.map((day) => counts.get(day) || 0),
+      tick: (i) => shortDate(starts[i]),
+      title: (i) => `${utcDate(starts[i])} (UTC)`,
+      what,
+      xTitle: 'day (UTC)',
+    });
   }
 
   function table(box, headers, rows) {
@@ -163,84 +199,84 @@
     setState(box, 'ready');
   }
 
-  function source(id, path) {
-    document.getElementById(id).textContent = `GET ${path}`;
+  // The panel's "API" link: the JSON it is drawn from, not shown as text.
+  function apiLink(id, path) {
+    document.getElementById(id).setAttribute('href', path);
   }
 
-  const totals = [];
-  function total(label, value) {
-    totals.push([label, value]);
-    totals.sort((a, b) => a[0].localeCompare(b[0]));
-    const dl = document.getElementById('totals');
-    dl.replaceChildren(
-      ...totals.map(([l, v]) => {
-        const div = el('div');
-        div.appendChild(el('dt', {}, l));
-        div.appendChild(el('dd', {}, String(v)));
-        return div;
-      }),
-    );
+  function card(id, value) {
+    document.querySelector(`#${id} .value`).textContent = String(value);
   }
 
-  async function registrations(days) {
+  // The summary of the window (battles per day and the window's first day),
+  // fetched once: the battles chart draws it, the registrations chart takes
+  // its first day from it.
+  function summaryPath(days) {
+    return `/stats/summary?days=${days}`;
+  }
+
+  // The window's first day: the summary's (the server's clock), else today
+  // (UTC, this browser's clock) and the days - 1 before.
+  function firstDay(summary, days) {
+    if (summary.status === 200 && summary.body) return summary.body.since;
+    return dayStart(Date.now() / 1000) - (days - 1) * DAY;
+  }
+
+  async function registrations(days, summary) {
     const box = document.getElementById('chart-registrations');
     const path = `/stats/registrations?since=${days}d&by=day`;
-    source('src-registrations', path);
-    const result = await getJson(path);
+    apiLink('api-registrations', path);
+    const [result, s] = await Promise.all([getJson(path), summary]);
     if (result.status !== 200 || !result.body) return failed(box, 'registrations', result);
-    const r = result.body;
-    total(`registrations (${days} d)`, r.total);
-    if (r.total === 0) return setState(box, 'empty', `No registrations in the last ${days} days.`);
-    const counts = new Map(r.buckets.map((b) => [b.start, b.count]));
-    const lastBucket = Math.max(...r.buckets.map((b) => b.start));
-    const to = Math.max(dayStart(Date.now() / 1000), lastBucket);
-    barChart(box, daySlots(dayStart(r.since), to, counts));
+    // `since=Nd` reaches into the day before the window (now − N days):
+    // only the window's own days count.
+    const from = firstDay(s, days);
+    const to = from + (days - 1) * DAY;
+    const buckets = result.body.buckets.filter((b) => b.start >= from && b.start <= to);
+    const total = buckets.reduce((sum, b) => sum + b.count, 0);
+    card('card-registrations', total);
+    if (total === 0) return setState(box, 'empty', `No registrations in the last ${days} days.`);
+    dailyChart(box, from, days, new Map(buckets.map((b) => [b.start, b.count])), 'registrations');
   }
 
-  async function battles(days) {
+  async function battles(days, summary) {
     const box = document.getElementById('chart-battles');
-    const path = `/stats/summary?days=${days}`;
-    source('src-battles', path);
-    const result = await getJson(path);
+    apiLink('api-battles', summaryPath(days));
+    const result = await summary;
     if (result.status !== 200 || !result.body) return failed(box, 'battles', result);
     const s = result.body;
-    total(`battles (${days} d)`, s.battles);
-    total(`active players (${days} d)`, s.active_players);
+    card('card-battles', s.battles);
+    card('card-active', s.active_players);
     if (s.battles === 0) {
-      return setState(box, 'empty', `No battles in the last ${days} days (try ?days=366).`);
+      return setState(box, 'empty', `No battles in the last ${days} days (try a longer window).`);
     }
-    const counts = new Map(s.per_day.map((d) => [d.day_start, d.battles]));
-    const lastDay = Math.max(...s.per_day.map((d) => d.day_start));
-    const to = Math.max(dayStart(Date.now() / 1000), lastDay);
-    barChart(box, daySlots(s.since, to, counts));
+    dailyChart(box, s.since, days, new Map(s.per_day.map((d) => [d.day_start, d.battles])), 'battles');
   }
 
   async function ratings() {
     const box = document.getElementById('chart-ratings');
     const path = '/stats/ratings/histogram?bins=20';
-    source('src-ratings', path);
+    apiLink('api-ratings', path);
     const result = await getJson(path);
     if (result.status !== 200 || !result.body) return failed(box, 'the rating distribution', result);
     const h = result.body;
-    total('rated players', h.players);
+    card('card-rated', h.players);
     if (h.players === 0) return setState(box, 'empty', 'No rated players yet.');
-    barChart(
-      box,
-      h.bins.map((b) => ({
-        label: b.from.toFixed(1),
-        value: b.players,
-        title: `${b.from.toFixed(1)} – ${b.to.toFixed(1)}: ${b.players} players`,
-      })),
-    );
-    // The last label is the upper edge of the last bin.
-    const labels = box.querySelectorAll('text.tick');
-    if (h.bins.length > 1) labels[labels.length - 1].textContent = h.max.toFixed(1);
+    const bins = h.bins;
+    barChart(box, {
+      keys: bins.map((b) => b.from.toFixed(1)),
+      values: bins.map((b) => b.players),
+      tick: (i) => bins[i].from.toFixed(1),
+      title: (i) => `rating ${bins[i].from.toFixed(1)} to ${bins[i].to.toFixed(1)}`,
+      what: 'players',
+      xTitle: 'conservative rating μ − 3σ (lower edge of each bin)',
+    });
   }
 
   async function leaderboard() {
     const box = document.getElementById('leaderboard');
     const path = '/stats/leaderboard?mode=pvp&limit=20';
-    source('src-leaderboard', path);
+    apiLink('api-leaderboard', path);
     const result = await getJson(path);
     if (result.status !== 200 || !result.body) return failed(box, 'the leaderboard', result);
     const players = result.body.players;
@@ -265,11 +301,11 @@
   async function flagged() {
     const box = document.getElementById('flagged');
     const path = '/ml/anomalies?limit=50';
-    source('src-flagged', path);
+    apiLink('api-flagged', path);
     const result = await getJson(path);
     if (result.status !== 200 || !result.body) return failed(box, 'the flagged players', result);
     const a = result.body;
-    total('flagged players', a.flagged);
+    card('card-flagged', a.flagged);
     if (a.players.length === 0) {
       return setState(box, 'empty', `No player flagged among ${a.battles_analysed} battles analysed.`);
     }
@@ -300,12 +336,37 @@
     }
   }
 
+  // The window selector: its choice reloads the page with ?days=N, so the
+  // window is in the address (bookmarkable) and every panel reads it once.
+  function windowSelector(days) {
+    const text = days === 1 ? 'today (UTC)' : `last ${days} days`;
+    const select = document.getElementById('window');
+    if (![...select.options].some((o) => o.value === String(days))) {
+      select.appendChild(el('option', { value: String(days) }, text));
+    }
+    select.value = String(days);
+    select.addEventListener('change', () => {
+      const url = new URL(window.location.href);
+      url.searchParams.set('days', select.value);
+      window.location.assign(url);
+    });
+    for (const node of document.querySelectorAll('[data-window="days"]')) node.textContent = text;
+  }
+
   function start() {
+    // A policy violation would mean the page (or the library) tried inline
+    // script or style: counted where the browser test sees it.
+    document.body.dataset.cspViolations = '0';
+    document.addEventListener('securitypolicyviolation', () => {
+      document.body.dataset.cspViolations = String(Number(document.body.dataset.cspViolations) + 1);
+    });
     const days = windowDays();
-    document.getElementById('window-days').textContent = String(days);
+    document.body.dataset.days = String(days);
+    windowSelector(days);
+    const summary = getJson(summaryPath(days));
     const jobs = [
-      ['chart-registrations', () => registrations(days)],
-      ['chart-battles', () => battles(days)],
+      ['chart-registrations', () => registrations(days, summary)],
+      ['chart-battles', () => battles(days, summary)],
       ['chart-ratings', ratings],
       ['leaderboard', leaderboard],
       ['flagged', flagged],

@@ -1,9 +1,11 @@
 //! The admin dashboard (issue 6): one page on the admin listener of
 //! `gamegate all` (and on the listener of `serve stats`) with charts of
 //! registrations, battles per day and the rating distribution, the
-//! leaderboard and the flagged players. The page, its script and its style
-//! are built into the binary; the script draws plain SVG from the JSON
-//! endpoints of the same listener, so there is no CDN and no inline script.
+//! leaderboard and the flagged players. The page, its script, its style and
+//! the chart library (Chart.js, MIT, vendored under
+//! `assets/dashboard/vendor/` with its licence) are built into the binary;
+//! the script draws the charts from the JSON endpoints of the same listener,
+//! so there is no CDN and no inline script or style.
 //!
 //! Also `GET /stats/ratings/histogram`, the one figure the page needs that
 //! no other endpoint gives.
@@ -23,6 +25,19 @@ use super::{ApiError, middleware};
 const PAGE: &str = include_str!("../../assets/dashboard/index.html");
 const SCRIPT: &str = include_str!("../../assets/dashboard/dashboard.js");
 const STYLE: &str = include_str!("../../assets/dashboard/dashboard.css");
+const CHART_JS: &str = include_str!("../../assets/dashboard/vendor/chart.umd.min.js");
+
+/// The vendored Chart.js release (`chart.js` on npm, MIT): the file is the
+/// package's `dist/chart.umd.min.js`, byte for byte.
+pub const CHART_JS_VERSION: &str = "4.6.1";
+
+/// Where the page loads Chart.js from. The version is in the path, so the
+/// file is cached for a year and a new release is a new address.
+pub const CHART_JS_PATH: &str = "/admin/dashboard/vendor/chart.js-4.6.1/chart.umd.min.js";
+
+/// How long a browser keeps a versioned file: a year, never revalidated;
+/// `private` because the dashboard may sit behind `admin.tokens`.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 
 /// Only files and JSON from this origin; no inline script or style, no
 /// forms, no framing.
@@ -47,18 +62,23 @@ pub fn dashboard_routes(state: StatsState) -> Router {
         .route("/admin/dashboard/history.json", get(history))
         .route("/admin/dashboard/dashboard.js", get(script))
         .route("/admin/dashboard/dashboard.css", get(style))
+        .route(CHART_JS_PATH, get(chart_js))
         .merge(histogram)
         .with_state(state)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
+    asset_cached(content_type, body, "no-cache")
+}
+
+fn asset_cached(content_type: &'static str, body: &'static str, cache: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, cache),
         ],
         Bytes::from_static(body.as_bytes()),
     )
@@ -75,6 +95,10 @@ async fn script() -> Response {
 
 async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+async fn chart_js() -> Response {
+    asset_cached("text/javascript; charset=utf-8", CHART_JS, IMMUTABLE)
 }
 
 /// The answer of `history.json`.
@@ -172,4 +196,21 @@ async fn rating_histogram(
         bin_width: histogram.bin_width,
         bins,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_loads_the_vendored_chart_js_by_its_versioned_path() {
+        assert!(
+            CHART_JS.starts_with(&format!("/*!\n * Chart.js v{CHART_JS_VERSION}\n")),
+            "the vendored file is Chart.js {CHART_JS_VERSION}"
+        );
+        assert!(CHART_JS_PATH.contains(&format!("/chart.js-{CHART_JS_VERSION}/")));
+        assert!(PAGE.contains(&format!("<script src=\"{CHART_JS_PATH}\" defer>")));
+        // Chart.js before the page's script (deferred scripts run in order).
+        assert!(PAGE.find(CHART_JS_PATH) < PAGE.find("/admin/dashboard/dashboard.js"));
+    }
 }

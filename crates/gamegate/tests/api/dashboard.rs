@@ -4,10 +4,10 @@
 //! backend (its SQL is the part that differs by backend). The browser draws
 //! the charts in tests/browser.rs.
 
-use gamegate::http::dashboard::CONTENT_SECURITY_POLICY;
+use gamegate::http::dashboard::{CHART_JS_PATH, CONTENT_SECURITY_POLICY};
 use gamegate::startup::Mode;
 use gamegate_analytics::synth::{self, SynthConfig};
-use reqwest::header::{CONTENT_SECURITY_POLICY as CSP, CONTENT_TYPE};
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY as CSP, CONTENT_TYPE};
 use serde_json::Value;
 
 use crate::support::{
@@ -27,10 +27,11 @@ crate::on_every_backend!(
 
 const TOKEN: &str = "dashboard-ingest-token-0123456789";
 
-const ASSETS: [(&str, &str); 3] = [
+const ASSETS: [(&str, &str); 4] = [
     ("/admin/dashboard", "text/html"),
     ("/admin/dashboard/dashboard.js", "text/javascript"),
     ("/admin/dashboard/dashboard.css", "text/css"),
+    (CHART_JS_PATH, "text/javascript"),
 ];
 
 async fn the_dashboard_is_served_only_on_the_admin_listener_with_a_strict_csp(backend: Backend) {
@@ -47,7 +48,21 @@ async fn the_dashboard_is_served_only_on_the_admin_listener_with_a_strict_csp(ba
         );
         assert_eq!(r.headers()[CSP], CONTENT_SECURITY_POLICY, "{path}");
         assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        // The chart library's address carries its version: cached for a
+        // year; the page and its own files are revalidated.
+        let cache = r.headers()[CACHE_CONTROL].to_str().unwrap().to_owned();
+        if path == CHART_JS_PATH {
+            assert_eq!(cache, "private, max-age=31536000, immutable", "{path}");
+        } else {
+            assert_eq!(cache, "no-cache", "{path}");
+        }
         let body = r.text().await.unwrap();
+        if path == CHART_JS_PATH {
+            assert!(
+                body.contains("Chart.js v") && body.len() > 100_000,
+                "{path}"
+            );
+        }
         if path == "/admin/dashboard" {
             // Only same-origin files, and no inline script or style for the
             // CSP to block.
