@@ -105,7 +105,7 @@
     return [1, 2, 3, 7, 14, 30, 61].find((s) => count / s <= most) || Math.ceil(count / most);
   }
 
-  const COLORS = { bar: '#3f6fd8', hover: '#1f4fb8', grid: '#e6e9f0', ink: '#1d2433', muted: '#5b6475' };
+  const COLORS = { bar: '#3f6fd8', hover: '#1f4fb8', grid: '#e6e9f0', muted: '#5b6475' };
 
   // A bar chart in `box`: `values[i]` drawn over category `keys[i]` (the
   // value of chart.data.labels); `tick(i)` labels the x axis, `title(i)`
