@@ -372,3 +372,93 @@ impl IdempotencyKeys<'_> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MigrationSet, PoolSettings};
+
+    async fn database(dir: &tempfile::TempDir) -> Database {
+        let url = format!("sqlite://{}", dir.path().join("accounts.db").display());
+        let db = Database::connect(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        db.migrate(MigrationSet::Accounts).await.unwrap();
+        db
+    }
+
+    const KEY: NewKey<'static> = NewKey {
+        scope: "site",
+        key: "k-1",
+        fingerprint: "f1",
+        login_norm: "hero",
+        telegram_id: 7,
+    };
+
+    /// A key is claimed once; the row then answers for it, a running claim
+    /// is taken over once its lock ran out, only a running row is released,
+    /// and an expired row gives way to a new claim.
+    #[tokio::test]
+    async fn a_key_is_claimed_once_and_its_row_decides() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let keys = db.idempotency();
+        assert_eq!(keys.claim(&KEY, 100, 160, 0).await.unwrap(), Claim::Claimed);
+        let Claim::Taken(row) = keys.claim(&KEY, 101, 161, 0).await.unwrap() else {
+            panic!("a second claim must find the first");
+        };
+        assert_eq!(
+            (row.state, row.fingerprint.as_str(), row.locked_until),
+            (KeyState::Running, "f1", 160)
+        );
+        // Another site's key of the same text is another key.
+        let other = NewKey {
+            scope: "other-site",
+            ..KEY
+        };
+        assert_eq!(
+            keys.claim(&other, 101, 161, 0).await.unwrap(),
+            Claim::Claimed
+        );
+
+        assert!(
+            !keys.take_over("site", "k-1", 150, 210).await.unwrap(),
+            "lock held"
+        );
+        assert!(keys.take_over("site", "k-1", 161, 221).await.unwrap());
+        assert!(
+            !keys.take_over("site", "k-1", 161, 221).await.unwrap(),
+            "once"
+        );
+
+        assert!(keys.finish("site", "k-1", 200, "{}").await.unwrap());
+        assert!(
+            !keys.release("site", "k-1").await.unwrap(),
+            "a done row stays"
+        );
+        let row = keys.get("site", "k-1").await.unwrap().unwrap();
+        assert_eq!(
+            (row.state, row.status, row.body.as_deref()),
+            (KeyState::Done, Some(200), Some("{}"))
+        );
+        assert!(keys.release("other-site", "k-1").await.unwrap());
+        assert_eq!(keys.get("other-site", "k-1").await.unwrap(), None);
+
+        // Created at 100: expired for a claim that drops rows before 101.
+        let renewed = NewKey {
+            fingerprint: "f2",
+            ..KEY
+        };
+        assert!(matches!(
+            keys.claim(&renewed, 200, 260, 100).await.unwrap(),
+            Claim::Taken(_)
+        ));
+        assert_eq!(
+            keys.claim(&renewed, 200, 260, 101).await.unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(keys.purge_expired(200).await.unwrap(), 0);
+        assert_eq!(keys.purge_expired(201).await.unwrap(), 1);
+        assert_eq!(keys.count().await.unwrap(), 0);
+    }
+}
