@@ -10,7 +10,7 @@
 //!   `-._~:+/=`). 1 to [`MAX_KEY_CHARS`] characters; no parameters.
 //! - A key belongs to the site that sent it: its [scope](scope_of_site_key) is
 //!   the SHA-256 of the site's API key, so two sites can use the same key.
-//! - The [fingerprint](fingerprint) is an HMAC-SHA256 keyed with the site's API
+//! - The [`fingerprint`] is an HMAC-SHA256 keyed with the site's API
 //!   key over the validated request: the database holds neither the key nor
 //!   the password, so a copy of it alone cannot test password guesses.
 
