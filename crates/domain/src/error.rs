@@ -72,13 +72,25 @@ pub enum ErrorCode {
     /// constant of the status answer (see
     /// [`ConstantName`](crate::ConstantName)).
     UnknownConstant,
+    /// `invalid_idempotency_key` (400): the `Idempotency-Key` header of
+    /// `POST /api/register` is not an sf-string or token of 1 to 255
+    /// printable ASCII characters, or is given twice
+    /// ([`parse_idempotency_key`](crate::parse_idempotency_key)).
+    InvalidIdempotencyKey,
+    /// `idempotency_key_reused` (422): the `Idempotency-Key` was used by the
+    /// same site, within the window, for a different request body.
+    IdempotencyKeyReused,
+    /// `request_in_progress` (409): the first request with this
+    /// `Idempotency-Key` is still running; carries `Retry-After` (seconds).
+    RequestInProgress,
 }
 
 impl ErrorCode {
     /// Every code: the contract's table in its order, then our additions
-    /// (`request_timeout`, `bad_request`, `unauthorized`, `unknown_constant`).
+    /// (`request_timeout`, `bad_request`, `unauthorized`, `unknown_constant`,
+    /// the `Idempotency-Key` codes).
     /// Used to generate and check the docs.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -100,6 +112,9 @@ impl ErrorCode {
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::UnknownConstant,
+        ErrorCode::InvalidIdempotencyKey,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::RequestInProgress,
     ];
 
     /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
@@ -132,6 +147,9 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::UnknownConstant => "unknown_constant",
+            ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::RequestInProgress => "request_in_progress",
         }
     }
 
@@ -140,17 +158,19 @@ impl ErrorCode {
     /// HTTP library answers it as 431/414 for oversized headers/URIs.
     pub const fn http_status(self) -> u16 {
         match self {
-            ErrorCode::InvalidJson | ErrorCode::BadRequest => 400,
+            ErrorCode::InvalidJson | ErrorCode::BadRequest | ErrorCode::InvalidIdempotencyKey => {
+                400
+            }
             ErrorCode::Unauthorized => 401,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::ValidationError => 422,
+            ErrorCode::ValidationError | ErrorCode::IdempotencyKeyReused => 422,
             ErrorCode::InvalidApiKey
             | ErrorCode::NotInTelegramGroup
             | ErrorCode::TelegramAuthInvalid
             | ErrorCode::LimitExceeded
             | ErrorCode::Banned => 403,
-            ErrorCode::LoginTaken => 409,
+            ErrorCode::LoginTaken | ErrorCode::RequestInProgress => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::GameServerUnavailable
             | ErrorCode::TelegramUnavailable
@@ -246,6 +266,18 @@ impl ErrorCode {
                 "Такой константы статуса нет: допустимы server_status, client_status и rate_<имя>.",
                 "No such status constant: server_status, client_status and rate_<name> are allowed.",
             ),
+            ErrorCode::InvalidIdempotencyKey => lang.pick(
+                "Некорректный заголовок Idempotency-Key.",
+                "Malformed Idempotency-Key header.",
+            ),
+            ErrorCode::IdempotencyKeyReused => lang.pick(
+                "Этот ключ идемпотентности уже использован для другого запроса.",
+                "This idempotency key was already used for a different request.",
+            ),
+            ErrorCode::RequestInProgress => lang.pick(
+                "Предыдущий запрос с этим ключом ещё выполняется. Повторите через секунду.",
+                "The previous request with this key is still running. Retry in a second.",
+            ),
         }
     }
 }
@@ -254,7 +286,10 @@ impl ErrorCode {
     /// Whether the answer carries `Retry-After` (seconds): the wait the site
     /// should show or honour before trying again.
     pub const fn carries_retry_after(self) -> bool {
-        matches!(self, ErrorCode::Banned | ErrorCode::RateLimited)
+        matches!(
+            self,
+            ErrorCode::Banned | ErrorCode::RateLimited | ErrorCode::RequestInProgress
+        )
     }
 
     /// When the code is produced, in words for a site developer (docs/ERRORS.md).
@@ -341,6 +376,18 @@ impl ErrorCode {
                 "`PUT /admin/constants/{name}` с именем, которое не является константой ответа статуса (`server_status`, `client_status`, `rate_<имя>` из `a-z`, `0-9`, `_`, до 32 символов).",
                 "`PUT /admin/constants/{name}` with a name that is not a constant of the status answer (`server_status`, `client_status`, `rate_<name>` of `a-z`, `0-9`, `_`, up to 32 characters).",
             ),
+            ErrorCode::InvalidIdempotencyKey => lang.pick(
+                "Заголовок `Idempotency-Key` у `POST /api/register` пуст, длиннее 255 символов, не sf-string (`\"…\"`) и не токен из букв, цифр и `-._~:+/=`, содержит не-ASCII символ или передан дважды.",
+                "The `Idempotency-Key` header of `POST /api/register` is empty, longer than 255 characters, neither an sf-string (`\"…\"`) nor a token of letters, digits and `-._~:+/=`, has a non-ASCII character, or is given twice.",
+            ),
+            ErrorCode::IdempotencyKeyReused => lang.pick(
+                "Тот же `Idempotency-Key` этого сайта (того же `X-API-Key`) в пределах `registration.idempotency_window_secs` пришёл с другим телом запроса.",
+                "The same `Idempotency-Key` of this site (the same `X-API-Key`) came within `registration.idempotency_window_secs` with a different request body.",
+            ),
+            ErrorCode::RequestInProgress => lang.pick(
+                "Первый запрос с этим `Idempotency-Key` ещё выполняется; есть `Retry-After` (секунды).",
+                "The first request with this `Idempotency-Key` is still running; carries `Retry-After` (seconds).",
+            ),
         }
     }
 
@@ -412,6 +459,18 @@ impl ErrorCode {
             ErrorCode::UnknownConstant => lang.pick(
                 "Сайту не встречается: это ответ маршрута оператора. Оператору — проверить имя (`gamegate status list` показывает константы).",
                 "A site never meets it: only an operator route answers with it. The operator checks the name (`gamegate status list` shows the constants).",
+            ),
+            ErrorCode::InvalidIdempotencyKey => lang.pick(
+                "Ошибка в коде сайта: отправляйте `Idempotency-Key: \"<UUID>\"` (один раз, ASCII, до 255 символов). Игроку — общее сообщение.",
+                "A bug in the site: send `Idempotency-Key: \"<UUID>\"` (once, ASCII, up to 255 characters). Show the player a generic message.",
+            ),
+            ErrorCode::IdempotencyKeyReused => lang.pick(
+                "Ошибка в коде сайта: новый ключ на каждую отправку формы игроком; тот же ключ — только для автоматического повтора того же тела.",
+                "A bug in the site: make a new key for every form submission by the player; reuse a key only to retry the very same body automatically.",
+            ),
+            ErrorCode::RequestInProgress => lang.pick(
+                "Подождите `Retry-After` секунд и повторите с тем же ключом и телом: придёт ответ первого запроса.",
+                "Wait `Retry-After` seconds and retry with the same key and body: you get the first request's answer.",
             ),
         }
     }

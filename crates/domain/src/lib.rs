@@ -13,6 +13,7 @@ pub mod body;
 pub mod docs;
 pub mod error;
 pub mod game_rules;
+pub mod idempotency;
 pub mod json;
 pub mod lang;
 pub mod number;
@@ -23,6 +24,7 @@ pub mod telegram;
 pub use body::ErrorBody;
 pub use error::{ErrorCode, FieldError, FieldErrorCode, MAX_FIELD_ERRORS};
 pub use game_rules::{CaseFolding, GameAccountRules};
+pub use idempotency::{IdempotencyKey, KeyProblem, parse_idempotency_key};
 pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;
 pub use register::{

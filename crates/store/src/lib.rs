@@ -4,7 +4,7 @@
 //! so SQLite, MySQL/MariaDB and PostgreSQL share every statement; the backend
 //! only chooses the SQL dialect the builder emits. Per-backend SQL exists only
 //! where dialects truly differ: the DDL of the migrations and SQLite's
-//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`],
+//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`], [`idempotency`],
 //! [`battles`] (the analytics database).
 
 #![warn(missing_docs)]
@@ -17,6 +17,7 @@ mod clock;
 pub mod constants;
 mod db;
 mod error;
+pub mod idempotency;
 mod migrate;
 pub mod reports;
 mod tables;

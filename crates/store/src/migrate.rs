@@ -40,6 +40,11 @@ impl MigrationSet {
                     "bans",
                     include_str!("../migrations/accounts/sqlite/0002_bans.sql"),
                 ),
+                (
+                    3,
+                    "idempotency",
+                    include_str!("../migrations/accounts/sqlite/0003_idempotency.sql"),
+                ),
             ],
             (MigrationSet::Accounts, Backend::Mysql) => &[
                 (
@@ -52,6 +57,11 @@ impl MigrationSet {
                     "bans",
                     include_str!("../migrations/accounts/mysql/0002_bans.sql"),
                 ),
+                (
+                    3,
+                    "idempotency",
+                    include_str!("../migrations/accounts/mysql/0003_idempotency.sql"),
+                ),
             ],
             (MigrationSet::Accounts, Backend::Postgres) => &[
                 (
@@ -63,6 +73,11 @@ impl MigrationSet {
                     2,
                     "bans",
                     include_str!("../migrations/accounts/postgres/0002_bans.sql"),
+                ),
+                (
+                    3,
+                    "idempotency",
+                    include_str!("../migrations/accounts/postgres/0003_idempotency.sql"),
                 ),
             ],
             (MigrationSet::Analytics, Backend::Sqlite) => &[

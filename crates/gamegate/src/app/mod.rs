@@ -1,5 +1,5 @@
 //! The application layer: what runs while the process serves, independent of
-//! HTTP — the registration saga and its reconciler, the status cache and
+//! HTTP — the registration saga (with its idempotency keys) and its reconciler, the status cache and
 //! the game server's polls, the Telegram check, password hashing and the metrics registry.
 
 pub mod anomaly_cache;
@@ -7,6 +7,7 @@ pub mod battle_import;
 pub mod connector;
 pub mod game_monitor;
 pub mod hashing;
+pub mod idempotency;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;

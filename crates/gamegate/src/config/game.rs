@@ -20,13 +20,20 @@ pub struct RegistrationConfig {
     /// start and nothing compiles it later.
     #[serde(with = "types::login_charset")]
     pub login_charset: RegistrationRules,
+    /// How long an `Idempotency-Key` of `POST /api/register` is remembered,
+    /// in seconds (1 to [`MAX_IDEMPOTENCY_WINDOW_SECS`], checked at load).
+    pub idempotency_window_secs: u64,
 }
+
+/// The longest `registration.idempotency_window_secs` accepted: 7 days.
+pub const MAX_IDEMPOTENCY_WINDOW_SECS: u64 = 7 * 24 * 3600;
 
 impl Default for RegistrationConfig {
     fn default() -> Self {
         Self {
             account_limit: AccountLimit::DEFAULT,
             login_charset: RegistrationRules::default(),
+            idempotency_window_secs: 24 * 3600,
         }
     }
 }

@@ -42,7 +42,8 @@ pub use deploy::{BackupConfig, DeployConfig, MonitoringConfig, NginxConfig};
 pub use edge::{EdgeConfig, MAX_BAN_THRESHOLD, MIN_IPV6_PREFIX};
 pub use game::{
     ConnectorKind, DEV_GAME_SERVER_TOKEN, GameServerConfig, GameServerHttpConfig,
-    PasswordHashConfig, ReconcilerConfig, RegistrationConfig, StatusConfig,
+    MAX_IDEMPOTENCY_WINDOW_SECS, PasswordHashConfig, ReconcilerConfig, RegistrationConfig,
+    StatusConfig,
 };
 pub use game_tls::GameServerTlsConfig;
 pub use http::{HttpConfig, ServicesConfig};
@@ -348,6 +349,13 @@ impl Config {
                 "http.body_limit_bytes, status.refresh_interval_ms and reconciler.interval_ms must be positive"
             );
         }
+        if !(1..=MAX_IDEMPOTENCY_WINDOW_SECS).contains(&self.registration.idempotency_window_secs) {
+            bail!(
+                "registration.idempotency_window_secs must be between 1 and \
+                 {MAX_IDEMPOTENCY_WINDOW_SECS} (7 days), got {}",
+                self.registration.idempotency_window_secs
+            );
+        }
         if self.status.down_after_polls == 0 {
             bail!("status.down_after_polls must be at least 1");
         }
@@ -404,6 +412,11 @@ impl Config {
     /// `registration.account_limit`.
     pub fn account_limit(&self) -> AccountLimit {
         self.registration.account_limit
+    }
+
+    /// `registration.idempotency_window_secs`.
+    pub fn idempotency_window(&self) -> Duration {
+        Duration::from_secs(self.registration.idempotency_window_secs)
     }
 
     pub fn pool_settings(&self) -> gamegate_store::PoolSettings {

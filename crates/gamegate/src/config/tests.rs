@@ -589,6 +589,10 @@ fn typed_values_are_checked_at_load_and_name_their_key() {
             "account limit must be between 1 and 1000, got 1001",
         ),
         (
+            "[registration]\nidempotency_window_secs = 0",
+            "registration.idempotency_window_secs must be between 1 and 604800 (7 days), got 0",
+        ),
+        (
             "[game_server.rules]\npassword_max_chars = 4",
             "game_server.rules: passwords would need 6 to 4 characters",
         ),

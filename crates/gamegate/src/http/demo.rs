@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router, extract::FromRef};
 use gamegate_domain::ErrorCode;
+use gamegate_domain::idempotency::IDEMPOTENCY_KEY_HEADER;
 
 use super::extract::JsonObject;
 use super::{ApiError, Common};
@@ -190,11 +191,13 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Option<V
 /// `http.body_limit_bytes` by the same extractor as `/api/register`, so bad
 /// input gets the same JSON errors) goes to `/api/register` with the key,
 /// byte for byte (re-serialising would round numbers and merge repeated
-/// keys), and the browser's address (as the edge resolved it) in
-/// `X-Player-IP`; the answer comes back unchanged, with its `Retry-After`.
+/// keys), the browser's address (as the edge resolved it) in
+/// `X-Player-IP`, and the page's `Idempotency-Key` (one per attempt) as it
+/// came; the answer comes back unchanged, with its `Retry-After`.
 async fn forward(
     State(state): State<DemoState>,
     client: Option<Extension<Client>>,
+    headers: axum::http::HeaderMap,
     JsonObject { bytes: body, .. }: JsonObject,
 ) -> Result<Response, ApiError> {
     let lang = state.common.lang;
@@ -204,6 +207,10 @@ async fn forward(
         .post(&forwarder.register_url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body);
+    // Every value, unchanged: /api/register judges them (a repeated key is 400).
+    for key in headers.get_all(IDEMPOTENCY_KEY_HEADER) {
+        request = request.header(IDEMPOTENCY_KEY_HEADER, key.as_bytes());
+    }
     if let Some(key) = &forwarder.api_key {
         request = request.header(HeaderName::from_static(API_KEY_HEADER), key.clone());
         if let Some(Extension(client)) = client {

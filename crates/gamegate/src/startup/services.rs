@@ -25,6 +25,7 @@ use tokio_util::task::TaskTracker;
 use crate::app::connector::Probe;
 use crate::app::game_monitor::GameMonitor;
 use crate::app::hashing::PasswordHasher;
+use crate::app::idempotency::Idempotency;
 use crate::app::metrics::Metrics;
 use crate::app::reconciler::Reconciler;
 use crate::app::registration::Registrar;
@@ -172,6 +173,8 @@ impl GameLink {
 pub struct Registration {
     pub registrar: Registrar,
     pub game: Arc<dyn GameServer>,
+    /// The `Idempotency-Key`s of `POST /api/register`.
+    pub idempotency: Idempotency,
 }
 
 impl Registration {
@@ -212,12 +215,23 @@ impl Registration {
             batch_size: config.reconciler.batch_size,
         };
         parts.run("reconciler", |token| reconciler.run(token));
+        let idempotency = Idempotency::new(
+            accounts.clone(),
+            config.idempotency_window(),
+            config.request_timeout(),
+        );
+        let purge = idempotency.clone();
+        parts.run("idempotency key purge", |token| purge.purge_loop(token));
         let sagas = registrar.tasks.clone();
         parts.at_shutdown(Stage::Sagas, "registrations in flight", async move {
             sagas.close();
             sagas.wait().await;
         });
-        Ok(Self { registrar, game })
+        Ok(Self {
+            registrar,
+            game,
+            idempotency,
+        })
     }
 
     /// The connector's line in the banner: its capabilities, and the link
@@ -236,6 +250,7 @@ impl Registration {
         let routes = edge.require_key(http::register_routes(
             common.clone(),
             self.registrar.clone(),
+            self.idempotency.clone(),
         ));
         match mode {
             Mode::All => edge.limit_register(routes),

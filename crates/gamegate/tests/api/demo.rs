@@ -20,6 +20,7 @@ use crate::support::{
 crate::backend_tests!(sqlite => Sqlite:
     the_page_and_its_files_never_contain_the_key,
     the_demo_forwards_to_register_with_the_key,
+    the_demo_forwards_the_pages_idempotency_key,
     bad_input_on_the_demo_endpoint_gets_json_errors,
     the_demo_passes_the_rate_limit_and_its_retry_after_on,
     the_page_is_off_when_configured_off,
@@ -121,6 +122,37 @@ async fn the_demo_forwards_to_register_with_the_key(backend: Backend) {
     assert_error(status, &body, 422, "validation_error");
     assert_eq!(body["errors"][0]["field"], "login");
     assert_eq!(body["errors"][0]["code"], "too_short");
+    app.stop().await;
+}
+
+/// The page's `Idempotency-Key` reaches `/api/register` unchanged: a re-sent
+/// attempt gets the first answer, not `login_taken`; a bad key is the
+/// service's 400.
+async fn the_demo_forwards_the_pages_idempotency_key(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let send = |key: &'static str| {
+        app.http
+            .post(app.url("/demo/register"))
+            .header("idempotency-key", key)
+            .json(&player("Demo_02", 44))
+            .send()
+    };
+    let first = send("\"0123456789abcdef0123456789abcdef\"").await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again = send("\"0123456789abcdef0123456789abcdef\"").await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let bad = send("\"unterminated").await.unwrap();
+    let status = bad.status();
+    assert_error(
+        status,
+        &bad.json().await.unwrap(),
+        400,
+        "invalid_idempotency_key",
+    );
     app.stop().await;
 }
 

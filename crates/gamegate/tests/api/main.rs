@@ -19,6 +19,7 @@ mod game_link;
 mod game_rules;
 mod http_connector;
 mod http_faults;
+mod idempotency;
 mod identity;
 mod jail;
 mod limits;

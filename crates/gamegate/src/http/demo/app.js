@@ -57,16 +57,33 @@ function requestBody(data) {
   return `${text.slice(0, -1)},"telegram_id":${idJson}}`;
 }
 
+// One Idempotency-Key per registration attempt (docs/API.md#idempotency-key): kept
+// while the same form is sent again after a network error, a 5xx or
+// request_in_progress — so a retry gets the first attempt's answer instead of
+// login_taken — and dropped once an answer is final. getRandomValues works on
+// plain-HTTP pages too, where crypto.randomUUID does not.
+let attempt = null;
+
+function attemptKey(body) {
+  if (!attempt || attempt.body !== body) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    attempt = { body, key: `"${hex}"` };
+  }
+  return attempt.key;
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearFieldErrors();
   button.disabled = true;
   let retryAfterSecs = 0;
   try {
+    const body = requestBody(new FormData(form));
     const response = await fetch("/demo/register", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: requestBody(new FormData(form)),
+      headers: { "Content-Type": "application/json", "Idempotency-Key": attemptKey(body) },
+      body,
     });
     retryAfterSecs = Number.parseInt(response.headers.get("Retry-After") || "0", 10) || 0;
     let answer;
@@ -75,6 +92,7 @@ form.addEventListener("submit", async (event) => {
     } catch {
       answer = { ok: false, detail: "", message: `HTTP ${response.status}` };
     }
+    if (response.status < 500 && answer.detail !== "request_in_progress") attempt = null;
     showAnswer(answer, retryAfterSecs);
   } catch {
     showAnswer({ ok: false, detail: "", message: "Сеть недоступна / Network error" }, 0);
