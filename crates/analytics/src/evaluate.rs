@@ -6,8 +6,8 @@
 //! truth is known, with the Bayes-optimal predictor (the ceiling).
 
 use crate::battle::Battle;
-use crate::predict::predict_battle;
-use crate::ratings::RatingBook;
+use crate::predict::predict_battle_with;
+use crate::ratings::{RatingBook, RatingModel};
 use crate::synth::{Truth, bayes_optimal};
 
 /// Probabilities are clamped to [EPS, 1 − EPS] before the logarithm so one
@@ -79,21 +79,35 @@ impl Scorer {
     }
 }
 
-/// Evaluates on `battles` (any order; sorted by start time, then id). The
-/// held-out share is clamped to [0, 1]; `truth` adds the ceiling.
+/// Evaluates the production rating model on `battles` (any order; sorted by
+/// start time, then id). The held-out share is clamped to [0, 1]; `truth`
+/// adds the ceiling.
 pub fn evaluate(battles: &[Battle], holdout: f64, truth: Option<&Truth>) -> Evaluation {
+    evaluate_model(battles, holdout, truth, RatingModel::default())
+}
+
+/// [`evaluate`] with another rating model (what `ml evaluate --compare` runs
+/// for each candidate).
+pub fn evaluate_model(
+    battles: &[Battle],
+    holdout: f64,
+    truth: Option<&Truth>,
+    rating_model: RatingModel,
+) -> Evaluation {
     let mut ordered: Vec<&Battle> = battles.iter().collect();
     ordered.sort_by_key(|b| (b.started_at, b.id));
     let test = ((ordered.len() as f64) * holdout.clamp(0.0, 1.0)).round() as usize;
     let train = ordered.len() - test;
-    let mut book = RatingBook::new();
+    let mut book = RatingBook::with_model(rating_model);
     for battle in &ordered[..train] {
         book.apply(battle);
     }
     let (mut model, mut baseline, mut ceiling) =
         (Scorer::default(), Scorer::default(), Scorer::default());
     for battle in &ordered[train..] {
-        if let Some((p, a_won)) = predict_battle(battle, |login| book.get(login)) {
+        if let Some((p, a_won)) =
+            predict_battle_with(battle, |login| book.get(login), &rating_model)
+        {
             model.add(p, a_won);
             baseline.add(0.5, a_won);
             if let Some(best) = truth.and_then(|t| bayes_optimal(battle, t)) {
