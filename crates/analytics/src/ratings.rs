@@ -1,6 +1,8 @@
-//! Skill ratings: Weng-Lin (a Bayesian approximation of TrueSkill that handles
-//! teams), computed by the `skillratings` crate. A rating is a mean `mu` and an
-//! uncertainty `sigma`; a new player starts at 25 ± 8.33.
+//! Skill ratings for teams. A rating is a mean `mu` and an uncertainty
+//! `sigma`; a new player starts at 25 ± 8.33. The rule is a [`RatingModel`]:
+//! the production one is a Kalman filter on the logistic team model with
+//! dynamics; Weng-Lin and TrueSkill (computed by the `skillratings` crate) are
+//! the candidates it was measured against (docs/ANALYTICS.md).
 
 use std::collections::HashMap;
 
