@@ -366,15 +366,8 @@ mod tests {
     use super::*;
     use crate::battle::Mode;
 
-    #[test]
-    fn one_v_one_from_default_ratings_matches_an_independent_computation() {
-        // Weng & Lin (2011), Bradley–Terry full pair, computed independently:
-        // python3 -c "import math; b=25/6; s=25/3; c=math.sqrt(2*b*b+2*s*s);
-        //   p=0.5; print(25+s*s/c*(1-p), 25-s*s/c*p,
-        //   s*math.sqrt(1-(s/c)*s*s/c**2*p*(1-p)))"
-        // → 27.63523138347365 22.36476861652635 8.065506316323548
-        // (skillratings' own test asserts 27.635_231_383_473_65 as well).
-        let player = |login: &str, team, won| Participant {
+    fn player(login: &str, team: u8, won: bool) -> Participant {
+        Participant {
             login: login.into(),
             team,
             won,
@@ -383,7 +376,17 @@ mod tests {
             damage_dealt: 0,
             damage_taken: 0,
             level: 1,
-        };
+        }
+    }
+
+    #[test]
+    fn one_v_one_from_default_ratings_matches_an_independent_computation() {
+        // Weng & Lin (2011), Bradley–Terry full pair, computed independently:
+        // python3 -c "import math; b=25/6; s=25/3; c=math.sqrt(2*b*b+2*s*s);
+        //   p=0.5; print(25+s*s/c*(1-p), 25-s*s/c*p,
+        //   s*math.sqrt(1-(s/c)*s*s/c**2*p*(1-p)))"
+        // → 27.63523138347365 22.36476861652635 8.065506316323548
+        // (skillratings' own test asserts 27.635_231_383_473_65 as well).
         let battle = Battle {
             id: 1,
             mode: Mode::Pvp,
@@ -429,28 +432,7 @@ mod tests {
             mode: Mode::Pvp,
             started_at: 0,
             duration_secs: 60,
-            participants: vec![
-                Participant {
-                    login: "w".into(),
-                    team: 0,
-                    won: true,
-                    kills: 0,
-                    deaths: 0,
-                    damage_dealt: 0,
-                    damage_taken: 0,
-                    level: 1,
-                },
-                Participant {
-                    login: "l".into(),
-                    team: 1,
-                    won: false,
-                    kills: 0,
-                    deaths: 0,
-                    damage_dealt: 0,
-                    damage_taken: 0,
-                    level: 1,
-                },
-            ],
+            participants: vec![player("w", 0, true), player("l", 1, false)],
         };
         book.apply(&battle);
         assert_eq!((book.get("w"), book.get("l")), (a[0], b[0]));
