@@ -51,7 +51,7 @@ fn main() {
             e.train, e.test, e.model.n
         );
         for (name, m) in [
-            ("model (Weng-Lin)", Some(e.model)),
+            ("model (Kalman)", Some(e.model)),
             ("baseline 0.5", Some(e.baseline)),
             ("ceiling (Bayes)", e.ceiling),
         ] {
