@@ -31,7 +31,7 @@ pub struct Metrics {
 /// synthetic data, the Bayes-optimal ceiling, all on the same held-out battles.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Evaluation {
-    /// Predictions from the ratings learned so far (Weng-Lin).
+    /// Predictions from the ratings learned so far (the rating model evaluated).
     pub model: Metrics,
     /// Always 0.5.
     pub baseline: Metrics,

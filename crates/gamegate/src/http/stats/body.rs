@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::shared::timefmt::format_utc;
 
-/// A Weng-Lin rating: mean, uncertainty, and mu − 3σ (the leaderboard order).
+/// A skill rating: mean, uncertainty, and mu − 3σ (the leaderboard order).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RatingBody {
     mu: f64,
