@@ -644,3 +644,63 @@ fn metrics_table(source: &str, e: &evaluate::Evaluation, holdout: f64) -> String
     }
     out.trim_end().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_a_bounded_range() {
+        assert_eq!(parse_seeds("1-5").unwrap(), 1..=5);
+        assert_eq!(parse_seeds("7").unwrap(), 7..=7);
+        assert_eq!(parse_seeds("1-100").unwrap().count(), 100);
+        for bad in ["5-1", "1-101", "x", "1-", ""] {
+            assert!(parse_seeds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_comparison_table_has_every_candidate_per_seed_and_the_ceiling() {
+        let set = SynthArgs {
+            players: 40,
+            battles: 1_500,
+            seed: 0,
+        };
+        let table = ml_compare(&set, 0.25, "3-4").unwrap();
+        assert!(
+            table.contains(
+                "Command: `gamegate ml evaluate --synthetic --players 40 --battles 1500 \
+                 --holdout 0.25 --compare --seeds 3-4`"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("| model | parameters | seed 3 | seed 4 |"),
+            "{table}"
+        );
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| ")).collect();
+        // Header, the candidates, the ceiling.
+        assert_eq!(rows.len(), 1 + candidates().len() + 1, "{table}");
+        assert_eq!(
+            rows.iter().filter(|r| r.contains("(production)")).count(),
+            1,
+            "{table}"
+        );
+        assert!(
+            rows.last()
+                .unwrap()
+                .starts_with("| Bayes-optimal ceiling |")
+        );
+        // Each seed's numbers are those of the evaluation itself.
+        let (battles, truth) = synth::generate(&SynthArgs { seed: 4, ..set }.config().unwrap());
+        let e = evaluate::evaluate(&battles, 0.25, Some(&truth));
+        let ceiling = e.ceiling.unwrap().log_loss;
+        let cell = format!(
+            "{:.4} ({:.3})",
+            e.model.log_loss,
+            e.model.log_loss / ceiling
+        );
+        let production = rows.iter().find(|r| r.contains("(production)")).unwrap();
+        assert!(production.contains(&cell), "{production} lacks {cell}");
+    }
+}
