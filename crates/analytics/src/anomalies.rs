@@ -190,8 +190,19 @@ impl Reason {
         }
     }
 
-    /// One sentence an operator can read.
+    /// One sentence an operator can read, ending with the evidence battles'
+    /// ids.
     pub fn sentence(&self) -> String {
+        let ids: Vec<String> = self.battle_ids().iter().map(i64::to_string).collect();
+        let evidence = match self {
+            Reason::ImprobableWins { .. } => "most surprising wins: battles",
+            Reason::DamageOutlier { .. } => "highest damage: battles",
+        };
+        format!("{}; {evidence} {}", self.claim(), ids.join(", "))
+    }
+
+    /// The sentence without its battle ids.
+    fn claim(&self) -> String {
         match self {
             Reason::ImprobableWins {
                 battles,
@@ -866,7 +877,7 @@ mod tests {
         assert_eq!(
             json["sentence"],
             "won 35 of 40 PvP battles in a row where the ratings before each battle expected \
-             20.2 wins (z = 5.5, corrected p = 3.2e-6)"
+             20.2 wins (z = 5.5, corrected p = 3.2e-6); most surprising wins: battles 7, 9"
         );
         let tiny = Reason::ImprobableWins {
             battles: 1,
@@ -895,7 +906,7 @@ mod tests {
         assert_eq!(
             json["reasons"][0]["sentence"],
             "recently deals 4.0× the median damage of level 40 players (robust z = 3.2 over 31 \
-             scored battles, corrected p = 0.004)"
+             scored battles, corrected p = 0.004); highest damage: battles 3"
         );
     }
 

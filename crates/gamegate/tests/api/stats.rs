@@ -794,8 +794,12 @@ async fn planted_cheaters_are_flagged(backend: Backend) {
         assert!(reason["p_value"].as_f64().unwrap() <= answer["alpha"].as_f64().unwrap());
         let ids = reason["battle_ids"].as_array().unwrap();
         assert!((1..=5).contains(&ids.len()), "{reason}");
+        let sentence = reason["sentence"].as_str().unwrap();
+        assert!(!sentence.contains(" 0.0 "), "{reason}");
+        // The text names the same evidence battles as the JSON.
+        let listed: Vec<String> = ids.iter().map(Value::to_string).collect();
         assert!(
-            !reason["sentence"].as_str().unwrap().contains(" 0.0 "),
+            sentence.ends_with(&format!(" battles {}", listed.join(", "))),
             "{reason}"
         );
     }
