@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use gamegate_analytics::anomalies::Evidence;
 use gamegate_analytics::synth::{SynthConfig, stream};
 use gamegate_analytics::{analyse, evaluate, synth::generate};
 
@@ -50,7 +51,7 @@ fn main() {
             e.train, e.test, e.model.n
         );
         for (name, m) in [
-            ("model (Weng-Lin)", Some(e.model)),
+            ("model (Kalman)", Some(e.model)),
             ("baseline 0.5", Some(e.baseline)),
             ("ceiling (Bayes)", e.ceiling),
         ] {
@@ -98,7 +99,10 @@ fn main() {
         participants as f64 / analyse_secs
     );
     for min_battles in [30, 100] {
-        let flagged = detector.flagged(min_battles);
+        let flagged = detector.flagged(&Evidence {
+            min_battles,
+            ..Evidence::default()
+        });
         let found = flagged
             .iter()
             .filter(|a| truth.cheaters.contains(&a.login))
@@ -113,8 +117,11 @@ fn main() {
             false_positives as f64 / honest.max(1) as f64
         );
     }
-    let flagged: std::collections::HashSet<String> =
-        detector.flagged(30).into_iter().map(|a| a.login).collect();
+    let flagged: std::collections::HashSet<String> = detector
+        .flagged(&Evidence::default())
+        .into_iter()
+        .map(|a| a.login)
+        .collect();
     let mut missed: Vec<_> = truth
         .cheats
         .iter()

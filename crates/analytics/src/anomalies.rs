@@ -3,11 +3,18 @@
 //! production, and every player is kept as a handful of running sums (O(1)
 //! memory per player, whatever their number of battles):
 //!
-//! - **Improbable wins** (PvP): the surprise is the observed wins minus the sum
-//!   of the win probabilities the ratings gave the player's team before each
-//!   battle, divided by its binomial standard deviation √Σ p(1 − p). Under the
-//!   rating model it is about standard normal; a player who keeps beating
-//!   stronger opponents drifts far above it.
+//! - **Improbable wins** (PvP): over the most surprising run of consecutive
+//!   PvP battles, the observed wins minus the sum of the win probabilities the
+//!   ratings gave the player's team before each battle, divided by its
+//!   binomial standard deviation √Σ p(1 − p) (with continuity correction).
+//!   Under the rating model it is about standard normal; a player who keeps
+//!   beating stronger opponents drifts far above it.
+//!
+//! No flag without evidence ([`Evidence`]): a floor of battles, a floor of
+//! expected wins and losses for a run (where the normal tail holds), and
+//! p-values corrected for every player tested (Bonferroni) and every start
+//! of a run. Each reason carries its numbers and the ids of its most
+//! surprising battles.
 //! - **Damage outlier**: each battle's damage dealt is put on the robust scale
 //!   of its (mode, level bucket of 5 levels) distribution:
 //!   z = (ln(1 + damage) − median) / (1.4826 · MAD), the median and MAD read
@@ -26,12 +33,12 @@ use crate::battle::{Battle, Mode};
 use crate::predict::{pvp_sides, win_probability};
 use crate::ratings::{Rating, RatingBook};
 
-/// Surprise (z) at or above which a player's wins are flagged.
-pub const WIN_Z: f64 = 4.5;
-/// Recent mean robust damage z at or above which a player's damage is flagged.
-pub const DAMAGE_Z: f64 = 3.0;
-/// Battles with a damage score a player needs before damage can flag them.
-const MIN_DAMAGE_BATTLES: u32 = 10;
+/// Recent mean robust damage z at or above which a player's damage is flagged:
+/// an effect-size floor (skill moves a player's damage by well under one robust
+/// standard deviation), on top of the significance test.
+pub const DAMAGE_Z: f64 = 2.5;
+/// Most battle ids a reason carries as evidence.
+pub const MAX_EVIDENCE_IDS: usize = 5;
 /// Observations a level bucket needs before its median and MAD are trusted.
 const MIN_BUCKET: u64 = 200;
 const EWMA_WEIGHT: f64 = 0.1;
@@ -42,6 +49,36 @@ const TOP_LEVEL: u16 = 100;
 const BIN_WIDTH: f64 = 0.02;
 /// ln(1 + damage) up to 24 (damage ≈ 2.6e10) gets its own bin; above, the last.
 const BINS: usize = 1200;
+
+/// How much evidence a flag needs, and how improbable it must be.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    /// Fewest battles behind a reason: the run's PvP battles for
+    /// `improbable_wins`, the damage-scored battles for `damage_outlier`
+    /// (configuration `analytics.anomaly_min_battles`).
+    pub min_battles: u32,
+    /// Fewest wins (Σ p) and fewest losses (Σ (1 − p)) the ratings must have
+    /// expected in a run before its wins can count as improbable — the
+    /// textbook condition (np ≥ 5 and n(1 − p) ≥ 5) under which the normal
+    /// tail with continuity correction is accurate: one upset win at
+    /// p = 0.04 expects 0.04 wins, far below the floor
+    /// (configuration `analytics.anomaly_min_expected`).
+    pub min_expected: f64,
+    /// Family-wise error rate: a reason is flagged when its p-value, corrected
+    /// for every player tested (Bonferroni) and, for a run of wins, for every
+    /// place the run could have started, is at most `alpha`.
+    pub alpha: f64,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            min_battles: 30,
+            min_expected: 5.0,
+            alpha: 0.01,
+        }
+    }
+}
 
 /// Why a player is flagged; serialised as
 /// `{"kind": "improbable_wins" | "damage_outlier", …the variant's fields, "sentence": "…"}`.
@@ -55,21 +92,60 @@ pub enum Reason {
         wins: u32,
         /// Wins the ratings before each battle predicted for that run (Σ p).
         expected: f64,
-        /// (wins − expected) / √Σ p(1 − p), in standard deviations; flagged at
-        /// [`WIN_Z`] and above.
+        /// (wins − expected − ½) / √Σ p(1 − p), in standard deviations (with
+        /// continuity correction).
         z: f64,
+        /// One-sided normal tail of `z`, times the player's PvP battles (the
+        /// run's possible starts) and the players tested (Bonferroni), at most
+        /// 1; flagged at [`Evidence::alpha`] and below. The normal
+        /// approximation is only used where it holds: at least
+        /// [`Evidence::min_expected`] expected wins and expected losses.
+        p_value: f64,
+        /// The run's most surprising wins (lowest p first), at most
+        /// [`MAX_EVIDENCE_IDS`].
+        battle_ids: Vec<i64>,
     },
     /// Deals damage far outside the distribution of their level.
     DamageOutlier {
         /// The player's level in their latest battle.
         level: u16,
+        /// Battles whose damage was scored against their level bucket.
+        battles: u32,
         /// Recent damage dealt over the median of the player's (mode, level bucket),
         /// as a factor (the exponentially weighted geometric mean; 3.0 = three times).
         ratio_to_median: f64,
         /// Recent robust z of damage (EWMA, weight 0.1 per battle) in standard
         /// deviations; flagged at [`DAMAGE_Z`] and above.
         z: f64,
+        /// One-sided normal tail of the weighted mean (Σwz/√Σw², standard
+        /// normal for an honest player of median skill), times the players
+        /// tested, at most 1.
+        p_value: f64,
+        /// The battles with the highest damage z (highest first), at most
+        /// [`MAX_EVIDENCE_IDS`].
+        battle_ids: Vec<i64>,
     },
+}
+
+/// A count the ratings expected, for a sentence: one decimal, and "< 0.1"
+/// rather than a misleading "0.0".
+pub fn format_expected(x: f64) -> String {
+    if x < 0.05 {
+        "< 0.1".to_owned()
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// A p-value for a sentence: two significant digits, "< 1e-300" below that.
+pub fn format_p(p: f64) -> String {
+    if p < 1e-300 {
+        "< 1e-300".to_owned()
+    } else if p >= 0.001 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
 }
 
 impl Reason {
@@ -88,25 +164,70 @@ impl Reason {
         }
     }
 
-    /// One sentence an operator can read.
+    /// The reason's corrected p-value.
+    pub fn p_value(&self) -> f64 {
+        match self {
+            Reason::ImprobableWins { p_value, .. } | Reason::DamageOutlier { p_value, .. } => {
+                *p_value
+            }
+        }
+    }
+
+    /// The evidence battles' ids.
+    pub fn battle_ids(&self) -> &[i64] {
+        match self {
+            Reason::ImprobableWins { battle_ids, .. }
+            | Reason::DamageOutlier { battle_ids, .. } => battle_ids,
+        }
+    }
+
+    /// The battles behind the reason.
+    pub fn battles(&self) -> u32 {
+        match self {
+            Reason::ImprobableWins { battles, .. } | Reason::DamageOutlier { battles, .. } => {
+                *battles
+            }
+        }
+    }
+
+    /// One sentence an operator can read, ending with the evidence battles'
+    /// ids.
     pub fn sentence(&self) -> String {
+        let ids: Vec<String> = self.battle_ids().iter().map(i64::to_string).collect();
+        let evidence = match self {
+            Reason::ImprobableWins { .. } => "most surprising wins: battles",
+            Reason::DamageOutlier { .. } => "highest damage: battles",
+        };
+        format!("{}; {evidence} {}", self.claim(), ids.join(", "))
+    }
+
+    /// The sentence without its battle ids.
+    fn claim(&self) -> String {
         match self {
             Reason::ImprobableWins {
                 battles,
                 wins,
                 expected,
                 z,
+                p_value,
+                ..
             } => format!(
-                "won {wins} of {battles} PvP battles where the ratings before each battle \
-                 predicted {expected:.1} wins (z = {z:.1})"
+                "won {wins} of {battles} PvP battles in a row where the ratings before each \
+                 battle expected {} wins (z = {z:.1}, corrected p = {})",
+                format_expected(*expected),
+                format_p(*p_value)
             ),
             Reason::DamageOutlier {
                 level,
+                battles,
                 ratio_to_median,
                 z,
+                p_value,
+                ..
             } => format!(
                 "recently deals {ratio_to_median:.1}× the median damage of level {level} players \
-                 (robust z = {z:.1})"
+                 (robust z = {z:.1} over {battles} scored battles, corrected p = {})",
+                format_p(*p_value)
             ),
         }
     }
@@ -128,8 +249,9 @@ impl Serialize for Reason {
                 wins,
                 expected,
                 z,
+                ..
             } => {
-                s = serializer.serialize_struct("Reason", 6)?;
+                s = serializer.serialize_struct("Reason", 9)?;
                 s.serialize_field("kind", self.kind())?;
                 s.serialize_field("battles", battles)?;
                 s.serialize_field("wins", wins)?;
@@ -138,16 +260,21 @@ impl Serialize for Reason {
             }
             Reason::DamageOutlier {
                 level,
+                battles,
                 ratio_to_median,
                 z,
+                ..
             } => {
-                s = serializer.serialize_struct("Reason", 5)?;
+                s = serializer.serialize_struct("Reason", 9)?;
                 s.serialize_field("kind", self.kind())?;
                 s.serialize_field("level", level)?;
+                s.serialize_field("battles", battles)?;
                 s.serialize_field("ratio_to_median", ratio_to_median)?;
                 s.serialize_field("z", z)?;
             }
         }
+        s.serialize_field("p_value", &self.p_value())?;
+        s.serialize_field("battle_ids", self.battle_ids())?;
         s.serialize_field("sentence", &self.sentence())?;
         s.end()
     }
@@ -165,6 +292,34 @@ pub struct Anomaly {
     pub reasons: Vec<Reason>,
 }
 
+/// The `MAX_EVIDENCE_IDS` battles with the highest key, highest first; fixed
+/// size, so a player's sums stay O(1).
+#[derive(Debug, Clone, Copy, Default)]
+struct TopBattles {
+    items: [(f64, i64); MAX_EVIDENCE_IDS],
+    len: usize,
+}
+
+impl TopBattles {
+    fn offer(&mut self, key: f64, id: i64) {
+        let mut at = self.len;
+        while at > 0 && self.items[at - 1].0 < key {
+            at -= 1;
+        }
+        if at >= MAX_EVIDENCE_IDS {
+            return;
+        }
+        let last = self.len.min(MAX_EVIDENCE_IDS - 1);
+        self.items.copy_within(at..last, at + 1);
+        self.items[at] = (key, id);
+        self.len = (self.len + 1).min(MAX_EVIDENCE_IDS);
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.items[..self.len].iter().map(|(_, id)| *id).collect()
+    }
+}
+
 /// Running sums for one player.
 #[derive(Debug, Clone, Copy, Default)]
 struct PlayerSums {
@@ -180,10 +335,13 @@ struct PlayerSums {
     best_streak: Streak,
     damage_scored: u32,
     /// Exponentially weighted sums (value and weight, so early battles are
-    /// not biased towards the starting zero).
+    /// not biased towards the starting zero; the squared weights give the
+    /// weighted mean's standard error).
     damage_z: f64,
     damage_log_ratio: f64,
     damage_weight: f64,
+    damage_weight_sq: f64,
+    damage_top: TopBattles,
 }
 
 /// A run of consecutive PvP battles of one player.
@@ -193,6 +351,8 @@ struct Streak {
     wins: u32,
     expected: f64,
     variance: f64,
+    /// Its wins with the lowest p (key −p).
+    surprising: TopBattles,
 }
 
 impl Streak {
@@ -200,13 +360,38 @@ impl Streak {
         f64::from(self.wins) - self.expected
     }
 
+    /// With continuity correction.
     fn z(&self) -> f64 {
         if self.variance > 0.0 {
-            self.surprise() / self.variance.sqrt()
+            (self.surprise() - 0.5) / self.variance.sqrt()
         } else {
             0.0
         }
     }
+
+    /// Losses the ratings expected over the run.
+    fn expected_losses(&self) -> f64 {
+        f64::from(self.battles) - self.expected
+    }
+}
+
+/// P(Z ≥ z) for a standard normal Z, with a small relative error also far
+/// in the tail (erfc by the Chebyshev fit of Numerical Recipes, fractional
+/// error below 1.2e−7 everywhere).
+pub fn normal_tail(z: f64) -> f64 {
+    let x = z / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * x.abs());
+    let poly = -x * x - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let erfc = t * poly.exp();
+    let erfc = if x >= 0.0 { erfc } else { 2.0 - erfc };
+    0.5 * erfc
 }
 
 /// Fixed-bin histogram of ln(1 + damage) for one (mode, level bucket), with
@@ -324,6 +509,9 @@ impl Detector {
                     streak.wins += u32::from(participant.won);
                     streak.expected += p;
                     streak.variance += p * (1.0 - p);
+                    if participant.won {
+                        streak.surprising.offer(-p, battle.id);
+                    }
                     if streak.surprise() <= 0.0 {
                         *streak = Streak::default();
                     } else if streak.surprise() > sums.best_streak.surprise() {
@@ -351,19 +539,35 @@ impl Detector {
                 sums.damage_z = keep * sums.damage_z + EWMA_WEIGHT * z;
                 sums.damage_log_ratio = keep * sums.damage_log_ratio + EWMA_WEIGHT * log_ratio;
                 sums.damage_weight = keep * sums.damage_weight + EWMA_WEIGHT;
+                sums.damage_weight_sq =
+                    keep * keep * sums.damage_weight_sq + EWMA_WEIGHT * EWMA_WEIGHT;
+                sums.damage_top.offer(z, battle.id);
             }
         }
     }
 
-    /// Players with at least `min_battles` battles and at least one reason,
-    /// most improbable first (ties by login).
-    pub fn flagged(&self, min_battles: u32) -> Vec<Anomaly> {
+    /// Players with at least one reason backed by `evidence`, most improbable
+    /// first (ties by login). Every reason has at least
+    /// `evidence.min_battles` battles behind it.
+    pub fn flagged(&self, evidence: &Evidence) -> Vec<Anomaly> {
+        // Bonferroni: the players each test is run on.
+        let tested_wins = self
+            .players
+            .values()
+            .filter(|s| wins_testable(s, evidence))
+            .count()
+            .max(1) as f64;
+        let tested_damage = self
+            .players
+            .values()
+            .filter(|s| damage_testable(s, evidence))
+            .count()
+            .max(1) as f64;
         let mut out: Vec<Anomaly> = self
             .players
             .iter()
-            .filter(|(_, s)| s.battles >= min_battles)
             .filter_map(|(login, s)| {
-                let reasons = reasons(s);
+                let reasons = reasons(s, evidence, tested_wins, tested_damage);
                 let score = reasons
                     .iter()
                     .map(Reason::z)
@@ -384,24 +588,51 @@ impl Detector {
     }
 }
 
-fn reasons(s: &PlayerSums) -> Vec<Reason> {
+fn wins_testable(s: &PlayerSums, evidence: &Evidence) -> bool {
+    let run = &s.best_streak;
+    run.battles >= evidence.min_battles
+        && run.expected >= evidence.min_expected
+        && run.expected_losses() >= evidence.min_expected
+}
+
+fn damage_testable(s: &PlayerSums, evidence: &Evidence) -> bool {
+    s.damage_scored >= evidence.min_battles.max(1) && s.damage_weight > 0.0
+}
+
+fn reasons(
+    s: &PlayerSums,
+    evidence: &Evidence,
+    tested_wins: f64,
+    tested_damage: f64,
+) -> Vec<Reason> {
     let mut reasons = Vec::new();
-    let streak = &s.best_streak;
-    if streak.z() >= WIN_Z {
-        reasons.push(Reason::ImprobableWins {
-            battles: streak.battles,
-            wins: streak.wins,
-            expected: streak.expected,
-            z: streak.z(),
-        });
+    let run = &s.best_streak;
+    if wins_testable(s, evidence) {
+        // The run is the best of up to `pvp` starting points: corrected for each.
+        let p_value = (normal_tail(run.z()) * f64::from(s.pvp.max(1)) * tested_wins).min(1.0);
+        if p_value <= evidence.alpha {
+            reasons.push(Reason::ImprobableWins {
+                battles: run.battles,
+                wins: run.wins,
+                expected: run.expected,
+                z: run.z(),
+                p_value,
+                battle_ids: run.surprising.ids(),
+            });
+        }
     }
-    if s.damage_scored >= MIN_DAMAGE_BATTLES && s.damage_weight > 0.0 {
+    if damage_testable(s, evidence) {
         let z = s.damage_z / s.damage_weight;
-        if z >= DAMAGE_Z {
+        let standard = s.damage_z / s.damage_weight_sq.sqrt();
+        let p_value = (normal_tail(standard) * tested_damage).min(1.0);
+        if z >= DAMAGE_Z && p_value <= evidence.alpha {
             reasons.push(Reason::DamageOutlier {
                 level: s.level,
+                battles: s.damage_scored,
                 ratio_to_median: (s.damage_log_ratio / s.damage_weight).exp(),
                 z,
+                p_value,
+                battle_ids: s.damage_top.ids(),
             });
         }
     }
@@ -445,13 +676,15 @@ mod tests {
         }
     }
 
-    const MIN_BATTLES: u32 = 30;
+    fn evidence() -> Evidence {
+        Evidence::default()
+    }
 
     #[test]
     fn planted_cheaters_are_found_with_the_right_reason() {
         let (battles, truth) = generate(&stated_set(0.04));
         let (_, detector) = analyse(&battles);
-        let flagged = detector.flagged(MIN_BATTLES);
+        let flagged = detector.flagged(&evidence());
         let found: Vec<&Anomaly> = flagged
             .iter()
             .filter(|a| truth.cheaters.contains(&a.login))
@@ -462,7 +695,7 @@ mod tests {
         let fp_rate = false_positives as f64 / honest as f64;
         // Measured on this set: recall 1.0 (20/20), 0 false positives of 480.
         assert_eq!(truth.cheaters.len(), 20);
-        assert!(recall >= 0.8, "recall {recall}: {flagged:#?}");
+        assert!(recall >= 0.9, "recall {recall}: {flagged:#?}");
         assert!(
             fp_rate <= 0.01,
             "false-positive rate {fp_rate}: {flagged:#?}"
@@ -488,7 +721,7 @@ mod tests {
         let (battles, truth) = generate(&stated_set(0.0));
         assert!(truth.cheaters.is_empty());
         let (_, detector) = analyse(&battles);
-        let flagged = detector.flagged(MIN_BATTLES);
+        let flagged = detector.flagged(&evidence());
         assert!(flagged.len() <= 2, "{flagged:#?}");
         assert_eq!(detector.len(), 500);
     }
@@ -516,10 +749,11 @@ mod tests {
     #[test]
     fn wins_against_the_odds_given_by_the_ratings_before() {
         let mut detector = Detector::new();
-        // The underdog is rated far below every opponent and wins 20 times.
+        // The underdog is rated far below every opponent and wins 40 times
+        // (the ratings expected about 8 wins and 32 losses: enough evidence).
         let ratings = |login: &str| match login {
             "underdog" => Rating {
-                mu: 15.0,
+                mu: 22.0,
                 sigma: 1.0,
             },
             _ => Rating {
@@ -527,31 +761,56 @@ mod tests {
                 sigma: 1.0,
             },
         };
-        for id in 1..=20 {
+        for id in 1..=40 {
             detector.observe(
                 &one_v_one(id, "underdog", &format!("strong{id}"), 1000),
                 ratings,
             );
         }
         let p = win_probability(&[ratings("underdog")], &[ratings("strong")]);
-        let flagged = detector.flagged(20);
+        let evidence = Evidence {
+            min_battles: 20,
+            ..Evidence::default()
+        };
+        let flagged = detector.flagged(&evidence);
         assert_eq!(flagged.len(), 1, "{flagged:#?}");
         let Reason::ImprobableWins {
             battles,
             wins,
             expected,
             z,
+            p_value,
+            ref battle_ids,
         } = flagged[0].reasons[0]
         else {
             panic!("{flagged:?}")
         };
-        assert_eq!((battles, wins), (20, 20));
-        assert!((expected - 20.0 * p).abs() < 1e-9);
-        let by_hand = (20.0 - 20.0 * p) / (20.0 * p * (1.0 - p)).sqrt();
-        assert!((z - by_hand).abs() < 1e-9 && z >= WIN_Z, "{z}");
+        assert_eq!((battles, wins), (40, 40));
+        assert!((expected - 40.0 * p).abs() < 1e-9);
+        let by_hand = (40.0 - 40.0 * p - 0.5) / (40.0 * p * (1.0 - p)).sqrt();
+        assert!((z - by_hand).abs() < 1e-9, "{z}");
+        // One tested player, 40 possible starts of the run.
+        let corrected = 40.0 * normal_tail(by_hand);
+        assert!(
+            (p_value - corrected).abs() <= 1e-12 * corrected,
+            "{p_value} vs {corrected}"
+        );
+        assert!(p_value <= evidence.alpha, "{p_value}");
+        // Every win had the same p: the first five ids, as evidence.
+        assert_eq!(battle_ids, &[1, 2, 3, 4, 5]);
         assert_eq!(flagged[0].score, z);
         // The strong players each lost once, as expected: nobody else flagged.
-        assert!(detector.flagged(1).iter().all(|a| a.login == "underdog"));
+        let lenient = Evidence {
+            min_battles: 1,
+            min_expected: 0.0,
+            alpha: 1.0,
+        };
+        assert!(
+            detector
+                .flagged(&lenient)
+                .iter()
+                .all(|a| a.login == "underdog")
+        );
     }
 
     #[test]
@@ -575,53 +834,158 @@ mod tests {
         for id in 401..=415 {
             detector.observe(&one_v_one(id, "hacker", &format!("c{id}"), 10_000), even);
         }
-        let flagged = detector.flagged(10);
+        let flagged = detector.flagged(&Evidence {
+            min_battles: 10,
+            ..Evidence::default()
+        });
         assert_eq!(flagged.len(), 1, "{flagged:#?}");
         assert_eq!(flagged[0].login, "hacker");
         let Reason::DamageOutlier {
             level,
+            battles,
             ratio_to_median,
             z,
+            ref battle_ids,
+            ..
         } = flagged[0].reasons[0]
         else {
             panic!("{flagged:?}")
         };
-        assert_eq!(level, 12);
+        assert_eq!((level, battles), (12, 15));
+        assert_eq!(battle_ids.len(), MAX_EVIDENCE_IDS);
+        assert!(battle_ids.iter().all(|id| (401..=415).contains(id)));
         // ln(1+10000) − ln(1+~1000), up to the histogram's 2% bins.
         assert!((ratio_to_median - 10.0).abs() < 0.5, "{ratio_to_median}");
         assert!(z > 10.0, "{z}");
     }
 
     #[test]
-    fn reasons_serialise_with_a_sentence() {
+    fn reasons_serialise_with_their_evidence_and_a_sentence() {
         let reason = Reason::ImprobableWins {
             battles: 40,
             wins: 35,
             expected: 20.25,
             z: 5.5,
+            p_value: 3.17e-6,
+            battle_ids: vec![7, 9],
         };
         let json = serde_json::to_value(&reason).unwrap();
         assert_eq!(json["kind"], "improbable_wins");
         assert_eq!(json["wins"], 35);
+        assert_eq!(json["p_value"], 3.17e-6);
+        assert_eq!(json["battle_ids"], serde_json::json!([7, 9]));
         assert_eq!(
             json["sentence"],
-            "won 35 of 40 PvP battles where the ratings before each battle predicted 20.2 wins (z = 5.5)"
+            "won 35 of 40 PvP battles in a row where the ratings before each battle expected \
+             20.2 wins (z = 5.5, corrected p = 3.2e-6); most surprising wins: battles 7, 9"
         );
+        let tiny = Reason::ImprobableWins {
+            battles: 1,
+            wins: 1,
+            expected: 0.04,
+            z: 4.8,
+            p_value: 1.0,
+            battle_ids: vec![1],
+        };
+        assert!(tiny.sentence().contains("expected < 0.1 wins"), "{tiny}");
         let anomaly = Anomaly {
             login: "x_1".into(),
             score: 3.2,
             reasons: vec![Reason::DamageOutlier {
                 level: 40,
+                battles: 31,
                 ratio_to_median: 4.04,
                 z: 3.2,
+                p_value: 0.0042,
+                battle_ids: vec![3],
             }],
         };
         let json = serde_json::to_value(&anomaly).unwrap();
         assert_eq!(json["reasons"][0]["kind"], "damage_outlier");
+        assert_eq!(json["reasons"][0]["battles"], 31);
         assert_eq!(
             json["reasons"][0]["sentence"],
-            "recently deals 4.0× the median damage of level 40 players (robust z = 3.2)"
+            "recently deals 4.0× the median damage of level 40 players (robust z = 3.2 over 31 \
+             scored battles, corrected p = 0.004); highest damage: battles 3"
         );
+    }
+
+    #[test]
+    fn the_normal_tail_matches_known_values() {
+        // scipy.stats.norm.sf: 0 → 0.5, 1.96 → 0.0249979, 5 → 2.8665157e-7,
+        // 10 → 7.6198530e-24, −1 → 0.8413447.
+        for (z, p) in [
+            (0.0, 0.5),
+            (1.96, 0.024_997_9),
+            (5.0, 2.866_515_7e-7),
+            (10.0, 7.619_853_0e-24),
+            (-1.0, 0.841_344_7),
+        ] {
+            assert!(
+                (normal_tail(z) / p - 1.0).abs() < 1e-6,
+                "{z}: {}",
+                normal_tail(z)
+            );
+        }
+    }
+
+    #[test]
+    fn one_upset_win_is_no_evidence() {
+        // A player rated far below an opponent wins once (p ≈ 0.04, the ratings
+        // expected < 0.1 wins): z is large, but one battle is no evidence.
+        let mut detector = Detector::new();
+        let ratings = |login: &str| match login {
+            "lucky" => Rating {
+                mu: 15.0,
+                sigma: 1.0,
+            },
+            _ => Rating {
+                mu: 34.0,
+                sigma: 1.0,
+            },
+        };
+        detector.observe(&one_v_one(1, "lucky", "strong", 1000), ratings);
+        let p = win_probability(&[ratings("lucky")], &[ratings("strong")]);
+        assert!(p < 0.05, "{p}");
+        assert!(detector.flagged(&evidence()).is_empty());
+        // Not even with a battle floor of one: the ratings expected p < 5 wins.
+        let one = Evidence {
+            min_battles: 1,
+            ..evidence()
+        };
+        assert!(detector.flagged(&one).is_empty());
+    }
+
+    #[test]
+    fn no_flag_has_fewer_battles_than_the_floor() {
+        let (battles, _) = generate(&stated_set(0.04));
+        let (_, detector) = analyse(&battles);
+        for floor in [30, 100, 400] {
+            let evidence = Evidence {
+                min_battles: floor,
+                ..evidence()
+            };
+            let flagged = detector.flagged(&evidence);
+            for reason in flagged.iter().flat_map(|a| &a.reasons) {
+                assert!(reason.battles() >= floor, "{floor}: {reason:?}");
+                assert!(reason.p_value() <= evidence.alpha, "{reason:?}");
+                assert!(
+                    !reason.battle_ids().is_empty()
+                        && reason.battle_ids().len() <= MAX_EVIDENCE_IDS,
+                    "{reason:?}"
+                );
+                if let Reason::ImprobableWins {
+                    battles, expected, ..
+                } = reason
+                {
+                    assert!(f64::from(*battles) - expected >= evidence.min_expected);
+                    assert!(*expected >= evidence.min_expected);
+                }
+            }
+            if floor == 30 {
+                assert!(!flagged.is_empty());
+            }
+        }
     }
 
     #[test]

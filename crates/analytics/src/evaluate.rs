@@ -6,8 +6,8 @@
 //! truth is known, with the Bayes-optimal predictor (the ceiling).
 
 use crate::battle::Battle;
-use crate::predict::predict_battle;
-use crate::ratings::RatingBook;
+use crate::predict::predict_battle_with;
+use crate::ratings::{RatingBook, RatingModel};
 use crate::synth::{Truth, bayes_optimal};
 
 /// Probabilities are clamped to [EPS, 1 − EPS] before the logarithm so one
@@ -31,7 +31,7 @@ pub struct Metrics {
 /// synthetic data, the Bayes-optimal ceiling, all on the same held-out battles.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Evaluation {
-    /// Predictions from the ratings learned so far (Weng-Lin).
+    /// Predictions from the ratings learned so far (the rating model evaluated).
     pub model: Metrics,
     /// Always 0.5.
     pub baseline: Metrics,
@@ -79,35 +79,93 @@ impl Scorer {
     }
 }
 
-/// Evaluates on `battles` (any order; sorted by start time, then id). The
-/// held-out share is clamped to [0, 1]; `truth` adds the ceiling.
+/// Evaluates the production rating model on `battles` (any order; sorted by
+/// start time, then id). The held-out share is clamped to [0, 1]; `truth`
+/// adds the ceiling.
 pub fn evaluate(battles: &[Battle], holdout: f64, truth: Option<&Truth>) -> Evaluation {
+    evaluate_model(battles, holdout, truth, RatingModel::default())
+}
+
+/// [`evaluate`] with another rating model (what `ml evaluate --compare` runs
+/// for each candidate).
+pub fn evaluate_model(
+    battles: &[Battle],
+    holdout: f64,
+    truth: Option<&Truth>,
+    rating_model: RatingModel,
+) -> Evaluation {
     let mut ordered: Vec<&Battle> = battles.iter().collect();
     ordered.sort_by_key(|b| (b.started_at, b.id));
-    let test = ((ordered.len() as f64) * holdout.clamp(0.0, 1.0)).round() as usize;
-    let train = ordered.len() - test;
-    let mut book = RatingBook::new();
-    for battle in &ordered[..train] {
-        book.apply(battle);
+    let mut evaluator = Evaluator::new(rating_model, ordered.len(), holdout, truth);
+    for battle in ordered {
+        evaluator.observe(battle);
     }
-    let (mut model, mut baseline, mut ceiling) =
-        (Scorer::default(), Scorer::default(), Scorer::default());
-    for battle in &ordered[train..] {
-        if let Some((p, a_won)) = predict_battle(battle, |login| book.get(login)) {
-            model.add(p, a_won);
-            baseline.add(0.5, a_won);
-            if let Some(best) = truth.and_then(|t| bayes_optimal(battle, t)) {
-                ceiling.add(best, a_won);
+    evaluator.finish()
+}
+
+/// The held-out evaluation fed one battle at a time, already in time order
+/// (start time, then id), e.g. from a database cursor: memory is the rating
+/// book's, not the history's. The first `total − round(total · holdout)`
+/// battles only train; each later PvP battle is predicted, then applied.
+#[derive(Debug)]
+pub struct Evaluator<'t> {
+    book: RatingBook,
+    truth: Option<&'t Truth>,
+    train: usize,
+    seen: usize,
+    model: Scorer,
+    baseline: Scorer,
+    ceiling: Scorer,
+}
+
+impl<'t> Evaluator<'t> {
+    /// For `total` battles of which the last `holdout` share (clamped to
+    /// [0, 1]) is tested.
+    pub fn new(
+        rating_model: RatingModel,
+        total: usize,
+        holdout: f64,
+        truth: Option<&'t Truth>,
+    ) -> Self {
+        let test = ((total as f64) * holdout.clamp(0.0, 1.0)).round() as usize;
+        Evaluator {
+            book: RatingBook::with_model(rating_model),
+            truth,
+            train: total - test.min(total),
+            seen: 0,
+            model: Scorer::default(),
+            baseline: Scorer::default(),
+            ceiling: Scorer::default(),
+        }
+    }
+
+    /// The next battle in time order.
+    pub fn observe(&mut self, battle: &Battle) {
+        if self.seen >= self.train {
+            let book = &self.book;
+            if let Some((p, a_won)) =
+                predict_battle_with(battle, |login| book.get(login), book.model())
+            {
+                self.model.add(p, a_won);
+                self.baseline.add(0.5, a_won);
+                if let Some(best) = self.truth.and_then(|t| bayes_optimal(battle, t)) {
+                    self.ceiling.add(best, a_won);
+                }
             }
         }
-        book.apply(battle);
+        self.book.apply(battle);
+        self.seen += 1;
     }
-    Evaluation {
-        model: model.metrics(),
-        baseline: baseline.metrics(),
-        ceiling: truth.map(|_| ceiling.metrics()),
-        train,
-        test,
+
+    /// The metrics over the battles seen.
+    pub fn finish(self) -> Evaluation {
+        Evaluation {
+            model: self.model.metrics(),
+            baseline: self.baseline.metrics(),
+            ceiling: self.truth.map(|_| self.ceiling.metrics()),
+            train: self.train.min(self.seen),
+            test: self.seen.saturating_sub(self.train),
+        }
     }
 }
 
@@ -147,6 +205,13 @@ mod tests {
         assert!(e.model.brier >= ceiling.brier - 0.005, "{e:?}");
         assert!(e.model.log_loss < ceiling.log_loss + 0.05, "{e:?}");
         assert!(e.model.brier < ceiling.brier + 0.02, "{e:?}");
+        // Measured 1.040 on this small set (about 190 PvP battles a player by
+        // the test); 1.022–1.027 on 2000 players × 200k battles (docs/ANALYTICS.md).
+        assert!(e.model.log_loss / ceiling.log_loss < 1.05, "{e:?}");
+        // The production model beats the Weng-Lin it replaced on the same battles
+        // (measured 1.065 of the ceiling).
+        let old = evaluate_model(&battles, 0.25, Some(&truth), RatingModel::WENG_LIN_DEFAULT);
+        assert!(e.model.log_loss < old.model.log_loss, "{e:?} vs {old:?}");
     }
 
     #[test]

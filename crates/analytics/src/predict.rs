@@ -1,33 +1,17 @@
-//! Win prediction from ratings: Weng-Lin's expected score for two teams (the
-//! Bradley–Terry probability over the summed team ratings, widened by every
-//! member's uncertainty), taken from `skillratings` rather than re-derived.
-
-use skillratings::weng_lin::{WengLinConfig, WengLinRating, expected_score_two_teams};
+//! Win prediction from ratings: the production rating model's probability
+//! for two teams (the logistic probability over the summed team ratings,
+//! widened by every member's uncertainty; see [`RatingModel`]).
 
 use crate::battle::{Battle, Mode, Participant};
-use crate::ratings::Rating;
+use crate::ratings::{Rating, RatingModel};
 
 pub use crate::synth::bayes_optimal;
 
-/// P(team A beats team B). An empty side has no chance; two empty sides are
-/// a coin toss.
+/// P(team A beats team B) under the production rating model
+/// ([`RatingModel::PRODUCTION`]). An empty side has no chance; two empty
+/// sides are a coin toss.
 pub fn win_probability(team_a: &[Rating], team_b: &[Rating]) -> f64 {
-    match (team_a.is_empty(), team_b.is_empty()) {
-        (true, true) => return 0.5,
-        (true, false) => return 0.0,
-        (false, true) => return 1.0,
-        (false, false) => {}
-    }
-    let to_wl = |team: &[Rating]| -> Vec<WengLinRating> {
-        team.iter()
-            .map(|r| WengLinRating {
-                rating: r.mu,
-                uncertainty: r.sigma,
-            })
-            .collect()
-    };
-    let (a, _) = expected_score_two_teams(&to_wl(team_a), &to_wl(team_b), &WengLinConfig::new());
-    a
+    RatingModel::PRODUCTION.win_probability(team_a, team_b)
 }
 
 /// The two sides of a PvP battle, lower team number first; `None` for PvE
@@ -53,10 +37,19 @@ pub fn pvp_sides(battle: &Battle) -> Option<(Vec<&Participant>, Vec<&Participant
 /// P(the lower-numbered team of a PvP battle wins) given current ratings,
 /// and whether it did. `None` for battles that are not PvP between two teams.
 pub fn predict_battle(battle: &Battle, rating: impl Fn(&str) -> Rating) -> Option<(f64, bool)> {
+    predict_battle_with(battle, rating, &RatingModel::PRODUCTION)
+}
+
+/// [`predict_battle`] under a given rating model.
+pub fn predict_battle_with(
+    battle: &Battle,
+    rating: impl Fn(&str) -> Rating,
+    model: &RatingModel,
+) -> Option<(f64, bool)> {
     let (a, b) = pvp_sides(battle)?;
     let ratings =
         |side: &[&Participant]| -> Vec<Rating> { side.iter().map(|p| rating(&p.login)).collect() };
-    let p = win_probability(&ratings(&a), &ratings(&b));
+    let p = model.win_probability(&ratings(&a), &ratings(&b));
     Some((p, a.first().is_some_and(|p| p.won)))
 }
 
@@ -81,15 +74,24 @@ mod tests {
         // The example in skillratings' docs for expected_score_two_teams: 21%.
         let one = [r(42.0, 2.1), Rating::default(), r(12.0, 3.2)];
         let two = [r(31.0, 1.2), Rating::default(), r(41.0, 1.2)];
-        assert_eq!((win_probability(&one, &two) * 100.0).round(), 21.0);
+        let p = RatingModel::WENG_LIN_DEFAULT.win_probability(&one, &two);
+        assert_eq!((p * 100.0).round(), 21.0);
     }
 
     #[test]
     fn matches_the_bradley_terry_formula_computed_independently() {
         // python3 -c "import math; c=math.sqrt(2*(25/6)**2+2**2+3**2);
         //   print(1/(1+math.exp(-(30-25)/c)))"  → 0.6734399901…
-        let p = win_probability(&[r(30.0, 2.0)], &[r(25.0, 3.0)]);
+        let p = RatingModel::WENG_LIN_DEFAULT.win_probability(&[r(30.0, 2.0)], &[r(25.0, 3.0)]);
         assert!((p - 0.673_439_990_1).abs() < 1e-9, "{p}");
+    }
+
+    #[test]
+    fn production_is_the_kalman_filter_computed_independently() {
+        // python3 -c "import math; s=2**0.5*25/6; v=2**2+3**2+2*0.05**2;
+        //   print(1/(1+math.exp(-5/math.sqrt(s*s+math.pi*v/8))))"  → 0.6883168…
+        let p = win_probability(&[r(30.0, 2.0)], &[r(25.0, 3.0)]);
+        assert!((p - 0.688_316_8).abs() < 1e-6, "{p}");
     }
 
     #[test]

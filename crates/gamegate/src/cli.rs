@@ -298,19 +298,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cmd:
                 crate::commands::battles::MlCommand::Evaluate {
                     file,
+                    from_db,
                     truth,
                     synthetic,
                     set,
                     holdout,
+                    compare,
+                    seeds,
                 },
         } => {
-            let text = crate::commands::battles::ml_evaluate(
-                file.as_deref(),
-                truth.as_deref(),
-                synthetic,
-                &set,
-                holdout,
-            )?;
+            let text = if from_db {
+                crate::commands::battles::ml_evaluate_db(&config, holdout).await?
+            } else if compare {
+                crate::commands::battles::ml_compare(&set, holdout, &seeds)?
+            } else {
+                crate::commands::battles::ml_evaluate(
+                    file.as_deref(),
+                    truth.as_deref(),
+                    synthetic,
+                    &set,
+                    holdout,
+                )?
+            };
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use gamegate_analytics::anomalies::Evidence;
 use gamegate_analytics::{Detector, RatingBook};
 use gamegate_store::{Database, StoreError};
 
@@ -28,11 +29,22 @@ pub struct AnomalySnapshot {
 /// over a million battles takes longer than a request may, hence not on demand.
 #[derive(Default)]
 pub struct AnomalyCache {
+    /// The configured floors (`analytics.anomaly_min_battles`,
+    /// `analytics.anomaly_min_expected`): no flag with less evidence.
+    pub evidence: Evidence,
     snapshot: std::sync::RwLock<Option<Arc<AnomalySnapshot>>>,
     stale: tokio::sync::Notify,
 }
 
 impl AnomalyCache {
+    /// An empty cache whose answers keep to `evidence`.
+    pub fn new(evidence: Evidence) -> Self {
+        AnomalyCache {
+            evidence,
+            ..Self::default()
+        }
+    }
+
     /// The last pass, or `None` before the first one finished.
     pub fn current(&self) -> Option<Arc<AnomalySnapshot>> {
         self.snapshot

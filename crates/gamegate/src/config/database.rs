@@ -59,6 +59,13 @@ pub struct AnalyticsConfig {
     /// How often `/ml/anomalies` is recomputed over every stored battle (it is
     /// also recomputed soon after an HTTP ingestion stored new battles).
     pub anomalies_refresh_secs: u64,
+    /// Fewest battles behind an anomaly flag (the run of PvP battles for
+    /// improbable wins, the damage-scored battles for a damage outlier);
+    /// `/ml/anomalies?min_battles=` can raise it, not lower it.
+    pub anomaly_min_battles: u32,
+    /// Fewest wins and fewest losses the ratings must have expected over a
+    /// run of wins before it can be flagged as improbable.
+    pub anomaly_min_expected: f64,
     /// `gamegate all` only: seed a small synthetic history (200 players, 5000
     /// battles) into an analytics database with no battles, so the
     /// statistics are not empty on a first start.
@@ -69,6 +76,18 @@ pub struct AnalyticsConfig {
     /// take, waiting for a connection included; past it the answer is
     /// `503 request_timeout` with `Retry-After`.
     pub query_timeout_ms: u64,
+}
+
+impl AnalyticsConfig {
+    /// The anomaly detector's evidence rules from `anomaly_min_battles` and
+    /// `anomaly_min_expected` (the significance level is the detector's).
+    pub fn anomaly_evidence(&self) -> gamegate_analytics::anomalies::Evidence {
+        gamegate_analytics::anomalies::Evidence {
+            min_battles: self.anomaly_min_battles,
+            min_expected: self.anomaly_min_expected,
+            ..Default::default()
+        }
+    }
 }
 
 /// Upper bound of `analytics.query_timeout_ms` (a minute).
@@ -83,6 +102,8 @@ impl Default for AnalyticsConfig {
             ingest_max_batch: 1_000,
             ingest_body_limit_bytes: 8 * 1024 * 1024,
             anomalies_refresh_secs: 300,
+            anomaly_min_battles: 30,
+            anomaly_min_expected: 5.0,
             seed_demo_history: true,
             query_timeout_ms: 3_000,
         }

@@ -327,6 +327,14 @@ impl Config {
                  analytics.anomalies_refresh_secs must be positive"
             );
         }
+        if self.analytics.anomaly_min_battles == 0
+            || !(self.analytics.anomaly_min_expected.is_finite()
+                && (0.0..=1_000_000.0).contains(&self.analytics.anomaly_min_expected))
+        {
+            bail!(
+                "analytics.anomaly_min_battles must be at least 1 and                  analytics.anomaly_min_expected between 0 and 1000000"
+            );
+        }
         if !ACCESS_LOG_BUFFER_BYTES.contains(&self.log.access_log_buffer_bytes) {
             bail!(
                 "log.access_log_buffer_bytes must be between {} and {}, got {}",

@@ -446,6 +446,16 @@ fn invalid_values_fail_at_start_with_a_reason() {
             "4095",
             "log.access_log_buffer_bytes",
         ),
+        (
+            "GAMEGATE_ANALYTICS__ANOMALY_MIN_BATTLES",
+            "0",
+            "analytics.anomaly_min_battles",
+        ),
+        (
+            "GAMEGATE_ANALYTICS__ANOMALY_MIN_EXPECTED",
+            "-1",
+            "analytics.anomaly_min_expected",
+        ),
     ] {
         let err = format!(
             "{:#}",

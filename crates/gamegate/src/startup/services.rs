@@ -311,7 +311,9 @@ pub fn stats(
         analytics: analytics.clone(),
         accounts: Some(accounts.clone()),
         ingest: Arc::new(http::stats::IngestPolicy::from_config(config)),
-        anomalies: Arc::new(crate::app::anomaly_cache::AnomalyCache::default()),
+        anomalies: Arc::new(crate::app::anomaly_cache::AnomalyCache::new(
+            config.analytics.anomaly_evidence(),
+        )),
     };
     if config.analytics.ingest_tokens.is_empty() {
         tracing::info!(

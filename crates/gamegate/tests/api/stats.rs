@@ -30,6 +30,7 @@ crate::on_every_backend!(
     planted_cheaters_are_flagged,
     players_are_found_by_any_case_of_their_login,
     logins_the_registration_accepts_are_accepted_by_statistics,
+    the_evaluate_command_reads_the_stored_battles,
 );
 
 const TOKEN: &str = "ingest-token-0123456789abcdef";
@@ -778,6 +779,73 @@ async fn planted_cheaters_are_flagged(backend: Backend) {
     );
     let first = &answer["players"][0];
     assert!(first["score"].as_f64().unwrap() > 0.0 && first["reasons"][0]["sentence"].is_string());
+    // Every reason carries its evidence, above the configured floors.
+    assert_eq!(
+        (&answer["min_battles"], &answer["min_expected"]),
+        (&json!(30), &json!(5.0))
+    );
+    for reason in answer["players"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["reasons"].as_array().unwrap())
+    {
+        assert!(reason["battles"].as_u64().unwrap() >= 30, "{reason}");
+        assert!(reason["p_value"].as_f64().unwrap() <= answer["alpha"].as_f64().unwrap());
+        let ids = reason["battle_ids"].as_array().unwrap();
+        assert!((1..=5).contains(&ids.len()), "{reason}");
+        let sentence = reason["sentence"].as_str().unwrap();
+        assert!(!sentence.contains(" 0.0 "), "{reason}");
+        // The text names the same evidence battles as the JSON.
+        let listed: Vec<String> = ids.iter().map(Value::to_string).collect();
+        assert!(
+            sentence.ends_with(&format!(" battles {}", listed.join(", "))),
+            "{reason}"
+        );
+    }
+    // A query can raise the battle floor, not lower it below the configured one.
+    let (_, low) = app
+        .get_json(app.admin_url("/ml/anomalies?min_battles=1"))
+        .await;
+    assert_eq!(low["min_battles"], 30, "{low}");
+    app.stop().await;
+}
+
+async fn the_evaluate_command_reads_the_stored_battles(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let (battles, _) = synthetic(60, 800, 0.0);
+    let mut report = battle_import::ImportReport::default();
+    battle_import::ingest_all(&app.db, battles.clone(), 500, &mut report, |_| {})
+        .await
+        .unwrap();
+    let text = battles::ml_evaluate_db(&app.config, 0.25).await.unwrap();
+    // The same numbers as the in-memory evaluation of the same battles: the
+    // database is read in battle order and each battle predicted before it
+    // is applied.
+    let e = gamegate_analytics::evaluate(&battles, 0.25, None);
+    assert_eq!((e.train, e.test), (600, 200));
+    assert!(
+        text.contains(&format!(
+            "trained on 600 battles, tested on 200 ({} PvP predicted), holdout 0.25",
+            e.model.n
+        )),
+        "{text}"
+    );
+    let model_line = format!(
+        "{:<22} {:>9.4} {:>9.4} {:>9.4}",
+        "model (Kalman)", e.model.log_loss, e.model.brier, e.model.accuracy
+    );
+    assert!(text.contains(&model_line), "{text}\nwanted {model_line}");
+    assert!(
+        text.contains("baseline (50%)") && !text.contains("ceiling"),
+        "{text}"
+    );
+    assert!(e.model.log_loss < std::f64::consts::LN_2, "{e:?}");
+    // Holdouts outside (0, 1) are refused.
+    let error = battles::ml_evaluate_db(&app.config, 1.0).await.unwrap_err();
+    assert!(error.to_string().contains("--holdout"), "{error}");
     app.stop().await;
 }
 

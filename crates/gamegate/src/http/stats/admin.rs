@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use gamegate_analytics::anomalies::Evidence;
 use gamegate_domain::{ErrorCode, FieldErrorCode};
 use gamegate_store::reports::Bucket;
 
@@ -81,14 +82,16 @@ pub(super) async fn top_telegram(
     Ok(Json(top_telegram_view(&rows)))
 }
 
-/// `GET /ml/anomalies?min_battles=`: flagged players of the last pass.
+/// `GET /ml/anomalies?min_battles=`: flagged players of the last pass;
+/// `min_battles` can raise the configured floor, never lower it.
 pub(super) async fn anomalies(
     State(state): State<StatsState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<AnomaliesBody>, ApiError> {
     let lang = state.common.lang;
     let mut params = Params::parse(raw, &["min_battles", "limit"], lang);
-    let min_battles = params.number("min_battles", 20, 0, 1_000_000);
+    let floor = state.anomalies.evidence;
+    let min_battles = params.number("min_battles", u64::from(floor.min_battles), 0, 1_000_000);
     let limit = params.number("limit", 100, 1, 1_000);
     params.finish()?;
     let Some(snapshot) = state.anomalies.current() else {
@@ -96,15 +99,21 @@ pub(super) async fn anomalies(
         e.retry_after_secs = Some(5);
         return Err(e);
     };
-    let flagged = snapshot
-        .detector
-        .flagged(u32::try_from(min_battles).unwrap_or(u32::MAX));
+    let evidence = Evidence {
+        min_battles: u32::try_from(min_battles)
+            .unwrap_or(u32::MAX)
+            .max(floor.min_battles),
+        ..floor
+    };
+    let flagged = snapshot.detector.flagged(&evidence);
     let total = flagged.len();
     let players = flagged.into_iter().take(limit as usize).collect();
     Ok(Json(AnomaliesBody {
         computed_at: snapshot.computed_at,
         battles_analysed: snapshot.battles,
-        min_battles,
+        min_battles: u64::from(evidence.min_battles),
+        min_expected: evidence.min_expected,
+        alpha: evidence.alpha,
         flagged: total,
         players,
     }))

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::shared::timefmt::format_utc;
 
-/// A Weng-Lin rating: mean, uncertainty, and mu − 3σ (the leaderboard order).
+/// A skill rating: mean, uncertainty, and mu − 3σ (the leaderboard order).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RatingBody {
     mu: f64,
@@ -189,8 +189,16 @@ pub struct AnomaliesBody {
     pub(super) computed_at: i64,
     /// Battles that pass read.
     pub(super) battles_analysed: u64,
+    /// The battle floor applied: the larger of the query's `min_battles` and
+    /// `analytics.anomaly_min_battles`; every reason has at least this many
+    /// battles behind it.
     pub(super) min_battles: u64,
-    /// Players flagged with at least `min_battles` battles, before `limit`.
+    /// `analytics.anomaly_min_expected`: fewest wins and losses the ratings
+    /// must have expected in a run of wins before it can count.
+    pub(super) min_expected: f64,
+    /// Family-wise error rate of the corrected p-values.
+    pub(super) alpha: f64,
+    /// Players flagged under these floors, before `limit`.
     pub(super) flagged: usize,
     /// The first `limit` of them, most suspicious first.
     pub(super) players: Vec<Anomaly>,
