@@ -222,6 +222,26 @@ impl Battle {
     }
 }
 
+/// The two sides of a PvP battle, lower team number first; `None` for PvE
+/// or anything but two teams.
+pub fn pvp_sides(battle: &Battle) -> Option<(Vec<&Participant>, Vec<&Participant>)> {
+    if battle.mode != Mode::Pvp {
+        return None;
+    }
+    let teams = battle.teams();
+    let [a, b] = teams[..] else {
+        return None;
+    };
+    let side = |team: u8| {
+        battle
+            .participants
+            .iter()
+            .filter(|p| p.team == team)
+            .collect()
+    };
+    Some((side(a), side(b)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

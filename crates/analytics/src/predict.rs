@@ -2,7 +2,8 @@
 //! for two teams (the logistic probability over the summed team ratings,
 //! widened by every member's uncertainty; see [`RatingModel`]).
 
-use crate::battle::{Battle, Mode, Participant};
+pub use crate::battle::pvp_sides;
+use crate::battle::{Battle, Participant};
 use crate::ratings::{Rating, RatingModel};
 
 pub use crate::synth::bayes_optimal;
@@ -12,26 +13,6 @@ pub use crate::synth::bayes_optimal;
 /// sides are a coin toss.
 pub fn win_probability(team_a: &[Rating], team_b: &[Rating]) -> f64 {
     RatingModel::PRODUCTION.win_probability(team_a, team_b)
-}
-
-/// The two sides of a PvP battle, lower team number first; `None` for PvE
-/// or anything but two teams.
-pub fn pvp_sides(battle: &Battle) -> Option<(Vec<&Participant>, Vec<&Participant>)> {
-    if battle.mode != Mode::Pvp {
-        return None;
-    }
-    let teams = battle.teams();
-    let [a, b] = teams[..] else {
-        return None;
-    };
-    let side = |team: u8| {
-        battle
-            .participants
-            .iter()
-            .filter(|p| p.team == team)
-            .collect()
-    };
-    Some((side(a), side(b)))
 }
 
 /// P(the lower-numbered team of a PvP battle wins) given current ratings,

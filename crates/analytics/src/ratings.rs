@@ -12,8 +12,7 @@ use skillratings::weng_lin::{
     WengLinConfig, WengLinRating, expected_score_two_teams, weng_lin_two_teams,
 };
 
-use crate::battle::{Battle, Participant};
-use crate::predict::pvp_sides;
+use crate::battle::{Battle, Participant, pvp_sides};
 
 /// A Weng-Lin skill rating; JSON `{"mu", "sigma"}`. A new player starts at
 /// mu = 25, sigma = 25/3 ≈ 8.33.
