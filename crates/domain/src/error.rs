@@ -72,13 +72,26 @@ pub enum ErrorCode {
     /// constant of the status answer (see
     /// [`ConstantName`](crate::ConstantName)).
     UnknownConstant,
+    /// `account_not_found` (404): `DELETE /api/accounts/{login}` or
+    /// `POST /api/accounts/{login}/password` names no account
+    /// (case-insensitively, [`normalise_login`](crate::normalise_login)).
+    AccountNotFound,
+    /// `wrong_password` (403): the current password of a password change is
+    /// not the account's; counted by the ban jail (`edge.ban_on`).
+    WrongPassword,
+    /// `account_busy` (409): the account is still being registered, or
+    /// another change (a deletion) is under way; retry later.
+    AccountBusy,
+    /// `not_supported` (501): the game server's connector cannot do this
+    /// operation (`delete`, `set_password`); nothing was changed.
+    NotSupported,
 }
 
 impl ErrorCode {
     /// Every code: the contract's table in its order, then our additions
     /// (`request_timeout`, `bad_request`, `unauthorized`, `unknown_constant`).
     /// Used to generate and check the docs.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -100,6 +113,10 @@ impl ErrorCode {
         ErrorCode::BadRequest,
         ErrorCode::Unauthorized,
         ErrorCode::UnknownConstant,
+        ErrorCode::AccountNotFound,
+        ErrorCode::WrongPassword,
+        ErrorCode::AccountBusy,
+        ErrorCode::NotSupported,
     ];
 
     /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
@@ -132,6 +149,10 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::UnknownConstant => "unknown_constant",
+            ErrorCode::AccountNotFound => "account_not_found",
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::AccountBusy => "account_busy",
+            ErrorCode::NotSupported => "not_supported",
         }
     }
 
@@ -149,14 +170,16 @@ impl ErrorCode {
             | ErrorCode::NotInTelegramGroup
             | ErrorCode::TelegramAuthInvalid
             | ErrorCode::LimitExceeded
-            | ErrorCode::Banned => 403,
-            ErrorCode::LoginTaken => 409,
+            | ErrorCode::Banned
+            | ErrorCode::WrongPassword => 403,
+            ErrorCode::LoginTaken | ErrorCode::AccountBusy => 409,
+            ErrorCode::NotSupported => 501,
             ErrorCode::RateLimited => 429,
             ErrorCode::GameServerUnavailable
             | ErrorCode::TelegramUnavailable
             | ErrorCode::DatabaseUnavailable
             | ErrorCode::RequestTimeout => 503,
-            ErrorCode::NotFound | ErrorCode::UnknownConstant => 404,
+            ErrorCode::NotFound | ErrorCode::UnknownConstant | ErrorCode::AccountNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InternalError => 500,
         }
@@ -245,6 +268,22 @@ impl ErrorCode {
             ErrorCode::UnknownConstant => lang.pick(
                 "Такой константы статуса нет: допустимы server_status, client_status и rate_<имя>.",
                 "No such status constant: server_status, client_status and rate_<name> are allowed.",
+            ),
+            ErrorCode::AccountNotFound => lang.pick(
+                "Аккаунт с таким логином не найден.",
+                "No account has this login.",
+            ),
+            ErrorCode::WrongPassword => lang.pick(
+                "Неверный текущий пароль.",
+                "The current password is wrong.",
+            ),
+            ErrorCode::AccountBusy => lang.pick(
+                "С аккаунтом сейчас выполняется другая операция. Попробуйте чуть позже.",
+                "Another operation on this account is under way. Please try again shortly.",
+            ),
+            ErrorCode::NotSupported => lang.pick(
+                "Игровой сервер не поддерживает эту операцию.",
+                "The game server does not support this operation.",
             ),
         }
     }
@@ -341,6 +380,22 @@ impl ErrorCode {
                 "`PUT /admin/constants/{name}` с именем, которое не является константой ответа статуса (`server_status`, `client_status`, `rate_<имя>` из `a-z`, `0-9`, `_`, до 32 символов).",
                 "`PUT /admin/constants/{name}` with a name that is not a constant of the status answer (`server_status`, `client_status`, `rate_<name>` of `a-z`, `0-9`, `_`, up to 32 characters).",
             ),
+            ErrorCode::AccountNotFound => lang.pick(
+                "`DELETE /api/accounts/{login}` или `POST /api/accounts/{login}/password` с логином, которого нет (без учёта регистра).",
+                "`DELETE /api/accounts/{login}` or `POST /api/accounts/{login}/password` with a login no account has (case-insensitively).",
+            ),
+            ErrorCode::WrongPassword => lang.pick(
+                "`old_password` смены пароля не совпал с паролем аккаунта; ничего не изменено. Считается бан-листом (`edge.ban_on`).",
+                "The `old_password` of a password change is not the account's password; nothing changed. Counted by the ban jail (`edge.ban_on`).",
+            ),
+            ErrorCode::AccountBusy => lang.pick(
+                "Аккаунт ещё регистрируется или удаляется (ответ игрового сервера потерян и ждёт сверки); ничего не изменено.",
+                "The account is still being registered, or being deleted (a lost game-server answer waiting for the reconciler); nothing changed.",
+            ),
+            ErrorCode::NotSupported => lang.pick(
+                "Коннектор игрового сервера (`game_server.kind`) не умеет удалять аккаунты или менять пароль; ничего не изменено.",
+                "The game server's connector (`game_server.kind`) cannot delete accounts or change passwords; nothing changed.",
+            ),
         }
     }
 
@@ -412,6 +467,22 @@ impl ErrorCode {
             ErrorCode::UnknownConstant => lang.pick(
                 "Сайту не встречается: это ответ маршрута оператора. Оператору — проверить имя (`gamegate status list` показывает константы).",
                 "A site never meets it: only an operator route answers with it. The operator checks the name (`gamegate status list` shows the constants).",
+            ),
+            ErrorCode::AccountNotFound => lang.pick(
+                "Аккаунта нет (уже удалён или опечатка): покажите `message`; повтор не поможет.",
+                "The account does not exist (already deleted, or a typo): show `message`; retrying will not help.",
+            ),
+            ErrorCode::WrongPassword => lang.pick(
+                "Подсветите поле текущего пароля и попросите ввести его снова; многократные ошибки ведут к бану IP игрока.",
+                "Highlight the current-password field and ask for it again; repeated failures get the player's IP banned.",
+            ),
+            ErrorCode::AccountBusy => lang.pick(
+                "Временно: предложите повторить через минуту (кнопка, без автоповтора в цикле).",
+                "Temporary: offer a retry in a minute (a button, no automatic loop).",
+            ),
+            ErrorCode::NotSupported => lang.pick(
+                "Скройте кнопку на сайте: эта установка игрового сервера операцию не поддерживает; оператор может сделать это вручную.",
+                "Hide the button on the site: this game server setup does not support the operation; the operator can do it by hand.",
             ),
         }
     }

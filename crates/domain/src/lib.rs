@@ -26,8 +26,8 @@ pub use game_rules::{CaseFolding, GameAccountRules};
 pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;
 pub use register::{
-    AccountLimit, LoginProblem, Password, RegisterRequest, RegistrationRules, normalise_login,
-    validate_register,
+    AccountLimit, LoginProblem, MAX_OLD_PASSWORD_CHARS, Password, PasswordChange, RegisterRequest,
+    RegistrationRules, normalise_login, validate_password_change, validate_register,
 };
 pub use status::{
     ConstantName, GameObservation, GameServerState, ServerStatus, ValueProblem,

@@ -13,6 +13,12 @@ use crate::json::{ObjectText, repeated_key};
 use crate::lang::Lang;
 use crate::number::{JsonInteger, json_integer};
 
+mod password_change;
+
+pub use password_change::{
+    MAX_OLD_PASSWORD_CHARS, PASSWORD_CHANGE_FIELDS, PasswordChange, validate_password_change,
+};
+
 /// The fields a registration request may carry; anything else is `unknown_field`.
 pub const REGISTER_FIELDS: [&str; 5] = [
     "login",
@@ -266,10 +272,10 @@ pub fn normalise_login(login: &str) -> String {
     decomposed.to_lowercase().nfc().collect()
 }
 
-struct Field {
-    name: &'static str,
-    ru: &'static str,
-    en: &'static str,
+pub(crate) struct Field {
+    pub(crate) name: &'static str,
+    pub(crate) ru: &'static str,
+    pub(crate) en: &'static str,
 }
 
 const LOGIN: Field = Field {
@@ -304,9 +310,9 @@ impl Field {
     }
 }
 
-struct Errors {
-    lang: Lang,
-    list: Vec<FieldError>,
+pub(crate) struct Errors {
+    pub(crate) lang: Lang,
+    pub(crate) list: Vec<FieldError>,
 }
 
 impl Errors {
@@ -392,7 +398,7 @@ fn slot<'a>(body: &'a ObjectText, f: &Field) -> Slot<'a> {
 }
 
 /// A string field, or the error that it is missing, repeated or not a string.
-fn text_field(errors: &mut Errors, body: &ObjectText, f: &Field) -> Option<String> {
+pub(crate) fn text_field(errors: &mut Errors, body: &ObjectText, f: &Field) -> Option<String> {
     match slot(body, f) {
         Slot::Missing => errors.required(f),
         Slot::Repeated => errors.duplicate(f),
@@ -423,6 +429,69 @@ fn integer_field(
         },
     }
     None
+}
+
+/// The password under the rules (length, no control characters, the game's
+/// charset), or `None` with the field's error pushed.
+pub(crate) fn check_password(
+    errors: &mut Errors,
+    rules: &RegistrationRules,
+    f: &Field,
+    text: String,
+) -> Option<String> {
+    let lang = errors.lang;
+    let (min, max) = (rules.password_min_chars, rules.password_max_chars);
+    let chars = text.chars().count();
+    if chars < min {
+        errors.length(f, FieldErrorCode::TooShort, min, max);
+        None
+    } else if chars > max {
+        errors.length(f, FieldErrorCode::TooLong, min, max);
+        None
+    } else if text.chars().any(char::is_control) {
+        let msg = lang
+            .pick(
+                "Пароль не должен содержать управляющих символов.",
+                "Password must not contain control characters.",
+            )
+            .to_owned();
+        errors.push(f.name, FieldErrorCode::Charset, msg);
+        None
+    } else if !rules.check_password_charset(&text) {
+        let charset = rules.password_charset().unwrap_or_default();
+        let msg = match lang {
+            Lang::Ru => format!("Пароль может содержать только символы [{charset}]."),
+            Lang::En => format!("Password may contain only the characters [{charset}]."),
+        };
+        errors.push(f.name, FieldErrorCode::Charset, msg);
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// Pushes an `unknown_field` error for every key of `body` not in
+/// `allowed`, sorted and each named once, so the answer is the same whatever
+/// order the site sent the keys in.
+pub(crate) fn unknown_fields(errors: &mut Errors, body: &ObjectText, allowed: &[&str]) {
+    let lang = errors.lang;
+    let mut unknown: Vec<&String> = body
+        .members()
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    for key in unknown {
+        // The key is echoed back, so bound it: it is attacker-controlled text.
+        let shown: String = key.chars().take(64).collect();
+        let msg = match lang {
+            Lang::Ru => format!("Неизвестное поле «{shown}»."),
+            Lang::En => format!("Unknown field \"{shown}\"."),
+        };
+        errors.push(&shown, FieldErrorCode::UnknownField, msg);
+    }
 }
 
 /// Validates a JSON object read from the body against the rules, checking
@@ -463,36 +532,8 @@ pub fn validate_register(
             }
         });
 
-    let password = text_field(&mut errors, body, &PASSWORD).and_then(|text| {
-        let (min, max) = (rules.password_min_chars, rules.password_max_chars);
-        let chars = text.chars().count();
-        if chars < min {
-            errors.length(&PASSWORD, FieldErrorCode::TooShort, min, max);
-            None
-        } else if chars > max {
-            errors.length(&PASSWORD, FieldErrorCode::TooLong, min, max);
-            None
-        } else if text.chars().any(char::is_control) {
-            let msg = lang
-                .pick(
-                    "Пароль не должен содержать управляющих символов.",
-                    "Password must not contain control characters.",
-                )
-                .to_owned();
-            errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
-            None
-        } else if !rules.check_password_charset(&text) {
-            let charset = rules.password_charset().unwrap_or_default();
-            let msg = match lang {
-                Lang::Ru => format!("Пароль может содержать только символы [{charset}]."),
-                Lang::En => format!("Password may contain only the characters [{charset}]."),
-            };
-            errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
-            None
-        } else {
-            Some(text)
-        }
-    });
+    let password = text_field(&mut errors, body, &PASSWORD)
+        .and_then(|text| check_password(&mut errors, rules, &PASSWORD, text));
 
     let gender = integer_field(
         &mut errors,
@@ -559,25 +600,7 @@ pub fn validate_register(
         }
     };
 
-    // Sorted (and each named once) so the answer is the same whatever order
-    // the site sent the keys in.
-    let mut unknown: Vec<&String> = body
-        .members()
-        .iter()
-        .map(|(k, _)| k)
-        .filter(|k| !REGISTER_FIELDS.contains(&k.as_str()))
-        .collect();
-    unknown.sort();
-    unknown.dedup();
-    for key in unknown {
-        // The key is echoed back, so bound it: it is attacker-controlled text.
-        let shown: String = key.chars().take(64).collect();
-        let msg = match lang {
-            Lang::Ru => format!("Неизвестное поле «{shown}»."),
-            Lang::En => format!("Unknown field \"{shown}\"."),
-        };
-        errors.push(&shown, FieldErrorCode::UnknownField, msg);
-    }
+    unknown_fields(&mut errors, body, &REGISTER_FIELDS);
 
     match (login, password, gender, telegram_id) {
         (Some(login), Some(password), Some(gender), Some(telegram_id))

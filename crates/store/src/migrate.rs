@@ -40,6 +40,12 @@ impl MigrationSet {
                     "bans",
                     include_str!("../migrations/accounts/sqlite/0002_bans.sql"),
                 ),
+                // 3 is the registration's idempotency keys (another branch).
+                (
+                    4,
+                    "account_lifecycle",
+                    include_str!("../migrations/accounts/sqlite/0004_account_lifecycle.sql"),
+                ),
             ],
             (MigrationSet::Accounts, Backend::Mysql) => &[
                 (
@@ -52,6 +58,12 @@ impl MigrationSet {
                     "bans",
                     include_str!("../migrations/accounts/mysql/0002_bans.sql"),
                 ),
+                // 3 is the registration's idempotency keys (another branch).
+                (
+                    4,
+                    "account_lifecycle",
+                    include_str!("../migrations/accounts/mysql/0004_account_lifecycle.sql"),
+                ),
             ],
             (MigrationSet::Accounts, Backend::Postgres) => &[
                 (
@@ -63,6 +75,12 @@ impl MigrationSet {
                     2,
                     "bans",
                     include_str!("../migrations/accounts/postgres/0002_bans.sql"),
+                ),
+                // 3 is the registration's idempotency keys (another branch).
+                (
+                    4,
+                    "account_lifecycle",
+                    include_str!("../migrations/accounts/postgres/0004_account_lifecycle.sql"),
                 ),
             ],
             (MigrationSet::Analytics, Backend::Sqlite) => &[

@@ -7,6 +7,7 @@ pub mod battle_import;
 pub mod connector;
 pub mod game_monitor;
 pub mod hashing;
+pub mod lifecycle;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::game_tls::GameServerTlsConfig;
-use super::types;
+use super::types::{self, ErasureKeep};
 use super::wowcore::{AuthDbConfig, SoapConfig};
 use gamegate_wowcore::Via;
 
@@ -20,14 +20,43 @@ pub struct RegistrationConfig {
     /// start and nothing compiles it later.
     #[serde(with = "types::login_charset")]
     pub login_charset: RegistrationRules,
+    /// What a deleted account leaves behind (`nothing`, `telegram_hash`).
+    pub erasure_keep: ErasureKeep,
+    /// The HMAC key of `erasure_keep = "telegram_hash"` (at least
+    /// [`MIN_ERASURE_KEY_CHARS`] characters then). Secret: prefer
+    /// `GAMEGATE_REGISTRATION__ERASURE_KEY_FILE`.
+    #[serde(with = "types::secret")]
+    pub erasure_key: SecretString,
 }
+
+/// The shortest `registration.erasure_key` accepted with
+/// `erasure_keep = "telegram_hash"`.
+pub const MIN_ERASURE_KEY_CHARS: usize = 16;
 
 impl Default for RegistrationConfig {
     fn default() -> Self {
         Self {
             account_limit: AccountLimit::DEFAULT,
             login_charset: RegistrationRules::default(),
+            erasure_keep: ErasureKeep::Nothing,
+            erasure_key: SecretString::from(String::new()),
         }
+    }
+}
+
+impl RegistrationConfig {
+    pub(super) fn validate(&self) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret;
+        let chars = self.erasure_key.expose_secret().chars().count();
+        if self.erasure_keep == ErasureKeep::TelegramHash && chars < MIN_ERASURE_KEY_CHARS {
+            anyhow::bail!(
+                "registration.erasure_keep = \"telegram_hash\" needs registration.erasure_key of at \
+                 least {MIN_ERASURE_KEY_CHARS} characters (it has {chars}): set it through \
+                 GAMEGATE_REGISTRATION__ERASURE_KEY_FILE (`gamegate keygen api-key` makes one); \
+                 changing it later makes new hashes differ from old ones"
+            );
+        }
+        Ok(())
     }
 }
 

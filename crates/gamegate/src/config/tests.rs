@@ -336,7 +336,11 @@ fn the_ban_jail_is_on_by_default_and_its_codes_come_from_a_list_variable() {
     assert!(c.edge.ban_enabled);
     assert_eq!(
         c.edge.ban_on,
-        vec![ErrorCode::InvalidApiKey, ErrorCode::RateLimited]
+        vec![
+            ErrorCode::InvalidApiKey,
+            ErrorCode::RateLimited,
+            ErrorCode::WrongPassword
+        ]
     );
     assert_eq!(
         (

@@ -14,13 +14,15 @@ use utoipa_axum::routes;
 use super::extract::JsonObject;
 use super::openapi::{ErrorBody, RegisterBody};
 use super::{ApiError, Common, middleware};
+use crate::app::lifecycle::AccountLifecycle;
 use crate::app::registration::Registrar;
 use crate::app::status_cache::StatusCache;
 
 #[derive(Clone)]
-struct RegisterState {
-    common: Common,
+pub(super) struct RegisterState {
+    pub(super) common: Common,
     registrar: Registrar,
+    pub(super) lifecycle: AccountLifecycle,
 }
 
 impl axum::extract::FromRef<RegisterState> for Common {
@@ -34,7 +36,10 @@ impl axum::extract::FromRef<RegisterState> for Common {
 // from the same builders, so the two cannot disagree.
 
 fn register_api() -> OpenApiRouter<RegisterState> {
-    OpenApiRouter::new().routes(routes!(register))
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(super::accounts::delete_account))
+        .routes(routes!(super::accounts::change_password))
 }
 
 fn status_api() -> OpenApiRouter<StatusCache> {
@@ -54,15 +59,25 @@ pub(super) fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// `POST /api/register`, bounded by the backstop timeout.
-pub fn register_routes(common: Common, registrar: Registrar) -> Router {
+/// `POST /api/register` and the account routes (`DELETE
+/// /api/accounts/{login}`, `POST /api/accounts/{login}/password`), bounded by
+/// the backstop timeout.
+pub fn register_routes(
+    common: Common,
+    registrar: Registrar,
+    lifecycle: AccountLifecycle,
+) -> Router {
     let (router, _) = register_api().split_for_parts();
     router
         .route_layer(axum::middleware::from_fn_with_state(
             common.clone(),
             middleware::backstop_timeout,
         ))
-        .with_state(RegisterState { common, registrar })
+        .with_state(RegisterState {
+            common,
+            registrar,
+            lifecycle,
+        })
 }
 
 /// The status answer at `/api/server/status` and at each of `aliases`

@@ -1,0 +1,396 @@
+//! After registration: deleting an account and changing its password over
+//! the real API, with the registration's guarantees — a 200 means both
+//! stores agree, a definite refusal changes nothing, a lost answer is
+//! settled by the reconciler — and an audit row for each.
+
+use std::time::Duration;
+
+use gamegate::app::hashing::PasswordHasher;
+use gamegate_gameserver::Behaviour;
+use gamegate_store::Operation;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::register::assert_stores_agree;
+use crate::support::{
+    Backend, TEST_API_KEY, TestApp, assert_error, player, spawn_app, spawn_app_with,
+};
+
+crate::on_every_backend!(
+    a_deleted_account_leaves_both_stores_and_frees_its_telegram_slot,
+    a_game_server_refusing_a_deletion_changes_nothing,
+    a_lost_deletion_answer_is_finished_by_the_reconciler,
+    a_password_change_reaches_the_game_server_and_the_database,
+    a_wrong_old_password_is_403_and_changes_nothing,
+    a_lost_password_answer_keeps_the_mark_until_the_next_change,
+);
+
+const SETTLE: Duration = Duration::from_secs(10);
+const ERASURE_KEY: &str = "erasure-key-for-tests-0123";
+
+impl TestApp {
+    pub async fn delete_account(&self, login: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .delete(self.url(&format!("/api/accounts/{login}")))
+            .header("x-api-key", TEST_API_KEY)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    pub async fn change_password(&self, login: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(&format!("/api/accounts/{login}/password")))
+            .header("x-api-key", TEST_API_KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        (status, response.json().await.expect("JSON body"))
+    }
+}
+
+fn change(old: &str, new: &str) -> Value {
+    json!({"old_password": old, "new_password": new})
+}
+
+/// The audit rows as `(actor, action, outcome, login)`, newest first.
+async fn audit(
+    app: &TestApp,
+    login: Option<&str>,
+) -> Vec<(String, String, String, Option<String>)> {
+    app.db
+        .audit()
+        .list(login, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.actor, r.action, r.outcome, r.login))
+        .collect()
+}
+
+async fn a_deleted_account_leaves_both_stores_and_frees_its_telegram_slot(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        c.registration.erasure_keep = gamegate::config::ErasureKeep::TelegramHash;
+        c.registration.erasure_key = ERASURE_KEY.to_owned().into();
+    })
+    .await
+    else {
+        return;
+    };
+    let telegram_id = 4_200_000_001;
+    for i in 1..=5 {
+        assert_eq!(
+            app.register(player(&format!("Slot_{i}"), telegram_id))
+                .await
+                .0,
+            200
+        );
+    }
+    let (status, body) = app.register(player("Slot_6", telegram_id)).await;
+    assert_error(status, &body, 403, "limit_exceeded");
+
+    // Looked up case-insensitively; the answer names the stored login.
+    let (status, body) = app.delete_account("SLOT_3").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["login"], "Slot_3");
+    assert!(!app.mock.contains("Slot_3"));
+    assert!(app.db.accounts().find("Slot_3").await.unwrap().is_none());
+    assert_eq!(
+        app.db
+            .accounts()
+            .count_for_telegram(telegram_id)
+            .await
+            .unwrap(),
+        4
+    );
+    assert_stores_agree(&app).await;
+
+    // The slot is free: the Telegram id registers a fifth account again.
+    assert_eq!(app.register(player("Slot_6", telegram_id)).await.0, 200);
+    let (status, body) = app.register(player("Slot_7", telegram_id)).await;
+    assert_error(status, &body, 403, "limit_exceeded");
+
+    // Gone is gone: a second deletion is 404, as is a login never seen.
+    let (status, body) = app.delete_account("Slot_3").await;
+    assert_error(status, &body, 404, "account_not_found");
+    let (status, body) = app.delete_account("Nobody_here").await;
+    assert_error(status, &body, 404, "account_not_found");
+
+    // The audit says who deleted an account, but not which: erased, it
+    // keeps only the keyed hash of the Telegram id.
+    let rows = app.db.audit().list(None, 10).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(
+        (
+            row.actor.as_str(),
+            row.action.as_str(),
+            row.outcome.as_str()
+        ),
+        ("api:key1", "delete", "done")
+    );
+    assert_eq!(row.login, None);
+    let hash = row
+        .telegram_hash
+        .as_deref()
+        .expect("erasure_keep = telegram_hash");
+    assert_eq!(hash.len(), 64);
+    assert!(!hash.contains(&telegram_id.to_string()));
+    assert!(
+        audit(&app, Some("Slot_3")).await.is_empty(),
+        "no row names the login"
+    );
+    app.stop().await;
+}
+
+async fn a_game_server_refusing_a_deletion_changes_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(app.register(player("Keeper", 4_200_000_002)).await.0, 200);
+    app.mock.set_behaviour(Behaviour::InternalError).await;
+    let (status, body) = app.delete_account("keeper").await;
+    assert_error(status, &body, 503, "game_server_unavailable");
+    app.mock.set_behaviour(Behaviour::Normal).await;
+    assert!(app.mock.contains("Keeper"));
+    let account = app.db.accounts().details("Keeper").await.unwrap().unwrap();
+    assert_eq!(account.mark, None, "the mark was taken back");
+    assert_eq!(account.state, "synced");
+    assert_stores_agree(&app).await;
+    assert_eq!(
+        audit(&app, Some("Keeper")).await,
+        [(
+            "api:key1".into(),
+            "delete".into(),
+            "refused".into(),
+            Some("Keeper".into())
+        )]
+    );
+    // And nothing stands in the way of a later deletion.
+    assert_eq!(app.delete_account("Keeper").await.0, 200);
+    assert_stores_agree(&app).await;
+    app.stop().await;
+}
+
+async fn a_lost_deletion_answer_is_finished_by_the_reconciler(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(
+        app.register(player("Late_gone", 4_200_000_003)).await.0,
+        200
+    );
+    assert_eq!(
+        app.register(player("Never_read", 4_200_000_003)).await.0,
+        200
+    );
+
+    // The game server deletes, but answers after the call timeout (400 ms):
+    // the reconciler finds it gone and erases the rows.
+    app.mock
+        .set_behaviour(Behaviour::Delay(Duration::from_millis(700)))
+        .await;
+    let (status, body) = app.delete_account("Late_gone").await;
+    assert_error(status, &body, 503, "game_server_unavailable");
+    let marked = app
+        .db
+        .accounts()
+        .details("Late_gone")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(marked.mark.map(|m| m.operation), Some(Operation::Deleting));
+    // Marked, it cannot be changed meanwhile.
+    let (status, body) = app
+        .change_password("Late_gone", change("secret12", "n3w-secret"))
+        .await;
+    assert_error(status, &body, 409, "account_busy");
+
+    // The game server reads the line and drops the connection: the account
+    // is still there, and the reconciler sends the deletion again.
+    app.mock.set_behaviour(Behaviour::DropAfterRead).await;
+    let (status, body) = app.delete_account("Never_read").await;
+    assert_error(status, &body, 503, "game_server_unavailable");
+    assert!(app.mock.contains("Never_read"));
+    app.mock.set_behaviour(Behaviour::Normal).await;
+
+    app.eventually("the reconciler finishes both deletions", SETTLE, || async {
+        app.db
+            .accounts()
+            .count_for_telegram(4_200_000_003)
+            .await
+            .unwrap()
+            == 0
+    })
+    .await;
+    assert!(!app.mock.contains("Late_gone") && !app.mock.contains("Never_read"));
+    assert_stores_agree(&app).await;
+    let rows = audit(&app, None).await;
+    let finished: Vec<_> = rows
+        .iter()
+        .filter(|r| r.0 == "reconciler")
+        .map(|r| (r.1.as_str(), r.2.as_str(), r.3.clone()))
+        .collect();
+    assert_eq!(
+        finished,
+        [("delete", "done", None), ("delete", "done", None)],
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r.3.is_none()),
+        "erased logins leave the audit: {rows:?}"
+    );
+    app.stop().await;
+}
+
+async fn a_password_change_reaches_the_game_server_and_the_database(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(app.register(player("Changer", 4_200_000_004)).await.0, 200);
+    assert_eq!(app.mock.password_matches("Changer", "secret12"), Some(true));
+
+    let (status, body) = app
+        .change_password("CHANGER", change("secret12", "n3w-secret"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["login"], "Changer");
+    assert_eq!(
+        app.mock.password_matches("Changer", "n3w-secret"),
+        Some(true)
+    );
+    assert_eq!(
+        app.mock.password_matches("Changer", "secret12"),
+        Some(false)
+    );
+    let account = app.db.accounts().details("Changer").await.unwrap().unwrap();
+    assert!(PasswordHasher::verify("n3w-secret", &account.password_hash));
+    assert!(!PasswordHasher::verify("secret12", &account.password_hash));
+    assert_eq!(account.mark, None);
+
+    // The old password no longer changes anything; the new one does.
+    let (status, body) = app
+        .change_password("Changer", change("secret12", "other-pass"))
+        .await;
+    assert_error(status, &body, 403, "wrong_password");
+    let (status, _) = app
+        .change_password("Changer", change("n3w-secret", "third-pass"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.mock.password_matches("Changer", "third-pass"),
+        Some(true)
+    );
+    assert_eq!(
+        audit(&app, Some("changer")).await,
+        [
+            (
+                "api:key1".into(),
+                "password_change".into(),
+                "done".into(),
+                Some("Changer".into())
+            ),
+            (
+                "api:key1".into(),
+                "password_change".into(),
+                "refused".into(),
+                Some("Changer".into())
+            ),
+            (
+                "api:key1".into(),
+                "password_change".into(),
+                "done".into(),
+                Some("Changer".into())
+            ),
+        ]
+    );
+    assert_stores_agree(&app).await;
+    app.stop().await;
+}
+
+async fn a_wrong_old_password_is_403_and_changes_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(app.register(player("Guarded", 4_200_000_005)).await.0, 200);
+    let before = app.db.accounts().details("Guarded").await.unwrap().unwrap();
+
+    let (status, body) = app
+        .change_password("Guarded", change("not-it-at-all", "n3w-secret"))
+        .await;
+    assert_error(status, &body, 403, "wrong_password");
+    // The new password breaks the registration's rules: 422, before any check.
+    let (status, body) = app
+        .change_password("Guarded", change("secret12", "short"))
+        .await;
+    assert_error(status, &body, 422, "validation_error");
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    assert_eq!(body["errors"][0]["code"], "too_short");
+    let (status, body) = app
+        .change_password("Nobody_here", change("secret12", "n3w-secret"))
+        .await;
+    assert_error(status, &body, 404, "account_not_found");
+
+    assert_eq!(app.mock.password_matches("Guarded", "secret12"), Some(true));
+    assert_eq!(app.mock.password_changes("Guarded"), Some(0));
+    let after = app.db.accounts().details("Guarded").await.unwrap().unwrap();
+    assert_eq!(after.password_hash, before.password_hash);
+    assert_eq!(after.mark, None);
+    assert_eq!(
+        audit(&app, Some("Guarded")).await,
+        [(
+            "api:key1".into(),
+            "password_change".into(),
+            "refused".into(),
+            Some("Guarded".into())
+        )]
+    );
+    app.stop().await;
+}
+
+async fn a_lost_password_answer_keeps_the_mark_until_the_next_change(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(app.register(player("Unsure", 4_200_000_006)).await.0, 200);
+    app.mock.set_behaviour(Behaviour::DropAfterRead).await;
+    let (status, body) = app
+        .change_password("Unsure", change("secret12", "n3w-secret"))
+        .await;
+    assert_error(status, &body, 503, "game_server_unavailable");
+    app.mock.set_behaviour(Behaviour::Normal).await;
+    let marked = app.db.accounts().details("Unsure").await.unwrap().unwrap();
+    assert_eq!(marked.mark.map(|m| m.operation), Some(Operation::Password));
+    // Within the grace the mark is the lost call's: another change waits.
+    let (status, body) = app
+        .change_password("Unsure", change("secret12", "n3w-secret"))
+        .await;
+    assert_error(status, &body, 409, "account_busy");
+    // Past the grace (1 s in tests) the player's retry settles both stores.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let (status, body) = app
+        .change_password("Unsure", change("secret12", "n3w-secret"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.mock.password_matches("Unsure", "n3w-secret"),
+        Some(true)
+    );
+    let account = app.db.accounts().details("Unsure").await.unwrap().unwrap();
+    assert!(PasswordHasher::verify("n3w-secret", &account.password_hash));
+    assert_eq!(account.mark, None);
+    let outcomes: Vec<_> = audit(&app, Some("Unsure"))
+        .await
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(outcomes, ["done", "answer_lost"]);
+    app.stop().await;
+}
