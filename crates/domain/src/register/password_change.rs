@@ -2,11 +2,12 @@
 //! (checked against the stored hash by the caller) and the new one, which
 //! must pass the same rules as a registration's password.
 
-use super::{
-    Errors, Field, Password, RegistrationRules, check_password, text_field, unknown_fields,
-};
+use super::{Errors, Field, Password, RegistrationRules, text_field};
 use crate::json::ObjectText;
 use crate::{FieldError, FieldErrorCode, Lang};
+
+// The password and unknown-field checks live here, beside the second
+// request that needs them; `validate_register` uses them too.
 
 /// The fields a password change may carry; anything else is `unknown_field`.
 pub const PASSWORD_CHANGE_FIELDS: [&str; 2] = ["old_password", "new_password"];
@@ -35,6 +36,69 @@ pub struct PasswordChange {
 impl std::fmt::Debug for PasswordChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PasswordChange { .. }")
+    }
+}
+
+/// The password under the rules (length, no control characters, the game's
+/// charset), or `None` with the field's error pushed.
+pub(super) fn check_password(
+    errors: &mut Errors,
+    rules: &RegistrationRules,
+    f: &Field,
+    text: String,
+) -> Option<String> {
+    let lang = errors.lang;
+    let (min, max) = (rules.password_min_chars, rules.password_max_chars);
+    let chars = text.chars().count();
+    if chars < min {
+        errors.length(f, FieldErrorCode::TooShort, min, max);
+        None
+    } else if chars > max {
+        errors.length(f, FieldErrorCode::TooLong, min, max);
+        None
+    } else if text.chars().any(char::is_control) {
+        let msg = lang
+            .pick(
+                "Пароль не должен содержать управляющих символов.",
+                "Password must not contain control characters.",
+            )
+            .to_owned();
+        errors.push(f.name, FieldErrorCode::Charset, msg);
+        None
+    } else if !rules.check_password_charset(&text) {
+        let charset = rules.password_charset().unwrap_or_default();
+        let msg = match lang {
+            Lang::Ru => format!("Пароль может содержать только символы [{charset}]."),
+            Lang::En => format!("Password may contain only the characters [{charset}]."),
+        };
+        errors.push(f.name, FieldErrorCode::Charset, msg);
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// Pushes an `unknown_field` error for every key of `body` not in
+/// `allowed`, sorted and each named once, so the answer is the same whatever
+/// order the site sent the keys in.
+pub(super) fn unknown_fields(errors: &mut Errors, body: &ObjectText, allowed: &[&str]) {
+    let lang = errors.lang;
+    let mut unknown: Vec<&String> = body
+        .members()
+        .iter()
+        .map(|(k, _)| k)
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    for key in unknown {
+        // The key is echoed back, so bound it: it is attacker-controlled text.
+        let shown: String = key.chars().take(64).collect();
+        let msg = match lang {
+            Lang::Ru => format!("Неизвестное поле «{shown}»."),
+            Lang::En => format!("Unknown field \"{shown}\"."),
+        };
+        errors.push(&shown, FieldErrorCode::UnknownField, msg);
     }
 }
 

@@ -156,7 +156,10 @@ impl AccountLifecycle {
         if account.state != "synced" {
             return Err(LifecycleError::Busy);
         }
-        let stale_before = unix_now() - self.grace.as_secs().max(1) as i64;
+        // As the reconciler's cutoff: whole-second stamps, the grace rounded
+        // up and one more second, so a mark is certainly older than the grace.
+        let grace_secs = self.grace.as_millis().div_ceil(1000) as i64;
+        let stale_before = unix_now() - grace_secs;
         match account.mark {
             None => Ok((account, None)),
             Some(mark) if mark.operation == Operation::Password && mark.at < stale_before => {

@@ -394,3 +394,248 @@ async fn a_lost_password_answer_keeps_the_mark_until_the_next_change(backend: Ba
     assert_eq!(outcomes, ["done", "answer_lost"]);
     app.stop().await;
 }
+
+/// `gamegate accounts …` as an operator runs it: the real binary on the
+/// server's configuration, against the running app's database and mock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_show_list_move_delete_and_audit() {
+    use crate::support::binary;
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    for (login, telegram_id) in [("Mover", 4_300_000_001), ("Gone_soon", 4_300_000_001)] {
+        assert_eq!(app.register(player(login, telegram_id)).await.0, 200);
+    }
+    for i in 1..=5 {
+        assert_eq!(
+            app.register(player(&format!("Full_{i}"), 4_300_000_002))
+                .await
+                .0,
+            200
+        );
+    }
+    let mut config = app.config.clone();
+    config.game_server.addr = app.mock.local_addr().to_string();
+    let path = app.dir.path().join("operator.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        binary::with_config(&path, args)
+            .env("USER", "tester")
+            .env("GAMEGATE_LOG__LEVEL", "warn")
+            .output()
+            .unwrap()
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+
+    // Over the target's limit: refused, with the limit and what to do.
+    let out = run(&["accounts", "move-telegram", "mover", "--to", "4300000002"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("already has 5 accounts")
+            && stderr.contains("accounts list --telegram-id 4300000002"),
+        "{stderr}"
+    );
+    assert_eq!(
+        app.db
+            .accounts()
+            .details("Mover")
+            .await
+            .unwrap()
+            .unwrap()
+            .telegram_id,
+        4_300_000_001
+    );
+
+    let out = binary::ok_stdout(
+        binary::with_config(
+            &path,
+            &[
+                "accounts",
+                "move-telegram",
+                "MOVER",
+                "--to",
+                "4300000003",
+                "--json",
+            ],
+        )
+        .env("USER", "tester"),
+    );
+    let moved: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        moved,
+        json!({"ok": true, "login": "Mover", "from": 4_300_000_001i64, "to": 4_300_000_003i64})
+    );
+    assert_eq!(
+        app.db
+            .accounts()
+            .count_for_telegram(4_300_000_001)
+            .await
+            .unwrap(),
+        1
+    );
+
+    let shown: Value = serde_json::from_str(&binary::ok_stdout(&mut binary::with_config(
+        &path,
+        &["accounts", "show", "mover", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(
+        (
+            shown["login"].as_str(),
+            shown["telegram_id"].as_i64(),
+            shown["state"].as_str()
+        ),
+        (Some("Mover"), Some(4_300_000_003), Some("synced"))
+    );
+    let listed = binary::ok_stdout(&mut binary::with_config(
+        &path,
+        &["accounts", "list", "--telegram-id", "4300000003"],
+    ));
+    assert!(
+        listed.contains("1 of 5 accounts") && listed.contains("Mover"),
+        "{listed}"
+    );
+
+    let out = binary::ok_stdout(
+        binary::with_config(&path, &["accounts", "delete", "gone_soon"]).env("USER", "tester"),
+    );
+    assert!(out.contains("deleted Gone_soon"), "{out}");
+    assert!(!app.mock.contains("Gone_soon"));
+    assert!(
+        app.db
+            .accounts()
+            .details("Gone_soon")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let out = run(&["accounts", "delete", "gone_soon"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no account has the login"),
+        "{out:?}"
+    );
+
+    let audit_json = binary::ok_stdout(&mut binary::with_config(
+        &path,
+        &["accounts", "audit", "--json"],
+    ));
+    let rows: Vec<Value> = serde_json::from_str(&audit_json).unwrap();
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+                r["login"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("cli:tester", "delete", "done", None),
+            ("cli:tester", "move_telegram", "done", Some("Mover"))
+        ]
+    );
+    let table = binary::ok_stdout(&mut binary::with_config(
+        &path,
+        &["accounts", "audit", "--login", "Mover"],
+    ));
+    assert!(
+        table.contains("cli:tester")
+            && table.contains("move_telegram")
+            && !table.contains("delete"),
+        "{table}"
+    );
+    for shown in [&audit_json, &table, &listed] {
+        assert!(
+            !shown.contains("$argon2") && !shown.contains("secret12"),
+            "{shown}"
+        );
+    }
+    app.stop().await;
+}
+
+/// The service's whole log (debug) while accounts are changed, deleted and
+/// refused: no password and no hash in any line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_or_hash_reaches_the_log() {
+    use crate::support::binary;
+    let dir = tempfile::tempdir().unwrap();
+    let mut process = binary::Process::spawn_capturing_stderr(
+        binary::command()
+            .envs(binary::local_env(dir.path()))
+            .env("GAMEGATE_EDGE__API_KEYS", TEST_API_KEY)
+            .env("GAMEGATE_LOG__LEVEL", "debug")
+            .env("GAMEGATE_LOG__ACCESS_LOG", "stdout")
+            .arg("all"),
+    );
+    let banner = process.banner(binary::BANNER_WITHIN).await;
+    let base = banner.url("public");
+    let http = reqwest::Client::new();
+    let send = |req: reqwest::RequestBuilder| async move {
+        req.header("x-api-key", TEST_API_KEY)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let register = |login: &str| json!({"login": login, "password": "Reg1stered-pw", "gender": 1, "telegram_id": 4_400_000_001i64});
+    assert_eq!(
+        send(
+            http.post(format!("{base}/api/register"))
+                .json(&register("Logged_one"))
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        send(
+            http.post(format!("{base}/api/register"))
+                .json(&register("Logged_two"))
+        )
+        .await,
+        200
+    );
+    let password = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
+    let url = format!("{base}/api/accounts/Logged_one/password");
+    assert_eq!(
+        send(
+            http.post(&url)
+                .json(&password("Wr0ng-guess-pw", "N3w-chosen-pw"))
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        send(
+            http.post(&url)
+                .json(&password("Reg1stered-pw", "N3w-chosen-pw"))
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        send(http.delete(format!("{base}/api/accounts/Logged_two"))).await,
+        200
+    );
+    process.terminate(Duration::from_secs(10)).await;
+    let mut log = process.stdout();
+    log.extend(process.stderr());
+    let log = log.join("\n");
+    assert!(
+        log.contains("account deleted") && log.contains("password changed"),
+        "{log}"
+    );
+    for secret in [
+        "Reg1stered-pw",
+        "Wr0ng-guess-pw",
+        "N3w-chosen-pw",
+        "$argon2",
+        TEST_API_KEY,
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
