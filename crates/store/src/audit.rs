@@ -2,7 +2,7 @@
 //! change and Telegram move — who (`cli:<user>`, `api:key<N>`,
 //! `reconciler`), what, which login, when, and how it ended. Never a
 //! password, hash or key. Rows are written in the transaction of the change
-//! they record ([`insert`]); erasing an account clears the login from every
+//! they record; erasing an account clears the login from every
 //! row about it.
 
 use sea_query::{Expr, ExprTrait, Order, Query};

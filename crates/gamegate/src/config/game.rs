@@ -23,7 +23,7 @@ pub struct RegistrationConfig {
     /// What a deleted account leaves behind (`nothing`, `telegram_hash`).
     pub erasure_keep: ErasureKeep,
     /// The HMAC key of `erasure_keep = "telegram_hash"` (at least
-    /// [`MIN_ERASURE_KEY_CHARS`] characters then). Secret: prefer
+    /// `MIN_ERASURE_KEY_CHARS` (16) characters then). Secret: prefer
     /// `GAMEGATE_REGISTRATION__ERASURE_KEY_FILE`.
     #[serde(with = "types::secret")]
     pub erasure_key: SecretString,

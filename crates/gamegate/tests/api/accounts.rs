@@ -639,3 +639,37 @@ async fn no_password_or_hash_reaches_the_log() {
         assert!(!log.contains(secret), "{secret} in the log:\n{log}");
     }
 }
+
+/// A wrong current password is a failure of the player's address in the ban
+/// jail, as a wrong key is of the site's: guessing passwords gets banned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_get_the_player_banned() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.edge.ban_threshold = 3;
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.register(player("Target", 4_500_000_001)).await.0, 200);
+    let guess = |n: u32| {
+        app.http
+            .post(app.url("/api/accounts/Target/password"))
+            .header("x-api-key", TEST_API_KEY)
+            .header("x-player-ip", "203.0.113.77")
+            .json(&change(&format!("guess-{n}"), "n3w-secret"))
+            .send()
+    };
+    for n in 0..3 {
+        assert_eq!(guess(n).await.unwrap().status(), 403);
+    }
+    let answer = guess(3).await.unwrap();
+    let retry_after = answer.headers().get("retry-after").cloned();
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["detail"], "banned", "{body}");
+    assert!(retry_after.is_some());
+    // Another player of the same site is not affected.
+    let (status, _) = app
+        .change_password("Target", change("secret12", "n3w-secret"))
+        .await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
