@@ -673,3 +673,99 @@ async fn wrong_passwords_get_the_player_banned() {
     assert_eq!(status, 200);
     app.stop().await;
 }
+
+/// A connector that can register but neither delete nor change passwords.
+struct RegisterOnly {
+    capabilities: gamegate_gameserver::Capabilities,
+    inner: std::sync::Arc<dyn gamegate_gameserver::GameServer>,
+}
+
+#[async_trait::async_trait]
+impl gamegate_gameserver::GameServer for RegisterOnly {
+    fn capabilities(&self) -> &gamegate_gameserver::Capabilities {
+        &self.capabilities
+    }
+    async fn register(
+        &self,
+        l: &str,
+        p: &str,
+        g: u8,
+    ) -> Result<u64, gamegate_gameserver::RegisterError> {
+        self.inner.register(l, p, g).await
+    }
+    async fn exists(&self, login: &str) -> Result<bool, gamegate_gameserver::CallError> {
+        self.inner.exists(login).await
+    }
+    async fn delete(&self, _: &str) -> Result<(), gamegate_gameserver::CallError> {
+        Err(gamegate_gameserver::client::unsupported("delete"))
+    }
+    async fn ping(&self) -> Result<(), gamegate_gameserver::CallError> {
+        self.inner.ping().await
+    }
+    async fn online(&self) -> Result<u64, gamegate_gameserver::CallError> {
+        self.inner.online().await
+    }
+}
+
+/// Through a connector without `delete` / `set_password`: `not_supported`,
+/// before anything is marked or sent; both stores unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_without_delete_or_set_password_refuses_clearly() {
+    use gamegate::app::lifecycle::{AccountLifecycle, Erasure, LifecycleError};
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    assert_eq!(app.register(player("Stays", 4_600_000_001)).await.0, 200);
+    let inner =
+        gamegate::app::connector::build(&app.config, app.mock.local_addr().to_string()).unwrap();
+    let game = std::sync::Arc::new(RegisterOnly {
+        capabilities: gamegate_gameserver::Capabilities {
+            connector: "test-register-only",
+            operations: gamegate_gameserver::Operations {
+                delete: false,
+                set_password: false,
+                ..gamegate_gameserver::Operations::ALL
+            },
+            rules: Default::default(),
+        },
+        inner,
+    });
+    let lifecycle = AccountLifecycle {
+        db: app.db.clone(),
+        game,
+        hasher: PasswordHasher::new(&app.config.password_hash).unwrap(),
+        metrics: std::sync::Arc::new(gamegate::app::metrics::Metrics::new()),
+        erasure: Erasure {
+            keep: gamegate::config::ErasureKeep::Nothing,
+            key: String::new().into(),
+        },
+        grace: Duration::from_secs(1),
+        tasks: tokio_util::task::TaskTracker::new(),
+    };
+    let err = lifecycle.delete("Stays", "cli:tester").await.unwrap_err();
+    assert!(
+        matches!(err, LifecycleError::NotSupported("delete")),
+        "{err}"
+    );
+    assert_eq!(err.code().as_str(), "not_supported");
+    assert_eq!(err.code().http_status(), 501);
+    let change = gamegate_domain::validate_password_change(
+        &gamegate_domain::ObjectText::from_map(
+            change("secret12", "n3w-secret").as_object().unwrap(),
+        ),
+        &Default::default(),
+        gamegate_domain::Lang::En,
+    )
+    .unwrap();
+    let err = lifecycle
+        .change_password("Stays", change, "cli:tester")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, LifecycleError::NotSupported("set_password")),
+        "{err}"
+    );
+    assert!(app.mock.contains("Stays"));
+    let account = app.db.accounts().details("Stays").await.unwrap().unwrap();
+    assert_eq!(account.mark, None);
+    assert_eq!(app.mock.password_matches("Stays", "secret12"), Some(true));
+    app.stop().await;
+}
