@@ -83,6 +83,19 @@ pub enum ErrorCode {
     /// `request_in_progress` (409): the first request with this
     /// `Idempotency-Key` is still running; carries `Retry-After` (seconds).
     RequestInProgress,
+    /// `account_not_found` (404): `DELETE /api/accounts/{login}` or
+    /// `POST /api/accounts/{login}/password` names no account
+    /// (case-insensitively, [`normalise_login`](crate::normalise_login)).
+    AccountNotFound,
+    /// `wrong_password` (403): the current password of a password change is
+    /// not the account's; counted by the ban jail (`edge.ban_on`).
+    WrongPassword,
+    /// `account_busy` (409): the account is still being registered, or
+    /// another change (a deletion) is under way; retry later.
+    AccountBusy,
+    /// `not_supported` (501): the game server's connector cannot do this
+    /// operation (`delete`, `set_password`); nothing was changed.
+    NotSupported,
 }
 
 impl ErrorCode {
@@ -90,7 +103,7 @@ impl ErrorCode {
     /// (`request_timeout`, `bad_request`, `unauthorized`, `unknown_constant`,
     /// the `Idempotency-Key` codes).
     /// Used to generate and check the docs.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidJson,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
@@ -115,6 +128,10 @@ impl ErrorCode {
         ErrorCode::InvalidIdempotencyKey,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::RequestInProgress,
+        ErrorCode::AccountNotFound,
+        ErrorCode::WrongPassword,
+        ErrorCode::AccountBusy,
+        ErrorCode::NotSupported,
     ];
 
     /// The code whose [`as_str`](Self::as_str) is `code`, for configuration
@@ -150,6 +167,10 @@ impl ErrorCode {
             ErrorCode::InvalidIdempotencyKey => "invalid_idempotency_key",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::RequestInProgress => "request_in_progress",
+            ErrorCode::AccountNotFound => "account_not_found",
+            ErrorCode::WrongPassword => "wrong_password",
+            ErrorCode::AccountBusy => "account_busy",
+            ErrorCode::NotSupported => "not_supported",
         }
     }
 
@@ -169,14 +190,16 @@ impl ErrorCode {
             | ErrorCode::NotInTelegramGroup
             | ErrorCode::TelegramAuthInvalid
             | ErrorCode::LimitExceeded
-            | ErrorCode::Banned => 403,
-            ErrorCode::LoginTaken | ErrorCode::RequestInProgress => 409,
+            | ErrorCode::Banned
+            | ErrorCode::WrongPassword => 403,
+            ErrorCode::LoginTaken | ErrorCode::RequestInProgress | ErrorCode::AccountBusy => 409,
+            ErrorCode::NotSupported => 501,
             ErrorCode::RateLimited => 429,
             ErrorCode::GameServerUnavailable
             | ErrorCode::TelegramUnavailable
             | ErrorCode::DatabaseUnavailable
             | ErrorCode::RequestTimeout => 503,
-            ErrorCode::NotFound | ErrorCode::UnknownConstant => 404,
+            ErrorCode::NotFound | ErrorCode::UnknownConstant | ErrorCode::AccountNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::InternalError => 500,
         }
@@ -277,6 +300,22 @@ impl ErrorCode {
             ErrorCode::RequestInProgress => lang.pick(
                 "Предыдущий запрос с этим ключом ещё выполняется. Повторите через секунду.",
                 "The previous request with this key is still running. Retry in a second.",
+            ),
+            ErrorCode::AccountNotFound => lang.pick(
+                "Аккаунт с таким логином не найден.",
+                "No account has this login.",
+            ),
+            ErrorCode::WrongPassword => lang.pick(
+                "Неверный текущий пароль.",
+                "The current password is wrong.",
+            ),
+            ErrorCode::AccountBusy => lang.pick(
+                "С аккаунтом сейчас выполняется другая операция. Попробуйте чуть позже.",
+                "Another operation on this account is under way. Please try again shortly.",
+            ),
+            ErrorCode::NotSupported => lang.pick(
+                "Игровой сервер не поддерживает эту операцию.",
+                "The game server does not support this operation.",
             ),
         }
     }
@@ -388,6 +427,22 @@ impl ErrorCode {
                 "Первый запрос с этим `Idempotency-Key` ещё выполняется; есть `Retry-After` (секунды).",
                 "The first request with this `Idempotency-Key` is still running; carries `Retry-After` (seconds).",
             ),
+            ErrorCode::AccountNotFound => lang.pick(
+                "`DELETE /api/accounts/{login}` или `POST /api/accounts/{login}/password` с логином, которого нет (без учёта регистра).",
+                "`DELETE /api/accounts/{login}` or `POST /api/accounts/{login}/password` with a login no account has (case-insensitively).",
+            ),
+            ErrorCode::WrongPassword => lang.pick(
+                "`old_password` смены пароля не совпал с паролем аккаунта; ничего не изменено. Считается бан-листом (`edge.ban_on`).",
+                "The `old_password` of a password change is not the account's password; nothing changed. Counted by the ban jail (`edge.ban_on`).",
+            ),
+            ErrorCode::AccountBusy => lang.pick(
+                "Аккаунт ещё регистрируется или удаляется (ответ игрового сервера потерян и ждёт сверки); ничего не изменено.",
+                "The account is still being registered, or being deleted (a lost game-server answer waiting for the reconciler); nothing changed.",
+            ),
+            ErrorCode::NotSupported => lang.pick(
+                "Коннектор игрового сервера (`game_server.kind`) не умеет удалять аккаунты или менять пароль; ничего не изменено.",
+                "The game server's connector (`game_server.kind`) cannot delete accounts or change passwords; nothing changed.",
+            ),
         }
     }
 
@@ -471,6 +526,22 @@ impl ErrorCode {
             ErrorCode::RequestInProgress => lang.pick(
                 "Подождите `Retry-After` секунд и повторите с тем же ключом и телом: придёт ответ первого запроса.",
                 "Wait `Retry-After` seconds and retry with the same key and body: you get the first request's answer.",
+            ),
+            ErrorCode::AccountNotFound => lang.pick(
+                "Аккаунта нет (уже удалён или опечатка): покажите `message`; повтор не поможет.",
+                "The account does not exist (already deleted, or a typo): show `message`; retrying will not help.",
+            ),
+            ErrorCode::WrongPassword => lang.pick(
+                "Подсветите поле текущего пароля и попросите ввести его снова; многократные ошибки ведут к бану IP игрока.",
+                "Highlight the current-password field and ask for it again; repeated failures get the player's IP banned.",
+            ),
+            ErrorCode::AccountBusy => lang.pick(
+                "Временно: предложите повторить через минуту (кнопка, без автоповтора в цикле).",
+                "Temporary: offer a retry in a minute (a button, no automatic loop).",
+            ),
+            ErrorCode::NotSupported => lang.pick(
+                "Скройте кнопку на сайте: эта установка игрового сервера операцию не поддерживает; оператор может сделать это вручную.",
+                "Hide the button on the site: this game server setup does not support the operation; the operator can do it by hand.",
             ),
         }
     }

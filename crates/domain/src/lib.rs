@@ -28,8 +28,8 @@ pub use idempotency::{IdempotencyKey, KeyProblem, parse_idempotency_key};
 pub use json::{NotAnObject, ObjectText};
 pub use lang::Lang;
 pub use register::{
-    AccountLimit, LoginProblem, Password, RegisterRequest, RegistrationRules, normalise_login,
-    validate_register,
+    AccountLimit, LoginProblem, MAX_OLD_PASSWORD_CHARS, Password, PasswordChange, RegisterRequest,
+    RegistrationRules, normalise_login, validate_password_change, validate_register,
 };
 pub use status::{
     ConstantName, GameObservation, GameServerState, ServerStatus, ValueProblem,

@@ -13,6 +13,13 @@ use crate::json::{ObjectText, repeated_key};
 use crate::lang::Lang;
 use crate::number::{JsonInteger, json_integer};
 
+mod password_change;
+
+pub use password_change::{
+    MAX_OLD_PASSWORD_CHARS, PASSWORD_CHANGE_FIELDS, PasswordChange, validate_password_change,
+};
+use password_change::{check_password, unknown_fields};
+
 /// The fields a registration request may carry; anything else is `unknown_field`.
 pub const REGISTER_FIELDS: [&str; 5] = [
     "login",
@@ -266,10 +273,10 @@ pub fn normalise_login(login: &str) -> String {
     decomposed.to_lowercase().nfc().collect()
 }
 
-struct Field {
-    name: &'static str,
-    ru: &'static str,
-    en: &'static str,
+pub(crate) struct Field {
+    pub(crate) name: &'static str,
+    pub(crate) ru: &'static str,
+    pub(crate) en: &'static str,
 }
 
 const LOGIN: Field = Field {
@@ -304,9 +311,9 @@ impl Field {
     }
 }
 
-struct Errors {
-    lang: Lang,
-    list: Vec<FieldError>,
+pub(crate) struct Errors {
+    pub(crate) lang: Lang,
+    pub(crate) list: Vec<FieldError>,
 }
 
 impl Errors {
@@ -392,7 +399,7 @@ fn slot<'a>(body: &'a ObjectText, f: &Field) -> Slot<'a> {
 }
 
 /// A string field, or the error that it is missing, repeated or not a string.
-fn text_field(errors: &mut Errors, body: &ObjectText, f: &Field) -> Option<String> {
+pub(crate) fn text_field(errors: &mut Errors, body: &ObjectText, f: &Field) -> Option<String> {
     match slot(body, f) {
         Slot::Missing => errors.required(f),
         Slot::Repeated => errors.duplicate(f),
@@ -463,36 +470,8 @@ pub fn validate_register(
             }
         });
 
-    let password = text_field(&mut errors, body, &PASSWORD).and_then(|text| {
-        let (min, max) = (rules.password_min_chars, rules.password_max_chars);
-        let chars = text.chars().count();
-        if chars < min {
-            errors.length(&PASSWORD, FieldErrorCode::TooShort, min, max);
-            None
-        } else if chars > max {
-            errors.length(&PASSWORD, FieldErrorCode::TooLong, min, max);
-            None
-        } else if text.chars().any(char::is_control) {
-            let msg = lang
-                .pick(
-                    "Пароль не должен содержать управляющих символов.",
-                    "Password must not contain control characters.",
-                )
-                .to_owned();
-            errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
-            None
-        } else if !rules.check_password_charset(&text) {
-            let charset = rules.password_charset().unwrap_or_default();
-            let msg = match lang {
-                Lang::Ru => format!("Пароль может содержать только символы [{charset}]."),
-                Lang::En => format!("Password may contain only the characters [{charset}]."),
-            };
-            errors.push(PASSWORD.name, FieldErrorCode::Charset, msg);
-            None
-        } else {
-            Some(text)
-        }
-    });
+    let password = text_field(&mut errors, body, &PASSWORD)
+        .and_then(|text| check_password(&mut errors, rules, &PASSWORD, text));
 
     let gender = integer_field(
         &mut errors,
@@ -559,25 +538,7 @@ pub fn validate_register(
         }
     };
 
-    // Sorted (and each named once) so the answer is the same whatever order
-    // the site sent the keys in.
-    let mut unknown: Vec<&String> = body
-        .members()
-        .iter()
-        .map(|(k, _)| k)
-        .filter(|k| !REGISTER_FIELDS.contains(&k.as_str()))
-        .collect();
-    unknown.sort();
-    unknown.dedup();
-    for key in unknown {
-        // The key is echoed back, so bound it: it is attacker-controlled text.
-        let shown: String = key.chars().take(64).collect();
-        let msg = match lang {
-            Lang::Ru => format!("Неизвестное поле «{shown}»."),
-            Lang::En => format!("Unknown field \"{shown}\"."),
-        };
-        errors.push(&shown, FieldErrorCode::UnknownField, msg);
-    }
+    unknown_fields(&mut errors, body, &REGISTER_FIELDS);
 
     match (login, password, gender, telegram_id) {
         (Some(login), Some(password), Some(gender), Some(telegram_id))

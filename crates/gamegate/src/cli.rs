@@ -138,6 +138,11 @@ pub enum Command {
         #[command(subcommand)]
         ban: crate::commands::ban::BanCommand,
     },
+    /// Accounts after registration: show, list, delete, move-telegram, audit.
+    Accounts {
+        #[command(subcommand)]
+        cmd: crate::commands::accounts::AccountsCommand,
+    },
     /// The constants of GET /api/server/status in the accounts database: list, set.
     Status {
         #[command(subcommand)]
@@ -325,6 +330,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ban { ban } => {
             let text = crate::commands::ban::run(&config, ban).await?;
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+            Ok(())
+        }
+        Command::Accounts { cmd } => {
+            let text = crate::commands::accounts::run(&config, cmd).await?;
             let _ = writeln!(std::io::stdout().lock(), "{text}");
             Ok(())
         }

@@ -20,6 +20,10 @@ use crate::tables::{Players, TelegramPlayers};
 // waiting on locks before it never makes a fresh row look old to the reconciler.
 use crate::unix_now;
 
+mod lifecycle;
+
+pub use lifecycle::{AccountDetails, Mark, MoveError, Operation};
+
 const PENDING: &str = "pending";
 const SYNCED: &str = "synced";
 
@@ -506,6 +510,15 @@ impl<'a> Accounts<'a> {
 fn retry_if_transient(err: sqlx::Error) -> Result<Attempt, StoreError> {
     if database_error(&err).is_some_and(is_transient) {
         Ok(Attempt::Retry)
+    } else {
+        Err(StoreError::from(err))
+    }
+}
+
+/// [`retry_if_transient`] for code that retries on `Ok(None)`.
+fn retry_if_transient_err<T>(err: sqlx::Error) -> Result<Option<T>, StoreError> {
+    if database_error(&err).is_some_and(is_transient) {
+        Ok(None)
     } else {
         Err(StoreError::from(err))
     }

@@ -4,12 +4,13 @@
 //! so SQLite, MySQL/MariaDB and PostgreSQL share every statement; the backend
 //! only chooses the SQL dialect the builder emits. Per-backend SQL exists only
 //! where dialects truly differ: the DDL of the migrations and SQLite's
-//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`], [`bans`], [`constants`], [`idempotency`],
+//! `BEGIN IMMEDIATE`. One module per aggregate: [`accounts`] (with its [`audit`]), [`bans`], [`constants`], [`idempotency`],
 //! [`battles`] (the analytics database).
 
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod audit;
 mod backup;
 pub mod bans;
 pub mod battles;
@@ -22,7 +23,10 @@ mod migrate;
 pub mod reports;
 mod tables;
 
-pub use accounts::{Accounts, NewAccount, PendingAccount, ReserveError};
+pub use accounts::{
+    AccountDetails, Accounts, Mark, MoveError, NewAccount, Operation, PendingAccount, ReserveError,
+};
+pub use audit::{Audit, AuditAction, AuditEntry, AuditOutcome, AuditRow};
 pub use bans::{Ban, Bans};
 pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, RatingHistogram, Summary};
 pub use clock::unix_now;

@@ -45,6 +45,11 @@ impl MigrationSet {
                     "idempotency",
                     include_str!("../migrations/accounts/sqlite/0003_idempotency.sql"),
                 ),
+                (
+                    4,
+                    "account_lifecycle",
+                    include_str!("../migrations/accounts/sqlite/0004_account_lifecycle.sql"),
+                ),
             ],
             (MigrationSet::Accounts, Backend::Mysql) => &[
                 (
@@ -62,6 +67,11 @@ impl MigrationSet {
                     "idempotency",
                     include_str!("../migrations/accounts/mysql/0003_idempotency.sql"),
                 ),
+                (
+                    4,
+                    "account_lifecycle",
+                    include_str!("../migrations/accounts/mysql/0004_account_lifecycle.sql"),
+                ),
             ],
             (MigrationSet::Accounts, Backend::Postgres) => &[
                 (
@@ -78,6 +88,11 @@ impl MigrationSet {
                     3,
                     "idempotency",
                     include_str!("../migrations/accounts/postgres/0003_idempotency.sql"),
+                ),
+                (
+                    4,
+                    "account_lifecycle",
+                    include_str!("../migrations/accounts/postgres/0004_account_lifecycle.sql"),
                 ),
             ],
             (MigrationSet::Analytics, Backend::Sqlite) => &[

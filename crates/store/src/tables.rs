@@ -16,6 +16,10 @@ pub(crate) enum Players {
     GameAccountId,
     CreatedAt,
     UpdatedAt,
+    /// `NULL`, `'deleting'` or `'password'` (migration 0004).
+    Operation,
+    /// When `operation` was set, Unix seconds.
+    OperationAt,
 }
 
 /// `telegram_players`: which Telegram id owns which login, in which slot.
@@ -27,4 +31,19 @@ pub(crate) enum TelegramPlayers {
     Slot,
     Username,
     CreatedAt,
+}
+
+/// `account_audit`: who deleted an account, changed its password or moved
+/// it to another Telegram id, and when (migration 0004).
+#[derive(Iden)]
+pub(crate) enum AccountAudit {
+    Table,
+    Id,
+    At,
+    Actor,
+    Action,
+    Outcome,
+    Login,
+    LoginNorm,
+    TelegramHash,
 }

@@ -72,6 +72,18 @@ impl PasswordHasher {
         result.await.context("hashing thread dropped the job")?
     }
 
+    /// [`PasswordHasher::verify`] on the hashing threads (it costs what a
+    /// hash costs), for a password change's current password. Argon2's
+    /// comparison of the outputs is constant-time.
+    pub async fn check(&self, password: &Password, phc: String) -> anyhow::Result<bool> {
+        let password = password.clone();
+        let (reply, result) = oneshot::channel();
+        self.pool.spawn(move || {
+            let _ = reply.send(Self::verify(password.expose(), &phc));
+        });
+        result.await.context("hashing thread dropped the job")
+    }
+
     /// Checks a password against a stored PHC string (parameters come from the string).
     pub fn verify(password: &str, phc: &str) -> bool {
         PasswordHash::new(phc)

@@ -8,6 +8,7 @@ pub mod connector;
 pub mod game_monitor;
 pub mod hashing;
 pub mod idempotency;
+pub mod lifecycle;
 pub mod metrics;
 pub mod reconciler;
 pub mod registration;

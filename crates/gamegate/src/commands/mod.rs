@@ -2,6 +2,7 @@
 //! command). Only [`crate::cli`] imports them; what a command shares with the
 //! running service lives in [`crate::app`] or [`crate::http`].
 
+pub mod accounts;
 pub mod backup;
 pub mod ban;
 pub mod battles;

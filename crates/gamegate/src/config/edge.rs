@@ -115,7 +115,11 @@ impl Default for EdgeConfig {
             status_burst: 10,
             cors_allowed_origins: vec!["*".into()],
             ban_enabled: true,
-            ban_on: vec![ErrorCode::InvalidApiKey, ErrorCode::RateLimited],
+            ban_on: vec![
+                ErrorCode::InvalidApiKey,
+                ErrorCode::RateLimited,
+                ErrorCode::WrongPassword,
+            ],
             ban_threshold: 20,
             ban_window_secs: 300,
             ban_secs: 3_600,

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use super::game_tls::GameServerTlsConfig;
-use super::types;
+use super::types::{self, ErasureKeep};
 use super::wowcore::{AuthDbConfig, SoapConfig};
 use gamegate_wowcore::Via;
 
@@ -23,10 +23,21 @@ pub struct RegistrationConfig {
     /// How long an `Idempotency-Key` of `POST /api/register` is remembered,
     /// in seconds (1 to [`MAX_IDEMPOTENCY_WINDOW_SECS`], checked at load).
     pub idempotency_window_secs: u64,
+    /// What a deleted account leaves behind (`nothing`, `telegram_hash`).
+    pub erasure_keep: ErasureKeep,
+    /// The HMAC key of `erasure_keep = "telegram_hash"` (at least
+    /// `MIN_ERASURE_KEY_CHARS` (16) characters then). Secret: prefer
+    /// `GAMEGATE_REGISTRATION__ERASURE_KEY_FILE`.
+    #[serde(with = "types::secret")]
+    pub erasure_key: SecretString,
 }
 
 /// The longest `registration.idempotency_window_secs` accepted: 7 days.
 pub const MAX_IDEMPOTENCY_WINDOW_SECS: u64 = 7 * 24 * 3600;
+
+/// The shortest `registration.erasure_key` accepted with
+/// `erasure_keep = "telegram_hash"`.
+pub const MIN_ERASURE_KEY_CHARS: usize = 16;
 
 impl Default for RegistrationConfig {
     fn default() -> Self {
@@ -34,7 +45,25 @@ impl Default for RegistrationConfig {
             account_limit: AccountLimit::DEFAULT,
             login_charset: RegistrationRules::default(),
             idempotency_window_secs: 24 * 3600,
+            erasure_keep: ErasureKeep::Nothing,
+            erasure_key: SecretString::from(String::new()),
         }
+    }
+}
+
+impl RegistrationConfig {
+    pub(super) fn validate(&self) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret;
+        let chars = self.erasure_key.expose_secret().chars().count();
+        if self.erasure_keep == ErasureKeep::TelegramHash && chars < MIN_ERASURE_KEY_CHARS {
+            anyhow::bail!(
+                "registration.erasure_keep = \"telegram_hash\" needs registration.erasure_key of at \
+                 least {MIN_ERASURE_KEY_CHARS} characters (it has {chars}): set it through \
+                 GAMEGATE_REGISTRATION__ERASURE_KEY_FILE (`gamegate keygen api-key` makes one); \
+                 changing it later makes new hashes differ from old ones"
+            );
+        }
+        Ok(())
     }
 }
 

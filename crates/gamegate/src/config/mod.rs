@@ -51,7 +51,7 @@ use log::ACCESS_LOG_BUFFER_BYTES;
 pub use log::LogConfig;
 pub use rate_limit_store::RedisSettings;
 pub use telegram::TelegramConfig;
-pub use types::{FailPolicy, LogFormat, expose_all, networks};
+pub use types::{ErasureKeep, FailPolicy, LogFormat, expose_all, networks};
 pub use wowcore::{AuthDbConfig, SoapConfig};
 
 /// Keys whose value may come from a file named by `GAMEGATE_<KEY>_FILE`
@@ -68,6 +68,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "telegram.bot_token",
     "analytics.ingest_tokens",
     "admin.tokens",
+    "registration.erasure_key",
 ];
 
 /// List keys: in an environment variable they are comma-separated
@@ -253,6 +254,7 @@ impl Config {
         self.game_server.tls.validate()?;
         self.game_server.validate()?;
         self.rules()?;
+        self.registration.validate()?;
         self.validate_connector()?;
         gamegate_store::Backend::from_url(&self.database.url)?;
         gamegate_store::Backend::from_url(&self.analytics.url)?;

@@ -336,7 +336,11 @@ fn the_ban_jail_is_on_by_default_and_its_codes_come_from_a_list_variable() {
     assert!(c.edge.ban_enabled);
     assert_eq!(
         c.edge.ban_on,
-        vec![ErrorCode::InvalidApiKey, ErrorCode::RateLimited]
+        vec![
+            ErrorCode::InvalidApiKey,
+            ErrorCode::RateLimited,
+            ErrorCode::WrongPassword
+        ]
     );
     assert_eq!(
         (
@@ -977,4 +981,27 @@ fn the_http_connector_needs_a_usable_url_and_secret() {
         )
         .is_ok()
     );
+}
+
+#[test]
+fn keeping_a_telegram_hash_of_erased_accounts_needs_a_key() {
+    let keep = ("GAMEGATE_REGISTRATION__ERASURE_KEEP", "telegram_hash");
+    let err = Config::load_from(None, env(&[keep]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("registration.erasure_key") && err.contains("16"),
+        "{err}"
+    );
+    let short = ("GAMEGATE_REGISTRATION__ERASURE_KEY", "too-short");
+    assert!(Config::load_from(None, env(&[keep, short])).is_err());
+    let key = (
+        "GAMEGATE_REGISTRATION__ERASURE_KEY",
+        "erasure-key-0123456789",
+    );
+    let (c, _) = Config::load_from(None, env(&[keep, key])).unwrap();
+    assert_eq!(c.registration.erasure_keep, ErasureKeep::TelegramHash);
+    assert!(!format!("{c:?}").contains("erasure-key-0123456789"));
+    let (c, _) = Config::load_from(None, env(&[])).unwrap();
+    assert_eq!(c.registration.erasure_keep, ErasureKeep::Nothing);
 }

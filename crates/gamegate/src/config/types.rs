@@ -65,6 +65,18 @@ macro_rules! word_enum {
 }
 
 word_enum!(
+    /// `registration.erasure_keep`: what a deleted account leaves behind.
+    ErasureKeep, "registration.erasure_keep", {
+        /// Nothing that names the player.
+        Nothing => "nothing",
+        /// An HMAC-SHA-256 of the Telegram id under `registration.erasure_key`
+        /// on the deletion's audit row, so abuse by the same Telegram account
+        /// can be recognised without keeping the id.
+        TelegramHash => "telegram_hash",
+    }
+);
+
+word_enum!(
     /// `log.format`: how the service log is written.
     LogFormat, "log.format", {
         /// Human-readable lines.

@@ -2,6 +2,7 @@
 //! registration saga, and map every failure to one JSON error shape.
 
 pub mod access_log;
+mod accounts;
 mod admin;
 pub mod admin_auth;
 pub mod connections;

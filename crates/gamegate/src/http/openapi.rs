@@ -42,6 +42,7 @@ impl Modify for WrittenSchemas {
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, schema) in [
             ("RegisterBody", register_body()),
+            ("PasswordChangeBody", password_change_body()),
             ("ErrorBody", error_body()),
             ("FieldErrorEntry", field_error_entry()),
         ] {
@@ -53,6 +54,9 @@ impl Modify for WrittenSchemas {
 /// The register request's schema, for `#[utoipa::path]` (`request_body`):
 /// a name and `register_body`, no fields of its own.
 pub struct RegisterBody;
+
+/// The password change's schema (`password_change_body`).
+pub struct PasswordChangeBody;
 
 /// The error answer's schema, for `#[utoipa::path]` (`body = ErrorBody`):
 /// a name and `error_body`; the bytes come from [`gamegate_domain::ErrorBody`].
@@ -73,6 +77,7 @@ macro_rules! written_schema {
 }
 written_schema!(RegisterBody, register_body);
 written_schema!(ErrorBody, error_body);
+written_schema!(PasswordChangeBody, password_change_body);
 written_schema!(FieldErrorEntry, field_error_entry);
 
 fn typed(kind: Type, description: &str) -> ObjectBuilder {
@@ -160,6 +165,41 @@ fn register_body() -> Schema {
         .into()
 }
 
+/// `POST /api/accounts/{login}/password` body.
+// `example` (one value) rather than `examples`, as the register body.
+#[allow(deprecated)]
+fn password_change_body() -> Schema {
+    ObjectBuilder::new()
+        .description(Some(
+            "`POST /api/accounts/{login}/password` body. Unknown fields are refused (422).",
+        ))
+        .property(
+            "old_password",
+            typed(
+                Type::String,
+                "The account's current password; a wrong one is 403 `wrong_password`.",
+            )
+            .example(Some(json!("secret12")))
+            .max_length(Some(gamegate_domain::MAX_OLD_PASSWORD_CHARS)),
+        )
+        .required("old_password")
+        .property(
+            "new_password",
+            typed(
+                Type::String,
+                "The new password, under a registration's password rules: 6–20\n\
+                 characters, no control characters (Unicode Cc), the game's charset.",
+            )
+            .example(Some(json!("n3w-secret")))
+            .max_length(Some(20))
+            .min_length(Some(6))
+            .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$")),
+        )
+        .required("new_password")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .into()
+}
+
 /// Every non-2xx answer; `detail` becomes the enum of the domain's codes
 /// ([`ErrorCodes`]).
 // `example` (one value) rather than `examples`: the committed document
@@ -241,9 +281,9 @@ fn field_error_entry() -> Schema {
 #[openapi(
     info(
         title = "gamegate public API",
-        description = "Registration and server status for the game's website (docs/API.md); player statistics, the leaderboard and win prediction (docs/ANALYTICS.md)."
+        description = "Registration, account deletion and password changes, and server status for the game's website (docs/API.md); player statistics, the leaderboard and win prediction (docs/ANALYTICS.md)."
     ),
-    tags((name = "registration"), (name = "status"), (name = "statistics"))
+    tags((name = "registration"), (name = "accounts"), (name = "status"), (name = "statistics"))
 )]
 struct PublicApi;
 

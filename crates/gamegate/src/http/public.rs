@@ -21,14 +21,16 @@ use super::extract::JsonObject;
 use super::openapi::{ErrorBody as ErrorSchema, RegisterBody};
 use super::{ApiError, Common, middleware};
 use crate::app::idempotency::{Idempotency, Keyed, KeyedRequest, Render};
+use crate::app::lifecycle::AccountLifecycle;
 use crate::app::registration::Registrar;
 use crate::app::status_cache::StatusCache;
 
 #[derive(Clone)]
-struct RegisterState {
-    common: Common,
+pub(super) struct RegisterState {
+    pub(super) common: Common,
     registrar: Registrar,
     idempotency: Idempotency,
+    pub(super) lifecycle: AccountLifecycle,
 }
 
 impl axum::extract::FromRef<RegisterState> for Common {
@@ -42,7 +44,10 @@ impl axum::extract::FromRef<RegisterState> for Common {
 // from the same builders, so the two cannot disagree.
 
 fn register_api() -> OpenApiRouter<RegisterState> {
-    OpenApiRouter::new().routes(routes!(register))
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(super::accounts::delete_account))
+        .routes(routes!(super::accounts::change_password))
 }
 
 fn status_api() -> OpenApiRouter<StatusCache> {
@@ -62,8 +67,15 @@ pub(super) fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// `POST /api/register`, bounded by the backstop timeout.
-pub fn register_routes(common: Common, registrar: Registrar, idempotency: Idempotency) -> Router {
+/// `POST /api/register` and the account routes (`DELETE
+/// /api/accounts/{login}`, `POST /api/accounts/{login}/password`), bounded by
+/// the backstop timeout.
+pub fn register_routes(
+    common: Common,
+    registrar: Registrar,
+    idempotency: Idempotency,
+    lifecycle: AccountLifecycle,
+) -> Router {
     let (router, _) = register_api().split_for_parts();
     router
         .route_layer(axum::middleware::from_fn_with_state(
@@ -74,6 +86,7 @@ pub fn register_routes(common: Common, registrar: Registrar, idempotency: Idempo
             common,
             registrar,
             idempotency,
+            lifecycle,
         })
 }
 

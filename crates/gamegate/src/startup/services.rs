@@ -26,6 +26,7 @@ use crate::app::connector::Probe;
 use crate::app::game_monitor::GameMonitor;
 use crate::app::hashing::PasswordHasher;
 use crate::app::idempotency::Idempotency;
+use crate::app::lifecycle::{AccountLifecycle, Erasure};
 use crate::app::metrics::Metrics;
 use crate::app::reconciler::Reconciler;
 use crate::app::registration::Registrar;
@@ -172,6 +173,8 @@ impl GameLink {
 #[derive(Clone)]
 pub struct Registration {
     pub registrar: Registrar,
+    /// Deletions and password changes (`/api/accounts/…`).
+    pub lifecycle: AccountLifecycle,
     pub game: Arc<dyn GameServer>,
     /// The `Idempotency-Key`s of `POST /api/register`.
     pub idempotency: Idempotency,
@@ -206,6 +209,19 @@ impl Registration {
             telegram: Arc::new(Telegram::new(&config.telegram, metrics.clone())?),
             tasks: TaskTracker::new(),
         };
+        let erasure = Erasure {
+            keep: config.registration.erasure_keep,
+            key: config.registration.erasure_key.clone(),
+        };
+        let lifecycle = AccountLifecycle {
+            db: accounts.clone(),
+            game: game.clone(),
+            hasher: registrar.hasher.clone(),
+            metrics: metrics.clone(),
+            erasure: erasure.clone(),
+            grace: config.reconciler_grace(),
+            tasks: registrar.tasks.clone(),
+        };
         let reconciler = Reconciler {
             db: accounts.clone(),
             game: game.clone(),
@@ -213,6 +229,7 @@ impl Registration {
             interval: config.reconciler_interval(),
             grace: config.reconciler_grace(),
             batch_size: config.reconciler.batch_size,
+            erasure,
         };
         parts.run("reconciler", |token| reconciler.run(token));
         let idempotency = Idempotency::new(
@@ -231,6 +248,7 @@ impl Registration {
             registrar,
             game,
             idempotency,
+            lifecycle,
         })
     }
 
@@ -244,13 +262,16 @@ impl Registration {
         }
     }
 
-    /// `POST /api/register` behind the key check; on the all-in-one edge the
+    /// `POST /api/register` and the account routes (`DELETE
+    /// /api/accounts/{login}`, `POST /api/accounts/{login}/password`) behind
+    /// the key check; on the all-in-one edge the
     /// rate limits go outside it, so key guessing is limited too.
     pub fn routes(&self, common: &Common, edge: &Edge, mode: Mode) -> Router {
         let routes = edge.require_key(http::register_routes(
             common.clone(),
             self.registrar.clone(),
             self.idempotency.clone(),
+            self.lifecycle.clone(),
         ));
         match mode {
             Mode::All => edge.limit_register(routes),

@@ -681,3 +681,103 @@ async fn a_wrong_token_in_the_configuration_fails_auth_accepted() {
         "no token in the report"
     );
 }
+
+/// Whether `password` is what the reference server stored for `login`
+/// (its PBKDF2-SHA256 record, checked by python3 as the game's login would).
+fn reference_accepts(reference: &Reference, login: &str, password: &str) -> bool {
+    let stored = reference.stored();
+    let record = stored["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["login"] == login)
+        .unwrap_or_else(|| panic!("{login} not stored: {stored}"));
+    let check = "import hashlib,hmac,sys\n\
+                 _, rounds, salt, digest = sys.argv[1].split('$')\n\
+                 got = hashlib.pbkdf2_hmac('sha256', sys.argv[2].encode(), bytes.fromhex(salt), int(rounds))\n\
+                 sys.exit(0 if hmac.compare_digest(got.hex(), digest) else 3)";
+    let out = std::process::Command::new("python3")
+        .args(["-c", check, record["password"].as_str().unwrap(), password])
+        .output()
+        .unwrap();
+    match out.status.code() {
+        Some(0) => true,
+        Some(3) => false,
+        _ => panic!("the check failed: {out:?}"),
+    }
+}
+
+/// gamegate in front of the Python reference server: a password change
+/// reaches it (the new password logs in, the old one no longer does) and a
+/// deletion removes the account from its file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_changes_and_deletions_reach_the_python_reference_server() {
+    use crate::support::{TEST_API_KEY, player, sqlite_in, start, test_config};
+    let Some(reference) = Reference::start(None).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = test_config();
+    sqlite_in(&mut config, dir.path());
+    config.game_server.embedded_mock = false;
+    config.game_server.addr = reference.addr.clone();
+    config.game_server.auth_token = TOKEN.to_owned().into();
+    // The reference server hashes with PBKDF2 on every call: room for it.
+    config.game_server.call_timeout_ms = 3_000;
+    config.reconciler.grace_ms = 5_000;
+    let app = start(config).await;
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", app.public());
+    let send = |req: reqwest::RequestBuilder| async {
+        let r = req.header("x-api-key", TEST_API_KEY).send().await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    for login in ["Ref_changer", "Ref_leaver"] {
+        let (status, body) = send(
+            http.post(format!("{base}/api/register"))
+                .json(&player(login, 77)),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(reference_accepts(&reference, "Ref_changer", "secret12"));
+    let url = format!("{base}/api/accounts/ref_changer/password");
+    let (status, body) = send(
+        http.post(&url)
+            .json(&json!({"old_password": "secret12", "new_password": "n3w-secret"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(reference_accepts(&reference, "Ref_changer", "n3w-secret"));
+    assert!(!reference_accepts(&reference, "Ref_changer", "secret12"));
+    let (status, body) = send(
+        http.post(&url)
+            .json(&json!({"old_password": "secret12", "new_password": "other-pass"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (403, Some("wrong_password"))
+    );
+    assert!(reference_accepts(&reference, "Ref_changer", "n3w-secret"));
+
+    let (status, body) = send(http.delete(format!("{base}/api/accounts/Ref_leaver"))).await;
+    assert_eq!(status, 200, "{body}");
+    let stored = reference.stored();
+    let logins: Vec<_> = stored["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["login"].clone())
+        .collect();
+    assert_eq!(logins, [json!("Ref_changer")], "{stored}");
+    assert!(
+        app.db
+            .accounts()
+            .details("Ref_leaver")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.stop().await;
+}

@@ -197,6 +197,10 @@ async fn unsettleable(backend: Backend, declared: ExistsSupport, unannounced: bo
         // Zero grace: the row above is due now (whole-second stamps aside).
         grace: Duration::ZERO,
         batch_size: 100,
+        erasure: gamegate::app::lifecycle::Erasure {
+            keep: gamegate::config::ErasureKeep::Nothing,
+            key: String::new().into(),
+        },
     };
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let pass = reconciler.pass().await.unwrap();
@@ -205,7 +209,8 @@ async fn unsettleable(backend: Backend, declared: ExistsSupport, unannounced: bo
         Pass {
             synced: 0,
             removed: 0,
-            deferred: 1
+            deferred: 1,
+            deleted: 0,
         }
     );
     assert_eq!(game.exists_calls.load(Ordering::SeqCst), asked);

@@ -38,8 +38,9 @@ const LINGER: Duration = Duration::from_millis(200);
 /// Bound on a client's TLS handshake with a TLS mock.
 const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
 
-/// How the mock treats `register` commands (other commands are unaffected,
-/// except under `Refuse`, where nothing is reachable).
+/// How the mock treats the commands that change an account — `register`,
+/// `delete`, `set_password` (other commands are unaffected, except under
+/// `Refuse`, where nothing is reachable).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Behaviour {
     /// Process normally.
@@ -50,10 +51,10 @@ pub enum Behaviour {
     /// Sleep, then process normally (the account is created even if the
     /// client gave up meanwhile).
     Delay(Duration),
-    /// Read the register line, then close the connection without creating
+    /// Read the command's line, then close the connection without doing
     /// anything.
     DropAfterRead,
-    /// Reply `internal` without creating anything.
+    /// Reply `internal` without doing anything.
     InternalError,
 }
 
@@ -270,6 +271,18 @@ impl MockHandle {
             .map(|account| account.password_changes)
     }
 
+    /// Whether `password` is the account's password, as a game's login
+    /// would check it: `None` when no account has the login, or its password
+    /// is unknown (an account restored from the state journal, which never
+    /// holds passwords).
+    pub fn password_matches(&self, login: &str, password: &str) -> Option<bool> {
+        lock(&self.shared.accounts)
+            .by_key
+            .get(&normalise(login))
+            .and_then(|account| account.password.as_ref())
+            .map(|digest| *digest == password_digest(password))
+    }
+
     /// The account id of a login (case-insensitively), if registered.
     pub fn account_id(&self, login: &str) -> Option<u64> {
         lock(&self.shared.accounts)
@@ -387,8 +400,17 @@ struct Accounts {
 struct Account {
     login: String,
     id: u64,
-    /// `set_password` calls on this account (the mock keeps no password).
+    /// `set_password` calls on this account.
     password_changes: u64,
+    /// SHA-256 of the password (a test double: a real game stores a slow
+    /// hash); `None` when restored from the journal.
+    password: Option<[u8; 32]>,
+}
+
+/// What the mock keeps of a password.
+fn password_digest(password: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(password.as_bytes()).into()
 }
 
 impl Accounts {
@@ -404,6 +426,7 @@ impl Accounts {
                             login: login.clone(),
                             id: *id,
                             password_changes: 0,
+                            password: None,
                         },
                     );
                 }

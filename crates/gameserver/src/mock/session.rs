@@ -209,17 +209,15 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             tracing::debug!(%peer, cmd = other.name(), "mock: command before auth");
             Outcome::Reply(Reply::error(id, ERR_UNAUTHORIZED))
         }
-        Command::Register { login, gender, .. } => {
+        Command::Register {
+            login,
+            gender,
+            password,
+        } => {
             shared.register_calls.fetch_add(1, Ordering::SeqCst);
-            let behaviour = lock(&shared.behaviour).clone();
-            tracing::debug!(%peer, %login, gender, ?behaviour, "mock: register");
-            match behaviour {
-                Behaviour::Normal | Behaviour::Refuse => {}
-                Behaviour::Delay(delay) => tokio::time::sleep(delay).await,
-                Behaviour::DropAfterRead => return Outcome::Close,
-                Behaviour::InternalError => {
-                    return Outcome::Reply(Reply::error(id, ERR_INTERNAL));
-                }
+            tracing::debug!(%peer, %login, gender, "mock: register");
+            if let Some(outcome) = misbehave(&shared, id).await {
+                return outcome;
             }
             let mut accounts = lock(&shared.accounts);
             let key = normalise(&login);
@@ -241,6 +239,7 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
                     login: login.clone(),
                     id: account_id,
                     password_changes: 0,
+                    password: Some(password_digest(&password)),
                 },
             );
             tracing::info!(%login, account_id, "mock: account created");
@@ -253,6 +252,9 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             Outcome::Reply(Reply::ok(id).with_exists(exists))
         }
         Command::Delete { login } => {
+            if let Some(outcome) = misbehave(&shared, id).await {
+                return outcome;
+            }
             let removed = {
                 let mut accounts = lock(&shared.accounts);
                 let removed = accounts.by_key.remove(&normalise(&login)).is_some();
@@ -269,7 +271,10 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
             tracing::info!(%login, removed, "mock: delete");
             Outcome::Reply(Reply::ok(id))
         }
-        Command::SetPassword { login, .. } => {
+        Command::SetPassword { login, password } => {
+            if let Some(outcome) = misbehave(&shared, id).await {
+                return outcome;
+            }
             let changed = {
                 let mut accounts = lock(&shared.accounts);
                 match accounts.by_key.get_mut(&normalise(&login)) {
@@ -281,6 +286,7 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
                             },
                         );
                         account.password_changes += 1;
+                        account.password = Some(password_digest(&password));
                         true
                     }
                     None => false,
@@ -294,5 +300,20 @@ async fn handle(session: &mut Session, request: Request, peer: SocketAddr) -> Ou
         }
         Command::Ping => Outcome::Reply(Reply::ok(id)),
         Command::Online => Outcome::Reply(Reply::ok(id).with_online(shared.reported_online())),
+    }
+}
+
+/// What the current [`Behaviour`] makes of a command that changes an
+/// account: `None` to carry it out (after the delay of `Delay`).
+async fn misbehave(shared: &Shared, id: u64) -> Option<Outcome> {
+    let behaviour = lock(&shared.behaviour).clone();
+    match behaviour {
+        Behaviour::Normal | Behaviour::Refuse => None,
+        Behaviour::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Behaviour::DropAfterRead => Some(Outcome::Close),
+        Behaviour::InternalError => Some(Outcome::Reply(Reply::error(id, ERR_INTERNAL))),
     }
 }
