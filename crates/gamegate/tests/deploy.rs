@@ -209,7 +209,9 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
     assert_eq!(
         rules,
         [
-            "Path(`/api/register`)",
+            "Path(`/api/register`) \
+             || ((Method(`DELETE`) || Method(`OPTIONS`)) && PathRegexp(`^/api/accounts/[^/]+$`)) \
+             || ((Method(`POST`) || Method(`OPTIONS`)) && PathRegexp(`^/api/accounts/[^/]+/password$`))",
             "Path(`/server/status`) || Path(`/api/server/status`)",
             "(Method(`GET`) || Method(`HEAD`)) && (PathPrefix(`/stats/players/`) \
              || Path(`/stats/leaderboard`) || Path(`/stats/summary`) || Path(`/ml/predict`))",
@@ -218,6 +220,11 @@ fn compose_and_traefik_follow_the_config_and_route_no_internal_path() {
     // Nothing private is routed: no health, metrics, dashboard, reports or
     // ingestion, and no prefix but the player statistics'.
     for r in &rules {
+        // POST only with the password path of an account.
+        let r = &r.replace(
+            "(Method(`POST`) || Method(`OPTIONS`)) && PathRegexp(`^/api/accounts/[^/]+/password$`)",
+            "",
+        );
         for private in [
             "/internal",
             "/metrics",

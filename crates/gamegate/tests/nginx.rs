@@ -669,6 +669,159 @@ acme_webroot = "{d}/acme"
     eprintln!("nginx suite: {:.1} s", started.elapsed().as_secs_f64());
 }
 
+/// The account routes beside /api/register through the rendered nginx: the
+/// register upstream with its key check, each route only with its method,
+/// the `{login}` passed on percent-encoded (a Cyrillic login arrives), and a
+/// wrong current password counted by the fail2ban filter like a bad key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_routes_the_account_routes_to_the_registration_service() {
+    let Some(t) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (cert, key) = certificate(&t, dir);
+    let (_gamegate, upstream) = start_gamegate(
+        dir,
+        &[(
+            "GAMEGATE_REGISTRATION__LOGIN_CHARSET",
+            "A-Za-z0-9_\u{410}-\u{44f}\u{401}\u{451}",
+        )],
+    )
+    .await;
+    let https_port = free_port();
+    let config = dir.join("gamegate.toml");
+    let d = dir.display();
+    std::fs::write(
+        &config,
+        format!(
+            r#"language = "en"
+[edge]
+api_keys = ["{KEY}"]
+register_burst = 50
+[nginx]
+server_name = "localhost"
+listen_https = ["127.0.0.1:{https_port}"]
+listen_http = []
+tls_certificate = "{cert}"
+tls_certificate_key = "{key}"
+register_upstreams = ["{upstream}"]
+status_upstreams = ["{upstream}"]
+stats_upstreams = ["{upstream}"]
+access_log = "{d}/access.log"
+error_log = "{d}/error.log"
+acme_webroot = "{d}/acme"
+"#,
+            cert = cert.display(),
+            key = key.display(),
+        ),
+    )
+    .unwrap();
+    let site = dir.join("gamegate-site.conf");
+    render(&["nginx", "--out", site.to_str().unwrap()], &config);
+    render(
+        &["fail2ban", "--out", dir.join("fail2ban").to_str().unwrap()],
+        &config,
+    );
+    let conf = main_conf(dir, &site);
+    nginx_t(&t, dir, &conf);
+    let mut cmd = StdCommand::new(&t.nginx);
+    nginx_args(&mut cmd, dir, &conf, false);
+    let _nginx = Nginx(cmd.spawn().expect("nginx starts"));
+    wait_for_port(https_port).await;
+    let mut c = Client {
+        http: reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .resolve("localhost", ([127, 0, 0, 1], https_port).into())
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        base: format!("https://localhost:{https_port}"),
+        api_failures: 0,
+    };
+
+    let hero = "Hero_01";
+    // reqwest sends the path percent-encoded: /api/accounts/%D0%93%D0%B5…
+    let cyr = "Герой_1";
+    for login in [hero, cyr] {
+        let r = c.register(Some(KEY), login).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    // Each route with its own method only; other paths under it are nginx's 404.
+    for (path, allow) in [
+        (format!("/api/accounts/{hero}"), "DELETE"),
+        (format!("/api/accounts/{hero}/password"), "POST"),
+    ] {
+        let r = c
+            .send(c.req(Method::GET, &path).header("x-api-key", KEY))
+            .await;
+        r.assert_error(405, "method_not_allowed");
+        assert_eq!(r.header("allow"), Some(allow));
+    }
+    let r = c
+        .send(
+            c.req(Method::POST, &format!("/api/accounts/{hero}"))
+                .header("x-api-key", KEY),
+        )
+        .await;
+    r.assert_error(405, "method_not_allowed");
+    for path in [
+        format!("/api/accounts/{hero}/other"),
+        format!("/api/accounts/{hero}/password/x"),
+        "/api/accounts/".to_owned(),
+        format!("//api/accounts/{hero}"),
+    ] {
+        c.send(c.req(Method::DELETE, &path).header("x-api-key", KEY))
+            .await
+            .assert_error(404, "not_found");
+    }
+
+    // The key is checked as on /api/register.
+    c.send(c.req(Method::DELETE, &format!("/api/accounts/{hero}")))
+        .await
+        .assert_error(403, "invalid_api_key");
+    let password = |old: &str| json!({"old_password": old, "new_password": "n3w-secret"});
+    let change = |c: &Client, login: &str, old: &str| {
+        c.req(Method::POST, &format!("/api/accounts/{login}/password"))
+            .header("x-api-key", KEY)
+            .json(&password(old))
+    };
+    c.send(change(&c, hero, "not-the-password"))
+        .await
+        .assert_error(403, "wrong_password");
+    let r = c.send(change(&c, hero, "secret12")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["login"], hero);
+
+    // The Cyrillic login reaches the upstream as the client encoded it.
+    let r = c.send(change(&c, cyr, "secret12")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["login"], cyr);
+    for login in [hero, cyr] {
+        let path = format!("/api/accounts/{login}");
+        let r = c
+            .send(c.req(Method::DELETE, &path).header("x-api-key", KEY))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["login"], login);
+        c.send(c.req(Method::DELETE, &path).header("x-api-key", KEY))
+            .await
+            .assert_error(404, "account_not_found");
+    }
+
+    // fail2ban counts the wrong password as it counts the missing key.
+    let log = std::fs::read_to_string(dir.join("access.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "\"POST /api/accounts/{hero}/password HTTP/1.1\" 403 "
+        )),
+        "{log}"
+    );
+    let (matched, report) = fail2ban_matches(&t, &dir.join("access.log"), dir);
+    assert_eq!(c.api_failures, 2);
+    assert_eq!(matched, c.api_failures, "{report}\n{log}");
+}
+
 /// fail2ban-regex counts the failures in gamegate's own access log
 /// (`gamegate all` without nginx) with the same rendered filter.
 #[tokio::test]

@@ -192,19 +192,28 @@ fn register_names(n: u32) -> impl Iterator<Item = String> {
 pub const STATS_RULE: &str = "(Method(`GET`) || Method(`HEAD`)) && (PathPrefix(`/stats/players/`) \
      || Path(`/stats/leaderboard`) || Path(`/stats/summary`) || Path(`/ml/predict`))";
 
+/// The registration service's paths: `/api/register` and the account
+/// routes beside it, each of those with its one method (and the CORS
+/// preflight); a GET of an account path matches no router (Traefik's 404).
+/// The `{login}` is one path segment, passed on as the client sent it.
+pub const REGISTER_RULE: &str = "Path(`/api/register`) \
+     || ((Method(`DELETE`) || Method(`OPTIONS`)) && PathRegexp(`^/api/accounts/[^/]+$`)) \
+     || ((Method(`POST`) || Method(`OPTIONS`)) && PathRegexp(`^/api/accounts/[^/]+/password$`))";
+
 pub fn render_traefik(config: &Config) -> anyhow::Result<String> {
     let d = Deploy::from_config(config)?;
     let mut o = String::new();
     header(&mut o, "traefik");
     o.push_str(
         "# Traefik's dynamic configuration (file provider). Only the public paths are\n\
-         # routed: registration, status, and GET of the public statistics. Battle\n\
-         # ingestion, the dashboard, the reports, /internal/* and /metrics answer\n\
-         # Traefik's 404: they are reached on the private network only.\n\
+         # routed: registration and the account routes, status, and GET of the\n\
+         # public statistics. Battle ingestion, the dashboard, the reports,\n\
+         # /internal/* and /metrics answer Traefik's 404: they are reached on the\n\
+         # private network only.\n\
          http:\n  routers:\n",
     );
     for (router, rule) in [
-        ("gamegate-register", "Path(`/api/register`)"),
+        ("gamegate-register", REGISTER_RULE),
         (
             "gamegate-status",
             "Path(`/server/status`) || Path(`/api/server/status`)",

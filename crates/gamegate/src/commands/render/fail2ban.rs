@@ -13,7 +13,9 @@ pub const MAX_RETRY: u32 = 20;
 pub const FIND_TIME_SECS: u32 = 300;
 pub const BAN_TIME_SECS: u32 = 3600;
 
-/// One access-log line with a 403 or 429 on /api/. The quoted fields cannot
+/// One access-log line with a 403 or 429 on /api/: a bad key, a rate limit,
+/// or a wrong current password on `/api/accounts/{login}/password` (403
+/// `wrong_password`, as `edge.ban_on` counts it in process). The quoted fields cannot
 /// hold a raw `"` (nginx writes it as `\x22`), so `[^"]*` cannot be steered
 /// by a crafted path or user agent; `<HOST>` is anchored at the start, where
 /// only the real client address is written. fail2ban cuts the date out of

@@ -124,6 +124,7 @@ impl Site {
         writeln!(o, "    default 60;")?;
         for (path, limit) in [
             ("/api/register", self.register_limit),
+            ("~^/api/accounts/", self.register_limit),
             ("/api/server/status", self.status_limit),
             ("/stats/leaderboard", self.stats_limit),
             ("/stats/summary", self.stats_limit),
@@ -143,6 +144,25 @@ impl Site {
         writeln!(
             o,
             "map $request_uri $gamegate_stats_uri {{\n    default 0;\n    \"~{STATS_REQUEST_URI}\" 1;\n    \"~{PREDICT_REQUEST_URI}\" 1;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "# The method an account route answers, from the request line as the client\n\
+             # wrote it (the login still percent-encoded); empty for any other path."
+        )?;
+        writeln!(
+            o,
+            "map $request_uri $gamegate_account_method {{\n    default \"\";\n    \
+             \"~{ACCOUNT_DELETE_REQUEST_URI}\" DELETE;\n    \"~{ACCOUNT_PASSWORD_REQUEST_URI}\" POST;\n}}\n"
+        )?;
+        writeln!(
+            o,
+            "# The Allow header of a 405: the account route's method, else the statistics'."
+        )?;
+        writeln!(
+            o,
+            "map $gamegate_account_method $gamegate_allow {{\n    \"\" \"GET, HEAD\";\n    \
+             default $gamegate_account_method;\n}}\n"
         )
     }
 

@@ -49,6 +49,11 @@ const ECDH_CURVES: &str = "X25519:prime256v1:secp384r1";
 /// `/admin/`, `/internal/` or `/metrics` never leaves nginx.
 const STATS_REQUEST_URI: &str = r"^/stats/(leaderboard|summary|players/[^/?]+)(\?|$)";
 const PREDICT_REQUEST_URI: &str = r"^/ml/predict(\?|$)";
+/// The account routes beside `/api/register`, as the client sent them (the
+/// `{login}` segment still percent-encoded, passed on unchanged), each with
+/// the one method it answers.
+const ACCOUNT_DELETE_REQUEST_URI: &str = r"^/api/accounts/[^/?]+(\?|$)";
+const ACCOUNT_PASSWORD_REQUEST_URI: &str = r"^/api/accounts/[^/?]+/password(\?|$)";
 
 /// Everything the renderer inserts, checked.
 struct Site {
@@ -472,11 +477,26 @@ mod tests {
             "/stats/leaderboard 1;",
             "~^/stats/players/ 1;",
             "/ml/predict 2;",
-            "add_header Allow \"GET, HEAD\" always;",
+            "add_header Allow $gamegate_allow always;",
+            "location ^~ /api/accounts/ {",
+            "\"~^/api/accounts/[^/?]+(\\?|$)\" DELETE;",
+            "\"~^/api/accounts/[^/?]+/password(\\?|$)\" POST;",
+            "~^/api/accounts/ 6;",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
         assert_eq!(text.matches("proxy_pass http://gamegate_stats;").count(), 4);
+        // /api/register and the account routes: the same zones, key and upstream.
+        assert_eq!(
+            text.matches("proxy_pass http://gamegate_register;").count(),
+            2
+        );
+        assert_eq!(text.matches("auth_request /_gamegate/key;").count(), 2);
+        assert_eq!(
+            text.matches("limit_req zone=gamegate_register burst=5 nodelay;")
+                .count(),
+            2
+        );
         for private in [
             "/stats/battles",
             "/stats/registrations",

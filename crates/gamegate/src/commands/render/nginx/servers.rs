@@ -233,6 +233,22 @@ impl Site {
             limit = limit("gamegate_register", self.register_limit),
             site_limit = limit("gamegate_site_key", self.site_key_limit)
         )?;
+        // The account routes: the register upstream, key and limits; only
+        // the request lines the map names, each with its one method. No URI
+        // on proxy_pass: the request line goes on as the client sent it, the
+        // `{login}` still percent-encoded (a Cyrillic login arrives intact).
+        writeln!(
+            o,
+            "    location ^~ /api/accounts/ {{\n\
+             \x20       if ($gamegate_account_method = \"\") {{\n            return 404;\n        }}\n\
+             {preflight}\
+             \x20       if ($request_method != $gamegate_account_method) {{\n            return 405;\n        }}\n\
+             {limit}{site_limit}\
+             \x20       auth_request /_gamegate/key;\n\
+             \x20       proxy_pass http://gamegate_register;\n    }}\n",
+            limit = limit("gamegate_register", self.register_limit),
+            site_limit = limit("gamegate_site_key", self.site_key_limit)
+        )?;
         writeln!(
             o,
             "    location = /_gamegate/key {{\n        internal;\n\
@@ -294,9 +310,10 @@ impl Site {
             let body = json_body(code, self.lang).map_err(|_| std::fmt::Error)?;
             writeln!(o, "    location {name} {{")?;
             if code == ErrorCode::MethodNotAllowed {
-                // Only the statistics routes answer 405: they are GET only.
+                // The statistics routes (GET only) and the account routes
+                // (one method each) answer 405.
                 o.push_str(&self.common_headers("        "));
-                writeln!(o, "        add_header Allow \"GET, HEAD\" always;")?;
+                writeln!(o, "        add_header Allow $gamegate_allow always;")?;
             }
             if code == ErrorCode::RateLimited {
                 o.push_str(&self.common_headers("        "));
