@@ -81,9 +81,6 @@ enum PlayerRatings {
 }
 
 const DAY: i64 = 86_400;
-/// Rows per multi-row INSERT: 9 participant columns × 500 = 4,500 bound
-/// parameters, far below every backend's limit (SQLite 32,766).
-const INSERT_ROWS: usize = 500;
 /// Values per `IN (…)` list.
 const IN_LIST: usize = 1_000;
 /// Battles read per page by `rebuild` and `for_each_battle`. Small enough
@@ -230,6 +227,7 @@ impl Database {
     }
 }
 
+mod bulk;
 mod ingest;
 mod queries;
 
