@@ -3,8 +3,7 @@
 //! which conflict handling) is the same on every backend.
 //!
 //! - SQLite and MySQL/MariaDB: multi-row `INSERT … VALUES (…), (…)`, as many
-//!   rows per statement as [`rows_per_statement`] says (measured, see
-//!   docs/ANALYTICS.md#ingestion).
+//!   rows per statement as [`rows_per_statement`] says.
 //! - PostgreSQL: `INSERT … SELECT UNNEST(CAST($1 AS bigint[])), UNNEST(…), …`
 //!   with one array literal per column, so a batch of any size is one
 //!   statement of as many parameters as columns. The multi-row form spent most
@@ -12,7 +11,7 @@
 //!   (`COPY` would need the native `PgConnection`, which sqlx's `Any` driver
 //!   does not expose, and has no conflict handling of its own).
 
-use sea_query::{DynIden, ExprTrait, Func, Value};
+use sea_query::{DynIden, ExprTrait, Func, IntoColumnRef, Value};
 
 use super::ingest::ConflictKey;
 use super::*;
@@ -34,15 +33,15 @@ pub(super) enum OnExisting {
 /// parameters (a few hundred kilobytes of text per column), not its count.
 const PG_ROWS: usize = 20_000;
 
-/// Rows per multi-row `INSERT … VALUES` on SQLite and MySQL/MariaDB.
-/// SQLite: 500 (its bound-parameter limit is 32,766; larger statements were
-/// no faster). MariaDB: 2,000, measured against 500 and 4,000 (the rate grew
-/// to 2,000 and was flat beyond; 2,000 × 14 columns stays under its 65,535
-/// placeholders).
+/// Rows per multi-row `INSERT … VALUES` on SQLite and MySQL/MariaDB: 500
+/// on both. SQLite's bound-parameter limit is 32,766 (14 columns × 500 =
+/// 7,000). MariaDB was measured with 250, 500, 1,000, 2,000 and 4,000 rows
+/// per statement (20,000 battles, docs/ANALYTICS.md#ingestion): no size was
+/// faster beyond the run-to-run noise of the shared machine, so 500 stays.
 pub(super) fn rows_per_statement(backend: Backend) -> usize {
     match backend {
         Backend::Sqlite => 500,
-        Backend::Mysql => 2_000,
+        Backend::Mysql => 500,
         Backend::Postgres => PG_ROWS,
     }
 }
@@ -58,18 +57,18 @@ fn pg_array_type(value: &Value) -> Option<&'static str> {
     }
 }
 
-/// One column of `rows` as a PostgreSQL array literal: `{1,2,3}`,
+/// Values as a PostgreSQL array literal: `{1,2,3}`,
 /// `{"a","b\"c"}` (every text element quoted, `"` and `\` escaped), `NULL`
 /// for a missing value. Floats in Rust's shortest round-trip form, which
 /// PostgreSQL's `float8` input reads back exactly.
-pub(super) fn pg_array_literal(rows: &[Vec<Value>], column: usize) -> String {
-    let mut out = String::with_capacity(rows.len() * 8 + 2);
+pub(super) fn pg_array_literal<'v>(values: impl ExactSizeIterator<Item = &'v Value>) -> String {
+    let mut out = String::with_capacity(values.len() * 8 + 2);
     out.push('{');
-    for (i, row) in rows.iter().enumerate() {
+    for (i, value) in values.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        match &row[column] {
+        match value {
             Value::BigInt(Some(v)) => out.push_str(&v.to_string()),
             Value::Double(Some(v)) => out.push_str(&v.to_string()),
             Value::String(Some(s)) => {
@@ -96,6 +95,41 @@ fn mismatch(e: sea_query::error::Error) -> StoreError {
 }
 
 impl BattleLog<'_> {
+    /// How many keys one [`BattleLog::is_in`] condition takes: 1,000 values
+    /// in an `IN` list, 20,000 in one PostgreSQL array.
+    pub(super) fn in_list(&self) -> usize {
+        match self.db.backend() {
+            Backend::Postgres => PG_ROWS,
+            Backend::Sqlite | Backend::Mysql => IN_LIST,
+        }
+    }
+
+    /// `column IN (values…)`; on PostgreSQL `column IN (SELECT
+    /// UNNEST(CAST($1 AS bigint[])))` (or `text[]`): one parameter instead of
+    /// one per value, planned as a hashed semi-join (`= ANY($1)` was planned
+    /// as a linear scan of the array per row: 0.5 s for 1,000 logins).
+    pub(super) fn is_in<V: Into<Value>>(
+        &self,
+        column: impl IntoColumnRef,
+        values: impl IntoIterator<Item = V>,
+    ) -> SimpleExpr {
+        let values: Vec<Value> = values.into_iter().map(Into::into).collect();
+        let array_type = values.first().and_then(pg_array_type);
+        match (self.db.backend(), array_type) {
+            (Backend::Postgres, Some(ty)) => Expr::col(column).in_subquery(
+                Query::select()
+                    .expr(
+                        Func::cust("UNNEST").arg(
+                            Expr::val(pg_array_literal(values.iter()))
+                                .cast_as(sea_query::Alias::new(ty)),
+                        ),
+                    )
+                    .take(),
+            ),
+            _ => Expr::col(column).is_in(values),
+        }
+    }
+
     /// Writes `rows` (one value per column, in `columns` order) into `table`
     /// on `conn` (the caller's transaction), in as few statements as the
     /// backend allows, and answers how many rows were written (skipped
@@ -132,7 +166,7 @@ impl BattleLog<'_> {
                     let select = Query::select()
                         .exprs(types.iter().enumerate().map(|(i, ty)| {
                             Func::cust("UNNEST").arg(
-                                Expr::val(pg_array_literal(chunk, i))
+                                Expr::val(pg_array_literal(chunk.iter().map(|row| &row[i])))
                                     .cast_as(sea_query::Alias::new(*ty)),
                             )
                         }))
@@ -186,12 +220,10 @@ mod tests {
                 Value::from(-1e-300f64),
             ],
         ];
-        assert_eq!(pg_array_literal(&rows, 0), "{1,-2,NULL}");
-        assert_eq!(
-            pg_array_literal(&rows, 1),
-            r#"{"plain","a\"b\\c,{d} e","Жук"}"#
-        );
-        let floats = pg_array_literal(&rows, 2);
+        let column = |i: usize| pg_array_literal(rows.iter().map(|row| &row[i]));
+        assert_eq!(column(0), "{1,-2,NULL}");
+        assert_eq!(column(1), r#"{"plain","a\"b\\c,{d} e","Жук"}"#);
+        let floats = column(2);
         let parsed: Vec<f64> = floats
             .trim_matches(|c| c == '{' || c == '}')
             .split(',')

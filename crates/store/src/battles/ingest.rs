@@ -163,12 +163,12 @@ impl<'a> BattleLog<'a> {
             .into_iter()
             .collect();
         let mut stored = BTreeSet::new();
-        for chunk in ids.chunks(IN_LIST) {
+        for chunk in ids.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
                 Query::select()
                     .column(Battles::Id)
                     .from(Battles::Table)
-                    .and_where(Expr::col(Battles::Id).is_in(chunk.iter().copied())),
+                    .and_where(self.is_in(Battles::Id, chunk.iter().copied())),
             );
             for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
                 stored.insert(row.try_get::<i64, _>(0)?);
@@ -206,12 +206,12 @@ impl<'a> BattleLog<'a> {
             .into_iter()
             .collect();
         let mut spelling: HashMap<String, String> = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(IN_LIST) {
+        for chunk in keys.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
                 Query::select()
                     .columns([PlayerRatings::LoginKey, PlayerRatings::Login])
                     .from(PlayerRatings::Table)
-                    .and_where(Expr::col(PlayerRatings::LoginKey).is_in(chunk.iter().cloned()))
+                    .and_where(self.is_in(PlayerRatings::LoginKey, chunk.iter().cloned()))
                     .order_by(PlayerRatings::Battles, Order::Desc)
                     .order_by(PlayerRatings::Login, Order::Asc),
             );
@@ -306,10 +306,10 @@ impl<'a> BattleLog<'a> {
         self.write_players(&mut tx, &blanks, OnExisting::Skip(ConflictKey::Player))
             .await?;
         let mut players: HashMap<String, PlayerStats> = HashMap::with_capacity(logins.len());
-        for chunk in logins.chunks(IN_LIST) {
+        for chunk in logins.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
                 player_select()
-                    .and_where(Expr::col(PlayerRatings::Login).is_in(chunk.iter().copied()))
+                    .and_where(self.is_in(PlayerRatings::Login, chunk.iter().copied()))
                     .order_by(PlayerRatings::Login, Order::Asc)
                     .lock_exclusive(),
             );
