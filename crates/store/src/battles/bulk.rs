@@ -106,8 +106,10 @@ impl BattleLog<'_> {
 
     /// `column IN (values…)`; on PostgreSQL `column IN (SELECT
     /// UNNEST(CAST($1 AS bigint[])))` (or `text[]`): one parameter instead of
-    /// one per value, planned as a hashed semi-join (`= ANY($1)` was planned
-    /// as a linear scan of the array per row: 0.5 s for 1,000 logins).
+    /// one per value. Used by ingestion's lookups (ids of the batch, its
+    /// players' rows), where it doubled the import rate; not by the page
+    /// reads of `battle_participants`, where the planner made it a sequential
+    /// scan per page (docs/ANALYTICS.md#ingestion).
     pub(super) fn is_in<V: Into<Value>>(
         &self,
         column: impl IntoColumnRef,
@@ -207,7 +209,7 @@ mod tests {
 
     #[test]
     fn array_literals_quote_and_escape_text() {
-        let rows = vec![
+        let rows = [
             vec![Value::from(1i64), Value::from("plain"), Value::from(0.1f64)],
             vec![
                 Value::from(-2i64),

@@ -2,8 +2,9 @@
 //! per-player `player_ratings` derived from them.
 //!
 //! Ingestion is idempotent by the game server's battle id and runs in one
-//! transaction per batch: battles and participants go in as batched
-//! multi-row INSERTs that skip ids already stored, and the players of the
+//! transaction per batch: battles and participants go in through one bulk
+//! step per backend (`bulk.rs`: `INSERT … SELECT UNNEST` of arrays on
+//! PostgreSQL, multi-row VALUES elsewhere) that skips ids already stored, and the players of the
 //! battles that were new get their totals and (PvP only) their Weng-Lin
 //! rating updated in the same transaction. `rebuild` recomputes every
 //! player row from the stored battles in (started_at, id) order, which is

@@ -185,11 +185,11 @@ impl<'a> BattleLog<'a> {
         let index: HashMap<i64, usize> =
             battles.iter().enumerate().map(|(i, b)| (b.id, i)).collect();
         let ids: Vec<i64> = battles.iter().map(|b| b.id).collect();
-        for chunk in ids.chunks(self.in_list()) {
+        for chunk in ids.chunks(IN_LIST) {
             let query = Query::select()
                 .columns(PARTICIPANT_COLUMNS)
                 .from(BattleParticipants::Table)
-                .and_where(self.is_in(BattleParticipants::BattleId, chunk.iter().copied()))
+                .and_where(Expr::col(BattleParticipants::BattleId).is_in(chunk.iter().copied()))
                 // The insertion order is not kept; login order makes a
                 // battle's participant list (and so the team order the
                 // rating update sees) the same on every read.
@@ -317,11 +317,11 @@ impl<'a> BattleLog<'a> {
         self.db
             .bounded(async {
                 let mut out = HashMap::new();
-                for chunk in keys.chunks(self.in_list()) {
+                for chunk in keys.chunks(IN_LIST) {
                     // Fewest battles first: where two rows share a key, the
                     // one with more battles is inserted last and answers.
                     let query = player_select()
-                        .and_where(self.is_in(PlayerRatings::LoginKey, chunk.iter().cloned()))
+                        .and_where(Expr::col(PlayerRatings::LoginKey).is_in(chunk.iter().cloned()))
                         .order_by(PlayerRatings::Battles, Order::Asc)
                         .order_by(PlayerRatings::Login, Order::Desc)
                         .take();

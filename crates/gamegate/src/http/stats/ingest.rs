@@ -15,6 +15,10 @@ use super::{StatsState, store_error};
 use crate::app::battle_import::{UNKNOWN_PLAYER, unknown_player_message, unregistered_logins};
 use crate::http::ApiError;
 
+/// One item of a batch: its id (when it has one) and the battle, or why it
+/// is invalid (`error` code, message).
+type CheckedItem = (Option<i64>, Result<Battle, (String, String)>);
+
 /// The token of `Authorization: Bearer <token>`, or empty.
 fn bearer(req: &Request) -> &[u8] {
     req.headers()
@@ -74,8 +78,7 @@ pub(super) async fn ingest(
         ));
     }
 
-    // Per item: its id (when it has one) and the battle or why it is invalid.
-    let mut checked: Vec<(Option<i64>, Result<Battle, (String, String)>)> = items
+    let mut checked: Vec<CheckedItem> = items
         .into_iter()
         .map(|item| {
             let id = item.get("id").and_then(Value::as_i64);
@@ -155,7 +158,7 @@ pub(super) async fn ingest(
 /// Without an accounts database no login can be confirmed, so all are.
 async fn refuse_unregistered(
     state: &StatsState,
-    checked: &mut [(Option<i64>, Result<Battle, (String, String)>)],
+    checked: &mut [CheckedItem],
 ) -> Result<(), ApiError> {
     let battles: Vec<&Battle> = checked
         .iter()
