@@ -278,6 +278,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     batch,
                     allow_partial,
                 } => crate::commands::battles::import(&config, &file, batch, allow_partial).await?,
+                BattlesCommand::Export { out } => {
+                    let text = crate::commands::battles::export(&config, out.as_deref()).await?;
+                    // stdout may be the battles themselves: the summary goes apart.
+                    let _ = writeln!(std::io::stderr().lock(), "{text}");
+                    return Ok(());
+                }
                 BattlesCommand::PurgeDemo => crate::commands::battles::purge_demo(&config).await?,
                 BattlesCommand::Synth { set, out, truth } => {
                     crate::commands::battles::synthesize(

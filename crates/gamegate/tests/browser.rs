@@ -216,7 +216,7 @@ fn recent_history() -> (Vec<gamegate_analytics::Battle>, Vec<String>) {
         cheater_fraction: 0.03,
         ..SynthConfig::default()
     });
-    let now = unix_now();
+    let now = gamegate_store::unix_now();
     let first = battles.first().unwrap().started_at;
     let span = (battles.last().unwrap().started_at - first).max(1) as f64;
     let start = now - 28 * DAY;
@@ -400,13 +400,6 @@ fn short_date(iso: &str) -> String {
     format!("{} {day}", MONTHS[month - 1])
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 /// What the page shows, read out of the DOM and the charts.
 #[derive(Debug)]
 struct Drawn {
@@ -574,7 +567,10 @@ async fn the_dashboard_draws_every_chart_with_the_apis_data_in_chromium() {
         // `since=7d` (now − 7 days) unless this runs in the last minute of
         // a UTC day, but outside the window the page draws.
         let created_at = if i == 7 {
-            Some(format!("{}", unix_now() / DAY * DAY - 6 * DAY - 60))
+            Some(format!(
+                "{}",
+                gamegate_store::unix_now() / DAY * DAY - 6 * DAY - 60
+            ))
         } else if i % 3 != 0 {
             Some(format!("created_at - {}", i * DAY))
         } else {

@@ -462,6 +462,39 @@ impl<'a> Accounts<'a> {
             .await
     }
 
+    /// Which of `logins` have an account (any state), as their
+    /// case-insensitive keys ([`gamegate_domain::normalise_login`]): the
+    /// battle log's link to the accounts. Looked up 1,000 keys per query.
+    /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
+    pub async fn registered(
+        &self,
+        logins: &[&str],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let keys: std::collections::BTreeSet<String> = logins
+            .iter()
+            .map(|l| gamegate_domain::normalise_login(l))
+            .collect();
+        let keys: Vec<String> = keys.into_iter().collect();
+        self.db
+            .bounded(async {
+                let mut found = std::collections::HashSet::new();
+                for chunk in keys.chunks(1_000) {
+                    let query = Query::select()
+                        .column(Players::LoginNorm)
+                        .from(Players::Table)
+                        .and_where(Expr::col(Players::LoginNorm).is_in(chunk.iter().cloned()))
+                        .take();
+                    found.extend(
+                        self.db
+                            .fetch_all(&query, |r| r.try_get::<String, _>(0))
+                            .await?,
+                    );
+                }
+                Ok(found)
+            })
+            .await
+    }
+
     /// Counts accounts by state: `(synced, pending)`.
     /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn count_by_state(&self) -> Result<(i64, i64), StoreError> {

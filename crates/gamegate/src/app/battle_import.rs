@@ -3,8 +3,9 @@
 
 use gamegate_analytics::Battle;
 use gamegate_analytics::synth::{self, SynthConfig};
+use gamegate_domain::normalise_login;
 use gamegate_store::battles::demo_id;
-use gamegate_store::{Database, Ingested};
+use gamegate_store::{Database, Ingested, StoreError};
 
 /// How many duplicate ids an [`ImportReport`] keeps (and a report names).
 pub const MAX_REPORTED_LINES: u64 = 50;
@@ -18,6 +19,42 @@ pub struct ImportReport {
     pub participants: u64,
     /// The ids of the first [`MAX_REPORTED_LINES`] duplicates (already stored).
     pub duplicate_ids: Vec<i64>,
+}
+
+/// The per-item error of a battle naming a login with no account, under
+/// `analytics.require_registered_players`.
+pub const UNKNOWN_PLAYER: &str = "unknown_player";
+
+/// For each of `battles`, the logins of its participants that no account of
+/// `accounts` has (matched case-insensitively, any account state); empty
+/// when every player is registered. One lookup for the whole slice.
+pub async fn unregistered_logins(
+    accounts: &Database,
+    battles: &[&Battle],
+) -> Result<Vec<Vec<String>>, StoreError> {
+    let logins: Vec<&str> = battles
+        .iter()
+        .flat_map(|b| b.participants.iter().map(|p| p.login.as_str()))
+        .collect();
+    let known = accounts.accounts().registered(&logins).await?;
+    Ok(battles
+        .iter()
+        .map(|b| {
+            b.participants
+                .iter()
+                .filter(|p| !known.contains(&normalise_login(&p.login)))
+                .map(|p| p.login.clone())
+                .collect()
+        })
+        .collect())
+}
+
+/// The message of an [`UNKNOWN_PLAYER`] refusal.
+pub fn unknown_player_message(logins: &[String]) -> String {
+    format!(
+        "no account has the login {} (analytics.require_registered_players is on)",
+        logins.join(", ")
+    )
 }
 
 /// Ingests `battles` in transactions of `batch`, counting into `report`.

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -15,8 +15,12 @@ use gamegate_store::{Database, MigrationSet};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::app::battle_import::{ImportReport, MAX_REPORTED_LINES, as_demo, ingest_all};
+use crate::app::battle_import::{
+    ImportReport, MAX_REPORTED_LINES, UNKNOWN_PLAYER, as_demo, ingest_all, unknown_player_message,
+    unregistered_logins,
+};
 use crate::config::Config;
+use crate::shared::operator_db::open_existing;
 
 /// Most battles per ingestion transaction from the command line.
 const MAX_BATCH: usize = 10_000;
@@ -33,6 +37,13 @@ pub enum BattlesCommand {
         /// Exit 0 even when some lines were rejected (they are still reported).
         #[arg(long)]
         allow_partial: bool,
+    },
+    /// Write every stored battle as JSONL, the format `battles import` reads, in time order
+    /// (streamed a page at a time). Synthetic battles (negative ids) are left out: import refuses them.
+    Export {
+        /// Write here; without it, or with `-`, to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Remove the synthetic history (`gamegate all`'s demo battles and `battles synth`'s
     /// ingested ones, stored under negative ids) and rebuild the ratings from the real battles.
@@ -222,9 +233,18 @@ pub async fn import(
     let mut line = String::new();
     let mut line_no = 0u64;
     let mut read = 0u64;
-    let mut pending = Vec::with_capacity(batch);
+    let mut pending: Vec<(u64, Battle)> = Vec::with_capacity(batch);
     // Battle logins follow the registration's login rule.
     let rules = config.rules()?;
+    // analytics.require_registered_players: every login must have an account.
+    let accounts = match config.analytics.require_registered_players {
+        true => Some(
+            open_existing(&config.database.url, ACCOUNTS_TIMEOUT)
+                .await
+                .context("analytics.require_registered_players needs the accounts database")?,
+        ),
+        false => None,
+    };
     let result = async {
         loop {
             line.clear();
@@ -244,24 +264,22 @@ pub async fn import(
                 .map_err(|e| e.to_string())
                 .and_then(|b| b.checked(&rules).map_err(|e| e.to_string()));
             match parsed {
-                Ok(b) => pending.push(b),
-                Err(why) => {
-                    report.invalid_lines += 1;
-                    if report.invalid_lines <= MAX_REPORTED_LINES {
-                        progress.suspend(|| eprintln!("line {line_no}: {why}"));
-                    }
-                }
+                Ok(b) => pending.push((line_no, b)),
+                Err(why) => reject(line_no, &why, &mut report, &progress),
             }
             if pending.len() == batch {
-                ingest_all(&db, pending.drain(..), batch, &mut report, |_| {}).await?;
+                store_lines(&db, accounts.as_ref(), &mut pending, &mut report, &progress).await?;
                 progress.set_position(read);
             }
         }
-        ingest_all(&db, pending.drain(..), batch, &mut report, |_| {}).await?;
+        store_lines(&db, accounts.as_ref(), &mut pending, &mut report, &progress).await?;
         progress.set_position(read);
         anyhow::Ok(())
     }
     .await;
+    if let Some(accounts) = accounts {
+        accounts.close().await;
+    }
     progress.finish_and_clear();
     db.close().await;
     result?;
@@ -307,6 +325,131 @@ pub async fn import(
         );
     }
     Ok(summary)
+}
+
+/// How long `battles import` waits for the accounts database.
+const ACCOUNTS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Counts a rejected line and prints it while fewer than
+/// [`MAX_REPORTED_LINES`] were.
+fn reject(line_no: u64, why: &str, report: &mut ImportReport, progress: &ProgressBar) {
+    report.invalid_lines += 1;
+    if report.invalid_lines <= MAX_REPORTED_LINES {
+        progress.suspend(|| eprintln!("line {line_no}: {why}"));
+    }
+}
+
+/// Stores the valid lines read so far (emptying `pending`); with `accounts`
+/// (`analytics.require_registered_players`), a line naming a login with no
+/// account is rejected instead, like an invalid one.
+async fn store_lines(
+    db: &Database,
+    accounts: Option<&Database>,
+    pending: &mut Vec<(u64, Battle)>,
+    report: &mut ImportReport,
+    progress: &ProgressBar,
+) -> anyhow::Result<()> {
+    if let Some(accounts) = accounts {
+        let battles: Vec<&Battle> = pending.iter().map(|(_, b)| b).collect();
+        let unknown = unregistered_logins(accounts, &battles).await?;
+        let mut unknown = unknown.into_iter();
+        pending.retain(|(line_no, _)| {
+            let logins = unknown.next().unwrap_or_default();
+            let known = logins.is_empty();
+            if !known {
+                let why = format!("{UNKNOWN_PLAYER}: {}", unknown_player_message(&logins));
+                reject(*line_no, &why, report, progress);
+            }
+            known
+        });
+    }
+    let batch = pending.len().max(1);
+    ingest_all(db, pending.drain(..).map(|(_, b)| b), batch, report, |_| {}).await
+}
+
+/// What `battles export` wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExportReport {
+    /// Battles written.
+    pub battles: u64,
+    /// Their participants.
+    pub participants: u64,
+    /// Synthetic battles (negative ids) left out.
+    pub synthetic: u64,
+}
+
+/// Writes every stored battle of `db` to `out` as JSONL in (started_at, id)
+/// order, one page of battles in memory at a time; `progress` is called with
+/// the battles read so far.
+pub async fn export_to(
+    db: &Database,
+    out: &mut impl Write,
+    mut progress: impl FnMut(u64),
+) -> anyhow::Result<ExportReport> {
+    let mut report = ExportReport::default();
+    let mut after = None;
+    loop {
+        let page = db.battles().page(after).await?;
+        for battle in &page {
+            if battle.id <= 0 {
+                report.synthetic += 1;
+                continue;
+            }
+            serde_json::to_writer(&mut *out, battle)?;
+            out.write_all(b"\n")?;
+            report.battles += 1;
+            report.participants += battle.participants.len() as u64;
+        }
+        progress(report.battles + report.synthetic);
+        match page.last() {
+            Some(last) if page.len() as u64 == gamegate_store::BattleLog::PAGE => {
+                after = Some((last.started_at, last.id));
+            }
+            _ => break,
+        }
+    }
+    out.flush()?;
+    Ok(report)
+}
+
+/// `battles export [--out FILE]`: the summary line (for stderr when the
+/// battles went to stdout).
+pub async fn export(config: &Config, out: Option<&Path>) -> anyhow::Result<String> {
+    let out = out.filter(|p| p.as_os_str() != "-");
+    let db = open_analytics(config).await?;
+    let started = Instant::now();
+    let result = async {
+        let total = db.battles().count_battles().await?;
+        let progress = bar(
+            total,
+            "{elapsed_precise} [{bar:40}] {pos}/{len} battles ({per_sec}, eta {eta})",
+        );
+        let set = |n| progress.set_position(n);
+        let report = match out {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                export_to(&db, &mut BufWriter::new(file), set).await
+            }
+            None => export_to(&db, &mut BufWriter::new(std::io::stdout().lock()), set).await,
+        };
+        progress.finish_and_clear();
+        report
+    }
+    .await;
+    db.close().await;
+    let report = result?;
+    let target = out.map_or("stdout".to_owned(), |p| p.display().to_string());
+    let skipped = match report.synthetic {
+        0 => String::new(),
+        n => format!("; {n} synthetic battles (negative ids) left out"),
+    };
+    Ok(format!(
+        "exported {} battles ({} participants) to {target} in {:.2} s{skipped}",
+        report.battles,
+        report.participants,
+        started.elapsed().as_secs_f64(),
+    ))
 }
 
 /// `battles purge-demo`: deletes the synthetic battles and rebuilds the

@@ -70,6 +70,12 @@ pub struct AnalyticsConfig {
     /// battles) into an analytics database with no battles, so the
     /// statistics are not empty on a first start.
     pub seed_demo_history: bool,
+    /// Refuse a battle naming a login with no account in the accounts
+    /// database (`registration`'s players, any state, looked up
+    /// case-insensitively): `POST /stats/battles` answers it `invalid` with
+    /// `unknown_player`, `battles import` reports its line. Off: battles of
+    /// any login the registration's rule accepts are stored.
+    pub require_registered_players: bool,
     // Every public route limited: statistics queries bounded in time.
     /// Longest a public statistics query (`/stats/summary`,
     /// `/stats/leaderboard`, `/stats/players/{login}`, `/ml/predict`) may
@@ -105,6 +111,7 @@ impl Default for AnalyticsConfig {
             anomaly_min_battles: 30,
             anomaly_min_expected: 5.0,
             seed_demo_history: true,
+            require_registered_players: false,
             query_timeout_ms: 3_000,
         }
     }
@@ -118,6 +125,10 @@ impl std::fmt::Debug for AnalyticsConfig {
             .field("ingest_tokens", &self.ingest_tokens.len())
             .field("ingest_max_batch", &self.ingest_max_batch)
             .field("query_timeout_ms", &self.query_timeout_ms)
+            .field(
+                "require_registered_players",
+                &self.require_registered_players,
+            )
             .finish_non_exhaustive()
     }
 }

@@ -396,9 +396,10 @@ pub fn stats_public(
     limits: Option<&Edge>,
 ) -> Router {
     let mut s = state.clone();
-    s.analytics = s
-        .analytics
-        .with_operation_timeout(config.stats_query_timeout());
+    let timeout = config.stats_query_timeout();
+    s.analytics = s.analytics.with_operation_timeout(timeout);
+    // `registered` of /stats/players asks the accounts database too.
+    s.accounts = s.accounts.map(|a| a.with_operation_timeout(timeout));
     let summaries = http::stats::public_stats_routes(s.clone());
     let predict = http::stats::predict_routes(s);
     match limits {

@@ -31,6 +31,9 @@ crate::on_every_backend!(
     players_are_found_by_any_case_of_their_login,
     logins_the_registration_accepts_are_accepted_by_statistics,
     the_evaluate_command_reads_the_stored_battles,
+    players_say_whether_they_have_an_account,
+    battles_of_unregistered_players_are_refused_when_required,
+    an_export_imports_into_a_fresh_database_as_it_was,
 );
 
 const TOKEN: &str = "ingest-token-0123456789abcdef";
@@ -1114,4 +1117,227 @@ async fn the_demo_history_is_apart_from_real_battles_and_can_be_purged() {
     let text = battles::purge_demo(&app.config).await.unwrap();
     assert!(text.starts_with("removed 0 synthetic battles"), "{text}");
     app.stop().await;
+}
+
+/// `/stats/players/{login}` says whether an account has the login, asked in
+/// any case — also when the battles live in another database than the
+/// accounts (here a SQLite file beside the backend under test).
+async fn players_say_whether_they_have_an_account(backend: Backend) {
+    for separate in [false, true] {
+        let Some(app) = spawn_app_with(backend, |c| {
+            if !separate {
+                c.analytics.url = c.database.url.clone();
+            }
+            c.analytics.ingest_tokens = vec![TOKEN.into()];
+        })
+        .await
+        else {
+            return;
+        };
+        let (status, body) = app.register(crate::support::player("Reg_Hero", 501)).await;
+        assert_eq!(status, 200, "{body}");
+        let now = unix_now();
+        let body = ingest(
+            &app,
+            &[battle(
+                401,
+                "pvp",
+                now - 600,
+                &[
+                    ("reg_hero", 1, true, 2, 0, 500, 100, 4),
+                    ("Stranger", 2, false, 0, 2, 100, 500, 4),
+                ],
+            )],
+        )
+        .await;
+        assert_eq!(body["inserted"], 1, "{body}");
+        for asked in ["reg_hero", "REG_HERO", "Reg_Hero"] {
+            let (status, body) = player(&app, asked).await;
+            assert_eq!(status, 200, "{asked}: {body}");
+            assert_eq!(
+                (&body["login"], &body["registered"]),
+                (&json!("reg_hero"), &json!(true)),
+                "{asked} (separate databases: {separate})"
+            );
+        }
+        for asked in ["Stranger", "sTRANGER"] {
+            let (status, body) = player(&app, asked).await;
+            assert_eq!(status, 200, "{asked}: {body}");
+            assert_eq!(body["registered"], false, "{asked}: {body}");
+        }
+        app.stop().await;
+    }
+}
+
+/// `analytics.require_registered_players`: off, battles of anyone are
+/// stored; on, a battle naming a login with no account is `invalid` with
+/// `unknown_player` (HTTP) or a rejected line (`battles import`), and the
+/// others of the batch are stored.
+async fn battles_of_unregistered_players_are_refused_when_required(backend: Backend) {
+    let now = unix_now();
+    let known = battle(
+        411,
+        "pvp",
+        now - 900,
+        &[
+            ("MEMBER_A", 1, true, 1, 0, 300, 50, 2),
+            ("member_b", 2, false, 0, 1, 50, 300, 2),
+        ],
+    );
+    let mixed = battle(
+        412,
+        "pvp",
+        now - 800,
+        &[
+            ("member_a", 1, false, 0, 1, 40, 200, 2),
+            ("Ghost_1", 2, true, 1, 0, 200, 40, 2),
+        ],
+    );
+    for required in [false, true] {
+        let Some(app) = spawn_app_with(backend, |c| {
+            c.analytics.url = c.database.url.clone();
+            c.analytics.ingest_tokens = vec![TOKEN.into()];
+            c.analytics.require_registered_players = required;
+        })
+        .await
+        else {
+            return;
+        };
+        for (login, telegram) in [("member_a", 601), ("Member_B", 602)] {
+            let (status, body) = app.register(crate::support::player(login, telegram)).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let body = ingest(&app, &[known.clone(), mixed.clone()]).await;
+        let (status, ghost) = player(&app, "ghost_1").await;
+        if !required {
+            assert_eq!(
+                statuses(&body),
+                [(411, "inserted".into()), (412, "inserted".into())]
+            );
+            assert_eq!(
+                (status.as_u16(), &ghost["registered"]),
+                (200, &json!(false))
+            );
+            app.stop().await;
+            continue;
+        }
+        assert_eq!(
+            statuses(&body),
+            [(411, "inserted".into()), (412, "invalid".into())],
+            "{body}"
+        );
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["results"][1]["error"], "unknown_player", "{body}");
+        let message = body["results"][1]["message"].as_str().unwrap();
+        assert!(
+            message.contains("Ghost_1") && !message.contains("member_a"),
+            "{message}"
+        );
+        assert_error(status, &ghost, 404, "not_found");
+        let (_, a) = player(&app, "member_a").await;
+        assert_eq!((&a["battles"], &a["registered"]), (&json!(1), &json!(true)));
+
+        // The import command applies the same rule, line by line.
+        let path = app.dir.path().join("battles.jsonl");
+        let mut later = known.clone();
+        later["id"] = json!(413);
+        std::fs::write(&path, format!("{mixed}\n{later}\n")).unwrap();
+        let error = battles::import(&app.config, &path, 10, false)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("1 inserted (2 participants), 0 duplicate, 1 invalid lines"),
+            "{error}"
+        );
+        let (_, a) = player(&app, "MEMBER_A").await;
+        assert_eq!(a["battles"], 2);
+        app.stop().await;
+    }
+}
+
+/// `battles export` of the app's analytics database: the battles parsed
+/// back, and the text.
+async fn exported(app: &TestApp) -> (Vec<Battle>, String) {
+    let mut out = Vec::new();
+    let db = gamegate_store::Database::connect(
+        &app.config.analytics.url,
+        &app.config.analytics_pool_settings(),
+    )
+    .await
+    .unwrap();
+    let report = battles::export_to(&db, &mut out, |_| {}).await.unwrap();
+    db.close().await;
+    let text = String::from_utf8(out).unwrap();
+    let battles: Vec<Battle> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(report.battles, battles.len() as u64);
+    (battles, text)
+}
+
+/// `battles export` writes what `battles import` reads: exported from one
+/// database and imported into a fresh one, the battles, their participants
+/// and (after a rebuild on both) the ratings are the same.
+async fn an_export_imports_into_a_fresh_database_as_it_was(backend: Backend) {
+    let Some(source) = spawn_stats(backend).await else {
+        return;
+    };
+    let (mut history, _) = synthetic(40, 700, 0.05);
+    // The last 100 as the demo history stores them (negative ids).
+    let demo = battle_import::as_demo(history.drain(600..)).collect::<Vec<_>>();
+    let mut report = battle_import::ImportReport::default();
+    battle_import::ingest_all(&source.db, history.clone(), 250, &mut report, |_| {})
+        .await
+        .unwrap();
+    let ratings = stored_players(&source).await;
+    // Synthetic battles (negative ids) are not exported: import refuses them.
+    battle_import::ingest_all(&source.db, demo, 250, &mut report, |_| {})
+        .await
+        .unwrap();
+    let path = source.dir.path().join("export.jsonl");
+    let text = battles::export(&source.config, Some(&path)).await.unwrap();
+    assert!(
+        text.starts_with("exported 600 battles (")
+            && text.ends_with("; 100 synthetic battles (negative ids) left out"),
+        "{text}"
+    );
+    let (from_source, source_text) = exported(&source).await;
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), source_text);
+    // What was ingested, in time order, participants by login.
+    let mut expected = history.clone();
+    expected.sort_by_key(|b| (b.started_at, b.id));
+    for b in &mut expected {
+        b.participants.sort_by(|x, y| x.login.cmp(&y.login));
+    }
+    assert_eq!(from_source, expected);
+
+    let Some(copy) = spawn_stats(backend).await else {
+        return;
+    };
+    let summary = battles::import(&copy.config, &path, 100, false)
+        .await
+        .unwrap();
+    assert!(summary.contains(": 600 inserted ("), "{summary}");
+    let (from_copy, copy_text) = exported(&copy).await;
+    assert_eq!(from_copy, from_source);
+    assert_eq!(copy_text, source_text);
+    // The ratings of the real history: incremental on import, and rebuilt.
+    let imported = stored_players(&copy).await;
+    battles::rebuild(&copy.config).await.unwrap();
+    let rebuilt = stored_players(&copy).await;
+    assert_eq!((ratings.len(), imported.len(), rebuilt.len()), (40, 40, 40));
+    for (login, (rating, battles, wins)) in &ratings {
+        for (side, other) in [("imported", &imported), ("rebuilt", &rebuilt)] {
+            let (r, n, w) = &other[login];
+            assert!(
+                close(rating.mu, r.mu) && close(rating.sigma, r.sigma),
+                "{side} {login}: {rating:?} vs {r:?}"
+            );
+            assert_eq!((battles, wins), (n, w), "{side} {login}");
+        }
+    }
+    source.stop().await;
+    copy.stop().await;
 }

@@ -1,6 +1,9 @@
 //! Ingestion (one transaction per batch, idempotent by battle id) and
 //! `rebuild` of the per-player rows.
 
+use sea_query::{DynIden, IntoIden, Value};
+
+use super::bulk::OnExisting;
 use super::*;
 
 /// What `rebuild` recomputed.
@@ -34,32 +37,33 @@ pub(super) fn with_one_spelling(battle: &Battle, spelling: &mut HashMap<String, 
     battle
 }
 
-pub(super) fn player_insert(rows: &[PlayerStats]) -> InsertStatement {
-    let mut insert = Query::insert();
-    insert.into_table(PlayerRatings::Table).columns(
-        [PlayerRatings::Login, PlayerRatings::LoginKey]
-            .into_iter()
-            .chain(PLAYER_VALUE_COLUMNS),
-    );
-    for s in rows {
-        insert.values_panic([
-            s.login.as_str().into(),
-            normalise_login(&s.login).into(),
-            s.rating.mu.into(),
-            s.rating.sigma.into(),
-            s.rating.conservative().into(),
-            s.battles.into(),
-            s.wins.into(),
-            s.pvp_battles.into(),
-            s.pvp_wins.into(),
-            s.kills.into(),
-            s.deaths.into(),
-            s.damage_dealt.into(),
-            s.damage_taken.into(),
-            s.updated_at.into(),
-        ]);
-    }
-    insert
+/// A `player_ratings` row's columns, in [`player_values`] order.
+fn player_columns() -> Vec<DynIden> {
+    [PlayerRatings::Login, PlayerRatings::LoginKey]
+        .into_iter()
+        .chain(PLAYER_VALUE_COLUMNS)
+        .map(IntoIden::into_iden)
+        .collect()
+}
+
+/// One `player_ratings` row, in [`player_columns`] order.
+fn player_values(s: &PlayerStats) -> Vec<Value> {
+    vec![
+        s.login.as_str().into(),
+        normalise_login(&s.login).into(),
+        s.rating.mu.into(),
+        s.rating.sigma.into(),
+        s.rating.conservative().into(),
+        s.battles.into(),
+        s.wins.into(),
+        s.pvp_battles.into(),
+        s.pvp_wins.into(),
+        s.kills.into(),
+        s.deaths.into(),
+        s.damage_dealt.into(),
+        s.damage_taken.into(),
+        s.updated_at.into(),
+    ]
 }
 
 /// Lock conflicts and deadlocks between concurrent batches: a fresh
@@ -131,6 +135,19 @@ impl<'a> BattleLog<'a> {
             .await
     }
 
+    /// `player_ratings` rows through the bulk step.
+    async fn write_players(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        players: &[PlayerStats],
+        on_existing: OnExisting,
+    ) -> Result<u64, StoreError> {
+        let rows: Vec<Vec<Value>> = players.iter().map(player_values).collect();
+        let table = PlayerRatings::Table.into_iden();
+        self.insert_rows(conn, table, &player_columns(), &rows, on_existing)
+            .await
+    }
+
     pub(super) async fn try_ingest(
         &self,
         battles: &[Battle],
@@ -146,12 +163,12 @@ impl<'a> BattleLog<'a> {
             .into_iter()
             .collect();
         let mut stored = BTreeSet::new();
-        for chunk in ids.chunks(IN_LIST) {
+        for chunk in ids.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
                 Query::select()
                     .column(Battles::Id)
                     .from(Battles::Table)
-                    .and_where(Expr::col(Battles::Id).is_in(chunk.iter().copied())),
+                    .and_where(self.is_in(Battles::Id, chunk.iter().copied())),
             );
             for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
                 stored.insert(row.try_get::<i64, _>(0)?);
@@ -189,12 +206,12 @@ impl<'a> BattleLog<'a> {
             .into_iter()
             .collect();
         let mut spelling: HashMap<String, String> = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(IN_LIST) {
+        for chunk in keys.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
                 Query::select()
                     .columns([PlayerRatings::LoginKey, PlayerRatings::Login])
                     .from(PlayerRatings::Table)
-                    .and_where(Expr::col(PlayerRatings::LoginKey).is_in(chunk.iter().cloned()))
+                    .and_where(self.is_in(PlayerRatings::LoginKey, chunk.iter().cloned()))
                     .order_by(PlayerRatings::Battles, Order::Desc)
                     .order_by(PlayerRatings::Login, Order::Asc),
             );
@@ -210,47 +227,52 @@ impl<'a> BattleLog<'a> {
             .collect();
         let new: Vec<&Battle> = renamed.iter().collect();
 
-        for chunk in new.chunks(INSERT_ROWS) {
-            let mut insert = Query::insert();
-            insert.into_table(Battles::Table).columns([
-                Battles::Id,
-                Battles::Mode,
-                Battles::StartedAt,
-                Battles::Day,
-                Battles::DurationSecs,
-                Battles::IngestedAt,
-            ]);
-            for b in chunk {
-                insert.values_panic([
+        let battle_rows: Vec<Vec<Value>> = new
+            .iter()
+            .map(|b| {
+                vec![
                     b.id.into(),
                     b.mode.as_str().into(),
                     b.started_at.into(),
                     b.started_at.div_euclid(DAY).into(),
                     i64::from(b.duration_secs).into(),
                     now.into(),
-                ]);
-            }
-            let (sql, values) = self.build_insert_ignore(insert, ConflictKey::Battle);
-            let done = sqlx::query_with(sql, values).execute(&mut *tx).await?;
-            if done.rows_affected() != chunk.len() as u64 {
-                // Another writer stored some of these since we looked: start
-                // over, the next look sees them.
-                tx.rollback().await?;
-                return Ok(Attempt::Retry);
-            }
+                ]
+            })
+            .collect();
+        let columns = [
+            Battles::Id,
+            Battles::Mode,
+            Battles::StartedAt,
+            Battles::Day,
+            Battles::DurationSecs,
+            Battles::IngestedAt,
+        ]
+        .map(IntoIden::into_iden);
+        let written = self
+            .insert_rows(
+                &mut tx,
+                Battles::Table.into_iden(),
+                &columns,
+                &battle_rows,
+                OnExisting::Skip(ConflictKey::Battle),
+            )
+            .await?;
+        if written != battle_rows.len() as u64 {
+            // Another writer stored some of these since we looked: start
+            // over, the next look sees them.
+            tx.rollback().await?;
+            return Ok(Attempt::Retry);
         }
 
         let rows: Vec<(i64, &Participant)> = new
             .iter()
             .flat_map(|b| b.participants.iter().map(move |p| (b.id, p)))
             .collect();
-        for chunk in rows.chunks(INSERT_ROWS) {
-            let mut insert = Query::insert();
-            insert
-                .into_table(BattleParticipants::Table)
-                .columns(PARTICIPANT_COLUMNS);
-            for (id, p) in chunk {
-                insert.values_panic([
+        let participant_rows: Vec<Vec<Value>> = rows
+            .iter()
+            .map(|(id, p)| {
+                vec![
                     (*id).into(),
                     p.login.as_str().into(),
                     i64::from(p.team).into(),
@@ -260,11 +282,17 @@ impl<'a> BattleLog<'a> {
                     clamp_u64(p.damage_dealt).into(),
                     clamp_u64(p.damage_taken).into(),
                     i64::from(p.level).into(),
-                ]);
-            }
-            let (sql, values) = self.db.build(&insert);
-            sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        }
+                ]
+            })
+            .collect();
+        self.insert_rows(
+            &mut tx,
+            BattleParticipants::Table.into_iden(),
+            &PARTICIPANT_COLUMNS.map(IntoIden::into_iden),
+            &participant_rows,
+            OnExisting::Fail,
+        )
+        .await?;
 
         // The players' rows: make sure each exists, lock them (in login order,
         // so concurrent batches do not deadlock each other), update in memory.
@@ -275,15 +303,13 @@ impl<'a> BattleLog<'a> {
             .into_iter()
             .collect();
         let blanks: Vec<PlayerStats> = logins.iter().map(|l| PlayerStats::new(l, now)).collect();
-        for chunk in blanks.chunks(INSERT_ROWS) {
-            let (sql, values) = self.build_insert_ignore(player_insert(chunk), ConflictKey::Player);
-            sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        }
+        self.write_players(&mut tx, &blanks, OnExisting::Skip(ConflictKey::Player))
+            .await?;
         let mut players: HashMap<String, PlayerStats> = HashMap::with_capacity(logins.len());
-        for chunk in logins.chunks(IN_LIST) {
+        for chunk in logins.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
                 player_select()
-                    .and_where(Expr::col(PlayerRatings::Login).is_in(chunk.iter().copied()))
+                    .and_where(self.is_in(PlayerRatings::Login, chunk.iter().copied()))
                     .order_by(PlayerRatings::Login, Order::Asc)
                     .lock_exclusive(),
             );
@@ -309,16 +335,8 @@ impl<'a> BattleLog<'a> {
         }
         let mut updated: Vec<PlayerStats> = players.into_values().collect();
         updated.sort_by(|a, b| a.login.cmp(&b.login));
-        for chunk in updated.chunks(INSERT_ROWS) {
-            let (sql, values) = self.db.build(
-                player_insert(chunk).on_conflict(
-                    OnConflict::column(PlayerRatings::Login)
-                        .update_columns(PLAYER_VALUE_COLUMNS)
-                        .to_owned(),
-                ),
-            );
-            sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        }
+        self.write_players(&mut tx, &updated, OnExisting::UpdatePlayer)
+            .await?;
         tx.commit().await?;
         Ok(Attempt::Done(outcome))
     }
@@ -372,10 +390,7 @@ impl<'a> BattleLog<'a> {
             .db
             .build(&Query::delete().from_table(PlayerRatings::Table).to_owned());
         sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        for chunk in rows.chunks(INSERT_ROWS) {
-            let (sql, values) = self.db.build(&player_insert(chunk));
-            sqlx::query_with(sql, values).execute(&mut *tx).await?;
-        }
+        self.write_players(&mut tx, &rows, OnExisting::Fail).await?;
         tx.commit().await?;
         Ok(RebuildReport {
             battles: done,

@@ -2,8 +2,9 @@
 //! per-player `player_ratings` derived from them.
 //!
 //! Ingestion is idempotent by the game server's battle id and runs in one
-//! transaction per batch: battles and participants go in as batched
-//! multi-row INSERTs that skip ids already stored, and the players of the
+//! transaction per batch: battles and participants go in through one bulk
+//! step per backend (`bulk.rs`: `INSERT … SELECT UNNEST` of arrays on
+//! PostgreSQL, multi-row VALUES elsewhere) that skips ids already stored, and the players of the
 //! battles that were new get their totals and (PvP only) their Weng-Lin
 //! rating updated in the same transaction. `rebuild` recomputes every
 //! player row from the stored battles in (started_at, id) order, which is
@@ -81,9 +82,6 @@ enum PlayerRatings {
 }
 
 const DAY: i64 = 86_400;
-/// Rows per multi-row INSERT: 9 participant columns × 500 = 4,500 bound
-/// parameters, far below every backend's limit (SQLite 32,766).
-const INSERT_ROWS: usize = 500;
 /// Values per `IN (…)` list.
 const IN_LIST: usize = 1_000;
 /// Battles read per page by `rebuild` and `for_each_battle`. Small enough
@@ -230,6 +228,7 @@ impl Database {
     }
 }
 
+mod bulk;
 mod ingest;
 mod queries;
 

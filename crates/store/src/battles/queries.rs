@@ -128,6 +128,17 @@ impl<'a> BattleLog<'a> {
         }
     }
 
+    /// The next page of stored battles (with their participants, in login
+    /// order) in (started_at, id) order: the first page for `None`, else the
+    /// battles after the key `(started_at, id)` of the last one read. Fewer
+    /// than a full page (250) means the end. Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
+    pub async fn page(&self, after: Option<(i64, i64)>) -> Result<Vec<Battle>, StoreError> {
+        self.db.bounded(self.page_after(after)).await
+    }
+
+    /// Battles per [`BattleLog::page`].
+    pub const PAGE: u64 = PAGE;
+
     pub(super) async fn page_after(
         &self,
         after: Option<(i64, i64)>,

@@ -46,6 +46,10 @@ fn ratio(part: i64, whole: i64) -> f64 {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlayerStatsBody {
     login: String,
+    /// Whether an account of the accounts database has this login (any
+    /// state, case-insensitively): battles may name players who never
+    /// registered here unless `analytics.require_registered_players` is on.
+    registered: bool,
     battles: i64,
     wins: i64,
     win_rate: f64,
@@ -61,10 +65,12 @@ pub struct PlayerStatsBody {
     rating: RatingBody,
 }
 
-impl From<&PlayerStats> for PlayerStatsBody {
-    fn from(s: &PlayerStats) -> Self {
+impl PlayerStatsBody {
+    /// `s`'s totals; `registered` as the accounts database says.
+    pub(super) fn new(s: &PlayerStats, registered: bool) -> Self {
         PlayerStatsBody {
             login: s.login.clone(),
+            registered,
             battles: s.battles,
             wins: s.wins,
             win_rate: ratio(s.wins, s.battles),

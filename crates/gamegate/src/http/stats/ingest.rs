@@ -12,7 +12,12 @@ use serde_json::Value;
 
 use super::body::{IngestBody, ItemResult};
 use super::{StatsState, store_error};
+use crate::app::battle_import::{UNKNOWN_PLAYER, unknown_player_message, unregistered_logins};
 use crate::http::ApiError;
+
+/// One item of a batch: its id (when it has one) and the battle, or why it
+/// is invalid (`error` code, message).
+type CheckedItem = (Option<i64>, Result<Battle, (String, String)>);
 
 /// The token of `Authorization: Bearer <token>`, or empty.
 fn bearer(req: &Request) -> &[u8] {
@@ -27,7 +32,8 @@ fn bearer(req: &Request) -> &[u8] {
 /// its own; the valid ones are stored in one transaction. The answer is 200
 /// with one result per item, in order: `inserted`, `duplicate` (the id was
 /// stored before; nothing changed) or `invalid` (with `error` and
-/// `message`). A request-level problem (token, body, not an array, too many
+/// `message`; `unknown_player` when `analytics.require_registered_players`
+/// is on and a login has no account). A request-level problem (token, body, not an array, too many
 /// items) is the usual error answer instead.
 pub(super) async fn ingest(
     State(state): State<StatsState>,
@@ -72,27 +78,35 @@ pub(super) async fn ingest(
         ));
     }
 
-    // Per item: its id (when it has one) and either its index among the
-    // valid battles or why it is invalid.
+    let mut checked: Vec<CheckedItem> = items
+        .into_iter()
+        .map(|item| {
+            let id = item.get("id").and_then(Value::as_i64);
+            let parsed = serde_json::from_value::<Battle>(item)
+                .map_err(|e| ("invalid_battle".to_owned(), e.to_string()))
+                .and_then(|b| {
+                    b.checked(&state.common.rules)
+                        .map_err(|e| (e.code.to_owned(), e.message))
+                });
+            (id, parsed)
+        })
+        .collect();
+    if state.ingest.require_registered {
+        refuse_unregistered(&state, &mut checked).await?;
+    }
+    // The valid ones, and each item's index among them.
     type Checked = (Option<i64>, Result<usize, (String, String)>);
-    let mut results: Vec<Checked> = Vec::new();
     let mut valid: Vec<Battle> = Vec::new();
-    for item in items {
-        let id = item.get("id").and_then(Value::as_i64);
-        let parsed = serde_json::from_value::<Battle>(item)
-            .map_err(|e| ("invalid_battle".to_owned(), e.to_string()))
-            .and_then(|b| {
-                b.checked(&state.common.rules)
-                    .map_err(|e| (e.code.to_owned(), e.message))
-            });
-        results.push((
-            id,
-            parsed.map(|b| {
+    let results: Vec<Checked> = checked
+        .into_iter()
+        .map(|(id, parsed)| {
+            let index = parsed.map(|b| {
                 valid.push(b);
                 valid.len() - 1
-            }),
-        ));
-    }
+            });
+            (id, index)
+        })
+        .collect();
     let stored = state
         .analytics
         .battles()
@@ -137,4 +151,34 @@ pub(super) async fn ingest(
         invalid,
         results,
     }))
+}
+
+/// `analytics.require_registered_players`: every valid battle naming a login
+/// with no account becomes invalid (`unknown_player`, naming the logins).
+/// Without an accounts database no login can be confirmed, so all are.
+async fn refuse_unregistered(
+    state: &StatsState,
+    checked: &mut [CheckedItem],
+) -> Result<(), ApiError> {
+    let battles: Vec<&Battle> = checked
+        .iter()
+        .filter_map(|(_, b)| b.as_ref().ok())
+        .collect();
+    let unknown = match &state.accounts {
+        Some(accounts) => unregistered_logins(accounts, &battles)
+            .await
+            .map_err(|e| store_error(e, state.common.lang))?,
+        None => battles
+            .iter()
+            .map(|b| b.participants.iter().map(|p| p.login.clone()).collect())
+            .collect(),
+    };
+    let mut unknown = unknown.into_iter();
+    for (_, parsed) in checked.iter_mut().filter(|(_, b)| b.is_ok()) {
+        let logins = unknown.next().unwrap_or_default();
+        if !logins.is_empty() {
+            *parsed = Err((UNKNOWN_PLAYER.to_owned(), unknown_player_message(&logins)));
+        }
+    }
+    Ok(())
 }

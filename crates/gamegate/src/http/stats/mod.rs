@@ -38,6 +38,8 @@ pub struct IngestPolicy {
     tokens: ApiKeys,
     max_batch: usize,
     body_limit: usize,
+    /// `analytics.require_registered_players`.
+    require_registered: bool,
 }
 
 impl IngestPolicy {
@@ -46,6 +48,7 @@ impl IngestPolicy {
             tokens: ApiKeys::new(crate::config::expose_all(&config.analytics.ingest_tokens)),
             max_batch: config.analytics.ingest_max_batch,
             body_limit: config.analytics.ingest_body_limit_bytes,
+            require_registered: config.analytics.require_registered_players,
         }
     }
 }

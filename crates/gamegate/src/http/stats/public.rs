@@ -51,11 +51,23 @@ pub(super) async fn player(
         params.invalid("login", FieldErrorCode::Charset, &rule);
     }
     params.finish()?;
-    match state.analytics.battles().player(&login).await {
-        Ok(Some(stats)) => Ok(Json(PlayerStatsBody::from(&stats))),
-        Ok(None) => Err(ApiError::new(ErrorCode::NotFound, lang)),
-        Err(e) => Err(query_error(e, lang)),
-    }
+    let stats = match state.analytics.battles().player(&login).await {
+        Ok(Some(stats)) => stats,
+        Ok(None) => return Err(ApiError::new(ErrorCode::NotFound, lang)),
+        Err(e) => return Err(query_error(e, lang)),
+    };
+    // The accounts may live in another database than the battles: asked
+    // there, by the same case-insensitive key.
+    let registered = match &state.accounts {
+        Some(accounts) => !accounts
+            .accounts()
+            .registered(&[login.as_str()])
+            .await
+            .map_err(|e| query_error(e, lang))?
+            .is_empty(),
+        None => false,
+    };
+    Ok(Json(PlayerStatsBody::new(&stats, registered)))
 }
 
 #[utoipa::path(
