@@ -118,7 +118,7 @@ pub enum Command {
     /// Win prediction: held-out evaluation.
     Ml {
         #[command(subcommand)]
-        cmd: crate::commands::battles::MlCommand,
+        cmd: crate::commands::ml::MlCommand,
     },
     /// Check this configuration against the production checklist: one line per
     /// item (✓/✗/–) with the reason and the fix; exit 1 when an item fails.
@@ -307,7 +307,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ml {
             cmd:
-                crate::commands::battles::MlCommand::Evaluate {
+                crate::commands::ml::MlCommand::Evaluate {
                     file,
                     from_db,
                     truth,
@@ -319,11 +319,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let text = if from_db {
-                crate::commands::battles::ml_evaluate_db(&config, holdout).await?
+                crate::commands::ml::ml_evaluate_db(&config, holdout).await?
             } else if compare {
-                crate::commands::battles::ml_compare(&set, holdout, &seeds)?
+                crate::commands::ml::ml_compare(&set, holdout, &seeds)?
             } else {
-                crate::commands::battles::ml_evaluate(
+                crate::commands::ml::ml_evaluate(
                     file.as_deref(),
                     truth.as_deref(),
                     synthetic,

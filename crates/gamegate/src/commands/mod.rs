@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod gameserver;
 pub mod healthcheck;
 pub mod keygen;
+pub mod ml;
 pub mod render;
 pub mod report;
 pub mod status;

@@ -823,7 +823,9 @@ async fn the_evaluate_command_reads_the_stored_battles(backend: Backend) {
     battle_import::ingest_all(&app.db, battles.clone(), 500, &mut report, |_| {})
         .await
         .unwrap();
-    let text = battles::ml_evaluate_db(&app.config, 0.25).await.unwrap();
+    let text = gamegate::commands::ml::ml_evaluate_db(&app.config, 0.25)
+        .await
+        .unwrap();
     // The same numbers as the in-memory evaluation of the same battles: the
     // database is read in battle order and each battle predicted before it
     // is applied.
@@ -847,7 +849,9 @@ async fn the_evaluate_command_reads_the_stored_battles(backend: Backend) {
     );
     assert!(e.model.log_loss < std::f64::consts::LN_2, "{e:?}");
     // Holdouts outside (0, 1) are refused.
-    let error = battles::ml_evaluate_db(&app.config, 1.0).await.unwrap_err();
+    let error = gamegate::commands::ml::ml_evaluate_db(&app.config, 1.0)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("--holdout"), "{error}");
     app.stop().await;
 }
