@@ -133,11 +133,11 @@ pub(super) fn outcomes(run: &KitRun) -> (Value, HashMap<String, String>) {
     (report, by_id)
 }
 
-/// Asserts that every one of the suite's 24 checks passed and the run says so.
+/// Asserts that every one of the suite's 26 checks passed and the run says so.
 pub(super) fn assert_all_pass(run: &KitRun) -> Value {
     assert!(run.output.status.success(), "{}", run.describe());
     let (report, by_id) = outcomes(run);
-    assert_eq!(by_id.len(), 24, "{report:#}");
+    assert_eq!(by_id.len(), 26, "{report:#}");
     let not_passed: Vec<_> = by_id.iter().filter(|(_, o)| *o != "pass").collect();
     assert!(not_passed.is_empty(), "{not_passed:?}\n{report:#}");
     assert_eq!(report["ok"], true);
@@ -170,6 +170,8 @@ pub(super) enum Flaw {
     DeleteKeeps,
     /// Announces protocol 1 in its `auth` reply, with every command but `online`.
     NoOnlineAnnounced,
+    /// Answers `set_password` of a login nobody has with ok, and creates the account.
+    SetPasswordCreates,
 }
 
 /// The server's accounts: key → login as registered.
@@ -256,6 +258,7 @@ fn parse(line: &[u8]) -> Result<(u64, String, Value), u64> {
         "auth" => &["token"],
         "register" => &["login", "password"],
         "exists" | "delete" => &["login"],
+        "set_password" => &["login", "password"],
         "ping" | "online" => &[],
         _ => return Err(id),
     };
@@ -346,6 +349,18 @@ async fn serve(
                     accounts.lock().unwrap().remove(&key(flaw, login));
                 }
                 json!({"ok": true})
+            }
+            "set_password" => {
+                let mut accounts = accounts.lock().unwrap();
+                let key = key(flaw, login);
+                match (accounts.contains_key(&key), flaw) {
+                    (true, _) => json!({"ok": true}),
+                    (false, Flaw::SetPasswordCreates) => {
+                        accounts.insert(key, login.to_owned());
+                        json!({"ok": true})
+                    }
+                    (false, _) => json!({"ok": false, "error": "not_found"}),
+                }
             }
             "online" => json!({"ok": true, "online": 1}),
             _ => json!({"ok": true}),
@@ -664,6 +679,34 @@ async fn a_server_that_closes_after_one_request_fails_connection_kept() {
             && register.contains("connection_kept failed: the server closed the connection"),
         "the reason names the real failure: {register}"
     );
+}
+
+#[tokio::test]
+async fn a_set_password_that_creates_a_missing_account_fails_and_the_kit_deletes_it() {
+    let server = FlawedServer::start(Flaw::SetPasswordCreates).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["set_password_missing"]);
+    assert_eq!(
+        run.failed(),
+        vec!["set_password_missing".to_owned()],
+        "{}",
+        run.stdout()
+    );
+    let line = run.line("set_password_missing");
+    assert!(line.contains("created the account"), "{line}");
+    assert!(run.stdout().contains("`not_found`"), "{}", run.stdout());
+    assert!(
+        run.line("set_password").starts_with("✓"),
+        "{}",
+        run.stdout()
+    );
+    // The account the flawed set_password created is the cleanup's.
+    let cleanup = run.line("cleanup");
+    assert!(
+        cleanup.starts_with("✓ ") && cleanup.contains("gg_check_"),
+        "{cleanup}"
+    );
+    assert!(server.logins().is_empty(), "{:?}", server.logins());
 }
 
 #[tokio::test]

@@ -204,7 +204,9 @@ async fn under_short_login_rules_the_kit_touches_no_players_account() {
     for id in [
         "register",
         "exists_unknown",
+        "set_password",
         "delete_missing",
+        "set_password_missing",
         "account_rules",
     ] {
         let line = run.line(id);
@@ -291,8 +293,10 @@ async fn the_kit_passes_against_the_http_reference_receiver() {
         "case_folding",
         "exists_unknown",
         "exists_under_load",
+        "set_password",
         "exists_after_delete",
         "delete_missing",
+        "set_password_missing",
         "account_rules",
         "cleanup",
     ] {

@@ -10,7 +10,9 @@
 //!   line rules. Only for `kind = "v1"`.
 //! - through the connector (`operations.rs`, `round_trip.rs`: the
 //!   `GameServer` trait), so they hold for every kind: the register /
-//!   exists / delete round trip with throw-away logins, duplicates and case
+//!   exists / set_password / delete round trip with throw-away logins
+//!   (`passwords.rs`: `set_password` answers ok on the kit's account and
+//!   `not_found` on a missing one), duplicates and case
 //!   folding, `exists` exact (also under concurrent calls), the account
 //!   rules, answer times, the cleanup.
 //!
@@ -37,6 +39,7 @@ use gamegate_gameserver::MockOptions;
 
 mod logins;
 mod operations;
+mod passwords;
 pub mod report;
 mod round_trip;
 mod runner;
