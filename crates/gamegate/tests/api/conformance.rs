@@ -172,6 +172,8 @@ pub(super) enum Flaw {
     NoOnlineAnnounced,
     /// Answers `set_password` of a login nobody has with ok, and creates the account.
     SetPasswordCreates,
+    /// Announces protocol 1 in its `auth` reply, with every command but `set_password`.
+    NoSetPasswordAnnounced,
 }
 
 /// The server's accounts: key → login as registered.
@@ -308,6 +310,8 @@ async fn serve(
                 match (authenticated, flaw) {
                     (true, Flaw::NoOnlineAnnounced) => json!({"ok": true, "version": 1,
                         "capabilities": ["register", "exists", "delete", "ping", "set_password"]}),
+                    (true, Flaw::NoSetPasswordAnnounced) => json!({"ok": true, "version": 1,
+                        "capabilities": ["register", "exists", "delete", "ping", "online"]}),
                     (true, _) => json!({"ok": true}),
                     (false, _) => json!({"ok": false, "error": "unauthorized"}),
                 }

@@ -17,8 +17,9 @@
 //!   rules, answer times, the cleanup.
 //!
 //! The kit never touches an account it did not create: a throw-away login
-//! is used only after `exists` answered false for it, `delete_missing`
-//! deletes again a login the kit created and deleted, and the cleanup asks
+//! is used only after `exists` answered false for it, `delete_missing` and
+//! `set_password_missing` use again a login the kit created and deleted,
+//! `set_password` changes only the kit's own account, and the cleanup asks
 //! `exists` after each delete (`logins.rs`, `round_trip.rs`).
 //!
 //! Every network step is bounded by `game_server.connect_timeout_ms` or
