@@ -178,6 +178,8 @@ pub(super) enum Flaw {
 
 /// The server's accounts: key → login as registered.
 type Accounts = Arc<Mutex<HashMap<String, String>>>;
+/// The logins whose password `set_password` changed, in order.
+type PasswordChanges = Arc<Mutex<Vec<String>>>;
 
 /// The connections of [`Flaw::ExistsFalseUnderLoad`]'s storage.
 const STORAGE_CONNECTIONS: usize = 2;
@@ -187,6 +189,7 @@ const LOOKUP_TAKES: Duration = Duration::from_millis(20);
 pub(super) struct FlawedServer {
     addr: SocketAddr,
     accounts: Accounts,
+    password_changes: PasswordChanges,
     _stop: DropGuard,
 }
 
@@ -195,6 +198,8 @@ impl FlawedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accounts = Accounts::default();
+        let password_changes = PasswordChanges::default();
+        let changes = Arc::clone(&password_changes);
         let stop = CancellationToken::new();
         let (shared, token) = (Arc::clone(&accounts), stop.clone());
         let storage = Arc::new(tokio::sync::Semaphore::new(STORAGE_CONNECTIONS));
@@ -205,11 +210,12 @@ impl FlawedServer {
                     accepted = listener.accept() => accepted.unwrap(),
                 };
                 let (accounts, token) = (Arc::clone(&shared), token.clone());
+                let changes = Arc::clone(&changes);
                 let storage = Arc::clone(&storage);
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = token.cancelled() => {}
-                        _ = serve(stream, flaw, accounts, storage) => {}
+                        _ = serve(stream, flaw, accounts, changes, storage) => {}
                     }
                 });
             }
@@ -217,12 +223,18 @@ impl FlawedServer {
         Self {
             addr,
             accounts,
+            password_changes,
             _stop: stop.drop_guard(),
         }
     }
 
     pub(super) fn addr(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// The logins whose password `set_password` changed.
+    pub(super) fn password_changes(&self) -> Vec<String> {
+        self.password_changes.lock().unwrap().clone()
     }
 
     pub(super) fn logins(&self) -> Vec<String> {
@@ -274,6 +286,7 @@ async fn serve(
     stream: TcpStream,
     flaw: Flaw,
     accounts: Accounts,
+    changes: PasswordChanges,
     storage: Arc<tokio::sync::Semaphore>,
 ) {
     let mut io = BufReader::new(stream);
@@ -358,7 +371,10 @@ async fn serve(
                 let mut accounts = accounts.lock().unwrap();
                 let key = key(flaw, login);
                 match (accounts.contains_key(&key), flaw) {
-                    (true, _) => json!({"ok": true}),
+                    (true, _) => {
+                        changes.lock().unwrap().push(login.to_owned());
+                        json!({"ok": true})
+                    }
                     (false, Flaw::SetPasswordCreates) => {
                         accounts.insert(key, login.to_owned());
                         json!({"ok": true})
@@ -703,6 +719,11 @@ async fn a_set_password_that_creates_a_missing_account_fails_and_the_kit_deletes
         run.line("set_password").starts_with("✓"),
         "{}",
         run.stdout()
+    );
+    let changed = server.password_changes();
+    assert!(
+        changed.len() == 1 && changed[0].starts_with("gg_check_"),
+        "the kit changed only its own account's password: {changed:?}"
     );
     // The account the flawed set_password created is the cleanup's.
     let cleanup = run.line("cleanup");

@@ -201,6 +201,11 @@ async fn under_short_login_rules_the_kit_touches_no_players_account() {
     after.sort();
     assert_eq!(after.len(), before.len(), "{}", run.describe());
     assert!(after == before, "the kit changed players' accounts");
+    assert_eq!(
+        server.password_changes(),
+        Vec::<String>::new(),
+        "the kit changed a player's password"
+    );
     assert!(run.output.status.success(), "{}", run.describe());
     for id in [
         "register",
