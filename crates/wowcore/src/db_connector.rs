@@ -131,7 +131,7 @@ impl GameServer for AuthDbGameServer {
             Ok(())
         } else {
             Err(CallError::Unavailable(Failure::new(
-                FailureKind::Server(ServerCode::Invalid),
+                FailureKind::Server(ServerCode::NotFound),
                 "set_password: no such account",
             )))
         }

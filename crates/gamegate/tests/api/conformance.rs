@@ -133,11 +133,11 @@ pub(super) fn outcomes(run: &KitRun) -> (Value, HashMap<String, String>) {
     (report, by_id)
 }
 
-/// Asserts that every one of the suite's 24 checks passed and the run says so.
+/// Asserts that every one of the suite's 26 checks passed and the run says so.
 pub(super) fn assert_all_pass(run: &KitRun) -> Value {
     assert!(run.output.status.success(), "{}", run.describe());
     let (report, by_id) = outcomes(run);
-    assert_eq!(by_id.len(), 24, "{report:#}");
+    assert_eq!(by_id.len(), 26, "{report:#}");
     let not_passed: Vec<_> = by_id.iter().filter(|(_, o)| *o != "pass").collect();
     assert!(not_passed.is_empty(), "{not_passed:?}\n{report:#}");
     assert_eq!(report["ok"], true);
@@ -170,10 +170,16 @@ pub(super) enum Flaw {
     DeleteKeeps,
     /// Announces protocol 1 in its `auth` reply, with every command but `online`.
     NoOnlineAnnounced,
+    /// Answers `set_password` of a login nobody has with ok, and creates the account.
+    SetPasswordCreates,
+    /// Announces protocol 1 in its `auth` reply, with every command but `set_password`.
+    NoSetPasswordAnnounced,
 }
 
 /// The server's accounts: key → login as registered.
 type Accounts = Arc<Mutex<HashMap<String, String>>>;
+/// The logins whose password `set_password` changed, in order.
+type PasswordChanges = Arc<Mutex<Vec<String>>>;
 
 /// The connections of [`Flaw::ExistsFalseUnderLoad`]'s storage.
 const STORAGE_CONNECTIONS: usize = 2;
@@ -183,6 +189,7 @@ const LOOKUP_TAKES: Duration = Duration::from_millis(20);
 pub(super) struct FlawedServer {
     addr: SocketAddr,
     accounts: Accounts,
+    password_changes: PasswordChanges,
     _stop: DropGuard,
 }
 
@@ -191,6 +198,8 @@ impl FlawedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accounts = Accounts::default();
+        let password_changes = PasswordChanges::default();
+        let changes = Arc::clone(&password_changes);
         let stop = CancellationToken::new();
         let (shared, token) = (Arc::clone(&accounts), stop.clone());
         let storage = Arc::new(tokio::sync::Semaphore::new(STORAGE_CONNECTIONS));
@@ -201,11 +210,12 @@ impl FlawedServer {
                     accepted = listener.accept() => accepted.unwrap(),
                 };
                 let (accounts, token) = (Arc::clone(&shared), token.clone());
+                let changes = Arc::clone(&changes);
                 let storage = Arc::clone(&storage);
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = token.cancelled() => {}
-                        _ = serve(stream, flaw, accounts, storage) => {}
+                        _ = serve(stream, flaw, accounts, changes, storage) => {}
                     }
                 });
             }
@@ -213,12 +223,18 @@ impl FlawedServer {
         Self {
             addr,
             accounts,
+            password_changes,
             _stop: stop.drop_guard(),
         }
     }
 
     pub(super) fn addr(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// The logins whose password `set_password` changed.
+    pub(super) fn password_changes(&self) -> Vec<String> {
+        self.password_changes.lock().unwrap().clone()
     }
 
     pub(super) fn logins(&self) -> Vec<String> {
@@ -256,6 +272,7 @@ fn parse(line: &[u8]) -> Result<(u64, String, Value), u64> {
         "auth" => &["token"],
         "register" => &["login", "password"],
         "exists" | "delete" => &["login"],
+        "set_password" => &["login", "password"],
         "ping" | "online" => &[],
         _ => return Err(id),
     };
@@ -269,6 +286,7 @@ async fn serve(
     stream: TcpStream,
     flaw: Flaw,
     accounts: Accounts,
+    changes: PasswordChanges,
     storage: Arc<tokio::sync::Semaphore>,
 ) {
     let mut io = BufReader::new(stream);
@@ -305,6 +323,8 @@ async fn serve(
                 match (authenticated, flaw) {
                     (true, Flaw::NoOnlineAnnounced) => json!({"ok": true, "version": 1,
                         "capabilities": ["register", "exists", "delete", "ping", "set_password"]}),
+                    (true, Flaw::NoSetPasswordAnnounced) => json!({"ok": true, "version": 1,
+                        "capabilities": ["register", "exists", "delete", "ping", "online"]}),
                     (true, _) => json!({"ok": true}),
                     (false, _) => json!({"ok": false, "error": "unauthorized"}),
                 }
@@ -346,6 +366,21 @@ async fn serve(
                     accounts.lock().unwrap().remove(&key(flaw, login));
                 }
                 json!({"ok": true})
+            }
+            "set_password" => {
+                let mut accounts = accounts.lock().unwrap();
+                let key = key(flaw, login);
+                match (accounts.contains_key(&key), flaw) {
+                    (true, _) => {
+                        changes.lock().unwrap().push(login.to_owned());
+                        json!({"ok": true})
+                    }
+                    (false, Flaw::SetPasswordCreates) => {
+                        accounts.insert(key, login.to_owned());
+                        json!({"ok": true})
+                    }
+                    (false, _) => json!({"ok": false, "error": "not_found"}),
+                }
             }
             "online" => json!({"ok": true, "online": 1}),
             _ => json!({"ok": true}),
@@ -664,6 +699,39 @@ async fn a_server_that_closes_after_one_request_fails_connection_kept() {
             && register.contains("connection_kept failed: the server closed the connection"),
         "the reason names the real failure: {register}"
     );
+}
+
+#[tokio::test]
+async fn a_set_password_that_creates_a_missing_account_fails_and_the_kit_deletes_it() {
+    let server = FlawedServer::start(Flaw::SetPasswordCreates).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    run.assert_fails_with(&["set_password_missing"]);
+    assert_eq!(
+        run.failed(),
+        vec!["set_password_missing".to_owned()],
+        "{}",
+        run.stdout()
+    );
+    let line = run.line("set_password_missing");
+    assert!(line.contains("created the account"), "{line}");
+    assert!(run.stdout().contains("`not_found`"), "{}", run.stdout());
+    assert!(
+        run.line("set_password").starts_with("✓"),
+        "{}",
+        run.stdout()
+    );
+    let changed = server.password_changes();
+    assert!(
+        changed.len() == 1 && changed[0].starts_with("gg_check_"),
+        "the kit changed only its own account's password: {changed:?}"
+    );
+    // The account the flawed set_password created is the cleanup's.
+    let cleanup = run.line("cleanup");
+    assert!(
+        cleanup.starts_with("✓ ") && cleanup.contains("gg_check_"),
+        "{cleanup}"
+    );
+    assert!(server.logins().is_empty(), "{:?}", server.logins());
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
 //! Attacks on the conformance kit itself (`gamegate gameserver check`, the
 //! real binary, over real sockets): with `[game_server.tls]` it speaks TLS
 //! (passes against the TLS mock; a plain listener never sees the token);
-//! under short login rules it registers over and deletes no player's
-//! account; a delete that answers ok but keeps the account fails the
-//! cleanup, naming what is left; a command the server does not announce is
-//! not applicable; a TLS server met in plain text is named as such.
+//! under short login rules it registers over, changes the password of and
+//! deletes no player's account; a delete that answers ok but keeps the account fails the
+//! cleanup, naming what is left; a command the server does not announce
+//! (`online`, `set_password`) is not applicable; a TLS server met in plain
+//! text is named as such.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -200,11 +201,18 @@ async fn under_short_login_rules_the_kit_touches_no_players_account() {
     after.sort();
     assert_eq!(after.len(), before.len(), "{}", run.describe());
     assert!(after == before, "the kit changed players' accounts");
+    assert_eq!(
+        server.password_changes(),
+        Vec::<String>::new(),
+        "the kit changed a player's password"
+    );
     assert!(run.output.status.success(), "{}", run.describe());
     for id in [
         "register",
         "exists_unknown",
+        "set_password",
         "delete_missing",
+        "set_password_missing",
         "account_rules",
     ] {
         let line = run.line(id);
@@ -258,6 +266,26 @@ async fn an_online_the_server_does_not_announce_is_not_applicable() {
     assert!(run.line("ping").starts_with("✓"), "{}", run.stdout());
 }
 
+#[tokio::test]
+async fn a_set_password_the_server_does_not_announce_is_not_applicable() {
+    let server = FlawedServer::start(Flaw::NoSetPasswordAnnounced).await;
+    let run = kit(&server.addr(), TOKEN, false, &[]).await;
+    assert!(run.output.status.success(), "{}", run.describe());
+    for id in ["set_password", "set_password_missing"] {
+        let line = run.line(id);
+        assert!(
+            line.starts_with("– ") && line.contains("does not announce"),
+            "{line}"
+        );
+    }
+    assert!(
+        run.line("delete_missing").starts_with("✓"),
+        "{}",
+        run.stdout()
+    );
+    assert!(server.logins().is_empty(), "{:?}", server.logins());
+}
+
 /// The HTTP connector's reference receiver (examples/gameserver-http) as a
 /// `python3` process: every connector check passes, the wire checks of
 /// protocol v1 are not applicable, and nothing is left in its accounts file.
@@ -291,8 +319,10 @@ async fn the_kit_passes_against_the_http_reference_receiver() {
         "case_folding",
         "exists_unknown",
         "exists_under_load",
+        "set_password",
         "exists_after_delete",
         "delete_missing",
+        "set_password_missing",
         "account_rules",
         "cleanup",
     ] {

@@ -69,6 +69,10 @@ pub fn judge(endpoint: Endpoint, status: u16, body: Option<&[u8]>, retried: bool
         )),
         400..=499 => {
             let kind = match (status, code) {
+                // The trait's answer for a password change of a missing account.
+                (404, Some(wire::ERR_NOT_FOUND)) if endpoint == Endpoint::SetPassword => {
+                    ServerCode::NotFound
+                }
                 (400 | 422, _) | (_, Some(wire::ERR_INVALID)) => ServerCode::Invalid,
                 _ => ServerCode::Unknown,
             };

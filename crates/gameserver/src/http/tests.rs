@@ -15,6 +15,17 @@ fn is_unavailable(j: Judged) -> bool {
 }
 
 #[test]
+fn a_404_not_found_of_set_password_is_the_traits_not_found() {
+    let body = wire::error_body(wire::ERR_NOT_FOUND);
+    let e = failed(judge(Endpoint::SetPassword, 404, Some(&body), false));
+    assert!(matches!(e, CallError::Unavailable(_)), "{e}");
+    assert_eq!(e.kind(), FailureKind::Server(ServerCode::NotFound));
+    // Another endpoint's 404 (an unknown path) is no missing account.
+    let e = failed(judge(Endpoint::Delete, 404, Some(&body), false));
+    assert_eq!(e.kind(), FailureKind::Server(ServerCode::Unknown));
+}
+
+#[test]
 fn statuses_map_to_the_documented_classes() {
     use Endpoint::*;
     let code = |c: &str| wire::error_body(c);

@@ -131,6 +131,8 @@ impl FaultClass {
     fn kind(self) -> FailureKind {
         match self {
             FaultClass::NoPermission => FailureKind::Server(ServerCode::Unauthorized),
+            // What the `GameServer` trait answers for a missing account.
+            FaultClass::NoSuchAccount => FailureKind::Server(ServerCode::NotFound),
             FaultClass::Other => FailureKind::Server(ServerCode::Unknown),
             _ => FailureKind::Server(ServerCode::Invalid),
         }

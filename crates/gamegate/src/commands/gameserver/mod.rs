@@ -10,13 +10,16 @@
 //!   line rules. Only for `kind = "v1"`.
 //! - through the connector (`operations.rs`, `round_trip.rs`: the
 //!   `GameServer` trait), so they hold for every kind: the register /
-//!   exists / delete round trip with throw-away logins, duplicates and case
+//!   exists / set_password / delete round trip with throw-away logins
+//!   (`passwords.rs`: `set_password` answers ok on the kit's account and
+//!   `not_found` on a missing one), duplicates and case
 //!   folding, `exists` exact (also under concurrent calls), the account
 //!   rules, answer times, the cleanup.
 //!
 //! The kit never touches an account it did not create: a throw-away login
-//! is used only after `exists` answered false for it, `delete_missing`
-//! deletes again a login the kit created and deleted, and the cleanup asks
+//! is used only after `exists` answered false for it, `delete_missing` and
+//! `set_password_missing` use again a login the kit created and deleted,
+//! `set_password` changes only the kit's own account, and the cleanup asks
 //! `exists` after each delete (`logins.rs`, `round_trip.rs`).
 //!
 //! Every network step is bounded by `game_server.connect_timeout_ms` or
@@ -37,6 +40,7 @@ use gamegate_gameserver::MockOptions;
 
 mod logins;
 mod operations;
+mod passwords;
 pub mod report;
 mod round_trip;
 mod runner;

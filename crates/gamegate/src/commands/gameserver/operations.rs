@@ -1,6 +1,7 @@
 //! The checks through the connector (the `GameServer` trait), so they hold
 //! for every `game_server.kind`, in order: `ping` and `online`, the round
-//! trip of [`super::round_trip`], answer times, and the cleanup. An
+//! trip of [`super::round_trip`] with the password changes of
+//! [`super::passwords`], answer times, and the cleanup. An
 //! operation the connector does not declare, or the server does not announce
 //! in its `auth` reply, is not applicable; a check that needs an earlier one
 //! that failed says so, with that check's own reason.
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use gamegate_gameserver::{CallError, CaseFolding, ExistsSupport, FailureKind};
 
 use super::logins::{self, Throwaways};
+use super::passwords::{set_password, set_password_missing};
 use super::report::{Check, CheckId};
 use super::round_trip::{
     account_rules, case_folding, cleanup, delete_missing, duplicate, exists_after_create,
@@ -79,6 +81,7 @@ async fn checks(
     let no_exists = "the connector declares no exact `exists`: the reconciler leaves lost answers \
                      pending for the operator";
     let no_delete = "the connector declares no `delete`";
+    let no_set_password = "the connector declares no `set_password`";
     if !ops.ping {
         runner.not_applicable(CheckId::Ping, "the connector declares no `ping`");
     } else if !runner.run(CheckId::Ping, ping(target)).await && runner.last_failed() {
@@ -159,6 +162,14 @@ async fn checks(
         (Some(_), false) => runner.not_applicable(CheckId::ExistsUnderLoad, no_exists),
         (None, _) => runner.skip(CheckId::ExistsUnderLoad, after_register),
     }
+    match (&login, ops.set_password) {
+        (_, false) => runner.not_applicable(CheckId::SetPassword, no_set_password),
+        (Some(l), true) => {
+            let check = set_password(target, l, exists_trusted);
+            runner.run(CheckId::SetPassword, check).await;
+        }
+        (None, true) => runner.skip(CheckId::SetPassword, after_register),
+    }
     // A login the kit created and deleted: `delete_missing` deletes it again.
     let deleted = match (&login, ops.delete) {
         (_, false) => {
@@ -181,6 +192,12 @@ async fn checks(
             .await;
     } else {
         runner.not_applicable(CheckId::DeleteMissing, no_delete);
+    }
+    if ops.set_password {
+        let check = set_password_missing(target, made, deleted);
+        runner.run(CheckId::SetPasswordMissing, check).await;
+    } else {
+        runner.not_applicable(CheckId::SetPasswordMissing, no_set_password);
     }
     if login.is_some() {
         let check = account_rules(target, made, exists_trusted);

@@ -57,10 +57,16 @@ pub enum CheckId {
     ExistsUnknown,
     /// `exists` stays exact under concurrent calls (connector).
     ExistsUnderLoad,
+    /// `set_password` of the kit's account answers ok and the account
+    /// stays (connector).
+    SetPassword,
     /// After `delete`, `exists` answers false (connector).
     ExistsAfterDelete,
     /// `delete` of a login that does not exist answers ok (connector).
     DeleteMissing,
+    /// `set_password` of a login that does not exist answers `not_found`
+    /// and creates no account (connector).
+    SetPasswordMissing,
     /// The longest login and password validation admits are accepted (connector).
     AccountRules,
     /// Answer times (p50, max) stay under half of `game_server.call_timeout_ms` (connector).
@@ -71,7 +77,7 @@ pub enum CheckId {
 
 impl CheckId {
     /// Every check, in run order.
-    pub const ALL: [CheckId; 24] = [
+    pub const ALL: [CheckId; 26] = [
         CheckId::TcpConnect,
         CheckId::AuthRequired,
         CheckId::AuthWrongToken,
@@ -91,8 +97,10 @@ impl CheckId {
         CheckId::CaseFolding,
         CheckId::ExistsUnknown,
         CheckId::ExistsUnderLoad,
+        CheckId::SetPassword,
         CheckId::ExistsAfterDelete,
         CheckId::DeleteMissing,
+        CheckId::SetPasswordMissing,
         CheckId::AccountRules,
         CheckId::AnswerTimes,
         CheckId::Cleanup,
@@ -120,8 +128,10 @@ impl CheckId {
             CheckId::CaseFolding => "case_folding",
             CheckId::ExistsUnknown => "exists_unknown",
             CheckId::ExistsUnderLoad => "exists_under_load",
+            CheckId::SetPassword => "set_password",
             CheckId::ExistsAfterDelete => "exists_after_delete",
             CheckId::DeleteMissing => "delete_missing",
+            CheckId::SetPasswordMissing => "set_password_missing",
             CheckId::AccountRules => "account_rules",
             CheckId::AnswerTimes => "answer_times",
             CheckId::Cleanup => "cleanup",
