@@ -20,12 +20,12 @@ pub enum Reason {
         z: f64,
         /// One-sided normal tail of `z`, times the player's PvP battles (the
         /// run's possible starts) and the players tested (Bonferroni), at most
-        /// 1; flagged at [`Evidence::alpha`] and below. The normal
+        /// 1; flagged at [`Evidence::alpha`](super::Evidence::alpha) and below. The normal
         /// approximation is only used where it holds: at least
-        /// [`Evidence::min_expected`] expected wins and expected losses.
+        /// [`Evidence::min_expected`](super::Evidence::min_expected) expected wins and expected losses.
         p_value: f64,
         /// The run's most surprising wins (lowest p first), at most
-        /// [`MAX_EVIDENCE_IDS`].
+        /// [`MAX_EVIDENCE_IDS`](super::MAX_EVIDENCE_IDS).
         battle_ids: Vec<i64>,
     },
     /// Deals damage far outside the distribution of their level.
@@ -38,14 +38,14 @@ pub enum Reason {
         /// as a factor (the exponentially weighted geometric mean; 3.0 = three times).
         ratio_to_median: f64,
         /// Recent robust z of damage (EWMA, weight 0.1 per battle) in standard
-        /// deviations; flagged at [`DAMAGE_Z`] and above.
+        /// deviations; flagged at [`DAMAGE_Z`](super::DAMAGE_Z) and above.
         z: f64,
         /// One-sided normal tail of the weighted mean (Σwz/√Σw², standard
         /// normal for an honest player of median skill), times the players
         /// tested, at most 1.
         p_value: f64,
         /// The battles with the highest damage z (highest first), at most
-        /// [`MAX_EVIDENCE_IDS`].
+        /// [`MAX_EVIDENCE_IDS`](super::MAX_EVIDENCE_IDS).
         battle_ids: Vec<i64>,
     },
 }
