@@ -373,6 +373,23 @@ impl IdempotencyKeys<'_> {
     }
 }
 
+/// Deletes every key whose first request registered `login_norm` (the
+/// account is being erased: a key row holds its login, Telegram id and
+/// answer), on `conn`. A retry of such a key afterwards runs as new.
+pub(crate) async fn forget(
+    db: &Database,
+    conn: &mut sqlx::AnyConnection,
+    login_norm: &str,
+) -> Result<(), StoreError> {
+    let (sql, values) = db.build(
+        Query::delete()
+            .from_table(Keys::Table)
+            .and_where(Expr::col(Keys::LoginNorm).eq(login_norm)),
+    );
+    sqlx::query_with(sql, values).execute(&mut *conn).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

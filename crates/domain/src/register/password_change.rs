@@ -117,7 +117,17 @@ pub fn validate_password_change(
         list: Vec::new(),
     };
     let old = text_field(&mut errors, body, &OLD_PASSWORD).and_then(|text| {
-        if text.chars().count() > MAX_OLD_PASSWORD_CHARS {
+        // An empty current password can match no account: a form error, not
+        // a wrong password the ban jail would count.
+        if text.is_empty() {
+            errors.length(
+                &OLD_PASSWORD,
+                FieldErrorCode::TooShort,
+                1,
+                MAX_OLD_PASSWORD_CHARS,
+            );
+            None
+        } else if text.chars().count() > MAX_OLD_PASSWORD_CHARS {
             errors.length(
                 &OLD_PASSWORD,
                 FieldErrorCode::TooLong,
@@ -199,6 +209,10 @@ mod tests {
                 ("new_password".into(), "type"),
                 ("extra".into(), "unknown_field"),
             ]
+        );
+        assert_eq!(
+            codes(json!({"old_password": "", "new_password": "n3w-secret"})),
+            [("old_password".into(), "too_short")]
         );
         assert_eq!(
             codes(json!({"old_password": "o".repeat(1025), "new_password": "n3w-secret"})),

@@ -175,9 +175,19 @@ impl AccountLifecycle {
         expected: Option<Mark>,
         operation: Operation,
     ) -> Result<Mark, LifecycleError> {
+        // A password change holds the account only while its hash is the one
+        // the old password was checked against.
+        let checked_hash =
+            (operation == Operation::Password).then_some(account.password_hash.as_str());
         self.db
             .accounts()
-            .mark(&account.login_norm, expected, operation, unix_now())
+            .mark(
+                &account.login_norm,
+                expected,
+                checked_hash,
+                operation,
+                unix_now(),
+            )
             .await?
             .ok_or(LifecycleError::Busy)
     }

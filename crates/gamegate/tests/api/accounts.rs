@@ -23,6 +23,8 @@ crate::on_every_backend!(
     a_password_change_reaches_the_game_server_and_the_database,
     a_wrong_old_password_is_403_and_changes_nothing,
     a_lost_password_answer_keeps_the_mark_until_the_next_change,
+    parallel_changes_checked_against_one_hash_change_it_once,
+    a_deletion_erases_the_idempotency_keys_of_its_registration,
 );
 
 const SETTLE: Duration = Duration::from_secs(10);
@@ -768,4 +770,83 @@ async fn a_connector_without_delete_or_set_password_refuses_clearly() {
     assert_eq!(account.mark, None);
     assert_eq!(app.mock.password_matches("Stays", "secret12"), Some(true));
     app.stop().await;
+}
+
+/// 20 changes sent at once with the same old password: each checks it
+/// against the hash it read, but only one may hold the account with that
+/// hash — the others see it replaced (409, then 403 on a retry), so the
+/// password that wins is the one both stores have.
+async fn parallel_changes_checked_against_one_hash_change_it_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    assert_eq!(app.register(player("Racer", 4_200_000_020)).await.0, 200);
+    let answers = futures_util::future::join_all((0..20).map(|i| {
+        let app = &app;
+        async move {
+            let new = format!("new-pass-{i:02}");
+            let (status, body) = app.change_password("Racer", change("secret12", &new)).await;
+            (status, body, new)
+        }
+    }))
+    .await;
+    let won: Vec<&String> = answers
+        .iter()
+        .filter(|(status, _, _)| *status == 200)
+        .map(|(_, _, new)| new)
+        .collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    for (status, body, _) in &answers {
+        if *status != 200 {
+            let code = body["detail"].as_str().unwrap_or_default();
+            assert!(
+                matches!(code, "account_busy" | "wrong_password"),
+                "{status} {body}"
+            );
+        }
+    }
+    let winner = won[0];
+    assert_eq!(app.mock.password_matches("Racer", winner), Some(true));
+    assert_eq!(app.mock.password_matches("Racer", "secret12"), Some(false));
+    let account = app.db.accounts().details("Racer").await.unwrap().unwrap();
+    assert!(PasswordHasher::verify(winner, &account.password_hash));
+    assert_eq!(account.mark, None);
+    // The old password is refused from now on.
+    let (status, body) = app
+        .change_password("Racer", change("secret12", "late-pass"))
+        .await;
+    assert_error(status, &body, 403, "wrong_password");
+}
+
+/// An erasure also removes the `Idempotency-Key` row of the registration
+/// (it holds the login, the Telegram id and the answer); a replay of the key
+/// then runs as a new registration.
+async fn a_deletion_erases_the_idempotency_keys_of_its_registration(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let body = player("EraseMe", 4_200_000_021);
+    let register = || {
+        app.http
+            .post(app.url("/api/register"))
+            .header("x-api-key", TEST_API_KEY)
+            .header("idempotency-key", "\"erase-me-1\"")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(register().await.unwrap().status(), 200);
+    assert_eq!(app.db.idempotency().count().await.unwrap(), 1);
+    let (status, answer) = app.delete_account("eraseme").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(app.db.idempotency().count().await.unwrap(), 0);
+    // Not a replay of the erased account's 200: registered again, as new.
+    assert_eq!(register().await.unwrap().status(), 200);
+    assert!(
+        app.db
+            .accounts()
+            .details("EraseMe")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

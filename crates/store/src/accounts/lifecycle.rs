@@ -200,29 +200,37 @@ impl Accounts<'_> {
     }
 
     /// Marks a synced account with `operation` at `now`, if its mark is
-    /// still `expected` (as read by [`Accounts::details`]). Returns the new
-    /// mark, or `None` when another writer changed it first (or the account
-    /// is gone or not synced). Errs as every [`Accounts`] operation.
+    /// still `expected` (as read by [`Accounts::details`]) and, when given,
+    /// its password hash is still `password_hash` — the hash an old password
+    /// was checked against, so a change checked against a hash that another
+    /// change (or a deletion and a new registration of the login) replaced
+    /// meanwhile cannot take the account. Returns the new mark, or `None`
+    /// when another writer changed it first (or the account is gone or not
+    /// synced). Errs as every [`Accounts`] operation.
     pub async fn mark(
         &self,
         login_norm: &str,
         expected: Option<Mark>,
+        password_hash: Option<&str>,
         operation: Operation,
         now: i64,
     ) -> Result<Option<Mark>, StoreError> {
         self.db
             .bounded(async {
-                let (sql, values) = self.db.build(
-                    Query::update()
-                        .table(Players::Table)
-                        .values([
-                            (Players::Operation, operation.as_str().into()),
-                            (Players::OperationAt, now.into()),
-                        ])
-                        .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
-                        .and_where(Expr::col(Players::State).eq(SYNCED))
-                        .and_where(mark_matches(expected)),
-                );
+                let mut update = Query::update();
+                update
+                    .table(Players::Table)
+                    .values([
+                        (Players::Operation, operation.as_str().into()),
+                        (Players::OperationAt, now.into()),
+                    ])
+                    .and_where(Expr::col(Players::LoginNorm).eq(login_norm))
+                    .and_where(Expr::col(Players::State).eq(SYNCED))
+                    .and_where(mark_matches(expected));
+                if let Some(hash) = password_hash {
+                    update.and_where(Expr::col(Players::PasswordHash).eq(hash));
+                }
+                let (sql, values) = self.db.build(&update);
                 let done = sqlx::query_with(sql, values)
                     .execute(self.db.pool())
                     .await?;
@@ -265,7 +273,8 @@ impl Accounts<'_> {
 
     /// Erases an account marked `deleting` (the game server no longer has
     /// it): its `players` and `telegram_players` rows go (the Telegram slot is
-    /// free again), every audit row about it loses the login, and `audit` is
+    /// free again), every audit row about it loses the login, the
+    /// `Idempotency-Key` rows of its registration are deleted, and `audit` is
     /// written — one transaction. Returns false (and changes nothing) when
     /// the account is not marked `deleting` (already finished by another
     /// writer). Errs as every [`Accounts`] operation.
@@ -304,6 +313,7 @@ impl Accounts<'_> {
                     return Ok(false);
                 }
                 audit::forget(self.db, &mut tx, login_norm).await?;
+                crate::idempotency::forget(self.db, &mut tx, login_norm).await?;
                 audit::insert(self.db, &mut tx, audit, now).await?;
                 tx.commit().await?;
                 Ok(true)
