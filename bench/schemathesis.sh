@@ -38,7 +38,7 @@ for _ in $(seq 1 100); do curl -fs http://127.0.0.1:28000/health >/dev/null 2>&1
 # A case count bounds the run when given (the fuzzing phase would otherwise
 # keep generating until the time budget is spent).
 if [ -n "${MAX_EXAMPLES:-}" ]; then budget=(--max-examples "$MAX_EXAMPLES"); else budget=(--max-time "$MAX_TIME"); fi
-"$venv/bin/st" run http://127.0.0.1:28000/openapi.json --checks all \
+"$venv/bin/st" --config-file bench/schemathesis.toml run http://127.0.0.1:28000/openapi.json --checks all \
   -H "X-API-Key: $KEY" "${budget[@]}"
 if grep -q "panicked" "$work/err.txt"; then
   echo "gamegate logged a panic:" >&2; grep -A5 panicked "$work/err.txt" >&2; exit 1

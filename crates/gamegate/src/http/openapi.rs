@@ -177,9 +177,10 @@ fn password_change_body() -> Schema {
             "old_password",
             typed(
                 Type::String,
-                "The account's current password; a wrong one is 403 `wrong_password`.",
+                "The account's current password; a wrong one is 403 `wrong_password`, an empty one 422.",
             )
             .example(Some(json!("secret12")))
+            .min_length(Some(1))
             .max_length(Some(gamegate_domain::MAX_OLD_PASSWORD_CHARS)),
         )
         .required("old_password")

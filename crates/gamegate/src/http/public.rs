@@ -149,7 +149,8 @@ pub(super) struct Health {
         example = "203.0.113.7"),
         ("Idempotency-Key" = Option<String>, Header,
         description = "Makes retries safe (draft-ietf-httpapi-idempotency-key-header): an sf-string (a bare token is accepted too) of 1–255 printable ASCII characters, unique per registration attempt of the site. A retry with the same key and body within `registration.idempotency_window_secs` (default 24 h) gets the first answer — a 200 also when the first answer was a lost-answer 503 and the reconciler has since confirmed the account (docs/API.md#idempotency-key).",
-        example = "\"8e03978e-40d5-43e8-bc93-6894a57f9324\"")),
+        example = "\"8e03978e-40d5-43e8-bc93-6894a57f9324\"",
+        pattern = r#"^(?:[A-Za-z0-9._~:+/=-]{1,255}|"[!#-\[\]-~]{1,255}")$"#)),
     security(("api_key" = [])),
     responses(
         (status = 200, description = "Account created in the database and on the game server", body = Registered),
