@@ -169,16 +169,16 @@ impl AccountLifecycle {
         }
     }
 
+    /// Marks the account for `operation` if its mark is still `expected` and,
+    /// given `checked_hash`, its hash is still the one an old password was
+    /// checked against; `Busy` otherwise.
     async fn take(
         &self,
         account: &AccountDetails,
         expected: Option<Mark>,
+        checked_hash: Option<&str>,
         operation: Operation,
     ) -> Result<Mark, LifecycleError> {
-        // A password change holds the account only while its hash is the one
-        // the old password was checked against.
-        let checked_hash =
-            (operation == Operation::Password).then_some(account.password_hash.as_str());
         self.db
             .accounts()
             .mark(
@@ -216,7 +216,9 @@ impl AccountLifecycle {
             return Err(LifecycleError::NotSupported("delete"));
         }
         let (account, expected) = self.takeable(login).await?;
-        let held = self.take(&account, expected, Operation::Deleting).await?;
+        let held = self
+            .take(&account, expected, None, Operation::Deleting)
+            .await?;
         let started = Instant::now();
         let deleted = self.game.delete(&account.login).await;
         self.observe("delete", started.elapsed(), &deleted);
@@ -298,7 +300,16 @@ impl AccountLifecycle {
         }
         // Hashed before the mark, so the mark is held only for the call.
         let new_hash = self.hasher.hash(&change.new_password).await?;
-        let held = self.take(&account, expected, Operation::Password).await?;
+        // Held only while the hash is the one the old password was checked
+        // against: a change or re-registration meanwhile makes this one Busy.
+        let held = self
+            .take(
+                &account,
+                expected,
+                Some(&account.password_hash),
+                Operation::Password,
+            )
+            .await?;
         let started = Instant::now();
         let set = self
             .game
