@@ -28,7 +28,10 @@ pub use accounts::{
 };
 pub use audit::{Audit, AuditAction, AuditEntry, AuditOutcome, AuditRow};
 pub use bans::{Ban, Bans};
-pub use battles::{BattleLog, Ingested, LeaderboardMode, PlayerStats, RatingHistogram, Summary};
+pub use battles::{
+    BattleLog, IngestPipeline, Ingested, IngestedBatch, LeaderboardMode, PlayerStats,
+    RatingHistogram, Summary,
+};
 pub use clock::unix_now;
 pub use constants::Constants;
 pub use db::{Backend, Database, PoolSettings, mask_url_password, sqlite_file};

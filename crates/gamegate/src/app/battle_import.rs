@@ -5,7 +5,7 @@ use gamegate_analytics::Battle;
 use gamegate_analytics::synth::{self, SynthConfig};
 use gamegate_domain::normalise_login;
 use gamegate_store::battles::demo_id;
-use gamegate_store::{Database, Ingested, StoreError};
+use gamegate_store::{Database, Ingested, IngestedBatch, StoreError};
 
 /// How many duplicate ids an [`ImportReport`] keeps (and a report names).
 pub const MAX_REPORTED_LINES: u64 = 50;
@@ -57,7 +57,29 @@ pub fn unknown_player_message(logins: &[String]) -> String {
     )
 }
 
-/// Ingests `battles` in transactions of `batch`, counting into `report`.
+impl ImportReport {
+    /// Counts one ingested batch.
+    pub fn count(&mut self, done: &IngestedBatch) {
+        for (b, o) in done.battles.iter().zip(&done.outcome) {
+            match o {
+                Ingested::Inserted => {
+                    self.inserted += 1;
+                    self.participants += b.participants.len() as u64;
+                }
+                Ingested::Duplicate => {
+                    self.duplicate += 1;
+                    if self.duplicate_ids.len() < MAX_REPORTED_LINES as usize {
+                        self.duplicate_ids.push(b.id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Ingests `battles` in transactions of `batch` through an
+/// [`gamegate_store::IngestPipeline`], counting into `report`; `progress` is called with the
+/// battles answered so far after each batch.
 pub async fn ingest_all(
     db: &Database,
     battles: impl IntoIterator<Item = Battle>,
@@ -65,37 +87,25 @@ pub async fn ingest_all(
     report: &mut ImportReport,
     mut progress: impl FnMut(u64),
 ) -> anyhow::Result<()> {
+    let mut pipeline = db.battles().pipeline();
     let mut pending = Vec::with_capacity(batch);
-    let flush = async |pending: &mut Vec<Battle>, report: &mut ImportReport| {
-        let outcome = db.battles().ingest(pending).await?;
-        for (b, o) in pending.iter().zip(outcome) {
-            match o {
-                Ingested::Inserted => {
-                    report.inserted += 1;
-                    report.participants += b.participants.len() as u64;
-                }
-                Ingested::Duplicate => {
-                    report.duplicate += 1;
-                    if report.duplicate_ids.len() < MAX_REPORTED_LINES as usize {
-                        report.duplicate_ids.push(b.id);
-                    }
-                }
-            }
+    let mut answered = |done: Vec<IngestedBatch>, report: &mut ImportReport| {
+        for batch in &done {
+            report.count(batch);
+            progress(report.inserted + report.duplicate);
         }
-        pending.clear();
-        anyhow::Ok(())
     };
     for battle in battles {
         pending.push(battle);
         if pending.len() == batch {
-            flush(&mut pending, report).await?;
-            progress(report.inserted + report.duplicate);
+            let full = std::mem::replace(&mut pending, Vec::with_capacity(batch));
+            answered(pipeline.push(full).await?, report);
         }
     }
     if !pending.is_empty() {
-        flush(&mut pending, report).await?;
-        progress(report.inserted + report.duplicate);
+        answered(pipeline.push(pending).await?, report);
     }
+    answered(pipeline.finish().await?, report);
     Ok(())
 }
 

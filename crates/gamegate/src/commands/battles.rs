@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 
 use gamegate_analytics::Battle;
 use gamegate_analytics::synth::{self, Cheat, CheatKind, SynthConfig, Truth};
-use gamegate_store::{Database, MigrationSet};
+use gamegate_store::{Database, IngestPipeline, MigrationSet};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -215,6 +215,7 @@ pub async fn import(
         ),
         false => None,
     };
+    let mut pipeline = db.battles().pipeline();
     let result = async {
         loop {
             line.clear();
@@ -238,11 +239,28 @@ pub async fn import(
                 Err(why) => reject(line_no, &why, &mut report, &progress),
             }
             if pending.len() == batch {
-                store_lines(&db, accounts.as_ref(), &mut pending, &mut report, &progress).await?;
+                store_lines(
+                    &mut pipeline,
+                    accounts.as_ref(),
+                    &mut pending,
+                    &mut report,
+                    &progress,
+                )
+                .await?;
                 progress.set_position(read);
             }
         }
-        store_lines(&db, accounts.as_ref(), &mut pending, &mut report, &progress).await?;
+        store_lines(
+            &mut pipeline,
+            accounts.as_ref(),
+            &mut pending,
+            &mut report,
+            &progress,
+        )
+        .await?;
+        for done in pipeline.finish().await? {
+            report.count(&done);
+        }
         progress.set_position(read);
         anyhow::Ok(())
     }
@@ -312,8 +330,11 @@ fn reject(line_no: u64, why: &str, report: &mut ImportReport, progress: &Progres
 /// Stores the valid lines read so far (emptying `pending`); with `accounts`
 /// (`analytics.require_registered_players`), a line naming a login with no
 /// account is rejected instead, like an invalid one.
+/// Pushes the parsed lines of one batch into the ingestion pipeline (after
+/// refusing, under `analytics.require_registered_players`, the battles naming
+/// a login with no account), counting the batch the pipeline answers.
 async fn store_lines(
-    db: &Database,
+    pipeline: &mut IngestPipeline,
     accounts: Option<&Database>,
     pending: &mut Vec<(u64, Battle)>,
     report: &mut ImportReport,
@@ -333,8 +354,14 @@ async fn store_lines(
             known
         });
     }
-    let batch = pending.len().max(1);
-    ingest_all(db, pending.drain(..).map(|(_, b)| b), batch, report, |_| {}).await
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let battles = pending.drain(..).map(|(_, b)| b).collect();
+    for done in pipeline.push(battles).await? {
+        report.count(&done);
+    }
+    Ok(())
 }
 
 /// What `battles export` wrote.

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, assert_error, spawn_app_with};
-use gamegate_store::unix_now;
+use gamegate_store::{Ingested, unix_now};
 
 crate::on_every_backend!(
     ingestion_is_idempotent_by_battle_id,
@@ -34,6 +34,7 @@ crate::on_every_backend!(
     players_say_whether_they_have_an_account,
     battles_of_unregistered_players_are_refused_when_required,
     an_export_imports_into_a_fresh_database_as_it_was,
+    a_pipelined_import_equals_batch_after_batch_ingestion,
 );
 
 const TOKEN: &str = "ingest-token-0123456789abcdef";
@@ -1344,4 +1345,79 @@ async fn an_export_imports_into_a_fresh_database_as_it_was(backend: Backend) {
     }
     source.stop().await;
     copy.stop().await;
+}
+
+/// Imports ingest through a pipeline (the next batch's battles and
+/// participants are written while the previous batch's players are rated and
+/// committed). Its answers and ratings are those of ingesting batch after
+/// batch, also when a new player's login changes case between adjacent
+/// batches (one row, the first spelling) and when a batch repeats ids of the
+/// one before it (duplicates).
+async fn a_pipelined_import_equals_batch_after_batch_ingestion(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let (mut history, _) = synthetic(60, 600, 0.0);
+    // A new player in three adjacent batches of 30, spelled three ways.
+    for (index, spelling) in [(95, "Newbie_9"), (125, "NEWBIE_9"), (155, "newbie_9")] {
+        history[index].participants[0].login = spelling.into();
+    }
+    let mut batches: Vec<Vec<Battle>> = history.chunks(30).map(<[Battle]>::to_vec).collect();
+    // Each of batches 5..10 repeats two battles of the batch before it.
+    for k in 5..10 {
+        let repeated = batches[k - 1][..2].to_vec();
+        batches[k].extend(repeated);
+    }
+    let mut pipeline = app.db.battles().pipeline();
+    let mut answered = Vec::new();
+    for batch in batches.clone() {
+        answered.extend(pipeline.push(batch).await.unwrap());
+    }
+    answered.extend(pipeline.finish().await.unwrap());
+    assert_eq!(answered.len(), batches.len());
+    let mut inserted = 0;
+    for (done, batch) in answered.iter().zip(&batches) {
+        assert_eq!(done.battles, *batch, "answered in push order");
+        let expected: Vec<Ingested> = (0..batch.len())
+            .map(|i| match i < 30 {
+                true => Ingested::Inserted,
+                false => Ingested::Duplicate,
+            })
+            .collect();
+        assert_eq!(done.outcome, expected);
+        inserted += done
+            .outcome
+            .iter()
+            .filter(|o| **o == Ingested::Inserted)
+            .count();
+    }
+    assert_eq!(inserted, 600);
+
+    // What ingesting batch after batch gives: every battle once, in order,
+    // the new player under the first spelling.
+    let mut book = RatingBook::new();
+    let mut totals: HashMap<String, (i64, i64)> = HashMap::new();
+    for battle in &history {
+        let mut battle = battle.clone();
+        for p in &mut battle.participants {
+            if p.login.eq_ignore_ascii_case("newbie_9") {
+                p.login = "Newbie_9".into();
+            }
+            let entry = totals.entry(p.login.clone()).or_default();
+            *entry = (entry.0 + 1, entry.1 + i64::from(p.won));
+        }
+        book.apply(&battle);
+    }
+    let stored = stored_players(&app).await;
+    assert_eq!(stored.len(), 61, "one row for the three spellings");
+    assert_eq!(stored["Newbie_9"].1, 3);
+    for (login, (rating, battles, wins)) in &stored {
+        let expected = book.get(login);
+        assert!(
+            close(rating.mu, expected.mu) && close(rating.sigma, expected.sigma),
+            "{login}: {rating:?} vs {expected:?}"
+        );
+        assert_eq!((*battles, *wins), totals[login], "{login}");
+    }
+    app.stop().await;
 }

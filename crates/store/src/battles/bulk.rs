@@ -13,19 +13,18 @@
 
 use sea_query::{DynIden, ExprTrait, Func, IntoColumnRef, Value};
 
-use super::ingest::ConflictKey;
 use super::*;
 
 /// What an INSERT does with a row whose key is already stored.
 #[derive(Clone, Copy)]
 pub(super) enum OnExisting {
-    /// Nothing: the row is skipped and not counted
+    /// A `battles` row: skipped and not counted
     /// ([`BattleLog::build_insert_ignore`]).
-    Skip(ConflictKey),
+    Skip,
     /// A `player_ratings` row: its value columns take the new values.
     UpdatePlayer,
     /// No such row can exist (the participants of new battles, a rebuilt
-    /// table): a clash is an error.
+    /// table, players new to ingestion): a clash is an error.
     Fail,
 }
 
@@ -184,7 +183,7 @@ impl BattleLog<'_> {
                 }
             }
             let (sql, values) = match on_existing {
-                OnExisting::Skip(key) => self.build_insert_ignore(insert, key),
+                OnExisting::Skip => self.build_insert_ignore(insert),
                 OnExisting::UpdatePlayer => self.db.build(
                     insert.on_conflict(
                         OnConflict::column(PlayerRatings::Login)

@@ -15,11 +15,19 @@ pub struct RebuildReport {
     pub players: u64,
 }
 
-/// Which key an insert-ignore skips on.
-#[derive(Clone, Copy)]
-pub(super) enum ConflictKey {
-    Battle,
-    Player,
+/// A batch half ingested by [`BattleLog::stage`]: its battles and
+/// participants written in `tx`, still open; [`BattleLog::settle`] finishes
+/// it.
+pub(super) struct Staged {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Per input position, as the answer of [`BattleLog::ingest`].
+    outcome: Vec<Ingested>,
+    /// The new battles in (started_at, id) order, each login spelled as its
+    /// player's row (or the batch's first spelling, for a new player).
+    new: Vec<Battle>,
+    /// The players' rows, when `stage` read them under lock.
+    locked: Option<HashMap<String, PlayerStats>>,
+    now: i64,
 }
 
 /// `battle` with each participant's login replaced by the spelling its key
@@ -75,6 +83,13 @@ pub(super) fn is_retryable(err: &StoreError) -> bool {
     }
 }
 
+impl Staged {
+    /// Rolls the staged batch back.
+    pub(super) async fn abandon(self) -> Result<(), StoreError> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
 impl<'a> BattleLog<'a> {
     /// An INSERT that skips rows whose key exists: `ON CONFLICT DO NOTHING`
     /// (SQLite, PostgreSQL), `INSERT IGNORE` on MySQL, where sea-query has no
@@ -83,20 +98,13 @@ impl<'a> BattleLog<'a> {
     pub(super) fn build_insert_ignore(
         &self,
         mut insert: InsertStatement,
-        key: ConflictKey,
     ) -> (sqlx::AssertSqlSafe<String>, sea_query_sqlx::SqlxValues) {
         if self.db.backend() == Backend::Mysql {
             let (sql, values) = self.db.build(&insert);
             let sql = sql.0.replacen("INSERT ", "INSERT IGNORE ", 1);
             return (sqlx::AssertSqlSafe(sql), values);
         }
-        let on_conflict = match key {
-            ConflictKey::Battle => OnConflict::column(Battles::Id).do_nothing().to_owned(),
-            ConflictKey::Player => OnConflict::column(PlayerRatings::Login)
-                .do_nothing()
-                .to_owned(),
-        };
-        insert.on_conflict(on_conflict);
+        insert.on_conflict(OnConflict::column(Battles::Id).do_nothing().to_owned());
         self.db.build(&insert)
     }
 
@@ -152,6 +160,24 @@ impl<'a> BattleLog<'a> {
         &self,
         battles: &[Battle],
     ) -> Result<Attempt<Vec<Ingested>>, StoreError> {
+        match self.stage(battles, true).await? {
+            Attempt::Done(staged) => self.settle(staged).await,
+            Attempt::Retry => Ok(Attempt::Retry),
+        }
+    }
+
+    /// The first half of an ingestion: opens the batch's transaction, finds
+    /// which battles are new and writes them and their participants, each
+    /// login with its player's one spelling. With `lock`, the players' rows
+    /// are read and locked here too (one statement for both); without, they
+    /// are read without a lock and [`BattleLog::settle`] locks them, so that
+    /// this half can run while the previous batch's transaction is still
+    /// open ([`super::IngestPipeline`]).
+    pub(super) async fn stage(
+        &self,
+        battles: &[Battle],
+        lock: bool,
+    ) -> Result<Attempt<Staged>, StoreError> {
         let mut tx = self.db.begin_write().await?;
         let now = unix_now();
 
@@ -190,42 +216,42 @@ impl<'a> BattleLog<'a> {
             .filter(|(_, o)| **o == Ingested::Inserted)
             .map(|(b, _)| b)
             .collect();
-        if new.is_empty() {
-            tx.rollback().await?;
-            return Ok(Attempt::Done(outcome));
-        }
         new.sort_by_key(|b| (b.started_at, b.id));
+        if new.is_empty() {
+            return Ok(Attempt::Done(Staged {
+                tx,
+                outcome,
+                new: Vec::new(),
+                locked: Some(HashMap::new()),
+                now,
+            }));
+        }
 
-        // One spelling per player: a login whose key has a row already is
-        // written with that row's spelling, a new one with the first spelling
-        // of this batch (in the order the battles are applied).
+        // One spelling per player: a login whose key has a row is written with
+        // that row's spelling, a new one with the first spelling of this batch
+        // (in the order the battles are applied).
         let keys: Vec<String> = new
             .iter()
             .flat_map(|b| b.participants.iter().map(|p| normalise_login(&p.login)))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut spelling: HashMap<String, String> = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(self.in_list()) {
-            let (sql, values) = self.db.build(
-                Query::select()
-                    .columns([PlayerRatings::LoginKey, PlayerRatings::Login])
-                    .from(PlayerRatings::Table)
-                    .and_where(self.is_in(PlayerRatings::LoginKey, chunk.iter().cloned()))
-                    .order_by(PlayerRatings::Battles, Order::Desc)
-                    .order_by(PlayerRatings::Login, Order::Asc),
-            );
-            for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
-                spelling
-                    .entry(row.try_get::<String, _>(0)?)
-                    .or_insert(row.try_get::<String, _>(1)?);
+        let (mut spelling, locked) = match lock {
+            true => {
+                let rows = self.players_by_key(&mut tx, &keys, true).await?;
+                let spelling = rows
+                    .iter()
+                    .map(|s| (normalise_login(&s.login), s.login.clone()))
+                    .collect();
+                let rows = rows.into_iter().map(|s| (s.login.clone(), s)).collect();
+                (spelling, Some(rows))
             }
-        }
-        let renamed: Vec<Battle> = new
+            false => (self.spellings(&mut tx, &keys).await?, None),
+        };
+        let new: Vec<Battle> = new
             .iter()
             .map(|b| with_one_spelling(b, &mut spelling))
             .collect();
-        let new: Vec<&Battle> = renamed.iter().collect();
 
         let battle_rows: Vec<Vec<Value>> = new
             .iter()
@@ -255,7 +281,7 @@ impl<'a> BattleLog<'a> {
                 Battles::Table.into_iden(),
                 &columns,
                 &battle_rows,
-                OnExisting::Skip(ConflictKey::Battle),
+                OnExisting::Skip,
             )
             .await?;
         if written != battle_rows.len() as u64 {
@@ -265,15 +291,12 @@ impl<'a> BattleLog<'a> {
             return Ok(Attempt::Retry);
         }
 
-        let rows: Vec<(i64, &Participant)> = new
+        let participant_rows: Vec<Vec<Value>> = new
             .iter()
             .flat_map(|b| b.participants.iter().map(move |p| (b.id, p)))
-            .collect();
-        let participant_rows: Vec<Vec<Value>> = rows
-            .iter()
             .map(|(id, p)| {
                 vec![
-                    (*id).into(),
+                    id.into(),
                     p.login.as_str().into(),
                     i64::from(p.team).into(),
                     i64::from(p.won).into(),
@@ -293,29 +316,120 @@ impl<'a> BattleLog<'a> {
             OnExisting::Fail,
         )
         .await?;
+        Ok(Attempt::Done(Staged {
+            tx,
+            outcome,
+            new,
+            locked,
+            now,
+        }))
+    }
 
-        // The players' rows: make sure each exists, lock them (in login order,
-        // so concurrent batches do not deadlock each other), update in memory.
-        let logins: Vec<&str> = rows
-            .iter()
-            .map(|(_, p)| p.login.as_str())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let blanks: Vec<PlayerStats> = logins.iter().map(|l| PlayerStats::new(l, now)).collect();
-        self.write_players(&mut tx, &blanks, OnExisting::Skip(ConflictKey::Player))
-            .await?;
-        let mut players: HashMap<String, PlayerStats> = HashMap::with_capacity(logins.len());
-        for chunk in logins.chunks(self.in_list()) {
+    /// The players' rows of `keys` (one per key: the one with the most
+    /// battles, should old data hold two spellings), read in key order and,
+    /// with `lock`, locked `FOR UPDATE` (PostgreSQL, MySQL; SQLite's `BEGIN
+    /// IMMEDIATE` already serialises writers), so concurrent batches wait for
+    /// each other instead of deadlocking or losing updates.
+    async fn players_by_key(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        keys: &[String],
+        lock: bool,
+    ) -> Result<Vec<PlayerStats>, StoreError> {
+        let mut players = Vec::with_capacity(keys.len());
+        let mut last_key = None;
+        for chunk in keys.chunks(self.in_list()) {
+            let mut select = player_select();
+            select
+                .column(PlayerRatings::LoginKey)
+                .and_where(self.is_in(PlayerRatings::LoginKey, chunk.iter().cloned()))
+                .order_by(PlayerRatings::LoginKey, Order::Asc)
+                .order_by(PlayerRatings::Battles, Order::Desc)
+                .order_by(PlayerRatings::Login, Order::Asc);
+            if lock {
+                select.lock_exclusive();
+            }
+            let (sql, values) = self.db.build(&select);
+            for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
+                let key: String = row.try_get(PLAYER_KEY_INDEX)?;
+                if last_key.as_ref() != Some(&key) {
+                    players.push(player_from_row(&row)?);
+                    last_key = Some(key);
+                }
+            }
+        }
+        Ok(players)
+    }
+
+    /// The spelling of each of `keys` that has a row (the row with the most
+    /// battles), read without a lock: `login_key` → `login`.
+    async fn spellings(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut spelling = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(self.in_list()) {
             let (sql, values) = self.db.build(
-                player_select()
-                    .and_where(self.is_in(PlayerRatings::Login, chunk.iter().copied()))
-                    .order_by(PlayerRatings::Login, Order::Asc)
-                    .lock_exclusive(),
+                Query::select()
+                    .columns([PlayerRatings::LoginKey, PlayerRatings::Login])
+                    .from(PlayerRatings::Table)
+                    .and_where(self.is_in(PlayerRatings::LoginKey, chunk.iter().cloned()))
+                    .order_by(PlayerRatings::Battles, Order::Desc)
+                    .order_by(PlayerRatings::Login, Order::Asc),
             );
             for row in sqlx::query_with(sql, values).fetch_all(&mut *tx).await? {
-                let stats = player_from_row(&row)?;
-                players.insert(stats.login.clone(), stats);
+                spelling
+                    .entry(row.try_get::<String, _>(0)?)
+                    .or_insert(row.try_get::<String, _>(1)?);
+            }
+        }
+        Ok(spelling)
+    }
+
+    /// The second half of an ingestion: locks the players' rows (unless
+    /// [`BattleLog::stage`] did), applies the new battles to them in order,
+    /// writes them and commits. [`Attempt::Retry`] (rolled back) when a
+    /// concurrent batch created one of the players since the stage read:
+    /// with another spelling than the one its battles were written with, or
+    /// a row this batch was going to create.
+    pub(super) async fn settle(
+        &self,
+        staged: Staged,
+    ) -> Result<Attempt<Vec<Ingested>>, StoreError> {
+        let Staged {
+            mut tx,
+            outcome,
+            new,
+            locked,
+            now,
+        } = staged;
+        if new.is_empty() {
+            tx.rollback().await?;
+            return Ok(Attempt::Done(outcome));
+        }
+        // Every participant's login is its player's spelling (stage made it so).
+        let logins: BTreeSet<&str> = new
+            .iter()
+            .flat_map(|b| b.participants.iter().map(|p| p.login.as_str()))
+            .collect();
+        let mut players = match locked {
+            Some(players) => players,
+            None => {
+                let keys: Vec<String> = logins.iter().map(|l| normalise_login(l)).collect();
+                let rows = self.players_by_key(&mut tx, &keys, true).await?;
+                if rows.iter().any(|s| !logins.contains(s.login.as_str())) {
+                    tx.rollback().await?;
+                    return Ok(Attempt::Retry);
+                }
+                rows.into_iter().map(|s| (s.login.clone(), s)).collect()
+            }
+        };
+        let stored_players: BTreeSet<String> = players.keys().cloned().collect();
+        // Players seen for the first time start from a blank row.
+        for login in &logins {
+            if !players.contains_key(*login) {
+                players.insert((*login).to_owned(), PlayerStats::new(login, now));
             }
         }
         let mut book =
@@ -333,10 +447,27 @@ impl<'a> BattleLog<'a> {
                 }
             }
         }
-        let mut updated: Vec<PlayerStats> = players.into_values().collect();
+        // Rows that were read are updated; new ones are inserted, and a
+        // clash there means a concurrent batch created the player after our
+        // read: start over, the next read locks its row.
+        let (mut updated, mut created): (Vec<PlayerStats>, Vec<PlayerStats>) = players
+            .into_values()
+            .partition(|s| stored_players.contains(&s.login));
         updated.sort_by(|a, b| a.login.cmp(&b.login));
+        created.sort_by(|a, b| a.login.cmp(&b.login));
         self.write_players(&mut tx, &updated, OnExisting::UpdatePlayer)
             .await?;
+        match self
+            .write_players(&mut tx, &created, OnExisting::Fail)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::Query(e)) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return Ok(Attempt::Retry);
+            }
+            Err(e) => return Err(e),
+        }
         tx.commit().await?;
         Ok(Attempt::Done(outcome))
     }

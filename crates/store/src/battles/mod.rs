@@ -5,11 +5,12 @@
 //! transaction per batch: battles and participants go in through one bulk
 //! step per backend (`bulk.rs`: `INSERT … SELECT UNNEST` of arrays on
 //! PostgreSQL, multi-row VALUES elsewhere) that skips ids already stored, and the players of the
-//! battles that were new get their totals and (PvP only) their Weng-Lin
-//! rating updated in the same transaction. `rebuild` recomputes every
+//! battles that were new get their totals and (PvP only) their rating
+//! updated in the same transaction. `rebuild` recomputes every
 //! player row from the stored battles in (started_at, id) order, which is
 //! the order ingestion applies them in, so an in-order history gives the same
-//! ratings either way.
+//! ratings either way. Long imports go through an [`IngestPipeline`], which
+//! overlaps one batch's writes with the previous batch's rating and commit.
 //!
 //! A player is their login's case-insensitive key
 //! ([`gamegate_domain::normalise_login`], stored in `player_ratings.login_key`
@@ -26,7 +27,7 @@ use sea_query::{Expr, ExprTrait, Iden, InsertStatement, OnConflict, Order, Query
 use sqlx::Row;
 
 use crate::db::{Backend, Database};
-use crate::error::{StoreError, database_error, is_transient};
+use crate::error::{StoreError, database_error, is_transient, is_unique_violation};
 use crate::unix_now;
 
 /// The id a synthetic (demo) battle is stored under: the generator's id
@@ -108,7 +109,8 @@ pub struct PlayerStats {
     /// The login with the spelling first seen for this player (NFC); the row's
     /// key is its [`normalise_login`] form.
     pub login: String,
-    /// Weng-Lin rating (mu, sigma); moves only in PvP battles.
+    /// Rating (mu, sigma) of the production model
+    /// ([`gamegate_analytics::RatingBook`]); moves only in PvP battles.
     pub rating: Rating,
     /// Battles of any mode.
     pub battles: i64,
@@ -230,9 +232,11 @@ impl Database {
 
 mod bulk;
 mod ingest;
+mod pipeline;
 mod queries;
 
 pub use ingest::RebuildReport;
+pub use pipeline::{IngestPipeline, IngestedBatch};
 pub use queries::RatingHistogram;
 
 impl<'a> BattleLog<'a> {
@@ -269,6 +273,10 @@ const PLAYER_VALUE_COLUMNS: [PlayerRatings; 12] = [
     PlayerRatings::DamageTaken,
     PlayerRatings::UpdatedAt,
 ];
+
+/// Where `login_key` is in a row of [`player_select`] with that column
+/// added: after the login and the value columns.
+const PLAYER_KEY_INDEX: usize = 1 + PLAYER_VALUE_COLUMNS.len();
 
 fn player_select() -> sea_query::SelectStatement {
     Query::select()
