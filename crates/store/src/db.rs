@@ -133,6 +133,17 @@ impl Database {
             .test_before_acquire(true)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        // No JIT compilation: every statement of the store is
+                        // short, and on a table not yet analysed (after a bulk
+                        // import) the planner's row estimates put cheap page
+                        // reads over `jit_above_cost`, where compiling cost
+                        // ~30 ms a statement for 1 ms of work (a rebuild of
+                        // 1M battles: 146 s with JIT, 27 s without;
+                        // docs/ANALYTICS.md#benchmarks). `jit` exists since
+                        // PostgreSQL 11.
+                        conn.execute("SET jit = off").await?;
+                    }
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the one writer; busy_timeout
                         // makes writers queue instead of failing with SQLITE_BUSY.
