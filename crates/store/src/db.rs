@@ -177,6 +177,11 @@ impl Database {
         }
     }
 
+    /// The bound on one store operation ([`PoolSettings::operation_timeout`]).
+    pub(crate) fn operation_timeout(&self) -> Duration {
+        self.operation_timeout
+    }
+
     /// The dialect this database speaks.
     pub fn backend(&self) -> Backend {
         self.backend

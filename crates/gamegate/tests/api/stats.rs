@@ -35,6 +35,7 @@ crate::on_every_backend!(
     battles_of_unregistered_players_are_refused_when_required,
     an_export_imports_into_a_fresh_database_as_it_was,
     a_pipelined_import_equals_batch_after_batch_ingestion,
+    an_import_racing_http_ingestion_stores_each_battle_once,
 );
 
 const TOKEN: &str = "ingest-token-0123456789abcdef";
@@ -1417,6 +1418,47 @@ async fn a_pipelined_import_equals_batch_after_batch_ingestion(backend: Backend)
             close(rating.mu, expected.mu) && close(rating.sigma, expected.sigma),
             "{login}: {rating:?} vs {expected:?}"
         );
+        assert_eq!((*battles, *wins), totals[login], "{login}");
+    }
+    app.stop().await;
+}
+
+/// An import racing HTTP ingestion of the same battles (the game server
+/// uploading while the operator imports its log): both finish without an
+/// error, every battle is stored once, and each player's totals are those of
+/// the stored battles (the order ratings were applied in is the race's).
+async fn an_import_racing_http_ingestion_stores_each_battle_once(backend: Backend) {
+    let Some(app) = spawn_stats(backend).await else {
+        return;
+    };
+    let (history, _) = synthetic(60, 900, 0.0);
+    let db = app.db.clone();
+    let file = history.clone();
+    let import = tokio::spawn(async move {
+        let mut report = battle_import::ImportReport::default();
+        battle_import::ingest_all(&db, file, 30, &mut report, |_| {})
+            .await
+            .map(|()| report)
+    });
+    let mut inserted_over_http = 0;
+    for chunk in history.chunks(45) {
+        let values: Vec<Value> = chunk
+            .iter()
+            .map(|b| serde_json::to_value(b).unwrap())
+            .collect();
+        inserted_over_http += ingest(&app, &values).await["inserted"].as_u64().unwrap();
+    }
+    let report = import.await.unwrap().unwrap();
+    assert_eq!(report.inserted + inserted_over_http, 900, "{report:?}");
+    assert_eq!(report.inserted + report.duplicate, 900, "{report:?}");
+    let mut totals: HashMap<String, (i64, i64)> = HashMap::new();
+    for p in history.iter().flat_map(|b| &b.participants) {
+        let entry = totals.entry(p.login.clone()).or_default();
+        *entry = (entry.0 + 1, entry.1 + i64::from(p.won));
+    }
+    let stored = stored_players(&app).await;
+    assert_eq!(stored.len(), totals.len());
+    for (login, (_, battles, wins)) in &stored {
         assert_eq!((*battles, *wins), totals[login], "{login}");
     }
     app.stop().await;

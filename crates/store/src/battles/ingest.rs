@@ -416,7 +416,14 @@ impl<'a> BattleLog<'a> {
         let mut players = match locked {
             Some(players) => players,
             None => {
-                let keys: Vec<String> = logins.iter().map(|l| normalise_login(l)).collect();
+                // In key order (not the spellings'), as every other batch
+                // locks them.
+                let keys: Vec<String> = logins
+                    .iter()
+                    .map(|l| normalise_login(l))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
                 let rows = self.players_by_key(&mut tx, &keys, true).await?;
                 if rows.iter().any(|s| !logins.contains(s.login.as_str())) {
                     tx.rollback().await?;

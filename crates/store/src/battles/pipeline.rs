@@ -23,9 +23,9 @@ pub struct IngestedBatch {
 type Settling = JoinHandle<Result<Settled, StoreError>>;
 
 /// Consecutive batches ingested with the next batch's first half
-/// ([`BattleLog::stage`]: the battle-id check, the battles and their
+/// (`stage`: the battle-id check, the battles and their
 /// participants) overlapping the previous batch's second half
-/// ([`BattleLog::settle`]: the players' rows locked, rated, written,
+/// (`settle`: the players' rows locked, rated, written,
 /// committed). The second halves run one at a time, in push order, so every
 /// batch is rated on the ratings its predecessor committed, as with
 /// [`BattleLog::ingest`] called batch after batch.
@@ -45,7 +45,11 @@ type Settling = JoinHandle<Result<Settled, StoreError>>;
 /// and it starts after the previous stage finished, so a stage may wait for
 /// the previous batch's transaction but that transaction (its settle: the
 /// players' rows only) never waits for the stage; whole-batch ingestion runs
-/// only with nothing in flight.
+/// only with nothing in flight. A third writer (HTTP ingestion) could close a
+/// cycle the database cannot see — waiting for a staged battle id while
+/// holding a player row the settle needs — so a staged batch is held only
+/// for a quarter of the operation timeout, then rolled back and ingested
+/// whole after the settle.
 ///
 /// On SQLite, whose one writer at a time would make the stage wait for the
 /// previous commit anyway, and on a pool of one connection, a push is a plain
@@ -100,8 +104,16 @@ impl IngestPipeline {
             .bounded(self.db.battles().stage(&battles, false))
             .await;
         // The previous batch first: its answer, and its commit before this
-        // batch's players are locked.
-        let previous = self.finish_previous().await;
+        // batch's players are locked. While it settles, this batch's staged
+        // transaction sits idle holding its new battle ids; should a third
+        // writer wait for one of them while holding a player row the settle
+        // needs, neither database sees the cycle (it runs through this
+        // await). So the stage is held only for a while: past it, it is
+        // rolled back and the batch goes in whole afterwards.
+        let (staged, previous) = match staged {
+            Ok(Attempt::Done(staged)) => self.finish_previous_holding(staged).await?,
+            other => (other, self.finish_previous().await),
+        };
         let staged = match staged {
             Ok(Attempt::Done(staged)) => match &previous {
                 Ok(None | Some(Settled::Done(_))) => Some(staged),
@@ -156,17 +168,60 @@ impl IngestPipeline {
         Ok(IngestedBatch { battles, outcome })
     }
 
+    /// [`IngestPipeline::finish_previous`] while `staged` is held, for at
+    /// most [`STAGE_PATIENCE`] of the operation timeout; past it `staged` is
+    /// rolled back (answered as [`Attempt::Retry`]) before waiting on. Errs
+    /// only when that rollback fails.
+    async fn finish_previous_holding(
+        &mut self,
+        staged: Staged,
+    ) -> Result<
+        (
+            Result<Attempt<Staged>, StoreError>,
+            Result<Option<Settled>, StoreError>,
+        ),
+        StoreError,
+    > {
+        let Some(task) = self.settling.as_mut() else {
+            return Ok((Ok(Attempt::Done(staged)), Ok(None)));
+        };
+        let patience = self.db.operation_timeout() / STAGE_PATIENCE;
+        match tokio::time::timeout(patience, task).await {
+            Ok(joined) => {
+                self.settling = None;
+                Ok((Ok(Attempt::Done(staged)), joined_result(joined)))
+            }
+            Err(_) => {
+                staged.abandon().await?;
+                Ok((Ok(Attempt::Retry), self.finish_previous().await))
+            }
+        }
+    }
+
     async fn finish_previous(&mut self) -> Result<Option<Settled>, StoreError> {
         match self.settling.take() {
             None => Ok(None),
-            Some(task) => match task.await {
-                Ok(result) => result.map(Some),
-                Err(e) => Err(StoreError::Contended(match e.is_panic() {
-                    true => "an ingestion task panicked",
-                    false => "an ingestion task was cancelled",
-                })),
-            },
+            Some(task) => joined_result(task.await),
         }
+    }
+}
+
+/// How long a push holds its staged batch while the previous batch
+/// settles: this fraction of the operation timeout (2 s of the default 8 s),
+/// so a writer caught waiting on the staged battles gets them well within its
+/// own timeout. A settle of a batch of 1000 battles takes about 0.2 s.
+const STAGE_PATIENCE: u32 = 4;
+
+/// A settle task's result, a panic or cancellation as [`StoreError::Contended`].
+fn joined_result(
+    joined: Result<Result<Settled, StoreError>, tokio::task::JoinError>,
+) -> Result<Option<Settled>, StoreError> {
+    match joined {
+        Ok(result) => result.map(Some),
+        Err(e) => Err(StoreError::Contended(match e.is_panic() {
+            true => "an ingestion task panicked",
+            false => "an ingestion task was cancelled",
+        })),
     }
 }
 
