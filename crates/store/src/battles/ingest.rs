@@ -230,12 +230,10 @@ impl<'a> BattleLog<'a> {
         // One spelling per player: a login whose key has a row is written with
         // that row's spelling, a new one with the first spelling of this batch
         // (in the order the battles are applied).
-        let keys: Vec<String> = new
-            .iter()
-            .flat_map(|b| b.participants.iter().map(|p| normalise_login(&p.login)))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let keys = sorted_keys(
+            new.iter()
+                .flat_map(|b| b.participants.iter().map(|p| p.login.as_str())),
+        );
         let (mut spelling, locked) = match lock {
             true => {
                 let rows = self.players_by_key(&mut tx, &keys, true).await?;
@@ -418,12 +416,7 @@ impl<'a> BattleLog<'a> {
             None => {
                 // In key order (not the spellings'), as every other batch
                 // locks them.
-                let keys: Vec<String> = logins
-                    .iter()
-                    .map(|l| normalise_login(l))
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
+                let keys = sorted_keys(logins.iter().copied());
                 let rows = self.players_by_key(&mut tx, &keys, true).await?;
                 if rows.iter().any(|s| !logins.contains(s.login.as_str())) {
                     tx.rollback().await?;

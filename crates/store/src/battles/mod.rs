@@ -205,6 +205,17 @@ pub struct Summary {
     pub days: Vec<DaySummary>,
 }
 
+/// The distinct case-insensitive keys ([`normalise_login`]) of `logins`,
+/// sorted: the order every batch locks players in.
+fn sorted_keys<'l>(logins: impl IntoIterator<Item = &'l str>) -> Vec<String> {
+    logins
+        .into_iter()
+        .map(normalise_login)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 fn clamp_u64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }

@@ -308,12 +308,7 @@ impl<'a> BattleLog<'a> {
     /// key ([`normalise_login`]); absent logins are left out.
     /// Errs with [`StoreError::TimedOut`] past the operation timeout, [`StoreError::Unavailable`] when the database cannot be reached, [`StoreError::Query`] otherwise.
     pub async fn ratings(&self, logins: &[&str]) -> Result<HashMap<String, Rating>, StoreError> {
-        let keys: Vec<String> = logins
-            .iter()
-            .map(|l| normalise_login(l))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let keys = sorted_keys(logins.iter().copied());
         self.db
             .bounded(async {
                 let mut out = HashMap::new();
